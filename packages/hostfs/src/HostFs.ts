@@ -1,0 +1,324 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HostFsError, errnoOf } from './HostFsError';
+
+/** statfs(2) f_type of sysfs: a write there reaches the kernel. */
+export const SYSFS_MAGIC = 0x62656572;
+
+/**
+ * What applies a sysfs write's kernel meaning to a tree that is not a real sysfs.
+ * @passthru/sysfs-sim implements it; hostfs only knows this contract. `write` throws an
+ * error with an errno `code` (as the kernel would return from write(2)) or returns normally.
+ */
+export interface SimulatedKernelWriter {
+  write(hostPath: string, data: string): void;
+}
+
+export interface HostFsOptions {
+  /** Gives sysfs writes their meaning when the target is not on a real sysfs mount. */
+  kernel?: SimulatedKernelWriter;
+  /** statfs f_type of a real path; injectable so tests can pretend a tree is real sysfs. */
+  fsTypeOf?: (realPath: string) => number;
+}
+
+const MAX_HOST_PATH = 4096;
+/** Sysfs attributes are at most a page; anything far larger is garbage, not an attribute. */
+export const MAX_ATTRIBUTE_BYTES = 64 * 1024;
+
+/**
+ * One injected root for /sys, /proc, /etc, /dev and /lib/modules (prometheus/procfs `NewFS`).
+ * Callers spell paths as on a live host; HostFs resolves them under `root`, refuses `..`,
+ * NUL bytes, relative paths and symlinks whose targets leave the root, and reports every
+ * failure as a HostFsError that keeps the errno.
+ */
+export class HostFs {
+  /** The root as a real, symlink-free path on this machine. */
+  readonly root: string;
+  readonly kernel: SimulatedKernelWriter | undefined;
+  private readonly fsTypeOf: (realPath: string) => number;
+
+  constructor(root = '/', options: HostFsOptions = {}) {
+    let real: string;
+    try {
+      real = fs.realpathSync.native(path.resolve(root));
+    } catch (error) {
+      throw new HostFsError('opening host root', root, errnoOf(error), 'the --root folder must exist', { cause: error });
+    }
+    if (!fs.statSync(real).isDirectory()) throw new HostFsError('opening host root', root, 'ENOTDIR', 'the root must be a folder');
+    this.root = real;
+    this.kernel = options.kernel;
+    this.fsTypeOf = options.fsTypeOf ?? ((p) => Number(fs.statfsSync(p).type));
+  }
+
+  /** True when this HostFs reads the machine it runs on. */
+  get isLive(): boolean {
+    return this.root === '/';
+  }
+
+  /** Checks a host path's spelling and returns it normalised (no trailing slash). */
+  static checkHostPath(hostPath: string): string {
+    if (typeof hostPath !== 'string' || hostPath.length === 0) throw new HostFsError('checking path', String(hostPath), 'EINVAL', 'a host path must be a non-empty string');
+    if (hostPath.length > MAX_HOST_PATH) throw new HostFsError('checking path', `${hostPath.slice(0, 64)}...`, 'ENAMETOOLONG', `a host path is at most ${MAX_HOST_PATH} characters`);
+    if (hostPath.includes('\0')) throw new HostFsError('checking path', JSON.stringify(hostPath), 'EINVAL', 'a host path must not contain NUL');
+    if (!hostPath.startsWith('/')) throw new HostFsError('checking path', hostPath, 'EINVAL', 'a host path must be absolute');
+    const parts = hostPath.split('/').filter((p) => p !== '' && p !== '.');
+    if (parts.includes('..')) throw new HostFsError('checking path', hostPath, 'EACCES', "'..' is refused in host paths");
+    return `/${parts.join('/')}`;
+  }
+
+  /** The path on this machine where `hostPath` lives, without following symlinks. */
+  lexicalPath(hostPath: string): string {
+    const clean = HostFs.checkHostPath(hostPath);
+    return this.isLive ? clean : path.join(this.root, clean);
+  }
+
+  /**
+   * The real path on this machine behind `hostPath`, every symlink followed, refused when it
+   * leaves the root. With `mayNotExist`, a missing last component is allowed (for creation).
+   */
+  resolve(hostPath: string, mayNotExist = false): string {
+    const lexical = this.lexicalPath(hostPath);
+    if (this.isLive) return lexical;
+    let real: string;
+    try {
+      real = fs.realpathSync.native(lexical);
+    } catch (error) {
+      if (!mayNotExist || errnoOf(error) !== 'ENOENT') throw new HostFsError('resolving', hostPath, errnoOf(error), '', { realPath: lexical, cause: error });
+      real = path.join(this.resolve(path.posix.dirname(HostFs.checkHostPath(hostPath)), false), path.basename(lexical));
+    }
+    if (real !== this.root && !real.startsWith(`${this.root}/`)) {
+      throw new HostFsError('resolving', hostPath, 'EXDEV', `a symlink leads outside the root ${this.root}`, { realPath: real });
+    }
+    return real;
+  }
+
+  /** The host path (as spelled on the host) of the real file behind `hostPath`. */
+  realHostPath(hostPath: string): string {
+    const real = this.resolve(hostPath);
+    return this.isLive ? real : real === this.root ? '/' : real.slice(this.root.length);
+  }
+
+  exists(hostPath: string): boolean {
+    try {
+      fs.statSync(this.resolve(hostPath));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** lstat of the path itself (a symlink is reported as a symlink); undefined when absent. */
+  lstat(hostPath: string): fs.Stats | undefined {
+    const lexical = this.lexicalPath(hostPath);
+    try {
+      if (!this.isLive) this.resolve(path.posix.dirname(HostFs.checkHostPath(hostPath)));
+      return fs.lstatSync(lexical);
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return undefined;
+      throw this.wrap('inspecting', hostPath, error, lexical);
+    }
+  }
+
+  stat(hostPath: string): fs.Stats {
+    const real = this.resolve(hostPath);
+    try {
+      return fs.statSync(real);
+    } catch (error) {
+      throw this.wrap('inspecting', hostPath, error, real);
+    }
+  }
+
+  /** Reads a whole text file. */
+  readText(hostPath: string): string {
+    const real = this.resolve(hostPath);
+    try {
+      return fs.readFileSync(real, 'utf8');
+    } catch (error) {
+      throw this.wrap('reading', hostPath, error, real);
+    }
+  }
+
+  /** Reads a text file, or undefined when it does not exist; any other failure throws. */
+  readTextIfExists(hostPath: string): string | undefined {
+    try {
+      return this.readText(hostPath);
+    } catch (error) {
+      if (error instanceof HostFsError && error.code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Reads a sysfs attribute: at most `maxBytes`, trailing newline removed. A larger file is
+   * refused with EFBIG instead of being loaded (a garbage or hostile tree must not cost memory).
+   */
+  readAttribute(hostPath: string, maxBytes = MAX_ATTRIBUTE_BYTES): string {
+    return this.readBytes(hostPath, maxBytes).toString('utf8').replace(/\n+$/, '');
+  }
+
+  /** An attribute, or undefined when the file does not exist. */
+  readAttributeIfExists(hostPath: string, maxBytes = MAX_ATTRIBUTE_BYTES): string | undefined {
+    try {
+      return this.readAttribute(hostPath, maxBytes);
+    } catch (error) {
+      if (error instanceof HostFsError && error.code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  /** Reads at most `maxBytes` bytes; EFBIG when the file holds more. */
+  readBytes(hostPath: string, maxBytes = Number.MAX_SAFE_INTEGER): Buffer {
+    const real = this.resolve(hostPath);
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(real, 'r');
+      const limit = Math.min(maxBytes, 16 * 1024 * 1024);
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(Math.min(65536, limit + 1 - total));
+        const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+        if (n === 0) break;
+        chunks.push(chunk.subarray(0, n));
+        total += n;
+        if (total > limit) throw Object.assign(new Error(`more than ${limit} bytes`), { code: 'EFBIG' });
+      }
+      return Buffer.concat(chunks, total);
+    } catch (error) {
+      throw this.wrap('reading', hostPath, error, real);
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  }
+
+  /** Entry names of a folder, sorted; [] when the folder does not exist. */
+  list(hostPath: string): string[] {
+    let real: string;
+    try {
+      real = this.resolve(hostPath);
+    } catch (error) {
+      if (error instanceof HostFsError && error.code === 'ENOENT') return [];
+      throw error;
+    }
+    try {
+      return fs.readdirSync(real).sort();
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return [];
+      throw this.wrap('listing', hostPath, error, real);
+    }
+  }
+
+  /** The raw target of a symlink, or undefined when `hostPath` is absent or not a link. */
+  readlink(hostPath: string): string | undefined {
+    const lexical = this.lexicalPath(hostPath);
+    try {
+      return fs.readlinkSync(lexical);
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === 'ENOENT' || code === 'EINVAL') return undefined;
+      throw this.wrap('reading link', hostPath, error, lexical);
+    }
+  }
+
+  /** The last component of a symlink's target (`driver` -> `vfio-pci`), or undefined. */
+  linkName(hostPath: string): string | undefined {
+    const target = this.readlink(hostPath);
+    return target === undefined ? undefined : path.posix.basename(target);
+  }
+
+  /** True when `hostPath` lies on a real sysfs mount, so a write reaches the running kernel. */
+  isRealSysfs(hostPath: string): boolean {
+    try {
+      return this.fsTypeOf(this.resolve(hostPath, true)) === SYSFS_MAGIC;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Writes a kernel attribute (the write rule): on a real sysfs the bytes go to the kernel in
+   * one write(2); on any other tree the simulated kernel applies the write's kernel meaning.
+   * Errors keep the kernel's errno (EBUSY, ENODEV, EEXIST, EINVAL, ...).
+   */
+  writeAttribute(hostPath: string, data: string): void {
+    const clean = HostFs.checkHostPath(hostPath);
+    if (!clean.startsWith('/sys/')) throw new HostFsError('writing', hostPath, 'EINVAL', 'kernel attributes live under /sys; use writeFile for other files');
+    const real = this.resolve(clean, true);
+    if (this.isRealSysfs(clean)) {
+      try {
+        fs.writeFileSync(real, data, { flag: 'w' });
+      } catch (error) {
+        throw this.wrap('writing', hostPath, error, real);
+      }
+      return;
+    }
+    if (!this.kernel) throw new HostFsError('writing', hostPath, 'ENOTSUP', 'this tree is not a real sysfs and no simulated kernel is attached', { realPath: real });
+    try {
+      this.kernel.write(clean, data);
+    } catch (error) {
+      throw this.wrap('writing', hostPath, error, real);
+    }
+  }
+
+  /**
+   * Writes a regular file (boot-loader config, modprobe.d, journal) atomically: temp file,
+   * fsync, rename, fsync of the folder. Refused under /sys, /proc and /dev.
+   */
+  writeFile(hostPath: string, data: string | Buffer, mode = 0o644): void {
+    const clean = HostFs.checkHostPath(hostPath);
+    if (/^\/(sys|proc|dev)(\/|$)/.test(clean)) throw new HostFsError('writing', hostPath, 'EINVAL', 'not a regular file tree; use writeAttribute for /sys');
+    this.mkdirp(path.posix.dirname(clean));
+    const real = this.resolve(clean, true);
+    const temp = `${real}.passthru-${process.pid}.tmp`;
+    try {
+      const fd = fs.openSync(temp, 'w', mode);
+      try {
+        fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(temp, real);
+      const dirFd = fs.openSync(path.dirname(real), 'r');
+      try {
+        fs.fsyncSync(dirFd);
+      } finally {
+        fs.closeSync(dirFd);
+      }
+    } catch (error) {
+      fs.rmSync(temp, { force: true });
+      throw this.wrap('writing', hostPath, error, real);
+    }
+  }
+
+  /** Creates a folder and its parents under the root. */
+  mkdirp(hostPath: string): void {
+    const clean = HostFs.checkHostPath(hostPath);
+    if (clean === '/') return;
+    if (!this.exists(clean)) this.mkdirp(path.posix.dirname(clean));
+    const real = this.resolve(clean, true);
+    try {
+      fs.mkdirSync(real, { recursive: true });
+    } catch (error) {
+      throw this.wrap('creating folder', hostPath, error, real);
+    }
+  }
+
+  /** Removes a regular file; absent is fine. */
+  removeFile(hostPath: string): void {
+    const clean = HostFs.checkHostPath(hostPath);
+    if (/^\/(sys|proc)(\/|$)/.test(clean)) throw new HostFsError('removing', hostPath, 'EINVAL', 'refused under /sys and /proc');
+    const real = this.resolve(clean, true);
+    try {
+      fs.rmSync(real, { force: true });
+    } catch (error) {
+      throw this.wrap('removing', hostPath, error, real);
+    }
+  }
+
+  private wrap(doing: string, hostPath: string, error: unknown, realPath: string): HostFsError {
+    if (error instanceof HostFsError) return error;
+    const detail = error instanceof Error ? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '') : String(error);
+    return new HostFsError(doing, hostPath, errnoOf(error), detail, { realPath, cause: error });
+  }
+}

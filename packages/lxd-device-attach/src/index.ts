@@ -1,0 +1,2 @@
+// @passthru/lxd-device-attach: see ../../../README.md and DESIGN (layout). Filled in by its issue.
+export {};

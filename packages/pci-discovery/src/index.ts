@@ -1,0 +1,2 @@
+// @passthru/pci-discovery: see ../../../README.md and DESIGN (layout). Filled in by its issue.
+export {};

@@ -1,0 +1,2 @@
+// @passthru/vfio-binder: see ../../../README.md and DESIGN (layout). Filled in by its issue.
+export {};
