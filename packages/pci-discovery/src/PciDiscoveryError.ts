@@ -1,0 +1,25 @@
+/**
+ * The one error class of @passthru/pci-discovery. Message shape:
+ * "Failed <doing> <what> via <via>: <detail>", where the detail defaults to the first line of
+ * the cause's message so a bare `String(error)` still says why; the full cause chain is kept
+ * in `cause`.
+ */
+export class PciDiscoveryError extends Error {
+  override readonly name = 'PciDiscoveryError';
+  readonly doing: string;
+  readonly what: string;
+  readonly via: string | undefined;
+
+  constructor(doing: string, what: string, via: string | undefined, options: { cause?: unknown; detail?: string } = {}) {
+    const detail = options.detail ?? firstLineOf(options.cause);
+    super(`Failed ${doing} ${what}${via ? ` via ${via}` : ''}${detail ? `: ${detail}` : ''}`, { cause: options.cause });
+    this.doing = doing;
+    this.what = what;
+    this.via = via;
+  }
+}
+
+function firstLineOf(cause: unknown): string | undefined {
+  if (cause instanceof Error) return cause.message.split('\n', 1)[0] || undefined;
+  return undefined;
+}

@@ -1,0 +1,258 @@
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { PciDiscoveryError } from './PciDiscoveryError';
+
+/**
+ * Where pciutils and hwdata install pci.ids, most common first: Debian/Ubuntu (pciutils),
+ * Fedora/RHEL/Arch (hwdata), and the upstream pciutils default.
+ */
+export const PCI_IDS_PATHS: readonly string[] = ['/usr/share/misc/pci.ids', '/usr/share/hwdata/pci.ids', '/usr/share/pci.ids'];
+
+/**
+ * The pci.ids file to use. An explicit path (`--pci-ids FILE`) is authoritative: when given, it
+ * is returned if it exists and otherwise the answer is undefined, never a silent fallback to a
+ * different database. Without one, the first existing well-known path wins.
+ * `exists` is injected so callers decide whether a path means the tool machine or a fixture.
+ */
+export function findPciIdsFile(exists: (path: string) => boolean, explicit?: string): string | undefined {
+  if (explicit !== undefined && explicit !== '') return exists(explicit) ? explicit : undefined;
+  return PCI_IDS_PATHS.find((path) => exists(path));
+}
+
+/** What pci.ids says about a 6-hex class code; each level is absent when the file lacks it. */
+export interface PciClassNames {
+  className?: string;
+  subclassName?: string;
+  progIfName?: string;
+}
+
+interface VendorBlock {
+  name: string;
+  /** Text offsets of the vendor's child lines: just after the vendor line, up to the next top-level line. */
+  start: number;
+  end: number;
+  devices?: Map<string, DeviceEntry>;
+}
+
+interface DeviceEntry {
+  name: string;
+  /** Keyed "ssss:dddd" (subsystem vendor, subsystem device). */
+  subsystems: Map<string, string>;
+}
+
+interface ClassEntry {
+  name: string;
+  subclasses: Map<string, { name: string; progIfs: Map<string, string> }>;
+}
+
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const HASH = 0x23;
+const UPPER_C = 0x43;
+
+const DEVICE_LINE = /^\t([0-9a-fA-F]{4})[ \t]+(\S.*?)\s*$/;
+const SUBSYSTEM_LINE = /^\t\t([0-9a-fA-F]{4})[ \t]+([0-9a-fA-F]{4})[ \t]+(\S.*?)\s*$/;
+const VENDOR_LINE = /^([0-9a-fA-F]{4})[ \t]+(\S.*?)\s*$/;
+const CLASS_LINE = /^C[ \t]+([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
+const SUBCLASS_LINE = /^\t([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
+const PROGIF_LINE = /^\t\t([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
+
+/**
+ * The pci.ids database (https://pci-ids.ucw.cz), parsed lazily so that loading the 1.3 MB
+ * system file and answering one lookup costs a few milliseconds:
+ * - the text is kept as one string;
+ * - the first lookup scans only line starts to index top-level lines (vendor blocks and
+ *   `C cc` class blocks) by text offset;
+ * - a vendor's devices and subsystems are parsed on the first lookup of that vendor, then cached;
+ * - the class section is parsed once, on the first className().
+ * Format quirks honoured: ids and names are separated by any run of spaces/tabs (the file uses
+ * two spaces), `#` comments and blank lines may appear anywhere, CRLF line ends are tolerated,
+ * ids are hex in any case. On a duplicate id the first entry wins, as in libpci.
+ * Lookups take lowercase 4-hex ids (2-hex/4-hex/6-hex class codes), accept any case and an
+ * optional `0x` prefix (as sysfs spells them), and return undefined for absent or malformed ids.
+ */
+export class PciIds {
+  readonly #text: string;
+  #vendors: Map<string, VendorBlock> | undefined;
+  #classBlocks: Array<[number, number]> = [];
+  #classes: Map<string, ClassEntry> | undefined;
+
+  private constructor(text: string) {
+    this.#text = text;
+  }
+
+  static fromText(text: string): PciIds {
+    return new PciIds(text);
+  }
+
+  /** Reads a pci.ids file (plain, or gzip-compressed when the name ends in `.gz`) from this machine. */
+  static fromFile(path: string): PciIds {
+    try {
+      const bytes = readFileSync(path);
+      return new PciIds((path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8'));
+    } catch (error) {
+      throw new PciDiscoveryError('reading', 'the pci.ids database', path, { cause: error });
+    }
+  }
+
+  vendorName(vendorId: string): string | undefined {
+    const v = normalizeId(vendorId, 4);
+    return v === undefined ? undefined : this.#index().get(v)?.name;
+  }
+
+  deviceName(vendorId: string, deviceId: string): string | undefined {
+    const d = normalizeId(deviceId, 4);
+    return d === undefined ? undefined : this.#devicesOf(vendorId)?.get(d)?.name;
+  }
+
+  /**
+   * The name of subsystem subVendor:subDevice of device vendorId:deviceId. Like libpci's
+   * id_lookup_subsys (and so like lspci's SDevice), a subsystem id equal to the device's own id
+   * falls back to the device name when pci.ids has no subsystem line for it.
+   */
+  subsystemName(vendorId: string, deviceId: string, subVendorId: string, subDeviceId: string): string | undefined {
+    const v = normalizeId(vendorId, 4);
+    const d = normalizeId(deviceId, 4);
+    const sv = normalizeId(subVendorId, 4);
+    const sd = normalizeId(subDeviceId, 4);
+    if (v === undefined || d === undefined || sv === undefined || sd === undefined) return undefined;
+    const device = this.#devicesOf(v)?.get(d);
+    const name = device?.subsystems.get(`${sv}:${sd}`);
+    if (name !== undefined) return name;
+    return v === sv && d === sd ? device?.name : undefined;
+  }
+
+  /**
+   * Names for a class code: `cc`, `ccss` or `ccsspp` hex (sysfs `class` is `0xccsspp`).
+   * Levels not given or not in the file are absent.
+   */
+  className(classCode: string): PciClassNames {
+    const code = normalizeHex(classCode);
+    if (code === undefined || (code.length !== 2 && code.length !== 4 && code.length !== 6)) return {};
+    const cls = this.#classMap().get(code.slice(0, 2));
+    if (!cls) return {};
+    const out: PciClassNames = { className: cls.name };
+    if (code.length < 4) return out;
+    const sub = cls.subclasses.get(code.slice(2, 4));
+    if (!sub) return out;
+    out.subclassName = sub.name;
+    if (code.length < 6) return out;
+    const progIf = sub.progIfs.get(code.slice(4, 6));
+    if (progIf !== undefined) out.progIfName = progIf;
+    return out;
+  }
+
+  #devicesOf(vendorId: string): Map<string, DeviceEntry> | undefined {
+    const v = normalizeId(vendorId, 4);
+    const block = v === undefined ? undefined : this.#index().get(v);
+    if (!block) return undefined;
+    block.devices ??= this.#parseVendorBlock(block);
+    return block.devices;
+  }
+
+  /** One pass over line starts; only top-level lines are sliced. */
+  #index(): Map<string, VendorBlock> {
+    if (this.#vendors) return this.#vendors;
+    const text = this.#text;
+    const vendors = new Map<string, VendorBlock>();
+    let open: VendorBlock | undefined;
+    let classStart = -1;
+    const closeAt = (pos: number): void => {
+      if (open) open.end = pos;
+      open = undefined;
+      if (classStart >= 0) this.#classBlocks.push([classStart, pos]);
+      classStart = -1;
+    };
+    for (let pos = 0; pos < text.length; ) {
+      let nl = text.indexOf('\n', pos);
+      if (nl < 0) nl = text.length;
+      const c = text.charCodeAt(pos);
+      if (c !== TAB && c !== HASH && c !== LF && c !== CR && c !== SPACE) {
+        // A top-level line ends the previous block, whatever it is.
+        closeAt(pos);
+        if (c === UPPER_C && (text.charCodeAt(pos + 1) === SPACE || text.charCodeAt(pos + 1) === TAB)) {
+          classStart = pos;
+        } else {
+          const m = VENDOR_LINE.exec(text.slice(pos, nl));
+          if (m) {
+            const id = m[1]!.toLowerCase();
+            if (!vendors.has(id)) {
+              open = { name: m[2]!, start: nl + 1, end: text.length };
+              vendors.set(id, open);
+            }
+          }
+        }
+      }
+      pos = nl + 1;
+    }
+    closeAt(text.length);
+    this.#vendors = vendors;
+    return vendors;
+  }
+
+  #parseVendorBlock(block: VendorBlock): Map<string, DeviceEntry> {
+    const devices = new Map<string, DeviceEntry>();
+    let device: DeviceEntry | undefined;
+    for (const line of this.#text.slice(block.start, block.end).split('\n')) {
+      if (line.startsWith('\t\t')) {
+        const m = SUBSYSTEM_LINE.exec(line);
+        const key = m && `${m[1]!.toLowerCase()}:${m[2]!.toLowerCase()}`;
+        if (m && key && device && !device.subsystems.has(key)) device.subsystems.set(key, m[3]!);
+      } else if (line.startsWith('\t')) {
+        const m = DEVICE_LINE.exec(line);
+        if (!m) {
+          device = undefined; // a malformed device line must not lend its subsystems to the previous device
+          continue;
+        }
+        const id = m[1]!.toLowerCase();
+        const existing = devices.get(id);
+        // Subsystem lines after a duplicate device line still belong to that device.
+        device = existing ?? { name: m[2]!, subsystems: new Map() };
+        if (!existing) devices.set(id, device);
+      }
+    }
+    return devices;
+  }
+
+  #classMap(): Map<string, ClassEntry> {
+    if (this.#classes) return this.#classes;
+    this.#index();
+    const classes = new Map<string, ClassEntry>();
+    for (const [start, end] of this.#classBlocks) {
+      let cls: ClassEntry | undefined;
+      let sub: { name: string; progIfs: Map<string, string> } | undefined;
+      for (const line of this.#text.slice(start, end).split('\n')) {
+        let m: RegExpExecArray | null;
+        if ((m = CLASS_LINE.exec(line))) {
+          const id = m[1]!.toLowerCase();
+          cls = classes.get(id) ?? { name: m[2]!, subclasses: new Map() };
+          classes.set(id, cls);
+          sub = undefined;
+        } else if ((m = PROGIF_LINE.exec(line))) {
+          const id = m[1]!.toLowerCase();
+          if (sub && !sub.progIfs.has(id)) sub.progIfs.set(id, m[2]!);
+        } else if ((m = SUBCLASS_LINE.exec(line))) {
+          const id = m[1]!.toLowerCase();
+          if (!cls) continue;
+          sub = cls.subclasses.get(id) ?? { name: m[2]!, progIfs: new Map() };
+          cls.subclasses.set(id, sub);
+        }
+      }
+    }
+    this.#classes = classes;
+    return classes;
+  }
+}
+
+/** Lowercase hex without a `0x` prefix, or undefined when not hex. */
+function normalizeHex(id: string): string | undefined {
+  const s = id.trim().toLowerCase().replace(/^0x/, '');
+  return /^[0-9a-f]+$/.test(s) ? s : undefined;
+}
+
+function normalizeId(id: string, length: number): string | undefined {
+  const s = normalizeHex(id);
+  return s !== undefined && s.length === length ? s : undefined;
+}

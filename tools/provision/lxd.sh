@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Start a PRIVATE LXD daemon for tests (own LXD_DIR, no network, local busybox image).
+# Idempotent: a daemon already answering on $LXD_DIR/unix.socket is reused; state left
+# by an earlier run (pool, profile, image, dead pidfile, stale socket) is reused or replaced.
+# stdout: only `export LXD_DIR=...` (so `eval "$(tools/provision/lxd.sh)"` works); log on stderr.
+set -euo pipefail
+
+STATE="${PASSTHRU_LXD_DIR:-/var/lib/passthru-test/lxd}"
+export LXD_DIR="$STATE"
+PIDFILE="$STATE/lxd.pid"
+LOG="$STATE/lxd.log"
+IMAGE=passthru-busybox
+PKGS="lxd busybox-static"
+INSTALL_CMD="apt-get install -y --no-install-recommends $PKGS"
+
+say() { echo "lxd.sh: $*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+
+# 1. Packages. --no-install-recommends: the recommends (apparmor, dnsmasq-base, lxd-agent)
+#    are for bridges/VMs, which tests never use.
+missing=""
+for p in $PKGS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" -ne 0 ] || [ ! -r /etc/debian_version ]; then
+    die "missing:$missing; as root on Debian run: apt-get update && $INSTALL_CMD"
+  fi
+  say "installing:$missing"
+  apt-get install -y -q --no-install-recommends $missing >&2 \
+    || { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends $missing >&2; } \
+    || die "install failed; run: apt-get update && $INSTALL_CMD"
+fi
+[ "$(id -u)" -eq 0 ] || die "the LXD daemon must run as root (sudo $0)"
+
+# 2. Daemon, unless one already answers on our socket (then this step is a no-op).
+mkdir -p "$STATE"
+if lxc query /1.0 >/dev/null 2>&1; then
+  say "daemon already up on $LXD_DIR/unix.socket (pid $(cat "$PIDFILE" 2>/dev/null || echo unknown))"
+else
+  # The proxies point at a closed port so the daemon cannot reach image servers;
+  # `sh -c 'echo $$; exec'` makes the pidfile hold lxd's own pid even if setsid forks.
+  say "starting lxd (LXD_DIR=$LXD_DIR, log $LOG)"
+  HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 NO_PROXY= \
+    setsid sh -c 'echo $$ >"$1"; exec lxd --group root --logfile "$2"' sh "$PIDFILE" "$LOG" \
+    </dev/null >>"$STATE/lxd.stderr" 2>&1 &
+  # Poll so that a daemon dying at start fails fast instead of after the whole timeout.
+  for i in $(seq 60); do
+    lxd waitready --timeout 1 2>/dev/null && break
+    if [ "$i" = 60 ] || { [ -s "$PIDFILE" ] && ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }; then
+      tail -20 "$LOG" "$STATE/lxd.stderr" >&2 || true; die "lxd did not become ready (see $LOG)"
+    fi
+  done
+  say "lxd ready, pid $(cat "$PIDFILE")"
+fi
+
+# 3. Storage + profile. Re-applying the preseed on an existing pool/profile is accepted.
+#    No `networks:` and no nic in the profile: never create lxdbr0 or any private range.
+lxd init --preseed >&2 <<'EOF'
+config: {}
+networks: []
+storage_pools:
+- name: default
+  driver: dir
+profiles:
+- name: default
+  devices:
+    root:
+      path: /
+      pool: default
+      type: disk
+EOF
+
+# 4. Tiny busybox image, built locally (no image server is reachable), only if absent.
+if lxc image alias list --format csv 2>/dev/null | grep -q "^$IMAGE,"; then
+  say "image $IMAGE present"
+else
+  say "building image $IMAGE"
+  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+  r="$tmp/rootfs"
+  mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc,run,var/log}
+  cp /bin/busybox "$r/bin/busybox"
+  for a in $(/bin/busybox --list-full); do [ -e "$r/$a" ] || ln -s /bin/busybox "$r/$a"; done
+  ln -sf /bin/busybox "$r/sbin/init"   # busybox init: handles SIGPWR, so `lxc stop` is clean
+  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
+  printf 'root:x:0:\n' >"$r/etc/group"
+  printf 'architecture: %s\ncreation_date: %s\nproperties:\n  description: passthru busybox\n  os: busybox\n' \
+    "$(uname -m)" "$(date +%s)" >"$tmp/metadata.yaml"
+  tar -C "$tmp" -czf "$tmp/image.tar.gz" metadata.yaml rootfs
+  lxc image import "$tmp/image.tar.gz" --alias "$IMAGE" >&2
+fi
+
+say "ready: LXD_DIR=$LXD_DIR pid=$(cat "$PIDFILE" 2>/dev/null || echo unknown) image=$IMAGE"
+echo "export LXD_DIR=$LXD_DIR"
