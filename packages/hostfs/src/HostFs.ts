@@ -76,18 +76,18 @@ export class HostFs {
    * The real path on this machine behind `hostPath`, every symlink followed, refused when it
    * leaves the root. With `mayNotExist`, a missing last component is allowed (for creation).
    */
-  resolve(hostPath: string, mayNotExist = false): string {
+  resolve(hostPath: string, mayNotExist = false, doing = 'resolving'): string {
     const lexical = this.lexicalPath(hostPath);
     if (this.isLive) return lexical;
     let real: string;
     try {
       real = fs.realpathSync.native(lexical);
     } catch (error) {
-      if (!mayNotExist || errnoOf(error) !== 'ENOENT') throw new HostFsError('resolving', hostPath, errnoOf(error), '', { realPath: lexical, cause: error });
+      if (!mayNotExist || errnoOf(error) !== 'ENOENT') throw new HostFsError(doing, hostPath, errnoOf(error), '', { realPath: lexical, cause: error });
       real = path.join(this.resolve(path.posix.dirname(HostFs.checkHostPath(hostPath)), false), path.basename(lexical));
     }
     if (real !== this.root && !real.startsWith(`${this.root}/`)) {
-      throw new HostFsError('resolving', hostPath, 'EXDEV', `a symlink leads outside the root ${this.root}`, { realPath: real });
+      throw new HostFsError(doing, hostPath, 'EXDEV', `a symlink leads outside the root ${this.root}`, { realPath: real });
     }
     return real;
   }
@@ -130,7 +130,7 @@ export class HostFs {
 
   /** Reads a whole text file. */
   readText(hostPath: string): string {
-    const real = this.resolve(hostPath);
+    const real = this.resolve(hostPath, false, 'reading');
     try {
       return fs.readFileSync(real, 'utf8');
     } catch (error) {
@@ -168,7 +168,7 @@ export class HostFs {
 
   /** Reads at most `maxBytes` bytes; EFBIG when the file holds more. */
   readBytes(hostPath: string, maxBytes = Number.MAX_SAFE_INTEGER): Buffer {
-    const real = this.resolve(hostPath);
+    const real = this.resolve(hostPath, false, 'reading');
     let fd: number | undefined;
     try {
       fd = fs.openSync(real, 'r');
@@ -195,7 +195,7 @@ export class HostFs {
   list(hostPath: string): string[] {
     let real: string;
     try {
-      real = this.resolve(hostPath);
+      real = this.resolve(hostPath, false, 'listing');
     } catch (error) {
       if (error instanceof HostFsError && error.code === 'ENOENT') return [];
       throw error;

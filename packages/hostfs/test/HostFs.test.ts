@@ -1,0 +1,151 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HostFs, HostFsError, SYSFS_MAGIC, errnoError, type SimulatedKernelWriter } from '../src/index';
+
+let dir: string;
+let outside: string;
+
+function put(rel: string, content: string) {
+  fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+  fs.writeFileSync(path.join(dir, rel), content);
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(HostFsError);
+    return (error as HostFsError).code;
+  }
+  return undefined;
+}
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hostfs-'));
+  outside = fs.mkdtempSync(path.join(os.tmpdir(), 'hostfs-outside-'));
+  fs.writeFileSync(path.join(outside, 'secret'), 'secret\n');
+  put('sys/bus/pci/devices/0000:01:00.0/vendor', '0x10de\n');
+  put('proc/cmdline', 'quiet intel_iommu=on\n');
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(outside, { recursive: true, force: true });
+});
+
+describe('HostFs paths', () => {
+  it('reads host paths under the root', () => {
+    const host = new HostFs(dir);
+    expect(host.readAttribute('/sys/bus/pci/devices/0000:01:00.0/vendor')).toBe('0x10de');
+    expect(host.readText('/proc/cmdline')).toBe('quiet intel_iommu=on\n');
+    expect(host.list('/sys/bus/pci/devices')).toEqual(['0000:01:00.0']);
+    expect(host.isLive).toBe(false);
+  });
+
+  it('refuses .., relative paths, NUL and empty paths before touching the disk', () => {
+    const host = new HostFs(dir);
+    expect(codeOf(() => host.readText('/sys/../../etc/passwd'))).toBe('EACCES');
+    expect(codeOf(() => host.readText('sys/bus'))).toBe('EINVAL');
+    expect(codeOf(() => host.readText('/proc/cmd\0line'))).toBe('EINVAL');
+    expect(codeOf(() => host.readText(''))).toBe('EINVAL');
+    expect(codeOf(() => host.readText(`/${'a'.repeat(5000)}`))).toBe('ENAMETOOLONG');
+  });
+
+  it('refuses symlinks whose target leaves the root, relative or absolute', () => {
+    fs.symlinkSync(path.relative(path.join(dir, 'proc'), path.join(outside, 'secret')), path.join(dir, 'proc', 'relative-escape'));
+    fs.symlinkSync(path.join(outside, 'secret'), path.join(dir, 'proc', 'absolute-escape'));
+    const host = new HostFs(dir);
+    expect(codeOf(() => host.readText('/proc/relative-escape'))).toBe('EXDEV');
+    expect(codeOf(() => host.readText('/proc/absolute-escape'))).toBe('EXDEV');
+    expect(codeOf(() => host.writeFile('/proc/../etc/x', 'x'))).toBe('EACCES');
+  });
+
+  it('follows symlinks that stay inside the root and reports the real host path', () => {
+    fs.mkdirSync(path.join(dir, 'sys/devices/pci0000:00/0000:01:00.0'), { recursive: true });
+    fs.symlinkSync('../../../devices/pci0000:00/0000:01:00.0', path.join(dir, 'sys/bus/pci/devices/link'));
+    const host = new HostFs(dir);
+    expect(host.realHostPath('/sys/bus/pci/devices/link')).toBe('/sys/devices/pci0000:00/0000:01:00.0');
+    expect(host.readlink('/sys/bus/pci/devices/link')).toBe('../../../devices/pci0000:00/0000:01:00.0');
+    expect(host.linkName('/sys/bus/pci/devices/link')).toBe('0000:01:00.0');
+  });
+
+  it('keeps errno: ENOENT for a missing file, ELOOP for a symlink loop, EFBIG for a huge attribute', () => {
+    fs.symlinkSync('b', path.join(dir, 'proc', 'a'));
+    fs.symlinkSync('a', path.join(dir, 'proc', 'b'));
+    put('sys/garbage', 'x'.repeat(1024 * 1024));
+    const host = new HostFs(dir);
+    expect(codeOf(() => host.readText('/proc/missing'))).toBe('ENOENT');
+    expect(host.readAttributeIfExists('/proc/missing')).toBeUndefined();
+    expect(codeOf(() => host.readText('/proc/a'))).toBe('ELOOP');
+    expect(codeOf(() => host.readAttribute('/sys/garbage'))).toBe('EFBIG');
+    expect(host.readBytes('/sys/garbage').length).toBe(1024 * 1024);
+  });
+
+  it('names the doing, the host path and the real path in its messages', () => {
+    const host = new HostFs(dir);
+    try {
+      host.readText('/proc/missing');
+      expect.unreachable();
+    } catch (error) {
+      expect((error as Error).message).toMatch(/^Failed reading \/proc\/missing via .*\/proc\/missing: ENOENT/);
+      expect((error as Error).cause).toBeDefined();
+    }
+  });
+
+  it('refuses a root that does not exist', () => {
+    expect(() => new HostFs(path.join(dir, 'nope'))).toThrow(/Failed opening host root/);
+  });
+});
+
+describe('HostFs write rule', () => {
+  it('hands sysfs writes on a non-sysfs tree to the simulated kernel, with its errno kept', () => {
+    const seen: Array<[string, string]> = [];
+    const kernel: SimulatedKernelWriter = {
+      write(hostPath, data) {
+        seen.push([hostPath, data]);
+        if (data === 'busy') throw errnoError('EBUSY', 'device busy');
+      },
+    };
+    const host = new HostFs(dir, { kernel });
+    host.writeAttribute('/sys/bus/pci/devices/0000:01:00.0/driver_override', 'vfio-pci');
+    expect(seen).toEqual([['/sys/bus/pci/devices/0000:01:00.0/driver_override', 'vfio-pci']]);
+    expect(codeOf(() => host.writeAttribute('/sys/bus/pci/drivers_probe', 'busy'))).toBe('EBUSY');
+    // The tree itself is untouched by HostFs: the kernel decides what a write means.
+    expect(fs.existsSync(path.join(dir, 'sys/bus/pci/devices/0000:01:00.0/driver_override'))).toBe(false);
+  });
+
+  it('refuses a sysfs write on a fixture tree with no simulated kernel attached', () => {
+    expect(codeOf(() => new HostFs(dir).writeAttribute('/sys/bus/pci/drivers_probe', '0000:01:00.0'))).toBe('ENOTSUP');
+  });
+
+  it('writes straight to the file when the target is on a real sysfs mount', () => {
+    const host = new HostFs(dir, { fsTypeOf: () => SYSFS_MAGIC, kernel: { write: () => expect.unreachable() } });
+    host.writeAttribute('/sys/bus/pci/devices/0000:01:00.0/vendor', 'x');
+    expect(fs.readFileSync(path.join(dir, 'sys/bus/pci/devices/0000:01:00.0/vendor'), 'utf8')).toBe('x');
+  });
+
+  it('knows the live /sys is a real sysfs', () => {
+    expect(new HostFs('/').isRealSysfs('/sys/bus/pci')).toBe(true);
+    expect(new HostFs(dir).isRealSysfs('/sys/bus/pci')).toBe(false);
+  });
+
+  it('writes regular files atomically, creating folders, and refuses /sys /proc /dev', () => {
+    const host = new HostFs(dir);
+    host.writeFile('/etc/modprobe.d/vfio.conf', 'options vfio-pci ids=10de:2684\n');
+    expect(host.readText('/etc/modprobe.d/vfio.conf')).toBe('options vfio-pci ids=10de:2684\n');
+    expect(fs.readdirSync(path.join(dir, 'etc/modprobe.d'))).toEqual(['vfio.conf']);
+    expect(codeOf(() => host.writeFile('/proc/cmdline', 'x'))).toBe('EINVAL');
+    expect(codeOf(() => host.writeAttribute('/etc/x', 'x'))).toBe('EINVAL');
+    host.removeFile('/etc/modprobe.d/vfio.conf');
+    expect(host.exists('/etc/modprobe.d/vfio.conf')).toBe(false);
+  });
+
+  it('never writes outside the root through a symlinked folder', () => {
+    fs.mkdirSync(path.join(dir, 'etc'), { recursive: true });
+    fs.symlinkSync(outside, path.join(dir, 'etc', 'evil'));
+    const host = new HostFs(dir);
+    expect(codeOf(() => host.writeFile('/etc/evil/new', 'x'))).toBe('EXDEV');
+    expect(fs.readdirSync(outside)).toEqual(['secret']);
+  });
+});

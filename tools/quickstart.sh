@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's main job: install and build if needed, then `passthru doctor` on this host.
+# Extra arguments go to passthru (e.g. `npm start -- --root fixtures/hosts/intel-workstation`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
+bash tools/install.sh
+npm run --silent build >&2
+exec node apps/cli/bin/passthru.js doctor "$@"
