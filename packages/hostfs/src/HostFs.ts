@@ -316,9 +316,105 @@ export class HostFs {
     }
   }
 
-  private wrap(doing: string, hostPath: string, error: unknown, realPath: string): HostFsError {
+  /**
+   * A folder resolved once (for scans that read many attributes of one device): each read
+   * then costs one open(O_NOFOLLOW) instead of a full resolution of the path.
+   */
+  openDir(hostPath: string): HostDir {
+    return new HostDir(this, HostFs.checkHostPath(hostPath), this.resolve(hostPath, false, 'opening'));
+  }
+
+  /** @internal wraps a node error into a HostFsError. */
+  wrap(doing: string, hostPath: string, error: unknown, realPath: string): HostFsError {
     if (error instanceof HostFsError) return error;
     const detail = error instanceof Error ? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '') : String(error);
     return new HostFsError(doing, hostPath, errnoOf(error), detail, { realPath, cause: error });
+  }
+}
+
+/**
+ * A folder of the host, resolved and confined once. Names are single path components; a name
+ * that is itself a symlink is resolved through HostFs (and so confined) like any other path.
+ */
+export class HostDir {
+  constructor(
+    readonly host: HostFs,
+    readonly hostPath: string,
+    readonly realPath: string,
+  ) {}
+
+  private child(name: string): string {
+    if (name.length === 0 || name.includes('/') || name === '..' || name === '.' || name.includes('\0')) {
+      throw new HostFsError('reading', `${this.hostPath}/${name}`, 'EINVAL', 'expected one path component');
+    }
+    return `${this.hostPath}/${name}`;
+  }
+
+  /** Bytes of a file in this folder, at most `maxBytes` (EFBIG beyond). */
+  readBytes(name: string, maxBytes = MAX_ATTRIBUTE_BYTES): Buffer {
+    const hostPath = this.child(name);
+    const real = path.join(this.realPath, name);
+    let fd: number;
+    try {
+      fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch (error) {
+      // ELOOP: the name is a symlink; let HostFs resolve and confine it.
+      if (errnoOf(error) === 'ELOOP') return this.host.readBytes(hostPath, maxBytes);
+      throw this.host.wrap('reading', hostPath, error, real);
+    }
+    try {
+      const buffer = Buffer.allocUnsafe(Math.min(maxBytes, 16 * 1024 * 1024) + 1);
+      let total = 0;
+      for (;;) {
+        const n = fs.readSync(fd, buffer, total, buffer.length - total, null);
+        if (n === 0) break;
+        total += n;
+        if (total > maxBytes) throw Object.assign(new Error(`more than ${maxBytes} bytes`), { code: 'EFBIG' });
+      }
+      return Buffer.from(buffer.subarray(0, total));
+    } catch (error) {
+      throw this.host.wrap('reading', hostPath, error, real);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** A sysfs attribute with its trailing newline removed. */
+  readAttribute(name: string, maxBytes = MAX_ATTRIBUTE_BYTES): string {
+    return this.readBytes(name, maxBytes).toString('utf8').replace(/\n+$/, '');
+  }
+
+  /** An attribute, or undefined when the file does not exist. */
+  readAttributeIfExists(name: string, maxBytes = MAX_ATTRIBUTE_BYTES): string | undefined {
+    try {
+      return this.readAttribute(name, maxBytes);
+    } catch (error) {
+      if (error instanceof HostFsError && error.code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  /** The last component of a symlink's target in this folder, or undefined. */
+  linkName(name: string): string | undefined {
+    return this.host.linkName(this.child(name));
+  }
+
+  readlink(name: string): string | undefined {
+    return this.host.readlink(this.child(name));
+  }
+
+  /** Entry names of this folder or of a sub-folder; [] when absent. */
+  list(sub?: string): string[] {
+    return this.host.list(sub ? this.child(sub) : this.hostPath);
+  }
+
+  has(name: string): boolean {
+    this.child(name);
+    try {
+      fs.lstatSync(path.join(this.realPath, name));
+      return true;
+    } catch {
+      return false;
+    }
   }
 }

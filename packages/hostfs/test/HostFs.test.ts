@@ -149,3 +149,18 @@ describe('HostFs write rule', () => {
     expect(fs.readdirSync(outside)).toEqual(['secret']);
   });
 });
+
+describe('HostDir', () => {
+  it('reads attributes of a resolved folder and still confines a symlinked attribute', () => {
+    put('sys/devices/pci0000:00/0000:01:00.0/class', '0x030000\n');
+    fs.symlinkSync(path.join(outside, 'secret'), path.join(dir, 'sys/devices/pci0000:00/0000:01:00.0/label'));
+    fs.symlinkSync('../../../devices/pci0000:00/0000:01:00.0', path.join(dir, 'sys/bus/pci/devices/0000:02:00.0'));
+    const device = new HostFs(dir).openDir('/sys/bus/pci/devices/0000:02:00.0');
+    expect(device.realPath).toBe(fs.realpathSync(path.join(dir, 'sys/devices/pci0000:00/0000:01:00.0')));
+    expect(device.readAttribute('class')).toBe('0x030000');
+    expect(device.readAttributeIfExists('numa_node')).toBeUndefined();
+    expect(device.has('class')).toBe(true);
+    expect(codeOf(() => device.readAttribute('label'))).toBe('EXDEV');
+    expect(codeOf(() => device.readAttribute('../vendor'))).toBe('EINVAL');
+  });
+});

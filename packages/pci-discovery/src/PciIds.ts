@@ -45,27 +45,28 @@ interface ClassEntry {
   subclasses: Map<string, { name: string; progIfs: Map<string, string> }>;
 }
 
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const HASH = 0x23;
-const UPPER_C = 0x43;
-
-const DEVICE_LINE = /^\t([0-9a-fA-F]{4})[ \t]+(\S.*?)\s*$/;
-const SUBSYSTEM_LINE = /^\t\t([0-9a-fA-F]{4})[ \t]+([0-9a-fA-F]{4})[ \t]+(\S.*?)\s*$/;
+/** A top-level line: anything at column 0 that is not a comment, an indent or blank. */
+const TOP_LEVEL_LINE = /(?:^|\n)([^\t#\n\r ][^\n]*)/g;
+/**
+ * Every indented line of a vendor block, in one pass: a device (groups 1-2), a subsystem
+ * (groups 3-5), or anything else indented (group 6: malformed, or a name-less entry).
+ */
+const VENDOR_CHILD_LINE =
+  /^\t(?:([0-9a-fA-F]{4})[ \t]+(\S[^\n]*?)|\t([0-9a-fA-F]{4})[ \t]+([0-9a-fA-F]{4})[ \t]+(\S[^\n]*?)|([^\n]*?))[ \t\r]*$/gm;
 const VENDOR_LINE = /^([0-9a-fA-F]{4})[ \t]+(\S.*?)\s*$/;
 const CLASS_LINE = /^C[ \t]+([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
 const SUBCLASS_LINE = /^\t([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
 const PROGIF_LINE = /^\t\t([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * The pci.ids database (https://pci-ids.ucw.cz), parsed lazily so that loading the 1.3 MB
  * system file and answering one lookup costs a few milliseconds:
- * - the text is kept as one string;
- * - the first lookup scans only line starts to index top-level lines (vendor blocks and
- *   `C cc` class blocks) by text offset;
- * - a vendor's devices and subsystems are parsed on the first lookup of that vendor, then cached;
+ * - the text is kept as one string (fromFile: latin1, see there);
+ * - the first lookup indexes top-level lines (vendor blocks and `C cc` class blocks) by text
+ *   offset with one regex pass that skips the indented lines;
+ * - a vendor's devices and subsystems are parsed on the first lookup of that vendor (one regex
+ *   pass over its block), then cached;
  * - the class section is parsed once, on the first className().
  * Format quirks honoured: ids and names are separated by any run of spaces/tabs (the file uses
  * two spaces), `#` comments and blank lines may appear anywhere, CRLF line ends are tolerated,
@@ -74,24 +75,32 @@ const PROGIF_LINE = /^\t\t([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
  * optional `0x` prefix (as sysfs spells them), and return undefined for absent or malformed ids.
  */
 export class PciIds {
+  /** The file text; when #latin1, one char per byte, so UTF-8 names are decoded on demand. */
   readonly #text: string;
+  readonly #latin1: boolean;
   #vendors: Map<string, VendorBlock> | undefined;
   #classBlocks: Array<[number, number]> = [];
   #classes: Map<string, ClassEntry> | undefined;
 
-  private constructor(text: string) {
+  private constructor(text: string, latin1: boolean) {
     this.#text = text;
+    this.#latin1 = latin1;
   }
 
   static fromText(text: string): PciIds {
-    return new PciIds(text);
+    return new PciIds(text, false);
   }
 
-  /** Reads a pci.ids file (plain, or gzip-compressed when the name ends in `.gz`) from this machine. */
+  /**
+   * Reads a pci.ids file (plain, or gzip-compressed when the name ends in `.gz`) from this
+   * machine. The bytes are kept as a latin1 string (a third of the cost of UTF-8 decoding the
+   * whole file); the structure characters are ASCII, and names are UTF-8 decoded as they are
+   * looked up.
+   */
   static fromFile(path: string): PciIds {
     try {
       const bytes = readFileSync(path);
-      return new PciIds((path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8'));
+      return new PciIds((path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('latin1'), true);
     } catch (error) {
       throw new PciDiscoveryError('reading', 'the pci.ids database', path, { cause: error });
     }
@@ -152,7 +161,12 @@ export class PciIds {
     return block.devices;
   }
 
-  /** One pass over line starts; only top-level lines are sliced. */
+  /** A name as it appears in the file. */
+  #name(raw: string): string {
+    return this.#latin1 && NON_ASCII.test(raw) ? Buffer.from(raw, 'latin1').toString('utf8') : raw;
+  }
+
+  /** One regex pass that visits only top-level lines (vendors, `C cc` classes, strays). */
   #index(): Map<string, VendorBlock> {
     if (this.#vendors) return this.#vendors;
     const text = this.#text;
@@ -165,27 +179,23 @@ export class PciIds {
       if (classStart >= 0) this.#classBlocks.push([classStart, pos]);
       classStart = -1;
     };
-    for (let pos = 0; pos < text.length; ) {
-      let nl = text.indexOf('\n', pos);
-      if (nl < 0) nl = text.length;
-      const c = text.charCodeAt(pos);
-      if (c !== TAB && c !== HASH && c !== LF && c !== CR && c !== SPACE) {
-        // A top-level line ends the previous block, whatever it is.
-        closeAt(pos);
-        if (c === UPPER_C && (text.charCodeAt(pos + 1) === SPACE || text.charCodeAt(pos + 1) === TAB)) {
-          classStart = pos;
-        } else {
-          const m = VENDOR_LINE.exec(text.slice(pos, nl));
-          if (m) {
-            const id = m[1]!.toLowerCase();
-            if (!vendors.has(id)) {
-              open = { name: m[2]!, start: nl + 1, end: text.length };
-              vendors.set(id, open);
-            }
-          }
-        }
+    const re = new RegExp(TOP_LEVEL_LINE.source, TOP_LEVEL_LINE.flags);
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      const line = m[1]!;
+      const lineStart = m.index + m[0].length - line.length;
+      const lineEnd = m.index + m[0].length;
+      // Any top-level line ends the previous block, whatever it is.
+      closeAt(lineStart);
+      if (line.startsWith('C ') || line.startsWith('C\t')) {
+        classStart = lineStart;
+        continue;
       }
-      pos = nl + 1;
+      const v = VENDOR_LINE.exec(line);
+      if (!v) continue;
+      const id = v[1]!.toLowerCase();
+      if (vendors.has(id)) continue;
+      open = { name: this.#name(v[2]!), start: lineEnd, end: text.length };
+      vendors.set(id, open);
     }
     closeAt(text.length);
     this.#vendors = vendors;
@@ -195,22 +205,20 @@ export class PciIds {
   #parseVendorBlock(block: VendorBlock): Map<string, DeviceEntry> {
     const devices = new Map<string, DeviceEntry>();
     let device: DeviceEntry | undefined;
-    for (const line of this.#text.slice(block.start, block.end).split('\n')) {
-      if (line.startsWith('\t\t')) {
-        const m = SUBSYSTEM_LINE.exec(line);
-        const key = m && `${m[1]!.toLowerCase()}:${m[2]!.toLowerCase()}`;
-        if (m && key && device && !device.subsystems.has(key)) device.subsystems.set(key, m[3]!);
-      } else if (line.startsWith('\t')) {
-        const m = DEVICE_LINE.exec(line);
-        if (!m) {
-          device = undefined; // a malformed device line must not lend its subsystems to the previous device
-          continue;
-        }
-        const id = m[1]!.toLowerCase();
+    const re = new RegExp(VENDOR_CHILD_LINE.source, VENDOR_CHILD_LINE.flags);
+    re.lastIndex = block.start;
+    for (let m = re.exec(this.#text); m && m.index < block.end; m = re.exec(this.#text)) {
+      if (m[1] !== undefined) {
+        const id = m[1].toLowerCase();
         const existing = devices.get(id);
         // Subsystem lines after a duplicate device line still belong to that device.
-        device = existing ?? { name: m[2]!, subsystems: new Map() };
+        device = existing ?? { name: this.#name(m[2]!), subsystems: new Map() };
         if (!existing) devices.set(id, device);
+      } else if (m[3] !== undefined) {
+        const key = `${m[3].toLowerCase()}:${m[4]!.toLowerCase()}`;
+        if (device && !device.subsystems.has(key)) device.subsystems.set(key, this.#name(m[5]!));
+      } else if (m[0].charCodeAt(1) !== 0x09) {
+        device = undefined; // a malformed device line must not lend its subsystems to the previous device
       }
     }
     return devices;
@@ -227,16 +235,16 @@ export class PciIds {
         let m: RegExpExecArray | null;
         if ((m = CLASS_LINE.exec(line))) {
           const id = m[1]!.toLowerCase();
-          cls = classes.get(id) ?? { name: m[2]!, subclasses: new Map() };
+          cls = classes.get(id) ?? { name: this.#name(m[2]!), subclasses: new Map() };
           classes.set(id, cls);
           sub = undefined;
         } else if ((m = PROGIF_LINE.exec(line))) {
           const id = m[1]!.toLowerCase();
-          if (sub && !sub.progIfs.has(id)) sub.progIfs.set(id, m[2]!);
+          if (sub && !sub.progIfs.has(id)) sub.progIfs.set(id, this.#name(m[2]!));
         } else if ((m = SUBCLASS_LINE.exec(line))) {
           const id = m[1]!.toLowerCase();
           if (!cls) continue;
-          sub = cls.subclasses.get(id) ?? { name: m[2]!, progIfs: new Map() };
+          sub = cls.subclasses.get(id) ?? { name: this.#name(m[2]!), progIfs: new Map() };
           cls.subclasses.set(id, sub);
         }
       }

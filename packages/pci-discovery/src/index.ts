@@ -1,2 +1,8 @@
-// @passthru/pci-discovery: see ../../../README.md and DESIGN (layout). Filled in by its issue.
-export {};
+// @passthru/pci-discovery: see ../../../README.md and DESIGN (layout).
+export { PciDiscoveryError } from './PciDiscoveryError';
+export { PciIds, findPciIdsFile, PCI_IDS_PATHS, type PciClassNames } from './PciIds';
+export { parseLspciVmm, LspciRecordSchema, type LspciRecord } from './LspciParser';
+export { runLspci, lspciArgs, execaRunner, type Runner, type LspciOptions } from './LspciRunner';
+export { PciDeviceSchema, IommuGroupSchema, ScanProblemSchema, SriovSchema, PcieLinkSchema, DEVICE_CLASSES, deviceClassOf, compareAddresses, PCI_ADDRESS_RE } from './PciDevice';
+export type { PciDevice, IommuGroup, ScanProblem, DeviceClassFilter } from './PciDevice';
+export { scanPciDevices, readPciDevice, readIommuGroups, PCI_DEVICES, IOMMU_GROUPS, type PciScan } from './scanPciDevices';

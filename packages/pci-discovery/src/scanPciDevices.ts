@@ -1,0 +1,224 @@
+import { HostFsError, type HostDir, type HostFs } from '@passthru/hostfs';
+import { PCI_ADDRESS_RE, compareAddresses, type IommuGroup, type PciDevice, type ScanProblem } from './PciDevice';
+import type { PciIds } from './PciIds';
+
+export const PCI_DEVICES = '/sys/bus/pci/devices';
+export const IOMMU_GROUPS = '/sys/kernel/iommu_groups';
+
+export interface PciScan {
+  devices: PciDevice[];
+  /** Devices listed by the kernel that could not be read, each with the reason. */
+  problems: ScanProblem[];
+}
+
+/** "0x10de" -> "10de"; undefined for anything that is not a hex number of at most `digits`. */
+function hexAttr(value: string | undefined, digits: number): string | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(?:0x)?([0-9a-fA-F]+)$/.exec(value.trim());
+  if (!m || m[1]!.length > digits) return undefined;
+  return m[1]!.toLowerCase().padStart(digits, '0');
+}
+
+/** An optional attribute: absent, unreadable (EACCES, EIO) and oversized all read as absent. */
+function optional(dir: HostDir, name: string): string | undefined {
+  try {
+    return dir.readAttributeIfExists(name);
+  } catch (error) {
+    if (error instanceof HostFsError) return undefined;
+    throw error;
+  }
+}
+
+function optionalLink(dir: HostDir, name: string): string | undefined {
+  try {
+    return dir.linkName(name);
+  } catch (error) {
+    if (error instanceof HostFsError) return undefined;
+    throw error;
+  }
+}
+
+function optionalList(dir: HostDir, name: string): string[] {
+  try {
+    return dir.list(name);
+  } catch (error) {
+    if (error instanceof HostFsError) return [];
+    throw error;
+  }
+}
+
+/** The first 64 bytes of config space, read only when an attribute file is missing. */
+function configHeader(dir: HostDir): Buffer | undefined {
+  try {
+    const bytes = dir.readBytes('config', 4096);
+    return bytes.length >= 64 ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const LINK_UNKNOWN = /^(Unknown|unknown|0)/;
+
+/**
+ * Reads one device folder. Throws only when a mandatory identity (vendor, device, class) can be
+ * read neither from its attribute nor from config space; every other attribute is optional.
+ */
+export function readPciDevice(host: HostFs, address: string, names?: PciIds): PciDevice {
+  const dir = host.openDir(`${PCI_DEVICES}/${address}`);
+  let config: Buffer | undefined | null = null;
+  const header = () => (config === null ? (config = configHeader(dir)) : config);
+  const fromConfig = (offset: number, bytes: 1 | 2 | 3) => {
+    const c = header();
+    if (!c) return undefined;
+    const value = bytes === 1 ? c.readUInt8(offset) : bytes === 2 ? c.readUInt16LE(offset) : c.readUIntLE(offset, 3);
+    return value.toString(16).padStart(bytes * 2, '0');
+  };
+  const mandatory = (name: string, digits: 4 | 6, offset: number) => {
+    const value = hexAttr(optional(dir, name), digits) ?? fromConfig(offset, digits === 4 ? 2 : 3);
+    if (value === undefined) throw new HostFsError('reading', `${dir.hostPath}/${name}`, 'ENODATA', `no readable ${name} attribute and no config space to take it from`);
+    return value;
+  };
+  const vendorId = mandatory('vendor', 4, 0x00);
+  const deviceId = mandatory('device', 4, 0x02);
+  const classCode = mandatory('class', 6, 0x09);
+  const revision = hexAttr(optional(dir, 'revision'), 2) ?? fromConfig(0x08, 1) ?? null;
+
+  const sysfsPath = host.isLive ? dir.realPath : dir.realPath.slice(host.root.length) || '/';
+  const parentName = sysfsPath.split('/').at(-2) ?? '';
+  const isBridge = classCode.startsWith('0604') || classCode.startsWith('0609') || dir.has('pci_bus');
+
+  let subsystemVendorId = hexAttr(optional(dir, 'subsystem_vendor'), 4) ?? null;
+  let subsystemDeviceId = hexAttr(optional(dir, 'subsystem_device'), 4) ?? null;
+  if (subsystemVendorId === null && !isBridge) {
+    subsystemVendorId = fromConfig(0x2c, 2) ?? null;
+    subsystemDeviceId = fromConfig(0x2e, 2) ?? null;
+  }
+  if (subsystemVendorId === '0000' && subsystemDeviceId === '0000') subsystemVendorId = subsystemDeviceId = null;
+
+  const override = optional(dir, 'driver_override');
+  const group = optionalLink(dir, 'iommu_group');
+  const numa = optional(dir, 'numa_node');
+  const numaNode = numa !== undefined && /^-?\d+$/.test(numa) && Number(numa) >= 0 ? Number(numa) : null;
+  const bootVga = optional(dir, 'boot_vga');
+  const total = optional(dir, 'sriov_totalvfs');
+  const physfn = optionalLink(dir, 'physfn');
+  let sriov: PciDevice['sriov'] = null;
+  if (physfn !== undefined) sriov = { role: 'vf', physfn, vfIndex: null };
+  else if (total !== undefined && /^\d+$/.test(total)) {
+    const vfs = dir
+      .list()
+      .filter((n) => /^virtfn\d+$/.test(n))
+      .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))
+      .map((n) => optionalLink(dir, n))
+      .filter((a): a is string => a !== undefined);
+    sriov = { role: 'pf', totalVfs: Number(total), numVfs: Number(optional(dir, 'sriov_numvfs') ?? vfs.length), vfs };
+  }
+  const reset = optional(dir, 'reset_method');
+  const speed = optional(dir, 'current_link_speed');
+  const width = optional(dir, 'current_link_width');
+  const maxSpeed = optional(dir, 'max_link_speed');
+  const maxWidth = optional(dir, 'max_link_width');
+  const link =
+    speed === undefined && maxSpeed === undefined
+      ? null
+      : {
+          speed: speed && !LINK_UNKNOWN.test(speed) ? speed : null,
+          width: width && /^\d+$/.test(width) && width !== '0' ? Number(width) : null,
+          maxSpeed: maxSpeed && !LINK_UNKNOWN.test(maxSpeed) ? maxSpeed : null,
+          maxWidth: maxWidth && /^\d+$/.test(maxWidth) && maxWidth !== '0' ? Number(maxWidth) : null,
+        };
+  const classNames = names?.className(classCode);
+  return {
+    address,
+    vendorId,
+    deviceId,
+    subsystemVendorId,
+    subsystemDeviceId,
+    class: classCode,
+    revision,
+    vendorName: names?.vendorName(vendorId) ?? null,
+    deviceName: names?.deviceName(vendorId, deviceId) ?? null,
+    subsystemName: subsystemVendorId && subsystemDeviceId ? (names?.subsystemName(vendorId, deviceId, subsystemVendorId, subsystemDeviceId) ?? null) : null,
+    className: classNames?.subclassName ?? classNames?.className ?? null,
+    driver: optionalLink(dir, 'driver') ?? null,
+    driverOverride: override === undefined || override === '(null)' || override === '' ? null : override,
+    iommuGroup: group !== undefined && /^\d+$/.test(group) ? Number(group) : null,
+    numaNode,
+    parent: PCI_ADDRESS_RE.test(parentName) ? parentName : null,
+    sysfsPath,
+    functions: [],
+    isBridge,
+    bootVga: bootVga === undefined ? null : bootVga === '1',
+    sriov,
+    net: optionalList(dir, 'net'),
+    drm: optionalList(dir, 'drm').filter((n) => /^(card|renderD)\d+$/.test(n)),
+    resetMethods: reset === undefined ? null : reset.split(/\s+/).filter(Boolean),
+    link,
+  };
+}
+
+/**
+ * Every PCI function under /sys/bus/pci/devices, in lspci order. A device that cannot be read
+ * is reported in `problems` and the scan goes on: captured trees often lack files.
+ */
+export function scanPciDevices(host: HostFs, names?: PciIds): PciScan {
+  const devices: PciDevice[] = [];
+  const problems: ScanProblem[] = [];
+  for (const entry of host.list(PCI_DEVICES).sort(compareAddresses)) {
+    if (!PCI_ADDRESS_RE.test(entry)) {
+      problems.push({ address: entry, message: `Failed reading ${PCI_DEVICES}/${entry}: not a PCI address` });
+      continue;
+    }
+    try {
+      devices.push(readPciDevice(host, entry, names));
+    } catch (error) {
+      if (!(error instanceof HostFsError)) throw error;
+      problems.push({ address: entry, message: error.message });
+    }
+  }
+  linkRelatives(devices);
+  return { devices, problems };
+}
+
+/** Fills `functions` (siblings of a slot) and each VF's index from its PF's virtfnN links. */
+function linkRelatives(devices: PciDevice[]): void {
+  const bySlot = new Map<string, PciDevice[]>();
+  for (const d of devices) {
+    const slot = d.address.slice(0, d.address.lastIndexOf('.'));
+    bySlot.set(slot, [...(bySlot.get(slot) ?? []), d]);
+  }
+  for (const d of devices) {
+    d.functions = (bySlot.get(d.address.slice(0, d.address.lastIndexOf('.'))) ?? []).filter((o) => o !== d).map((o) => o.address);
+  }
+  const byAddress = new Map(devices.map((d) => [d.address, d]));
+  for (const d of devices) {
+    if (d.sriov?.role !== 'vf') continue;
+    const pf = byAddress.get(d.sriov.physfn);
+    const index = pf?.sriov?.role === 'pf' ? pf.sriov.vfs.indexOf(d.address) : -1;
+    d.sriov.vfIndex = index >= 0 ? index : null;
+  }
+}
+
+/**
+ * IOMMU groups from /sys/kernel/iommu_groups (numeric order, gaps kept), each member classed
+ * as endpoint or bridge using the scanned devices.
+ */
+export function readIommuGroups(host: HostFs, devices: PciDevice[]): IommuGroup[] {
+  const byAddress = new Map(devices.map((d) => [d.address, d]));
+  return host
+    .list(IOMMU_GROUPS)
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b)
+    .map((id) => {
+      const members = host.list(`${IOMMU_GROUPS}/${id}/devices`).sort(compareAddresses);
+      const known = members.filter((a) => byAddress.has(a));
+      return {
+        id,
+        devices: members,
+        endpoints: known.filter((a) => !byAddress.get(a)!.isBridge),
+        bridges: known.filter((a) => byAddress.get(a)!.isBridge),
+        unknown: members.filter((a) => !byAddress.has(a)),
+      };
+    });
+}
