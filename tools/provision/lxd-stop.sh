@@ -6,6 +6,8 @@ set -euo pipefail
 STATE="${PASSTHRU_LXD_DIR:-/var/lib/passthru-test/lxd}"
 PIDFILE="$STATE/lxd.pid"
 say() { echo "lxd-stop.sh: $*" >&2; }
+# A zombie still passes `kill -0`; PID 1 of this VM reaps orphans late, so check the state.
+alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${s#Z}" = "$s" ]; }
 
 [ -s "$PIDFILE" ] || { say "no pidfile $PIDFILE, nothing to stop"; exit 0; }
 pid=$(cat "$PIDFILE")
@@ -17,7 +19,7 @@ say "stopping lxd pid $pid (SIGPWR: shut down instances, then exit)"
 kill -PWR "$pid"
 for sig in PWR TERM KILL; do
   [ "$sig" = PWR ] || { say "still alive, sending SIG$sig"; kill "-$sig" "$pid" 2>/dev/null || true; }
-  for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break 2; sleep 0.5; done
+  for _ in $(seq 60); do alive "$pid" || break 2; sleep 0.5; done
 done
 rm -f "$PIDFILE"
 say "stopped"

@@ -15,6 +15,8 @@ INSTALL_CMD="apt-get install -y --no-install-recommends $PKGS"
 
 say() { echo "lxd.sh: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
+# A zombie still passes `kill -0`; PID 1 of this VM reaps orphans late, so check the state.
+alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${s#Z}" = "$s" ]; }
 
 # 1. Packages. --no-install-recommends: the recommends (apparmor, dnsmasq-base, lxd-agent)
 #    are for bridges/VMs, which tests never use.
@@ -38,6 +40,7 @@ if lxc query /1.0 >/dev/null 2>&1; then
 else
   # The proxies point at a closed port so the daemon cannot reach image servers;
   # `sh -c 'echo $$; exec'` makes the pidfile hold lxd's own pid even if setsid forks.
+  rm -f "$PIDFILE"   # any pidfile here is stale: its daemon does not answer
   say "starting lxd (LXD_DIR=$LXD_DIR, log $LOG)"
   HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 NO_PROXY= \
     setsid sh -c 'echo $$ >"$1"; exec lxd --group root --logfile "$2"' sh "$PIDFILE" "$LOG" \
@@ -45,7 +48,7 @@ else
   # Poll so that a daemon dying at start fails fast instead of after the whole timeout.
   for i in $(seq 60); do
     lxd waitready --timeout 1 2>/dev/null && break
-    if [ "$i" = 60 ] || { [ -s "$PIDFILE" ] && ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }; then
+    if [ "$i" = 60 ] || { [ -s "$PIDFILE" ] && ! alive "$(cat "$PIDFILE")"; }; then
       tail -20 "$LOG" "$STATE/lxd.stderr" >&2 || true; die "lxd did not become ready (see $LOG)"
     fi
   done

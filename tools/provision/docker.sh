@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Make a Docker engine answer on /var/run/docker.sock for testcontainers, with no network
+# plumbing, and a local base image (no registry is reachable here).
+# Idempotent: an engine already answering is reused (whoever started it); the image is
+# built only if absent; a dead pidfile from an earlier run is replaced by dockerd itself.
+# Use with: TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_HOST_OVERRIDE=localhost
+set -euo pipefail
+
+STATE="${PASSTHRU_DOCKER_DIR:-/var/lib/passthru-test/docker}"
+PIDFILE="$STATE/dockerd.pid"
+LOG="$STATE/dockerd.log"
+IMAGE=passthru-debian:bookworm
+PKGS="docker.io debootstrap"
+INSTALL_CMD="apt-get install -y --no-install-recommends $PKGS"
+
+say() { echo "docker.sh: $*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+# A zombie still passes `kill -0`; PID 1 of this VM reaps orphans late, so check the state.
+alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${s#Z}" = "$s" ]; }
+
+# 1. Packages (recommends such as apparmor/git/needrestart are not needed for tests).
+#    /usr/local/bin/docker may be a newer client; it negotiates down to Debian's engine API.
+missing=""
+for p in $PKGS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" -ne 0 ] || [ ! -r /etc/debian_version ]; then
+    die "missing:$missing; as root on Debian run: apt-get update && $INSTALL_CMD"
+  fi
+  say "installing:$missing"
+  apt-get install -y -q --no-install-recommends $missing >&2 \
+    || { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends $missing >&2; } \
+    || die "install failed; run: apt-get update && $INSTALL_CMD"
+fi
+
+# 2. Engine, unless one already answers (a system dockerd or an earlier run's).
+if docker info >/dev/null 2>&1; then
+  say "engine already answering ($(docker info -f '{{.ServerVersion}} root={{.DockerRootDir}}'))"
+else
+  [ "$(id -u)" -eq 0 ] || die "dockerd must be started as root (sudo $0)"
+  mkdir -p "$STATE/data"
+  # dockerd refuses to start while its pidfile names an existing process; drop a stale one.
+  if [ -s "$PIDFILE" ] && ! { alive "$(cat "$PIDFILE")" && grep -q dockerd "/proc/$(cat "$PIDFILE")/cmdline"; }; then
+    say "removing stale pidfile $PIDFILE"; rm -f "$PIDFILE"
+  fi
+  # No bridge, no iptables/forwarding/masquerade: containers run with --network none only,
+  # and nothing on this host gets a private address range.
+  say "starting dockerd (data-root $STATE/data, log $LOG)"
+  # setsid: leave the caller's process group so the engine outlives the test run.
+  # (Not a group leader in a script, so setsid execs in place and $! is dockerd.)
+  setsid dockerd --data-root "$STATE/data" --pidfile "$PIDFILE" \
+    --bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
+    </dev/null >>"$LOG" 2>&1 &
+  pid=$!
+  for i in $(seq 60); do
+    docker info >/dev/null 2>&1 && break
+    if [ "$i" = 60 ] || ! alive "$pid"; then
+      tail -5 "$LOG" >&2; die "dockerd did not come up (see $LOG)"
+    fi
+    sleep 0.5
+  done
+  say "dockerd ready, pid $(cat "$PIDFILE")"
+fi
+
+# 3. Base image from Debian's own mirror (the one apt uses), only if absent.
+if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  say "image $IMAGE present"
+else
+  # First main-archive URI of apt's sources (one-line or deb822 format); comments skipped.
+  mirror="${PASSTHRU_DEBIAN_MIRROR:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+    /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -E '^(deb|URIs:) ' \
+    | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -1 | tr -d ' ' || true)}"
+  mirror="${mirror:-http://deb.debian.org/debian}"
+  tmp=$(mktemp -d "$STATE/rootfs.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
+  say "debootstrap --variant=minbase bookworm from $mirror"
+  debootstrap --variant=minbase bookworm "$tmp" "$mirror" >&2 || die "debootstrap failed (mirror $mirror)"
+  rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*   # smaller image
+  tar -C "$tmp" -c . | docker import - "$IMAGE" >&2
+fi
+
+say "ready: $IMAGE; dockerd pid $(cat "$PIDFILE" 2>/dev/null || echo 'not ours')"
