@@ -291,6 +291,30 @@ export class HostFs {
     }
   }
 
+  /**
+   * Creates a regular file only if it does not exist (O_CREAT|O_EXCL), with `data` fsynced:
+   * the primitive of host-wide locks. Returns false when the file already exists.
+   */
+  createExclusive(hostPath: string, data: string): boolean {
+    const clean = HostFs.checkHostPath(hostPath);
+    this.mkdirp(path.posix.dirname(clean));
+    const real = this.resolve(clean, true);
+    let fd: number;
+    try {
+      fd = fs.openSync(real, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+    } catch (error) {
+      if (errnoOf(error) === 'EEXIST') return false;
+      throw this.wrap('creating', hostPath, error, real);
+    }
+    try {
+      fs.writeSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return true;
+  }
+
   /** Creates a folder and its parents under the root. */
   mkdirp(hostPath: string): void {
     const clean = HostFs.checkHostPath(hostPath);

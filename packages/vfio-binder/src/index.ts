@@ -1,2 +1,11 @@
-// @passthru/vfio-binder: see ../../../README.md and DESIGN (layout). Filled in by its issue.
-export {};
+// @passthru/vfio-binder: whole-group bind plans, guards, journal + host lock, apply with verify
+// and reverse-order rollback, restore, persistence across reboots.
+export { VfioBinderError, type BinderErrorKind } from './VfioBinderError';
+export { parseTarget, resolveTargets, type Target } from './targets';
+export { planBind, bindWrites, formatPlan, identityOf, VFIO_DRIVER, DRIVERS, DRIVERS_PROBE } from './BindPlan';
+export type { BindPlan, PlannedDevice, PlannedGroup, PlannedWrite, DeviceIdentity } from './BindPlan';
+export { evaluateGuards, defaultRouteInterfaces, processesHolding, type GuardFinding } from './guards';
+export { Journal, acquireHostLock, sleepSync, JOURNAL_PATH, LOCK_PATH, JournalSchema } from './Journal';
+export type { JournalEntry, JournalDevice, JournalFile, LockOptions } from './Journal';
+export { applyBind, restoreDevice, waitForDriver, currentDriver, type ApplyOptions, type ApplyResult, type DeviceOutcome } from './applyBind';
+export { planRestore, applyRestore, formatRestorePlan, identityMismatch, type RestorePlan, type RestoreResult } from './restore';

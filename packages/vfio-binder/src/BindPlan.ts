@@ -1,0 +1,130 @@
+import type { IommuGroup, PciDevice } from '@passthru/pci-discovery';
+import { VfioBinderError } from './VfioBinderError';
+
+export const VFIO_DRIVER = 'vfio-pci';
+export const DRIVERS = '/sys/bus/pci/drivers';
+export const DRIVERS_PROBE = '/sys/bus/pci/drivers_probe';
+
+/** One sysfs write of a plan and what the kernel should make of it. */
+export interface PlannedWrite {
+  path: string;
+  data: string;
+  /** What the write is for, in the user's words. */
+  purpose: string;
+}
+
+/** What identifies a device across reboots (a renumbered address names another device). */
+export interface DeviceIdentity {
+  vendorId: string;
+  deviceId: string;
+  subsystemVendorId: string | null;
+  subsystemDeviceId: string | null;
+  class: string;
+  iommuGroup: number | null;
+}
+
+export function identityOf(device: PciDevice): DeviceIdentity {
+  return {
+    vendorId: device.vendorId,
+    deviceId: device.deviceId,
+    subsystemVendorId: device.subsystemVendorId,
+    subsystemDeviceId: device.subsystemDeviceId,
+    class: device.class,
+    iommuGroup: device.iommuGroup,
+  };
+}
+
+export interface PlannedDevice {
+  address: string;
+  identity: DeviceIdentity;
+  /** The driver before the bind (null: none), and the override before it. */
+  originalDriver: string | null;
+  originalOverride: string | null;
+  /** Named by the user, or pulled in because it shares the IOMMU group. */
+  reason: 'named' | 'same-slot' | 'same-group';
+  /** Already on vfio-pci: nothing to write (a second bind is a no-op). */
+  alreadyBound: boolean;
+  writes: PlannedWrite[];
+}
+
+export interface PlannedGroup {
+  id: number;
+  devices: PlannedDevice[];
+  /** Bridges of the group stay on their driver (the kernel accepts them in a viable group). */
+  bridges: string[];
+}
+
+export interface BindPlan {
+  groups: PlannedGroup[];
+  /** Every planned device in apply order (groups in order, functions in order). */
+  devices: PlannedDevice[];
+  /** True when every device is already on vfio-pci. */
+  noop: boolean;
+}
+
+/** The writes that move one device to vfio-pci: override, unbind, probe (kernel order). */
+export function bindWrites(device: PciDevice): PlannedWrite[] {
+  if (device.driver === VFIO_DRIVER) return [];
+  const writes: PlannedWrite[] = [];
+  if (device.driverOverride !== VFIO_DRIVER) {
+    writes.push({ path: `/sys/bus/pci/devices/${device.address}/driver_override`, data: VFIO_DRIVER, purpose: 'only vfio-pci may claim it' });
+  }
+  if (device.driver) writes.push({ path: `${DRIVERS}/${device.driver}/unbind`, data: device.address, purpose: `release it from ${device.driver}` });
+  writes.push({ path: DRIVERS_PROBE, data: device.address, purpose: 'let vfio-pci claim it' });
+  return writes;
+}
+
+/**
+ * Expands the chosen devices to whole IOMMU groups: every endpoint of each touched group is
+ * planned (the kernel only lets a group be used when all its endpoints are on vfio-pci, or
+ * pci-stub, or no driver); bridges are left alone. A device with no group cannot be planned.
+ */
+export function planBind(chosen: PciDevice[], devices: PciDevice[], groups: IommuGroup[]): BindPlan {
+  const byAddress = new Map(devices.map((d) => [d.address, d]));
+  const named = new Set(chosen.map((d) => d.address));
+  const namedSlots = new Set(chosen.map((d) => d.address.slice(0, d.address.lastIndexOf('.'))));
+  const bridgesNamed = chosen.filter((d) => d.isBridge);
+  if (bridgesNamed.length) {
+    throw new VfioBinderError('usage', `Failed planning bind of ${bridgesNamed.map((d) => d.address).join(', ')}: a PCI bridge is never bound to vfio-pci (name the endpoints behind it)`);
+  }
+  const noGroup = chosen.filter((d) => d.iommuGroup === null);
+  if (noGroup.length) {
+    throw new VfioBinderError('refused', `Failed planning bind of ${noGroup.map((d) => d.address).join(', ')} via /sys/bus/pci/devices/*/iommu_group: no IOMMU group (the IOMMU is off or does not cover it; run passthru doctor)`);
+  }
+  const groupIds = [...new Set(chosen.map((d) => d.iommuGroup!))].sort((a, b) => a - b);
+  const planned: PlannedGroup[] = groupIds.map((id) => {
+    const group = groups.find((g) => g.id === id);
+    const members = (group?.endpoints ?? chosen.filter((d) => d.iommuGroup === id).map((d) => d.address)).map((a) => byAddress.get(a)!).filter(Boolean);
+    return {
+      id,
+      bridges: group?.bridges ?? [],
+      devices: members.map((d) => ({
+        address: d.address,
+        identity: identityOf(d),
+        originalDriver: d.driver,
+        originalOverride: d.driverOverride,
+        reason: named.has(d.address) ? 'named' : namedSlots.has(d.address.slice(0, d.address.lastIndexOf('.'))) ? 'same-slot' : 'same-group',
+        alreadyBound: d.driver === VFIO_DRIVER,
+        writes: bindWrites(d),
+      })),
+    };
+  });
+  const all = planned.flatMap((g) => g.devices);
+  return { groups: planned, devices: all, noop: all.every((d) => d.alreadyBound) };
+}
+
+/** The plan as the text `--dry-run` prints: every write, in order, with its purpose. */
+export function formatPlan(plan: BindPlan): string {
+  if (plan.noop) return `Nothing to do: ${plan.devices.map((d) => d.address).join(', ')} already on vfio-pci.\n`;
+  const lines: string[] = [];
+  for (const group of plan.groups) {
+    lines.push(`IOMMU group ${group.id}:${group.bridges.length ? ` (bridges left alone: ${group.bridges.join(', ')})` : ''}`);
+    for (const d of group.devices) {
+      const why = d.reason === 'named' ? '' : d.reason === 'same-slot' ? ' (another function of the same device)' : ' (shares the IOMMU group)';
+      lines.push(`  ${d.address} ${d.identity.vendorId}:${d.identity.deviceId} ${d.originalDriver ?? '(no driver)'} -> vfio-pci${why}${d.alreadyBound ? ': already bound, nothing to do' : ''}`);
+      for (const w of d.writes) lines.push(`    echo ${w.data} > ${w.path}    # ${w.purpose}`);
+      if (!d.alreadyBound) lines.push(`    verify: ${`/sys/bus/pci/devices/${d.address}/driver`} -> vfio-pci`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

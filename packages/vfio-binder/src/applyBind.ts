@@ -1,0 +1,181 @@
+import { HostFsError, type HostFs } from '@passthru/hostfs';
+import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER, type BindPlan, type PlannedDevice } from './BindPlan';
+import { Journal, acquireHostLock, sleepSync, type JournalDevice, type JournalEntry, type LockOptions } from './Journal';
+import { VfioBinderError } from './VfioBinderError';
+
+export interface ApplyOptions {
+  /** Upper bound on waiting for the `driver` link after a probe (the kernel may bind async). */
+  verifyTimeoutMs?: number;
+  verifyIntervalMs?: number;
+  sleep?: (ms: number) => void;
+  now?: () => number;
+  clock?: () => Date;
+  lock?: LockOptions;
+  /** Called before each device: long runs (hundreds of VFs) print a line per device. */
+  onDevice?: (device: PlannedDevice, index: number, total: number) => void;
+}
+
+export interface DeviceOutcome {
+  address: string;
+  from: string | null;
+  to: string | null;
+  status: 'bound' | 'already-bound' | 'restored' | 'left' | 'gone' | 'untouched';
+  note?: string;
+}
+
+export interface ApplyResult {
+  status: 'applied' | 'noop' | 'rolled-back' | 'partial';
+  journalId: string | null;
+  devices: DeviceOutcome[];
+  writes: number;
+  error?: string;
+}
+
+/** The driver bound to a device now (null: none), or undefined when the device is gone. */
+export function currentDriver(host: HostFs, address: string): string | null | undefined {
+  if (!host.exists(`/sys/bus/pci/devices/${address}`)) return undefined;
+  return host.linkName(`/sys/bus/pci/devices/${address}/driver`) ?? null;
+}
+
+function currentOverride(host: HostFs, address: string): string | null {
+  try {
+    const value = host.readAttributeIfExists(`/sys/bus/pci/devices/${address}/driver_override`);
+    return value === undefined || value === '(null)' || value === '' ? null : value;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Polls the `driver` link until it names `expected` (null: unbound) or the bound runs out.
+ * The write's return code is never trusted: drivers_probe says success when nothing bound.
+ */
+export function waitForDriver(host: HostFs, address: string, expected: string | null, options: ApplyOptions = {}): boolean {
+  const { verifyTimeoutMs = 2000, verifyIntervalMs = 25, sleep = sleepSync, now = Date.now } = options;
+  const deadline = now() + verifyTimeoutMs;
+  for (;;) {
+    const driver = currentDriver(host, address);
+    if (driver === expected) return true;
+    if (driver === undefined || now() >= deadline) return false;
+    sleep(verifyIntervalMs);
+  }
+}
+
+class WriteCounter {
+  count = 0;
+  constructor(private readonly host: HostFs) {}
+  write(path: string, data: string): void {
+    this.count++;
+    this.host.writeAttribute(path, data);
+  }
+}
+
+/**
+ * Puts one device back as the journal recorded it: its override, then its driver (explicit
+ * bind to the original driver, drivers_probe as the fallback), verified by the driver link.
+ * Returns the outcome; never throws for kernel errors (they become status 'left' with a note).
+ */
+export function restoreDevice(host: HostFs, record: JournalDevice, writer: { write(path: string, data: string): void }, options: ApplyOptions = {}): DeviceOutcome {
+  const { address, originalDriver, originalOverride } = record;
+  const before = currentDriver(host, address);
+  if (before === undefined) return { address, from: null, to: null, status: 'gone', note: 'the device is no longer present (hot-unplugged): nothing to restore' };
+  try {
+    if (currentOverride(host, address) !== originalOverride) writer.write(`/sys/bus/pci/devices/${address}/driver_override`, originalOverride ?? '\n');
+    if (before !== originalDriver) {
+      if (before) writer.write(`${DRIVERS}/${before}/unbind`, address);
+      if (originalDriver) {
+        try {
+          writer.write(`${DRIVERS}/${originalDriver}/bind`, address);
+        } catch (error) {
+          // The explicit bind can fail where a probe succeeds (the driver matched by a dynamic id).
+          if (!(error instanceof HostFsError) || currentDriver(host, address) !== null) throw error;
+          writer.write(DRIVERS_PROBE, address);
+        }
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof HostFsError)) throw error;
+    const now = currentDriver(host, address);
+    if (now === undefined) return { address, from: before, to: null, status: 'gone', note: 'the device vanished while it was being restored' };
+    return { address, from: before, to: now, status: 'left', note: error.message };
+  }
+  if (!waitForDriver(host, address, originalDriver, options)) {
+    const now = currentDriver(host, address);
+    if (now === undefined) return { address, from: before, to: null, status: 'gone', note: 'the device vanished while it was being restored' };
+    return { address, from: before, to: now, status: 'left', note: `the driver link names ${now ?? 'no driver'}, expected ${originalDriver ?? 'no driver'}` };
+  }
+  return { address, from: before, to: originalDriver, status: 'restored' };
+}
+
+function journalDevice(d: PlannedDevice): JournalDevice {
+  return { address: d.address, identity: d.identity, originalDriver: d.originalDriver, originalOverride: d.originalOverride, status: 'pending' };
+}
+
+/**
+ * Applies a bind plan under the host lock: journal first (fsynced), then per device the
+ * planned writes and a verify of the driver link; on any failure every touched device is
+ * put back in reverse order and verified. Result status: applied, noop, rolled-back (exit 1)
+ * or partial (exit 3: the journal lists what is left, and `restore` finishes it).
+ */
+export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = {}): ApplyResult {
+  if (plan.noop) {
+    return { status: 'noop', journalId: null, writes: 0, devices: plan.devices.map((d) => ({ address: d.address, from: d.originalDriver, to: VFIO_DRIVER, status: 'already-bound' })) };
+  }
+  if (!host.exists(`${DRIVERS}/${VFIO_DRIVER}`)) {
+    throw new VfioBinderError('refused', `Failed binding to vfio-pci via ${DRIVERS}/${VFIO_DRIVER}: the vfio-pci driver is not loaded; run \`modprobe vfio-pci\` (and see passthru doctor: vfio.modules)`);
+  }
+  const release = acquireHostLock(host, options.lock);
+  try {
+    const journal = new Journal(host, options.clock);
+    const todo = plan.devices.filter((d) => !d.alreadyBound);
+    const entry = journal.begin('bind', todo.map(journalDevice));
+    const writer = new WriteCounter(host);
+    const outcomes: DeviceOutcome[] = plan.devices.filter((d) => d.alreadyBound).map((d) => ({ address: d.address, from: d.originalDriver, to: VFIO_DRIVER, status: 'already-bound' }));
+    let failure: string | undefined;
+    for (const [index, device] of todo.entries()) {
+      options.onDevice?.(device, index, todo.length);
+      const record = entry.devices[index]!;
+      try {
+        // The device is marked touched before its first write: rollback must consider it.
+        record.status = 'bound';
+        for (const w of device.writes) writer.write(w.path, w.data);
+        if (!waitForDriver(host, device.address, VFIO_DRIVER, options)) {
+          const now = currentDriver(host, device.address);
+          throw new VfioBinderError('failed', `Failed binding ${device.address} to vfio-pci via /sys/bus/pci/devices/${device.address}/driver: ${now === undefined ? 'the device vanished' : `the driver link names ${now ?? 'no driver'} after the probe`}`);
+        }
+        journal.update(entry);
+        outcomes.push({ address: device.address, from: device.originalDriver, to: VFIO_DRIVER, status: 'bound' });
+      } catch (error) {
+        if (!(error instanceof HostFsError) && !(error instanceof VfioBinderError)) throw error;
+        failure = error instanceof HostFsError ? `Failed binding ${device.address} to vfio-pci: ${error.message}` : error.message;
+        break;
+      }
+    }
+    if (failure === undefined) {
+      journal.finish(entry, 'applied');
+      return { status: 'applied', journalId: entry.id, writes: writer.count, devices: outcomes };
+    }
+    return rollBack(host, journal, entry, writer, outcomes, failure, options);
+  } finally {
+    release();
+  }
+}
+
+function rollBack(host: HostFs, journal: Journal, entry: JournalEntry, writer: WriteCounter, outcomes: DeviceOutcome[], failure: string, options: ApplyOptions): ApplyResult {
+  const touched = entry.devices.filter((d) => d.status === 'bound').reverse();
+  const rolled: DeviceOutcome[] = [];
+  for (const record of touched) {
+    const outcome = restoreDevice(host, record, writer, options);
+    record.status = outcome.status === 'restored' || outcome.status === 'gone' ? 'restored' : 'left';
+    if (outcome.note) record.note = outcome.note;
+    rolled.push(outcome);
+  }
+  const untouched = entry.devices.filter((d) => d.status === 'pending').map((d): DeviceOutcome => ({ address: d.address, from: d.originalDriver, to: d.originalDriver, status: 'untouched' }));
+  const left = rolled.filter((o) => o.status === 'left');
+  // A device that vanished needs no restore, but the host is not as it was: say so (exit 3).
+  const gone = rolled.filter((o) => o.status === 'gone');
+  const state = left.length || gone.length ? 'partial' : 'rolled-back';
+  journal.finish(entry, state);
+  const devices = [...outcomes.filter((o) => o.status === 'already-bound'), ...rolled.reverse(), ...untouched];
+  return { status: state, journalId: entry.id, writes: writer.count, devices, error: failure };
+}

@@ -1,0 +1,130 @@
+import { HostFsError, type HostFs } from '@passthru/hostfs';
+import type { PciDevice } from '@passthru/pci-discovery';
+import type { BindPlan } from './BindPlan';
+
+/** A reason not to take a device from the host, with what was read to decide it. */
+export interface GuardFinding {
+  id: 'boot-vga' | 'default-route' | 'only-nic-up' | 'mounted-block' | 'device-in-use' | 'vfio-group-in-use' | 'managed-by-libvirt' | 'foreign-endpoint';
+  address: string;
+  summary: string;
+  evidence: string[];
+}
+
+function readOr(host: HostFs, path: string, fallback = ''): string {
+  try {
+    return host.readTextIfExists(path) ?? fallback;
+  } catch (error) {
+    if (error instanceof HostFsError) return fallback;
+    throw error;
+  }
+}
+
+/** Interfaces that carry a default route (IPv4 /proc/net/route, IPv6 /proc/net/ipv6_route). */
+export function defaultRouteInterfaces(host: HostFs): string[] {
+  const v4 = readOr(host, '/proc/net/route')
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length > 7 && f[1] === '00000000' && f[7] === '00000000')
+    .map((f) => f[0]!);
+  const v6 = readOr(host, '/proc/net/ipv6_route')
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 10 && /^0{32}$/.test(f[0]!) && f[1] === '00' && f[9] !== 'lo')
+    .map((f) => f[9]!);
+  return [...new Set([...v4, ...v6])];
+}
+
+/** Processes holding any of `nodes` open: walks /proc/<pid>/fd links (bounded, read-only). */
+export function processesHolding(host: HostFs, nodes: string[]): Array<{ pid: number; comm: string; node: string }> {
+  if (nodes.length === 0) return [];
+  const wanted = new Set(nodes);
+  const holders: Array<{ pid: number; comm: string; node: string }> = [];
+  for (const pid of host.list('/proc').filter((n) => /^\d+$/.test(n))) {
+    let fds: string[];
+    try {
+      fds = host.list(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let target: string | undefined;
+      try {
+        target = host.readlink(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (target && wanted.has(target)) {
+        holders.push({ pid: Number(pid), comm: readOr(host, `/proc/${pid}/comm`, '?').trim(), node: target });
+        break;
+      }
+    }
+  }
+  return holders;
+}
+
+/** Block devices whose sysfs path lies below the PCI device (disks of an NVMe or SATA controller). */
+function blockDevicesOf(host: HostFs, device: PciDevice): string[] {
+  return host.list('/sys/class/block').filter((name) => {
+    try {
+      return host.realHostPath(`/sys/class/block/${name}`).startsWith(`${device.sysfsPath}/`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Every guard that stands against binding the plan's devices. Each is overridable with
+ * --force only (the caller prints the findings as the reason); reading is all this does.
+ */
+export function evaluateGuards(host: HostFs, plan: BindPlan, devices: PciDevice[]): GuardFinding[] {
+  const byAddress = new Map(devices.map((d) => [d.address, d]));
+  const findings: GuardFinding[] = [];
+  const routes = defaultRouteInterfaces(host);
+  const upInterfaces = host.list('/sys/class/net').filter((n) => n !== 'lo' && readOr(host, `/sys/class/net/${n}/operstate`).trim() === 'up');
+  const mounts = readOr(host, '/proc/mounts')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter((f) => f.length > 2);
+  const swaps = readOr(host, '/proc/swaps').split('\n').slice(1).map((l) => l.split(/\s+/)[0] ?? '');
+  const libvirt = host
+    .list('/etc/libvirt/qemu')
+    .filter((f) => f.endsWith('.xml'))
+    .map((f) => ({ file: `/etc/libvirt/qemu/${f}`, text: readOr(host, `/etc/libvirt/qemu/${f}`) }));
+
+  for (const planned of plan.devices) {
+    if (planned.alreadyBound) continue;
+    const d = byAddress.get(planned.address);
+    if (!d) continue;
+    const add = (id: GuardFinding['id'], summary: string, evidence: string[]) => findings.push({ id, address: d.address, summary, evidence });
+
+    if (d.bootVga) add('boot-vga', 'it is the boot/console GPU: unbinding it takes the console (and often the display manager) away', [`${d.sysfsPath}/boot_vga = 1`]);
+    const routed = d.net.filter((n) => routes.includes(n));
+    if (routed.length) add('default-route', `it carries the default route (${routed.join(', ')}): remote sessions over it would drop`, ['/proc/net/route', '/proc/net/ipv6_route'].map((p) => `${p}: default via ${routed.join(', ')}`));
+    const ownUp = d.net.filter((n) => upInterfaces.includes(n));
+    if (ownUp.length && upInterfaces.every((n) => d.net.includes(n))) {
+      add('only-nic-up', `its interface ${ownUp.join(', ')} is the only network interface up`, ownUp.map((n) => `/sys/class/net/${n}/operstate = up`));
+    }
+    const disks = blockDevicesOf(host, d);
+    const mounted = mounts.filter(([source]) => disks.some((b) => source === `/dev/${b}` || new RegExp(`^/dev/${b}p?\\d+$`).test(source!)));
+    const swapped = swaps.filter((s) => disks.some((b) => s === `/dev/${b}` || new RegExp(`^/dev/${b}p?\\d+$`).test(s)));
+    if (mounted.length || swapped.length) {
+      add('mounted-block', `its disks are in use (${[...mounted.map((m) => `${m[0]} on ${m[1]}`), ...swapped.map((s) => `${s} as swap`)].join(', ')})`, ['/proc/mounts', '/proc/swaps', ...disks.map((b) => `/sys/class/block/${b}`)]);
+    }
+    const nodes = [...d.drm.map((n) => `/dev/dri/${n}`), ...(d.driver === 'nvidia' ? host.list('/dev').filter((n) => /^nvidia(\d+|ctl|-uvm|-modeset)?$/.test(n)).map((n) => `/dev/${n}`) : [])];
+    const holders = processesHolding(host, nodes);
+    if (holders.length) {
+      add('device-in-use', `processes hold it open: ${holders.map((h) => `${h.comm} (pid ${h.pid}) on ${h.node}`).join(', ')}; unbinding a GPU in use can hang the host`, holders.map((h) => `/proc/${h.pid}/fd -> ${h.node}`));
+    }
+    const [domain, bus, rest] = d.address.split(':') as [string, string, string];
+    const [slot, fn] = rest.split('.') as [string, string];
+    const hostdev = new RegExp(`<address[^>]*domain=['"]0x${domain}['"][^>]*bus=['"]0x${bus}['"][^>]*slot=['"]0x${slot}['"][^>]*function=['"]0x${fn}['"]`, 'i');
+    const managers = libvirt.filter((x) => /<hostdev/.test(x.text) && hostdev.test(x.text));
+    if (managers.length) add('managed-by-libvirt', `libvirt domains use it: ${managers.map((m) => m.file).join(', ')}`, managers.map((m) => m.file));
+    if (planned.reason === 'same-group') {
+      add('foreign-endpoint', `it was not named but shares IOMMU group ${d.iommuGroup} with what was: the whole group must move to vfio-pci`, [`/sys/kernel/iommu_groups/${d.iommuGroup}/devices/${d.address}`]);
+    }
+  }
+  return findings;
+}
