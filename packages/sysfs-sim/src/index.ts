@@ -5,3 +5,9 @@ export { HostSpecSchema, DeviceSpecSchema, DriverSpecSchema, PciAddressSchema, P
 export type { HostSpec, HostSpecInput, DeviceSpec, DriverSpec } from './HostSpec';
 export { buildConfigSpace, isBridgeClass, ACS_REQUIRED_CONTROL, EXT_CAP_ACS, EXT_CAP_SRIOV, PCIE_CAP_OFFSET, EXT_CAP_OFFSET } from './configSpace';
 export { materialize, materializeDevice, allDevices, deviceSysfsPaths, virtualFunctionSpecs, bindInTree, ensureDriverFolder, linkTree, writeTreeFile, moduleName, SIM_STATE_DIR, SIM_SPEC_FILE } from './materialize';
+export { SimulatedKernel, globToRegExp, PAGE_SIZE, SIM_KERNEL_STATE_FILE, SIM_FAULTS_FILE, SIM_WRITE_LOG_FILE } from './SimulatedKernel';
+export type { KernelWrite, FaultSpec, InjectedFault, SimulatedKernelOptions, DynamicId } from './SimulatedKernel';
+export { generateLargeHost } from './generateLargeHost';
+export type { LargeHostOptions } from './generateLargeHost';
+export { capture } from './capture';
+export type { CaptureOptions, CaptureResult } from './capture';

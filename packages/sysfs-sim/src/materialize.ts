@@ -150,7 +150,12 @@ export function materializeDevice(root: string, spec: HostSpec, device: DeviceSp
     attr('max_link_width', String(device.pcie.linkWidth), 0o444);
   }
   const [domain] = device.address.split(':') as [string];
-  if (device.secondaryBus !== undefined) fs.mkdirSync(path.join(root, folder, 'pci_bus', `${domain}:${device.secondaryBus}`), { recursive: true });
+  if (device.secondaryBus !== undefined) {
+    // The kernel's pci_bus/DDDD:BB folder always has these files (and keeps the folder in git).
+    const bus = `${folder}/pci_bus/${domain}:${device.secondaryBus}`;
+    writeTreeFile(root, `${bus}/cpulistaffinity`, `0-${spec.cpu.count - 1}\n`, 0o444);
+    writeTreeFile(root, `${bus}/rescan`, '', 0o200);
+  }
   linkTree(root, `${folder}/subsystem`, '/sys/bus/pci');
   linkTree(root, `/sys/bus/pci/devices/${device.address}`, folder);
 
@@ -172,7 +177,9 @@ export function materializeDevice(root: string, spec: HostSpec, device: DeviceSp
     linkTree(root, `/sys/class/net/${name}`, netFolder);
   });
   for (const node of device.drm) {
-    fs.mkdirSync(path.join(root, folder, 'drm', node), { recursive: true });
+    const minor = node.replace(/^\D+/, '');
+    writeTreeFile(root, `${folder}/drm/${node}/dev`, `226:${minor}\n`, 0o444);
+    writeTreeFile(root, `${folder}/drm/${node}/uevent`, `MAJOR=226\nMINOR=${minor}\nDEVNAME=dri/${node}\nDEVTYPE=drm_minor\n`);
     linkTree(root, `/sys/class/drm/${node}`, `${folder}/drm/${node}`);
     writeTreeFile(root, `/dev/dri/${node}`, '');
   }
@@ -235,7 +242,9 @@ export function materialize(specInput: HostSpec | HostSpecInput, dir: string): H
 
   const loaded = new Set(spec.modules.map(moduleName));
   const builtin = new Set(spec.builtinModules.map(moduleName));
-  for (const module of [...loaded, ...builtin]) fs.mkdirSync(path.join(root, 'sys/module', module), { recursive: true });
+  // Every /sys/module/X has uevent; only loadable (not built-in) modules have initstate.
+  for (const module of [...loaded, ...builtin]) writeTreeFile(root, `/sys/module/${module}/uevent`, '', 0o200);
+  for (const module of loaded) if (!builtin.has(module)) writeTreeFile(root, `/sys/module/${module}/initstate`, 'live\n', 0o444);
   // A PCI driver's folder exists once its module is in: vfio-pci only with vfio_pci.
   for (const driver of ['vfio-pci', 'pci-stub']) if (loaded.has(moduleName(driver)) || builtin.has(moduleName(driver))) ensureDriverFolder(root, driver);
   for (const driver of spec.drivers) ensureDriverFolder(root, driver.name);
@@ -256,6 +265,11 @@ export function materialize(specInput: HostSpec | HostSpecInput, dir: string): H
       if (unit.cap) writeTreeFile(root, `${folder}/intel-iommu/cap`, `${unit.cap}\n`);
       if (unit.ecap) writeTreeFile(root, `${folder}/intel-iommu/ecap`, `${unit.ecap}\n`);
       linkTree(root, `/sys/class/iommu/${unit.name}`, folder);
+    }
+    for (const [address, unit] of iommuUnitOfDevice(spec, devices, folders)) {
+      const folder = folders.get(address)!;
+      linkTree(root, `/sys/devices/virtual/iommu/${unit}/devices/${address}`, folder);
+      linkTree(root, `${folder}/iommu`, `/sys/devices/virtual/iommu/${unit}`);
     }
   }
   for (const table of spec.firmware.tables) writeTreeFile(root, `/sys/firmware/acpi/tables/${table}`, acpiTable(table), 0o400);
@@ -281,6 +295,28 @@ export function materialize(specInput: HostSpec | HostSpecInput, dir: string): H
   }
   for (const [file, content] of Object.entries(spec.files)) writeTreeFile(root, file, content);
   return spec;
+}
+
+/**
+ * The IOMMU unit translating each grouped device, for the units' devices/ links. The spec does
+ * not say, so: with two or more units and an integrated VGA on bus 0000:00, the first unit is
+ * the graphics unit (as Intel's gfx DMAR unit) and serves only it; the other devices spread over
+ * the remaining units by host bridge (`/sys/devices/pciDDDD:BB`, so VMD children follow the VMD).
+ */
+function iommuUnitOfDevice(spec: HostSpec, devices: DeviceSpec[], folders: Map<string, string>): Map<string, string> {
+  const units = spec.iommu.units.map((u) => u.name);
+  const result = new Map<string, string>();
+  if (units.length === 0) return result;
+  const grouped = devices.filter((d) => d.iommuGroup !== undefined);
+  const isIgpu = (d: DeviceSpec) => d.class.startsWith('03') && d.address.startsWith('0000:00:');
+  const gfxUnit = units.length > 1 && grouped.some(isIgpu) ? units[0] : undefined;
+  const rest = gfxUnit ? units.slice(1) : units;
+  const hostBridgeOf = (d: DeviceSpec) => folders.get(d.address)!.split('/')[3]!;
+  const hostBridges = [...new Set(grouped.filter((d) => !(gfxUnit && isIgpu(d))).map(hostBridgeOf))].sort();
+  for (const d of grouped) {
+    result.set(d.address, gfxUnit && isIgpu(d) ? gfxUnit : rest[hostBridges.indexOf(hostBridgeOf(d)) % rest.length]!);
+  }
+  return result;
 }
 
 function cpuinfo(spec: HostSpec): string {

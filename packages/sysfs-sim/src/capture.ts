@@ -1,0 +1,255 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PCI_ADDRESS_RE } from './HostSpec';
+import { SysfsSimError } from './SysfsSimError';
+
+export interface CaptureOptions {
+  /** Kernel release for /lib/modules/<release>/modules.builtin; default: the root's osrelease, else os.release() for '/'. */
+  kernelRelease?: string;
+}
+
+export interface CaptureResult {
+  /** PCI functions captured (entries of /sys/bus/pci/devices). */
+  devices: number;
+  /** Files and symlinks written under outDir. */
+  files: number;
+  /** `<host path>: <errno>` of every file that could not be read (EACCES, EIO, ...); never fatal. */
+  skipped: string[];
+}
+
+/** Device attributes worth keeping. Never `vpd` (serial numbers), never write-only files' contents. */
+const DEVICE_ATTRIBUTES = [
+  'vendor', 'device', 'class', 'revision', 'subsystem_vendor', 'subsystem_device', 'config', 'numa_node', 'driver_override', 'boot_vga',
+  'sriov_totalvfs', 'sriov_numvfs', 'sriov_offset', 'sriov_stride', 'sriov_vf_device', 'sriov_drivers_autoprobe', 'reset_method',
+  'current_link_speed', 'current_link_width', 'max_link_speed', 'max_link_width', 'label', 'local_cpulist', 'modalias', 'uevent', 'irq',
+  'resource', 'enable', 'd3cold_allowed', 'msi_bus', 'index', 'acpi_index',
+];
+/** Write-only attributes: recreated empty with their mode (reading them fails by design). */
+const DEVICE_WRITE_ONLY = ['remove', 'rescan', 'reset'];
+const DEVICE_LINKS = ['driver', 'iommu_group', 'iommu', 'physfn', 'subsystem'];
+const DRIVER_CONTROL = ['bind', 'unbind', 'new_id', 'remove_id', 'uevent'];
+const DMI_ATTRIBUTES = ['board_vendor', 'board_name', 'board_version', 'bios_vendor', 'bios_version', 'bios_date', 'sys_vendor', 'product_name'];
+const CPUINFO_KEYS = new Set(['processor', 'vendor_id', 'model name', 'flags']);
+/** Modules whose parameters passthrough checks read. */
+const MODULE_PARAMETERS_RE = /^(vfio.*|kvm.*|pci_stub|iommu|amd_iommu|intel_iommu)$/;
+/** PCI Express extended capability: Device Serial Number. */
+const EXT_CAP_DSN = 0x0003;
+
+/**
+ * Copies the PCI-relevant parts of a host (`root` = '/' for the live host, or a fixture tree)
+ * into `outDir` with the same layout, so lspci (`-A linux-sysfs -O sysfs.path=OUT/sys/bus/pci`)
+ * and passthru (`--root OUT`) read it directly: device attributes and links, drivers, IOMMU
+ * groups and units, firmware table presence, DMI names, /proc (cmdline, cpuinfo, interrupts,
+ * modules), boot-loader and modprobe config, modules.builtin. Symlinks are recreated relative.
+ * Privacy: `vpd` is never read, DSN serial numbers in `config` are zeroed, DMI serials and UUIDs
+ * are never read, MAC addresses are not copied, ACPI tables become 48-byte placeholders.
+ * Unreadable files are listed in `skipped`; absent ones are silently left out.
+ */
+export function capture(root: string, outDir: string, options: CaptureOptions = {}): CaptureResult {
+  if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) throw new SysfsSimError('capturing', root, outDir, 'the output folder is not empty');
+  fs.mkdirSync(outDir, { recursive: true });
+  const out = fs.realpathSync(outDir);
+  const src = path.resolve(root);
+  const result: CaptureResult = { devices: 0, files: 0, skipped: [] };
+  const at = (hostPath: string) => path.join(src, hostPath);
+
+  const fail = (hostPath: string, error: unknown): undefined => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') result.skipped.push(`${hostPath}: ${code ?? (error as Error).message}`);
+    return undefined;
+  };
+  const read = (hostPath: string): Buffer | undefined => {
+    try {
+      return fs.readFileSync(at(hostPath));
+    } catch (error) {
+      return fail(hostPath, error);
+    }
+  };
+  const list = (hostPath: string): fs.Dirent[] => {
+    try {
+      return fs.readdirSync(at(hostPath), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+    } catch (error) {
+      fail(hostPath, error);
+      return [];
+    }
+  };
+  const modeOf = (hostPath: string): number | undefined => {
+    try {
+      return fs.lstatSync(at(hostPath)).mode & 0o777;
+    } catch {
+      return undefined;
+    }
+  };
+  /** The absolute host path a symlink points at, or undefined. */
+  const target = (hostLink: string): string | undefined => {
+    let link: string;
+    try {
+      link = fs.readlinkSync(at(hostLink));
+    } catch (error) {
+      return fail(hostLink, error);
+    }
+    if (path.posix.isAbsolute(link)) return src !== '/' && link.startsWith(`${src}/`) ? link.slice(src.length) : link;
+    return path.posix.resolve(path.posix.dirname(hostLink), link);
+  };
+  const write = (hostPath: string, content: string | Buffer, mode = 0o644) => {
+    const file = path.join(out, hostPath);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content, { mode });
+    fs.chmodSync(file, mode);
+    result.files++;
+  };
+  const link = (hostLink: string, hostTarget: string) => {
+    const file = path.join(out, hostLink);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.rmSync(file, { force: true });
+    fs.symlinkSync(path.posix.relative(path.posix.dirname(hostLink), hostTarget), file);
+    result.files++;
+  };
+  /** Copies a regular file if readable (keeping its mode); returns whether it did. */
+  const copy = (hostPath: string, transform?: (content: Buffer) => Buffer): boolean => {
+    const content = read(hostPath);
+    if (content === undefined) return false;
+    write(hostPath, transform ? transform(content) : content, modeOf(hostPath) ?? 0o644);
+    return true;
+  };
+  const copyLink = (hostLink: string): string | undefined => {
+    const to = target(hostLink);
+    if (to !== undefined) link(hostLink, to);
+    return to;
+  };
+  const isLink = (hostPath: string) => {
+    try {
+      return fs.lstatSync(at(hostPath)).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  };
+
+  // PCI devices: attributes, links, net/drm names, pci_bus folders.
+  for (const entry of list('/sys/bus/pci/devices')) {
+    if (!PCI_ADDRESS_RE.test(entry.name)) continue;
+    const folder = copyLink(`/sys/bus/pci/devices/${entry.name}`);
+    if (!folder) continue;
+    result.devices++;
+    const names = new Map(list(folder).map((e) => [e.name, e]));
+    for (const attribute of DEVICE_ATTRIBUTES) {
+      if (names.has(attribute)) copy(`${folder}/${attribute}`, attribute === 'config' ? zeroSerialNumbers : undefined);
+    }
+    for (const attribute of DEVICE_WRITE_ONLY) if (names.has(attribute)) write(`${folder}/${attribute}`, '', modeOf(`${folder}/${attribute}`) ?? 0o200);
+    for (const name of names.keys()) {
+      if ((DEVICE_LINKS.includes(name) || /^virtfn\d+$/.test(name)) && isLink(`${folder}/${name}`)) copyLink(`${folder}/${name}`);
+    }
+    for (const net of names.has('net') ? list(`${folder}/net`) : []) {
+      copy(`${folder}/net/${net.name}/operstate`) || write(`${folder}/net/${net.name}/operstate`, 'unknown\n');
+      link(`/sys/class/net/${net.name}`, `${folder}/net/${net.name}`);
+    }
+    for (const node of names.has('drm') ? list(`${folder}/drm`) : []) {
+      if (!/^(card|renderD)\d+$/.test(node.name)) continue;
+      const nodeFolder = `${folder}/drm/${node.name}`;
+      const copied = [copy(`${nodeFolder}/dev`), copy(`${nodeFolder}/uevent`)];
+      if (!copied.some(Boolean)) write(`${nodeFolder}/dev`, `226:${node.name.replace(/^\D+/, '')}\n`, 0o444);
+      link(`/sys/class/drm/${node.name}`, nodeFolder);
+    }
+    for (const bus of names.has('pci_bus') ? list(`${folder}/pci_bus`) : []) {
+      const busFolder = `${folder}/pci_bus/${bus.name}`;
+      if (!copy(`${busFolder}/cpulistaffinity`)) write(`${busFolder}/cpulistaffinity`, '\n', 0o444);
+      write(`${busFolder}/rescan`, '', modeOf(`${busFolder}/rescan`) ?? 0o200);
+    }
+  }
+
+  // /sys/bus/pci: bus control files, slots, drivers and their device links.
+  for (const file of ['drivers_probe', 'rescan']) if (modeOf(`/sys/bus/pci/${file}`) !== undefined) write(`/sys/bus/pci/${file}`, '', modeOf(`/sys/bus/pci/${file}`));
+  copy('/sys/bus/pci/drivers_autoprobe');
+  for (const slot of list('/sys/bus/pci/slots')) copy(`/sys/bus/pci/slots/${slot.name}/address`);
+  for (const driver of list('/sys/bus/pci/drivers')) {
+    const folder = `/sys/bus/pci/drivers/${driver.name}`;
+    for (const entry of list(folder)) {
+      const hostPath = `${folder}/${entry.name}`;
+      if (DRIVER_CONTROL.includes(entry.name) && !entry.isSymbolicLink()) write(hostPath, '', modeOf(hostPath) ?? 0o200);
+      else if (PCI_ADDRESS_RE.test(entry.name) && entry.isSymbolicLink()) copyLink(hostPath);
+      else if (entry.name === 'module' && entry.isSymbolicLink()) copyLink(hostPath);
+    }
+  }
+
+  // IOMMU groups and units.
+  for (const group of list('/sys/kernel/iommu_groups')) {
+    const folder = `/sys/kernel/iommu_groups/${group.name}`;
+    copy(`${folder}/type`);
+    copy(`${folder}/reserved_regions`);
+    for (const device of list(`${folder}/devices`)) copyLink(`${folder}/devices/${device.name}`);
+  }
+  for (const unit of list('/sys/class/iommu')) {
+    const folder = copyLink(`/sys/class/iommu/${unit.name}`);
+    if (!folder) continue;
+    for (const sub of ['intel-iommu', 'amd-iommu']) for (const file of list(`${folder}/${sub}`)) if (file.isFile()) copy(`${folder}/${sub}/${file.name}`);
+    for (const device of list(`${folder}/devices`)) copyLink(`${folder}/devices/${device.name}`);
+  }
+
+  // Firmware tables (presence only), DMI names (never serials or UUIDs).
+  for (const table of list('/sys/firmware/acpi/tables')) {
+    if (!table.isFile()) continue;
+    write(`/sys/firmware/acpi/tables/${table.name}`, acpiPlaceholder(table.name.replace(/\d+$/, '').slice(0, 4)), 0o400);
+  }
+  const dmi = isLink('/sys/class/dmi/id') ? copyLink('/sys/class/dmi/id') : '/sys/class/dmi/id';
+  if (dmi) for (const attribute of DMI_ATTRIBUTES) copy(`${dmi}/${attribute}`);
+
+  // Modules: /sys/module/X folders (uevent, initstate, passthrough-relevant parameters).
+  for (const module of list('/sys/module')) {
+    const folder = `/sys/module/${module.name}`;
+    write(`${folder}/uevent`, '', 0o200);
+    copy(`${folder}/initstate`);
+    if (MODULE_PARAMETERS_RE.test(module.name)) for (const param of list(`${folder}/parameters`)) if (param.isFile()) copy(`${folder}/parameters/${param.name}`);
+  }
+
+  // /proc and the host's boot and module configuration.
+  copy('/proc/cmdline');
+  copy('/proc/cpuinfo', (content) => Buffer.from(filterCpuinfo(content.toString('utf8'))));
+  copy('/proc/interrupts');
+  copy('/proc/modules');
+  const osrelease = read('/proc/sys/kernel/osrelease')?.toString('utf8').trim();
+  if (osrelease) write('/proc/sys/kernel/osrelease', `${osrelease}\n`);
+  const release = options.kernelRelease ?? osrelease ?? (src === '/' ? os.release() : undefined);
+  if (release) copy(`/lib/modules/${release}/modules.builtin`);
+  for (const file of ['/etc/default/grub', '/etc/kernel/cmdline', '/etc/initramfs-tools/modules']) copy(file);
+  for (const dir of ['/etc/default/grub.d', '/etc/modprobe.d']) {
+    for (const entry of list(dir)) if (entry.isFile() || entry.isSymbolicLink()) copy(`${dir}/${entry.name}`);
+  }
+  // Device nodes become empty placeholder files (as materialize makes them).
+  for (const dir of ['/dev/vfio', '/dev/dri']) for (const entry of list(dir)) if (!entry.isDirectory()) write(`${dir}/${entry.name}`, '');
+  return result;
+}
+
+/** Zeroes the serial number of every Device Serial Number extended capability. */
+export function zeroSerialNumbers(config: Buffer): Buffer {
+  const copy = Buffer.from(config);
+  let offset = 0x100;
+  for (let hops = 0; offset >= 0x100 && offset + 4 <= copy.length && hops < 256; hops++) {
+    const header = copy.readUInt32LE(offset);
+    if (header === 0 || header === 0xffffffff) break;
+    if ((header & 0xffff) === EXT_CAP_DSN && offset + 12 <= copy.length) copy.fill(0, offset + 4, offset + 12);
+    offset = (header >>> 20) & 0xffc;
+  }
+  return copy;
+}
+
+/** Keeps only the processor, vendor_id, model name and flags lines (and the blank separators). */
+function filterCpuinfo(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() === '' || CPUINFO_KEYS.has(line.split(':')[0]!.trim()))
+    .join('\n');
+}
+
+/** A 48-byte table with a valid header and no body: readers see which tables exist. */
+function acpiPlaceholder(signature: string): Buffer {
+  const table = Buffer.alloc(48);
+  table.write(signature.padEnd(4, ' '), 0, 'latin1');
+  table.writeUInt32LE(table.length, 4);
+  table.writeUInt8(1, 8);
+  table.write('PSSTRU', 10, 'latin1');
+  let sum = 0;
+  for (const byte of table) sum = (sum + byte) & 0xff;
+  table.writeUInt8((0x100 - sum) & 0xff, 9);
+  return table;
+}

@@ -1,0 +1,101 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { capture, generateLargeHost, materialize } from '../src/index';
+import { zeroSerialNumbers } from '../src/capture';
+import { lspci, pcilibLines, type LspciDevice } from './lspciOracle';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sysfs-sim-capture-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const key = (d: LspciDevice) => ({ slot: d.slot, vendor: d.vendor, device: d.device, class: d.class, revision: d.revision, driver: d.driver, iommuGroup: d.iommuGroup });
+const sorted = (devices: LspciDevice[]) => devices.map(key).sort((a, b) => a.slot.localeCompare(b.slot));
+
+function files(dir: string): Map<string, Buffer | string> {
+  const out = new Map<string, Buffer | string>();
+  const walk = (rel: string) => {
+    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(child);
+      else if (entry.isSymbolicLink()) out.set(child, `-> ${fs.readlinkSync(path.join(dir, child))}`);
+      else out.set(child, fs.readFileSync(path.join(dir, child)));
+    }
+  };
+  walk('');
+  return out;
+}
+
+describe('capture', () => {
+  const hasLiveSysfs = fs.existsSync('/sys/bus/pci/devices') && fs.readdirSync('/sys/bus/pci/devices').length > 0;
+
+  it.skipIf(!hasLiveSysfs)('captures the live host so lspci on the capture agrees with lspci on the host', () => {
+    const out = path.join(tmp, 'live');
+    const result = capture('/', out);
+    const live = lspci();
+    const captured = lspci(out);
+    expect(pcilibLines(captured.stderr)).toEqual([]);
+    expect(result.devices).toBe(live.devices.length);
+    expect(result.files).toBeGreaterThan(result.devices * 5);
+    expect(sorted(captured.devices)).toEqual(sorted(live.devices));
+    // Privacy: no vpd, no DMI serials or UUIDs anywhere in the capture.
+    const names = [...files(out).keys()];
+    expect(names.filter((n) => /(^|\/)(vpd|\w*_serial|product_uuid)$/.test(n))).toEqual([]);
+    expect(fs.readFileSync(path.join(out, 'proc/cmdline'), 'utf8')).toBe(fs.readFileSync('/proc/cmdline', 'utf8'));
+    for (const line of fs.readFileSync(path.join(out, 'proc/cpuinfo'), 'utf8').split('\n').filter(Boolean)) {
+      expect(line).toMatch(/^(processor|vendor_id|model name|flags)\s*:/);
+    }
+  });
+
+  it.each(['intel-workstation', 'sriov-server', 'vmd-gaps', 'amd-shared-group', 'intel-iommu-off'])(
+    'reproduces the committed fixture %s (all but MAC addresses and the spec)',
+    (name) => {
+      const source = path.join(repo, 'fixtures/hosts', name);
+      const out = path.join(tmp, `fixture-${name}`);
+      const result = capture(source, out);
+      expect(result.skipped).toEqual([]);
+      expect(sorted(lspci(out).devices)).toEqual(sorted(lspci(source).devices));
+      const want = files(source);
+      const have = files(out);
+      const dropped = [...want.keys()].filter((k) => !have.has(k));
+      expect(dropped.filter((k) => !/^\.sysfs-sim\/|\/net\/[^/]+\/address$/.test(k))).toEqual([]);
+      expect([...have.keys()].filter((k) => !want.has(k))).toEqual([]);
+      const differs = [...have.keys()].filter((k) => !Buffer.from(have.get(k)!).equals(Buffer.from(want.get(k)!)));
+      expect(differs).toEqual([]);
+    },
+  );
+
+  it('zeroes DSN serial numbers in config and skips unreadable files without failing', () => {
+    const source = path.join(tmp, 'dsn-source');
+    materialize(generateLargeHost({ nics: 1, vfsPerNic: 0, gpus: 0, name: 'dsn-host' }), source);
+    const nic = fs.realpathSync(path.join(source, 'sys/bus/pci/devices/0000:01:00.0'));
+    const config = fs.readFileSync(path.join(nic, 'config'));
+    // Append a DSN capability to the end of the extended chain.
+    let offset = 0x100;
+    while ((config.readUInt32LE(offset) >>> 20) & 0xffc) offset = (config.readUInt32LE(offset) >>> 20) & 0xffc;
+    config.writeUInt32LE(config.readUInt32LE(offset) | (0x400 << 20), offset);
+    config.writeUInt32LE(0x0003 | (1 << 16), 0x400);
+    config.write('SERIAL01', 0x404, 'latin1');
+    fs.writeFileSync(path.join(nic, 'config'), config);
+    fs.writeFileSync(path.join(nic, 'vpd'), 'PN SN=SECRET');
+    fs.mkdirSync(path.join(nic, 'label'), { recursive: true }); // EISDIR on read
+    const out = path.join(tmp, 'dsn-out');
+    const result = capture(source, out);
+    const copied = fs.readFileSync(path.join(out, fs.realpathSync(path.join(source, 'sys/bus/pci/devices/0000:01:00.0')).slice(fs.realpathSync(source).length), 'config'));
+    expect(copied.subarray(0x404, 0x40c)).toEqual(Buffer.alloc(8));
+    expect(copied.readUInt32LE(0x400) & 0xffff).toBe(0x0003);
+    expect(copied.subarray(0, 0x400)).toEqual(config.subarray(0, 0x400));
+    expect(zeroSerialNumbers(config).subarray(0x404, 0x40c)).toEqual(Buffer.alloc(8));
+    expect([...files(out).keys()].some((k) => k.endsWith('/vpd'))).toBe(false);
+    expect(result.skipped).toEqual([expect.stringMatching(/0000:01:00\.0\/label: EISDIR$/)]);
+  });
+
+  it('refuses a non-empty output folder', () => {
+    const out = path.join(tmp, 'busy');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'x'), '');
+    expect(() => capture(path.join(repo, 'fixtures/hosts/intel-workstation'), out)).toThrow(/not empty/);
+  });
+});
