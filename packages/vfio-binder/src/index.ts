@@ -9,3 +9,5 @@ export { Journal, acquireHostLock, sleepSync, JOURNAL_PATH, LOCK_PATH, JournalSc
 export type { JournalEntry, JournalDevice, JournalFile, LockOptions } from './Journal';
 export { applyBind, restoreDevice, waitForDriver, currentDriver, type ApplyOptions, type ApplyResult, type DeviceOutcome } from './applyBind';
 export { planRestore, applyRestore, formatRestorePlan, identityMismatch, type RestorePlan, type RestoreResult } from './restore';
+export { planPersist, applyPersist, formatPersistPlan, lineDiff, readPersistRecord, renumberedDevices, MODPROBE_FILE, DRACUT_FILE, PERSIST_RECORD, INITRAMFS_VFIO_MODULES } from './persist';
+export type { PersistPlan, FileChange, CommandRunner } from './persist';
