@@ -291,6 +291,24 @@ export class HostFs {
     }
   }
 
+  /** Appends to a regular file (created if absent) and fsyncs it: the primitive of journals. */
+  appendFile(hostPath: string, data: string): void {
+    const clean = HostFs.checkHostPath(hostPath);
+    if (/^\/(sys|proc|dev)(\/|$)/.test(clean)) throw new HostFsError('appending to', hostPath, 'EINVAL', 'not a regular file tree');
+    this.mkdirp(path.posix.dirname(clean));
+    const real = this.resolve(clean, true);
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(real, 'a', 0o644);
+      fs.writeSync(fd, data);
+      fs.fsyncSync(fd);
+    } catch (error) {
+      throw this.wrap('appending to', hostPath, error, real);
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  }
+
   /**
    * Creates a regular file only if it does not exist (O_CREAT|O_EXCL), with `data` fsynced:
    * the primitive of host-wide locks. Returns false when the file already exists.

@@ -2,7 +2,7 @@ import { HostFsError, type HostFs } from '@passthru/hostfs';
 import { z } from 'zod';
 import { VfioBinderError } from './VfioBinderError';
 
-export const JOURNAL_PATH = '/var/lib/passthru/journal.json';
+export const JOURNAL_PATH = '/var/lib/passthru/journal.jsonl';
 export const LOCK_PATH = '/run/passthru/bind.lock';
 
 const IdentitySchema = z.object({
@@ -39,10 +39,19 @@ export type JournalEntry = z.infer<typeof JournalEntrySchema>;
 export const JournalSchema = z.object({ schemaVersion: z.literal(1), entries: z.array(JournalEntrySchema) });
 export type JournalFile = z.infer<typeof JournalSchema>;
 
+/** One line of the journal file: entries are folded from these events, in order. */
+const JournalEventSchema = z.discriminatedUnion('event', [
+  z.object({ event: z.literal('begin'), entry: JournalEntrySchema }),
+  z.object({ event: z.literal('device'), id: z.string(), address: z.string(), status: JournalDeviceSchema.shape.status, note: z.string().optional() }),
+  z.object({ event: z.literal('finish'), id: z.string(), state: JournalEntrySchema.shape.state, finishedAt: z.string() }),
+]);
+type JournalEvent = z.infer<typeof JournalEventSchema>;
+
 /**
- * The bind journal under the host root (/var/lib/passthru/journal.json): written atomically
- * and fsynced before the first sysfs write and after every device, so a crash at any point
- * leaves a record that `passthru restore` can finish.
+ * The bind journal under the host root (/var/lib/passthru/journal.jsonl): an append-only log
+ * of events, each line fsynced before the sysfs writes it announces. A device is marked as
+ * touched before its first write, so a crash at any point leaves a record that
+ * `passthru restore` can finish. Appending keeps the cost per device constant (hundreds of VFs).
  */
 export class Journal {
   constructor(
@@ -50,6 +59,7 @@ export class Journal {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** Every entry, folded from the event log. A torn last line (crash mid-append) is ignored. */
   read(): JournalFile {
     let text: string | undefined;
     try {
@@ -57,45 +67,63 @@ export class Journal {
     } catch (error) {
       throw new VfioBinderError('refused', `Failed reading the journal via ${JOURNAL_PATH}: ${(error as Error).message}`, { cause: error });
     }
-    if (text === undefined) return { schemaVersion: 1, entries: [] };
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw new VfioBinderError('refused', `Failed parsing the journal via ${JOURNAL_PATH}: not JSON (${(error as Error).message}); move it aside to start afresh`, { cause: error });
-    }
-    const parsed = JournalSchema.safeParse(value);
-    if (!parsed.success) throw new VfioBinderError('refused', `Failed parsing the journal via ${JOURNAL_PATH}: ${parsed.error.issues[0]?.message ?? 'unexpected shape'}`);
-    return parsed.data;
+    const entries: JournalEntry[] = [];
+    const byId = new Map<string, JournalEntry>();
+    const lines = (text ?? '').split('\n');
+    lines.forEach((line, i) => {
+      if (line.trim() === '') return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (error) {
+        if (i === lines.length - 1) return;
+        throw new VfioBinderError('refused', `Failed parsing the journal via ${JOURNAL_PATH}:${i + 1}: not JSON (${(error as Error).message}); move it aside to start afresh`, { cause: error });
+      }
+      const parsed = JournalEventSchema.safeParse(value);
+      if (!parsed.success) throw new VfioBinderError('refused', `Failed parsing the journal via ${JOURNAL_PATH}:${i + 1}: ${parsed.error.issues[0]?.message ?? 'unexpected shape'}`);
+      const event = parsed.data;
+      if (event.event === 'begin') {
+        entries.push(event.entry);
+        byId.set(event.entry.id, event.entry);
+        return;
+      }
+      const entry = byId.get(event.id);
+      if (!entry) return;
+      if (event.event === 'finish') {
+        entry.state = event.state;
+        entry.finishedAt = event.finishedAt;
+      } else {
+        const device = entry.devices.find((d) => d.address === event.address);
+        if (device) {
+          device.status = event.status;
+          if (event.note) device.note = event.note;
+        }
+      }
+    });
+    return { schemaVersion: 1, entries };
   }
 
-  private write(file: JournalFile): void {
-    this.host.writeFile(JOURNAL_PATH, `${JSON.stringify(file, null, 2)}\n`);
+  private append(event: JournalEvent): void {
+    this.host.appendFile(JOURNAL_PATH, `${JSON.stringify(event)}\n`);
   }
 
-  /** Records a new entry (fsynced) and returns its id. */
+  /** Records a new entry (fsynced) and returns it. */
   begin(operation: JournalEntry['operation'], devices: JournalDevice[]): JournalEntry {
-    const file = this.read();
     const startedAt = this.now().toISOString();
     const entry: JournalEntry = { id: `${startedAt}-${process.pid}`, operation, startedAt, state: 'applying', devices };
-    file.entries.push(entry);
-    this.write(file);
+    this.append({ event: 'begin', entry: JSON.parse(JSON.stringify(entry)) as JournalEntry });
     return entry;
   }
 
-  /** Rewrites an entry in place (fsynced). */
-  update(entry: JournalEntry): void {
-    const file = this.read();
-    const i = file.entries.findIndex((e) => e.id === entry.id);
-    if (i < 0) file.entries.push(entry);
-    else file.entries[i] = entry;
-    this.write(file);
+  /** Records a device's new status (fsynced); call before the writes it announces. */
+  mark(entry: JournalEntry, device: JournalDevice): void {
+    this.append({ event: 'device', id: entry.id, address: device.address, status: device.status, ...(device.note ? { note: device.note } : {}) });
   }
 
   finish(entry: JournalEntry, state: JournalEntry['state']): void {
     entry.state = state;
     entry.finishedAt = this.now().toISOString();
-    this.update(entry);
+    this.append({ event: 'finish', id: entry.id, state, finishedAt: entry.finishedAt });
   }
 
   /**

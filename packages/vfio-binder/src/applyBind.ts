@@ -136,14 +136,15 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
       options.onDevice?.(device, index, todo.length);
       const record = entry.devices[index]!;
       try {
-        // The device is marked touched before its first write: rollback must consider it.
+        // The device is marked touched (fsynced) before its first write: rollback and a
+        // restore after a crash must consider it.
         record.status = 'bound';
+        journal.mark(entry, record);
         for (const w of device.writes) writer.write(w.path, w.data);
         if (!waitForDriver(host, device.address, VFIO_DRIVER, options)) {
           const now = currentDriver(host, device.address);
           throw new VfioBinderError('failed', `Failed binding ${device.address} to vfio-pci via /sys/bus/pci/devices/${device.address}/driver: ${now === undefined ? 'the device vanished' : `the driver link names ${now ?? 'no driver'} after the probe`}`);
         }
-        journal.update(entry);
         outcomes.push({ address: device.address, from: device.originalDriver, to: VFIO_DRIVER, status: 'bound' });
       } catch (error) {
         if (!(error instanceof HostFsError) && !(error instanceof VfioBinderError)) throw error;
@@ -168,6 +169,7 @@ function rollBack(host: HostFs, journal: Journal, entry: JournalEntry, writer: W
     const outcome = restoreDevice(host, record, writer, options);
     record.status = outcome.status === 'restored' || outcome.status === 'gone' ? 'restored' : 'left';
     if (outcome.note) record.note = outcome.note;
+    journal.mark(entry, record);
     rolled.push(outcome);
   }
   const untouched = entry.devices.filter((d) => d.status === 'pending').map((d): DeviceOutcome => ({ address: d.address, from: d.originalDriver, to: d.originalDriver, status: 'untouched' }));

@@ -33,7 +33,7 @@ export function planRestore(host: HostFs, devices: PciDevice[], chosen: string[]
   const addresses = chosen === 'all' ? [...outstanding.keys()] : chosen;
   const missing = addresses.filter((a) => !outstanding.has(a));
   if (chosen !== 'all' && missing.length) {
-    throw new VfioBinderError('usage', `Failed planning restore of ${missing.join(', ')} via /var/lib/passthru/journal.json: passthru has no record of binding it (nothing to restore; \`passthru bind\` journals what it changes)`);
+    throw new VfioBinderError('usage', `Failed planning restore of ${missing.join(', ')} via /var/lib/passthru/journal.jsonl: passthru has no record of binding it (nothing to restore; \`passthru bind\` journals what it changes)`);
   }
   const planned = addresses.map((address) => ({ record: outstanding.get(address)!.device, current: currentDriver(host, address) }));
   for (const { record } of planned) {
@@ -79,7 +79,7 @@ export function applyRestore(host: HostFs, plan: RestorePlan, options: ApplyOpti
       record.status = outcome.status === 'left' ? 'left' : 'restored';
       if (outcome.note) record.note = outcome.note;
       outcomes.push(outcome);
-      journal.update(entry);
+      journal.mark(entry, record);
     }
     const left = outcomes.some((o) => o.status === 'left');
     journal.finish(entry, left ? 'partial' : 'restored');

@@ -1,0 +1,301 @@
+import type { HostFs } from '@passthru/hostfs';
+import { readIommuGroups, scanPciDevices, type PciDevice } from '@passthru/pci-discovery';
+import type { LxdClient } from './LxdClient';
+import { LxdError } from './LxdError';
+import { checkDeviceName, checkInstanceName, checkProjectName } from './names';
+import { chooseDevice, resolveTarget, type AttachType, type DeviceChoice, type HostTarget } from './resolveTarget';
+import { instancePut, type DeviceConfig, type Instance } from './schemas';
+
+export interface AttachRequest {
+  instance: string;
+  target: string;
+  type?: AttachType;
+  /** Device name in the instance; defaults to the choice's name (gpu-0000-01-00-0, nic-eth1...). */
+  name?: string;
+  project?: string;
+  /** Check TARGET against this host's sysfs (off only for a remote LXD). Default true. */
+  hostCheck?: boolean;
+}
+
+/** Who already holds a host device. */
+export interface DeviceHolder {
+  project: string;
+  instance: string;
+  device: string;
+}
+
+export interface IommuVerdict {
+  group: number | null;
+  /** Every endpoint of the group is on vfio-pci (or only the target is, and LXD binds it). */
+  viable: boolean;
+  /** The endpoints that must move to vfio-pci first, with their current drivers. */
+  toBind: { address: string; driver: string | null }[];
+  /** The plan text: what `passthru bind` would do. */
+  plan: string[];
+}
+
+/** A checked, not yet applied attach (what `--dry-run` prints). */
+export interface AttachPlan {
+  instance: string;
+  project: string;
+  instanceType: Instance['type'];
+  instanceStatus: string;
+  deviceName: string;
+  device: DeviceConfig;
+  choice: Omit<DeviceChoice, 'device' | 'name'>;
+  target: HostTarget;
+  iommu: IommuVerdict | null;
+  notes: string[];
+}
+
+export interface AttachResult {
+  plan: AttachPlan;
+  /** The device as LXD holds it after the write (re-read). */
+  applied: DeviceConfig;
+  verified: string[];
+}
+
+export interface AttachHooks {
+  /** Called after the instance (and its ETag) is read and before the write (tests race here). */
+  afterRead?: (instance: Instance) => Promise<void> | void;
+}
+
+const projectOf = (p?: string) => p ?? 'default';
+
+/** Fails with `not-found` "unknown project" instead of LXD's "Instance not found" for a bad --project. */
+async function checkProject(client: LxdClient, project: string | undefined): Promise<void> {
+  if (project === undefined) return;
+  checkProjectName(project);
+  try {
+    await client.getProject(project);
+  } catch (error) {
+    if (error instanceof LxdError && error.status === 404) {
+      throw new LxdError('reading', `project ${project}`, client.via, `unknown project (LXD: ${error.detail})`, { kind: 'not-found', status: 404, errorCode: error.errorCode, cause: error });
+    }
+    throw error;
+  }
+}
+
+/** Does a device config hand over `choice`'s host device (same PCI address or parent interface)? */
+export function holdsSameDevice(config: DeviceConfig, choice: Pick<DeviceChoice, 'pciAddress' | 'iface' | 'device'>): boolean {
+  const norm = (a: string | undefined) => (a === undefined ? undefined : a.toLowerCase().replace(/^(?=[0-9a-f]{2}:)/, '0000:'));
+  const addr = norm(config.pci ?? config.address);
+  if (choice.pciAddress && addr === norm(choice.pciAddress)) return true;
+  if (choice.iface && config.type === 'nic' && config.parent === choice.iface && (config.nictype === 'physical' || config.nictype === 'macvlan' || config.nictype === 'sriov')) return true;
+  if (choice.device.type === 'usb' && config.type === 'usb' && config.vendorid === choice.device.vendorid && config.productid === choice.device.productid) return true;
+  // A gpu device with no selector hands over every GPU of the host.
+  if (choice.device.type === 'gpu' && config.type === 'gpu' && !config.pci && !config.id && !config.vendorid && !config.productid && (config.gputype ?? 'physical') === 'physical') return true;
+  return false;
+}
+
+/** Every instance (all projects when LXD allows) whose expanded devices hold the same host device. */
+export async function findHolders(client: LxdClient, choice: Pick<DeviceChoice, 'pciAddress' | 'iface' | 'device'>, project?: string): Promise<DeviceHolder[]> {
+  let instances: Instance[];
+  try {
+    instances = await client.listInstances({ allProjects: true });
+  } catch (error) {
+    if (!(error instanceof LxdError) || error.kind === 'unreachable') throw error;
+    instances = await client.listInstances({ project });
+  }
+  const holders: DeviceHolder[] = [];
+  for (const inst of instances) {
+    for (const [name, config] of Object.entries(inst.expanded_devices)) {
+      if (holdsSameDevice(config, choice)) holders.push({ project: inst.project ?? projectOf(project), instance: inst.name, device: name });
+    }
+  }
+  return holders;
+}
+
+/**
+ * IOMMU viability for a VM device: the kernel lets vfio use a group only when every endpoint
+ * in it is on vfio-pci (or driverless/pci-stub). LXD binds only the function it is given,
+ * so "group N is not viable" otherwise appears at VM start; passthru says it here, with the plan.
+ */
+export function iommuVerdict(host: HostFs, device: PciDevice, devices?: PciDevice[]): IommuVerdict {
+  if (device.iommuGroup === null) {
+    return { group: null, viable: false, toBind: [], plan: [`${device.address} has no IOMMU group: enable the IOMMU first (passthru doctor)`] };
+  }
+  const all = devices ?? scanPciDevices(host).devices;
+  const group = readIommuGroups(host, all).find((g) => g.id === device.iommuGroup);
+  const byAddress = new Map(all.map((d) => [d.address, d]));
+  const endpoints = group ? group.endpoints : [device.address];
+  const freeDriver = (drv: string | null) => drv === null || drv === 'vfio-pci' || drv === 'pci-stub';
+  // The target itself may keep its driver: LXD rebinds it to vfio-pci at start.
+  const toBind = endpoints
+    .filter((a) => a !== device.address)
+    .map((a) => ({ address: a, driver: byAddress.get(a)?.driver ?? null }))
+    .filter((m) => !freeDriver(m.driver));
+  const plan =
+    toBind.length === 0
+      ? [`IOMMU group ${device.iommuGroup} is viable (${endpoints.length} endpoint${endpoints.length === 1 ? '' : 's'}); LXD binds ${device.address} to vfio-pci at VM start`]
+      : [
+          `IOMMU group ${device.iommuGroup} is not viable: ${toBind.length} other endpoint${toBind.length === 1 ? '' : 's'} still on a host driver`,
+          ...toBind.map((m) => `  ${m.address}: ${m.driver} -> vfio-pci`),
+          `plan: passthru bind group:${device.iommuGroup} --dry-run   (then without --dry-run), and attach again`,
+        ];
+  return { group: device.iommuGroup, viable: toBind.length === 0, toBind, plan };
+}
+
+/**
+ * Checks everything before a write: names, project, instance, device type for the instance type,
+ * the host device (exists, right driver), no other instance holding it, and IOMMU viability for
+ * a VM. Reads only; throws an LxdError (`bad-input`, `not-found`, `preflight`, `conflict`).
+ */
+export async function planAttach(client: LxdClient, host: HostFs, request: AttachRequest): Promise<AttachPlan> {
+  const instanceName = checkInstanceName(request.instance);
+  if (request.name !== undefined) checkDeviceName(request.name);
+  const project = request.project;
+  const hostCheck = request.hostCheck ?? true;
+  const target = resolveTarget(host, request.target, request.type ?? 'auto', { hostCheck });
+  await checkProject(client, project);
+  const { instance } = await client.getInstance(instanceName, project);
+  const choice = chooseDevice(target, instance.type, request.type ?? 'auto');
+  const deviceName = request.name ?? choice.name;
+  checkDeviceName(deviceName);
+  const where = `instance ${instanceName}${project ? ` in project ${project}` : ''}`;
+  const refuse = (detail: string, kind: 'preflight' | 'conflict' = 'preflight') => new LxdError('attaching', `${request.target} to ${where}`, client.via, detail, { kind });
+
+  if (instance.expanded_devices[deviceName]) {
+    throw refuse(`the instance already has a device named ${deviceName}${instance.devices[deviceName] ? '' : ' (from a profile)'}; choose another --name`, 'conflict');
+  }
+  const notes: string[] = [choice.reason];
+  const d = target.kind === 'usb' ? null : target.device;
+  const vm = instance.type === 'virtual-machine';
+  if (d && !vm && choice.type === 'gpu' && (d.driver === null || d.driver === 'vfio-pci')) {
+    throw refuse(`${d.address} is ${d.driver ? 'bound to vfio-pci' : 'without a driver'}; a container uses the host GPU driver's device nodes: give it back to its driver first (passthru restore ${d.address})`);
+  }
+  let iommu: IommuVerdict | null = null;
+  if (vm && d && (choice.type === 'pci' || choice.type === 'gpu' || choice.device.nictype === 'physical')) {
+    iommu = iommuVerdict(host, d);
+    if (!iommu.viable) throw refuse(iommu.plan.join('\n'));
+    notes.push(...iommu.plan);
+  }
+  if (!hostCheck) notes.push('host check off: LXD alone checks that the device exists (at hot-plug, or at start for a stopped instance)');
+
+  const holders = (await findHolders(client, choice, project)).filter((h) => !(h.instance === instanceName && h.project === projectOf(project) && h.device === deviceName));
+  if (holders.length > 0) {
+    throw refuse(`the device is already given to ${holders.map((h) => `${h.project}/${h.instance} (device ${h.device})`).join(', ')}; detach it there first`, 'conflict');
+  }
+  const { device: _device, name: _name, ...rest } = choice;
+  return { instance: instanceName, project: projectOf(project), instanceType: instance.type, instanceStatus: instance.status, deviceName, device: choice.device, choice: rest, target, iommu, notes };
+}
+
+const sameConfig = (a: DeviceConfig | undefined, b: DeviceConfig) => a !== undefined && Object.keys(b).every((k) => a[k] === b[k]);
+
+/**
+ * Removes `deviceName` again after a failed attach (Incus `revert`): re-reads for a fresh ETag
+ * and removes the device under that name (it did not exist when the ETag-guarded write began,
+ * so whatever LXD holds under it came from that write).
+ */
+async function revertAdd(client: LxdClient, plan: AttachPlan, project: string | undefined, cause: LxdError): Promise<never> {
+  try {
+    const { instance, etag } = await client.getInstance(plan.instance, project);
+    if (instance.devices[plan.deviceName]) {
+      const put = instancePut(instance);
+      delete put.devices[plan.deviceName];
+      await client.updateInstance(plan.instance, put, etag, project, 'rolling back');
+    }
+  } catch (error) {
+    throw new LxdError(cause.doing, cause.what, cause.via, `${cause.detail}; rolling back failed too: ${(error as Error).message}`, {
+      kind: 'rollback',
+      status: cause.status,
+      errorCode: cause.errorCode,
+      leftover: [`device ${plan.deviceName} of instance ${plan.instance} (remove it: lxc config device remove ${plan.instance} ${plan.deviceName}${project ? ` --project ${project}` : ''})`],
+      cause,
+    });
+  }
+  throw cause;
+}
+
+/**
+ * Applies a plan: GET (ETag) -> PUT with the device added and If-Match -> re-read and verify.
+ * A 412 is a `conflict` (nothing written). Any failure after the write removes what was added.
+ */
+export async function applyAttach(client: LxdClient, host: HostFs | undefined, plan: AttachPlan, hooks: AttachHooks = {}): Promise<AttachResult> {
+  const project = plan.project === 'default' ? undefined : plan.project;
+  const what = `device ${plan.deviceName} to instance ${plan.instance}${project ? ` in project ${project}` : ''}`;
+  const { instance, etag } = await client.getInstance(plan.instance, project);
+  if (instance.expanded_devices[plan.deviceName]) throw new LxdError('attaching', what, client.via, `the instance already has a device named ${plan.deviceName}`, { kind: 'conflict' });
+  await hooks.afterRead?.(instance);
+  const put = instancePut(instance);
+  put.devices[plan.deviceName] = { ...plan.device };
+  try {
+    await client.updateInstance(plan.instance, put, etag, project, 'attaching');
+  } catch (error) {
+    if (!(error instanceof LxdError)) throw error;
+    const wrapped = error.what === what ? error : new LxdError('attaching', what, client.via, error.detail, { kind: error.kind, status: error.status, errorCode: error.errorCode, cause: error });
+    if (error.kind === 'conflict' || error.kind === 'unreachable') throw wrapped; // nothing was written (or we cannot know: reported)
+    // LXD reverts a failed hot-plug itself; make sure nothing of ours is left.
+    return revertAdd(client, plan, project, wrapped);
+  }
+  const verified: string[] = [];
+  try {
+    const after = (await client.getInstance(plan.instance, project)).instance;
+    const applied = after.devices[plan.deviceName];
+    if (!sameConfig(applied, plan.device)) {
+      throw new LxdError('verifying', what, client.via, `re-reading the instance shows ${applied ? JSON.stringify(applied) : 'no such device'} instead of ${JSON.stringify(plan.device)}`, { kind: 'verify' });
+    }
+    verified.push(`instance ${plan.instance} holds device ${plan.deviceName} ${JSON.stringify(applied)}`);
+    if (host?.isLive && plan.choice.iface && plan.device.nictype === 'physical' && after.status === 'Running') {
+      if (host.exists(`/sys/class/net/${plan.choice.iface}`)) {
+        throw new LxdError('verifying', what, client.via, `interface ${plan.choice.iface} is still on the host after the attach`, { kind: 'verify' });
+      }
+      verified.push(`interface ${plan.choice.iface} left the host`);
+    }
+    return { plan, applied: applied!, verified };
+  } catch (error) {
+    if (!(error instanceof LxdError)) throw error;
+    return revertAdd(client, plan, project, error);
+  }
+}
+
+export interface DetachRequest {
+  instance: string;
+  device: string;
+  project?: string;
+}
+
+export interface DetachPlan {
+  instance: string;
+  project: string;
+  deviceName: string;
+  device: DeviceConfig;
+  instanceStatus: string;
+}
+
+/** Checks a detach: names, project, instance, and that the device is the instance's own (not a profile's). */
+export async function planDetach(client: LxdClient, request: DetachRequest): Promise<DetachPlan> {
+  const instanceName = checkInstanceName(request.instance);
+  const deviceName = checkDeviceName(request.device);
+  await checkProject(client, request.project);
+  const { instance } = await client.getInstance(instanceName, request.project);
+  const what = `device ${deviceName} from instance ${instanceName}${request.project ? ` in project ${request.project}` : ''}`;
+  const device = instance.devices[deviceName];
+  if (!device) {
+    const fromProfile = instance.expanded_devices[deviceName];
+    throw new LxdError('detaching', what, client.via, fromProfile ? `the device comes from a profile (${instance.profiles.join(', ')}); remove it from the profile or override it` : `the instance has no device named ${deviceName}`, { kind: fromProfile ? 'preflight' : 'not-found' });
+  }
+  return { instance: instanceName, project: projectOf(request.project), deviceName, device, instanceStatus: instance.status };
+}
+
+/** GET (ETag) -> PUT without the device, If-Match -> re-read: the device must be gone. */
+export async function applyDetach(client: LxdClient, plan: DetachPlan, hooks: AttachHooks = {}): Promise<{ plan: DetachPlan; verified: string[] }> {
+  const project = plan.project === 'default' ? undefined : plan.project;
+  const what = `device ${plan.deviceName} from instance ${plan.instance}${project ? ` in project ${project}` : ''}`;
+  const { instance, etag } = await client.getInstance(plan.instance, project);
+  if (!instance.devices[plan.deviceName]) throw new LxdError('detaching', what, client.via, `the instance has no device named ${plan.deviceName} any more`, { kind: 'conflict' });
+  await hooks.afterRead?.(instance);
+  const put = instancePut(instance);
+  delete put.devices[plan.deviceName];
+  try {
+    await client.updateInstance(plan.instance, put, etag, project, 'detaching');
+  } catch (error) {
+    if (error instanceof LxdError && error.what !== what) {
+      throw new LxdError('detaching', what, client.via, error.detail, { kind: error.kind, status: error.status, errorCode: error.errorCode, cause: error });
+    }
+    throw error;
+  }
+  const after = (await client.getInstance(plan.instance, project)).instance;
+  if (after.devices[plan.deviceName]) throw new LxdError('verifying', what, client.via, 'the device is still there after the write', { kind: 'verify' });
+  return { plan, verified: [`instance ${plan.instance} no longer holds device ${plan.deviceName}`] };
+}

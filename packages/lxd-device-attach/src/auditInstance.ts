@@ -1,0 +1,213 @@
+import { z } from 'zod';
+import type { DeviceConfig, Instance, Project, Certificate } from './schemas';
+
+export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** One audit finding; `id` is stable (scripts filter on it), `fix` says what to change. */
+export const FindingSchema = z.object({
+  id: z.string(),
+  severity: z.enum(SEVERITIES),
+  summary: z.string(),
+  fix: z.string(),
+});
+export type Finding = z.infer<typeof FindingSchema>;
+
+/** What the host says about DMA and interrupt isolation (for passthrough to VMs). */
+export interface HostIommuState {
+  /** The kernel made IOMMU groups (null: unknown, e.g. a remote LXD). */
+  iommu: boolean | null;
+  /** Interrupts go through a remapping chip (IR-...), from /proc/interrupts (null: unknown). */
+  interruptRemapping: boolean | null;
+}
+
+export const severityRank = (s: Severity) => SEVERITIES.indexOf(s);
+export const isSerious = (f: Finding) => f.severity === 'critical' || f.severity === 'high';
+const bySeverity = (a: Finding, b: Finding) => severityRank(a.severity) - severityRank(b.severity) || a.id.localeCompare(b.id);
+
+/** Host paths whose exposure to a container hands over the host (or LXD itself). */
+export const SENSITIVE_HOST_PATHS = ['/', '/etc', '/root', '/boot', '/proc', '/sys', '/dev', '/run', '/var/run', '/usr', '/bin', '/sbin', '/lib', '/var/lib/lxd', '/var/snap/lxd', '/snap/lxd', '/var/lib/incus', '/var/lib/lxc'];
+const LXD_DIRS = ['/var/lib/lxd', '/var/snap/lxd', '/var/lib/incus'];
+
+const normalise = (p: string) => `/${p.split('/').filter((x) => x && x !== '.').join('/')}`;
+const within = (path: string, dir: string) => dir === '/' || path === dir || path.startsWith(`${dir}/`);
+
+/** Does exposing host path `p` expose a sensitive path (it is one, lies in one, or contains one)? */
+export function sensitivePath(p: string): string | undefined {
+  const path = normalise(p);
+  if (path === '/') return '/';
+  return SENSITIVE_HOST_PATHS.find((s) => s !== '/' && (within(path, s) || within(s, path)));
+}
+
+/** Device nodes that give raw memory, disks, DMA or kernel logs. */
+const DANGEROUS_NODES: { re: RegExp; what: string; severity: Severity }[] = [
+  { re: /^\/dev\/(mem|kmem|port)$/, what: 'physical memory or I/O ports', severity: 'critical' },
+  { re: /^\/dev\/(sd[a-z]+|hd[a-z]+|vd[a-z]+|xvd[a-z]+|nvme\d+(n\d+)?|mmcblk\d+)(p?\d+)?$/, what: 'a host disk', severity: 'critical' },
+  { re: /^\/dev\/(dm-\d+|md\d+|loop\d+|loop-control|mapper\/.+|zd\d+)$/, what: 'a host block device', severity: 'critical' },
+  { re: /^\/dev\/vfio\//, what: 'a VFIO group (device DMA)', severity: 'critical' },
+  { re: /^\/dev\/(kmsg|kvm|fuse|net\/tun|cpu\/.+|nvram|watchdog\d*|tpm\d*|tpmrm\d*)$/, what: 'a kernel interface', severity: 'high' },
+];
+
+/** Parses `raw.lxc` into key/value lines (comments and blanks skipped). */
+export function parseRawLxc(raw: string): { key: string; value: string }[] {
+  return raw
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const i = l.indexOf('=');
+      return i < 0 ? { key: l, value: '' } : { key: l.slice(0, i).trim(), value: l.slice(i + 1).trim() };
+    });
+}
+
+/** `raw.idmap` lines ("both 1000 1000", "uid 0-99 1000-1099"): does any map host id 0? */
+export function idmapMapsHostRoot(raw: string): boolean {
+  for (const line of raw.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    const m = /^(uid|gid|both)\s+(\d+)(?:-(\d+))?\s+(\d+)(?:-(\d+))?$/.exec(line);
+    if (m && Number(m[2]) === 0) return true;
+  }
+  return false;
+}
+
+/** Devices that hand host hardware, nodes or files to the instance (the root disk of a pool does not). */
+export function hostDevices(devices: Record<string, DeviceConfig>): string[] {
+  return Object.entries(devices)
+    .filter(([, d]) => {
+      switch (d.type) {
+        case 'gpu':
+        case 'pci':
+        case 'usb':
+        case 'unix-char':
+        case 'unix-block':
+        case 'unix-hotplug':
+        case 'infiniband':
+          return true;
+        case 'nic':
+          return d.nictype === 'physical' || d.nictype === 'sriov';
+        case 'disk':
+          return (d.source ?? '').startsWith('/');
+        default:
+          return false;
+      }
+    })
+    .map(([name, d]) => `${name} (${d.type}${d.pci ? ` ${d.pci}` : d.parent ? ` ${d.parent}` : d.source ? ` ${d.source}` : d.path ? ` ${d.path}` : ''})`);
+}
+
+/**
+ * Findings for one instance from its expanded config and devices (LXD's security guidance:
+ * unprivileged by default; privileged, nesting and raw.* as risks; idmaps; host paths).
+ */
+export function auditInstance(instance: Instance, host: HostIommuState = { iommu: null, interruptRemapping: null }): Finding[] {
+  const cfg = instance.expanded_config;
+  const devs = instance.expanded_devices;
+  const container = instance.type === 'container';
+  const findings: Finding[] = [];
+  const add = (id: string, severity: Severity, summary: string, fix: string) => findings.push({ id, severity, summary, fix });
+  const privileged = container && cfg['security.privileged'] === 'true';
+  const nesting = cfg['security.nesting'] === 'true';
+  const handed = hostDevices(devs);
+
+  if (privileged) {
+    const worse = [handed.length > 0 ? `host devices: ${handed.join(', ')}` : '', nesting ? 'security.nesting' : ''].filter(Boolean);
+    add(
+      'privileged',
+      worse.length > 0 ? 'critical' : 'high',
+      `privileged container: root inside is root on the host (no user namespace)${worse.length ? `, with ${worse.join(' and ')}` : ''}`,
+      `lxc config unset ${instance.name} security.privileged (make it unprivileged; use security.idmap.* or shift=true on disks for file access)`,
+    );
+  }
+  if (nesting) {
+    add(
+      'nesting',
+      privileged ? 'critical' : 'medium',
+      privileged ? 'security.nesting on a privileged container: a nested runtime can reach the host through /proc and /sys' : 'security.nesting: the container may mount proc/sysfs and run its own containers, which widens the kernel surface',
+      `lxc config unset ${instance.name} security.nesting (unless it runs containers itself; then keep it unprivileged)`,
+    );
+  }
+
+  const rawLxc = cfg['raw.lxc'];
+  if (rawLxc !== undefined && rawLxc.trim() !== '') {
+    const lines = parseRawLxc(rawLxc);
+    let other = 0;
+    for (const { key, value } of lines) {
+      if (/^lxc\.cgroup2?\.devices\.allow$/.test(key)) {
+        const all = /^a\b/.test(value) || /\*:\*/.test(value);
+        add('raw-lxc-devices-allow', all || privileged ? 'critical' : 'high', `raw.lxc ${key} = ${value}: opens host device nodes behind LXD's back${all ? ' (every device)' : ''}`, `remove the line from raw.lxc; pass the device with a unix-char/gpu/usb device (passthru attach ${instance.name} ...)`);
+      } else if (key === 'lxc.mount.entry') {
+        const source = value.split(/\s+/)[0] ?? '';
+        const sensitive = source.startsWith('/') ? sensitivePath(source) : undefined;
+        add('raw-lxc-mount-entry', sensitive ? 'critical' : source.startsWith('/') ? 'high' : 'medium', `raw.lxc lxc.mount.entry mounts host path ${source || '?'} into the container${sensitive ? ` (covers ${sensitive})` : ''}, unshifted and outside LXD's checks`, `replace it with a disk device (lxc config device add ${instance.name} NAME disk source=${source || 'PATH'} path=... readonly=true shift=true)`);
+      } else if (/^lxc\.(apparmor\.profile|aa_profile)$/.test(key) && /unconfined/.test(value)) {
+        add('raw-lxc-apparmor-unconfined', 'high', `raw.lxc ${key} = ${value}: AppArmor confinement off`, `remove the line from raw.lxc`);
+      } else if (/^lxc\.cap\.(drop|keep)$/.test(key) || /^lxc\.(seccomp|idmap|include|hook\.)/.test(key)) {
+        add('raw-lxc-security', 'high', `raw.lxc ${key} = ${value}: overrides LXD's capability, seccomp, idmap or hook defaults`, 'remove the line from raw.lxc');
+      } else other++;
+    }
+    if (other > 0) add('raw-lxc', 'medium', `raw.lxc sets ${other} LXC key${other === 1 ? '' : 's'} directly, bypassing LXD's defaults and validation`, 'move the setting to an LXD config key or device, then unset raw.lxc');
+  }
+  if (cfg['raw.apparmor']?.trim()) add('raw-apparmor', 'medium', 'raw.apparmor adds rules to the AppArmor profile LXD generates', `review the rules; prefer LXD keys; lxc config unset ${instance.name} raw.apparmor`);
+  if (cfg['raw.seccomp']?.trim()) add('raw-seccomp', 'medium', 'raw.seccomp replaces the seccomp policy LXD generates', `lxc config unset ${instance.name} raw.seccomp; use security.syscalls.* keys`);
+  if (cfg['raw.qemu']?.trim() || cfg['raw.qemu.conf']?.trim()) add('raw-qemu', 'medium', 'raw.qemu passes options to QEMU directly', `review them; lxc config unset ${instance.name} raw.qemu`);
+  const rawIdmap = cfg['raw.idmap'];
+  if (rawIdmap?.trim() && container && !privileged) {
+    if (idmapMapsHostRoot(rawIdmap)) add('raw-idmap-host-root', 'critical', 'raw.idmap maps host uid/gid 0 into the container: its files are host root\'s', `map a non-root host id instead (raw.idmap "both 1000 1000"), or lxc config unset ${instance.name} raw.idmap`);
+    else add('raw-idmap', 'low', 'raw.idmap maps host ids into the container: files of those host users are writable from inside', 'map only the ids the workload needs');
+  }
+  if (container && !privileged && cfg['security.idmap.isolated'] !== 'true') {
+    add('idmap-shared', 'low', 'the container shares its uid/gid map with other containers: an escape reaches their files', `lxc config set ${instance.name} security.idmap.isolated=true`);
+  }
+
+  for (const [name, d] of Object.entries(devs)) {
+    if (d.type === 'unix-char' || d.type === 'unix-block') {
+      const node = normalise(d.source ?? d.path ?? '');
+      const danger = DANGEROUS_NODES.find((x) => x.re.test(node));
+      if (danger) add('unix-device-dangerous', danger.severity, `device ${name} (${d.type} ${node}) gives ${danger.what}`, `lxc config device remove ${instance.name} ${name}`);
+      else add('unix-device', 'low', `device ${name} passes host node ${node || `${d.major ?? '?'}:${d.minor ?? '?'}`}`, `keep only if needed; set mode/uid/gid narrowly`);
+    } else if (d.type === 'disk' && (d.source ?? '').startsWith('/')) {
+      const source = normalise(d.source!);
+      const sensitive = sensitivePath(source);
+      const lxd = LXD_DIRS.find((x) => within(source, x) || within(x, source));
+      const readonly = d.readonly === 'true';
+      if (lxd || source === '/') add('disk-host-path', 'critical', `device ${name} shares host path ${source}${lxd ? ` (LXD's own state ${lxd}, its socket included)` : ' (the whole host)'}`, `lxc config device remove ${instance.name} ${name}`);
+      else if (sensitive) add('disk-host-path', readonly ? 'high' : 'critical', `device ${name} shares host path ${source} (covers ${sensitive})${readonly ? ' read-only' : ' writable'}`, `lxc config device remove ${instance.name} ${name}; share a dedicated folder instead`);
+      else add('disk-host-path', 'low', `device ${name} shares host path ${source}${readonly ? ' read-only' : ''}`, 'share a dedicated folder; use readonly=true and shift=true where possible');
+    } else if (d.type === 'proxy') {
+      const ends = [d.connect, d.listen].filter((x): x is string => typeof x === 'string');
+      const lxdSocket = ends.find((e) => /^unix:/.test(e) && (/unix\.socket$/.test(e) && (/lxd|incus/.test(e) || LXD_DIRS.some((x) => e.slice(5).startsWith(x)))));
+      if (lxdSocket) add('proxy-lxd-socket', 'critical', `device ${name} proxies ${lxdSocket}: the container can drive LXD, which is root on the host`, `lxc config device remove ${instance.name} ${name}`);
+    }
+  }
+
+  if (!container) {
+    const passthrough = Object.entries(devs).filter(([, d]) => d.type === 'pci' || (d.type === 'gpu' && (d.gputype ?? 'physical') === 'physical') || (d.type === 'nic' && (d.nictype === 'physical' || d.nictype === 'sriov')));
+    if (passthrough.length > 0) {
+      const names = passthrough.map(([n]) => n).join(', ');
+      if (host.iommu === false) add('passthrough-no-iommu', 'high', `VM passthrough (${names}) on a host without a working IOMMU: the device's DMA is not confined`, 'enable VT-d/AMD-Vi in the firmware and intel_iommu=on / amd_iommu=on (passthru doctor, passthru persist)');
+      if (host.interruptRemapping === false) add('passthrough-no-interrupt-remapping', 'high', `VM passthrough (${names}) on a host without interrupt remapping: the device can forge interrupts (MSI injection)`, 'enable interrupt remapping in the firmware (x2APIC/IR); do not set allow_unsafe_interrupts=1');
+    }
+  }
+  return findings.sort(bySeverity);
+}
+
+/**
+ * Findings for a project: without `restricted=true`, anyone who may use it (restricted client
+ * certificates listed for it) can make privileged containers or raw.lxc, i.e. become root.
+ */
+export function auditProject(project: Project, certificates: Certificate[]): Finding[] {
+  const cfg = project.config;
+  const users = certificates.filter((c) => c.restricted && (c.projects ?? []).includes(project.name)).map((c) => c.name || c.fingerprint.slice(0, 12));
+  const findings: Finding[] = [];
+  if (cfg.restricted !== 'true') {
+    if (users.length > 0) {
+      findings.push({ id: 'project-unrestricted', severity: 'high', summary: `project ${project.name} is not restricted but non-admin users can use it (${users.join(', ')}): they can create privileged containers and raw.lxc, i.e. become host root`, fix: `lxc project set ${project.name} restricted=true` });
+    } else if (project.name !== 'default') {
+      findings.push({ id: 'project-unrestricted', severity: 'low', summary: `project ${project.name} is not restricted (only admins can use it today)`, fix: `lxc project set ${project.name} restricted=true before granting it to non-admin users` });
+    }
+  } else {
+    const loose = ['restricted.containers.privilege', 'restricted.containers.nesting', 'restricted.containers.lowlevel', 'restricted.virtual-machines.lowlevel', 'restricted.devices.disk', 'restricted.devices.pci', 'restricted.devices.gpu', 'restricted.devices.usb', 'restricted.devices.unix-char', 'restricted.devices.unix-block', 'restricted.devices.nic'].filter(
+      (k) => cfg[k] === 'allow' || (k === 'restricted.containers.privilege' && cfg[k] === 'allow') || (k === 'restricted.devices.nic' && cfg[k] === 'allow'),
+    );
+    if (loose.length > 0) findings.push({ id: 'project-restriction-relaxed', severity: users.length > 0 ? 'high' : 'medium', summary: `project ${project.name} is restricted but allows ${loose.join(', ')}`, fix: loose.map((k) => `lxc project unset ${project.name} ${k}`).join('; ') });
+  }
+  return findings.sort(bySeverity);
+}

@@ -1,0 +1,141 @@
+import { HostFsError, type HostFs } from '@passthru/hostfs';
+import { z } from 'zod';
+import { FindingSchema, auditInstance, auditProject, isSerious, type Finding, type HostIommuState } from './auditInstance';
+import type { LxdClient } from './LxdClient';
+import { LxdError } from './LxdError';
+import { checkInstanceName, checkProjectName } from './names';
+import type { Certificate, Instance, Project } from './schemas';
+
+export const SocketAccessSchema = z.object({
+  path: z.string(),
+  mode: z.string(),
+  uid: z.number().int(),
+  gid: z.number().int(),
+  group: z.string().nullable(),
+  /** Users who can open the socket through its group (members and users with it as primary group). */
+  members: z.array(z.string()),
+});
+export type SocketAccess = z.infer<typeof SocketAccessSchema>;
+
+export const InstanceAuditSchema = z.object({ name: z.string(), project: z.string(), type: z.string(), findings: z.array(FindingSchema) });
+export type InstanceAudit = z.infer<typeof InstanceAuditSchema>;
+
+/** The audit JSON (the CLI adds schemaVersion): instances first, as the issue specifies. */
+export const AuditReportSchema = z.object({
+  instances: z.array(InstanceAuditSchema),
+  projects: z.array(z.object({ name: z.string(), findings: z.array(FindingSchema) })),
+  host: z.object({ socket: SocketAccessSchema.nullable(), findings: z.array(FindingSchema) }),
+});
+export type AuditReport = z.infer<typeof AuditReportSchema>;
+
+/** /proc/interrupts rows of remapped interrupts carry an IR- chip (IR-PCI-MSI, INTEL-IR, AMD-IR). */
+export function probeHostIommu(host: HostFs): HostIommuState {
+  const iommu = host.list('/sys/kernel/iommu_groups').some((n) => /^\d+$/.test(n));
+  let interruptRemapping: boolean | null = null;
+  try {
+    const text = host.readTextIfExists('/proc/interrupts');
+    if (text !== undefined) interruptRemapping = /\s(IR-[A-Z]|INTEL-IR|AMD-IR)/.test(text);
+  } catch (error) {
+    if (!(error instanceof HostFsError)) throw error;
+  }
+  return { iommu, interruptRemapping };
+}
+
+/** Parses /etc/group: name -> {gid, members}. */
+export function parseGroupFile(text: string): { name: string; gid: number; members: string[] }[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 3 && /^\d+$/.test(f[2]!))
+    .map((f) => ({ name: f[0]!, gid: Number(f[2]), members: (f[3] ?? '').split(',').map((m) => m.trim()).filter(Boolean) }));
+}
+
+/**
+ * Who can open LXD's unix socket: its mode and the members of its group (/etc/group, and
+ * /etc/passwd users whose primary group it is), all read through HostFs. Access to the socket
+ * is root on the host (LXD's security guidance), so every non-root member is a finding.
+ */
+export function auditSocket(host: HostFs, socketPath: string): { socket: SocketAccess | null; findings: Finding[] } {
+  let stat;
+  try {
+    stat = host.stat(socketPath);
+  } catch (error) {
+    if (error instanceof HostFsError && error.code === 'ENOENT') return { socket: null, findings: [] };
+    throw error;
+  }
+  const mode = stat.mode & 0o7777;
+  const groups = parseGroupFile(host.readTextIfExists('/etc/group') ?? '');
+  const group = groups.find((g) => g.gid === stat.gid);
+  const primary = (host.readTextIfExists('/etc/passwd') ?? '')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 4 && Number(f[3]) === stat.gid && f[0])
+    .map((f) => f[0]!);
+  const members = [...new Set([...(group?.members ?? []), ...primary])].sort();
+  const socket: SocketAccess = { path: socketPath, mode: mode.toString(8).padStart(4, '0'), uid: stat.uid, gid: stat.gid, group: group?.name ?? null, members };
+  const findings: Finding[] = [];
+  if (mode & 0o002) {
+    findings.push({ id: 'socket-world-accessible', severity: 'critical', summary: `${socketPath} is world-writable (mode ${socket.mode}): every local user is root through LXD`, fix: `chmod 0660 ${socketPath} (LXD sets it at start; check what changed it)` });
+  }
+  const nonRoot = members.filter((m) => m !== 'root');
+  if (mode & 0o020 && nonRoot.length > 0) {
+    findings.push({ id: 'socket-group-members', severity: 'high', summary: `group ${group?.name ?? stat.gid} can open ${socketPath} (mode ${socket.mode}); its members are root-equivalent: ${nonRoot.join(', ')}`, fix: `remove users who must not be root: gpasswd -d USER ${group?.name ?? stat.gid}; give others a restricted project over HTTPS instead` });
+  }
+  return { socket, findings };
+}
+
+export interface AuditRequest {
+  /** Instance names; empty = every instance of the project (or of every project with `all`). */
+  instances?: string[];
+  all?: boolean;
+  project?: string;
+  /** The socket the client uses (audited when `host` is given and the client is local). */
+  socketPath?: string;
+}
+
+/**
+ * Audits instances (expanded config and devices), their projects, and who can reach the socket.
+ * `host` is the LXD host's HostFs (omit it for a remote LXD: then no socket or IOMMU findings).
+ */
+export async function auditLxd(client: LxdClient, host: HostFs | undefined, request: AuditRequest = {}): Promise<AuditReport> {
+  if (request.project !== undefined) checkProjectName(request.project);
+  for (const name of request.instances ?? []) checkInstanceName(name);
+  const iommu: HostIommuState = host ? probeHostIommu(host) : { iommu: null, interruptRemapping: null };
+  let projects: Project[];
+  try {
+    projects = request.all && request.project === undefined ? await client.listProjects() : [await client.getProject(request.project ?? 'default')];
+  } catch (error) {
+    if (error instanceof LxdError && error.status === 404) throw new LxdError('reading', `project ${request.project}`, client.via, `unknown project (LXD: ${error.detail})`, { kind: 'not-found', status: 404, errorCode: error.errorCode, cause: error });
+    throw error;
+  }
+  let instances: Instance[];
+  if (request.instances && request.instances.length > 0) {
+    instances = [];
+    for (const name of request.instances) instances.push((await client.getInstance(name, request.project)).instance);
+  } else if (request.all && request.project === undefined) {
+    instances = await client.listInstances({ allProjects: true });
+  } else {
+    instances = await client.listInstances({ project: request.project });
+  }
+  let certificates: Certificate[] = [];
+  try {
+    certificates = await client.listCertificates();
+  } catch (error) {
+    if (!(error instanceof LxdError) || error.kind === 'unreachable') throw error;
+  }
+  const socket = host && client.endpoint.kind === 'unix' ? auditSocket(host, request.socketPath ?? client.endpoint.socketPath) : { socket: null, findings: [] };
+  return {
+    instances: instances
+      .map((i) => ({ name: i.name, project: i.project ?? request.project ?? 'default', type: i.type, findings: auditInstance(i, iommu) }))
+      .sort((a, b) => a.project.localeCompare(b.project) || a.name.localeCompare(b.name)),
+    projects: projects.map((p) => ({ name: p.name, findings: auditProject(p, certificates) })),
+    host: socket,
+  };
+}
+
+/** True when any finding of the report is high or critical (the CLI then exits 1). */
+export function auditFailed(report: AuditReport): boolean {
+  return [...report.instances.flatMap((i) => i.findings), ...report.projects.flatMap((p) => p.findings), ...report.host.findings].some(isSerious);
+}
