@@ -1,23 +1,60 @@
-import { Command } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { CliError, EXIT } from './CliError';
+import type { CommandAction } from './command';
+import { commands } from './commands/index';
+import { createContext, type CliIo, type GlobalOptions } from './context';
 
 declare const PASSTHRU_VERSION: string;
-const version = typeof PASSTHRU_VERSION === 'string' ? PASSTHRU_VERSION : '0.0.0-dev';
+export const version = typeof PASSTHRU_VERSION === 'string' ? PASSTHRU_VERSION : '0.0.0-dev';
 
-/** Builds the commander program; `runCli` parses argv and returns the exit code. */
-export function buildProgram(): Command {
+
+export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('passthru')
     .description('Prepare Linux hosts for PCI passthrough to LXD containers and VMs, and prove the host is ready.')
-    .version(version, '-V, --version');
+    .version(version, '-V, --version')
+    .addOption(new Option('--root <dir>', 'host root to read and change (a fixture tree, or / for this host)').default('/'))
+    .addOption(new Option('--pci-ids <file>', 'pci.ids database for device names'))
+    .addOption(new Option('--format <format>', 'output format: table or json'))
+    .option('--no-color', 'no colour (also when NO_COLOR is set or stdout is not a terminal)')
+    .option('--verbose', 'explain what is read and written, on stderr')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride();
+
+  const run =
+    <O>(action: CommandAction<O>) =>
+    async (...args: unknown[]): Promise<void> => {
+      const command = args[args.length - 1] as Command;
+      const options = command.opts() as O;
+      const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a : [a])) as string[];
+      const globals = command.optsWithGlobals() as GlobalOptions;
+      const ctx = createContext(globals, io);
+      setExit(await action(ctx, options, positional));
+    };
+  for (const spec of commands) spec.register(program, run);
+  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   return program;
 }
 
-export async function runCli(argv: string[]): Promise<number> {
-  const program = buildProgram().exitOverride();
+/** Parses argv, runs the command, and returns the exit code of the CLI contract. */
+export async function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return exitCode;
   } catch (error) {
-    const code = (error as { exitCode?: number }).exitCode;
-    return typeof code === 'number' ? (code === 1 ? 2 : code) : 2;
+    if (error instanceof CommanderError) {
+      return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof CliError) {
+      io.stderr.write(`passthru: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr.write(`passthru: ${(error as Error).message ?? String(error)}\n`);
+    if (io.env.PASSTHRU_DEBUG) io.stderr.write(`${(error as Error).stack}\n`);
+    return EXIT.failed;
   }
 }

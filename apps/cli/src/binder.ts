@@ -1,0 +1,49 @@
+import { HostFsError } from '@passthru/hostfs';
+import { readIommuGroups, type IommuGroup, type PciDevice } from '@passthru/pci-discovery';
+import { VfioBinderError, type ApplyOptions, type DeviceOutcome } from '@passthru/vfio-binder';
+import { CliError, EXIT } from './CliError';
+import type { CliContext } from './context';
+import { scanHost } from './names';
+import { paint, renderTable } from './output';
+
+/** vfio-binder's error kinds onto the CLI's exit codes. */
+export function cliErrorOf(error: unknown): unknown {
+  if (error instanceof VfioBinderError) {
+    const code = { usage: EXIT.usage, refused: EXIT.failed, failed: EXIT.failed, partial: EXIT.partial }[error.kind];
+    return new CliError(error.message, code, { cause: error });
+  }
+  if (error instanceof HostFsError) return new CliError(error.message, EXIT.failed, { cause: error });
+  return error;
+}
+
+export function hostState(ctx: CliContext): { devices: PciDevice[]; groups: IommuGroup[] } {
+  const { devices } = scanHost(ctx);
+  return { devices, groups: readIommuGroups(ctx.host, devices) };
+}
+
+/** A progress line per device on a terminal (long runs: hundreds of VFs); nothing otherwise. */
+export function progressOptions(ctx: CliContext): ApplyOptions {
+  const tty = Boolean((ctx.out.stderr as { isTTY?: boolean }).isTTY) && ctx.out.color;
+  return {
+    onDevice: (device, index, total) => {
+      if (tty) ctx.out.stderr.write(`\r[${index + 1}/${total}] ${device.address} ${device.originalDriver ?? '(none)'} -> vfio-pci\u001b[K`);
+      if (tty && index + 1 === total) ctx.out.stderr.write('\n');
+      ctx.verbose(`binding ${device.address} (${index + 1}/${total})`);
+    },
+  };
+}
+
+export function outcomeTable(ctx: CliContext, outcomes: DeviceOutcome[]): string {
+  const colour = { bound: 'green', restored: 'green', 'already-bound': 'gray', untouched: 'gray', left: 'red', gone: 'yellow' } as const;
+  return renderTable(
+    ['ADDRESS', 'FROM', 'TO', 'STATUS', 'NOTE'],
+    outcomes.map((o) => [o.address, o.from ?? '-', o.to ?? '-', paint(ctx.out, colour[o.status], o.status), o.note ?? '']),
+  );
+}
+
+/** Live changes need --yes: this machine's drivers are about to move. */
+export function requireConsent(ctx: CliContext, yes: boolean | undefined, what: string): void {
+  if (ctx.host.isLive && !yes) {
+    throw new CliError(`${what} changes drivers on this machine: re-run with --yes to proceed, or --dry-run to see the plan`, EXIT.usage);
+  }
+}

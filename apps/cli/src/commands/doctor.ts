@@ -1,0 +1,117 @@
+import { Option } from 'commander';
+import { HostFsError } from '@passthru/hostfs';
+import type { PciScan } from '@passthru/pci-discovery';
+import { IommuCheckError, normalizePciAddress, runChecks, type CheckResult, type CheckStatus, type DoctorReport, type HostIdentity, type RunChecksOptions } from '@passthru/iommu-check';
+import type { CommandSpec } from '../command';
+import type { CliContext } from '../context';
+import { CliError, EXIT } from '../CliError';
+import { scanHost } from '../names';
+import { paint, printJson, renderTable, type Colour } from '../output';
+
+const STATUS_COLOUR: Record<CheckStatus, Colour> = { PASS: 'green', WARN: 'yellow', FAIL: 'red', SKIP: 'gray' };
+
+/**
+ * Board, BIOS and "is this a VM" of the live host from systeminformation (dmidecode / DMI with
+ * its own VM detection). Best effort: a failure leaves the facts to the DMI files.
+ */
+async function liveIdentity(ctx: CliContext): Promise<RunChecksOptions['identity']> {
+  try {
+    const si = await import('systeminformation');
+    const [system, bios, board] = await Promise.all([si.system(), si.bios(), si.baseboard()]);
+    const join = (...parts: Array<string | undefined>): string | undefined => {
+      const s = parts.map((p) => (p ?? '').trim()).filter((p) => p !== '' && p !== '-').join(' ');
+      return s === '' ? undefined : s;
+    };
+    const identity: NonNullable<RunChecksOptions['identity']> = {};
+    const b = join(board.manufacturer, board.model);
+    const v = join(bios.vendor, bios.version);
+    if (b !== undefined) identity.board = b;
+    if (v !== undefined) identity.bios = v;
+    // systeminformation's `virtual` misses some hypervisors (Firecracker): the CPU flag decides too.
+    if (system.virtual) identity.isVirtualMachine = true;
+    return identity;
+  } catch (error) {
+    ctx.verbose(`systeminformation failed: ${(error as Error).message}`);
+    return {};
+  }
+}
+
+function headline(report: DoctorReport): string {
+  const failed = report.checks.filter((c) => c.status === 'FAIL');
+  const warned = report.checks.filter((c) => c.status === 'WARN');
+  if (report.verdict === 'not-ready') return `NOT READY for passthrough: ${failed.length} check${failed.length === 1 ? '' : 's'} failed (${failed.map((c) => c.id).join(', ')})`;
+  if (report.verdict === 'ready-with-warnings') return `READY with ${warned.length} warning${warned.length === 1 ? '' : 's'} (${warned.map((c) => c.id).join(', ')})`;
+  return 'READY for passthrough: every check passed';
+}
+
+function hostLine(h: HostIdentity): string {
+  const parts = [
+    `CPU ${h.cpuModel ?? h.cpuVendor}${h.virtualization ? ` (${h.virtualization})` : ' (no vmx/svm)'}`,
+    h.kernelRelease ? `kernel ${h.kernelRelease}` : undefined,
+    h.board ? `board ${h.board}` : undefined,
+    h.bios ? `BIOS ${h.bios}` : undefined,
+    h.isVirtualMachine ? 'this host is a virtual machine (nested passthrough needs a virtual IOMMU)' : undefined,
+  ];
+  return `Host: ${parts.filter((p) => p !== undefined).join('; ')}`;
+}
+
+function render(ctx: CliContext, report: DoctorReport): string {
+  const out = ctx.out;
+  const colour = (c: CheckResult): string => paint(out, STATUS_COLOUR[c.status], c.status);
+  const v = report.verdict === 'not-ready' ? paint(out, 'red', headline(report)) : report.verdict === 'ready' ? paint(out, 'green', headline(report)) : paint(out, 'yellow', headline(report));
+  let text = `${v}\n${hostLine(report.host)}\n\n`;
+  text += renderTable(['STATUS', 'CHECK', 'SUMMARY'], report.checks.map((c) => [colour(c), c.id, c.summary]));
+  if (ctx.options.verbose) {
+    text += '\nEvidence:\n';
+    for (const c of report.checks) text += `  ${c.id}:\n${c.evidence.map((e) => `    ${e}`).join('\n')}\n`;
+  }
+  const fixes = report.checks.filter((c) => c.remediation !== undefined && (c.status === 'FAIL' || c.status === 'WARN'));
+  if (fixes.length > 0) {
+    text += '\nRemediation:\n';
+    for (const c of fixes) text += `  ${colour(c)} ${paint(out, 'bold', c.id)}\n${c.remediation!.split('\n').map((l) => `    ${l}`).join('\n')}\n`;
+  }
+  return text;
+}
+
+export const doctorCommand: CommandSpec = {
+  register(program, run) {
+    program
+      .command('doctor')
+      .description('Check that this host is ready for PCI passthrough (firmware, kernel, cmdline, interrupt remapping, vfio, groups, ACS) and say exactly what to fix')
+      .addOption(new Option('--device <bdf...>', 'also check these devices: IOMMU group viability and ACS above them'))
+      .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
+      .addHelpText('after', '\nExit status: 0 ready (warnings allowed), 1 a check failed.\n\nExamples:\n  passthru doctor\n  passthru doctor --device 01:00.0\n  passthru doctor --format json | jq \'.checks[] | select(.status == "FAIL")\'\n  passthru --root fixtures/hosts/amd-shared-group doctor --device 0000:06:00.0')
+      .action(
+        run<{ device?: string[] }>(async (ctx, options) => {
+          const devices: string[] = [];
+          for (const raw of options.device ?? []) {
+            const a = normalizePciAddress(raw);
+            if (a === undefined) throw new CliError(`--device ${raw}: not a PCI address (expected 0000:01:00.0 or 01:00.0)`, EXIT.usage);
+            devices.push(a);
+          }
+          let scan: PciScan;
+          try {
+            scan = scanHost(ctx);
+          } catch (error) {
+            if (!(error instanceof HostFsError)) throw error;
+            scan = { devices: [], problems: [{ address: '/sys/bus/pci/devices', message: error.message }] };
+          }
+          const checkOptions: RunChecksOptions = { devices, scan };
+          if (ctx.host.isLive) checkOptions.identity = await liveIdentity(ctx);
+          let report: DoctorReport;
+          try {
+            report = runChecks(ctx.host, checkOptions);
+          } catch (error) {
+            if (error instanceof IommuCheckError) throw new CliError(error.message, EXIT.usage, { cause: error });
+            throw error;
+          }
+          if (scan.devices.length === 0) {
+            ctx.note(`passthru: no PCI devices readable under ${ctx.host.isLive ? '' : ctx.host.root}/sys/bus/pci/devices (no PCI bus here, or reading is denied); to see a full report try: passthru --root fixtures/hosts/intel-workstation doctor`);
+          }
+          if (ctx.format === 'json') printJson(ctx.out, { verdict: report.verdict, host: report.host, checks: report.checks });
+          else ctx.out.stdout.write(render(ctx, report));
+          return report.verdict === 'not-ready' ? EXIT.failed : EXIT.ok;
+        }),
+      );
+  },
+};

@@ -1,0 +1,54 @@
+import { Option } from 'commander';
+import { DEVICE_CLASSES, deviceClassOf, type DeviceClassFilter, type PciDevice } from '@passthru/pci-discovery';
+import type { CommandSpec } from '../command';
+import { CliError, EXIT } from '../CliError';
+import { scanHost } from '../names';
+import { paint, printJson, renderTable, type Output } from '../output';
+
+/** "VGA compatible controller [0300]", as lspci -nn prints a class. */
+export function classLabel(d: PciDevice): string {
+  return `${d.className ?? 'Class'} [${d.class.slice(0, 4)}]`;
+}
+
+/** "NVIDIA Corporation AD102 [GeForce RTX 4090]", falling back to numeric ids. */
+export function deviceLabel(d: PciDevice): string {
+  return `${d.vendorName ?? `Vendor ${d.vendorId}`} ${d.deviceName ?? `Device ${d.deviceId}`}`;
+}
+
+export function driverCell(out: Output, d: PciDevice): string {
+  if (!d.driver) return paint(out, 'gray', '-');
+  return d.driver === 'vfio-pci' ? paint(out, 'green', d.driver) : d.driver;
+}
+
+export const listCommand: CommandSpec = {
+  register(program, run) {
+    program
+      .command('list')
+      .description('List PCI devices with driver, IOMMU group and NUMA node (like lspci -nnk)')
+      .addOption(new Option('--class <class>', 'only this class of device').choices([...DEVICE_CLASSES]).default('all'))
+      .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
+      .addHelpText('after', '\nExamples:\n  passthru list --class gpu\n  passthru list --format json | jq \'.devices[] | select(.iommuGroup == null)\'\n  passthru --root fixtures/hosts/sriov-server list --class net')
+      .action(
+        run<{ class: DeviceClassFilter }>((ctx, options) => {
+          if (!DEVICE_CLASSES.includes(options.class)) throw new CliError(`--class must be one of ${DEVICE_CLASSES.join(', ')}`, EXIT.usage);
+          const scan = scanHost(ctx);
+          const devices = options.class === 'all' ? scan.devices : scan.devices.filter((d) => deviceClassOf(d.class) === options.class);
+          if (ctx.format === 'json') {
+            printJson(ctx.out, { root: ctx.host.root, devices, problems: scan.problems });
+            return EXIT.ok;
+          }
+          const rows = devices.map((d) => [
+            d.address,
+            `${d.vendorId}:${d.deviceId}`,
+            classLabel(d),
+            deviceLabel(d) + (d.revision && d.revision !== '00' ? ` (rev ${d.revision})` : ''),
+            driverCell(ctx.out, d),
+            d.iommuGroup === null ? paint(ctx.out, 'yellow', 'none') : String(d.iommuGroup),
+            d.numaNode === null ? '-' : String(d.numaNode),
+          ]);
+          ctx.out.stdout.write(renderTable(['ADDRESS', 'IDS', 'CLASS', 'DEVICE', 'DRIVER', 'GROUP', 'NUMA'], rows));
+          return EXIT.ok;
+        }),
+      );
+  },
+};

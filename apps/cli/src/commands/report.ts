@@ -1,0 +1,59 @@
+import { writeFileSync } from 'node:fs';
+import { Option } from 'commander';
+import { readIommuGroups } from '@passthru/pci-discovery';
+import type { CommandSpec } from '../command';
+import { CliError, EXIT } from '../CliError';
+import { scanHost } from '../names';
+import { paint, printJson } from '../output';
+import { buildReport } from '../report/buildReport';
+import { renderHtml } from '../report/renderHtml';
+import { reportVersion } from '../report/version';
+
+interface ReportOptions {
+  html?: string;
+}
+
+export const reportCommand: CommandSpec = {
+  register(program, run) {
+    program
+      .command('report')
+      .description('Write the host as one self-contained HTML page: PCI tree, IOMMU groups, readiness, guards, doctor checks')
+      .option('--html <file>', "write the HTML report to FILE ('-': stdout); no network, no external assets")
+      .addOption(new Option('--format <format>', 'table (a summary line) or json (the report data on stdout)').choices(['table', 'json']))
+      .addHelpText(
+        'after',
+        "\nExamples:\n  passthru report --html host.html && xdg-open host.html\n  passthru --root fixtures/hosts/sriov-server report --html sriov.html\n  passthru report --format json | jq '.devices[] | select(.readiness.status == \"ready\") | .address'\n\nExit codes: 0 written, 2 bad input (no --html and no --format json, or FILE not writable).",
+      )
+      .action(
+        run<ReportOptions>((ctx, options) => {
+          if (!options.html && ctx.format !== 'json') throw new CliError('report needs --html FILE (or --format json for the data)', EXIT.usage);
+          const started = Date.now();
+          const scan = scanHost(ctx);
+          const report = buildReport({ host: ctx.host, devices: scan.devices, groups: readIommuGroups(ctx.host, scan.devices), problems: scan.problems, version: reportVersion });
+          if (report.doctorError) ctx.note(`passthru: warning: ${report.doctorError}`);
+          if (options.html) {
+            const html = renderHtml(report);
+            if (options.html === '-') ctx.out.stdout.write(html);
+            else {
+              try {
+                writeFileSync(options.html, html);
+              } catch (error) {
+                throw new CliError(`Failed writing the report via ${options.html}: ${(error as Error).message}`, EXIT.usage, { cause: error });
+              }
+            }
+            ctx.verbose(`report built in ${Date.now() - started} ms, ${html.length} bytes`);
+            if (options.html !== '-' && ctx.format !== 'json') {
+              const counts = (s: string) => report.devices.filter((d) => d.readiness.status === s).length;
+              const verdict = report.doctor ? paint(ctx.out, report.doctor.verdict === 'ready' ? 'green' : report.doctor.verdict === 'not-ready' ? 'red' : 'yellow', report.doctor.verdict) : 'not run';
+              ctx.out.stdout.write(
+                `Wrote ${options.html} (${Math.round(html.length / 1024)} KiB): ${report.devices.length} PCI functions, ${report.groups.length} IOMMU groups; ` +
+                  `${counts('ready')} ready, ${counts('bindable') + counts('shared-group')} bindable, ${counts('guarded')} guarded, ${counts('no-group')} without a group; doctor: ${verdict}.\n`,
+              );
+            }
+          }
+          if (ctx.format === 'json' && options.html !== '-') printJson(ctx.out, report);
+          return EXIT.ok;
+        }),
+      );
+  },
+};

@@ -1,0 +1,167 @@
+import type { HostFs } from '@passthru/hostfs';
+import { runChecks, type CheckResult, type DoctorReport } from '@passthru/iommu-check';
+import type { IommuGroup, PciDevice, ScanProblem } from '@passthru/pci-discovery';
+import { evaluateGuards, planBind, VFIO_DRIVER, type GuardFinding } from '@passthru/vfio-binder';
+import { SCHEMA_VERSION } from '../output';
+import type { Report, ReportDevice, ReportGroup } from '../schemas';
+import { buildTopology } from './topology';
+
+/** Drivers that leave a group viable (the kernel's vfio_dev_driver_allowed + none). */
+const VIABLE_DRIVERS = new Set([VFIO_DRIVER, 'pci-stub']);
+const slotOf = (address: string) => address.slice(0, address.lastIndexOf('.'));
+
+export interface ReportInput {
+  host: HostFs;
+  devices: PciDevice[];
+  groups: IommuGroup[];
+  problems: ScanProblem[];
+  version: string;
+  /** Ambient clock (tests pin it). */
+  now?: () => Date;
+  /** The doctor checks; injected so a failure there still leaves a report (doctorError). */
+  doctor?: (host: HostFs, devices: string[]) => DoctorReport;
+}
+
+/**
+ * Everything the HTML report shows, as one JSON document (`passthru report --format json`):
+ * topology, groups with viability, each device's readiness, the guards a bind of each group
+ * would meet, and the doctor checks. The page only draws it; every judgement is made here.
+ */
+export function buildReport(input: ReportInput): Report {
+  const { host, devices, groups, problems } = input;
+  const byAddress = new Map(devices.map((d) => [d.address, d]));
+  const topology = buildTopology(devices);
+
+  // Guards: one plan per group, naming all its endpoints (what `bind group:N` would plan).
+  const guardsByAddress = new Map<string, GuardFinding[]>();
+  const allGuards: GuardFinding[] = [];
+  for (const g of groups) {
+    const endpoints = g.endpoints.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined);
+    if (endpoints.length === 0) continue;
+    const findings = evaluateGuards(host, planBind(endpoints, devices, groups), devices);
+    for (const f of findings) {
+      allGuards.push(f);
+      guardsByAddress.set(f.address, [...(guardsByAddress.get(f.address) ?? []), f]);
+    }
+  }
+
+  let doctor: DoctorReport | null = null;
+  let doctorError: string | undefined;
+  const asked = devices.filter((d) => !d.isBridge && d.iommuGroup !== null).map((d) => d.address);
+  try {
+    doctor = (input.doctor ?? ((h, a) => runChecks(h, { devices: a })))(host, asked);
+  } catch (error) {
+    doctorError = `the doctor checks failed: ${(error as Error).message}`;
+  }
+  const checksByAddress = new Map<string, CheckResult[]>();
+  for (const c of doctor?.checks ?? []) {
+    const m = /([0-9a-f]{4,8}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7])$/.exec(c.id);
+    if (m && byAddress.has(m[1]!)) checksByAddress.set(m[1]!, [...(checksByAddress.get(m[1]!) ?? []), c]);
+  }
+
+  const reportGroups: ReportGroup[] = groups.map((g) => {
+    const endpoints = g.endpoints.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined);
+    const viable = endpoints.every((d) => d.driver === null || VIABLE_DRIVERS.has(d.driver));
+    const bound = endpoints.filter((d) => d.driver === VFIO_DRIVER).length;
+    const isolated = new Set(g.endpoints.map(slotOf)).size <= 1;
+    const guarded = g.endpoints.filter((a) => guardsByAddress.has(a));
+    let status: ReportGroup['status'];
+    let summary: string;
+    if (endpoints.length === 0) {
+      status = 'bridges-only';
+      summary = 'Bridges only: nothing here is passed through.';
+    } else if (viable && bound > 0) {
+      status = 'ready';
+      summary = `Viable: ${bound} of ${endpoints.length} endpoint(s) on vfio-pci, the rest without a driver.`;
+      if (bound === endpoints.length) summary = `Viable: every endpoint (${bound}) is on vfio-pci.`;
+    } else if (guarded.length) {
+      status = 'guarded';
+      summary = `A bind would be refused: ${[...new Set(guarded.flatMap((a) => guardsByAddress.get(a)!.map((f) => f.id)))].join(', ')} (${guarded.join(', ')}).`;
+    } else {
+      status = 'bindable';
+      summary = isolated ? `Can be bound: ${endpoints.length} function(s) of one device, alone in the group.` : `Can be bound, all together: ${endpoints.length} endpoints of ${new Set(g.endpoints.map(slotOf)).size} devices share the group.`;
+    }
+    return { ...g, viable, isolated, bound, status, summary };
+  });
+  const groupById = new Map(reportGroups.map((g) => [g.id, g]));
+
+  const reportDevices: ReportDevice[] = topologyOrder(topology, devices).map((d) => {
+    const group = d.iommuGroup === null ? undefined : groupById.get(d.iommuGroup);
+    const guards = guardsByAddress.get(d.address) ?? [];
+    const sharedWith = group && !d.isBridge ? group.endpoints.filter((a) => slotOf(a) !== slotOf(d.address)) : [];
+    let status: ReportDevice['readiness']['status'];
+    let summary: string;
+    if (d.isBridge) {
+      status = 'bridge';
+      summary = 'PCI bridge: stays on its driver; the endpoints behind it are what passes through.';
+    } else if (d.iommuGroup === null) {
+      status = 'no-group';
+      summary = 'No IOMMU group: the IOMMU is off or does not cover this device, so it cannot be passed through.';
+    } else if (d.driver === VFIO_DRIVER && group?.viable) {
+      status = 'ready';
+      summary = `Ready: on vfio-pci, and IOMMU group ${d.iommuGroup} is viable.`;
+    } else if (guards.length) {
+      status = 'guarded';
+      summary = `A bind would be refused (--force overrides): ${guards.map((g) => g.summary).join('; ')}.`;
+    } else if (d.driver === VFIO_DRIVER) {
+      status = 'group-not-viable';
+      summary = `On vfio-pci, but group ${d.iommuGroup} is not viable: ${group?.endpoints.filter((a) => { const o = byAddress.get(a); return o?.driver && !VIABLE_DRIVERS.has(o.driver); }).join(', ')} still on a host driver.`;
+    } else if (sharedWith.length) {
+      status = 'shared-group';
+      summary = `Bindable with its group: shares IOMMU group ${d.iommuGroup} with ${sharedWith.length} other device(s) that move to vfio-pci too.`;
+    } else {
+      status = 'bindable';
+      summary = `Bindable: IOMMU group ${d.iommuGroup} holds only this device${group && group.endpoints.length > 1 ? "'s functions" : ''}; now on ${d.driver ?? 'no driver'}.`;
+    }
+    return {
+      address: d.address,
+      vendorId: d.vendorId,
+      deviceId: d.deviceId,
+      class: d.class,
+      className: d.className,
+      vendorName: d.vendorName,
+      deviceName: d.deviceName,
+      revision: d.revision,
+      driver: d.driver,
+      driverOverride: d.driverOverride,
+      iommuGroup: d.iommuGroup,
+      numaNode: d.numaNode,
+      isBridge: d.isBridge,
+      bootVga: d.bootVga,
+      sriov: d.sriov,
+      net: d.net,
+      readiness: { status, summary, sharedWith },
+      guards,
+      checks: checksByAddress.get(d.address) ?? [],
+    };
+  });
+
+  const report: Report = {
+    schemaVersion: SCHEMA_VERSION,
+    generatedAt: (input.now ?? (() => new Date()))().toISOString(),
+    passthruVersion: input.version,
+    root: host.root,
+    topology: { roots: topology.roots, nodes: [...topology.nodes.values()] },
+    devices: reportDevices,
+    groups: reportGroups,
+    ungrouped: devices.filter((d) => d.iommuGroup === null).map((d) => d.address),
+    guards: allGuards,
+    doctor,
+    problems,
+  };
+  if (doctorError !== undefined) report.doctorError = doctorError;
+  return report;
+}
+
+/** Devices in tree order (what the page and `--tree` show top to bottom). */
+function topologyOrder(topology: ReturnType<typeof buildTopology>, devices: PciDevice[]): PciDevice[] {
+  const byAddress = new Map(devices.map((d) => [d.address, d]));
+  const out: PciDevice[] = [];
+  const visit = (id: string) => {
+    const d = byAddress.get(id);
+    if (d) out.push(d);
+    for (const c of topology.nodes.get(id)?.children ?? []) visit(c);
+  };
+  topology.roots.forEach(visit);
+  return out;
+}

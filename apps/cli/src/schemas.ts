@@ -1,0 +1,232 @@
+/**
+ * The JSON contract of the CLI: one zod schema per JSON output (DESIGN.md: "JSON output is
+ * the domain object with `schemaVersion`, and its JSON Schema is generated from the zod
+ * schemas and committed"). tools/gen-schemas.ts writes docs/schemas/*.json from OUTPUT_SCHEMAS;
+ * a test keeps the committed files equal to these and validates real CLI output against them.
+ *
+ * vfio-binder's plans are TypeScript interfaces; the schemas here mirror them, and the type
+ * assertions at the bottom make `tsc` fail when one drifts from the other.
+ */
+import { CheckResultSchema, DoctorReportSchema, HostIdentitySchema, VerdictSchema } from '@passthru/iommu-check';
+import { IommuGroupSchema, PciDeviceSchema, ScanProblemSchema } from '@passthru/pci-discovery';
+import type { CaptureResult } from '@passthru/sysfs-sim';
+import type { ApplyResult, BindPlan, GuardFinding, PersistPlan, RestorePlan, RestoreResult } from '@passthru/vfio-binder';
+import { z } from 'zod';
+
+const SchemaVersion = z.literal(1).describe('Version of this document; bumped on a breaking change.');
+const Address = z.string().describe('PCI address, domain:bus:slot.function (0000:01:00.0; Intel VMD domains have 5 hex digits)');
+
+export const GuardFindingSchema = z.object({
+  id: z.enum(['boot-vga', 'default-route', 'only-nic-up', 'mounted-block', 'device-in-use', 'vfio-group-in-use', 'managed-by-libvirt', 'foreign-endpoint']),
+  address: Address,
+  summary: z.string(),
+  evidence: z.array(z.string()),
+});
+
+export const DeviceIdentitySchema = z.object({
+  vendorId: z.string(),
+  deviceId: z.string(),
+  subsystemVendorId: z.string().nullable(),
+  subsystemDeviceId: z.string().nullable(),
+  class: z.string(),
+  iommuGroup: z.number().int().nullable(),
+});
+
+export const PlannedWriteSchema = z.object({ path: z.string(), data: z.string(), purpose: z.string() });
+
+export const PlannedDeviceSchema = z.object({
+  address: Address,
+  identity: DeviceIdentitySchema,
+  originalDriver: z.string().nullable(),
+  originalOverride: z.string().nullable(),
+  reason: z.enum(['named', 'same-slot', 'same-group']),
+  alreadyBound: z.boolean(),
+  writes: z.array(PlannedWriteSchema),
+});
+
+export const BindPlanSchema = z.object({
+  groups: z.array(z.object({ id: z.number().int(), devices: z.array(PlannedDeviceSchema), bridges: z.array(Address) })),
+  devices: z.array(PlannedDeviceSchema),
+  noop: z.boolean(),
+});
+
+export const DeviceOutcomeSchema = z.object({
+  address: Address,
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  status: z.enum(['bound', 'already-bound', 'restored', 'left', 'gone', 'untouched']),
+  note: z.string().optional(),
+});
+
+export const ApplyResultSchema = z.object({
+  status: z.enum(['applied', 'noop', 'rolled-back', 'partial']),
+  journalId: z.string().nullable(),
+  devices: z.array(DeviceOutcomeSchema),
+  writes: z.number().int(),
+  error: z.string().optional(),
+});
+
+export const JournalDeviceSchema = z.object({
+  address: Address,
+  identity: DeviceIdentitySchema,
+  originalDriver: z.string().nullable(),
+  originalOverride: z.string().nullable(),
+  status: z.enum(['pending', 'bound', 'restored', 'left']),
+  note: z.string().optional(),
+});
+
+export const RestorePlanSchema = z.object({
+  devices: z.array(
+    z.object({
+      record: JournalDeviceSchema,
+      /** The driver now; null: none; absent: the device is gone. */
+      current: z.string().nullable().optional(),
+    }),
+  ),
+});
+
+export const RestoreResultSchema = z.object({
+  status: z.enum(['restored', 'noop', 'partial']),
+  devices: z.array(DeviceOutcomeSchema),
+  writes: z.number().int(),
+});
+
+export const FileChangeSchema = z.object({
+  path: z.string(),
+  before: z.string().nullable(),
+  after: z.string(),
+  diff: z.string(),
+  backup: z.string().nullable(),
+  why: z.string(),
+});
+
+export const PersistPlanSchema = z.object({
+  devices: z.array(z.object({ address: Address, identity: DeviceIdentitySchema, module: z.string().nullable() })),
+  changes: z.array(FileChangeSchema),
+  followUp: z.array(z.string()),
+  warnings: z.array(z.string()),
+});
+
+// ---- report ---------------------------------------------------------------------------------
+
+export const READINESS = ['ready', 'bindable', 'shared-group', 'guarded', 'group-not-viable', 'no-group', 'bridge'] as const;
+
+export const ReportDeviceSchema = PciDeviceSchema.pick({
+  address: true,
+  vendorId: true,
+  deviceId: true,
+  class: true,
+  className: true,
+  vendorName: true,
+  deviceName: true,
+  revision: true,
+  driver: true,
+  driverOverride: true,
+  iommuGroup: true,
+  numaNode: true,
+  isBridge: true,
+  bootVga: true,
+  sriov: true,
+  net: true,
+}).extend({
+  readiness: z.object({
+    status: z.enum(READINESS),
+    /** One sentence for a person: why the device is (not) ready to pass through. */
+    summary: z.string(),
+    /** Other endpoints of its IOMMU group outside its own slot: they move to vfio-pci with it. */
+    sharedWith: z.array(Address),
+  }),
+  /** Guards that would refuse a bind of its group (evaluated on a plan of the whole group). */
+  guards: z.array(GuardFindingSchema),
+  /** Doctor checks about this device (group.viable.ADDRESS, acs.ADDRESS, ...). */
+  checks: z.array(CheckResultSchema),
+});
+
+export const ReportGroupSchema = IommuGroupSchema.extend({
+  /** The kernel's test: every endpoint on vfio-pci, pci-stub or no driver. */
+  viable: z.boolean(),
+  /** All endpoints are functions of one slot (one physical device). */
+  isolated: z.boolean(),
+  /** Endpoints on vfio-pci now. */
+  bound: z.number().int(),
+  status: z.enum(['ready', 'bindable', 'guarded', 'bridges-only']),
+  summary: z.string(),
+});
+
+export const TopologyNodeSchema = z.object({
+  /** `pci0000:00` for a root bus (host bridge), the PCI address for a function. */
+  id: z.string(),
+  kind: z.enum(['root-bus', 'function']),
+  parent: z.string().nullable(),
+  /** Functions behind a bridge, VFs of a PF, and the root bus a VMD controller holds. */
+  children: z.array(z.string()),
+});
+
+export const ReportSchema = z.object({
+  schemaVersion: SchemaVersion,
+  generatedAt: z.string(),
+  passthruVersion: z.string(),
+  root: z.string(),
+  topology: z.object({ roots: z.array(z.string()), nodes: z.array(TopologyNodeSchema) }),
+  devices: z.array(ReportDeviceSchema),
+  groups: z.array(ReportGroupSchema),
+  ungrouped: z.array(Address),
+  guards: z.array(GuardFindingSchema),
+  doctor: z
+    .object({ verdict: VerdictSchema, host: HostIdentitySchema, checks: z.array(CheckResultSchema) })
+    .nullable()
+    .describe('The doctor report; null when the checks could not run (doctorError says why)'),
+  doctorError: z.string().optional(),
+  problems: z.array(ScanProblemSchema),
+});
+export type Report = z.infer<typeof ReportSchema>;
+export type ReportDevice = z.infer<typeof ReportDeviceSchema>;
+export type ReportGroup = z.infer<typeof ReportGroupSchema>;
+
+// ---- command outputs ------------------------------------------------------------------------
+
+export const ListOutputSchema = z.object({ schemaVersion: SchemaVersion, root: z.string(), devices: z.array(PciDeviceSchema), problems: z.array(ScanProblemSchema) });
+export const GroupsOutputSchema = z.object({ schemaVersion: SchemaVersion, root: z.string(), groups: z.array(IommuGroupSchema), ungrouped: z.array(Address), problems: z.array(ScanProblemSchema) });
+export const BindOutputSchema = z.union([
+  z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: BindPlanSchema, guards: z.array(GuardFindingSchema) }),
+  z.object({ schemaVersion: SchemaVersion, result: ApplyResultSchema, guards: z.array(GuardFindingSchema) }),
+]);
+export const RestoreOutputSchema = z.union([
+  z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: RestorePlanSchema }),
+  z.object({ schemaVersion: SchemaVersion, result: RestoreResultSchema }),
+]);
+export const PersistOutputSchema = z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: PersistPlanSchema });
+export const DoctorOutputSchema = DoctorReportSchema.extend({ schemaVersion: SchemaVersion });
+export const SnapshotOutputSchema = z.object({ schemaVersion: SchemaVersion, outDir: z.string(), devices: z.number().int(), files: z.number().int(), skipped: z.array(z.string()) });
+
+/** Every JSON output, by the file name under docs/schemas (`<name>.schema.json`). */
+export const OUTPUT_SCHEMAS = {
+  list: { schema: ListOutputSchema, title: 'passthru list --format json' },
+  groups: { schema: GroupsOutputSchema, title: 'passthru groups --format json' },
+  doctor: { schema: DoctorOutputSchema, title: 'passthru doctor --format json' },
+  bind: { schema: BindOutputSchema, title: 'passthru bind --format json (with --dry-run: the plan; else: the result)' },
+  restore: { schema: RestoreOutputSchema, title: 'passthru restore --format json (with --dry-run: the plan; else: the result)' },
+  persist: { schema: PersistOutputSchema, title: 'passthru persist --dry-run --format json' },
+  report: { schema: ReportSchema, title: 'passthru report --format json (also embedded in the HTML report)' },
+  snapshot: { schema: SnapshotOutputSchema, title: 'passthru snapshot --format json' },
+} as const;
+
+/** The JSON Schema (draft 2020-12) of one output, with an $id under docs/schemas. */
+export function jsonSchemaOf(name: keyof typeof OUTPUT_SCHEMAS): Record<string, unknown> {
+  const { schema, title } = OUTPUT_SCHEMAS[name];
+  const json = z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'throw' }) as Record<string, unknown>;
+  const { $schema, ...rest } = json;
+  return { $schema, $id: `https://passthru.invalid/docs/schemas/${name}.schema.json`, title, ...rest };
+}
+
+// ---- drift checks: each schema's type and the library's interface accept each other -----------
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const assertSame = <T extends true>(): T | undefined => undefined;
+assertSame<Same<z.infer<typeof GuardFindingSchema>, GuardFinding>>();
+assertSame<Same<z.infer<typeof BindPlanSchema>, BindPlan>>();
+assertSame<Same<z.infer<typeof ApplyResultSchema>, ApplyResult>>();
+assertSame<Same<z.infer<typeof RestoreResultSchema>, RestoreResult>>();
+assertSame<Same<z.infer<typeof PersistPlanSchema>, PersistPlan>>();
+assertSame<Same<Omit<z.infer<typeof SnapshotOutputSchema>, 'schemaVersion' | 'outDir'>, CaptureResult>>();
+// RestorePlan's `current` is `string | null | undefined` (undefined: gone), which JSON drops.
+assertSame<Same<z.infer<typeof RestorePlanSchema>['devices'][number]['record'], RestorePlan['devices'][number]['record']>>();

@@ -1,0 +1,43 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { SimulatedKernel } from '@passthru/sysfs-sim';
+import { runCli } from '../src/cli';
+
+export const repo = path.resolve(__dirname, '../../..');
+
+/** Runs the CLI in-process with captured output; NO_COLOR so tables are plain text. */
+export async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  const code = await runCli(argv, { stdout, stderr, env: { NO_COLOR: '1' } });
+  return { code, stdout: out, stderr: err };
+}
+
+const made: string[] = [];
+/** A writable copy of a committed fixture tree. */
+export function fixtureCopy(name: string): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `cli-${name}-`));
+  made.push(root);
+  fs.cpSync(path.join(repo, 'fixtures/hosts', name), root, { recursive: true, verbatimSymlinks: true });
+  return root;
+}
+export function cleanFixtures(): void {
+  made.splice(0).forEach((r) => fs.rmSync(r, { recursive: true, force: true }));
+}
+
+/** Writes the simulated kernel applied to a tree (every process's, from its write log). */
+export const kernelWrites = (root: string) => SimulatedKernel.writeLog(root);
+
+export const driverOf = (root: string, address: string) => {
+  try {
+    return path.basename(fs.readlinkSync(path.join(root, 'sys/bus/pci/devices', address, 'driver')));
+  } catch {
+    return null;
+  }
+};
