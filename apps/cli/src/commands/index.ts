@@ -9,6 +9,8 @@ import { listCommand } from './list';
 import { persistCommand } from './persist';
 import { restoreCommand } from './restore';
 import { snapshotCommand } from './snapshot';
+import { reportCommand } from './report';
+import { completionCommand } from './completion';
 
 /** Every command of the CLI, in the order `passthru --help` lists them. */
-export const commands: CommandSpec[] = [listCommand, groupsCommand, doctorCommand, bindCommand, restoreCommand, persistCommand, attachCommand, detachCommand, auditCommand, snapshotCommand];
+export const commands: CommandSpec[] = [listCommand, groupsCommand, doctorCommand, bindCommand, restoreCommand, persistCommand, attachCommand, detachCommand, auditCommand, snapshotCommand, reportCommand, completionCommand];
