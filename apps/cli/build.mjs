@@ -1,11 +1,17 @@
 // Bundles the CLI and every workspace library into one ESM file for Node 20.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+// Stale chunks of an earlier build must not linger next to the new bundle.
+rmSync(new URL('./dist/chunks', import.meta.url), { recursive: true, force: true });
 await build({
-  entryPoints: [new URL('./src/main.ts', import.meta.url).pathname],
-  outfile: new URL('./dist/passthru.mjs', import.meta.url).pathname,
+  entryPoints: { passthru: new URL('./src/main.ts', import.meta.url).pathname },
+  outdir: new URL('./dist', import.meta.url).pathname,
+  outExtension: { '.js': '.mjs' },
+  // Code only some commands need (systeminformation for a live doctor) loads on demand.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   target: 'node20',

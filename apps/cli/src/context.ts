@@ -39,7 +39,10 @@ export function openHost(root: string): HostFs {
     if (root === '/') return new HostFs('/');
     const probe = new HostFs(root);
     if (probe.isRealSysfs('/sys/bus/pci')) return probe;
-    return new HostFs(root, { kernel: new SimulatedKernel(probe.root) });
+    // The simulated kernel is made at the first write: reading a fixture never changes it
+    // (the kernel fixes its id tables in the tree's sidecar when it starts).
+    let kernel: SimulatedKernel | undefined;
+    return new HostFs(root, { kernel: { write: (path, data) => (kernel ??= new SimulatedKernel(probe.root)).write(path, data) } });
   } catch (error) {
     if (error instanceof HostFsError) throw new CliError(error.message, EXIT.usage, { cause: error });
     throw error;

@@ -78,7 +78,6 @@ export class HostFs {
    */
   resolve(hostPath: string, mayNotExist = false, doing = 'resolving'): string {
     const lexical = this.lexicalPath(hostPath);
-    if (this.isLive) return lexical;
     let real: string;
     try {
       real = fs.realpathSync.native(lexical);
@@ -86,7 +85,8 @@ export class HostFs {
       if (!mayNotExist || errnoOf(error) !== 'ENOENT') throw new HostFsError(doing, hostPath, errnoOf(error), '', { realPath: lexical, cause: error });
       real = path.join(this.resolve(path.posix.dirname(HostFs.checkHostPath(hostPath)), false), path.basename(lexical));
     }
-    if (real !== this.root && !real.startsWith(`${this.root}/`)) {
+    // On the live host every path is inside the root: symlinks are followed, nothing to confine.
+    if (!this.isLive && real !== this.root && !real.startsWith(`${this.root}/`)) {
       throw new HostFsError(doing, hostPath, 'EXDEV', `a symlink leads outside the root ${this.root}`, { realPath: real });
     }
     return real;
@@ -375,9 +375,12 @@ export class HostFs {
 }
 
 /**
- * A folder of the host, resolved and confined once. Names are single path components; a name
- * that is itself a symlink is resolved through HostFs (and so confined) like any other path.
+ * A folder of the host, resolved and confined once, its entry names read once: a snapshot for
+ * scans (a long-lived HostDir does not see entries added later). Names are single path
+ * components; a name that is itself a symlink is resolved through HostFs (and so confined).
  */
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
 export class HostDir {
   constructor(
     readonly host: HostFs,
@@ -392,10 +395,24 @@ export class HostDir {
     return `${this.hostPath}/${name}`;
   }
 
+  private names: Set<string> | undefined;
+
+  /** The folder's entry names, read once (one readdir answers every "is it there?"). */
+  private entries(): Set<string> {
+    if (!this.names) {
+      try {
+        this.names = new Set(fs.readdirSync(this.realPath));
+      } catch {
+        this.names = new Set();
+      }
+    }
+    return this.names;
+  }
+
   /** Bytes of a file in this folder, at most `maxBytes` (EFBIG beyond). */
   readBytes(name: string, maxBytes = MAX_ATTRIBUTE_BYTES): Buffer {
     const hostPath = this.child(name);
-    const real = path.join(this.realPath, name);
+    const real = `${this.realPath}/${name}`;
     let fd: number;
     try {
       fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
@@ -405,15 +422,17 @@ export class HostDir {
       throw this.host.wrap('reading', hostPath, error, real);
     }
     try {
-      const buffer = Buffer.allocUnsafe(Math.min(maxBytes, 16 * 1024 * 1024) + 1);
+      // Sysfs attributes fit in a page: read into a shared scratch buffer, copy out the bytes.
+      const chunks: Buffer[] = [];
       let total = 0;
       for (;;) {
-        const n = fs.readSync(fd, buffer, total, buffer.length - total, null);
+        const n = fs.readSync(fd, scratch, 0, scratch.length, null);
         if (n === 0) break;
         total += n;
         if (total > maxBytes) throw Object.assign(new Error(`more than ${maxBytes} bytes`), { code: 'EFBIG' });
+        chunks.push(Buffer.from(scratch.subarray(0, n)));
       }
-      return Buffer.from(buffer.subarray(0, total));
+      return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
     } catch (error) {
       throw this.host.wrap('reading', hostPath, error, real);
     } finally {
@@ -428,6 +447,7 @@ export class HostDir {
 
   /** An attribute, or undefined when the file does not exist. */
   readAttributeIfExists(name: string, maxBytes = MAX_ATTRIBUTE_BYTES): string | undefined {
+    if (!this.entries().has(name)) return undefined;
     try {
       return this.readAttribute(name, maxBytes);
     } catch (error) {
@@ -438,25 +458,33 @@ export class HostDir {
 
   /** The last component of a symlink's target in this folder, or undefined. */
   linkName(name: string): string | undefined {
-    return this.host.linkName(this.child(name));
+    const target = this.readlink(name);
+    return target === undefined ? undefined : path.posix.basename(target);
   }
 
+  /** The raw target of a symlink in this folder (readlink does not follow it, so no confinement is needed). */
   readlink(name: string): string | undefined {
-    return this.host.readlink(this.child(name));
+    const hostPath = this.child(name);
+    if (!this.entries().has(name)) return undefined;
+    try {
+      return fs.readlinkSync(`${this.realPath}/${name}`);
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === 'ENOENT' || code === 'EINVAL') return undefined;
+      throw this.host.wrap('reading link', hostPath, error, `${this.realPath}/${name}`);
+    }
   }
 
   /** Entry names of this folder or of a sub-folder; [] when absent. */
   list(sub?: string): string[] {
-    return this.host.list(sub ? this.child(sub) : this.hostPath);
+    if (!sub) return [...this.entries()].sort();
+    if (!this.entries().has(sub)) return [];
+    return this.host.list(this.child(sub));
   }
 
   has(name: string): boolean {
     this.child(name);
-    try {
-      fs.lstatSync(path.join(this.realPath, name));
-      return true;
-    } catch {
-      return false;
-    }
+    return this.entries().has(name);
   }
+
 }

@@ -40,6 +40,11 @@ describe('scan agrees with lspci', () => {
     const scan = scanPciDevices(new HostFs('/'));
     const lspci = await runLspci({});
     expect(scan.devices.length).toBe(fs.readdirSync('/sys/bus/pci/devices').length);
+    // Symlinks are followed on the live host too: the real folder, and so the parent bridge.
+    for (const d of scan.devices) {
+      expect(d.sysfsPath).toBe(fs.realpathSync(`/sys/bus/pci/devices/${d.address}`));
+      expect(d.parent).toBe(/^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(path.basename(path.dirname(d.sysfsPath))) ? path.basename(path.dirname(d.sysfsPath)) : null);
+    }
     expect(scan.devices.map(fromScan)).toEqual(lspci.map(fromLspci));
   });
 });

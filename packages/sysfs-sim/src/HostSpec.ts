@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SysfsSimError } from './SysfsSimError';
 
@@ -139,23 +137,6 @@ export function parseHostSpec(value: unknown, source = 'host spec'): HostSpec {
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
   throw new SysfsSimError('validating', source, undefined, issues.join('; '));
-}
-
-/** Reads a host spec from a YAML or JSON file. */
-export function loadHostSpec(file: string): HostSpec {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new SysfsSimError('reading host spec', file, undefined, (error as Error).message, { cause: error });
-  }
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (error) {
-    throw new SysfsSimError('parsing host spec', file, undefined, (error as Error).message, { cause: error });
-  }
-  return parseHostSpec(value, file);
 }
 
 function formatPath(path: PropertyKey[]): string {

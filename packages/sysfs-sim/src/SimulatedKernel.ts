@@ -262,6 +262,14 @@ export class SimulatedKernel implements SimulatedKernelWriter {
     const record: KernelWrite = { path: hostPath, data, result: 'ok', at: this.now() };
     try {
       this.state = this.loadState();
+      // The id tables are fixed from the tree as it was before its first write.
+      if (!fs.existsSync(path.join(this.root, SIM_KERNEL_STATE_FILE))) {
+        try {
+          this.saveState();
+        } catch {
+          // A read-only tree keeps its state in memory.
+        }
+      }
       const ctx = this.runFaults(hostPath, data);
       this.apply(hostPath, data, ctx);
     } catch (error) {
@@ -856,7 +864,7 @@ export class SimulatedKernel implements SimulatedKernelWriter {
 
   // ---------------------------------------------------------------- sidecar files
 
-  /** state.json; at first load the static id tables are fixed (spec tables, then what is bound). */
+  /** state.json; until the first write the static id tables are derived afresh (spec tables, then what is bound). */
   private loadState(): KernelState {
     const file = path.join(this.root, SIM_KERNEL_STATE_FILE);
     const text = (() => {
@@ -871,14 +879,8 @@ export class SimulatedKernel implements SimulatedKernelWriter {
       if (!parsed.success) throw new SysfsSimError('reading kernel state', file, undefined, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       return parsed.data;
     }
-    const state: KernelState = { version: 1, idTables: this.initialIdTables(), dynamicIds: {} };
-    this.state = state;
-    try {
-      this.saveState();
-    } catch {
-      // A read-only tree keeps its state in memory.
-    }
-    return state;
+    // Not saved here: reading a tree must not change it. The first write saves it (see write).
+    return { version: 1, idTables: this.initialIdTables(), dynamicIds: {} };
   }
 
   /**
