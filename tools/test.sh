@@ -6,11 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
 
-bash tools/provision/system.sh pciutils libvirt-clients
+bash tools/provision/system.sh pciutils libvirt-clients chromium
 command -v lspci >/dev/null || { echo "passthru tests: lspci is missing: apt-get install -y pciutils" >&2; exit 1; }
 
 bash tools/install.sh
 npm run --silent build
+bash tools/provision/docker.sh   # Docker engine + base image for the e2e project (tools/e2e)
 
 mkdir -p tmp
 report=tmp/vitest-report.json

@@ -1,0 +1,32 @@
+// The slices of passthru's JSON output (DESIGN.md: the CLI contract) the suite compares.
+export interface ListJson {
+  schemaVersion: number;
+  root: string;
+  devices: Array<{
+    address: string;
+    vendorId: string;
+    deviceId: string;
+    subsystemVendorId: string | null;
+    subsystemDeviceId: string | null;
+    class: string;
+    revision: string | null;
+    driver: string | null;
+    driverOverride: string | null;
+    iommuGroup: number | null;
+    numaNode: number | null;
+    parent: string | null;
+    net: string[];
+  }>;
+}
+
+export interface GroupsJson {
+  schemaVersion: number;
+  root: string;
+  groups: Array<{ id: number; devices: string[] }>;
+}
+
+export interface DoctorJson {
+  schemaVersion: number;
+  verdict: string;
+  checks: Array<{ id: string; status: 'PASS' | 'WARN' | 'FAIL' | 'SKIP' | string; summary: string; evidence: string[] }>;
+}
