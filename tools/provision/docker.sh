@@ -20,17 +20,7 @@ alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${s#Z}" = "$s" ]; 
 
 # 1. Packages (recommends such as apparmor/git/needrestart are not needed for tests).
 #    /usr/local/bin/docker may be a newer client; it negotiates down to Debian's engine API.
-missing=""
-for p in $PKGS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"; done
-if [ -n "$missing" ]; then
-  if [ "$(id -u)" -ne 0 ] || [ ! -r /etc/debian_version ]; then
-    die "missing:$missing; as root on Debian run: apt-get update && $INSTALL_CMD"
-  fi
-  say "installing:$missing"
-  apt-get install -y -q --no-install-recommends $missing >&2 \
-    || { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends $missing >&2; } \
-    || die "install failed; run: apt-get update && $INSTALL_CMD"
-fi
+bash "$(dirname "$0")/system.sh" $PKGS || die "missing packages; as root on Debian run: apt-get update && $INSTALL_CMD"
 
 # 2. Engine, unless one already answers (a system dockerd or an earlier run's).
 if docker info >/dev/null 2>&1; then

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PCI_ADDRESS_RE } from './HostSpec';
+import { acpiPlaceholder } from './materialize';
 import { SysfsSimError } from './SysfsSimError';
 
 export interface CaptureOptions {
@@ -241,15 +242,3 @@ function filterCpuinfo(text: string): string {
     .join('\n');
 }
 
-/** A 48-byte table with a valid header and no body: readers see which tables exist. */
-function acpiPlaceholder(signature: string): Buffer {
-  const table = Buffer.alloc(48);
-  table.write(signature.padEnd(4, ' '), 0, 'latin1');
-  table.writeUInt32LE(table.length, 4);
-  table.writeUInt8(1, 8);
-  table.write('PSSTRU', 10, 'latin1');
-  let sum = 0;
-  for (const byte of table) sum = (sum + byte) & 0xff;
-  table.writeUInt8((0x100 - sum) & 0xff, 9);
-  return table;
-}

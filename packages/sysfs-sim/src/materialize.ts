@@ -211,9 +211,10 @@ export function ensureDriverFolder(root: string, driver: string): void {
 /** Module name of a driver name (vfio-pci -> vfio_pci), as /sys/module spells it. */
 export const moduleName = (name: string) => name.replace(/-/g, '_');
 
-function acpiTable(signature: string): Buffer {
+/** A 48-byte ACPI table with a valid header and no body: readers see which tables exist. */
+export function acpiPlaceholder(signature: string): Buffer {
   const table = Buffer.alloc(48);
-  table.write(signature, 0, 'latin1');
+  table.write(signature.padEnd(4, ' '), 0, 'latin1');
   table.writeUInt32LE(table.length, 4);
   table.writeUInt8(1, 8);
   table.write('PSSTRU', 10, 'latin1');
@@ -272,7 +273,7 @@ export function materialize(specInput: HostSpec | HostSpecInput, dir: string): H
       linkTree(root, `${folder}/iommu`, `/sys/devices/virtual/iommu/${unit}`);
     }
   }
-  for (const table of spec.firmware.tables) writeTreeFile(root, `/sys/firmware/acpi/tables/${table}`, acpiTable(table), 0o400);
+  for (const table of spec.firmware.tables) writeTreeFile(root, `/sys/firmware/acpi/tables/${table}`, acpiPlaceholder(table), 0o400);
   if (spec.dmi) {
     const dmi = '/sys/devices/virtual/dmi/id';
     writeTreeFile(root, `${dmi}/board_vendor`, `${spec.dmi.boardVendor}\n`);
