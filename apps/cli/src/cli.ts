@@ -8,6 +8,20 @@ declare const PASSTHRU_VERSION: string;
 export const version = typeof PASSTHRU_VERSION === 'string' ? PASSTHRU_VERSION : '0.0.0-dev';
 
 
+const HELP_EXAMPLES = `
+Examples:
+  passthru doctor                                   is this host ready for passthrough?
+  passthru groups --tree                            the PCI tree with IOMMU groups marked
+  passthru bind 01:00.0 --dry-run                   what binding the GPU's group would write
+  passthru report --html host.html                  the host as one HTML page
+  passthru --root fixtures/hosts/sriov-server list  any command against a fixture tree
+  source <(passthru completion bash)                shell completion (bash or zsh)
+
+Exit codes: 0 success / ready, 1 a check or operation failed (rolled back), 2 usage or bad
+input (nothing written), 3 an operation failed and was not fully rolled back.
+Colour: only on a terminal; never with NO_COLOR set or --no-color. Reference: docs/reference.md
+`;
+
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('passthru')
     .description('Prepare Linux hosts for PCI passthrough to LXD containers and VMs, and prove the host is ready.')
@@ -17,6 +31,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .addOption(new Option('--format <format>', 'output format: table or json'))
     .option('--no-color', 'no colour (also when NO_COLOR is set or stdout is not a terminal)')
     .option('--verbose', 'explain what is read and written, on stderr')
+    .addHelpText('after', HELP_EXAMPLES)
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride();

@@ -4,7 +4,8 @@ import type { CommandSpec } from '../command';
 import { EXIT } from '../CliError';
 import { scanHost } from '../names';
 import { paint, printJson, renderTable } from '../output';
-import { classLabel, deviceLabel, driverCell } from './list';
+import { renderTree } from '../report/renderTree';
+import { classLabel, deviceLabel, driverCell, refuseJsonTree } from './list';
 
 export const groupsCommand: CommandSpec = {
   register(program, run) {
@@ -12,11 +13,17 @@ export const groupsCommand: CommandSpec = {
       .command('groups')
       .description('List IOMMU groups with their members (endpoints and bridges)')
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
-      .addHelpText('after', '\nExamples:\n  passthru groups\n  passthru groups --format json | jq \'.groups[] | select(.endpoints | length > 1)\'')
+      .option('--tree', 'draw the PCI tree (like lspci -tv) with each function\'s group, then the groups several devices share')
+      .addHelpText('after', '\nExamples:\n  passthru groups\n  passthru groups --tree\n  passthru groups --format json | jq \'.groups[] | select(.endpoints | length > 1)\'')
       .action(
-        run((ctx) => {
+        run<{ tree?: boolean }>((ctx, options) => {
+          if (options.tree) refuseJsonTree(ctx.format);
           const scan = scanHost(ctx);
           const groups = readIommuGroups(ctx.host, scan.devices);
+          if (options.tree) {
+            ctx.out.stdout.write(renderTree(ctx.out, scan.devices, groups, { legend: true }));
+            return EXIT.ok;
+          }
           const ungrouped = scan.devices.filter((d) => d.iommuGroup === null).map((d) => d.address);
           if (ctx.format === 'json') {
             printJson(ctx.out, { root: ctx.host.root, groups, ungrouped, problems: scan.problems });

@@ -1,9 +1,15 @@
 import { Option } from 'commander';
-import { DEVICE_CLASSES, deviceClassOf, type DeviceClassFilter, type PciDevice } from '@passthru/pci-discovery';
+import { DEVICE_CLASSES, deviceClassOf, readIommuGroups, type DeviceClassFilter, type PciDevice } from '@passthru/pci-discovery';
 import type { CommandSpec } from '../command';
 import { CliError, EXIT } from '../CliError';
 import { scanHost } from '../names';
 import { paint, printJson, renderTable, type Output } from '../output';
+import { renderTree } from '../report/renderTree';
+
+/** `--tree` draws; JSON has no tree form here (the report has one: `passthru report --format json`). */
+export function refuseJsonTree(format: string): void {
+  if (format === 'json') throw new CliError('--tree draws the table view; for the topology as JSON use `passthru report --format json`', EXIT.usage);
+}
 
 /** "VGA compatible controller [0300]", as lspci -nn prints a class. */
 export function classLabel(d: PciDevice): string {
@@ -27,11 +33,18 @@ export const listCommand: CommandSpec = {
       .description('List PCI devices with driver, IOMMU group and NUMA node (like lspci -nnk)')
       .addOption(new Option('--class <class>', 'only this class of device').choices([...DEVICE_CLASSES]).default('all'))
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
-      .addHelpText('after', '\nExamples:\n  passthru list --class gpu\n  passthru list --format json | jq \'.devices[] | select(.iommuGroup == null)\'\n  passthru --root fixtures/hosts/sriov-server list --class net')
+      .option('--tree', 'draw the PCI tree (like lspci -tv) with IOMMU groups marked; with --class, the matching devices and the bridges above them')
+      .addHelpText('after', '\nExamples:\n  passthru list --class gpu\n  passthru list --tree --class net\n  passthru list --format json | jq \'.devices[] | select(.iommuGroup == null)\'\n  passthru --root fixtures/hosts/sriov-server list --class net')
       .action(
-        run<{ class: DeviceClassFilter }>((ctx, options) => {
+        run<{ class: DeviceClassFilter; tree?: boolean }>((ctx, options) => {
           if (!DEVICE_CLASSES.includes(options.class)) throw new CliError(`--class must be one of ${DEVICE_CLASSES.join(', ')}`, EXIT.usage);
+          if (options.tree) refuseJsonTree(ctx.format);
           const scan = scanHost(ctx);
+          if (options.tree) {
+            const keep = options.class === 'all' ? undefined : (d: PciDevice) => deviceClassOf(d.class) === options.class;
+            ctx.out.stdout.write(renderTree(ctx.out, scan.devices, readIommuGroups(ctx.host, scan.devices), { keep }));
+            return EXIT.ok;
+          }
           const devices = options.class === 'all' ? scan.devices : scan.devices.filter((d) => deviceClassOf(d.class) === options.class);
           if (ctx.format === 'json') {
             printJson(ctx.out, { root: ctx.host.root, devices, problems: scan.problems });

@@ -89,10 +89,10 @@ function infoPanel(d) {
   return box;
 }
 
-function fnItem(d) {
+function fnItem(d, enclosingGroup) {
   var li = el('li', 'fn');
   li.dataset.address = d.address;
-  if (d.iommuGroup !== null) { li.dataset.group = String(d.iommuGroup); li.style.setProperty('--h', hue(d.iommuGroup)); }
+  if (d.iommuGroup !== null) { li.dataset.group = String(d.iommuGroup); li.style.setProperty('--h', hue(d.iommuGroup)); } else li.classList.add('ng');
   var details = el('details', 'dev');
   var summary = el('summary');
   var row = el('div', 'row');
@@ -138,7 +138,7 @@ function busItem(id) {
   return li;
 }
 
-/** Children in runs of one IOMMU group: each run is a tinted region (the group's colour). */
+/** Children in runs of one IOMMU group: a run of a group with several members is a framed region. */
 function childList(ids, enclosingGroup) {
   var ul = el('ul');
   var i = 0;
@@ -149,21 +149,20 @@ function childList(ids, enclosingGroup) {
     var j = i + 1;
     while (j < ids.length && dev[ids[j]] && dev[ids[j]].iommuGroup === g) j++;
     var run = ids.slice(i, j);
-    if (g !== null && g === enclosingGroup) run.forEach(function (a) { ul.appendChild(fnItem(dev[a])); });
-    else {
-      var region = el('div', 'region' + (g === null ? ' nogroup' : ''));
-      if (g !== null) { region.style.setProperty('--h', hue(g)); region.dataset.region = String(g); }
-      var members = g === null ? [] : grp[g] ? grp[g].devices : [];
-      if (run.length > 1 || members.length > run.length || g === null) {
-        var label = g === null ? 'no IOMMU group: cannot be passed through' : 'IOMMU group ' + g + ' · ' + members.length + ' member' + (members.length === 1 ? '' : 's') + (grp[g] && !grp[g].isolated ? ' · shared by several devices: they move together' : '') + (grp[g] && grp[g].viable && grp[g].bound ? ' · viable' : '');
-        add(region, el('div', 'rlabel', label));
-      }
+    var members = g === null ? [] : grp[g] ? grp[g].devices : [];
+    // A box with a label for a group of several functions (not again inside the same group's box).
+    if (g !== null && g !== enclosingGroup && (run.length > 1 || members.length > run.length)) {
+      var region = el('div', 'region multi');
+      region.style.setProperty('--h', hue(g));
+      region.dataset.region = String(g);
+      var label = 'IOMMU group ' + g + ' · ' + members.length + ' member' + (members.length === 1 ? '' : 's') + (grp[g] && !grp[g].isolated ? ' · shared by several devices: they move together' : '') + (grp[g] && grp[g].viable && grp[g].bound ? ' · viable' : '');
+      add(region, el('div', 'rlabel', label));
       var inner = el('ul', 'plain');
       inner.style.cssText = 'margin:0;padding:0;border:0';
-      run.forEach(function (a) { inner.appendChild(fnItem(dev[a])); });
+      run.forEach(function (a) { inner.appendChild(fnItem(dev[a], g)); });
       add(region, inner);
       add(ul, add(el('li', 'region-li'), region));
-    }
+    } else run.forEach(function (a) { ul.appendChild(fnItem(dev[a], enclosingGroup)); });
     i = j;
   }
   return ul;
@@ -173,7 +172,7 @@ function topologySection() {
   var s = el('section');
   s.id = 'topology';
   add(s, el('h2', null, 'PCI topology and IOMMU groups'));
-  add(s, el('p', 'hint', 'Host bridges, bridges and functions as the kernel sees them; each tinted region is one IOMMU group (everything in it moves to vfio-pci together). Click a row for details, guards and checks; click a group badge to highlight its members.'));
+  add(s, el('p', 'hint', 'Host bridges, bridges and functions as the kernel sees them; each row has the colour of its IOMMU group, and a framed region holds a group of several functions (everything in a group moves to vfio-pci together). Click a row for details, guards and checks; click a group badge to highlight its members.'));
   var legend = el('div', 'legend');
   Object.keys(READY).forEach(function (k) { add(legend, badge(k, READY[k])); });
   add(s, legend);

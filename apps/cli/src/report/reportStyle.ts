@@ -30,14 +30,15 @@ ul.tree, ul.tree ul { list-style: none; margin: 0; padding: 0; }
 ul.tree ul { margin-left: 14px; padding-left: 12px; border-left: 1px dashed #b8bfcc; }
 li.bus > .busrow { font-weight: 650; padding: 6px 4px 2px; }
 li.bus > .busrow .sub { font-weight: 400; color: var(--muted); font-size: 12.5px; margin-left: 6px; }
-.region { background: hsl(var(--h) 70% 95%); border-left: 4px solid hsl(var(--h) 55% 45%); border-radius: 4px; margin: 3px 0; padding: 1px 0; }
-.region.nogroup { --h: 0; background: repeating-linear-gradient(135deg, #f3f3f3 0 6px, #e9e9e9 6px 12px); border-left-color: #8a8a8a; }
-.region > .rlabel { font-size: 11px; color: hsl(var(--h) 50% 30%); padding: 1px 8px 0; font-weight: 600; }
+.region.multi { border: 1.5px solid hsl(var(--h) 55% 45%); background: hsl(var(--h) 70% 97%); border-radius: 6px; margin: 4px 0; padding: 0 0 2px; }
+.region > .rlabel { font-size: 11.5px; color: hsl(var(--h) 50% 28%); padding: 2px 8px 1px; font-weight: 650; }
 .region.nogroup > .rlabel { color: #555; }
+li.fn > details.dev > summary .row { background: hsl(var(--h) 70% 95%); border-left: 4px solid hsl(var(--h) 55% 45%); margin: 2px 0; }
+li.fn.ng > details.dev > summary .row { background: repeating-linear-gradient(135deg, #f4f4f4 0 6px, #e8e8e8 6px 12px); border-left-color: #8a8a8a; }
 details.dev > summary { list-style: none; cursor: pointer; }
 details.dev > summary::-webkit-details-marker { display: none; }
-.row { display: grid; grid-template-columns: 13ch 7.5ch minmax(14ch, 1fr) 13ch 15ch; gap: 8px; align-items: baseline; padding: 3px 8px; border-radius: 3px; }
-.row:hover { background: rgba(0,0,0,.045); }
+.row { display: grid; grid-template-columns: 13ch 10ch minmax(14ch, 1fr) 13ch 15ch; gap: 8px; align-items: baseline; padding: 3px 8px; border-radius: 3px; }
+li.fn > details.dev > summary .row:hover { filter: brightness(.96); }
 .row .addr { font-weight: 600; white-space: nowrap; }
 .row .name { min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .row .name small { color: var(--muted); margin-left: 6px; }
@@ -73,7 +74,7 @@ td.members code { margin-right: 6px; white-space: nowrap; }
 td pre { white-space: pre-wrap; margin: 2px 0 0; font-size: 12px; background: #f4f5f7; padding: 4px 6px; border-radius: 4px; }
 .empty { color: var(--muted); font-style: italic; }
 details.more > summary { cursor: pointer; color: var(--info); font-size: 13px; margin-top: 6px; }
-@media (max-width: 900px) { .row { grid-template-columns: 13ch 7.5ch 1fr; } .row .drv, .row .rd { grid-column: 3; } .info { margin-left: 8px; } }
+@media (max-width: 900px) { .row { grid-template-columns: 13ch 10ch 1fr; } .row .drv, .row .rd { grid-column: 3; } .info { margin-left: 8px; } }
 @media print {
   :root { font-size: 10pt; background: #fff; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
@@ -83,8 +84,8 @@ details.more > summary { cursor: pointer; color: var(--info); font-size: 13px; m
   nav.toolbar, .noprint { display: none !important; }
   section { border: 0; padding: 0; margin: 0 0 14px; break-inside: auto; }
   section h2 { break-after: avoid; }
-  .row, tr, .region { break-inside: avoid; }
-  .row { grid-template-columns: 13ch 7ch 1fr 12ch 14ch; }
+  .row, tr, .region.multi { break-inside: avoid; }
+  .row { grid-template-columns: 13ch 9ch 1fr 12ch 14ch; }
   .row .name { white-space: normal; }
   th { position: static; }
   details.vfs:not([open]) > summary::after { content: " (collapsed: expand before printing to list them)"; color: #555; font-weight: 400; }

@@ -1,0 +1,97 @@
+// The report's data (every judgement the page shows is made here) and its HTML envelope.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HostFs } from '@passthru/hostfs';
+import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ReportSchema } from '../src/schemas';
+import { buildReport } from '../src/report/buildReport';
+import { embedJson, renderHtml } from '../src/report/renderHtml';
+import { REPORT_SCRIPT } from '../src/report/reportScript';
+import { cleanFixtures, cli, fixtureCopy, repo } from './runCli';
+
+afterEach(cleanFixtures);
+const reportOf = (root: string, doctor?: Parameters<typeof buildReport>[0]['doctor']) => {
+  const host = new HostFs(root);
+  const { devices, problems } = scanPciDevices(host);
+  return buildReport({ host, devices, groups: readIommuGroups(host, devices), problems, version: 'test', now: () => new Date(0), ...(doctor ? { doctor } : {}) });
+};
+const fixture = (name: string) => path.join(repo, 'fixtures/hosts', name);
+const status = (r: ReturnType<typeof reportOf>, a: string) => r.devices.find((d) => d.address === a)!.readiness.status;
+
+describe('buildReport', () => {
+  it('judges readiness: bindable, guarded (boot VGA), bridge; and validates against its schema', () => {
+    const r = reportOf(fixture('intel-workstation'));
+    expect(ReportSchema.parse(r)).toEqual(r);
+    expect(status(r, '0000:01:00.0')).toBe('bindable');
+    expect(status(r, '0000:00:02.0')).toBe('guarded');
+    expect(r.devices.find((d) => d.address === '0000:00:02.0')!.guards.map((g) => g.id)).toEqual(['boot-vga']);
+    expect(status(r, '0000:00:01.0')).toBe('bridge');
+    expect(r.groups.find((g) => g.id === 12)).toMatchObject({ viable: false, isolated: true, bound: 0, status: 'bindable' });
+    expect(r.devices.find((d) => d.address === '0000:01:00.0')!.checks.map((c) => c.id)).toContain('group.viable.0000:01:00.0');
+    expect(r.doctor?.verdict).toBeDefined();
+  });
+
+  it('after a bind the group is viable and its functions ready', async () => {
+    const root = fixtureCopy('intel-workstation');
+    expect((await cli('--root', root, 'bind', '01:00.0')).code).toBe(0);
+    const r = reportOf(root);
+    expect(r.groups.find((g) => g.id === 12)).toMatchObject({ viable: true, bound: 4, status: 'ready' });
+    for (const a of ['0000:01:00.0', '0000:01:00.1', '0000:01:00.2', '0000:01:00.3']) expect(status(r, a)).toBe('ready');
+  });
+
+  it('a shared group names the other devices; a device without a group cannot pass', () => {
+    const amd = reportOf(fixture('amd-shared-group'));
+    const gpu = amd.devices.find((d) => d.address === '0000:06:00.0')!;
+    expect(gpu.readiness.status).toBe('shared-group');
+    expect(gpu.readiness.sharedWith).toEqual(expect.arrayContaining(['0000:07:00.0', '0000:08:00.0', '0000:09:00.0']));
+    expect(gpu.readiness.sharedWith).not.toContain('0000:06:00.1');
+    expect(amd.groups.find((g) => g.id === 14)).toMatchObject({ isolated: false });
+    const none = reportOf(fixture('no-group-device'));
+    expect(none.ungrouped.length).toBeGreaterThan(0);
+    for (const a of none.ungrouped) expect(['no-group', 'bridge']).toContain(status(none, a));
+  });
+
+  it('a failing doctor leaves a report that says why', () => {
+    const r = reportOf(fixture('intel-workstation'), () => {
+      throw new Error('boom');
+    });
+    expect(r.doctor).toBeNull();
+    expect(r.doctorError).toMatch(/boom/);
+    expect(ReportSchema.safeParse(r).success).toBe(true);
+  });
+});
+
+describe('renderHtml', () => {
+  it('is one file: inline style and script, a CSP without network, the data as JSON', () => {
+    const html = renderHtml(reportOf(fixture('sriov-server')));
+    expect(html).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src 'none';/);
+    expect(html.match(/<script/g)).toHaveLength(2);
+    expect(html).not.toMatch(/<script[^>]+src=|<link /);
+    expect(html).toMatch(/@media print/);
+    const data = /<script type="application\/json" id="passthru-data">(.*?)<\/script>/s.exec(html)![1]!;
+    expect(JSON.parse(data).devices).toHaveLength(29);
+  });
+
+  it('a device name cannot end the data element early', () => {
+    const text = embedJson({ name: 'evil </script><script>alert(1)</script> <!--' });
+    expect(text).not.toMatch(/<\/script|<!--/i);
+    expect(JSON.parse(text).name).toBe('evil </script><script>alert(1)</script> <!--');
+  });
+
+  it("the page's script is valid JavaScript", () => {
+    expect(() => new Function(REPORT_SCRIPT)).not.toThrow();
+  });
+
+  it('report --html writes the file; --html - writes it to stdout; an unwritable path is exit 2', async () => {
+    const dir = fixtureCopy('intel-workstation');
+    const file = path.join(dir, 'out.html');
+    expect((await cli('--root', fixture('intel-workstation'), 'report', '--html', file)).code).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toMatch(/^<!doctype html>/);
+    const stdout = await cli('--root', fixture('intel-workstation'), 'report', '--html', '-');
+    expect(stdout.stdout).toMatch(/^<!doctype html>[\s\S]*<\/html>\n$/);
+    const bad = await cli('--root', fixture('intel-workstation'), 'report', '--html', path.join(dir, 'no/such/dir/x.html'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Failed writing the report via/);
+  });
+});
