@@ -2,23 +2,25 @@
 // processes, on one generated host of about 2,000 functions, run side by side (alternating).
 // Reports the median wall time of each, their ratio, and the peak RSS of each (GNU time).
 // Usage: npm run bench -- [--runs N]    (needs `npm run build` and pciutils)
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { allDevices, generateLargeHost, materialize } from '@passthru/sysfs-sim';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 15;
-const repo = path.resolve(__dirname, '../..');
+const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-large-'));
 const spec = materialize(generateLargeHost({ nics: 30, vfsPerNic: 64, gpus: 8 }), root);
 const functions = allDevices(spec).length;
 
-/** Wall seconds and peak RSS (KiB) of one process, from GNU time; stdout discarded. */
+/** Wall seconds (hrtime around the process) and peak RSS (KiB, GNU time's %M); stdout discarded. */
 function measure(file: string, args: string[]): { wall: number; rssKiB: number } {
-  const out = execFileSync('/usr/bin/time', ['-f', '%e %M', file, ...args], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 }).toString();
-  const [wall, rss] = out.trim().split('\n').at(-1)!.split(' ').map(Number);
-  return { wall: wall!, rssKiB: rss! };
+  const start = process.hrtime.bigint();
+  const run = spawnSync('/usr/bin/time', ['-f', '%M', file, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const wall = Number(process.hrtime.bigint() - start) / 1e9;
+  if (run.status !== 0) throw new Error(`${file} exited ${run.status}: ${run.stderr}`);
+  return { wall, rssKiB: Number(run.stderr.toString().trim().split('\n').at(-1)) };
 }
 
 const passthru = [path.join(repo, 'apps/cli/bin/passthru.js'), '--root', root, 'list', '--format', 'json'];
@@ -40,8 +42,8 @@ const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.len
 const result = {
   functions,
   runs,
-  passthruMedianSeconds: median(a.map((x) => x.wall)),
-  lspciMedianSeconds: median(b.map((x) => x.wall)),
+  passthruMedianSeconds: Number(median(a.map((x) => x.wall)).toFixed(3)),
+  lspciMedianSeconds: Number(median(b.map((x) => x.wall)).toFixed(3)),
   ratio: Number((median(a.map((x) => x.wall)) / median(b.map((x) => x.wall))).toFixed(2)),
   passthruPeakRssMiB: Number((Math.max(...a.map((x) => x.rssKiB)) / 1024).toFixed(1)),
   lspciPeakRssMiB: Number((Math.max(...b.map((x) => x.rssKiB)) / 1024).toFixed(1)),
