@@ -6,4 +6,9 @@ cd "$(dirname "$0")/.."
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
 bash tools/install.sh
 npm run --silent build >&2
-exec node apps/cli/bin/passthru.js doctor "$@"
+status=0
+node apps/cli/bin/passthru.js doctor "$@" || status=$?
+if [ "$status" -ne 0 ] && [ $# -eq 0 ]; then
+  echo "To see the report of a host that is ready: npm start -- --root fixtures/hosts/intel-workstation" >&2
+fi
+exit "$status"
