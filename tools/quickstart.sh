@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
 bash tools/install.sh
-npm run --silent build >&2
+log=$(mktemp)
+npm run --silent build >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 2; }
+rm -f "$log"
 status=0
 node apps/cli/bin/passthru.js doctor "$@" || status=$?
 if [ "$status" -ne 0 ] && [ $# -eq 0 ]; then
