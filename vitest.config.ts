@@ -3,6 +3,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'apps/*', 'tools/e2e'],
+    projects: ['packages/*', 'apps/*', 'tools/e2e', 'tools/workspace'],
   },
 });
