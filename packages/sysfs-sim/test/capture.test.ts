@@ -29,9 +29,9 @@ function files(dir: string): Map<string, Buffer | string> {
 }
 
 describe('capture', () => {
-  const hasLiveSysfs = fs.existsSync('/sys/bus/pci/devices') && fs.readdirSync('/sys/bus/pci/devices').length > 0;
-
-  it.skipIf(!hasLiveSysfs)('captures the live host so lspci on the capture agrees with lspci on the host', () => {
+  it('captures the live host so lspci on the capture agrees with lspci on the host', () => {
+    // Needs a host with PCI devices (every machine this project's CI runs on has some).
+    expect(fs.readdirSync('/sys/bus/pci/devices').length, 'no PCI devices under /sys/bus/pci/devices').toBeGreaterThan(0);
     const out = path.join(tmp, 'live');
     const result = capture('/', out);
     const live = lspci();
