@@ -3,6 +3,7 @@ import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, type 
 import type { PciDevice } from '@passthru/pci-discovery';
 import { z } from 'zod';
 import { identityOf, VFIO_DRIVER, type DeviceIdentity } from './BindPlan';
+import { Journal } from './Journal';
 import { identityMismatch } from './restore';
 import { VfioBinderError } from './VfioBinderError';
 
@@ -94,8 +95,10 @@ export function planPersist(host: HostFs, chosen: PciDevice[], all: PciDevice[],
   const renumbered = renumberedDevices(host, all).filter((r) => chosen.some((d) => r.startsWith(`${d.address}:`)));
   if (renumbered.length) throw new VfioBinderError('refused', `Failed planning persist: the address now names another device (${renumbered.join(', ')}); check the hardware, then remove ${PERSIST_RECORD}`);
   const warnings: string[] = [];
+  // A device passthru already bound is on vfio-pci now: its native driver is in the journal.
+  const journaled = new Journal(host).outstanding();
   const devices = chosen.map((d) => {
-    const native = d.driver && d.driver !== VFIO_DRIVER ? d.driver : null;
+    const native = d.driver && d.driver !== VFIO_DRIVER ? d.driver : (journaled.get(d.address)?.device.originalDriver ?? null);
     return { address: d.address, identity: identityOf(d), module: native ? moduleOfDriver(host, native) : null };
   });
   const ids = [...new Set(chosen.map((d) => `${d.vendorId}:${d.deviceId}`))].sort();

@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { execa } from 'execa';
 import { parseCpuInfo, planCmdlineRemediation } from '@passthru/iommu-check';
-import { applyPersist, formatPersistPlan, parseTarget, planPersist, resolveTargets, type CommandRunner } from '@passthru/vfio-binder';
+import { applyPersist, formatPersistPlan, parseTarget, planBind, planPersist, resolveTargets, type CommandRunner } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
 import { cliErrorOf, hostState } from '../binder';
 import { EXIT } from '../CliError';
@@ -25,7 +25,9 @@ const runCommand: CommandRunner = async (command) => {
 export async function runPersist(ctx: CliContext, targets: string[], options: PersistOptions): Promise<number> {
   try {
     const { devices, groups } = hostState(ctx);
-    const chosen = resolveTargets(targets.map(parseTarget), devices, groups);
+    // The whole group persists, as bind binds it: the plan's devices.
+    const planned = new Set(planBind(resolveTargets(targets.map(parseTarget), devices, groups), devices, groups).devices.map((d) => d.address));
+    const chosen = devices.filter((d) => planned.has(d.address));
     const cpu = parseCpuInfo(ctx.host.readTextIfExists('/proc/cpuinfo') ?? '');
     const cmdline = planCmdlineRemediation(ctx.host, cpu.vendor, { loader: options.bootloader });
     const plan = planPersist(ctx.host, chosen, devices, cmdline, new Date().toISOString().replace(/[:.]/g, '-'));
