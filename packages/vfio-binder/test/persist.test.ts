@@ -5,7 +5,8 @@ import { HostFs } from '@passthru/hostfs';
 import { scanPciDevices } from '@passthru/pci-discovery';
 import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MODPROBE_FILE, applyPersist, formatPersistPlan, lineDiff, planPersist, renumberedDevices } from '../src/index';
+import { readIommuGroups } from '@passthru/pci-discovery';
+import { MODPROBE_FILE, applyBind, applyPersist, formatPersistPlan, lineDiff, planBind, planPersist, renumberedDevices } from '../src/index';
 
 const roots: string[] = [];
 afterEach(() => roots.splice(0).forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
@@ -74,6 +75,16 @@ describe('persist', () => {
     await expect(applyPersist(host, plan)).rejects.toThrow(/put back/);
     expect(host.exists(MODPROBE_FILE)).toBe(false);
     expect(host.readText('/etc/initramfs-tools/modules')).toBe('loop\n');
+  });
+
+  it('after a bind, takes the native drivers for the softdeps from the journal', () => {
+    const { host, devices } = fixture('intel-workstation');
+    applyBind(host, planBind(gpu(devices), devices, readIommuGroups(host, devices)), { verifyTimeoutMs: 0 });
+    const now = scanPciDevices(host).devices;
+    expect(gpu(now).every((d) => d.driver === 'vfio-pci')).toBe(true);
+    const modprobe = planPersist(host, gpu(now), now, [], 'T').changes.find((c) => c.path === MODPROBE_FILE)!;
+    expect(modprobe.after).toMatch(/^softdep nvidia pre: vfio-pci$/m);
+    expect(modprobe.after).toMatch(/^softdep snd_hda_intel pre: vfio-pci$/m);
   });
 
   it('diffs minimally', () => {
