@@ -8,6 +8,7 @@
  * assertions at the bottom make `tsc` fail when one drifts from the other.
  */
 import { CheckResultSchema, DoctorReportSchema, HostIdentitySchema, VerdictSchema } from '@passthru/iommu-check';
+import { AuditReportSchema } from '@passthru/lxd-device-attach';
 import { IommuGroupSchema, PciDeviceSchema, ScanProblemSchema } from '@passthru/pci-discovery';
 import type { CaptureResult } from '@passthru/sysfs-sim';
 import type { ApplyResult, BindPlan, GuardFinding, PersistPlan, RestorePlan, RestoreResult } from '@passthru/vfio-binder';
@@ -209,6 +210,7 @@ export const OUTPUT_SCHEMAS = {
   persist: { schema: PersistOutputSchema, title: 'passthru persist --dry-run --format json' },
   report: { schema: ReportSchema, title: 'passthru report --format json (also embedded in the HTML report)' },
   snapshot: { schema: SnapshotOutputSchema, title: 'passthru snapshot --format json' },
+  audit: { schema: z.object({ schemaVersion: SchemaVersion }).extend(AuditReportSchema.shape), title: 'passthru audit --format json' },
 } as const;
 
 /** The JSON Schema (draft 2020-12) of one output, with an $id under docs/schemas. */
