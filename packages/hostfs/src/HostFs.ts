@@ -431,6 +431,9 @@ export class HostDir {
         total += n;
         if (total > maxBytes) throw Object.assign(new Error(`more than ${maxBytes} bytes`), { code: 'EFBIG' });
         chunks.push(Buffer.from(scratch.subarray(0, n)));
+        // A short read is the end: sysfs returns a whole attribute in its first read, and a
+        // regular file reads short only at its end. Saves one read(2) per attribute.
+        if (n < scratch.length) break;
       }
       return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
     } catch (error) {
