@@ -60,8 +60,12 @@ export function resolveTargets(targets: Target[], devices: PciDevice[], groups: 
         found = devices.filter((d) => d.vendorId === target.vendorId && d.deviceId === target.deviceId);
         break;
       case 'group': {
+        // A group names its endpoints: its bridges stay on their driver.
         const group = groups.find((g) => g.id === target.group);
-        found = group ? group.devices.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined) : [];
+        found = group ? group.endpoints.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined) : [];
+        if (group && found.length === 0) {
+          throw new VfioBinderError('usage', `Failed resolving target ${printable(target.text)}: IOMMU group ${group.id} holds only bridges (${group.bridges.join(', ')}), which are never bound`);
+        }
         break;
       }
       case 'interface':

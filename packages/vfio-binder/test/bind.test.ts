@@ -80,6 +80,7 @@ describe('bind and restore on the simulated kernel', () => {
     expect(() => plan(host, '00:01.0')).toThrow(/bridge is never bound/);
     expect(() => plan(host, '0000:07:00.0')).toThrow(/no PCI device has this address/);
     expect(() => plan(host, 'group:99')).toThrow(/no IOMMU group/);
+    expect(() => plan(host, 'group:1')).toThrow(/holds only bridges \(0000:00:01.0\)/);
     expect(() => plan(host, 'eth99')).toThrow(/no PCI network interface/);
     const off = fixture('intel-iommu-off');
     const gpu = scanPciDevices(off.host).devices.find((d) => d.class.startsWith('03') && d.vendorId === '10de')!;
