@@ -208,6 +208,9 @@ export function ensureDriverFolder(root: string, driver: string): void {
   writeTreeFile(root, `${folder}/uevent`, '', 0o200);
 }
 
+/** PCI drivers registered by a module of another name (xhci_hcd lives in xhci_pci). */
+export const DRIVER_MODULES: Readonly<Record<string, string>> = { xhci_hcd: 'xhci_pci', 'nvidia-gpu': 'i2c_nvidia_gpu', ehci_pci: 'ehci_pci', 'ehci-pci': 'ehci_pci' };
+
 /** Module name of a driver name (vfio-pci -> vfio_pci), as /sys/module spells it. */
 export const moduleName = (name: string) => name.replace(/-/g, '_');
 
@@ -257,6 +260,12 @@ export function materialize(specInput: HostSpec | HostSpecInput, dir: string): H
   for (const device of devices) materializeDevice(root, spec, device, folders.get(device.address)!, (slotCount.get(device.address.slice(0, -2)) ?? 0) > 1);
   for (const pf of spec.devices) {
     virtualFunctionSpecs(pf, pf.sriov?.numVfs ?? 0).forEach((vf, i) => linkTree(root, `${folders.get(pf.address)}/virtfn${i}`, folders.get(vf.address)!));
+  }
+  // drivers/D/module -> /sys/module/M when M is loaded: how tools learn a driver's module.
+  const moduleOf = new Map(spec.drivers.filter((d) => d.module).map((d) => [d.name, d.module!]));
+  for (const driver of fs.readdirSync(path.join(root, 'sys/bus/pci/drivers'))) {
+    const module = moduleName(moduleOf.get(driver) ?? DRIVER_MODULES[driver] ?? driver);
+    if (loaded.has(module)) linkTree(root, `/sys/bus/pci/drivers/${driver}/module`, `/sys/module/${module}`);
   }
 
   if (spec.iommu.enabled) {
