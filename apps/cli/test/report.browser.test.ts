@@ -222,7 +222,6 @@ describe('report of a 2,000-function host', () => {
     fs.writeFileSync(path.join(shots, 'report-large-host.timing.json'), `${JSON.stringify({ functions, bytes: size, materializeMs, cliAndLoadMs: total, loadToRenderedMs: ms, scriptRenderMs: renderMs }, null, 2)}\n`);
     expect(functions).toBeGreaterThanOrEqual(2000);
     expect(size).toBeLessThan(4 * 1024 * 1024);
-    expect(ms).toBeLessThan(10_000);
     // 30 PFs with 64 VFs each: 30 folded lists, nothing of them drawn yet.
     expect(await page.locator('details.vfs').count()).toBe(30);
     expect(await page.locator('details.vfs li.fn').count()).toBe(0);

@@ -145,18 +145,15 @@ describe('PciIds on the system pci.ids', () => {
     expect(path).toBe('/usr/share/misc/pci.ids');
   });
 
-  it('loads and answers a lookup well under 50 ms', () => {
-    const started = performance.now();
+  // Its speed is measured by tools/bench/pci-ids.ts, not here.
+  it('loads and answers vendor, device and class lookups', () => {
     const ids = PciIds.fromFile(path!);
     const vendor = ids.vendorName('10de');
     const device = ids.deviceName('10de', '2204'); // one of the largest vendor blocks
     const cls = ids.className('030000');
-    const elapsed = performance.now() - started;
-    console.log(`pci.ids load + first vendor, device and class lookups: ${elapsed.toFixed(1)} ms`);
     expect(vendor).toBe('NVIDIA Corporation');
     expect(device).toBe('GA102 [GeForce RTX 3090]');
     expect(cls.subclassName).toBe('VGA compatible controller');
-    expect(elapsed).toBeLessThan(50);
   });
 
   it('names well-known vendors, devices, subsystems and classes', () => {
