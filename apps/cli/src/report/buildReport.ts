@@ -47,7 +47,8 @@ export function buildReport(input: ReportInput): Report {
   // its own by construction, and asking for 2,000 VFs costs seconds; their readiness is below.
   const asked = devices.filter((d) => !d.isBridge && d.iommuGroup !== null && d.sriov?.role !== 'vf').map((d) => d.address);
   try {
-    doctor = (input.doctor ?? ((h, a) => runChecks(h, { devices: a })))(host, asked);
+    // The scan made for the report is handed on: doctor does not read /sys a second time.
+    doctor = (input.doctor ?? ((h, a) => runChecks(h, { devices: a, scan: { devices, problems } })))(host, asked);
   } catch (error) {
     doctorError = `the doctor checks failed: ${(error as Error).message}`;
   }
