@@ -35,7 +35,7 @@ export function defaultRouteInterfaces(host: HostFs): string[] {
   return [...new Set([...v4, ...v6])];
 }
 
-/** Processes holding any of `nodes` open: walks /proc/<pid>/fd links (bounded, read-only). */
+/** Processes holding any of `nodes` open, once per (process, node): one walk of /proc/<pid>/fd links (read-only). */
 export function processesHolding(host: HostFs, nodes: string[]): Array<{ pid: number; comm: string; node: string }> {
   if (nodes.length === 0) return [];
   const wanted = new Set(nodes);
@@ -47,6 +47,7 @@ export function processesHolding(host: HostFs, nodes: string[]): Array<{ pid: nu
     } catch {
       continue;
     }
+    const seen = new Set<string>();
     for (const fd of fds) {
       let target: string | undefined;
       try {
@@ -54,22 +55,22 @@ export function processesHolding(host: HostFs, nodes: string[]): Array<{ pid: nu
       } catch {
         continue;
       }
-      if (target && wanted.has(target)) {
+      if (target && wanted.has(target) && !seen.has(target)) {
+        seen.add(target);
         holders.push({ pid: Number(pid), comm: readOr(host, `/proc/${pid}/comm`, '?').trim(), node: target });
-        break;
       }
     }
   }
   return holders;
 }
 
-/** Block devices whose sysfs path lies below the PCI device (disks of an NVMe or SATA controller). */
-function blockDevicesOf(host: HostFs, device: PciDevice): string[] {
-  return host.list('/sys/class/block').filter((name) => {
+/** Every block device with its real sysfs path, read once per evaluation. */
+function blockDevicePaths(host: HostFs): Array<{ name: string; sysfsPath: string }> {
+  return host.list('/sys/class/block').flatMap((name) => {
     try {
-      return host.realHostPath(`/sys/class/block/${name}`).startsWith(`${device.sysfsPath}/`);
+      return [{ name, sysfsPath: host.realHostPath(`/sys/class/block/${name}`) }];
     } catch {
-      return false;
+      return [];
     }
   });
 }
@@ -88,10 +89,17 @@ export function evaluateGuards(host: HostFs, plan: BindPlan, devices: PciDevice[
     .map((l) => l.split(' '))
     .filter((f) => f.length > 2);
   const swaps = readOr(host, '/proc/swaps').split('\n').slice(1).map((l) => l.split(/\s+/)[0] ?? '');
+  const blocks = blockDevicePaths(host);
   const libvirt = host
     .list('/etc/libvirt/qemu')
     .filter((f) => f.endsWith('.xml'))
     .map((f) => ({ file: `/etc/libvirt/qemu/${f}`, text: readOr(host, `/etc/libvirt/qemu/${f}`) }));
+
+  // The device nodes of every planned GPU, and one walk of /proc/*/fd for all of them.
+  const nvidiaNodes = host.list('/dev').filter((n) => /^nvidia(\d+|ctl|-uvm|-modeset)?$/.test(n)).map((n) => `/dev/${n}`);
+  const nodesOf = (d: PciDevice) => [...d.drm.map((n) => `/dev/dri/${n}`), ...(d.driver === 'nvidia' ? nvidiaNodes : [])];
+  const toBind = plan.devices.filter((p) => !p.alreadyBound).map((p) => byAddress.get(p.address)).filter((d): d is PciDevice => d !== undefined);
+  const holders = processesHolding(host, [...new Set(toBind.flatMap(nodesOf))]);
 
   for (const planned of plan.devices) {
     if (planned.alreadyBound) continue;
@@ -106,16 +114,16 @@ export function evaluateGuards(host: HostFs, plan: BindPlan, devices: PciDevice[
     if (ownUp.length && upInterfaces.every((n) => d.net.includes(n))) {
       add('only-nic-up', `its interface ${ownUp.join(', ')} is the only network interface up`, ownUp.map((n) => `/sys/class/net/${n}/operstate = up`));
     }
-    const disks = blockDevicesOf(host, d);
+    const disks = blocks.filter((b) => b.sysfsPath.startsWith(`${d.sysfsPath}/`)).map((b) => b.name);
     const mounted = mounts.filter(([source]) => disks.some((b) => source === `/dev/${b}` || new RegExp(`^/dev/${b}p?\\d+$`).test(source!)));
     const swapped = swaps.filter((s) => disks.some((b) => s === `/dev/${b}` || new RegExp(`^/dev/${b}p?\\d+$`).test(s)));
     if (mounted.length || swapped.length) {
       add('mounted-block', `its disks are in use (${[...mounted.map((m) => `${m[0]} on ${m[1]}`), ...swapped.map((s) => `${s} as swap`)].join(', ')})`, ['/proc/mounts', '/proc/swaps', ...disks.map((b) => `/sys/class/block/${b}`)]);
     }
-    const nodes = [...d.drm.map((n) => `/dev/dri/${n}`), ...(d.driver === 'nvidia' ? host.list('/dev').filter((n) => /^nvidia(\d+|ctl|-uvm|-modeset)?$/.test(n)).map((n) => `/dev/${n}`) : [])];
-    const holders = processesHolding(host, nodes);
-    if (holders.length) {
-      add('device-in-use', `processes hold it open: ${holders.map((h) => `${h.comm} (pid ${h.pid}) on ${h.node}`).join(', ')}; unbinding a GPU in use can hang the host`, holders.map((h) => `/proc/${h.pid}/fd -> ${h.node}`));
+    const nodes = new Set(nodesOf(d));
+    const holding = holders.filter((h) => nodes.has(h.node));
+    if (holding.length) {
+      add('device-in-use', `processes hold it open: ${holding.map((h) => `${h.comm} (pid ${h.pid}) on ${h.node}`).join(', ')}; unbinding a GPU in use can hang the host`, holding.map((h) => `/proc/${h.pid}/fd -> ${h.node}`));
     }
     const [domain, bus, rest] = d.address.split(':') as [string, string, string];
     const [slot, fn] = rest.split('.') as [string, string];
