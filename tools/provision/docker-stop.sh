@@ -6,9 +6,7 @@ set -euo pipefail
 
 STATE="${PASSTHRU_DOCKER_DIR:-/var/lib/passthru-test/docker}"
 PIDFILE="$STATE/dockerd.pid"
-say() { echo "docker-stop.sh: $*" >&2; }
-# A zombie still passes `kill -0`; PID 1 of this VM reaps orphans late, so check the state.
-alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${s#Z}" = "$s" ]; }
+. "$(dirname "$0")/common.sh"
 
 [ -s "$PIDFILE" ] || { say "no pidfile $PIDFILE, nothing to stop"; exit 0; }
 pid=$(cat "$PIDFILE")

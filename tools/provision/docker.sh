@@ -13,10 +13,7 @@ IMAGE=passthru-debian:bookworm
 PKGS="docker.io debootstrap"
 INSTALL_CMD="apt-get install -y --no-install-recommends $PKGS"
 
-say() { echo "docker.sh: $*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-# A zombie still passes `kill -0`; PID 1 of this VM reaps orphans late, so check the state.
-alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${s#Z}" = "$s" ]; }
+. "$(dirname "$0")/common.sh"
 
 # 1. Packages (recommends such as apparmor/git/needrestart are not needed for tests).
 #    /usr/local/bin/docker may be a newer client; it negotiates down to Debian's engine API.

@@ -13,10 +13,7 @@ IMAGE=passthru-busybox
 PKGS="lxd busybox-static"
 INSTALL_CMD="apt-get install -y --no-install-recommends $PKGS"
 
-say() { echo "lxd.sh: $*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-# A zombie still passes `kill -0`; PID 1 of this VM reaps orphans late, so check the state.
-alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${s#Z}" = "$s" ]; }
+. "$(dirname "$0")/common.sh"
 
 # 1. Packages. --no-install-recommends: the recommends (apparmor, dnsmasq-base, lxd-agent)
 #    are for bridges/VMs, which tests never use.
