@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HostFs, HostFsError } from '@passthru/hostfs';
+import { HostFs } from '@passthru/hostfs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hostCode } from './hostCode';
 import { SIM_FAULTS_FILE, SimulatedKernel, SysfsSimError, globToRegExp, loadHostSpec, materialize, type SimulatedKernelOptions } from '../src/index';
 
 const WORKSTATION = fileURLToPath(new URL('../../../fixtures/specs/intel-workstation.yaml', import.meta.url));
@@ -23,15 +24,6 @@ function tree(options: SimulatedKernelOptions = {}) {
 const dev = (address: string, attr = '') => `/sys/bus/pci/devices/${address}${attr ? `/${attr}` : ''}`;
 const OVERRIDE = dev('0000:01:00.1', 'driver_override');
 
-function hostCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(HostFsError);
-    return (error as HostFsError).code;
-  }
-  return undefined;
-}
 
 /** Moves 01:00.1 from snd_hda_intel to vfio-pci: override, unbind, drivers_probe. */
 function toVfio(host: HostFs, address = '0000:01:00.1', from = 'snd_hda_intel') {

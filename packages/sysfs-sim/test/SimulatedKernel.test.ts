@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HostFs, HostFsError } from '@passthru/hostfs';
+import { HostFs } from '@passthru/hostfs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hostCode } from './hostCode';
 import { SIM_KERNEL_STATE_FILE, SIM_SPEC_FILE, SIM_WRITE_LOG_FILE, SimulatedKernel, loadHostSpec, materialize, type HostSpecInput } from '../src/index';
 
 const WORKSTATION = fileURLToPath(new URL('../../../fixtures/specs/intel-workstation.yaml', import.meta.url));
@@ -68,15 +69,6 @@ function codeOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
-function hostCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(HostFsError);
-    return (error as HostFsError).code;
-  }
-  return undefined;
-}
 
 /** Every file and link under root (but the sidecar), with content or link target. */
 function snapshot(root: string, skip = (rel: string) => rel.startsWith('.sysfs-sim')): Record<string, string> {
