@@ -19,33 +19,19 @@ function hexAttr(value: string | undefined, digits: number): string | undefined 
   return m[1]!.toLowerCase().padStart(digits, '0');
 }
 
-/** An optional attribute: absent, unreadable (EACCES, EIO) and oversized all read as absent. */
-function optional(dir: HostDir, name: string): string | undefined {
+/** What an optional read gives when the file is absent, unreadable (EACCES, EIO) or oversized. */
+function orElse<T>(read: () => T, fallback: T): T {
   try {
-    return dir.readAttributeIfExists(name);
+    return read();
   } catch (error) {
-    if (error instanceof HostFsError) return undefined;
+    if (error instanceof HostFsError) return fallback;
     throw error;
   }
 }
 
-function optionalLink(dir: HostDir, name: string): string | undefined {
-  try {
-    return dir.linkName(name);
-  } catch (error) {
-    if (error instanceof HostFsError) return undefined;
-    throw error;
-  }
-}
-
-function optionalList(dir: HostDir, name: string): string[] {
-  try {
-    return dir.list(name);
-  } catch (error) {
-    if (error instanceof HostFsError) return [];
-    throw error;
-  }
-}
+const optional = (dir: HostDir, name: string) => orElse(() => dir.readAttributeIfExists(name), undefined);
+const optionalLink = (dir: HostDir, name: string) => orElse(() => dir.linkName(name), undefined);
+const optionalList = (dir: HostDir, name: string) => orElse(() => dir.list(name), [] as string[]);
 
 /** The first 64 bytes of config space, read only when an attribute file is missing. */
 function configHeader(dir: HostDir): Buffer | undefined {
