@@ -1,8 +1,6 @@
-// vitest 4 removed vitest.workspace.ts: the projects live here, under test.projects.
 import { defineConfig } from 'vitest/config';
+import projects from './vitest.workspace';
 
 export default defineConfig({
-  test: {
-    projects: ['packages/*', 'apps/*', 'tools/e2e', 'tools/workspace'],
-  },
+  test: { projects },
 });
