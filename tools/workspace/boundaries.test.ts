@@ -1,4 +1,4 @@
-// The dependency direction of DESIGN.md, enforced: hostfs <- pci-discovery <- iommu-check <-
+// The dependency direction of docs/architecture.md, enforced: hostfs <- pci-discovery <- iommu-check <-
 // vfio-binder; pci-discovery <- lxd-device-attach; sysfs-sim depends on hostfs only and is a
 // devDependency of the libraries; everything <- cli. The imports in src/, the package.json
 // dependencies, the tsconfig references and the nx tags must all say the same.

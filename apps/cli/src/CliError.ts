@@ -1,4 +1,4 @@
-/** Exit codes of the CLI contract (DESIGN.md): scripts and CI depend on them. */
+/** Exit codes of the CLI contract (docs/architecture.md): scripts and CI depend on them. */
 export const EXIT = {
   ok: 0,
   /** A check failed, or an operation failed and was rolled back. */

@@ -3,7 +3,7 @@ import { SimulatedKernel } from '@passthru/sysfs-sim';
 import { CliError, EXIT } from './CliError';
 import { wantsColor, type Output } from './output';
 
-/** Options every command takes (DESIGN.md: the CLI contract). */
+/** Options every command takes (docs/architecture.md: the CLI contract). */
 export interface GlobalOptions {
   root: string;
   pciIds?: string;

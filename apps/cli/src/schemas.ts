@@ -1,7 +1,7 @@
 /**
- * The JSON contract of the CLI: one zod schema per JSON output (DESIGN.md: "JSON output is
+ * The JSON contract of the CLI: one zod schema per JSON output (docs/architecture.md: JSON output is
  * the domain object with `schemaVersion`, and its JSON Schema is generated from the zod
- * schemas and committed"). tools/gen-schemas.ts writes docs/schemas/*.json from OUTPUT_SCHEMAS;
+ * schemas and committed). tools/gen-schemas.ts writes docs/schemas/*.json from OUTPUT_SCHEMAS;
  * a test keeps the committed files equal to these and validates real CLI output against them.
  *
  * vfio-binder's plans are TypeScript interfaces; the schemas here mirror them, and the type

@@ -1,4 +1,4 @@
-// @passthru/pci-discovery: see ../../../README.md and DESIGN (layout).
+// @passthru/pci-discovery: the PCI vocabulary (docs/architecture.md).
 export { PciDiscoveryError } from './PciDiscoveryError';
 export { PciIds, findPciIdsFile, PCI_IDS_PATHS, type PciClassNames } from './PciIds';
 export { parseLspciVmm, LspciRecordSchema, type LspciRecord } from './LspciParser';

@@ -1,7 +1,7 @@
 import type { IommuGroup, PciDevice } from '@passthru/pci-discovery';
 import { VfioBinderError } from './VfioBinderError';
 
-/** What a user may name on the command line (DESIGN.md: TARGET). */
+/** What a user may name on the command line (docs/architecture.md: TARGET). */
 export type Target =
   | { kind: 'address'; address: string; text: string }
   | { kind: 'ids'; vendorId: string; deviceId: string; text: string }

@@ -1,4 +1,4 @@
-// Pure parsers of the peer tools' text output (DESIGN.md: parsers are pure functions of text).
+// Pure parsers of the peer tools' text output (docs/architecture.md: parsers are pure functions of text).
 // Each returns exactly what the tool said, with no interpretation beyond splitting fields.
 
 // Domains are 4 hex digits, or 5 behind an Intel VMD (10000:e0:06.0).

@@ -1,4 +1,4 @@
-// The slices of passthru's JSON output (DESIGN.md: the CLI contract) the suite compares.
+// The slices of passthru's JSON output (docs/architecture.md: the CLI contract) the suite compares.
 export interface ListJson {
   schemaVersion: number;
   root: string;
