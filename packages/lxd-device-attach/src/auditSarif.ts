@@ -9,23 +9,20 @@ export const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { cri
 /** GitHub code scanning reads `security-severity` (0-10) to rank security results. */
 const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '2.0' };
 
-/** A rule id to a SARIF rule name ("remote-api-exposed" -> "RemoteApiExposed"). */
-const ruleName = (id: string) => id.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
+/** A rule's title as its SARIF name ("Trust password set" -> "TrustPasswordSet"); SARIF1001 wants it unlike the id. */
+const ruleName = (title: string) => title.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
 
-/** The scope as a SARIF location: a logical location (kind "resource") with an lxd: URI artifact. */
+/** The scope as a SARIF logical location (kind "resource"): no file holds LXD's configuration. */
 function location(scope: FindingScope): Location {
-  const [name, fullyQualifiedName, uri] =
+  const [name, fullyQualifiedName] =
     scope.kind === 'server'
-      ? [scope.name, `server/${scope.name}`, 'lxd:/1.0']
+      ? [scope.name, `server/${scope.name}`]
       : scope.kind === 'socket'
-        ? [scope.path, `socket${scope.path}`, `file://${scope.path}`]
+        ? [scope.path, `socket${scope.path}`]
         : scope.kind === 'project'
-          ? [scope.name, `project/${scope.name}`, `lxd:/1.0/projects/${encodeURIComponent(scope.name)}`]
-          : [scope.name, `project/${scope.project}/instance/${scope.name}`, `lxd:/1.0/instances/${encodeURIComponent(scope.name)}?project=${encodeURIComponent(scope.project)}`];
-  return {
-    physicalLocation: { artifactLocation: { uri } },
-    logicalLocations: [{ name, fullyQualifiedName, kind: 'resource' }],
-  };
+          ? [scope.name, `project/${scope.name}`]
+          : [scope.name, `project/${scope.project}/instance/${scope.name}`];
+  return { logicalLocations: [{ name, fullyQualifiedName, kind: 'resource' }] };
 }
 
 /**
@@ -42,7 +39,7 @@ export function auditSarif(report: AuditReport, toolVersion: string): Log {
     const help = rule ? `${rule.help}\nChecklist: ${item!.title} (${item!.url}).` : `passthru audit finding ${id}.`;
     return {
       id,
-      name: ruleName(id),
+      name: ruleName(rule?.title ?? `Passthru ${id}`),
       shortDescription: { text: rule?.title ?? id },
       fullDescription: { text: rule?.help ?? id },
       help: { text: help, markdown: rule ? `${rule.help}\n\nChecklist: [${item!.title}](${item!.url})` : help },
@@ -64,7 +61,7 @@ export function auditSarif(report: AuditReport, toolVersion: string): Log {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     runs: [
       {
-        tool: { driver: { name: 'passthru', version: toolVersion, semanticVersion: toolVersion, informationUri: 'https://github.com/passthru/passthru', rules } },
+        tool: { driver: { name: 'passthru', version: toolVersion, semanticVersion: toolVersion, rules } },
         results,
       },
     ],
