@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT } from './CliError';
 import type { CommandAction } from './command';
 import { commands } from './commands/index';
-import { createContext, type CliIo, type GlobalOptions } from './context';
+import { createContext, type CliIo, type GlobalOptions, type OutputFormat } from './context';
 
 declare const PASSTHRU_VERSION: string;
 export const version = typeof PASSTHRU_VERSION === 'string' ? PASSTHRU_VERSION : '0.0.0-dev';
@@ -43,7 +43,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       const options = command.opts() as O;
       const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a : [a])) as string[];
       const globals = command.optsWithGlobals() as GlobalOptions;
-      const ctx = createContext(globals, io);
+      // A command's own --format choices (audit adds sarif) widen the formats it accepts.
+      const local = command.options.find((o) => o.long === '--format')?.argChoices as OutputFormat[] | undefined;
+      const ctx = createContext(globals, io, local);
       setExit(await action(ctx, options, positional));
     };
   for (const spec of commands) spec.register(program, run);

@@ -18,11 +18,14 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
+/** Output formats; a command offers `table` and `json` unless its own --format lists more (audit: sarif). */
+export type OutputFormat = 'table' | 'json' | 'sarif';
+
 /** What a command runs with: the host, how to print, and the ambient state it may use. */
 export interface CliContext {
   host: HostFs;
   options: GlobalOptions;
-  format: 'table' | 'json';
+  format: OutputFormat;
   out: Output;
   env: NodeJS.ProcessEnv;
   /** Diagnostics to stderr (never stdout: stdout carries data). */
@@ -49,8 +52,8 @@ export function openHost(root: string): HostFs {
   }
 }
 
-export function createContext(options: GlobalOptions, io: CliIo, formats: ReadonlyArray<'table' | 'json'> = ['table', 'json']): CliContext {
-  const format = (options.format ?? 'table') as 'table' | 'json';
+export function createContext(options: GlobalOptions, io: CliIo, formats: ReadonlyArray<OutputFormat> = ['table', 'json']): CliContext {
+  const format = (options.format ?? 'table') as OutputFormat;
   if (!formats.includes(format)) throw new CliError(`--format must be one of ${formats.join(', ')} (got '${options.format}')`);
   const out: Output = { stdout: io.stdout as never, stderr: io.stderr as never, color: wantsColor(io.stdout as never, options.color, io.env) };
   return {

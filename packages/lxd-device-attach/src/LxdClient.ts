@@ -8,6 +8,7 @@ import {
   CertificateSchema,
   EnvelopeSchema,
   InstanceSchema,
+  NetworkSchema,
   OperationSchema,
   ProjectSchema,
   ServerSchema,
@@ -15,6 +16,7 @@ import {
   type Envelope,
   type Instance,
   type InstancePut,
+  type Network,
   type Operation,
   type Project,
   type Server,
@@ -244,6 +246,13 @@ export class LxdClient {
     const purpose = { doing: 'listing', what: 'trusted certificates' };
     const { metadata } = await this.request('GET', '/1.0/certificates', { query: { recursion: '1' } }, purpose);
     return this.parse(CertificateSchema.array(), metadata ?? [], purpose);
+  }
+
+  /** Managed and unmanaged networks the server sees (of `project` when given). */
+  async listNetworks(project?: string): Promise<Network[]> {
+    const purpose = { doing: 'listing', what: `networks${project ? ` of project ${project}` : ''}` };
+    const { metadata } = await this.request('GET', '/1.0/networks', { project, query: { recursion: '1' } }, purpose);
+    return this.parse(NetworkSchema.array(), metadata ?? [], purpose);
   }
 
   private parse<S extends z.ZodType>(schema: S, value: unknown, purpose: Purpose, what = purpose.what): z.infer<S> {

@@ -24,6 +24,8 @@ export interface HostIommuState {
 export const severityRank = (s: Severity) => SEVERITIES.indexOf(s);
 export const isSerious = (f: Finding) => f.severity === 'critical' || f.severity === 'high';
 const bySeverity = (a: Finding, b: Finding) => severityRank(a.severity) - severityRank(b.severity) || a.id.localeCompare(b.id);
+/** Most severe first, then by id (the order every audit list uses). */
+export const sortFindings = (findings: Finding[]) => findings.sort(bySeverity);
 
 /** Host paths whose exposure to a container hands over the host (or LXD itself). */
 export const SENSITIVE_HOST_PATHS = ['/', '/etc', '/root', '/boot', '/proc', '/sys', '/dev', '/run', '/var/run', '/usr', '/bin', '/sbin', '/lib', '/var/lib/lxd', '/var/snap/lxd', '/snap/lxd', '/var/lib/incus', '/var/lib/lxc'];
@@ -93,11 +95,115 @@ export function hostDevices(devices: Record<string, DeviceConfig>): string[] {
     .map(([name, d]) => `${name} (${d.type}${d.pci ? ` ${d.pci}` : d.parent ? ` ${d.parent}` : d.source ? ` ${d.source}` : d.path ? ` ${d.path}` : ''})`);
 }
 
+/** Managed network name -> its type ("bridge", "macvlan", "ovn"...), to know what `network=` NICs are. */
+export type NetworkTypes = Readonly<Record<string, string>>;
+
+/** `--project P` for instances outside the default project (fix lines must name it). */
+const inProject = (instance: Instance) => (instance.project && instance.project !== 'default' ? ` --project ${instance.project}` : '');
+
+/**
+ * The command that turns a key off for this instance: `lxc config unset` when the instance sets it
+ * itself; a key inherited from a profile is overridden with `off` (or unset in the profile).
+ */
+function configOff(instance: Instance, key: string, off?: string): string {
+  if (key in instance.config) return `lxc config unset ${instance.name}${inProject(instance)} ${key}`;
+  if (off !== undefined) return `lxc config set ${instance.name}${inProject(instance)} ${key}=${off}`;
+  return `lxc profile unset PROFILE${inProject(instance)} ${key} (the key comes from a profile: ${instance.profiles.join(', ') || 'none'})`;
+}
+
+/** `lxc config device set` for a device of the instance, `override` for one from a profile. */
+const deviceSet = (instance: Instance, device: string, settings: string) =>
+  `lxc config device ${device in instance.devices ? 'set' : 'override'} ${instance.name}${inProject(instance)} ${device} ${settings}`;
+
+/** Kernel modules only a container engine asks the host for (LXD's old "docker" profile loaded overlay and nf_nat). */
+const DOCKER_MODULES = /(^|,)\s*(overlay|br_netfilter|nf_nat|xt_MASQUERADE)\s*(,|$)/;
+
+/** Why the container looks like a Docker host (empty: it does not). */
+export function dockerSigns(instance: Instance): string[] {
+  const cfg = instance.expanded_config;
+  const signs: string[] = [];
+  if (/docker/i.test(instance.name)) signs.push(`name ${instance.name}`);
+  for (const p of instance.profiles) if (/docker/i.test(p)) signs.push(`profile ${p}`);
+  if (DOCKER_MODULES.test(cfg['linux.kernel_modules'] ?? '')) signs.push(`linux.kernel_modules ${cfg['linux.kernel_modules']}`);
+  for (const [name, d] of Object.entries(instance.expanded_devices)) if (d.type === 'disk' && /^\/var\/lib\/docker\/?$/.test(d.path ?? '')) signs.push(`device ${name} at /var/lib/docker`);
+  for (const [k, v] of Object.entries(cfg)) if ((k.startsWith('user.') || k === 'image.description') && /docker/i.test(v)) signs.push(`${k}=${v}`);
+  return signs;
+}
+
+/** The safe Docker-in-LXD configuration (LXD FAQ): unprivileged, nesting, mknod and setxattr interception. */
+function dockerSafeFix(instance: Instance, hasRawLxc: boolean): string {
+  const cfg = instance.expanded_config;
+  return [
+    cfg['security.privileged'] === 'true' ? configOff(instance, 'security.privileged', 'false') : '',
+    hasRawLxc ? configOff(instance, 'raw.lxc') : '',
+    `lxc config set ${instance.name}${inProject(instance)} security.nesting=true security.syscalls.intercept.mknod=true security.syscalls.intercept.setxattr=true`,
+  ]
+    .filter(Boolean)
+    .join('; ');
+}
+
+/** security.syscalls.* and linux.kernel_modules (LXD's system call interception page). */
+function syscallFindings(instance: Instance, privileged: boolean): Finding[] {
+  const cfg = instance.expanded_config;
+  const on = (k: string) => cfg[k] === 'true';
+  const out: Finding[] = [];
+  const add = (id: string, severity: Severity, summary: string, fix: string) => out.push({ id, severity, summary, fix });
+  if (instance.type === 'container') {
+    if (on('security.syscalls.intercept.mount')) {
+      const allowed = cfg['security.syscalls.intercept.mount.allowed']?.trim();
+      const shift = on('security.syscalls.intercept.mount.shift');
+      const fuse = cfg['security.syscalls.intercept.mount.fuse']?.trim();
+      const what = [allowed ? `the host kernel mounts ${allowed} for the container (a crafted filesystem image attacks the host kernel)` : '', shift ? 'with shifted (idmapped) mounts' : '', fuse ? `redirects ${fuse} to FUSE` : ''].filter(Boolean);
+      add('syscalls-intercept-mount', allowed ? 'high' : shift ? 'medium' : 'low', `security.syscalls.intercept.mount: ${what.join(', ') || 'mount() is handled by LXD on the host'}`, configOff(instance, 'security.syscalls.intercept.mount', 'false'));
+    }
+    if (on('security.syscalls.intercept.mknod')) add('syscalls-intercept-mknod', 'low', 'security.syscalls.intercept.mknod: LXD creates the device nodes it considers safe for the container', `${configOff(instance, 'security.syscalls.intercept.mknod', 'false')} (unless it runs Docker)`);
+    if (on('security.syscalls.intercept.setxattr')) add('syscalls-intercept-setxattr', 'low', 'security.syscalls.intercept.setxattr: LXD sets trusted.* extended attributes for the container with host privileges', `${configOff(instance, 'security.syscalls.intercept.setxattr', 'false')} (unless it runs Docker)`);
+    if (on('security.syscalls.intercept.bpf')) add('syscalls-intercept-bpf', 'medium', `security.syscalls.intercept.bpf${on('security.syscalls.intercept.bpf.devices') ? ' with bpf.devices' : ''}: the container loads device cgroup BPF programs with host privileges`, configOff(instance, 'security.syscalls.intercept.bpf', 'false'));
+    if (cfg['security.syscalls.deny_default'] === 'false') add('syscalls-deny-default-off', privileged ? 'high' : 'medium', `security.syscalls.deny_default=false: LXD's default seccomp deny list (kexec_load, open_by_handle_at, init_module...) is off${privileged ? ' in a privileged container (open_by_handle_at escapes)' : ''}`, configOff(instance, 'security.syscalls.deny_default', 'true'));
+  }
+  const modules = cfg['linux.kernel_modules']?.trim();
+  if (modules) add('kernel-modules', 'medium', `linux.kernel_modules: the host loads ${modules} into its kernel when the instance starts`, `${configOff(instance, 'linux.kernel_modules')} (load what is needed on the host: /etc/modules-load.d)`);
+  return out;
+}
+
+/** Containers without limits.cpu / limits.memory / limits.processes (VMs always have a CPU and memory size). */
+function limitFindings(instance: Instance): Finding[] {
+  const cfg = instance.expanded_config;
+  const EXAMPLE: Record<string, string> = { 'limits.cpu': '2', 'limits.memory': '2GiB', 'limits.processes': '2000' };
+  const missing = Object.keys(EXAMPLE).filter((k) => !cfg[k]?.trim());
+  if (missing.length === 0) return [];
+  const serious = missing.some((k) => k !== 'limits.cpu');
+  return [
+    {
+      id: 'limits-missing',
+      severity: serious ? 'medium' : 'low',
+      summary: `no ${missing.join(', ')}: the container can ${[missing.includes('limits.memory') ? 'exhaust host memory' : '', missing.includes('limits.processes') ? 'exhaust PIDs (fork bomb)' : '', missing.includes('limits.cpu') ? 'take every CPU' : ''].filter(Boolean).join(', ')}`,
+      fix: `lxc config set ${instance.name}${inProject(instance)} ${missing.map((k) => `${k}=${EXAMPLE[k]}`).join(' ')} (example values: size them to the workload)`,
+    },
+  ];
+}
+
+/** Bridged NICs (nictype=bridged, or network= a managed bridge) without MAC/IP filtering or port isolation. */
+function nicFindings(instance: Instance, networks: NetworkTypes): Finding[] {
+  const out: Finding[] = [];
+  for (const [name, d] of Object.entries(instance.expanded_devices)) {
+    if (d.type !== 'nic') continue;
+    const bridged = d.nictype === 'bridged' || (d.nictype === undefined && d.network !== undefined && networks[d.network] === 'bridge');
+    if (!bridged) continue;
+    const on = (k: string) => d[k] === 'true';
+    const where = `device ${name} (bridged to ${d.parent ?? d.network})`;
+    if (!on('security.mac_filtering')) out.push({ id: 'nic-mac-filtering-off', severity: 'medium', summary: `${where} has no MAC filtering: the instance can send as any MAC and spoof its neighbours`, fix: deviceSet(instance, name, 'security.mac_filtering=true') });
+    if (!on('security.ipv4_filtering') && !on('security.ipv6_filtering')) out.push({ id: 'nic-ip-filtering-off', severity: 'low', summary: `${where} has no IP filtering: the instance can use any IPv4/IPv6 address`, fix: `${deviceSet(instance, name, 'security.ipv4_filtering=true security.ipv6_filtering=true')} (on an unmanaged bridge also set ipv4.address / ipv6.address)` });
+    if (!on('security.port_isolation')) out.push({ id: 'nic-port-isolation-off', severity: 'low', summary: `${where} is not port-isolated: it reaches every other port of the bridge directly`, fix: deviceSet(instance, name, 'security.port_isolation=true') });
+  }
+  return out;
+}
+
 /**
  * Findings for one instance from its expanded config and devices (LXD's security guidance:
  * unprivileged by default; privileged, nesting and raw.* as risks; idmaps; host paths).
  */
-export function auditInstance(instance: Instance, host: HostIommuState = { iommu: null, interruptRemapping: null }): Finding[] {
+export function auditInstance(instance: Instance, host: HostIommuState = { iommu: null, interruptRemapping: null }, networks: NetworkTypes = {}): Finding[] {
   const cfg = instance.expanded_config;
   const devs = instance.expanded_devices;
   const container = instance.type === 'container';
@@ -106,6 +212,10 @@ export function auditInstance(instance: Instance, host: HostIommuState = { iommu
   const privileged = container && cfg['security.privileged'] === 'true';
   const nesting = cfg['security.nesting'] === 'true';
   const handed = hostDevices(devs);
+  const docker = container ? dockerSigns(instance) : [];
+  const rawLines = parseRawLxc(cfg['raw.lxc'] ?? '');
+  const unconfining = rawLines.filter(({ key, value }) => (/^lxc\.(apparmor\.profile|aa_profile)$/.test(key) && /unconfined/.test(value)) || (key === 'lxc.cap.drop' && value === '') || key === 'lxc.cap.keep' || (/^lxc\.cgroup2?\.devices\.allow$/.test(key) && (/^a\b/.test(value) || /\*:\*/.test(value))));
+  const safeDocker = dockerSafeFix(instance, rawLines.length > 0);
 
   if (privileged) {
     const worse = [handed.length > 0 ? `host devices: ${handed.join(', ')}` : '', nesting ? 'security.nesting' : ''].filter(Boolean);
@@ -113,23 +223,31 @@ export function auditInstance(instance: Instance, host: HostIommuState = { iommu
       'privileged',
       worse.length > 0 ? 'critical' : 'high',
       `privileged container: root inside is root on the host (no user namespace)${worse.length ? `, with ${worse.join(' and ')}` : ''}`,
-      `lxc config unset ${instance.name} security.privileged (make it unprivileged; use security.idmap.* or shift=true on disks for file access)`,
+      docker.length > 0 ? `${safeDocker} (the safe Docker-in-LXD pattern)` : `lxc config unset ${instance.name} security.privileged (make it unprivileged; use security.idmap.* or shift=true on disks for file access)`,
     );
   }
   if (nesting) {
+    const dockerSafe = docker.length > 0 && !privileged;
     add(
       'nesting',
-      privileged ? 'critical' : 'medium',
-      privileged ? 'security.nesting on a privileged container: a nested runtime can reach the host through /proc and /sys' : 'security.nesting: the container may mount proc/sysfs and run its own containers, which widens the kernel surface',
-      `lxc config unset ${instance.name} security.nesting (unless it runs containers itself; then keep it unprivileged)`,
+      privileged ? 'critical' : dockerSafe ? 'low' : 'medium',
+      privileged
+        ? 'security.nesting on a privileged container: a nested runtime can reach the host through /proc and /sys'
+        : dockerSafe
+          ? `security.nesting on an unprivileged Docker host (${docker.join(', ')}): expected for Docker in LXD, keep it unprivileged`
+          : 'security.nesting: the container may mount proc/sysfs and run its own containers, which widens the kernel surface',
+      dockerSafe ? `keep security.privileged unset; ${safeDocker}` : `lxc config unset ${instance.name} security.nesting (unless it runs containers itself; then keep it unprivileged)`,
     );
+  }
+  if (docker.length > 0 && (privileged || unconfining.length > 0)) {
+    const how = [privileged ? 'security.privileged=true' : '', ...unconfining.map(({ key, value }) => `raw.lxc ${key} = ${value}`)].filter(Boolean);
+    add('docker-unsafe', privileged ? 'critical' : 'high', `Docker host (${docker.join(', ')}) run the unsafe way: ${how.join(', ')}`, safeDocker);
   }
 
   const rawLxc = cfg['raw.lxc'];
   if (rawLxc !== undefined && rawLxc.trim() !== '') {
-    const lines = parseRawLxc(rawLxc);
     let other = 0;
-    for (const { key, value } of lines) {
+    for (const { key, value } of rawLines) {
       if (/^lxc\.cgroup2?\.devices\.allow$/.test(key)) {
         const all = /^a\b/.test(value) || /\*:\*/.test(value);
         add('raw-lxc-devices-allow', all || privileged ? 'critical' : 'high', `raw.lxc ${key} = ${value}: opens host device nodes behind LXD's back${all ? ' (every device)' : ''}`, `remove the line from raw.lxc; pass the device with a unix-char/gpu/usb device (passthru attach ${instance.name} ...)`);
@@ -139,7 +257,11 @@ export function auditInstance(instance: Instance, host: HostIommuState = { iommu
         add('raw-lxc-mount-entry', sensitive ? 'critical' : source.startsWith('/') ? 'high' : 'medium', `raw.lxc lxc.mount.entry mounts host path ${source || '?'} into the container${sensitive ? ` (covers ${sensitive})` : ''}, unshifted and outside LXD's checks`, `replace it with a disk device (lxc config device add ${instance.name} NAME disk source=${source || 'PATH'} path=... readonly=true shift=true)`);
       } else if (/^lxc\.(apparmor\.profile|aa_profile)$/.test(key) && /unconfined/.test(value)) {
         add('raw-lxc-apparmor-unconfined', 'high', `raw.lxc ${key} = ${value}: AppArmor confinement off`, `remove the line from raw.lxc`);
-      } else if (/^lxc\.cap\.(drop|keep)$/.test(key) || /^lxc\.(seccomp|idmap|include|hook\.)/.test(key)) {
+      } else if (key === 'lxc.cap.keep' || (key === 'lxc.cap.drop' && value === '')) {
+        add('raw-lxc-capabilities', privileged ? 'critical' : 'high', `raw.lxc ${key} = ${value}: replaces the capabilities LXD drops (sys_module, sys_rawio, sys_time, mac_admin, mac_override)${privileged ? ' in a privileged container, i.e. host capabilities' : ''}`, 'remove the line from raw.lxc');
+      } else if (key === 'lxc.cap.drop') {
+        add('raw-lxc-capabilities', 'low', `raw.lxc lxc.cap.drop = ${value}: drops more capabilities (hardening), but outside LXD's validation`, `keep it if intended; LXD has no key for it`);
+      } else if (/^lxc\.(seccomp|idmap|include|hook\.)/.test(key)) {
         add('raw-lxc-security', 'high', `raw.lxc ${key} = ${value}: overrides LXD's capability, seccomp, idmap or hook defaults`, 'remove the line from raw.lxc');
       } else other++;
     }
@@ -156,6 +278,10 @@ export function auditInstance(instance: Instance, host: HostIommuState = { iommu
   if (container && !privileged && cfg['security.idmap.isolated'] !== 'true') {
     add('idmap-shared', 'low', 'the container shares its uid/gid map with other containers: an escape reaches their files', `lxc config set ${instance.name} security.idmap.isolated=true`);
   }
+
+  findings.push(...syscallFindings(instance, privileged));
+  if (container) findings.push(...limitFindings(instance));
+  findings.push(...nicFindings(instance, networks));
 
   for (const [name, d] of Object.entries(devs)) {
     if (d.type === 'unix-char' || d.type === 'unix-block') {
@@ -208,6 +334,18 @@ export function auditProject(project: Project, certificates: Certificate[]): Fin
       (k) => cfg[k] === 'allow' || (k === 'restricted.containers.privilege' && cfg[k] === 'allow') || (k === 'restricted.devices.nic' && cfg[k] === 'allow'),
     );
     if (loose.length > 0) findings.push({ id: 'project-restriction-relaxed', severity: users.length > 0 ? 'high' : 'medium', summary: `project ${project.name} is restricted but allows ${loose.join(', ')}`, fix: loose.map((k) => `lxc project unset ${project.name} ${k}`).join('; ') });
+  }
+  // Aggregate limits bound what the project's users can take from the host (the default project
+  // without non-admin users is the admins' own: no finding there).
+  const LIMITS: Record<string, string> = { 'limits.cpu': '8', 'limits.memory': '16GiB', 'limits.processes': '20000' };
+  const missing = Object.keys(LIMITS).filter((k) => !cfg[k]?.trim());
+  if (missing.length > 0 && (users.length > 0 || project.name !== 'default')) {
+    findings.push({
+      id: 'project-limits-missing',
+      severity: users.length > 0 ? 'medium' : 'low',
+      summary: `project ${project.name} has no ${missing.join(', ')}${users.length > 0 ? `: its non-admin users (${users.join(', ')}) can exhaust the host` : ''}`,
+      fix: `lxc project set ${project.name} ${missing.map((k) => `${k}=${LIMITS[k]}`).join(' ')} (example values: size them to the host)`,
+    });
   }
   return findings.sort(bySeverity);
 }

@@ -1,10 +1,11 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
 import { z } from 'zod';
-import { FindingSchema, auditInstance, auditProject, isSerious, type Finding, type HostIommuState } from './auditInstance';
+import { FindingSchema, auditInstance, auditProject, isSerious, type Finding, type HostIommuState, type NetworkTypes } from './auditInstance';
+import { auditServer } from './auditServer';
 import type { LxdClient } from './LxdClient';
 import { LxdError } from './LxdError';
 import { checkInstanceName, checkProjectName } from './names';
-import type { Certificate, Instance, Project } from './schemas';
+import type { Certificate, Instance, Network, Project, Server } from './schemas';
 
 export const SocketAccessSchema = z.object({
   path: z.string(),
@@ -20,11 +21,21 @@ export type SocketAccess = z.infer<typeof SocketAccessSchema>;
 export const InstanceAuditSchema = z.object({ name: z.string(), project: z.string(), type: z.string(), findings: z.array(FindingSchema) });
 export type InstanceAudit = z.infer<typeof InstanceAuditSchema>;
 
+/** The daemon's own audit: its version's support status and its config/certificate findings. */
+export const ServerAuditSchema = z.object({
+  name: z.string().nullable().describe('environment.server_name'),
+  version: z.string().nullable().describe('environment.server_version'),
+  support: z.enum(['supported-lts', 'feature-release', 'unsupported', 'unknown']).nullable().describe("the version's series in passthru's table of LXD series (null: version not reported)"),
+  findings: z.array(FindingSchema),
+});
+export type ServerAudit = z.infer<typeof ServerAuditSchema>;
+
 /** The audit JSON (the CLI adds schemaVersion): instances first, as the issue specifies. */
 export const AuditReportSchema = z.object({
   instances: z.array(InstanceAuditSchema),
   projects: z.array(z.object({ name: z.string(), findings: z.array(FindingSchema) })),
   host: z.object({ socket: SocketAccessSchema.nullable(), findings: z.array(FindingSchema) }),
+  server: ServerAuditSchema,
 });
 export type AuditReport = z.infer<typeof AuditReportSchema>;
 
@@ -99,7 +110,7 @@ export interface AuditRequest {
  * Audits instances (expanded config and devices), their projects, and who can reach the socket.
  * `host` is the LXD host's HostFs (omit it for a remote LXD: then no socket or IOMMU findings).
  */
-export async function auditLxd(client: LxdClient, host: HostFs | undefined, request: AuditRequest = {}): Promise<AuditReport> {
+export async function auditLxd(client: LxdClient, host: HostFs | undefined, request: AuditRequest = {}, today: string = new Date().toISOString().slice(0, 10)): Promise<AuditReport> {
   if (request.project !== undefined) checkProjectName(request.project);
   for (const name of request.instances ?? []) checkInstanceName(name);
   const iommu: HostIommuState = host ? probeHostIommu(host) : { iommu: null, interruptRemapping: null };
@@ -119,23 +130,44 @@ export async function auditLxd(client: LxdClient, host: HostFs | undefined, requ
   } else {
     instances = await client.listInstances({ project: request.project });
   }
-  let certificates: Certificate[] = [];
-  try {
-    certificates = await client.listCertificates();
-  } catch (error) {
-    if (!(error instanceof LxdError) || error.kind === 'unreachable') throw error;
-  }
+  // A restricted (non-admin) client may not read these: its audit then lacks what they give.
+  const optional = async <T>(read: () => Promise<T>, fallback: T): Promise<T> => {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(error instanceof LxdError) || error.kind === 'unreachable') throw error;
+      return fallback;
+    }
+  };
+  const certificates: Certificate[] = await optional(() => client.listCertificates(), []);
+  const server: Server = await client.getServer();
+  const networks: NetworkTypes = Object.fromEntries((await optional<Network[]>(() => client.listNetworks(), [])).map((n) => [n.name, n.type]));
+  const serverAudit = auditServer(server, certificates, today);
   const socket = host && client.endpoint.kind === 'unix' ? auditSocket(host, request.socketPath ?? client.endpoint.socketPath) : { socket: null, findings: [] };
   return {
     instances: instances
-      .map((i) => ({ name: i.name, project: i.project ?? request.project ?? 'default', type: i.type, findings: auditInstance(i, iommu) }))
+      .map((i) => ({ name: i.name, project: i.project ?? request.project ?? 'default', type: i.type, findings: auditInstance(i, iommu, networks) }))
       .sort((a, b) => a.project.localeCompare(b.project) || a.name.localeCompare(b.name)),
     projects: projects.map((p) => ({ name: p.name, findings: auditProject(p, certificates) })),
     host: socket,
+    server: { name: server.environment?.server_name ?? null, version: server.environment?.server_version ?? null, support: serverAudit.support?.status ?? null, findings: serverAudit.findings },
   };
 }
 
 /** True when any finding of the report is high or critical (the CLI then exits 1). */
 export function auditFailed(report: AuditReport): boolean {
-  return [...report.instances.flatMap((i) => i.findings), ...report.projects.flatMap((p) => p.findings), ...report.host.findings].some(isSerious);
+  return allFindings(report).some(({ finding }) => isSerious(finding));
+}
+
+/** Where a finding was made: the server, the socket, a project or an instance. */
+export type FindingScope = { kind: 'server'; name: string } | { kind: 'socket'; path: string } | { kind: 'project'; name: string } | { kind: 'instance'; project: string; name: string; type: string };
+
+/** Every finding of the report with its scope: server, socket, projects, then instances. */
+export function allFindings(report: AuditReport): { scope: FindingScope; finding: Finding }[] {
+  return [
+    ...report.server.findings.map((finding) => ({ scope: { kind: 'server' as const, name: report.server.name ?? 'lxd' }, finding })),
+    ...report.host.findings.map((finding) => ({ scope: { kind: 'socket' as const, path: report.host.socket?.path ?? 'unix.socket' }, finding })),
+    ...report.projects.flatMap((p) => p.findings.map((finding) => ({ scope: { kind: 'project' as const, name: p.name }, finding }))),
+    ...report.instances.flatMap((i) => i.findings.map((finding) => ({ scope: { kind: 'instance' as const, project: i.project, name: i.name, type: i.type }, finding }))),
+  ];
 }

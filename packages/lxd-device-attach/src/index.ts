@@ -7,8 +7,12 @@ export { checkInstanceName, checkProjectName, checkDeviceName, INSTANCE_NAME_RE,
 export { resolveTarget, chooseDevice, ATTACH_TYPES, type AttachType, type HostTarget, type DeviceChoice, type ResolveOptions } from './resolveTarget';
 export { planAttach, applyAttach, planDetach, applyDetach, findHolders, holdsSameDevice, iommuVerdict } from './attachDevice';
 export type { AttachRequest, AttachPlan, AttachResult, AttachHooks, DetachRequest, DetachPlan, DeviceHolder, IommuVerdict } from './attachDevice';
-export { auditInstance, auditProject, parseRawLxc, idmapMapsHostRoot, hostDevices, sensitivePath, FindingSchema, SEVERITIES, severityRank, isSerious, SENSITIVE_HOST_PATHS } from './auditInstance';
-export type { Finding, Severity, HostIommuState } from './auditInstance';
-export { auditLxd, auditSocket, auditFailed, probeHostIommu, parseGroupFile, AuditReportSchema, InstanceAuditSchema, SocketAccessSchema } from './auditLxd';
-export type { AuditReport, AuditRequest, InstanceAudit, SocketAccess } from './auditLxd';
+export { auditInstance, auditProject, dockerSigns, parseRawLxc, idmapMapsHostRoot, hostDevices, sensitivePath, sortFindings, FindingSchema, SEVERITIES, severityRank, isSerious, SENSITIVE_HOST_PATHS } from './auditInstance';
+export type { Finding, Severity, HostIommuState, NetworkTypes } from './auditInstance';
+export { auditServer, listenScope, type ListenScope } from './auditServer';
+export { LXD_SERIES, lxdSupport, type LxdSeries, type LxdSupport } from './lxdSeries';
+export { AUDIT_RULES, AUDIT_RULE_IDS, CHECKLIST, auditRule, type AuditRule, type ChecklistItem } from './auditRules';
+export { auditSarif, SARIF_LEVEL } from './auditSarif';
+export { auditLxd, auditSocket, auditFailed, allFindings, probeHostIommu, parseGroupFile, AuditReportSchema, InstanceAuditSchema, ServerAuditSchema, SocketAccessSchema } from './auditLxd';
+export type { AuditReport, AuditRequest, FindingScope, InstanceAudit, ServerAudit, SocketAccess } from './auditLxd';
 export { lxcConfigLines, type LxcConfig } from './lxcConfig';

@@ -106,10 +106,27 @@ export const CertificateSchema = z.looseObject({
 });
 export type Certificate = z.infer<typeof CertificateSchema>;
 
+/**
+ * GET /1.0. `config` is the daemon's own configuration (only for trusted clients); LXD shows a set
+ * core.trust_password as the boolean true (never the password), so values are kept as strings.
+ */
 export const ServerSchema = z.looseObject({
+  config: z
+    .record(z.string(), z.union([z.string(), z.boolean(), z.number()]))
+    .optional()
+    .default({})
+    .transform((c) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, String(v)]))),
   api_version: z.string().optional(),
   api_extensions: z.array(z.string()).optional().default([]),
   auth: z.string().optional(),
   environment: z.looseObject({ server_version: z.string().optional(), server_name: z.string().optional() }).optional(),
 });
 export type Server = z.infer<typeof ServerSchema>;
+
+/** GET /1.0/networks?recursion=1 (only what the audit reads). */
+export const NetworkSchema = z.looseObject({
+  name: z.string(),
+  type: z.string().optional().default(''),
+  managed: z.boolean().optional().default(false),
+});
+export type Network = z.infer<typeof NetworkSchema>;

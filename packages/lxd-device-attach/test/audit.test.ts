@@ -6,8 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { AuditReportSchema, InstanceSchema, auditFailed, auditInstance, auditProject, auditSocket, idmapMapsHostRoot, parseGroupFile, probeHostIommu, sensitivePath } from '../src/index';
 import { instance } from './fakeLxd';
 
+/** Limits a container must have to be "clean" (limits-missing is tested on its own). */
+const LIMITED = { 'limits.cpu': '2', 'limits.memory': '2GiB', 'limits.processes': '2000' };
 const inst = (config: Record<string, string>, devices: Record<string, Record<string, string>> = {}, type = 'container') =>
-  InstanceSchema.parse(instance('c1', { type, config, devices, expanded_config: config, expanded_devices: { root: { type: 'disk', path: '/', pool: 'default' }, ...devices } }));
+  InstanceSchema.parse(instance('c1', { type, config: { ...LIMITED, ...config }, devices, expanded_config: { ...LIMITED, ...config }, expanded_devices: { root: { type: 'disk', path: '/', pool: 'default' }, ...devices } }));
 const ids = (f: { id: string; severity: string }[]) => f.map((x) => `${x.id}:${x.severity}`);
 
 describe('auditInstance', () => {
@@ -65,9 +67,9 @@ describe('auditInstance', () => {
 describe('auditProject and auditSocket', () => {
   it('an unrestricted project that non-admin users can use is high', () => {
     const certs = [{ name: 'alice', type: 'client', fingerprint: 'ab', restricted: true, projects: ['lab'] }];
-    expect(ids(auditProject({ name: 'lab', description: '', config: {} }, certs))).toEqual(['project-unrestricted:high']);
-    expect(ids(auditProject({ name: 'lab', description: '', config: { restricted: 'true' } }, certs))).toEqual([]);
-    expect(ids(auditProject({ name: 'lab', description: '', config: { restricted: 'true', 'restricted.containers.privilege': 'allow' } }, certs))).toEqual(['project-restriction-relaxed:high']);
+    expect(ids(auditProject({ name: 'lab', description: '', config: {} }, certs))).toEqual(['project-unrestricted:high', 'project-limits-missing:medium']);
+    expect(ids(auditProject({ name: 'lab', description: '', config: { restricted: 'true' } }, certs))).toEqual(['project-limits-missing:medium']);
+    expect(ids(auditProject({ name: 'lab', description: '', config: { restricted: 'true', 'restricted.containers.privilege': 'allow' } }, certs))).toEqual(['project-restriction-relaxed:high', 'project-limits-missing:medium']);
     expect(auditProject({ name: 'default', description: '', config: {} }, [])).toEqual([]);
   });
 
@@ -96,7 +98,7 @@ describe('auditProject and auditSocket', () => {
   });
 
   it('the report schema, and exit-1 logic on high/critical', () => {
-    const report = AuditReportSchema.parse({ instances: [{ name: 'c1', project: 'default', type: 'container', findings: [{ id: 'nesting', severity: 'medium', summary: 's', fix: 'f' }] }], projects: [], host: { socket: null, findings: [] } });
+    const report = AuditReportSchema.parse({ instances: [{ name: 'c1', project: 'default', type: 'container', findings: [{ id: 'nesting', severity: 'medium', summary: 's', fix: 'f' }] }], projects: [], host: { socket: null, findings: [] }, server: { name: null, version: null, support: null, findings: [] } });
     expect(auditFailed(report)).toBe(false);
     report.host.findings.push({ id: 'x', severity: 'high', summary: 's', fix: 'f' });
     expect(auditFailed(report)).toBe(true);

@@ -158,7 +158,8 @@ describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
         launch(priv, false, 'security.privileged=true'),
         launch(nest, false, 'security.nesting=true'),
         launch(raw, false, 'raw.lxc=lxc.cgroup2.devices.allow = c 1:1 rwm'),
-        launch(clean, true),
+        // "Clean" now includes resource limits (limits-missing is medium without them).
+        launch(clean, true, 'limits.cpu=1', 'limits.memory=128MiB', 'limits.processes=200'),
       ]),
     );
     // A device on the privileged one (a pci= that exists nowhere; the container is never started).
