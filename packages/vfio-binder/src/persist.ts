@@ -127,8 +127,7 @@ const OVERRIDE_ADDRESS = /\/sys\/bus\/pci\/devices\/([0-9a-f]{4,8}:[0-9a-f]{2}:[
  * binds every unbound device whose driver_override names it when it registers.
  * A missing address (hardware change) is skipped silently: modprobe must still succeed.
  * Limits: a native driver built into the kernel probes before any module loads, and a
- * built-in vfio-pci never runs install hooks; neither is the case on Debian, Ubuntu,
- * Fedora or Arch kernels for GPUs and vfio-pci.
+ * built-in vfio-pci never runs install hooks (planPersist warns when modules.builtin lists it).
  */
 export function vfioInstallLine(addresses: string[]): string {
   const writes = addresses.map((a) => `echo vfio-pci > /sys/bus/pci/devices/${a}/driver_override 2>/dev/null;`);
@@ -174,6 +173,11 @@ export function planPersist(host: HostFs, chosen: PciDevice[], all: PciDevice[],
   const addresses = present.filter((d) => !ids.includes(idOf(d))).map((d) => d.address).sort();
   const gone = [...claimed].filter((a) => !all.some((d) => d.address === a)).sort();
   if (gone.length) warnings.push(`persisted before but absent now, not claimed at boot: ${gone.join(', ')}`);
+  const release = host.readTextIfExists('/proc/sys/kernel/osrelease')?.trim();
+  const builtin = release ? (host.readTextIfExists(`/lib/modules/${release}/modules.builtin`) ?? '') : '';
+  if (addresses.length && /(^|\/)vfio-pci\.ko$/m.test(builtin)) {
+    warnings.push(`vfio-pci is built into this kernel (/lib/modules/${release}/modules.builtin): its modprobe.d install command never runs, so ${addresses.join(', ')} will not be bound at boot`);
+  }
   for (const a of addresses) {
     const twins = all.filter((d) => idOf(d) === idOf(present.find((p) => p.address === a)!) && !claimed.has(d.address)).map((d) => d.address);
     warnings.push(`${a} binds at boot by address (driver_override): its ids are shared with ${twins.join(', ')}, which stay with their drivers`);

@@ -249,3 +249,13 @@ describe('persist failures (issue 18)', () => {
     expect(host.readText('/etc/initramfs-tools/modules')).toBe('loop\n');
   });
 });
+
+describe('persist by address on a kernel with vfio-pci built in', () => {
+  it('warns that the install command will not run', () => {
+    const { host, devices } = fixture('twin-gpu');
+    const release = host.readText('/proc/sys/kernel/osrelease').trim();
+    host.writeFile(`/lib/modules/${release}/modules.builtin`, 'kernel/drivers/vfio/pci/vfio-pci.ko\n');
+    const plan = planPersist(host, byAddress(devices, CARD('02')), devices, [], 'T');
+    expect(plan.warnings.join('\n')).toMatch(/vfio-pci is built into this kernel .*: its modprobe.d install command never runs, so 0000:02:00\.0, 0000:02:00\.1 will not be bound at boot/);
+  });
+});
