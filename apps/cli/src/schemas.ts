@@ -103,6 +103,7 @@ export const FileChangeSchema = z.object({
 
 export const PersistPlanSchema = z.object({
   devices: z.array(z.object({ address: Address, identity: DeviceIdentitySchema, module: z.string().nullable() })),
+  boot: z.object({ ids: z.array(z.string()), addresses: z.array(Address) }),
   changes: z.array(FileChangeSchema),
   followUp: z.array(z.string()),
   warnings: z.array(z.string()),

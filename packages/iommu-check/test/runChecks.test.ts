@@ -76,6 +76,15 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     },
     { devices: ['0000:18:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:18:00.0': 'WARN', 'acs.0000:18:00.0': 'PASS' } },
   ],
+  'twin-gpu': [
+    {
+      devices: [],
+      verdict: 'ready',
+      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'PASS' },
+    },
+    // The second of two identical cards: its group is its own two functions; initramfs-tools lists no vfio modules yet.
+    { devices: ['02:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:02:00.0': 'WARN', 'acs.0000:02:00.0': 'PASS', 'vfio.initramfs': 'WARN' } },
+  ],
   'vmd-gaps': [
     {
       devices: [],

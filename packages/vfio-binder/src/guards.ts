@@ -1,6 +1,6 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
 import type { PciDevice } from '@passthru/pci-discovery';
-import type { BindPlan } from './BindPlan';
+import type { PlannedDevice } from './BindPlan';
 
 /** A reason not to take a device from the host, with what was read to decide it. */
 export interface GuardFinding {
@@ -78,8 +78,10 @@ function blockDevicePaths(host: HostFs): Array<{ name: string; sysfsPath: string
 /**
  * Every guard that stands against binding the plan's devices. Each is overridable with
  * --force only (the caller prints the findings as the reason); reading is all this does.
+ * `plan` is a bind plan, or any list of devices to take (persist passes what the boot
+ * configuration would claim).
  */
-export function evaluateGuards(host: HostFs, plan: BindPlan, devices: PciDevice[]): GuardFinding[] {
+export function evaluateGuards(host: HostFs, plan: { devices: ReadonlyArray<Pick<PlannedDevice, 'address' | 'alreadyBound' | 'reason'>> }, devices: PciDevice[]): GuardFinding[] {
   const byAddress = new Map(devices.map((d) => [d.address, d]));
   const findings: GuardFinding[] = [];
   const routes = defaultRouteInterfaces(host);

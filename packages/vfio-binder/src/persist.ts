@@ -3,6 +3,7 @@ import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, type 
 import type { PciDevice } from '@passthru/pci-discovery';
 import { z } from 'zod';
 import { identityOf, VFIO_DRIVER, type DeviceIdentity } from './BindPlan';
+import { evaluateGuards } from './guards';
 import { Journal } from './Journal';
 import { identityMismatch } from './restore';
 import { VfioBinderError } from './VfioBinderError';
@@ -25,6 +26,12 @@ export interface FileChange {
 
 export interface PersistPlan {
   devices: Array<{ address: string; identity: DeviceIdentity; module: string | null }>;
+  /**
+   * What the boot configuration claims for vfio-pci: `ids` (vendor:device, every device with
+   * those ids: written only when each of them is persisted) and `addresses` (one device each,
+   * through driver_override). Together: every persisted device, and nothing else.
+   */
+  boot: { ids: string[]; addresses: string[] };
   changes: FileChange[];
   /** Commands to run afterwards (initramfs and boot-loader rebuilds); run only with --yes. */
   followUp: string[];
@@ -70,8 +77,16 @@ function change(host: HostFs, path: string, after: string, why: string, stamp: s
 export function readPersistRecord(host: HostFs): z.infer<typeof PersistRecordSchema> {
   const text = host.readTextIfExists(PERSIST_RECORD);
   if (text === undefined) return { schemaVersion: 1, devices: [] };
-  const parsed = PersistRecordSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new VfioBinderError('refused', `Failed reading ${PERSIST_RECORD}: unexpected content; move it aside`);
+  // A corrupt record is bad input (exit 2): nothing is planned or written on top of it.
+  const corrupt = (detail: string, cause?: unknown) => new VfioBinderError('usage', `Failed reading the persist record via ${PERSIST_RECORD}: ${detail}; move it aside (the next persist writes a new one)`, { cause });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw corrupt((error as Error).message, error);
+  }
+  const parsed = PersistRecordSchema.safeParse(json);
+  if (!parsed.success) throw corrupt(`unexpected content (${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`, parsed.error);
   return parsed.data;
 }
 
@@ -85,14 +100,62 @@ export function renumberedDevices(host: HostFs, devices: PciDevice[]): string[] 
   });
 }
 
+/** `vendor:device` of a device, as `options vfio-pci ids=` spells it. */
+const idOf = (d: PciDevice) => `${d.vendorId}:${d.deviceId}`;
+
+/** The addresses named in the driver_override writes of a modprobe.d install line of ours. */
+const OVERRIDE_ADDRESS = /\/sys\/bus\/pci\/devices\/([0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])\/driver_override/g;
+
 /**
- * What makes the binding of `chosen` survive a reboot: modprobe.d (`options vfio-pci ids=` and
- * `softdep <native> pre: vfio-pci` so vfio-pci wins the race against nouveau/amdgpu), the
- * initramfs module list of the tool the host uses, and the kernel command line (plans made
- * by iommu-check, passed in). Reads only; `applyPersist` writes.
+ * The modprobe.d install command that binds `addresses` (and only those) to vfio-pci at boot.
+ *
+ * Why an install hook and not a udev rule (`ATTR{driver_override}="vfio-pci"` on add), the
+ * other way the distributions document for identical host and guest GPUs:
+ * - Race between twins: the add event of the first of two identical GPUs loads the native
+ *   module (udev's kmod builtin), and that module probes every matching unbound device at
+ *   once, the twin included, before the twin's own add event has set driver_override.
+ *   The install hook runs inside the modprobe that loads the native module (`softdep NATIVE
+ *   pre: vfio-pci` loads vfio-pci first, which runs this command), so the override is in
+ *   place before any native probe, whichever device's event came first.
+ * - The initramfs: initramfs-tools copies /etc/modprobe.d but not /etc/udev/rules.d, so a
+ *   rule would miss a native driver that binds from the initramfs; dracut and mkinitcpio
+ *   (modconf) carry modprobe.d too, and `sh` is in every initramfs.
+ * - vfio-pci's explicit early load (initramfs modules list, force_drivers, MODULES=) runs
+ *   the same hook, so devices without a native module are covered as well.
+ * kmod runs the command with /bin/sh and replaces only `$CMDLINE_OPTS` (modprobe.d(5));
+ * `modprobe -i` then loads vfio-pci itself without running this hook again, and vfio-pci
+ * binds every unbound device whose driver_override names it when it registers.
+ * A missing address (hardware change) is skipped silently: modprobe must still succeed.
+ * Limits: a native driver built into the kernel probes before any module loads, and a
+ * built-in vfio-pci never runs install hooks (planPersist warns when modules.builtin lists it).
  */
-export function planPersist(host: HostFs, chosen: PciDevice[], all: PciDevice[], cmdlinePlans: BootConfigEditPlan[], stamp: string): PersistPlan {
-  const renumbered = renumberedDevices(host, all).filter((r) => chosen.some((d) => r.startsWith(`${d.address}:`)));
+export function vfioInstallLine(addresses: string[]): string {
+  const writes = addresses.map((a) => `echo vfio-pci > /sys/bus/pci/devices/${a}/driver_override 2>/dev/null;`);
+  return `install vfio-pci ${writes.join(' ')} exec modprobe -i vfio-pci $CMDLINE_OPTS`;
+}
+
+/**
+ * What makes the binding of `chosen` survive a reboot: modprobe.d (`options vfio-pci ids=`
+ * for ids whose every device is persisted, an install hook that sets driver_override for
+ * the others, and `softdep <native> pre: vfio-pci` so vfio-pci wins the race against
+ * nouveau/amdgpu), the initramfs module list of the tool the host uses, and the kernel
+ * command line (plans made by iommu-check, passed in). The boot configuration claims the
+ * chosen devices plus those persisted before, nothing else; the bind guards run on every
+ * device it claims and refuse (kind `refused`) unless `force`. Reads only; `applyPersist` writes.
+ */
+export function planPersist(host: HostFs, chosen: PciDevice[], all: PciDevice[], cmdlinePlans: BootConfigEditPlan[], stamp: string, options: { force?: boolean } = {}): PersistPlan {
+  const record = readPersistRecord(host);
+  const previous = host.readTextIfExists(MODPROBE_FILE) ?? '';
+  const keptIds = /^options vfio[-_]pci ids=(\S+)/m.exec(previous)?.[1]?.split(',') ?? [];
+  const keptAddresses = [...previous.matchAll(OVERRIDE_ADDRESS)].map((m) => m[1]!);
+  // Claimed at boot: the chosen devices, those recorded by earlier runs, and those an earlier
+  // install line names; an ids= entry no recorded device explains (a record removed after a
+  // renumbering) keeps every device it matches. ids= entries are then derived again.
+  const recordedIds = new Set(record.devices.map((r) => `${r.identity.vendorId}:${r.identity.deviceId}`));
+  const claimed = new Set([...chosen.map((d) => d.address), ...record.devices.map((r) => r.address), ...keptAddresses]);
+  for (const d of all) if (keptIds.includes(idOf(d)) && !recordedIds.has(idOf(d))) claimed.add(d.address);
+
+  const renumbered = renumberedDevices(host, all).filter((r) => claimed.has(r.slice(0, r.indexOf(': '))));
   if (renumbered.length) throw new VfioBinderError('refused', `Failed planning persist: the address now names another device (${renumbered.join(', ')}); check the hardware, then remove ${PERSIST_RECORD}`);
   const warnings: string[] = [];
   // A device passthru already bound is on vfio-pci now: its native driver is in the journal.
@@ -101,22 +164,47 @@ export function planPersist(host: HostFs, chosen: PciDevice[], all: PciDevice[],
     const native = d.driver && d.driver !== VFIO_DRIVER ? d.driver : (journaled.get(d.address)?.device.originalDriver ?? null);
     return { address: d.address, identity: identityOf(d), module: native ? moduleOfDriver(host, native) : null };
   });
-  const ids = [...new Set(chosen.map((d) => `${d.vendorId}:${d.deviceId}`))].sort();
-  for (const id of ids) {
-    const others = all.filter((d) => `${d.vendorId}:${d.deviceId}` === id && !chosen.includes(d)).map((d) => d.address);
-    if (others.length) warnings.push(`vfio-pci ids=${id} also claims ${others.join(', ')} at boot (ids= binds every device with these ids)`);
+
+  // ids= binds every device with those ids at boot: only when each of them is claimed.
+  // The others bind by address (driver_override), so a twin of a persisted device, such as the
+  // console GPU of a host with two identical cards, stays with its driver.
+  const present = all.filter((d) => claimed.has(d.address));
+  const ids = [...new Set(present.map(idOf))].filter((id) => all.every((d) => idOf(d) !== id || claimed.has(d.address))).sort();
+  const addresses = present.filter((d) => !ids.includes(idOf(d))).map((d) => d.address).sort();
+  const gone = [...claimed].filter((a) => !all.some((d) => d.address === a)).sort();
+  if (gone.length) warnings.push(`persisted before but absent now, not claimed at boot: ${gone.join(', ')}`);
+  const release = host.readTextIfExists('/proc/sys/kernel/osrelease')?.trim();
+  const builtin = release ? (host.readTextIfExists(`/lib/modules/${release}/modules.builtin`) ?? '') : '';
+  if (addresses.length && /(^|\/)vfio-pci\.ko$/m.test(builtin)) {
+    warnings.push(`vfio-pci is built into this kernel (/lib/modules/${release}/modules.builtin): its modprobe.d install command never runs, so ${addresses.join(', ')} will not be bound at boot`);
   }
-  const previous = host.readTextIfExists(MODPROBE_FILE) ?? '';
-  const keptIds = /options vfio[-_]pci ids=(\S+)/.exec(previous)?.[1]?.split(',') ?? [];
+  for (const a of addresses) {
+    const twins = all.filter((d) => idOf(d) === idOf(present.find((p) => p.address === a)!) && !claimed.has(d.address)).map((d) => d.address);
+    warnings.push(`${a} binds at boot by address (driver_override): its ids are shared with ${twins.join(', ')}, which stay with their drivers`);
+  }
+
+  // The guards of bind, on every device the boot configuration would match.
+  const matched = all.filter((d) => ids.includes(idOf(d)) || addresses.includes(d.address));
+  const guards = evaluateGuards(host, { devices: matched.map((d) => ({ address: d.address, alreadyBound: d.driver === VFIO_DRIVER, reason: 'named' as const })) }, all);
+  if (guards.length && !options.force) {
+    throw new VfioBinderError('refused', `Failed planning persist: the boot configuration would claim guarded devices: ${guards.map((g) => `${g.address} [${g.id}] ${g.summary}`).join('; ')}; nothing was written (--force overrides)`);
+  }
+  for (const g of guards) warnings.push(`overridden (--force): ${g.address} [${g.id}] ${g.summary}`);
+
   const keptSoftdeps = [...previous.matchAll(/^softdep (\S+) pre: vfio[-_]pci$/gm)].map((m) => m[1]!);
-  const allIds = [...new Set([...keptIds, ...ids])].sort();
   const softdeps = [...new Set([...keptSoftdeps, ...devices.map((d) => d.module).filter((m): m is string => m !== null)])].sort();
-  const modprobe = ['# Written by passthru persist: vfio-pci claims these devices at boot, before their native drivers.', `options vfio-pci ids=${allIds.join(',')}`, ...softdeps.map((m) => `softdep ${m} pre: vfio-pci`), ''].join('\n');
+  const modprobe = [
+    '# Written by passthru persist: vfio-pci claims these devices at boot, before their native drivers.',
+    ...(ids.length ? [`options vfio-pci ids=${ids.join(',')}`] : []),
+    ...(addresses.length ? ['# By address: ids shared with devices that stay on the host (see passthru persist).', vfioInstallLine(addresses)] : []),
+    ...softdeps.map((m) => `softdep ${m} pre: vfio-pci`),
+    '',
+  ].join('\n');
 
   const changes: FileChange[] = [];
   const followUp: string[] = [];
   const add = (c: FileChange | undefined) => c && changes.push(c);
-  add(change(host, MODPROBE_FILE, modprobe, 'vfio-pci ids and softdeps', stamp));
+  add(change(host, MODPROBE_FILE, modprobe, addresses.length ? 'vfio-pci ids, driver_override by address, and softdeps' : 'vfio-pci ids and softdeps', stamp));
 
   const initramfsTools = host.readTextIfExists('/etc/initramfs-tools/modules');
   const mkinitcpio = host.readTextIfExists('/etc/mkinitcpio.conf');
@@ -150,7 +238,7 @@ export function planPersist(host: HostFs, chosen: PciDevice[], all: PciDevice[],
     add(change(host, plan.path, plan.newText, 'kernel command line for the IOMMU', stamp));
     followUp.push(...plan.followUp);
   }
-  return { devices, changes, followUp: [...new Set(followUp)], warnings };
+  return { devices, boot: { ids, addresses }, changes, followUp: [...new Set(followUp)], warnings };
 }
 
 export function formatPersistPlan(plan: PersistPlan): string {
@@ -170,26 +258,53 @@ export type CommandRunner = (command: string) => Promise<{ exitCode: number; out
 /**
  * Writes the plan: a backup of every file first, then each new text (atomic, fsynced), then
  * the identity record; the rebuild commands run only when `runner` is given (--yes).
- * On a write failure the files already written are put back from their backups.
+ * On a write failure the files already written (and the record) are put back from the texts
+ * read at plan time, last written first: kind `failed`, naming the file whose write failed.
+ * When putting back fails too, kind `partial`: the message lists what is left and the cause
+ * is an AggregateError of the first error and every rollback error.
  */
 export async function applyPersist(host: HostFs, plan: PersistPlan, runner?: CommandRunner): Promise<{ written: string[]; ran: Array<{ command: string; exitCode: number; output: string }> }> {
-  const written: FileChange[] = [];
-  try {
-    for (const c of plan.changes) if (c.backup && c.before !== null) host.writeFile(c.backup, c.before);
-    for (const c of plan.changes) {
-      host.writeFile(c.path, c.after);
-      written.push(c);
-    }
-  } catch (error) {
-    for (const c of written.reverse()) {
-      if (c.before === null) host.removeFile(c.path);
-      else host.writeFile(c.path, c.before);
-    }
-    throw new VfioBinderError('failed', `Failed persisting via ${written.at(-1)?.path ?? plan.changes[0]?.path}: ${(error as Error).message}; the files written so far were put back`, { cause: error });
-  }
   const record = readPersistRecord(host);
   const kept = record.devices.filter((r) => !plan.devices.some((d) => d.address === r.address));
-  host.writeFile(PERSIST_RECORD, `${JSON.stringify({ schemaVersion: 1, devices: [...kept, ...plan.devices.map((d) => ({ address: d.address, identity: d.identity }))] }, null, 2)}\n`);
+  const recordText = `${JSON.stringify({ schemaVersion: 1, devices: [...kept, ...plan.devices.map((d) => ({ address: d.address, identity: d.identity }))] }, null, 2)}\n`;
+  // The record goes last and is put back like the files.
+  const writes = [...plan.changes.map((c) => ({ path: c.path, before: c.before, after: c.after })), { path: PERSIST_RECORD, before: host.readTextIfExists(PERSIST_RECORD) ?? null, after: recordText }];
+  const backups: string[] = [];
+  const written: typeof writes = [];
+  let doing = '';
+  try {
+    for (const c of plan.changes) {
+      if (!c.backup || c.before === null) continue;
+      doing = c.backup;
+      host.writeFile(c.backup, c.before);
+      backups.push(c.backup);
+    }
+    for (const w of writes) {
+      doing = w.path;
+      host.writeFile(w.path, w.after);
+      written.push(w);
+    }
+  } catch (error) {
+    const detail = (error as Error).message;
+    const left: string[] = [];
+    const rollbackErrors: unknown[] = [];
+    for (const w of [...written].reverse()) {
+      try {
+        if (w.before === null) host.removeFile(w.path);
+        else host.writeFile(w.path, w.before);
+      } catch (rollbackError) {
+        rollbackErrors.push(rollbackError);
+        left.push(`${w.path} has the new text${w.before === null ? ' (it did not exist before)' : ''}: ${(rollbackError as Error).message}`);
+      }
+    }
+    const kept = backups.length ? `; backups kept: ${backups.join(', ')}` : '';
+    if (rollbackErrors.length) {
+      throw new VfioBinderError('partial', `Failed persisting via ${doing}: ${detail}; then failed putting back ${left.length} of ${written.length} file(s) written: ${left.join('; ')}${kept}`, {
+        cause: new AggregateError([error, ...rollbackErrors], `Failed persisting via ${doing}, and failed putting files back`),
+      });
+    }
+    throw new VfioBinderError('failed', `Failed persisting via ${doing}: ${detail}; the ${written.length} file(s) written so far were put back${kept}`, { cause: error });
+  }
   const ran: Array<{ command: string; exitCode: number; output: string }> = [];
   if (runner) for (const command of plan.followUp) ran.push({ command, ...(await runner(command)) });
   return { written: plan.changes.map((c) => c.path), ran };

@@ -60,7 +60,7 @@ export const bindCommand: CommandSpec = {
             if (result.error) ctx.note(`passthru: ${result.error}`);
             if (result.status === 'rolled-back') return EXIT.failed;
             if (result.status === 'partial') return EXIT.partial;
-            if (options.persist) return runPersist(ctx, args, { yes: options.yes });
+            if (options.persist) return runPersist(ctx, args, { yes: options.yes, force: options.force });
             return EXIT.ok;
           } catch (error) {
             throw cliErrorOf(error);

@@ -11,6 +11,7 @@ import { printJson } from '../output';
 interface PersistOptions {
   dryRun?: boolean;
   yes?: boolean;
+  force?: boolean;
   bootloader?: 'grub' | 'systemd-boot' | 'kernelstub';
 }
 
@@ -30,7 +31,7 @@ export async function runPersist(ctx: CliContext, targets: string[], options: Pe
     const chosen = devices.filter((d) => planned.has(d.address));
     const cpu = parseCpuInfo(ctx.host.readTextIfExists('/proc/cpuinfo') ?? '');
     const cmdline = planCmdlineRemediation(ctx.host, cpu.vendor, { loader: options.bootloader });
-    const plan = planPersist(ctx.host, chosen, devices, cmdline, new Date().toISOString().replace(/[:.]/g, '-'));
+    const plan = planPersist(ctx.host, chosen, devices, cmdline, new Date().toISOString().replace(/[:.]/g, '-'), { force: options.force });
     if (ctx.format === 'json' && options.dryRun) {
       printJson(ctx.out, { dryRun: true, plan });
       return EXIT.ok;
@@ -59,6 +60,7 @@ export const persistCommand: CommandSpec = {
       .argument('<target...>', 'PCI address, vendor:device, group:N or interface name')
       .option('--dry-run', 'print the diffs; write nothing')
       .option('--yes', 'also run the initramfs and boot-loader rebuild commands')
+      .option('--force', 'let the boot configuration claim devices a bind guard protects (each printed as a warning)')
       .addOption(new Option('--bootloader <loader>', 'boot loader to edit (default: detected)').choices(['grub', 'systemd-boot', 'kernelstub']))
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
       .addHelpText('after', '\nExamples:\n  passthru persist 01:00.0 --dry-run\n  passthru persist 10de:2684 --yes')
