@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -41,3 +42,23 @@ export const driverOf = (root: string, address: string) => {
     return null;
   }
 };
+
+/**
+ * Every entry under `root` (type, mode, symlink target, content digest), keyed by relative path:
+ * equal snapshots before and after a run prove the run wrote nothing, sidecar included.
+ */
+export function treeSnapshot(root: string): Record<string, string> {
+  const entries: Record<string, string> = {};
+  const walk = (rel: string) => {
+    const abs = path.join(root, rel);
+    const st = fs.lstatSync(abs);
+    const mode = (st.mode & 0o7777).toString(8);
+    if (st.isSymbolicLink()) entries[rel] = `link ${fs.readlinkSync(abs)}`;
+    else if (st.isDirectory()) {
+      entries[rel] = `dir ${mode}`;
+      for (const name of fs.readdirSync(abs).sort()) walk(path.join(rel, name));
+    } else entries[rel] = `file ${mode} ${createHash('sha256').update(fs.readFileSync(abs)).digest('hex')}`;
+  };
+  walk('.');
+  return entries;
+}

@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { applyBind, evaluateGuards, formatPlan, parseTarget, planBind, renumberedDevices, resolveTargets, VfioBinderError } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
-import { cliErrorOf, hostState, outcomeTable, progressOptions, requireConsent } from '../binder';
+import { hostState, outcomeTable, progressOptions, requireConsent } from '../binder';
 import { EXIT } from '../CliError';
 import { paint, printJson } from '../output';
 import { runPersist } from './persist';
@@ -27,44 +27,40 @@ export const bindCommand: CommandSpec = {
       .addHelpText('after', '\nExamples:\n  passthru bind 01:00.0 --dry-run\n  passthru bind 10de:2684 --yes --persist\n  passthru --root fixtures/hosts/intel-workstation bind group:12\n\nExit codes: 0 bound (or already bound), 1 refused by a guard or failed and rolled back,\n2 bad input (nothing written), 3 not fully rolled back (see passthru restore).')
       .action(
         run<BindOptions>((ctx, options, args) => {
-          try {
-            const targets = args.map(parseTarget);
-            const { devices, groups } = hostState(ctx);
-            const plan = planBind(resolveTargets(targets, devices, groups), devices, groups);
-            // persist recorded these addresses: refuse when one now names another device.
-            const renumbered = renumberedDevices(ctx.host, devices).filter((r) => plan.devices.some((d) => r.startsWith(`${d.address}:`)));
-            if (renumbered.length) throw new VfioBinderError('refused', `Failed planning bind: the address now names another device than persist recorded (${renumbered.join(', ')})`);
-            const guards = evaluateGuards(ctx.host, plan, devices);
-            const blocked = guards.length > 0 && !options.force;
-            for (const g of guards) {
-              ctx.note(`${paint(ctx.out, blocked ? 'red' : 'yellow', blocked ? 'refused' : 'overridden (--force)')}: ${g.address} [${g.id}] ${g.summary}`);
-              for (const e of g.evidence) ctx.note(`    evidence: ${e}`);
-            }
-            if (options.dryRun) {
-              if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan, guards });
-              else ctx.out.stdout.write(formatPlan(plan));
-              return blocked ? EXIT.failed : EXIT.ok;
-            }
-            if (blocked) {
-              ctx.note('Nothing was written. Use --force to override these guards, or --dry-run to see the plan.');
-              return EXIT.failed;
-            }
-            if (!plan.noop) requireConsent(ctx, options.yes, 'bind');
-            const result = applyBind(ctx.host, plan, progressOptions(ctx));
-            if (ctx.format === 'json') printJson(ctx.out, { result, guards });
-            else {
-              ctx.out.stdout.write(outcomeTable(ctx, result.devices));
-              const summary = { applied: `Bound ${result.devices.filter((d) => d.status === 'bound').length} device(s) to vfio-pci with ${result.writes} writes.`, noop: 'Nothing to do: already on vfio-pci.', 'rolled-back': 'Failed, and every device is back on its original driver.', partial: 'Failed, and the rollback did not finish: the journal lists what is left; run `passthru restore --all`.' }[result.status];
-              ctx.out.stdout.write(`${summary}\n`);
-            }
-            if (result.error) ctx.note(`passthru: ${result.error}`);
-            if (result.status === 'rolled-back') return EXIT.failed;
-            if (result.status === 'partial') return EXIT.partial;
-            if (options.persist) return runPersist(ctx, args, { yes: options.yes });
-            return EXIT.ok;
-          } catch (error) {
-            throw cliErrorOf(error);
+          const targets = args.map(parseTarget);
+          const { devices, groups } = hostState(ctx);
+          const plan = planBind(resolveTargets(targets, devices, groups), devices, groups);
+          // persist recorded these addresses: refuse when one now names another device.
+          const renumbered = renumberedDevices(ctx.host, devices).filter((r) => plan.devices.some((d) => r.startsWith(`${d.address}:`)));
+          if (renumbered.length) throw new VfioBinderError('refused', `Failed planning bind: the address now names another device than persist recorded (${renumbered.join(', ')})`);
+          const guards = evaluateGuards(ctx.host, plan, devices);
+          const blocked = guards.length > 0 && !options.force;
+          for (const g of guards) {
+            ctx.note(`${paint(ctx.out, blocked ? 'red' : 'yellow', blocked ? 'refused' : 'overridden (--force)')}: ${g.address} [${g.id}] ${g.summary}`);
+            for (const e of g.evidence) ctx.note(`    evidence: ${e}`);
           }
+          if (options.dryRun) {
+            if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan, guards });
+            else ctx.out.stdout.write(formatPlan(plan));
+            return blocked ? EXIT.failed : EXIT.ok;
+          }
+          if (blocked) {
+            ctx.note('Nothing was written. Use --force to override these guards, or --dry-run to see the plan.');
+            return EXIT.failed;
+          }
+          if (!plan.noop) requireConsent(ctx, options.yes, 'bind');
+          const result = applyBind(ctx.host, plan, progressOptions(ctx));
+          if (ctx.format === 'json') printJson(ctx.out, { result, guards });
+          else {
+            ctx.out.stdout.write(outcomeTable(ctx, result.devices));
+            const summary = { applied: `Bound ${result.devices.filter((d) => d.status === 'bound').length} device(s) to vfio-pci with ${result.writes} writes.`, noop: 'Nothing to do: already on vfio-pci.', 'rolled-back': 'Failed, and every device is back on its original driver.', partial: 'Failed, and the rollback did not finish: the journal lists what is left; run `passthru restore --all`.' }[result.status];
+            ctx.out.stdout.write(`${summary}\n`);
+          }
+          if (result.error) ctx.note(`passthru: ${result.error}`);
+          if (result.status === 'rolled-back') return EXIT.failed;
+          if (result.status === 'partial') return EXIT.partial;
+          if (options.persist) return runPersist(ctx, args, { yes: options.yes });
+          return EXIT.ok;
         }),
       );
   },

@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { parseCpuInfo, planCmdlineRemediation } from '@passthru/iommu-check';
 import { applyPersist, formatPersistPlan, parseTarget, planBind, planPersist, resolveTargets, type CommandRunner } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
-import { cliErrorOf, hostState } from '../binder';
+import { hostState } from '../binder';
 import { EXIT } from '../CliError';
 import type { CliContext } from '../context';
 import { printJson } from '../output';
@@ -23,32 +23,28 @@ const runCommand: CommandRunner = async (command) => {
 
 /** `persist`, also reached through `bind --persist`. Rebuild commands run only on the live host with --yes. */
 export async function runPersist(ctx: CliContext, targets: string[], options: PersistOptions): Promise<number> {
-  try {
-    const { devices, groups } = hostState(ctx);
-    // The whole group persists, as bind binds it: the plan's devices.
-    const planned = new Set(planBind(resolveTargets(targets.map(parseTarget), devices, groups), devices, groups).devices.map((d) => d.address));
-    const chosen = devices.filter((d) => planned.has(d.address));
-    const cpu = parseCpuInfo(ctx.host.readTextIfExists('/proc/cpuinfo') ?? '');
-    const cmdline = planCmdlineRemediation(ctx.host, cpu.vendor, { loader: options.bootloader });
-    const plan = planPersist(ctx.host, chosen, devices, cmdline, new Date().toISOString().replace(/[:.]/g, '-'));
-    if (ctx.format === 'json' && options.dryRun) {
-      printJson(ctx.out, { dryRun: true, plan });
-      return EXIT.ok;
-    }
-    ctx.out.stdout.write(formatPersistPlan(plan));
-    if (options.dryRun || plan.changes.length === 0) return EXIT.ok;
-    const runner = ctx.host.isLive && options.yes ? runCommand : undefined;
-    const result = await applyPersist(ctx.host, plan, runner);
-    ctx.out.stdout.write(`Wrote ${result.written.length} file(s)${result.written.length ? `: ${result.written.join(', ')}` : ''}.\n`);
-    if (!runner && plan.followUp.length) {
-      ctx.note(ctx.host.isLive ? 'Not run without --yes: the commands above.' : `Not run: --root ${ctx.host.root} is not this machine.`);
-    }
-    const failed = result.ran.filter((r) => r.exitCode !== 0);
-    for (const r of failed) ctx.note(`passthru: \`${r.command}\` exited ${r.exitCode}:\n${r.output}`);
-    return failed.length ? EXIT.failed : EXIT.ok;
-  } catch (error) {
-    throw cliErrorOf(error);
+  const { devices, groups } = hostState(ctx);
+  // The whole group persists, as bind binds it: the plan's devices.
+  const planned = new Set(planBind(resolveTargets(targets.map(parseTarget), devices, groups), devices, groups).devices.map((d) => d.address));
+  const chosen = devices.filter((d) => planned.has(d.address));
+  const cpu = parseCpuInfo(ctx.host.readTextIfExists('/proc/cpuinfo') ?? '');
+  const cmdline = planCmdlineRemediation(ctx.host, cpu.vendor, { loader: options.bootloader });
+  const plan = planPersist(ctx.host, chosen, devices, cmdline, new Date().toISOString().replace(/[:.]/g, '-'));
+  if (ctx.format === 'json' && options.dryRun) {
+    printJson(ctx.out, { dryRun: true, plan });
+    return EXIT.ok;
   }
+  ctx.out.stdout.write(formatPersistPlan(plan));
+  if (options.dryRun || plan.changes.length === 0) return EXIT.ok;
+  const runner = ctx.host.isLive && options.yes ? runCommand : undefined;
+  const result = await applyPersist(ctx.host, plan, runner);
+  ctx.out.stdout.write(`Wrote ${result.written.length} file(s)${result.written.length ? `: ${result.written.join(', ')}` : ''}.\n`);
+  if (!runner && plan.followUp.length) {
+    ctx.note(ctx.host.isLive ? 'Not run without --yes: the commands above.' : `Not run: --root ${ctx.host.root} is not this machine.`);
+  }
+  const failed = result.ran.filter((r) => r.exitCode !== 0);
+  for (const r of failed) ctx.note(`passthru: \`${r.command}\` exited ${r.exitCode}:\n${r.output}`);
+  return failed.length ? EXIT.failed : EXIT.ok;
 }
 
 export const persistCommand: CommandSpec = {
