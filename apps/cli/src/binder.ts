@@ -3,7 +3,7 @@ import type { ApplyOptions, DeviceOutcome } from '@passthru/vfio-binder';
 import { CliError, EXIT } from './CliError';
 import type { CliContext } from './context';
 import { scanHost } from './names';
-import { paint, renderTable } from './output';
+import { paint, progressLine, renderTable } from './output';
 
 export function hostState(ctx: CliContext): { devices: PciDevice[]; groups: IommuGroup[] } {
   const { devices } = scanHost(ctx);
@@ -15,7 +15,7 @@ export function progressOptions(ctx: CliContext): ApplyOptions {
   const tty = Boolean((ctx.out.stderr as { isTTY?: boolean }).isTTY) && ctx.out.color;
   return {
     onDevice: (device, index, total) => {
-      if (tty) ctx.out.stderr.write(`\r[${index + 1}/${total}] ${device.address} ${device.originalDriver ?? '(none)'} -> vfio-pci\u001b[K`);
+      if (tty) progressLine(ctx.out, `[${index + 1}/${total}] ${device.address} ${device.originalDriver ?? '(none)'} -> vfio-pci`);
       if (tty && index + 1 === total) ctx.out.stderr.write('\n');
       ctx.verbose(`binding ${device.address} (${index + 1}/${total})`);
     },

@@ -3,6 +3,7 @@ import { EXIT, toCliError } from './CliError';
 import type { CommandAction } from './command';
 import { commands } from './commands/index';
 import { createContext, type CliIo, type GlobalOptions } from './context';
+import { printable } from './output';
 
 declare const PASSTHRU_VERSION: string;
 export const version = typeof PASSTHRU_VERSION === 'string' ? PASSTHRU_VERSION : '0.0.0-dev';
@@ -33,7 +34,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--verbose', 'explain what is read and written, on stderr')
     .addHelpText('after', HELP_EXAMPLES)
     .showHelpAfterError()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput({ writeOut: (s) => io.stdout.write(printable(s)), writeErr: (s) => io.stderr.write(printable(s)) })
     .exitOverride();
 
   const run =
@@ -52,7 +53,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       }
     };
   for (const spec of commands) spec.register(program, run);
-  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(printable(s)), writeErr: (s) => io.stderr.write(printable(s)) });
   return program;
 }
 
@@ -79,8 +80,8 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
       return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? EXIT.ok : EXIT.usage;
     }
     const failure = toCliError(error);
-    io.stderr.write(`passthru: ${failure.message}\n`);
-    if (io.env.PASSTHRU_DEBUG) io.stderr.write(`${causeChain(failure)}\n`);
+    io.stderr.write(`passthru: ${printable(failure.message)}\n`);
+    if (io.env.PASSTHRU_DEBUG) io.stderr.write(`${printable(causeChain(failure))}\n`);
     return failure.exitCode;
   }
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { HostFs, errnoOf } from '@passthru/hostfs';
 import { SimulatedKernel } from '@passthru/sysfs-sim';
 import { CliError, EXIT } from './CliError';
-import { wantsColor, type Output } from './output';
+import { printableStream, wantsColor, type Output } from './output';
 
 /** Options every command takes (DESIGN.md: the CLI contract). */
 export interface GlobalOptions {
@@ -65,16 +65,18 @@ export function openHost(root: string): HostFs {
 export function createContext(options: GlobalOptions, io: CliIo, formats: ReadonlyArray<'table' | 'json'> = ['table', 'json']): CliContext {
   const format = (options.format ?? 'table') as 'table' | 'json';
   if (!formats.includes(format)) throw new CliError(`--format must be one of ${formats.join(', ')} (got '${options.format}')`);
-  const out: Output = { stdout: io.stdout as never, stderr: io.stderr as never, color: wantsColor(io.stdout as never, options.color, io.env) };
+  const stdout = io.stdout as Output['stdout'];
+  const stderr = io.stderr as Output['stderr'];
+  const out: Output = { stdout: printableStream(stdout), stderr: printableStream(stderr), color: wantsColor(stdout, options.color, io.env), raw: { stdout, stderr } };
   return {
     host: openHost(options.root),
     options,
     format,
     out,
     env: io.env,
-    note: (message) => io.stderr.write(`${message}\n`),
+    note: (message) => out.stderr.write(`${message}\n`),
     verbose: (message) => {
-      if (options.verbose) io.stderr.write(`${message}\n`);
+      if (options.verbose) out.stderr.write(`${message}\n`);
     },
   };
 }
