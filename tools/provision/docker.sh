@@ -52,11 +52,12 @@ fi
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   say "image $IMAGE present"
 else
-  # First main-archive URI of apt's sources (one-line or deb822 format); comments skipped.
-  mirror="${PASSTHRU_DEBIAN_MIRROR:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-    /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -E '^(deb|URIs:) ' \
-    | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -1 | tr -d ' ' || true)}"
-  mirror="${mirror:-http://deb.debian.org/debian}"
+  # The Debian archive apt on this machine uses (apt-mirror.sh reads sources.list, *.list and
+  # deb822 *.sources); no built-in fallback host: without one, say how to name it.
+  mirror="${PASSTHRU_DEBIAN_MIRROR:-}"
+  if [ -z "$mirror" ]; then
+    mirror=$(bash "$(dirname "$0")/apt-mirror.sh") || die "no Debian mirror for debootstrap in apt's sources; set PASSTHRU_DEBIAN_MIRROR=URL"
+  fi
   tmp=$(mktemp -d "$STATE/rootfs.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
   say "debootstrap --variant=minbase bookworm from $mirror"
   debootstrap --variant=minbase bookworm "$tmp" "$mirror" >&2 || die "debootstrap failed (mirror $mirror)"

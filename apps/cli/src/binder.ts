@@ -1,20 +1,9 @@
-import { HostFsError } from '@passthru/hostfs';
 import { readIommuGroups, type IommuGroup, type PciDevice } from '@passthru/pci-discovery';
-import { VfioBinderError, type ApplyOptions, type DeviceOutcome } from '@passthru/vfio-binder';
+import type { ApplyOptions, DeviceOutcome } from '@passthru/vfio-binder';
 import { CliError, EXIT } from './CliError';
 import type { CliContext } from './context';
 import { scanHost } from './names';
-import { paint, renderTable } from './output';
-
-/** vfio-binder's error kinds onto the CLI's exit codes. */
-export function cliErrorOf(error: unknown): unknown {
-  if (error instanceof VfioBinderError) {
-    const code = { usage: EXIT.usage, refused: EXIT.failed, failed: EXIT.failed, partial: EXIT.partial }[error.kind];
-    return new CliError(error.message, code, { cause: error });
-  }
-  if (error instanceof HostFsError) return new CliError(error.message, EXIT.failed, { cause: error });
-  return error;
-}
+import { paint, progressLine, renderTable } from './output';
 
 export function hostState(ctx: CliContext): { devices: PciDevice[]; groups: IommuGroup[] } {
   const { devices } = scanHost(ctx);
@@ -26,7 +15,7 @@ export function progressOptions(ctx: CliContext): ApplyOptions {
   const tty = Boolean((ctx.out.stderr as { isTTY?: boolean }).isTTY) && ctx.out.color;
   return {
     onDevice: (device, index, total) => {
-      if (tty) ctx.out.stderr.write(`\r[${index + 1}/${total}] ${device.address} ${device.originalDriver ?? '(none)'} -> vfio-pci\u001b[K`);
+      if (tty) progressLine(ctx.out, `[${index + 1}/${total}] ${device.address} ${device.originalDriver ?? '(none)'} -> vfio-pci`);
       if (tty && index + 1 === total) ctx.out.stderr.write('\n');
       ctx.verbose(`binding ${device.address} (${index + 1}/${total})`);
     },

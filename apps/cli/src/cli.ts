@@ -1,8 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
-import { CliError, EXIT } from './CliError';
+import { EXIT, toCliError } from './CliError';
 import type { CommandAction } from './command';
 import { commands } from './commands/index';
 import { createContext, type CliIo, type GlobalOptions, type OutputFormat } from './context';
+import { printable } from './output';
 
 declare const PASSTHRU_VERSION: string;
 export const version = typeof PASSTHRU_VERSION === 'string' ? PASSTHRU_VERSION : '0.0.0-dev';
@@ -33,7 +34,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--verbose', 'explain what is read and written, on stderr')
     .addHelpText('after', HELP_EXAMPLES)
     .showHelpAfterError()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput({ writeOut: (s) => io.stdout.write(printable(s)), writeErr: (s) => io.stderr.write(printable(s)) })
     .exitOverride();
 
   const run =
@@ -43,14 +44,28 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       const options = command.opts() as O;
       const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a : [a])) as string[];
       const globals = command.optsWithGlobals() as GlobalOptions;
-      // A command's own --format choices (audit adds sarif) widen the formats it accepts.
-      const local = command.options.find((o) => o.long === '--format')?.argChoices as OutputFormat[] | undefined;
-      const ctx = createContext(globals, io, local);
-      setExit(await action(ctx, options, positional));
+      try {
+        // A command's own --format choices (audit adds sarif) widen the formats it accepts.
+        const local = command.options.find((o) => o.long === '--format')?.argChoices as OutputFormat[] | undefined;
+        const ctx = createContext(globals, io, local);
+        setExit(await action(ctx, options, positional));
+      } catch (error) {
+        // The one place errors become exit codes (toCliError); commands do not convert.
+        throw toCliError(error);
+      }
     };
   for (const spec of commands) spec.register(program, run);
-  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(printable(s)), writeErr: (s) => io.stderr.write(printable(s)) });
   return program;
+}
+
+/** Every error of the chain with its stack, for PASSTHRU_DEBUG. */
+function causeChain(error: unknown): string {
+  const lines: string[] = [];
+  for (let e = error, depth = 0; e !== undefined && depth < 16; e = (e as { cause?: unknown }).cause, depth++) {
+    lines.push(depth === 0 ? '' : 'caused by:', e instanceof Error ? (e.stack ?? e.message) : String(e));
+  }
+  return lines.filter(Boolean).join('\n');
 }
 
 /** Parses argv, runs the command, and returns the exit code of the CLI contract. */
@@ -66,12 +81,9 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
     if (error instanceof CommanderError) {
       return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? EXIT.ok : EXIT.usage;
     }
-    if (error instanceof CliError) {
-      io.stderr.write(`passthru: ${error.message}\n`);
-      return error.exitCode;
-    }
-    io.stderr.write(`passthru: ${(error as Error).message ?? String(error)}\n`);
-    if (io.env.PASSTHRU_DEBUG) io.stderr.write(`${(error as Error).stack}\n`);
-    return EXIT.failed;
+    const failure = toCliError(error);
+    io.stderr.write(`passthru: ${printable(failure.message)}\n`);
+    if (io.env.PASSTHRU_DEBUG) io.stderr.write(`${printable(causeChain(failure))}\n`);
+    return failure.exitCode;
   }
 }

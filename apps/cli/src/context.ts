@@ -1,7 +1,8 @@
-import { HostFs, HostFsError } from '@passthru/hostfs';
+import * as fs from 'node:fs';
+import { HostFs, errnoOf } from '@passthru/hostfs';
 import { SimulatedKernel } from '@passthru/sysfs-sim';
 import { CliError, EXIT } from './CliError';
-import { wantsColor, type Output } from './output';
+import { printableStream, wantsColor, type Output } from './output';
 
 /** Options every command takes (docs/architecture.md: the CLI contract). */
 export interface GlobalOptions {
@@ -34,11 +35,27 @@ export interface CliContext {
 }
 
 /**
+ * `--root` must be a non-empty path to an existing folder: an empty string would silently mean
+ * the current folder, and a file or a missing path is a usage error, not a failed read.
+ */
+export function checkRoot(root: string): void {
+  if (root === '') throw new CliError('--root must name a folder (got an empty path; --root / is this machine)', EXIT.usage);
+  if (root.includes('\0')) throw new CliError('--root must not contain a NUL character', EXIT.usage);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(root);
+  } catch (error) {
+    throw new CliError(`Failed opening host root ${root}: the --root folder must exist (${errnoOf(error)})`, EXIT.usage, { cause: error });
+  }
+  if (!stat.isDirectory()) throw new CliError(`Failed opening host root ${root}: the --root path must be a folder, not a file`, EXIT.usage);
+}
+
+/**
  * The HostFs of `root`: the live host for `/`, else a fixture tree whose sysfs writes the
  * simulated kernel applies (its id tables and SR-IOV templates come from the tree's sidecar).
  */
 export function openHost(root: string): HostFs {
-  try {
+  checkRoot(root);
     if (root === '/') return new HostFs('/');
     const probe = new HostFs(root);
     if (probe.isRealSysfs('/sys/bus/pci')) return probe;
@@ -46,25 +63,23 @@ export function openHost(root: string): HostFs {
     // (the kernel fixes its id tables in the tree's sidecar when it starts).
     let kernel: SimulatedKernel | undefined;
     return new HostFs(root, { kernel: { write: (path, data) => (kernel ??= new SimulatedKernel(probe.root)).write(path, data) } });
-  } catch (error) {
-    if (error instanceof HostFsError) throw new CliError(error.message, EXIT.usage, { cause: error });
-    throw error;
-  }
 }
 
 export function createContext(options: GlobalOptions, io: CliIo, formats: ReadonlyArray<OutputFormat> = ['table', 'json']): CliContext {
   const format = (options.format ?? 'table') as OutputFormat;
   if (!formats.includes(format)) throw new CliError(`--format must be one of ${formats.join(', ')} (got '${options.format}')`);
-  const out: Output = { stdout: io.stdout as never, stderr: io.stderr as never, color: wantsColor(io.stdout as never, options.color, io.env) };
+  const stdout = io.stdout as Output['stdout'];
+  const stderr = io.stderr as Output['stderr'];
+  const out: Output = { stdout: printableStream(stdout), stderr: printableStream(stderr), color: wantsColor(stdout, options.color, io.env), raw: { stdout, stderr } };
   return {
     host: openHost(options.root),
     options,
     format,
     out,
     env: io.env,
-    note: (message) => io.stderr.write(`${message}\n`),
+    note: (message) => out.stderr.write(`${message}\n`),
     verbose: (message) => {
-      if (options.verbose) io.stderr.write(`${message}\n`);
+      if (options.verbose) out.stderr.write(`${message}\n`);
     },
   };
 }

@@ -5,10 +5,12 @@ import type { CliContext } from './context';
 
 /**
  * The pci.ids of this machine (or --pci-ids FILE). Names are a convenience: when no database
- * is found the numeric ids stay the truth and the scan goes on without names.
+ * is found the numeric ids stay the truth and the scan goes on without names. A named file
+ * that is not a regular file, or is too large, is bad input (PciIds.fromFile says why).
  */
 export function loadNames(ctx: CliContext): PciIds | undefined {
   const explicit = ctx.options.pciIds;
+  if (explicit === '') throw new CliError('--pci-ids must name a file (got an empty path)');
   if (explicit && !existsSync(explicit)) throw new CliError(`--pci-ids ${explicit}: no such file`);
   const file = findPciIdsFile(existsSync, explicit);
   if (!file) {

@@ -4,9 +4,60 @@ import type { Writable } from 'node:stream';
 export const SCHEMA_VERSION = 1;
 
 export interface Output {
+  /** Text for people (tables, plans, notes): every write passes through printable(). */
   stdout: Writable;
   stderr: Writable;
   color: boolean;
+  /** The unfiltered streams, for documents (JSON, HTML) and the progress line. */
+  raw: { stdout: Writable; stderr: Writable };
+}
+
+/** The escape sequences passthru itself writes to a terminal: paint's colours and reset. */
+const OWN_SGR = /^\u001b\[(?:0|1|3[1-6]|90)m/;
+/**
+ * Control characters a terminal acts on: C0 but tab and newline, DEL, C1 (8-bit CSI, OSC...),
+ * and the bidirectional overrides and isolates that reorder what is shown.
+ */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * Text safe to show on a terminal: every control character of the data (a driver folder or a
+ * pci.ids name may carry escapes) is dropped, except the colour sequences paint() writes
+ * (`ESC[31m`..`ESC[36m`, `ESC[90m`, `ESC[1m`, `ESC[0m`). What followed a dropped ESC stays
+ * visible as text. Tabs and newlines stay. JSON does not pass here (printJson escapes instead).
+ */
+export function printable(text: string): string {
+  if (!CONTROL.test(text)) return text;
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\u001b') {
+      const own = OWN_SGR.exec(text.slice(i, i + 5));
+      if (own) {
+        out += own[0];
+        i += own[0].length - 1;
+      }
+      continue;
+    }
+    if (!CONTROL.test(c)) out += c;
+  }
+  return out;
+}
+
+/** A stream whose string writes pass through printable(); everything else is the stream's own. */
+export function printableStream<S extends NodeJS.WritableStream>(stream: S): S {
+  return new Proxy(stream, {
+    get(target, prop) {
+      if (prop === 'write') return (chunk: unknown, ...rest: never[]) => target.write(typeof chunk === 'string' ? printable(chunk) : (chunk as Uint8Array), ...rest);
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** A progress line that rewrites itself on a terminal: `\r`, the text (printable), erase to the end. */
+export function progressLine(out: Output, text: string): void {
+  out.raw.stderr.write(`\r${printable(text)}\u001b[K`);
 }
 
 /** Colour only on a TTY, never with NO_COLOR or --no-color (https://no-color.org). */
@@ -22,9 +73,16 @@ export function paint(out: Output, colour: Colour, text: string): string {
   return out.color ? `\u001b[${CODES[colour]}m${text}\u001b[0m` : text;
 }
 
-/** Prints a domain object as the JSON contract: `schemaVersion` first, then the object. */
+/** JSON.stringify leaves DEL, C1 and the bidi controls raw; as `\u` escapes the value is the same. */
+const JSON_RAW_CONTROL = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Prints a domain object as the JSON contract: `schemaVersion` first, then the object. The data
+ * stays exact: control characters are JSON escapes (never raw bytes a terminal would act on).
+ */
 export function printJson(out: Output, value: object): void {
-  out.stdout.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...value }, null, 2)}\n`);
+  const text = JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...value }, null, 2).replace(JSON_RAW_CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  out.raw.stdout.write(`${text}\n`);
 }
 
 const ANSI = /\u001b\[[0-9;]*m/g;

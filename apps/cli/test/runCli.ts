@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -41,3 +42,26 @@ export const driverOf = (root: string, address: string) => {
     return null;
   }
 };
+
+/**
+ * Every entry under `root` (type, mode, mtime, symlink target, and for regular files up to
+ * 1 MiB a content digest), keyed by relative path: equal snapshots before and after a run prove
+ * the run wrote nothing, sidecar included (a file made and removed again changes its folder's
+ * mtime). FIFOs and devices are recorded, never opened.
+ */
+export function treeSnapshot(root: string): Record<string, string> {
+  const entries: Record<string, string> = {};
+  const walk = (rel: string) => {
+    const abs = path.join(root, rel);
+    const st = fs.lstatSync(abs);
+    const meta = `${(st.mode & 0o7777).toString(8)} ${st.mtimeMs}`;
+    if (st.isSymbolicLink()) entries[rel] = `link ${fs.readlinkSync(abs)}`;
+    else if (st.isDirectory()) {
+      entries[rel] = `dir ${meta}`;
+      for (const name of fs.readdirSync(abs).sort()) walk(path.join(rel, name));
+    } else if (!st.isFile()) entries[rel] = `special ${meta}`;
+    else entries[rel] = `file ${meta} ${st.size} ${st.size <= 1 << 20 ? createHash('sha256').update(fs.readFileSync(abs)).digest('hex') : ''}`;
+  };
+  walk('.');
+  return entries;
+}

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { PciDiscoveryError } from './PciDiscoveryError';
 
@@ -7,6 +7,13 @@ import { PciDiscoveryError } from './PciDiscoveryError';
  * Fedora/RHEL/Arch (hwdata), and the upstream pciutils default.
  */
 export const PCI_IDS_PATHS: readonly string[] = ['/usr/share/misc/pci.ids', '/usr/share/hwdata/pci.ids', '/usr/share/pci.ids'];
+
+/**
+ * The largest pci.ids fromFile reads (and, for `.gz`, the largest it inflates to): 64 MiB, far
+ * above the real file (about 1.3 MB in 2025), so `--pci-ids /dev/zero` or a runaway file is
+ * refused instead of filling memory.
+ */
+export const PCI_IDS_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * The pci.ids file to use. An explicit path (`--pci-ids FILE`) is authoritative: when given, it
@@ -95,15 +102,29 @@ export class PciIds {
    * Reads a pci.ids file (plain, or gzip-compressed when the name ends in `.gz`) from this
    * machine. The bytes are kept as a latin1 string (a third of the cost of UTF-8 decoding the
    * whole file); the structure characters are ASCII, and names are UTF-8 decoded as they are
-   * looked up.
+   * looked up. Only a regular file of at most `maxBytes` (inflated, for `.gz`) is read: a
+   * folder, a device such as /dev/zero, a FIFO or an oversized file is refused. The file is
+   * opened non-blocking (a FIFO with no writer cannot stall the open) and checked by fstat on
+   * the opened descriptor.
    */
-  static fromFile(path: string): PciIds {
+  static fromFile(path: string, { maxBytes = PCI_IDS_MAX_BYTES }: { maxBytes?: number } = {}): PciIds {
+    let bytes: Buffer;
     try {
-      const bytes = readFileSync(path);
-      return new PciIds((path.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('latin1'), true);
+      bytes = readRegularFile(path, maxBytes);
     } catch (error) {
+      if (error instanceof PciDiscoveryError) throw error;
       throw new PciDiscoveryError('reading', 'the pci.ids database', path, { cause: error });
     }
+    let text: Buffer = bytes;
+    if (path.endsWith('.gz')) {
+      try {
+        text = gunzipSync(bytes, { maxOutputLength: maxBytes });
+      } catch (error) {
+        const tooLarge = (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+        throw new PciDiscoveryError('reading', 'the pci.ids database', path, { cause: error, ...(tooLarge ? { detail: `inflates to more than ${maxBytes} bytes` } : {}) });
+      }
+    }
+    return new PciIds(text.toString('latin1'), true);
   }
 
   vendorName(vendorId: string): string | undefined {
@@ -263,4 +284,28 @@ function normalizeHex(id: string): string | undefined {
 function normalizeId(id: string, length: number): string | undefined {
   const s = normalizeHex(id);
   return s !== undefined && s.length === length ? s : undefined;
+}
+
+/** The bytes of a regular file of at most maxBytes; anything else is a PciDiscoveryError saying why. */
+function readRegularFile(path: string, maxBytes: number): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new PciDiscoveryError('reading', 'the pci.ids database', path, { detail: `not a regular file (${stat.isDirectory() ? 'a folder' : 'a device, FIFO or socket'})` });
+    if (stat.size > maxBytes) throw new PciDiscoveryError('reading', 'the pci.ids database', path, { detail: `${stat.size} bytes is more than the ${maxBytes} a pci.ids may have` });
+    // Read to the end, but never past maxBytes: the file may grow after the fstat.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(stat.size - total, 64 * 1024), maxBytes + 1 - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > maxBytes) throw new PciDiscoveryError('reading', 'the pci.ids database', path, { detail: `more than the ${maxBytes} bytes a pci.ids may have (it grew while read)` });
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
 }

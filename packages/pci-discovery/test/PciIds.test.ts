@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, it, expect } from 'vitest';
-import { PciDiscoveryError, PciIds, findPciIdsFile } from '../src/index';
+import { PCI_IDS_MAX_BYTES, PciDiscoveryError, PciIds, findPciIdsFile } from '../src/index';
 
 const SAMPLE = [
   '#',
@@ -119,6 +119,19 @@ describe('PciIds on an inline pci.ids', () => {
     const missing = join(dir, 'nope.ids');
     expect(() => PciIds.fromFile(missing)).toThrow(PciDiscoveryError);
     expect(() => PciIds.fromFile(missing)).toThrow(`Failed reading the pci.ids database via ${missing}: ENOENT`);
+  });
+
+  it('refuses what is not a regular file, and files over the size cap (plain or inflated)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pciids-'));
+    expect(() => PciIds.fromFile(dir)).toThrow(`Failed reading the pci.ids database via ${dir}: not a regular file (a folder)`);
+    expect(() => PciIds.fromFile('/dev/zero')).toThrow('Failed reading the pci.ids database via /dev/zero: not a regular file (a device, FIFO or socket)');
+    expect(PCI_IDS_MAX_BYTES).toBe(64 * 1024 * 1024);
+    writeFileSync(join(dir, 'pci.ids'), SAMPLE);
+    writeFileSync(join(dir, 'pci.ids.gz'), gzipSync(SAMPLE));
+    const size = Buffer.byteLength(SAMPLE);
+    expect(PciIds.fromFile(join(dir, 'pci.ids'), { maxBytes: size }).vendorName('8086')).toBe('Intel Corporation');
+    expect(() => PciIds.fromFile(join(dir, 'pci.ids'), { maxBytes: size - 1 })).toThrow(`${size} bytes is more than the ${size - 1} a pci.ids may have`);
+    expect(() => PciIds.fromFile(join(dir, 'pci.ids.gz'), { maxBytes: size - 1 })).toThrow(`inflates to more than ${size - 1} bytes`);
   });
 });
 

@@ -13,6 +13,8 @@ export const SIM_KERNEL_STATE_FILE = `${SIM_STATE_DIR}/state.json`;
 export const SIM_FAULTS_FILE = `${SIM_STATE_DIR}/faults.json`;
 /** One JSON line per write, appended by every SimulatedKernel on the tree. */
 export const SIM_WRITE_LOG_FILE = `${SIM_STATE_DIR}/writes.jsonl`;
+/** What a `remove` write took out of the tree, kept so that a `rescan` can bring it back. */
+export const SIM_REMOVED_FILE = `${SIM_STATE_DIR}/removed.json`;
 
 /** kernfs refuses writes larger than a page to sysfs attributes (atomic_write_len) with E2BIG. */
 export const PAGE_SIZE = 4096;
@@ -114,6 +116,18 @@ const KernelStateSchema = z.object({
 });
 type KernelState = z.infer<typeof KernelStateSchema>;
 
+/** One tree entry as it was just before `remove` took it out (file data base64: config is binary). */
+const RemovedEntrySchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('dir'), path: z.string(), mode: z.number().int() }),
+  z.object({ kind: z.literal('file'), path: z.string(), mode: z.number().int(), data: z.string() }),
+  z.object({ kind: z.literal('link'), path: z.string(), target: z.string() }),
+]);
+type RemovedEntry = z.infer<typeof RemovedEntrySchema>;
+/** A removed device: its folder and every entry its removal took (folder, bus, group, class and IOMMU links). */
+const RemovedDeviceSchema = z.object({ address: z.string(), folder: z.string(), entries: z.array(RemovedEntrySchema) });
+type RemovedDevice = z.infer<typeof RemovedDeviceSchema>;
+const RemovedFileSchema = z.object({ version: z.literal(1), devices: z.array(RemovedDeviceSchema) });
+
 /** What pci_match_one_device compares. */
 interface PciIdentity {
   vendor: number;
@@ -166,6 +180,8 @@ export class SimulatedKernel implements SimulatedKernelWriter {
   private readonly maxHangMs: number;
   private readonly logWrites: boolean;
   private state: KernelState;
+  /** Set during a `remove` write: the devices removeDevice takes out, for a later rescan. */
+  private removing: RemovedDevice[] | undefined;
 
   constructor(root: string, options: SimulatedKernelOptions = {}) {
     let real: string;
@@ -399,7 +415,8 @@ export class SimulatedKernel implements SimulatedKernelWriter {
         return;
       }
       case 'rescan':
-        kstrtoul(data, 'rescan');
+        // pci-sysfs.c rescan_store: kstrtoul, then a rescan of every root bus when non-zero.
+        if (kstrtoul(data, 'rescan') !== 0) this.rescan(undefined, ctx);
         return;
       case 'drivers_autoprobe':
         // bus.c: anything starting with '0' turns autoprobe off, anything else on.
@@ -501,10 +518,11 @@ export class SimulatedKernel implements SimulatedKernelWriter {
         this.writeFile(file, kstrtobool(data, attr) ? '1\n' : '0\n');
         return;
       case 'remove':
-        if (kstrtoul(data, attr) !== 0) this.removeDevice(address);
+        if (kstrtoul(data, attr) !== 0) this.removeRemembered(address);
         return;
       case 'rescan':
-        kstrtoul(data, attr);
+        // dev_rescan_store: rescans the device's bus, so what was removed below this device returns.
+        if (kstrtoul(data, attr) !== 0) this.rescan(folder, ctx);
         return;
       case 'reset': {
         // reset_store: only "1"; pci_reset_function gives ENOTTY when no reset method works.
@@ -709,7 +727,9 @@ export class SimulatedKernel implements SimulatedKernelWriter {
   /**
    * pci_stop_and_remove_bus_device: devices behind a bridge and the VFs of a PF go first; then
    * the driver is released and every link to the device (bus, group, class, PF) goes with its
-   * folder. An IOMMU group left without devices disappears.
+   * folder. An IOMMU group left without devices disappears. During a `remove` write the
+   * entries that go (after the driver release: a device returns unbound) are kept for rescan;
+   * a VF is not, since a bus scan never finds VFs (they return through sriov_numvfs).
    */
   removeDevice(address: string): void {
     const folder = this.deviceFolder(address);
@@ -725,28 +745,95 @@ export class SimulatedKernel implements SimulatedKernelWriter {
     }
     const device = this.device(address);
     if (device) this.release(device);
+    const physfn = this.linkName(`${folder}/physfn`);
+    const kept: RemovedDevice | undefined = this.removing && !physfn ? { address, folder, entries: [] } : undefined;
+    const drop = (hostPath: string) => {
+      if (kept) kept.entries.push(...this.entriesOf(hostPath));
+      fs.rmSync(path.join(this.root, hostPath), { recursive: true, force: true });
+    };
     const group = this.linkName(`${folder}/iommu_group`);
     if (group) {
       const groupFolder = `/sys/kernel/iommu_groups/${group}`;
-      fs.rmSync(path.join(this.root, groupFolder, 'devices', address), { force: true });
-      if (this.list(`${groupFolder}/devices`).length === 0) fs.rmSync(path.join(this.root, groupFolder), { recursive: true, force: true });
+      drop(`${groupFolder}/devices/${address}`);
+      if (this.list(`${groupFolder}/devices`).length === 0) drop(groupFolder);
     }
-    for (const node of this.list(`${folder}/drm`)) fs.rmSync(path.join(this.root, '/dev/dri', node), { force: true });
+    for (const node of this.list(`${folder}/drm`)) drop(`/dev/dri/${node}`);
     for (const cls of ['net', 'drm']) {
       for (const name of this.list(`/sys/class/${cls}`)) {
         const target = this.resolveLink(`/sys/class/${cls}/${name}`);
-        if (target?.startsWith(`${folder}/`)) fs.rmSync(path.join(this.root, '/sys/class', cls, name), { force: true });
+        if (target?.startsWith(`${folder}/`)) drop(`/sys/class/${cls}/${name}`);
       }
     }
     for (const unit of this.list('/sys/devices/virtual/iommu')) {
       const link = `/sys/devices/virtual/iommu/${unit}/devices/${address}`;
-      if (lstatOrUndefined(path.join(this.root, link))) fs.rmSync(path.join(this.root, link), { force: true });
+      if (lstatOrUndefined(path.join(this.root, link))) drop(link);
     }
-    const physfn = this.linkName(`${folder}/physfn`);
     const pfFolder = physfn ? this.deviceFolder(physfn) : undefined;
-    if (pfFolder) for (const link of this.virtfnLinks(pfFolder)) if (this.resolveLink(`${pfFolder}/${link}`) === folder) fs.rmSync(path.join(this.root, pfFolder, link), { force: true });
-    fs.rmSync(path.join(this.root, '/sys/bus/pci/devices', address), { force: true });
-    fs.rmSync(path.join(this.root, folder), { recursive: true, force: true });
+    if (pfFolder) for (const link of this.virtfnLinks(pfFolder)) if (this.resolveLink(`${pfFolder}/${link}`) === folder) drop(`${pfFolder}/${link}`);
+    drop(`/sys/bus/pci/devices/${address}`);
+    drop(folder);
+    if (kept) this.removing!.push(kept);
+  }
+
+  /** A `remove` write: removeDevice, and what it took kept in removed.json for rescan. */
+  private removeRemembered(address: string): void {
+    this.removing = [];
+    try {
+      this.removeDevice(address);
+    } finally {
+      const removed = this.removing;
+      this.removing = undefined;
+      if (removed.length) this.saveRemoved([...this.loadRemoved(), ...removed]);
+    }
+  }
+
+  /**
+   * pci_rescan_bus: devices taken out by `remove` (all, or those below `under`) are found again
+   * as new pci_devs: parents first, no driver_override, SR-IOV disabled, then probed unless
+   * bus autoprobe is off. Hot-unplugged (`vanish`) devices and VFs do not return.
+   */
+  private rescan(under: string | undefined, ctx: WriteContext): void {
+    const removed = this.loadRemoved();
+    const back = removed.filter((r) => under === undefined || r.folder.startsWith(`${under}/`));
+    if (back.length === 0) return;
+    // Removal order is children first: bring parents back first.
+    const order = [...back].reverse();
+    for (const r of order) for (const entry of r.entries) this.restoreEntry(entry);
+    this.saveRemoved(removed.filter((r) => !back.includes(r)));
+    for (const r of order) {
+      if (this.readFile(`${r.folder}/driver_override`) !== undefined) this.writeFile(`${r.folder}/driver_override`, '(null)\n');
+      if (this.readFile(`${r.folder}/sriov_numvfs`) !== undefined) {
+        this.writeFile(`${r.folder}/sriov_numvfs`, '0\n');
+        this.setSriovControl(r.folder, 0);
+      }
+    }
+    if (this.readFile('/sys/bus/pci/drivers_autoprobe')?.trim() === '0') return;
+    for (const r of order) {
+      const device = this.device(r.address);
+      if (device && !device.driver) this.attach(device, ctx);
+    }
+  }
+
+  /** Every entry at and below hostPath (parents first), as it is now; none when it is absent. */
+  private entriesOf(hostPath: string): RemovedEntry[] {
+    const real = path.join(this.root, hostPath);
+    const stat = lstatOrUndefined(real);
+    if (!stat) return [];
+    if (stat.isSymbolicLink()) return [{ kind: 'link', path: hostPath, target: fs.readlinkSync(real) }];
+    if (stat.isDirectory()) return [{ kind: 'dir', path: hostPath, mode: stat.mode & 0o7777 }, ...fs.readdirSync(real).sort().flatMap((name) => this.entriesOf(`${hostPath}/${name}`))];
+    return [{ kind: 'file', path: hostPath, mode: stat.mode & 0o7777, data: fs.readFileSync(real).toString('base64') }];
+  }
+
+  /** Puts one kept entry back; what exists already is left as it is. */
+  private restoreEntry(entry: RemovedEntry): void {
+    const real = path.join(this.root, entry.path);
+    fs.mkdirSync(path.dirname(real), { recursive: true });
+    const exists = lstatOrUndefined(real) !== undefined;
+    if (entry.kind === 'dir') {
+      if (!exists) fs.mkdirSync(real);
+      fs.chmodSync(real, entry.mode);
+    } else if (!exists && entry.kind === 'file') fs.writeFileSync(real, Buffer.from(entry.data, 'base64'), { mode: entry.mode });
+    else if (!exists && entry.kind === 'link') fs.symlinkSync(entry.target, real);
   }
 
   // ---------------------------------------------------------------- reading the tree
@@ -911,6 +998,25 @@ export class SimulatedKernel implements SimulatedKernelWriter {
 
   private saveState(): void {
     atomicWrite(path.join(this.root, SIM_KERNEL_STATE_FILE), `${JSON.stringify(this.state, null, 1)}\n`);
+  }
+
+  private loadRemoved(): RemovedDevice[] {
+    const file = path.join(this.root, SIM_REMOVED_FILE);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      return [];
+    }
+    const parsed = RemovedFileSchema.safeParse(safeJson(text));
+    if (!parsed.success) throw new SysfsSimError('reading removed devices', file, undefined, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    return parsed.data.devices;
+  }
+
+  private saveRemoved(devices: RemovedDevice[]): void {
+    const file = path.join(this.root, SIM_REMOVED_FILE);
+    if (devices.length === 0) fs.rmSync(file, { force: true });
+    else atomicWrite(file, `${JSON.stringify({ version: 1, devices })}\n`);
   }
 
   private loadFaults(): FaultFile {

@@ -48,8 +48,23 @@ const EXT_CAP_DSN = 0x0003;
  * Unreadable files are listed in `skipped`; absent ones are silently left out.
  */
 export function capture(root: string, outDir: string, options: CaptureOptions = {}): CaptureResult {
-  if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) throw new SysfsSimError('capturing', root, outDir, 'the output folder is not empty');
-  fs.mkdirSync(outDir, { recursive: true });
+  // The output must be an absent or empty folder; checked before anything is created.
+  if (outDir === '') throw new SysfsSimError('capturing', root, undefined, 'the output folder must be named (got an empty path)');
+  let existing: fs.Stats | undefined;
+  try {
+    existing = fs.statSync(outDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw new SysfsSimError('capturing', root, outDir, `the output path cannot be used: ${code ?? (error as Error).message}`, { cause: error, ...(code ? { code } : {}) });
+  }
+  if (existing && !existing.isDirectory()) throw new SysfsSimError('capturing', root, outDir, 'the output path exists and is not a folder', { code: 'ENOTDIR' });
+  if (existing && fs.readdirSync(outDir).length > 0) throw new SysfsSimError('capturing', root, outDir, 'the output folder is not empty');
+  try {
+    fs.mkdirSync(outDir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new SysfsSimError('capturing', root, outDir, `the output folder cannot be created: ${code ?? (error as Error).message}`, { cause: error, ...(code ? { code } : {}) });
+  }
   const out = fs.realpathSync(outDir);
   const src = path.resolve(root);
   const result: CaptureResult = { devices: 0, files: 0, skipped: [] };

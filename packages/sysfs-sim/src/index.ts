@@ -6,7 +6,7 @@ export { loadHostSpec } from './loadHostSpec';
 export type { HostSpec, HostSpecInput, DeviceSpec, DriverSpec } from './HostSpec';
 export { buildConfigSpace, isBridgeClass, ACS_REQUIRED_CONTROL, EXT_CAP_ACS, EXT_CAP_SRIOV, PCIE_CAP_OFFSET, EXT_CAP_OFFSET } from './configSpace';
 export { materialize, materializeDevice, allDevices, deviceSysfsPaths, virtualFunctionSpecs, bindInTree, ensureDriverFolder, linkTree, writeTreeFile, moduleName, SIM_STATE_DIR, SIM_SPEC_FILE } from './materialize';
-export { SimulatedKernel, globToRegExp, PAGE_SIZE, SIM_KERNEL_STATE_FILE, SIM_FAULTS_FILE, SIM_WRITE_LOG_FILE } from './SimulatedKernel';
+export { SimulatedKernel, globToRegExp, PAGE_SIZE, SIM_KERNEL_STATE_FILE, SIM_FAULTS_FILE, SIM_WRITE_LOG_FILE, SIM_REMOVED_FILE } from './SimulatedKernel';
 export type { KernelWrite, FaultSpec, InjectedFault, SimulatedKernelOptions, DynamicId } from './SimulatedKernel';
 export { generateLargeHost } from './generateLargeHost';
 export type { LargeHostOptions } from './generateLargeHost';

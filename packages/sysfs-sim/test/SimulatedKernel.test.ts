@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { HostFs } from '@passthru/hostfs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hostCode } from './hostCode';
-import { SIM_KERNEL_STATE_FILE, SIM_SPEC_FILE, SIM_WRITE_LOG_FILE, SimulatedKernel, loadHostSpec, materialize, type HostSpecInput } from '../src/index';
+import { SIM_KERNEL_STATE_FILE, SIM_REMOVED_FILE, SIM_SPEC_FILE, SIM_WRITE_LOG_FILE, SimulatedKernel, loadHostSpec, materialize, type HostSpecInput } from '../src/index';
 
 const WORKSTATION = fileURLToPath(new URL('../../../fixtures/specs/intel-workstation.yaml', import.meta.url));
 const GPU = ['0000:01:00.0', '0000:01:00.1', '0000:01:00.2', '0000:01:00.3'];
@@ -390,6 +390,43 @@ describe('remove, rescan, reset', () => {
     expect(host.list('/sys/class/drm')).toEqual(['card0', 'renderD128']);
     expect(host.list('/dev/dri')).toEqual(['card0', 'renderD128']);
     expect(host.list('/sys/bus/pci/drivers/nvidia')).not.toContain('0000:01:00.0');
+    expect(danglingLinks(root)).toEqual([]);
+  });
+
+  it('rescan brings back what remove took, probed again; a device rescan only what is below it', () => {
+    const { host, root } = tree(WORKSTATION);
+    const before = snapshot(root);
+    host.writeAttribute(dev('0000:01:00.1', 'driver_override'), 'vfio-pci');
+    host.writeAttribute(dev('0000:01:00.1', 'remove'), '1');
+    host.writeAttribute(dev('0000:00:01.0', 'remove'), '1');
+    expect(host.lstat(dev('0000:01:00.0'))).toBeUndefined();
+    expect(fs.existsSync(path.join(root, SIM_REMOVED_FILE))).toBe(true);
+    // Another device's rescan finds nothing of it; the bus rescan finds it all, as before the
+    // removals (a new pci_dev has no driver_override; the drivers probe it again).
+    host.writeAttribute(dev('0000:00:02.0', 'rescan'), '1');
+    expect(host.lstat(dev('0000:00:01.0'))).toBeUndefined();
+    host.writeAttribute('/sys/bus/pci/rescan', '0');
+    expect(host.lstat(dev('0000:00:01.0'))).toBeUndefined();
+    host.writeAttribute('/sys/bus/pci/rescan', '1');
+    expect(snapshot(root)).toEqual(before);
+    expect(GPU.map((a) => host.linkName(dev(a, 'driver')))).toEqual(GPU_DRIVERS);
+    expect(fs.existsSync(path.join(root, SIM_REMOVED_FILE))).toBe(false);
+    expect(danglingLinks(root)).toEqual([]);
+  });
+
+  it('a bridge rescan brings back the functions removed below it; VFs and hot-unplugged devices do not return', () => {
+    const { host, root, kernel } = tree();
+    host.writeAttribute(dev('0000:02:00.0', 'sriov_numvfs'), '2');
+    host.writeAttribute(dev('0000:02:00.0', 'remove'), '1');
+    host.writeAttribute(dev('0000:02:00.1', 'remove'), '1');
+    kernel.removeDevice('0000:03:00.0');
+    host.writeAttribute(dev('0000:00:01.0', 'rescan'), '1');
+    expect(host.list('/sys/bus/pci/devices')).toEqual(expect.arrayContaining(['0000:02:00.0', '0000:02:00.1']));
+    expect(host.lstat(dev('0000:03:00.0'))).toBeUndefined();
+    expect(host.lstat(dev('0000:02:10.0'))).toBeUndefined();
+    expect(host.readText(dev('0000:02:00.0', 'sriov_numvfs')).trim()).toBe('0');
+    expect(host.linkName(dev('0000:02:00.0', 'driver'))).toBe('igb');
+    expect(host.list('/sys/class/net')).toContain('enp2s0f0');
     expect(danglingLinks(root)).toEqual([]);
   });
 

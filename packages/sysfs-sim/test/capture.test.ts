@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { capture, generateLargeHost, materialize } from '../src/index';
+import { capture, generateLargeHost, materialize, SysfsSimError } from '../src/index';
 import { zeroSerialNumbers } from '../src/capture';
 import { lspci, pcilibLines, type LspciDevice } from './lspciOracle';
 
@@ -97,5 +97,16 @@ describe('capture', () => {
     fs.mkdirSync(out, { recursive: true });
     fs.writeFileSync(path.join(out, 'x'), '');
     expect(() => capture(path.join(repo, 'fixtures/hosts/intel-workstation'), out)).toThrow(/not empty/);
+  });
+
+  it('refuses an output path that is a file, lies under a file, or is empty, and creates nothing', () => {
+    const fixture = path.join(repo, 'fixtures/hosts/intel-workstation');
+    const file = path.join(tmp, 'a-file');
+    fs.writeFileSync(file, 'x');
+    expect(() => capture(fixture, file)).toThrow(SysfsSimError);
+    expect(() => capture(fixture, file)).toThrow(`Failed capturing ${fixture} via ${file}: the output path exists and is not a folder`);
+    expect(() => capture(fixture, path.join(file, 'out'))).toThrow(/the output path cannot be used: ENOTDIR/);
+    expect(() => capture(fixture, '')).toThrow(/the output folder must be named/);
+    expect(fs.readFileSync(file, 'utf8')).toBe('x');
   });
 });

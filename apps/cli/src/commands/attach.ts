@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
-import { ATTACH_TYPES, LxdClient, LxdError, applyAttach, lxcConfigLines, planAttach, resolveTarget, type AttachPlan, type AttachType } from '@passthru/lxd-device-attach';
+import { ATTACH_TYPES, LxdClient, applyAttach, lxcConfigLines, planAttach, resolveTarget, type AttachPlan, type AttachType } from '@passthru/lxd-device-attach';
 import type { CommandSpec } from '../command';
 import { CliError, EXIT } from '../CliError';
 import type { CliContext } from '../context';
@@ -13,42 +13,26 @@ import { printJson } from '../output';
  */
 export function lxdClientFor(ctx: CliContext): { client: LxdClient; remote: boolean } {
   const env = ctx.env;
-  try {
-    if (env.PASSTHRU_LXD_URL) {
-      const file = (name: string, required: boolean) => {
-        const p = env[name];
-        if (!p) {
-          if (required) throw new CliError(`PASSTHRU_LXD_URL is set: ${name} must name a PEM file`, EXIT.usage);
-          return undefined;
-        }
-        try {
-          return readFileSync(p, 'utf8');
-        } catch (error) {
-          throw new CliError(`${name}=${p}: ${(error as Error).message}`, EXIT.usage, { cause: error });
-        }
-      };
-      const serverCert = file('PASSTHRU_LXD_SERVER_CERT', false);
-      const client = new LxdClient({ kind: 'https', url: env.PASSTHRU_LXD_URL, cert: file('PASSTHRU_LXD_CERT', true)!, key: file('PASSTHRU_LXD_KEY', true)!, ...(serverCert ? { serverCert } : {}) });
-      return { client, remote: true };
-    }
-    const client = LxdClient.local(env);
-    ctx.verbose(`LXD via ${client.via}`);
-    return { client, remote: false };
-  } catch (error) {
-    throw lxdCliError(error);
+  if (env.PASSTHRU_LXD_URL) {
+    const file = (name: string, required: boolean) => {
+      const p = env[name];
+      if (!p) {
+        if (required) throw new CliError(`PASSTHRU_LXD_URL is set: ${name} must name a PEM file`, EXIT.usage);
+        return undefined;
+      }
+      try {
+        return readFileSync(p, 'utf8');
+      } catch (error) {
+        throw new CliError(`${name}=${p}: ${(error as Error).message}`, EXIT.usage, { cause: error });
+      }
+    };
+    const serverCert = file('PASSTHRU_LXD_SERVER_CERT', false);
+    const client = new LxdClient({ kind: 'https', url: env.PASSTHRU_LXD_URL, cert: file('PASSTHRU_LXD_CERT', true)!, key: file('PASSTHRU_LXD_KEY', true)!, ...(serverCert ? { serverCert } : {}) });
+    return { client, remote: true };
   }
-}
-
-/**
- * LxdError -> the CLI's exit codes: bad input, unknown names and refused preflight are 2
- * (nothing written); a conflict, an unreachable LXD, LXD's refusal or a verified-and-rolled-back
- * failure are 1; a failed rollback is 3, with what is left.
- */
-export function lxdCliError(error: unknown): unknown {
-  if (!(error instanceof LxdError)) return error;
-  const code = error.kind === 'bad-input' || error.kind === 'not-found' || error.kind === 'preflight' ? EXIT.usage : error.kind === 'rollback' ? EXIT.partial : EXIT.failed;
-  const leftover = error.leftover.length ? `\nleft to undo by hand:\n${error.leftover.map((l) => `  ${l}`).join('\n')}` : '';
-  return new CliError(`${error.message}${leftover}`, code, { cause: error });
+  const client = LxdClient.local(env);
+  ctx.verbose(`LXD via ${client.via}`);
+  return { client, remote: false };
 }
 
 export function formatAttachPlan(plan: AttachPlan, via: string): string {
@@ -87,28 +71,24 @@ export const attachCommand: CommandSpec = {
       .action(
         run<AttachOptions>(async (ctx, options, args) => {
           const [instance, target] = args as [string, string];
-          try {
-            if (options.lxcConfig) {
-              if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(instance)) throw new CliError(`not a valid container name: ${JSON.stringify(instance)}`);
-              const config = lxcConfigLines(ctx.host, resolveTarget(ctx.host, target, options.type), instance);
-              if (ctx.format === 'json') printJson(ctx.out, { container: instance, target, ...config });
-              else ctx.out.stdout.write(`${config.lines.join('\n')}\n`);
-              return EXIT.ok;
-            }
-            const { client, remote } = lxdClientFor(ctx);
-            const plan = await planAttach(client, ctx.host, { instance, target, type: options.type, ...(options.name ? { name: options.name } : {}), ...(options.project ? { project: options.project } : {}), hostCheck: !remote });
-            if (options.dryRun) {
-              if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan });
-              else ctx.out.stdout.write(formatAttachPlan(plan, client.via));
-              return EXIT.ok;
-            }
-            const result = await applyAttach(client, remote ? undefined : ctx.host, plan);
-            if (ctx.format === 'json') printJson(ctx.out, { dryRun: false, plan, applied: result.applied, verified: result.verified });
-            else ctx.out.stdout.write(`${formatAttachPlan(plan, client.via)}${result.verified.map((v) => `ok: ${v}`).join('\n')}\n`);
+          if (options.lxcConfig) {
+            if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(instance)) throw new CliError(`not a valid container name: ${JSON.stringify(instance)}`);
+            const config = lxcConfigLines(ctx.host, resolveTarget(ctx.host, target, options.type), instance);
+            if (ctx.format === 'json') printJson(ctx.out, { container: instance, target, ...config });
+            else ctx.out.stdout.write(`${config.lines.join('\n')}\n`);
             return EXIT.ok;
-          } catch (error) {
-            throw lxdCliError(error);
           }
+          const { client, remote } = lxdClientFor(ctx);
+          const plan = await planAttach(client, ctx.host, { instance, target, type: options.type, ...(options.name ? { name: options.name } : {}), ...(options.project ? { project: options.project } : {}), hostCheck: !remote });
+          if (options.dryRun) {
+            if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan });
+            else ctx.out.stdout.write(formatAttachPlan(plan, client.via));
+            return EXIT.ok;
+          }
+          const result = await applyAttach(client, remote ? undefined : ctx.host, plan);
+          if (ctx.format === 'json') printJson(ctx.out, { dryRun: false, plan, applied: result.applied, verified: result.verified });
+          else ctx.out.stdout.write(`${formatAttachPlan(plan, client.via)}${result.verified.map((v) => `ok: ${v}`).join('\n')}\n`);
+          return EXIT.ok;
         }),
       );
   },

@@ -4,7 +4,7 @@ import { reportVersion } from '../report/version';
 import type { CommandSpec } from '../command';
 import { CliError, EXIT } from '../CliError';
 import { paint, printJson, renderTable, type Colour, type Output } from '../output';
-import { lxdClientFor, lxdCliError } from './attach';
+import { lxdClientFor } from './attach';
 
 const COLOURS: Record<Finding['severity'], Colour> = { critical: 'red', high: 'red', medium: 'yellow', low: 'gray' };
 
@@ -40,7 +40,6 @@ export const auditCommand: CommandSpec = {
       .addHelpText('after', "\nExamples:\n  passthru audit --all\n  passthru audit c1 c2 --project lab --format json | jq '.instances[].findings[] | select(.severity==\"critical\")'\n  passthru audit --all --format sarif > passthru-audit.sarif")
       .action(
         run<AuditOptions>(async (ctx, options, args) => {
-          try {
             if (options.all && args.length > 0) throw new CliError('audit takes INSTANCEs or --all, not both');
             const { client, remote } = lxdClientFor(ctx);
             const report = await auditLxd(client, remote ? undefined : ctx.host, { instances: args, all: Boolean(options.all), ...(options.project ? { project: options.project } : {}) });
@@ -48,9 +47,6 @@ export const auditCommand: CommandSpec = {
             else if (ctx.format === 'json') printJson(ctx.out, report);
             else ctx.out.stdout.write(renderAudit(ctx.out, report));
             return auditFailed(report) ? EXIT.failed : EXIT.ok;
-          } catch (error) {
-            throw lxdCliError(error);
-          }
         }),
       );
   },

@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { applyBind, evaluateGuards, formatPlan, parseTarget, planBind, renumberedDevices, resolveTargets, VfioBinderError } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
-import { cliErrorOf, hostState, outcomeTable, progressOptions, requireConsent } from '../binder';
+import { hostState, outcomeTable, progressOptions, requireConsent } from '../binder';
 import { EXIT } from '../CliError';
 import { paint, printJson } from '../output';
 import { runPersist } from './persist';
@@ -27,7 +27,6 @@ export const bindCommand: CommandSpec = {
       .addHelpText('after', '\nExamples:\n  passthru bind 01:00.0 --dry-run\n  passthru bind 10de:2684 --yes --persist\n  passthru --root fixtures/hosts/intel-workstation bind group:12\n\nExit codes: 0 bound (or already bound), 1 refused by a guard or failed and rolled back,\n2 bad input (nothing written), 3 not fully rolled back (see passthru restore).')
       .action(
         run<BindOptions>((ctx, options, args) => {
-          try {
             const targets = args.map(parseTarget);
             const { devices, groups } = hostState(ctx);
             const plan = planBind(resolveTargets(targets, devices, groups), devices, groups);
@@ -62,9 +61,6 @@ export const bindCommand: CommandSpec = {
             if (result.status === 'partial') return EXIT.partial;
             if (options.persist) return runPersist(ctx, args, { yes: options.yes, force: options.force });
             return EXIT.ok;
-          } catch (error) {
-            throw cliErrorOf(error);
-          }
         }),
       );
   },

@@ -3,7 +3,7 @@ import { applyDetach, planDetach } from '@passthru/lxd-device-attach';
 import type { CommandSpec } from '../command';
 import { EXIT } from '../CliError';
 import { printJson } from '../output';
-import { lxdClientFor, lxdCliError } from './attach';
+import { lxdClientFor } from './attach';
 
 interface DetachOptions {
   project?: string;
@@ -24,22 +24,18 @@ export const detachCommand: CommandSpec = {
       .action(
         run<DetachOptions>(async (ctx, options, args) => {
           const [instance, device] = args as [string, string];
-          try {
-            const { client } = lxdClientFor(ctx);
-            const plan = await planDetach(client, { instance, device, ...(options.project ? { project: options.project } : {}) });
-            const text = `detach ${plan.deviceName} (${Object.entries(plan.device).map(([k, v]) => `${k}=${v}`).join(' ')}) from ${plan.instance} (project ${plan.project}, ${plan.instanceStatus})\n`;
-            if (options.dryRun) {
-              if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan });
-              else ctx.out.stdout.write(text);
-              return EXIT.ok;
-            }
-            const result = await applyDetach(client, plan);
-            if (ctx.format === 'json') printJson(ctx.out, { dryRun: false, plan, verified: result.verified });
-            else ctx.out.stdout.write(`${text}${result.verified.map((v) => `ok: ${v}`).join('\n')}\n`);
+          const { client } = lxdClientFor(ctx);
+          const plan = await planDetach(client, { instance, device, ...(options.project ? { project: options.project } : {}) });
+          const text = `detach ${plan.deviceName} (${Object.entries(plan.device).map(([k, v]) => `${k}=${v}`).join(' ')}) from ${plan.instance} (project ${plan.project}, ${plan.instanceStatus})\n`;
+          if (options.dryRun) {
+            if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan });
+            else ctx.out.stdout.write(text);
             return EXIT.ok;
-          } catch (error) {
-            throw lxdCliError(error);
           }
+          const result = await applyDetach(client, plan);
+          if (ctx.format === 'json') printJson(ctx.out, { dryRun: false, plan, verified: result.verified });
+          else ctx.out.stdout.write(`${text}${result.verified.map((v) => `ok: ${v}`).join('\n')}\n`);
+          return EXIT.ok;
         }),
       );
   },

@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { HostFsError } from '@passthru/hostfs';
 import type { PciScan } from '@passthru/pci-discovery';
-import { IommuCheckError, normalizePciAddress, runChecks, type CheckResult, type CheckStatus, type DoctorReport, type HostIdentity, type RunChecksOptions } from '@passthru/iommu-check';
+import { normalizePciAddress, runChecks, type CheckResult, type CheckStatus, type DoctorReport, type HostIdentity, type RunChecksOptions } from '@passthru/iommu-check';
 import type { CommandSpec } from '../command';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../CliError';
@@ -98,13 +98,7 @@ export const doctorCommand: CommandSpec = {
           }
           const checkOptions: RunChecksOptions = { devices, scan };
           if (ctx.host.isLive) checkOptions.identity = await liveIdentity(ctx);
-          let report: DoctorReport;
-          try {
-            report = runChecks(ctx.host, checkOptions);
-          } catch (error) {
-            if (error instanceof IommuCheckError) throw new CliError(error.message, EXIT.usage, { cause: error });
-            throw error;
-          }
+          const report: DoctorReport = runChecks(ctx.host, checkOptions);
           if (scan.devices.length === 0) {
             ctx.note(`passthru: no PCI devices readable under ${ctx.host.isLive ? '' : ctx.host.root}/sys/bus/pci/devices (no PCI bus here, or reading is denied); to see a full report try: passthru --root fixtures/hosts/intel-workstation doctor`);
           }

@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { parseCpuInfo, planCmdlineRemediation } from '@passthru/iommu-check';
 import { applyPersist, formatPersistPlan, parseTarget, planBind, planPersist, resolveTargets, type CommandRunner } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
-import { cliErrorOf, hostState } from '../binder';
+import { hostState } from '../binder';
 import { EXIT } from '../CliError';
 import type { CliContext } from '../context';
 import { printJson } from '../output';
@@ -24,7 +24,6 @@ const runCommand: CommandRunner = async (command) => {
 
 /** `persist`, also reached through `bind --persist`. Rebuild commands run only on the live host with --yes. */
 export async function runPersist(ctx: CliContext, targets: string[], options: PersistOptions): Promise<number> {
-  try {
     const { devices, groups } = hostState(ctx);
     // The whole group persists, as bind binds it: the plan's devices.
     const planned = new Set(planBind(resolveTargets(targets.map(parseTarget), devices, groups), devices, groups).devices.map((d) => d.address));
@@ -47,9 +46,6 @@ export async function runPersist(ctx: CliContext, targets: string[], options: Pe
     const failed = result.ran.filter((r) => r.exitCode !== 0);
     for (const r of failed) ctx.note(`passthru: \`${r.command}\` exited ${r.exitCode}:\n${r.output}`);
     return failed.length ? EXIT.failed : EXIT.ok;
-  } catch (error) {
-    throw cliErrorOf(error);
-  }
 }
 
 export const persistCommand: CommandSpec = {

@@ -33,7 +33,7 @@ export const reportCommand: CommandSpec = {
           if (report.doctorError) ctx.note(`passthru: warning: ${report.doctorError}`);
           if (options.html) {
             const html = renderHtml(report);
-            if (options.html === '-') ctx.out.stdout.write(html);
+            if (options.html === '-') ctx.out.raw.stdout.write(html);
             else {
               try {
                 writeFileSync(options.html, html);

@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { applyRestore, formatRestorePlan, parseTarget, planRestore, resolveTargets } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
-import { cliErrorOf, hostState, outcomeTable, progressOptions, requireConsent } from '../binder';
+import { hostState, outcomeTable, progressOptions, requireConsent } from '../binder';
 import { CliError, EXIT } from '../CliError';
 import { printJson } from '../output';
 
@@ -24,27 +24,23 @@ export const restoreCommand: CommandSpec = {
       .addHelpText('after', '\nExamples:\n  passthru restore --all --dry-run\n  passthru restore 01:00.0 --yes')
       .action(
         run<RestoreOptions>((ctx, options, args) => {
-          try {
-            if (!options.all && args.length === 0) throw new CliError('restore needs a TARGET or --all');
-            if (options.all && args.length > 0) throw new CliError('restore takes TARGETs or --all, not both');
-            const { devices, groups } = hostState(ctx);
-            const chosen = options.all ? ('all' as const) : resolveTargets(args.map(parseTarget), devices, groups).map((d) => d.address);
-            const plan = planRestore(ctx.host, devices, chosen);
-            if (options.dryRun) {
-              if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan });
-              else ctx.out.stdout.write(formatRestorePlan(plan));
-              return EXIT.ok;
-            }
-            if (plan.devices.length) requireConsent(ctx, options.yes, 'restore');
-            const result = applyRestore(ctx.host, plan, progressOptions(ctx));
-            if (ctx.format === 'json') printJson(ctx.out, { result });
-            else {
-              ctx.out.stdout.write(result.status === 'noop' ? formatRestorePlan(plan) : outcomeTable(ctx, result.devices));
-            }
-            return result.status === 'partial' ? EXIT.partial : EXIT.ok;
-          } catch (error) {
-            throw cliErrorOf(error);
+          if (!options.all && args.length === 0) throw new CliError('restore needs a TARGET or --all');
+          if (options.all && args.length > 0) throw new CliError('restore takes TARGETs or --all, not both');
+          const { devices, groups } = hostState(ctx);
+          const chosen = options.all ? ('all' as const) : resolveTargets(args.map(parseTarget), devices, groups).map((d) => d.address);
+          const plan = planRestore(ctx.host, devices, chosen);
+          if (options.dryRun) {
+            if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan });
+            else ctx.out.stdout.write(formatRestorePlan(plan));
+            return EXIT.ok;
           }
+          if (plan.devices.length) requireConsent(ctx, options.yes, 'restore');
+          const result = applyRestore(ctx.host, plan, progressOptions(ctx));
+          if (ctx.format === 'json') printJson(ctx.out, { result });
+          else {
+            ctx.out.stdout.write(result.status === 'noop' ? formatRestorePlan(plan) : outcomeTable(ctx, result.devices));
+          }
+          return result.status === 'partial' ? EXIT.partial : EXIT.ok;
         }),
       );
   },

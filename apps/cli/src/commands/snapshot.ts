@@ -1,6 +1,6 @@
-import { capture, SysfsSimError } from '@passthru/sysfs-sim';
+import { capture } from '@passthru/sysfs-sim';
 import type { CommandSpec } from '../command';
-import { CliError, EXIT } from '../CliError';
+import { EXIT } from '../CliError';
 import { printJson } from '../output';
 
 export const snapshotCommand: CommandSpec = {
@@ -12,18 +12,13 @@ export const snapshotCommand: CommandSpec = {
       .addHelpText('after', '\nExamples:\n  sudo passthru snapshot ./my-host && passthru --root ./my-host doctor\n  passthru --root ./my-host bind 01:00.0 --dry-run')
       .action(
         run((ctx, _options, [outDir]) => {
-          try {
-            const result = capture(ctx.host.root, outDir!);
-            if (ctx.format === 'json') printJson(ctx.out, { outDir, ...result });
-            else {
-              ctx.out.stdout.write(`Captured ${result.devices} PCI functions (${result.files} files) into ${outDir}.\n`);
-              if (result.skipped.length) ctx.out.stdout.write(`Not readable, left out: ${result.skipped.length}\n${result.skipped.map((s) => `  ${s}`).join('\n')}\n`);
-            }
-            return EXIT.ok;
-          } catch (error) {
-            if (error instanceof SysfsSimError) throw new CliError(error.message, EXIT.usage, { cause: error });
-            throw error;
+          const result = capture(ctx.host.root, outDir!);
+          if (ctx.format === 'json') printJson(ctx.out, { outDir, ...result });
+          else {
+            ctx.out.stdout.write(`Captured ${result.devices} PCI functions (${result.files} files) into ${outDir}.\n`);
+            if (result.skipped.length) ctx.out.stdout.write(`Not readable, left out: ${result.skipped.length}\n${result.skipped.map((s) => `  ${s}`).join('\n')}\n`);
           }
+          return EXIT.ok;
         }),
       );
   },

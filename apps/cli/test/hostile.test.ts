@@ -1,0 +1,163 @@
+// Bad and hostile input: exit 2, one clear line on stderr, no stack trace, and not one byte
+// written to the fixture tree (sidecar included). And data that carries terminal escapes is
+// shown without them (text), or exactly (JSON).
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli';
+import { cleanFixtures, cli, fixtureCopy, treeSnapshot } from './runCli';
+
+afterEach(cleanFixtures);
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-hostile-'));
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+/** A file outside the fixture, made once per name. */
+function outside(name: string, make: (file: string) => void): string {
+  const file = path.join(scratch, name);
+  if (!fs.existsSync(file)) make(file);
+  return file;
+}
+
+/**
+ * Each case: argv (ROOT stands for the fixture copy, OUT for the scratch folder), what stderr
+ * must say, and optionally how to spoil the tree first.
+ */
+const CASES: Array<[string, string[], RegExp, ((root: string) => void)?]> = [
+  ['persist: a GRUB defaults file it cannot parse', ['--root', 'ROOT', 'persist', '01:00.0'], /Failed parsing GRUB defaults via \/etc\/default\/grub:2: unterminated double quote/, (root) =>
+    fs.writeFileSync(path.join(root, 'etc/default/grub'), 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet splash\n')],
+  ['--pci-ids /dev/zero', ['--root', 'ROOT', '--pci-ids', '/dev/zero', 'list'], /via \/dev\/zero: not a regular file \(a device, FIFO or socket\)/],
+  ['--pci-ids a folder', ['--root', 'ROOT', '--pci-ids', 'OUT', 'list'], /not a regular file \(a folder\)/],
+  ['--pci-ids a FIFO', ['--root', 'ROOT', '--pci-ids', 'OUT/fifo', 'groups'], /not a regular file \(a device, FIFO or socket\)/],
+  ['--pci-ids over 64 MiB', ['--root', 'ROOT', '--pci-ids', 'OUT/huge.ids', 'list'], /68157440 bytes is more than the 67108864 a pci.ids may have/],
+  ['--pci-ids .gz inflating past 64 MiB', ['--root', 'ROOT', '--pci-ids', 'OUT/bomb.ids.gz', 'list'], /inflates to more than 67108864 bytes/],
+  ['--pci-ids empty', ['--root', 'ROOT', '--pci-ids', '', 'list'], /--pci-ids must name a file/],
+  ['--pci-ids missing', ['--root', 'ROOT', '--pci-ids', 'OUT/nope.ids', 'list'], /no such file/],
+  ['--root empty', ['--root', '', 'list'], /--root must name a folder \(got an empty path/],
+  ['--root a file', ['--root', 'ROOT/proc/cmdline', 'bind', '01:00.0'], /the --root path must be a folder, not a file/],
+  ['--root missing', ['--root', 'ROOT/nope', 'bind', '01:00.0'], /the --root folder must exist \(ENOENT\)/],
+  ['--root with NUL', ['--root', 'ROOT\0/etc', 'bind', '01:00.0'], /--root must not contain a NUL/],
+  ['snapshot OUTDIR is a file', ['--root', 'ROOT', 'snapshot', 'OUT/a-file'], /the output path exists and is not a folder/],
+  ['snapshot OUTDIR under a file', ['--root', 'ROOT', 'snapshot', 'OUT/a-file/x'], /the output path cannot be used: ENOTDIR/],
+  ['snapshot OUTDIR empty', ['--root', 'ROOT', 'snapshot', ''], /the output folder must be named/],
+  ['snapshot OUTDIR not empty', ['--root', 'ROOT', 'snapshot', 'ROOT'], /the output folder is not empty/],
+  ['snapshot without OUTDIR', ['--root', 'ROOT', 'snapshot'], /missing required argument/],
+  ['bind function 8', ['--root', 'ROOT', 'bind', '0000:00:1f.8'], /not a valid PCI address/],
+  ['bind slot 20', ['--root', 'ROOT', 'bind', '00:20.0'], /not a valid PCI address/],
+  ['bind an absent address', ['--root', 'ROOT', 'bind', '0000:7f:00.0'], /Failed resolving target/],
+  ['bind group:-1', ['--root', 'ROOT', 'bind', 'group:-1'], /Failed (parsing|resolving) target/],
+  ['bind an absent group', ['--root', 'ROOT', 'bind', 'group:999999'], /Failed resolving target/],
+  ['bind 10de:zzzz', ['--root', 'ROOT', 'bind', '10de:zzzz'], /Failed (parsing|resolving) target/],
+  ['bind a vendor:device nobody has', ['--root', 'ROOT', 'bind', 'dead:beef'], /Failed resolving target/],
+  ['bind with NUL', ['--root', 'ROOT', 'bind', '01:00.0\0'], /Failed (parsing|resolving) target/],
+  ['bind a 100k-character target', ['--root', 'ROOT', 'bind', 'a'.repeat(100_000)], /Failed (parsing|resolving) target/],
+  ['bind an escape sequence', ['--root', 'ROOT', 'bind', '\u001b]0;owned\u0007\u001b[2J'], /Failed (parsing|resolving) target/],
+  ['bind ../', ['--root', 'ROOT', 'bind', '../../etc'], /Failed (parsing|resolving) target/],
+  ['bind no target', ['--root', 'ROOT', 'bind'], /missing required argument/],
+  ['bind unknown flag', ['--root', 'ROOT', 'bind', '01:00.0', '--frobnicate'], /unknown option '--frobnicate'/],
+  ['unknown global flag', ['--frob', '--root', 'ROOT', 'list'], /unknown option '--frob'/],
+  ['unknown command', ['--root', 'ROOT', 'frobnicate'], /unknown command 'frobnicate'/],
+  ['bind group:1e3', ['--root', 'ROOT', 'bind', 'group:1e3'], /Failed parsing target "group:1e3"/],
+  ['bind a domain over ffff', ['--root', 'ROOT', 'bind', '10000:00:00.0'], /Failed resolving target/],
+  ['bind --format xml', ['--root', 'ROOT', '--format', 'xml', 'bind', '01:00.0', '--dry-run'], /--format must be one of table, json/],
+  ['attach --lxc-config an empty target', ['--root', 'ROOT', 'attach', 'c1', '', '--lxc-config'], /Failed resolving target "": empty target/],
+  ['report --html into a missing folder', ['--root', 'ROOT', 'report', '--html', 'OUT/nodir/x.html'], /Failed writing the report via .*: ENOENT/],
+  ['restore with no target', ['--root', 'ROOT', 'restore'], /restore needs a TARGET or --all/],
+  ['restore a target and --all', ['--root', 'ROOT', 'restore', '01:00.0', '--all'], /not both/],
+  ['restore what was never bound', ['--root', 'ROOT', 'restore', '01:00.0'], /no record of binding it/],
+  ['persist a bad target', ['--root', 'ROOT', 'persist', 'group:abc'], /Failed (parsing|resolving) target/],
+  ['persist --bootloader lilo', ['--root', 'ROOT', 'persist', '01:00.0', '--bootloader', 'lilo'], /Allowed choices are grub, systemd-boot, kernelstub/],
+  ['list --class bogus', ['--root', 'ROOT', 'list', '--class', 'bogus'], /Allowed choices are gpu, net/],
+  ['list --format yaml', ['--root', 'ROOT', 'list', '--format', 'yaml'], /table, json/],
+  ['doctor --device 0000:00:1f.8', ['--root', 'ROOT', 'doctor', '--device', '0000:00:1f.8'], /not a PCI address/],
+  ['doctor --device with an escape', ['--root', 'ROOT', 'doctor', '--device', '\u001b[2Jx'], /not a PCI address/],
+  ['attach --lxc-config a bad container name', ['--root', 'ROOT', 'attach', '../c1', '01:00.0', '--lxc-config'], /not a valid container name/],
+  ['attach --type bogus', ['--root', 'ROOT', 'attach', 'c1', '01:00.0', '--type', 'bogus'], /Allowed choices are/],
+  ['report without --html', ['--root', 'ROOT', 'report'], /report needs --html FILE/],
+  ['completion fish', ['--root', 'ROOT', 'completion', 'fish'], /Allowed choices are bash, zsh/],
+];
+
+describe(`${CASES.length} hostile inputs: exit 2, one clear message, nothing written`, () => {
+  it.each(CASES)('%s', async (_name, argv, message, arrange) => {
+    outside('fifo', (f) => execFileSync('mkfifo', [f]));
+    outside('huge.ids', (f) => {
+      fs.writeFileSync(f, '');
+      fs.truncateSync(f, 65 * 1024 * 1024);
+    });
+    outside('bomb.ids.gz', (f) => fs.writeFileSync(f, gzipSync(Buffer.alloc(65 * 1024 * 1024))));
+    outside('a-file', (f) => fs.writeFileSync(f, 'x'));
+    const root = fixtureCopy('intel-workstation');
+    arrange?.(root);
+    const before = treeSnapshot(root);
+    const scratchBefore = treeSnapshot(scratch);
+    const r = await cli(...argv.map((a) => a.replaceAll('ROOT', root).replaceAll('OUT', scratch)));
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    // One line says what is wrong; a top-level usage error is followed by the help (about 4 KB).
+    expect(r.stderr.length).toBeLessThan(6000);
+    expect(r.stdout).toBe('');
+    expect(treeSnapshot(root)).toEqual(before);
+    expect(treeSnapshot(scratch)).toEqual(scratchBefore);
+  });
+});
+
+/** Runs on streams that say they are terminals (colour on), so only passthru's own colours may appear. */
+async function onTerminal(argv: string[]) {
+  const stdout = Object.assign(new PassThrough(), { isTTY: true });
+  const stderr = Object.assign(new PassThrough(), { isTTY: true });
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  const code = await runCli(argv, { stdout, stderr, env: {} });
+  return { code, stdout: out, stderr: err };
+}
+
+/** Any escape or control character but passthru's own colour codes, tab and newline. */
+const FOREIGN_CONTROL = /\u001b(?!\[(?:0|1|3[1-6]|90)m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+describe('terminal escapes in data (a driver folder, a pci.ids name)', () => {
+  const DRIVER = 'nv\u001b]0;owned\u0007\u001b[2J\u009b31m\u202eevil';
+  const VENDOR = 'NVIDIA\u001b[8m hidden\u001b]8;;http://x.test\u0007 Corp';
+  function hostileHost() {
+    const root = fixtureCopy('intel-workstation');
+    const drivers = path.join(root, 'sys/bus/pci/drivers');
+    fs.renameSync(path.join(drivers, 'nvidia'), path.join(drivers, DRIVER));
+    const link = path.join(root, 'sys/bus/pci/devices/0000:01:00.0/driver');
+    fs.rmSync(link);
+    fs.symlinkSync(`../../../../bus/pci/drivers/${DRIVER}`, link);
+    const ids = path.join(root, 'hostile.ids');
+    fs.writeFileSync(ids, `10de  ${VENDOR}\n\t2684  AD102\u001b[2J [GeForce RTX 4090]\u001b]52;c;cHduZWQ=\u0007\n`);
+    return { root, ids };
+  }
+
+  it.each([
+    ['list', ['list']],
+    ['groups', ['groups']],
+    ['groups --tree', ['groups', '--tree']],
+    ['doctor --device', ['doctor', '--device', '01:00.0', '--verbose']],
+    ['bind --dry-run', ['bind', '01:00.0', '--dry-run']],
+  ])('%s shows them without control characters, colour on or off', async (_name, args) => {
+    const { root, ids } = hostileHost();
+    for (const run of [onTerminal, (argv: string[]) => cli(...argv)]) {
+      const r = await run(['--root', root, '--pci-ids', ids, ...args]);
+      expect(r.stdout + r.stderr).toMatch(/owned|hidden|AD102/);
+      expect(r.stdout).not.toMatch(FOREIGN_CONTROL);
+      expect(r.stderr).not.toMatch(FOREIGN_CONTROL);
+    }
+  });
+
+  it('JSON keeps them exact (escaped, never raw)', async () => {
+    const { root, ids } = hostileHost();
+    const r = await onTerminal(['--root', root, '--pci-ids', ids, 'list', '--format', 'json']);
+    expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    const gpu = JSON.parse(r.stdout).devices.find((d: { address: string }) => d.address === '0000:01:00.0');
+    expect(gpu.driver).toBe(DRIVER);
+    expect(gpu.vendorName).toBe(VENDOR);
+  });
+});
