@@ -41,10 +41,12 @@ beforeAll(async () => {
   });
 }, 60_000);
 
+// Closing Chromium and removing the generated large host (~87,000 entries) take tens of
+// seconds on a busy 2-core machine.
 afterAll(async () => {
   await context?.close();
   if (work) fs.rmSync(work, { recursive: true, force: true });
-});
+}, 120_000);
 
 async function openReport(host: string, root = path.join(repo, 'fixtures/hosts', host)): Promise<{ page: Page; file: string; ms: number }> {
   const file = path.join(work, `${host}.html`);

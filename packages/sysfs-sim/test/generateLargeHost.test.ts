@@ -6,7 +6,8 @@ import { allDevices, generateLargeHost, materialize, parseHostSpec } from '../sr
 import { lspci, pcilibLines } from './lspciOracle';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sysfs-sim-large-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+// Removing a generated host of ~87,000 entries takes tens of seconds on a busy 2-core machine.
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }), 120_000);
 
 describe('generateLargeHost', () => {
   it('is deterministic per seed and varies with it', () => {
