@@ -25,6 +25,7 @@ export function hostState(ctx: CliContext): { devices: PciDevice[]; groups: Iomm
 export function progressOptions(ctx: CliContext): ApplyOptions {
   const tty = Boolean((ctx.out.stderr as { isTTY?: boolean }).isTTY) && ctx.out.color;
   return {
+    lock: { onTakeover: (message) => ctx.note(`passthru: ${message}`) },
     onDevice: (device, index, total) => {
       if (tty) ctx.out.stderr.write(`\r[${index + 1}/${total}] ${device.address} ${device.originalDriver ?? '(none)'} -> vfio-pci\u001b[K`);
       if (tty && index + 1 === total) ctx.out.stderr.write('\n');

@@ -1,7 +1,7 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
 import type { PciDevice } from '@passthru/pci-discovery';
 import { currentDriver, type ApplyOptions, type DeviceOutcome } from './applyBind';
-import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER, identityOf } from './BindPlan';
+import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER, identityOf, type DeviceIdentity } from './BindPlan';
 import { Journal, acquireHostLock, sleepSync, type JournalDevice } from './Journal';
 
 /**
@@ -12,7 +12,7 @@ import { Journal, acquireHostLock, sleepSync, type JournalDevice } from './Journ
  */
 export interface UnrecordedDevice {
   address: string;
-  device: PciDevice;
+  identity: DeviceIdentity;
 }
 
 export interface RecoveryPlan {
@@ -37,7 +37,7 @@ export function planRecovery(host: HostFs, devices: PciDevice[]): RecoveryPlan {
   const recorded = journal.outstanding();
   const unrecorded = devices
     .filter((d) => d.driver === VFIO_DRIVER && d.driverOverride === VFIO_DRIVER && !recorded.has(d.address))
-    .map((device) => ({ address: device.address, device }));
+    .map((device) => ({ address: device.address, identity: identityOf(device) }));
   return { devices: unrecorded, damagedLines: damaged.map((d) => d.line) };
 }
 
@@ -57,9 +57,9 @@ export function applyRecovery(host: HostFs, plan: RecoveryPlan, options: ApplyOp
   const release = acquireHostLock(host, options.lock);
   try {
     const journal = new Journal(host, options.clock);
-    const records: JournalDevice[] = plan.devices.map(({ device }) => ({
-      address: device.address,
-      identity: identityOf(device),
+    const records: JournalDevice[] = plan.devices.map(({ address, identity }) => ({
+      address,
+      identity,
       originalDriver: null,
       originalOverride: VFIO_DRIVER,
       status: 'pending',
