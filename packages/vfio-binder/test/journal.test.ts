@@ -11,7 +11,7 @@ import { JOURNAL_PATH, Journal, LOCK_PATH, VfioBinderError, acquireHostLock, app
 import { diffSnapshots, snapshotTree } from './treeSnapshot';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'journal-lock-'));
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }), 120_000);
 const pristine = path.join(work, 'pristine');
 materialize(loadHostSpec(path.resolve(__dirname, '../../../fixtures/specs/intel-workstation.yaml')), pristine);
 const GPU = ['0000:01:00.0', '0000:01:00.1', '0000:01:00.2', '0000:01:00.3'];
