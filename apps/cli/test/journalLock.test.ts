@@ -1,6 +1,7 @@
 // Issue 18 at the CLI: the host lock under real contention, a bind on a really full disk, odd
 // lock files, and a torn journal that restore salvages and bind refuses to append to.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SimulatedKernel } from '@passthru/sysfs-sim';
@@ -22,6 +23,23 @@ function passthru(...args: string[]) {
   child.stderr.on('data', (c) => (stderr += c));
   const done = new Promise<{ code: number | null; stdout: string; stderr: string; pid: number }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr, pid: child.pid! })));
   return { child, done };
+}
+
+/**
+ * Resolves once fault `id` has been seen `count` times: the simulated kernel saves the count
+ * (rename into .sysfs-sim/) before it hangs, and a directory watch reports that, so no sleeping.
+ */
+async function faultSeen(root: string, kernel: SimulatedKernel, id: number, count: number): Promise<void> {
+  const watcher = fs.watch(path.join(root, '.sysfs-sim'));
+  try {
+    for (;;) {
+      const next = once(watcher, 'change');
+      if (kernel.faults.find((f) => f.id === id)!.seen >= count) return;
+      await next;
+    }
+  } finally {
+    watcher.close();
+  }
 }
 
 /** The pid of a process that has exited. */
@@ -50,8 +68,8 @@ describe('the host lock under real contention', () => {
       }
       kinds[kind] = (kinds[kind] ?? 0) + 1;
       kernel.clearFaults();
-      // Whoever holds the lock hangs in its first sysfs write until it is killed below (the hang is
-      // far longer than the round), so the other contender runs its whole attempt meanwhile.
+      // Whoever holds the lock hangs in its first sysfs write until it is killed below, once the
+      // other contender has finished (the hang, 60 s, is the simulator's bound, not a timing).
       const hang = kernel.injectFault({ path: '/sys/bus/pci/devices/0000:01:00.0/driver_override', hang: 60_000 });
       const a = passthru('--root', root, 'bind', '01:00.0');
       const b = passthru('--root', root, 'bind', '01:00.0');
@@ -61,12 +79,13 @@ describe('the host lock under real contention', () => {
         expect(first.code, first.stderr).toBe(1);
         expect(first.stderr).toMatch(new RegExp(`another passthru run \\(pid ${winner.child.pid}\\)`));
         expect(fs.readFileSync(lockOf(root), 'utf8')).toMatch(new RegExp(`^${winner.child.pid}( [0-9a-f]{32})?\\n$`));
+        // Kill the winner only once it hangs inside the write (never mid-append of its journal).
+        await faultSeen(root, kernel, hang, 1);
       } finally {
         winner.child.kill('SIGKILL');
         await winner.done;
       }
-      // At most the winner reached the first sysfs write (it may have been killed before it).
-      expect(kernel.faults.find((f) => f.id === hang)!.seen).toBeLessThanOrEqual(1);
+      expect(kernel.faults.find((f) => f.id === hang)!.seen).toBe(1);
     }
     expect(kinds).toEqual({ 'dead pid': 11, 'older format': 11, 'empty, old': 10 });
     // Only the hung winners' writes were attempted, one per round, and none was applied.

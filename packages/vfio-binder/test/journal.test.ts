@@ -192,7 +192,7 @@ describe('host lock', () => {
   it.each([
     ['empty', '', /the lock file is empty \(no owner pid; 5 s old\)/],
     ['garbage', 'hello\u0007\n', /the lock file holds no pid \("hello\\u0007\\n"; 5 s old\)/],
-  ])('a %s lock file: reported as it is, held while young, taken over once 30 s old', (_kind, content, words) => {
+  ])('%s lock file: reported as it is, held while young, taken over once 30 s old', (_kind, content, words) => {
     const { host, root } = freshHost();
     fs.mkdirSync(path.dirname(lockFile(root)), { recursive: true });
     fs.writeFileSync(lockFile(root), content);
