@@ -14,6 +14,7 @@ export function hostState(ctx: CliContext): { devices: PciDevice[]; groups: Iomm
 export function progressOptions(ctx: CliContext): ApplyOptions {
   const tty = Boolean((ctx.out.stderr as { isTTY?: boolean }).isTTY) && ctx.out.color;
   return {
+    lock: { onTakeover: (message) => ctx.note(`passthru: ${message}`) },
     onDevice: (device, index, total) => {
       if (tty) progressLine(ctx.out, `[${index + 1}/${total}] ${device.address} ${device.originalDriver ?? '(none)'} -> vfio-pci`);
       if (tty && index + 1 === total) ctx.out.stderr.write('\n');

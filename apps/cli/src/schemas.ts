@@ -11,7 +11,7 @@ import { CheckResultSchema, DoctorReportSchema, HostIdentitySchema, VerdictSchem
 import { AuditReportSchema } from '@passthru/lxd-device-attach';
 import { IommuGroupSchema, PciDeviceSchema, ScanProblemSchema } from '@passthru/pci-discovery';
 import type { CaptureResult } from '@passthru/sysfs-sim';
-import type { ApplyResult, BindPlan, GuardFinding, PersistPlan, RestorePlan, RestoreResult } from '@passthru/vfio-binder';
+import type { ApplyResult, BindPlan, GuardFinding, PersistPlan, RecoveryPlan, RecoveryResult, RestorePlan, RestoreResult } from '@passthru/vfio-binder';
 import { z } from 'zod';
 
 const SchemaVersion = z.literal(1).describe('Version of this document; bumped on a breaking change.');
@@ -90,6 +90,13 @@ export const RestoreResultSchema = z.object({
   status: z.enum(['restored', 'noop', 'partial']),
   devices: z.array(DeviceOutcomeSchema),
   writes: z.number().int(),
+});
+
+export const RecoveryPlanSchema = z.object({
+  /** On vfio-pci by driver_override with no readable journal record. */
+  devices: z.array(z.object({ address: Address, identity: DeviceIdentitySchema })),
+  /** Unreadable journal lines (1-based). */
+  damagedLines: z.array(z.number().int()),
 });
 
 export const FileChangeSchema = z.object({
@@ -194,8 +201,8 @@ export const BindOutputSchema = z.union([
   z.object({ schemaVersion: SchemaVersion, result: ApplyResultSchema, guards: z.array(GuardFindingSchema) }),
 ]);
 export const RestoreOutputSchema = z.union([
-  z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: RestorePlanSchema }),
-  z.object({ schemaVersion: SchemaVersion, result: RestoreResultSchema }),
+  z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: RestorePlanSchema, recovery: RecoveryPlanSchema.optional() }),
+  z.object({ schemaVersion: SchemaVersion, result: RestoreResultSchema, recovery: RestoreResultSchema.optional() }),
 ]);
 export const PersistOutputSchema = z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: PersistPlanSchema });
 export const DoctorOutputSchema = DoctorReportSchema.extend({ schemaVersion: SchemaVersion });
@@ -229,6 +236,8 @@ assertSame<Same<z.infer<typeof GuardFindingSchema>, GuardFinding>>();
 assertSame<Same<z.infer<typeof BindPlanSchema>, BindPlan>>();
 assertSame<Same<z.infer<typeof ApplyResultSchema>, ApplyResult>>();
 assertSame<Same<z.infer<typeof RestoreResultSchema>, RestoreResult>>();
+assertSame<Same<z.infer<typeof RestoreResultSchema>, RecoveryResult>>();
+assertSame<Same<z.infer<typeof RecoveryPlanSchema>, RecoveryPlan>>();
 assertSame<Same<z.infer<typeof PersistPlanSchema>, PersistPlan>>();
 assertSame<Same<Omit<z.infer<typeof SnapshotOutputSchema>, 'schemaVersion' | 'outDir'>, CaptureResult>>();
 // RestorePlan's `current` is `string | null | undefined` (undefined: gone), which JSON drops.

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { HostFsError, errnoOf } from './HostFsError';
+import { HostFsError, errnoError, errnoOf } from './HostFsError';
 
 /** statfs(2) f_type of sysfs: a write there reaches the kernel. */
 export const SYSFS_MAGIC = 0x62656572;
@@ -19,6 +20,8 @@ export interface HostFsOptions {
   kernel?: SimulatedKernelWriter;
   /** statfs f_type of a real path; injectable so tests can pretend a tree is real sysfs. */
   fsTypeOf?: (realPath: string) => number;
+  /** write(2) of regular files (fs.writeSync's shape); injectable so tests can write short. */
+  writeSync?: (fd: number, buffer: Buffer, offset: number, length: number) => number;
 }
 
 const MAX_HOST_PATH = 4096;
@@ -36,6 +39,7 @@ export class HostFs {
   readonly root: string;
   readonly kernel: SimulatedKernelWriter | undefined;
   private readonly fsTypeOf: (realPath: string) => number;
+  private readonly writeSync: (fd: number, buffer: Buffer, offset: number, length: number) => number;
 
   constructor(root = '/', options: HostFsOptions = {}) {
     let real: string;
@@ -48,6 +52,7 @@ export class HostFs {
     this.root = real;
     this.kernel = options.kernel;
     this.fsTypeOf = options.fsTypeOf ?? ((p) => Number(fs.statfsSync(p).type));
+    this.writeSync = options.writeSync ?? ((fd, buffer, offset, length) => fs.writeSync(fd, buffer, offset, length));
   }
 
   /** True when this HostFs reads the machine it runs on. */
@@ -291,46 +296,81 @@ export class HostFs {
     }
   }
 
-  /** Appends to a regular file (created if absent) and fsyncs it: the primitive of journals. */
+  /**
+   * Appends `data` to a regular file (created if absent) whole or not at all: the primitive of
+   * journals. write(2) may write fewer bytes than asked (a full disk writes up to the last free
+   * block, then ENOSPC), so it loops until every byte is written, then fsyncs. On any failure the
+   * file is truncated back to its length before the append (and fsynced), so no torn record
+   * stays, and the error is thrown; if even the truncation fails, the error says so.
+   */
   appendFile(hostPath: string, data: string): void {
     const clean = HostFs.checkHostPath(hostPath);
     if (/^\/(sys|proc|dev)(\/|$)/.test(clean)) throw new HostFsError('appending to', hostPath, 'EINVAL', 'not a regular file tree');
     this.mkdirp(path.posix.dirname(clean));
     const real = this.resolve(clean, true);
+    const bytes = Buffer.from(data);
     let fd: number | undefined;
+    let before = 0;
     try {
       fd = fs.openSync(real, 'a', 0o644);
-      fs.writeSync(fd, data);
+      before = fs.fstatSync(fd).size;
+    } catch (error) {
+      if (fd !== undefined) fs.closeSync(fd);
+      throw this.wrap('appending to', hostPath, error, real);
+    }
+    try {
+      for (let done = 0; done < bytes.length; ) {
+        const n = this.writeSync(fd, bytes, done, bytes.length - done);
+        if (n <= 0) throw errnoError('EIO', `write(2) wrote nothing after ${done} of ${bytes.length} bytes`);
+        done += n;
+      }
       fs.fsyncSync(fd);
     } catch (error) {
-      throw this.wrap('appending to', hostPath, error, real);
+      const detail = detailOf(error);
+      try {
+        fs.ftruncateSync(fd, before);
+        fs.fsyncSync(fd);
+      } catch (undo) {
+        throw new HostFsError('appending to', hostPath, errnoOf(error), `${detail}; truncating it back to ${before} bytes failed too (${errnoOf(undo)}): its last line may be torn`, { realPath: real, cause: error });
+      }
+      throw new HostFsError('appending to', hostPath, errnoOf(error), `${detail}; nothing of it was kept (the file is back to its ${before} bytes)`, { realPath: real, cause: error });
     } finally {
-      if (fd !== undefined) fs.closeSync(fd);
+      fs.closeSync(fd);
     }
   }
 
   /**
-   * Creates a regular file only if it does not exist (O_CREAT|O_EXCL), with `data` fsynced:
-   * the primitive of host-wide locks. Returns false when the file already exists.
+   * Creates a regular file holding `data` only if no file has that name, never visible empty or
+   * half-written: the primitive of host-wide locks. The data goes to a unique temp file next to
+   * it (fsynced), then link(2) gives it the name, which is atomic and fails with EEXIST when the
+   * name is taken; the temp name is removed either way. Returns false when the file exists.
    */
   createExclusive(hostPath: string, data: string): boolean {
     const clean = HostFs.checkHostPath(hostPath);
     this.mkdirp(path.posix.dirname(clean));
     const real = this.resolve(clean, true);
-    let fd: number;
+    const temp = `${real}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
     try {
-      fd = fs.openSync(real, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+      const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+      try {
+        const bytes = Buffer.from(data);
+        for (let done = 0; done < bytes.length; ) {
+          const n = this.writeSync(fd, bytes, done, bytes.length - done);
+          if (n <= 0) throw errnoError('EIO', `write(2) wrote nothing after ${done} of ${bytes.length} bytes`);
+          done += n;
+        }
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.linkSync(temp, real);
+      return true;
     } catch (error) {
       if (errnoOf(error) === 'EEXIST') return false;
       throw this.wrap('creating', hostPath, error, real);
-    }
-    try {
-      fs.writeSync(fd, data);
-      fs.fsyncSync(fd);
     } finally {
-      fs.closeSync(fd);
+      fs.rmSync(temp, { force: true });
     }
-    return true;
   }
 
   /** Creates a folder and its parents under the root. */
@@ -369,9 +409,13 @@ export class HostFs {
   /** @internal wraps a node error into a HostFsError. */
   wrap(doing: string, hostPath: string, error: unknown, realPath: string): HostFsError {
     if (error instanceof HostFsError) return error;
-    const detail = error instanceof Error ? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '') : String(error);
-    return new HostFsError(doing, hostPath, errnoOf(error), detail, { realPath, cause: error });
+    return new HostFsError(doing, hostPath, errnoOf(error), detailOf(error), { realPath, cause: error });
   }
+}
+
+/** A node error's message without its errno prefix and its trailing syscall and path. */
+function detailOf(error: unknown): string {
+  return error instanceof Error ? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '') : String(error);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -147,6 +148,73 @@ describe('HostFs write rule', () => {
     const host = new HostFs(dir);
     expect(codeOf(() => host.writeFile('/etc/evil/new', 'x'))).toBe('EXDEV');
     expect(fs.readdirSync(outside)).toEqual(['secret']);
+  });
+});
+
+describe('appendFile and createExclusive: whole or nothing', () => {
+  it('loops over short writes until every byte is written', () => {
+    const sizes: number[] = [];
+    const host = new HostFs(dir, { writeSync: (fd, buffer, offset, length) => (sizes.push(length), fs.writeSync(fd, buffer, offset, Math.min(length, 7))) });
+    host.appendFile('/var/lib/passthru/journal.jsonl', 'first line\n');
+    host.appendFile('/var/lib/passthru/journal.jsonl', 'a record longer than seven bytes\n');
+    expect(fs.readFileSync(path.join(dir, 'var/lib/passthru/journal.jsonl'), 'utf8')).toBe('first line\na record longer than seven bytes\n');
+    expect(sizes.length).toBeGreaterThan(2);
+  });
+
+  it('a short write then ENOSPC (a full disk) leaves the file as it was and throws ENOSPC', () => {
+    let calls = 0;
+    const host = new HostFs(dir, {
+      writeSync: (fd, buffer, offset, length) => {
+        calls++;
+        if (calls === 1) return fs.writeSync(fd, buffer, offset, length);
+        if (calls === 2) return fs.writeSync(fd, buffer, offset, 5);
+        throw errnoError('ENOSPC', 'no space left on device, write');
+      },
+    });
+    host.appendFile('/var/log/j', 'kept\n');
+    expect(codeOf(() => host.appendFile('/var/log/j', 'torn record\n'))).toBe('ENOSPC');
+    expect(fs.readFileSync(path.join(dir, 'var/log/j'), 'utf8')).toBe('kept\n');
+    expect(() => host.appendFile('/var/log/j', 'x\n')).toThrow(/Failed appending to \/var\/log\/j via .*: ENOSPC no space left on device, write; nothing of it was kept \(the file is back to its 5 bytes\)/);
+  });
+
+  it('createExclusive: the file appears with its data or not at all, and no temp file stays', () => {
+    const host = new HostFs(dir);
+    expect(host.createExclusive('/run/passthru/bind.lock', '123\n')).toBe(true);
+    expect(host.createExclusive('/run/passthru/bind.lock', '456\n')).toBe(false);
+    expect(host.readText('/run/passthru/bind.lock')).toBe('123\n');
+    const failing = new HostFs(dir, { writeSync: () => { throw errnoError('ENOSPC', 'no space left on device, write'); } });
+    expect(codeOf(() => failing.createExclusive('/run/passthru/other.lock', '789\n'))).toBe('ENOSPC');
+    expect(fs.readdirSync(path.join(dir, 'run/passthru'))).toEqual(['bind.lock']);
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('appendFile on a really full disk (tmpfs, root only)', () => {
+  let mnt: string;
+  beforeEach(() => {
+    mnt = path.join(dir, 'full');
+    fs.mkdirSync(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', mnt]);
+  });
+  afterEach(() => execFileSync('umount', [mnt]));
+
+  it('a record crossing into the missing block is not kept, and fits once space is freed', () => {
+    const host = new HostFs(dir);
+    host.appendFile('/full/j', `${'x'.repeat(4000)}\n`);
+    // Fill every other block of the tmpfs.
+    const filler = fs.openSync(path.join(mnt, 'filler'), 'w');
+    try {
+      for (;;) fs.writeSync(filler, Buffer.alloc(4096));
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    } finally {
+      fs.closeSync(filler);
+    }
+    const record = `${'y'.repeat(200)}\n`;
+    expect(codeOf(() => host.appendFile('/full/j', record))).toBe('ENOSPC');
+    expect(fs.statSync(path.join(mnt, 'j')).size).toBe(4001);
+    fs.rmSync(path.join(mnt, 'filler'));
+    host.appendFile('/full/j', record);
+    expect(fs.readFileSync(path.join(mnt, 'j'), 'utf8')).toBe(`${'x'.repeat(4000)}\n${record}`);
   });
 });
 

@@ -1,6 +1,6 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
 import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER, type BindPlan, type PlannedDevice } from './BindPlan';
-import { Journal, acquireHostLock, sleepSync, type JournalDevice, type JournalEntry, type LockOptions } from './Journal';
+import { JOURNAL_PATH, Journal, acquireHostLock, sleepSync, type JournalDevice, type JournalEntry, type LockOptions } from './Journal';
 import { VfioBinderError } from './VfioBinderError';
 
 export interface ApplyOptions {
@@ -128,7 +128,13 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
   try {
     const journal = new Journal(host, options.clock);
     const todo = plan.devices.filter((d) => !d.alreadyBound);
-    const entry = journal.begin('bind', todo.map(journalDevice));
+    let entry: JournalEntry;
+    try {
+      entry = journal.begin('bind', todo.map(journalDevice));
+    } catch (error) {
+      if (!(error instanceof HostFsError)) throw error;
+      throw new VfioBinderError('failed', `Failed journalling the bind via ${JOURNAL_PATH}: ${error.message}; no device was touched`, { cause: error });
+    }
     const writer = new WriteCounter(host);
     const outcomes: DeviceOutcome[] = plan.devices.filter((d) => d.alreadyBound).map((d) => ({ address: d.address, from: d.originalDriver, to: VFIO_DRIVER, status: 'already-bound' }));
     let failure: string | undefined;
@@ -139,7 +145,13 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
         // The device is marked touched (fsynced) before its first write: rollback and a
         // restore after a crash must consider it.
         record.status = 'bound';
-        journal.mark(entry, record);
+        try {
+          journal.mark(entry, record);
+        } catch (error) {
+          record.status = 'pending';
+          if (!(error instanceof HostFsError)) throw error;
+          throw new VfioBinderError('failed', `Failed journalling ${device.address} before binding it via ${JOURNAL_PATH}: ${error.message}; ${device.address} was not touched`, { cause: error });
+        }
         for (const w of device.writes) writer.write(w.path, w.data);
         if (!waitForDriver(host, device.address, VFIO_DRIVER, options)) {
           const now = currentDriver(host, device.address);
@@ -153,8 +165,14 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
       }
     }
     if (failure === undefined) {
-      journal.finish(entry, 'applied');
-      return { status: 'applied', journalId: entry.id, writes: writer.count, devices: outcomes };
+      try {
+        journal.finish(entry, 'applied');
+        return { status: 'applied', journalId: entry.id, writes: writer.count, devices: outcomes };
+      } catch (error) {
+        if (!(error instanceof HostFsError)) throw error;
+        // A bind the journal cannot call finished is not reported as done: it is rolled back.
+        failure = `Failed journalling the end of the bind via ${JOURNAL_PATH}: ${error.message}`;
+      }
     }
     return rollBack(host, journal, entry, writer, outcomes, failure, options);
   } finally {
@@ -162,14 +180,28 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
   }
 }
 
+/**
+ * Puts every touched device back in reverse order. The rollback goes on when the journal cannot
+ * record it (a full disk): the devices matter more than the record, and the journal then still
+ * says `bound`, which `restore` later finds already done. The failure says so.
+ */
 function rollBack(host: HostFs, journal: Journal, entry: JournalEntry, writer: WriteCounter, outcomes: DeviceOutcome[], failure: string, options: ApplyOptions): ApplyResult {
   const touched = entry.devices.filter((d) => d.status === 'bound').reverse();
   const rolled: DeviceOutcome[] = [];
-  for (const record of touched) {
-    const outcome = restoreDevice(host, record, writer, options);
-    record.status = outcome.status === 'restored' || outcome.status === 'gone' ? 'restored' : 'left';
-    if (outcome.note) record.note = outcome.note;
-    journal.mark(entry, record);
+  let unjournalled: string | undefined;
+  const record = (write: () => void) => {
+    try {
+      write();
+    } catch (error) {
+      if (!(error instanceof HostFsError)) throw error;
+      unjournalled ??= error.code;
+    }
+  };
+  for (const device of touched) {
+    const outcome = restoreDevice(host, device, writer, options);
+    device.status = outcome.status === 'restored' || outcome.status === 'gone' ? 'restored' : 'left';
+    if (outcome.note) device.note = outcome.note;
+    record(() => journal.mark(entry, device));
     rolled.push(outcome);
   }
   const untouched = entry.devices.filter((d) => d.status === 'pending').map((d): DeviceOutcome => ({ address: d.address, from: d.originalDriver, to: d.originalDriver, status: 'untouched' }));
@@ -177,7 +209,8 @@ function rollBack(host: HostFs, journal: Journal, entry: JournalEntry, writer: W
   // A device that vanished needs no restore, but the host is not as it was: say so (exit 3).
   const gone = rolled.filter((o) => o.status === 'gone');
   const state = left.length || gone.length ? 'partial' : 'rolled-back';
-  journal.finish(entry, state);
+  record(() => journal.finish(entry, state));
   const devices = [...outcomes.filter((o) => o.status === 'already-bound'), ...rolled.reverse(), ...untouched];
-  return { status: state, journalId: entry.id, writes: writer.count, devices, error: failure };
+  const note = unjournalled ? `; the journal could not record the rollback (${unjournalled}): once ${JOURNAL_PATH} can be written, \`passthru restore --all\` brings it up to date` : '';
+  return { status: state, journalId: entry.id, writes: writer.count, devices, error: `${failure}${note}` };
 }
