@@ -366,6 +366,37 @@ export class HostFs {
     return new HostDir(this, HostFs.checkHostPath(hostPath), this.resolve(hostPath, false, 'opening'));
   }
 
+  /** Real paths of parent folders and their entry kinds, for openLinkedDir (a scan's parents repeat). */
+  private readonly parents = new Map<string, { real: string; dirs: Set<string> } | null>();
+
+  /**
+   * The folder a symlink names, opened as openDir would, at the cost of one readlink(2) instead
+   * of a realpath(3) that reads every component of a deep path (`/sys/bus/pci/devices/X` ->
+   * `../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0`). Confinement is kept: the target's
+   * parent is resolved (once per parent: siblings share it) and the last component must be a
+   * real folder there, not a symlink. Anything unusual falls back to openDir.
+   */
+  openLinkedDir(linkHostPath: string): HostDir {
+    const target = this.readlink(linkHostPath);
+    if (target === undefined || target.startsWith('/')) return this.openDir(linkHostPath);
+    const hostPath = path.posix.resolve(path.posix.dirname(HostFs.checkHostPath(linkHostPath)), target);
+    const parentPath = path.posix.dirname(hostPath);
+    let parent = this.parents.get(parentPath);
+    if (parent === undefined) {
+      try {
+        const real = this.resolve(parentPath, false, 'opening');
+        const dirs = new Set(fs.readdirSync(real, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name));
+        parent = { real, dirs };
+      } catch {
+        parent = null;
+      }
+      this.parents.set(parentPath, parent);
+    }
+    const name = path.posix.basename(hostPath);
+    if (!parent || !parent.dirs.has(name)) return this.openDir(linkHostPath);
+    return new HostDir(this, HostFs.checkHostPath(linkHostPath), `${parent.real}/${name}`);
+  }
+
   /** @internal wraps a node error into a HostFsError. */
   wrap(doing: string, hostPath: string, error: unknown, realPath: string): HostFsError {
     if (error instanceof HostFsError) return error;
