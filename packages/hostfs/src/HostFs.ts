@@ -427,14 +427,21 @@ export class HostDir {
   }
 
   private names: Set<string> | undefined;
+  /** Entries that are real folders (not symlinks): listed without resolving their path again. */
+  private folders: Set<string> | undefined;
 
   /** The folder's entry names, read once (one readdir answers every "is it there?"). */
   private entries(): Set<string> {
     if (!this.names) {
+      this.names = new Set();
+      this.folders = new Set();
       try {
-        this.names = new Set(fs.readdirSync(this.realPath));
+        for (const entry of fs.readdirSync(this.realPath, { withFileTypes: true })) {
+          this.names.add(entry.name);
+          if (entry.isDirectory()) this.folders.add(entry.name);
+        }
       } catch {
-        this.names = new Set();
+        // an unreadable folder has no entries
       }
     }
     return this.names;
@@ -513,7 +520,13 @@ export class HostDir {
   list(sub?: string): string[] {
     if (!sub) return [...this.entries()].sort();
     if (!this.entries().has(sub)) return [];
-    return this.host.list(this.child(sub));
+    if (!this.folders!.has(sub)) return this.host.list(this.child(sub));
+    try {
+      return fs.readdirSync(`${this.realPath}/${sub}`).sort();
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return [];
+      throw this.host.wrap('listing', this.child(sub), error, `${this.realPath}/${sub}`);
+    }
   }
 
   has(name: string): boolean {
