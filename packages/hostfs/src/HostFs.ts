@@ -406,6 +406,37 @@ export class HostFs {
     return new HostDir(this, HostFs.checkHostPath(hostPath), this.resolve(hostPath, false, 'opening'));
   }
 
+  /** Real paths of parent folders and their entry kinds, for openLinkedDir (a scan's parents repeat). */
+  private readonly parents = new Map<string, { real: string; dirs: Set<string> } | null>();
+
+  /**
+   * The folder a symlink names, opened as openDir would, at the cost of one readlink(2) instead
+   * of a realpath(3) that reads every component of a deep path (`/sys/bus/pci/devices/X` ->
+   * `../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0`). Confinement is kept: the target's
+   * parent is resolved (once per parent: siblings share it) and the last component must be a
+   * real folder there, not a symlink. Anything unusual falls back to openDir.
+   */
+  openLinkedDir(linkHostPath: string): HostDir {
+    const target = this.readlink(linkHostPath);
+    if (target === undefined || target.startsWith('/')) return this.openDir(linkHostPath);
+    const hostPath = path.posix.resolve(path.posix.dirname(HostFs.checkHostPath(linkHostPath)), target);
+    const parentPath = path.posix.dirname(hostPath);
+    let parent = this.parents.get(parentPath);
+    if (parent === undefined) {
+      try {
+        const real = this.resolve(parentPath, false, 'opening');
+        const dirs = new Set(fs.readdirSync(real, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name));
+        parent = { real, dirs };
+      } catch {
+        parent = null;
+      }
+      this.parents.set(parentPath, parent);
+    }
+    const name = path.posix.basename(hostPath);
+    if (!parent || !parent.dirs.has(name)) return this.openDir(linkHostPath);
+    return new HostDir(this, HostFs.checkHostPath(linkHostPath), `${parent.real}/${name}`);
+  }
+
   /** @internal wraps a node error into a HostFsError. */
   wrap(doing: string, hostPath: string, error: unknown, realPath: string): HostFsError {
     if (error instanceof HostFsError) return error;
@@ -440,14 +471,21 @@ export class HostDir {
   }
 
   private names: Set<string> | undefined;
+  /** Entries that are real folders (not symlinks): listed without resolving their path again. */
+  private folders: Set<string> | undefined;
 
   /** The folder's entry names, read once (one readdir answers every "is it there?"). */
   private entries(): Set<string> {
     if (!this.names) {
+      this.names = new Set();
+      this.folders = new Set();
       try {
-        this.names = new Set(fs.readdirSync(this.realPath));
+        for (const entry of fs.readdirSync(this.realPath, { withFileTypes: true })) {
+          this.names.add(entry.name);
+          if (entry.isDirectory()) this.folders.add(entry.name);
+        }
       } catch {
-        this.names = new Set();
+        // an unreadable folder has no entries
       }
     }
     return this.names;
@@ -526,7 +564,13 @@ export class HostDir {
   list(sub?: string): string[] {
     if (!sub) return [...this.entries()].sort();
     if (!this.entries().has(sub)) return [];
-    return this.host.list(this.child(sub));
+    if (!this.folders!.has(sub)) return this.host.list(this.child(sub));
+    try {
+      return fs.readdirSync(`${this.realPath}/${sub}`).sort();
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return [];
+      throw this.host.wrap('listing', this.child(sub), error, `${this.realPath}/${sub}`);
+    }
   }
 
   has(name: string): boolean {

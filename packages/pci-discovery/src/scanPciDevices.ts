@@ -50,31 +50,37 @@ const LINK_UNKNOWN = /^(Unknown|unknown|0)/;
  * read neither from its attribute nor from config space; every other attribute is optional.
  */
 export function readPciDevice(host: HostFs, address: string, names?: PciIds): PciDevice {
-  const dir = host.openDir(`${PCI_DEVICES}/${address}`);
-  let config: Buffer | undefined | null = null;
-  const header = () => (config === null ? (config = configHeader(dir)) : config);
+  const dir = host.openLinkedDir(`${PCI_DEVICES}/${address}`);
+  // One read of the config header answers ids, revision and subsystem. The attribute files
+  // stay the truth where config space is not: a VF's vendor and device read 0xffff in its own
+  // config (the kernel takes them from the PF's SR-IOV capability), quirks may rewrite `class`
+  // (so it is always read from its file, as lspci does), and a bridge's subsystem comes from
+  // its SSVID capability, not offset 0x2c.
+  const config = configHeader(dir);
   const fromConfig = (offset: number, bytes: 1 | 2 | 3) => {
-    const c = header();
-    if (!c) return undefined;
-    const value = bytes === 1 ? c.readUInt8(offset) : bytes === 2 ? c.readUInt16LE(offset) : c.readUIntLE(offset, 3);
+    if (!config) return undefined;
+    const value = bytes === 1 ? config.readUInt8(offset) : bytes === 2 ? config.readUInt16LE(offset) : config.readUIntLE(offset, 3);
     return value.toString(16).padStart(bytes * 2, '0');
   };
-  const mandatory = (name: string, digits: 4 | 6, offset: number) => {
-    const value = hexAttr(optional(dir, name), digits) ?? fromConfig(offset, digits === 4 ? 2 : 3);
+  const mandatory = (name: string, digits: 4 | 6, offset: number, configFirst: boolean) => {
+    const fromFile = () => hexAttr(optional(dir, name), digits);
+    const configValue = configFirst ? fromConfig(offset, digits === 4 ? 2 : 3) : undefined;
+    const value = (configValue !== undefined && configValue !== 'ffff' ? configValue : undefined) ?? fromFile() ?? fromConfig(offset, digits === 4 ? 2 : 3);
     if (value === undefined) throw new HostFsError('reading', `${dir.hostPath}/${name}`, 'ENODATA', `no readable ${name} attribute and no config space to take it from`);
     return value;
   };
-  const vendorId = mandatory('vendor', 4, 0x00);
-  const deviceId = mandatory('device', 4, 0x02);
-  const classCode = mandatory('class', 6, 0x09);
-  const revision = hexAttr(optional(dir, 'revision'), 2) ?? fromConfig(0x08, 1) ?? null;
+  const vendorId = mandatory('vendor', 4, 0x00, true);
+  const deviceId = mandatory('device', 4, 0x02, true);
+  const classCode = mandatory('class', 6, 0x09, false);
+  const revision = fromConfig(0x08, 1) ?? hexAttr(optional(dir, 'revision'), 2) ?? null;
 
   const sysfsPath = host.isLive ? dir.realPath : dir.realPath.slice(host.root.length) || '/';
   const parentName = sysfsPath.split('/').at(-2) ?? '';
   const isBridge = classCode.startsWith('0604') || classCode.startsWith('0609') || dir.has('pci_bus');
 
-  let subsystemVendorId = hexAttr(optional(dir, 'subsystem_vendor'), 4) ?? null;
-  let subsystemDeviceId = hexAttr(optional(dir, 'subsystem_device'), 4) ?? null;
+  const normalHeader = config !== undefined && (config.readUInt8(0x0e) & 0x7f) === 0 && !isBridge;
+  let subsystemVendorId = (normalHeader ? fromConfig(0x2c, 2) : hexAttr(optional(dir, 'subsystem_vendor'), 4)) ?? null;
+  let subsystemDeviceId = (normalHeader ? fromConfig(0x2e, 2) : hexAttr(optional(dir, 'subsystem_device'), 4)) ?? null;
   if (subsystemVendorId === null && !isBridge) {
     subsystemVendorId = fromConfig(0x2c, 2) ?? null;
     subsystemDeviceId = fromConfig(0x2e, 2) ?? null;
