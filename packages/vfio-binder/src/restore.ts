@@ -85,7 +85,7 @@ export function planRestore(host: HostFs, devices: PciDevice[], chosen: string[]
   const restoring = new Set(addresses);
   const foreign = devices.filter((d) => d.driver === VFIO_DRIVER && isForeign(owners.get(d.address))).map((d) => ({ address: d.address, owner: owners.get(d.address)! }));
   // What of the restored groups stays on vfio-pci: passthru's devices not named (--split-group), and other managers' devices.
-  const leftOnVfio = [...new Set([...inGroups(groups), ...devices.filter((d) => d.driver === VFIO_DRIVER && groups.has(d.iommuGroup)).map((d) => d.address)])]
+  const leftOnVfio = [...new Set([...inGroups(groups), ...devices.filter((d) => d.driver === VFIO_DRIVER && d.iommuGroup !== null && groups.has(d.iommuGroup)).map((d) => d.address)])]
     .filter((a) => !restoring.has(a) && (outstanding.has(a) || byAddress.get(a)?.driver === VFIO_DRIVER))
     .sort()
     .map((address) => {
