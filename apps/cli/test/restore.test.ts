@@ -118,6 +118,10 @@ describe('devices another manager holds', () => {
     expect(all.code).toBe(0);
     expect(all.stdout).toContain('Left alone (another manager holds them; passthru never restores them): 0000:01:00.0 (a driver_override passthru did not write (vfio-pci))');
 
+    const named = await cli('--root', root, 'restore', '01:00.0');
+    expect(named.code).toBe(2);
+    expect(named.stderr).toContain("0000:01:00.0 is held by a driver_override passthru did not write (vfio-pci); passthru never restores another manager's device");
+
     const refused = await cli('--root', root, 'bind', '01:00.0');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/refused: 0000:01:00\.0 \[owner: driver_override\]/);

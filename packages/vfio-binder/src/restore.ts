@@ -62,6 +62,10 @@ export function planRestore(host: HostFs, devices: PciDevice[], chosen: string[]
   } else {
     const journaled = new Set(journal.read().entries.flatMap((e) => e.devices.map((d) => d.address)));
     const unknown = chosen.filter((a) => !outstanding.has(a) && !journaled.has(a));
+    const held = unknown.filter((a) => isForeign(owners.get(a)));
+    if (held.length) {
+      throw new VfioBinderError('usage', `Failed planning restore of ${held.join(', ')}: ${held.map((a) => `${a} is held by ${owners.get(a)!.summary}`).join('; ')}; passthru never restores another manager's device (\`bind --adopt\` takes one over)`);
+    }
     if (unknown.length) {
       throw new VfioBinderError('usage', `Failed planning restore of ${unknown.join(', ')} via /var/lib/passthru/journal.jsonl: passthru has no record of binding it (nothing to restore; \`passthru bind\` journals what it changes)`);
     }
