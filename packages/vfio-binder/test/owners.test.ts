@@ -208,4 +208,21 @@ describe('devices another manager holds', () => {
     // Restored is restored: a second restore has nothing to do (no exit-3 loop).
     expect(applyRestore(host, planRestore(host, scan(host), 'all'), instant)).toMatchObject({ status: 'noop', writes: 0 });
   });
+
+  it('an older journal (no owner, no unrestorable field) with such an override: restore ends restored, not in an exit-3 loop', () => {
+    const { root, host } = fixture();
+    const folder = fs.realpathSync(path.join(root, 'sys/bus/pci/devices/0000:01:00.0'));
+    fs.writeFileSync(path.join(folder, 'driver_override'), `${'x'.repeat(5000)}\n`);
+    // What an older passthru did: no owners, no refusal.
+    expect(applyBind(host, plan(host, '01:00.0', false), instant).status).toBe('applied');
+    const file = path.join(root, 'var/lib/passthru/journal.jsonl');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/,"owner":"passthru"/g, '').replace(/,"unrestorable":"[^"]*"/g, ''));
+    const record = new Journal(host).outstanding().get('0000:01:00.0')!.device;
+    expect(record.unrestorable).toBeUndefined();
+    expect(record.owner).toBe('passthru');
+    const result = applyRestore(host, planRestore(host, scan(host), 'all'), instant);
+    expect(result.status).toBe('restored');
+    expect(result.devices.find((d) => d.address === '0000:01:00.0')!.note).toMatch(/could not put back: driver_override held 5000 bytes/);
+    expect(GPU.map((a) => driverOf(host, a))).toEqual(ORIGINAL);
+  });
 });
