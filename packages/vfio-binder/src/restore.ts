@@ -94,7 +94,8 @@ export function planRestore(host: HostFs, devices: PciDevice[], chosen: string[]
     .sort()
     .map((address) => {
       const owner = owners.get(address);
-      return { address, iommuGroup: groupOf(address), why: isForeign(owner) ? `held by ${owner.summary}: passthru never restores it` : 'bound by passthru, not named (--split-group)' };
+      const ours = outstanding.get(address)?.device.owner === 'adopted' ? 'adopted by passthru' : 'bound by passthru';
+      return { address, iommuGroup: groupOf(address), why: isForeign(owner) ? `held by ${owner.summary}: passthru never restores it` : `${ours}, not named (--split-group)` };
     });
   // Leaving a group half on host drivers, half on vfio-pci is only done when asked for.
   const movesOff = planned.some(({ record, current }) => current === VFIO_DRIVER && record.originalDriver !== VFIO_DRIVER);
