@@ -2,7 +2,7 @@ import { HostFsError, type HostFs } from '@passthru/hostfs';
 import type { PciDevice } from '@passthru/pci-discovery';
 import { VFIO_DRIVER } from './BindPlan';
 import { libvirtHostdevs } from './guards';
-import { Journal } from './Journal';
+import { Journal, type JournalDevice } from './Journal';
 import { VfioBinderError } from './VfioBinderError';
 
 /** driverctl keeps one override per device: /etc/driverctl.d/<bus>-<device> holds the driver name. */
@@ -57,17 +57,20 @@ export interface Ownership {
 /**
  * Who holds each device: the journal's outstanding records first (passthru's, adopted), then
  * the foreign managers' evidence, read once: domain XMLs under /etc/libvirt/qemu and
- * /run/libvirt/qemu, /etc/driverctl.d, each device's driver_override and driver.
+ * /run/libvirt/qemu, /etc/driverctl.d, each device's driver_override and driver. A caller that
+ * has read the journal's outstanding records passes them (`journaled`) so it is read once.
  */
-export function readOwnership(host: HostFs, devices: PciDevice[]): Ownership {
+export function readOwnership(host: HostFs, devices: PciDevice[], journaled?: Map<string, { device: JournalDevice }>): Ownership {
   const owners = new Map<string, DeviceOwner>();
   let journalError: string | undefined;
-  let outstanding = new Map<string, { device: { owner: 'passthru' | 'adopted'; adoptedFrom?: string } }>();
-  try {
-    outstanding = new Journal(host).outstanding();
-  } catch (error) {
-    if (!(error instanceof VfioBinderError)) throw error;
-    journalError = error.message;
+  let outstanding = journaled ?? new Map<string, { device: JournalDevice }>();
+  if (!journaled) {
+    try {
+      outstanding = new Journal(host).outstanding();
+    } catch (error) {
+      if (!(error instanceof VfioBinderError)) throw error;
+      journalError = error.message;
+    }
   }
   const managed = libvirtHostdevs(host).filter((h) => h.managed);
   const hasDriverctl = host.exists(DRIVERCTL_DIR);

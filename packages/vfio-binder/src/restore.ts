@@ -50,7 +50,7 @@ export function planRestore(host: HostFs, devices: PciDevice[], chosen: string[]
   const journal = new Journal(host);
   const outstanding = journal.outstanding();
   const byAddress = new Map(devices.map((d) => [d.address, d]));
-  const { owners } = readOwnership(host, devices);
+  const { owners } = readOwnership(host, devices, outstanding);
   const groupOf = (address: string) => outstanding.get(address)?.device.identity.iommuGroup ?? byAddress.get(address)?.iommuGroup ?? null;
   const inGroups = (groups: Set<number | null>) => [...outstanding.keys()].filter((a) => groups.has(groupOf(a)) && groupOf(a) !== null);
   let addresses: string[];
@@ -76,8 +76,8 @@ export function planRestore(host: HostFs, devices: PciDevice[], chosen: string[]
     for (const a of named) reasons.set(a, 'named');
   }
   // Bind order: the journal's order of outstanding records.
-  const order = [...outstanding.keys()];
-  addresses.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  const order = new Map([...outstanding.keys()].map((a, i) => [a, i]));
+  addresses.sort((a, b) => order.get(a)! - order.get(b)!);
   const planned = addresses.map((address) => ({ record: outstanding.get(address)!.device, current: currentDriver(host, address), reason: reasons.get(address) ?? (chosen === 'all' ? 'named' : 'same-group') }) as const);
   for (const { record } of planned) {
     const device = byAddress.get(record.address);
