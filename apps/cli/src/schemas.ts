@@ -11,7 +11,7 @@ import { CheckResultSchema, DoctorReportSchema, HostIdentitySchema, VerdictSchem
 import { AuditReportSchema } from '@passthru/lxd-device-attach';
 import { IommuGroupSchema, PciDeviceSchema, ScanProblemSchema } from '@passthru/pci-discovery';
 import type { CaptureResult } from '@passthru/sysfs-sim';
-import type { ApplyResult, BindPlan, GuardFinding, PersistPlan, RecoveryPlan, RecoveryResult, RestorePlan, RestoreResult } from '@passthru/vfio-binder';
+import type { ApplyResult, BindPlan, DeviceOwner, GuardFinding, PersistPlan, RecoveryPlan, RecoveryResult, RestorePlan, RestoreResult } from '@passthru/vfio-binder';
 import { z } from 'zod';
 
 const SchemaVersion = z.literal(1).describe('Version of this document; bumped on a breaking change.');
@@ -33,6 +33,17 @@ export const DeviceIdentitySchema = z.object({
   iommuGroup: z.number().int().nullable(),
 });
 
+export const DeviceOwnerSchema = z
+  .object({
+    kind: z.enum(['passthru', 'adopted', 'libvirt', 'driverctl', 'driver_override', 'other']),
+    summary: z.string(),
+    evidence: z.array(z.string()),
+  })
+  .describe('Who holds the device: passthru, adopted (taken over with bind --adopt), or a foreign manager passthru never restores');
+
+/** Who holds each device (null: nobody but its driver); read from the journal, libvirt, driverctl, driver_override. */
+const OwnerField = DeviceOwnerSchema.nullable();
+
 export const PlannedWriteSchema = z.object({ path: z.string(), data: z.string(), purpose: z.string() });
 
 export const PlannedDeviceSchema = z.object({
@@ -42,6 +53,8 @@ export const PlannedDeviceSchema = z.object({
   originalOverride: z.string().nullable(),
   reason: z.enum(['named', 'same-slot', 'same-group']),
   alreadyBound: z.boolean(),
+  owner: DeviceOwnerSchema.nullable(),
+  unrestorable: z.string().nullable(),
   writes: z.array(PlannedWriteSchema),
 });
 
@@ -74,7 +87,13 @@ export const JournalDeviceSchema = z.object({
   originalOverride: z.string().nullable(),
   status: z.enum(['pending', 'bound', 'restored', 'left']),
   note: z.string().optional(),
+  owner: z.enum(['passthru', 'adopted']),
+  adoptedFrom: z.string().optional(),
+  unrestorable: z.string().optional(),
 });
+
+export const LeftOnVfioSchema = z.array(z.object({ address: Address, iommuGroup: z.number().int().nullable(), why: z.string() })).describe('Endpoints of the restored groups that stay on vfio-pci');
+export const ForeignDevicesSchema = z.array(z.object({ address: Address, owner: DeviceOwnerSchema })).describe('Devices on vfio-pci another manager holds: never restored by passthru');
 
 export const RestorePlanSchema = z.object({
   devices: z.array(
@@ -82,15 +101,23 @@ export const RestorePlanSchema = z.object({
       record: JournalDeviceSchema,
       /** The driver now; null: none; absent: the device is gone. */
       current: z.string().nullable().optional(),
+      reason: z.enum(['named', 'same-group']),
     }),
   ),
+  leftOnVfio: LeftOnVfioSchema,
+  foreign: ForeignDevicesSchema,
 });
 
 export const RestoreResultSchema = z.object({
   status: z.enum(['restored', 'noop', 'partial']),
   devices: z.array(DeviceOutcomeSchema),
   writes: z.number().int(),
+  leftOnVfio: LeftOnVfioSchema,
+  foreign: ForeignDevicesSchema,
 });
+
+/** Recovery of devices no readable record explains: a restore without groups or owners to report. */
+export const RecoveryResultSchema = RestoreResultSchema.omit({ leftOnVfio: true, foreign: true });
 
 export const RecoveryPlanSchema = z.object({
   /** On vfio-pci by driver_override with no readable journal record. */
@@ -145,6 +172,7 @@ export const ReportDeviceSchema = PciDeviceSchema.pick({
     /** Other endpoints of its IOMMU group outside its own slot: they move to vfio-pci with it. */
     sharedWith: z.array(Address),
   }),
+  owner: OwnerField,
   /** Guards that would refuse a bind of its group (evaluated on a plan of the whole group). */
   guards: z.array(GuardFindingSchema),
   /** Doctor checks about this device (group.viable.ADDRESS, acs.ADDRESS, ...). */
@@ -194,15 +222,21 @@ export type ReportGroup = z.infer<typeof ReportGroupSchema>;
 
 // ---- command outputs ------------------------------------------------------------------------
 
-export const ListOutputSchema = z.object({ schemaVersion: SchemaVersion, root: z.string(), devices: z.array(PciDeviceSchema), problems: z.array(ScanProblemSchema) });
-export const GroupsOutputSchema = z.object({ schemaVersion: SchemaVersion, root: z.string(), groups: z.array(IommuGroupSchema), ungrouped: z.array(Address), problems: z.array(ScanProblemSchema) });
+export const ListOutputSchema = z.object({ schemaVersion: SchemaVersion, root: z.string(), devices: z.array(PciDeviceSchema.extend({ owner: OwnerField })), problems: z.array(ScanProblemSchema) });
+export const GroupsOutputSchema = z.object({
+  schemaVersion: SchemaVersion,
+  root: z.string(),
+  groups: z.array(IommuGroupSchema.extend({ owners: z.record(Address, DeviceOwnerSchema).describe('The members someone holds, by address (absent: nobody but their driver)') })),
+  ungrouped: z.array(Address),
+  problems: z.array(ScanProblemSchema),
+});
 export const BindOutputSchema = z.union([
   z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: BindPlanSchema, guards: z.array(GuardFindingSchema) }),
   z.object({ schemaVersion: SchemaVersion, result: ApplyResultSchema, guards: z.array(GuardFindingSchema) }),
 ]);
 export const RestoreOutputSchema = z.union([
   z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: RestorePlanSchema, recovery: RecoveryPlanSchema.optional() }),
-  z.object({ schemaVersion: SchemaVersion, result: RestoreResultSchema, recovery: RestoreResultSchema.optional() }),
+  z.object({ schemaVersion: SchemaVersion, result: RestoreResultSchema, recovery: RecoveryResultSchema.optional() }),
 ]);
 export const PersistOutputSchema = z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: PersistPlanSchema });
 export const DoctorOutputSchema = DoctorReportSchema.extend({ schemaVersion: SchemaVersion });
@@ -233,10 +267,11 @@ export function jsonSchemaOf(name: keyof typeof OUTPUT_SCHEMAS): Record<string, 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const assertSame = <T extends true>(): T | undefined => undefined;
 assertSame<Same<z.infer<typeof GuardFindingSchema>, GuardFinding>>();
+assertSame<Same<z.infer<typeof DeviceOwnerSchema>, DeviceOwner>>();
 assertSame<Same<z.infer<typeof BindPlanSchema>, BindPlan>>();
 assertSame<Same<z.infer<typeof ApplyResultSchema>, ApplyResult>>();
 assertSame<Same<z.infer<typeof RestoreResultSchema>, RestoreResult>>();
-assertSame<Same<z.infer<typeof RestoreResultSchema>, RecoveryResult>>();
+assertSame<Same<z.infer<typeof RecoveryResultSchema>, RecoveryResult>>();
 assertSame<Same<z.infer<typeof RecoveryPlanSchema>, RecoveryPlan>>();
 assertSame<Same<z.infer<typeof PersistPlanSchema>, PersistPlan>>();
 assertSame<Same<Omit<z.infer<typeof SnapshotOutputSchema>, 'schemaVersion' | 'outDir'>, CaptureResult>>();

@@ -1,4 +1,5 @@
 import type { IommuGroup, PciDevice } from '@passthru/pci-discovery';
+import { isForeign, unrestorableOverride, type DeviceOwner } from './owners';
 import { VfioBinderError } from './VfioBinderError';
 
 export const VFIO_DRIVER = 'vfio-pci';
@@ -44,6 +45,10 @@ export interface PlannedDevice {
   reason: 'named' | 'same-slot' | 'same-group';
   /** Already on vfio-pci: nothing to write (a second bind is a no-op). */
   alreadyBound: boolean;
+  /** Who holds it now (null: nobody but its driver). A foreign owner is changed only with --adopt. */
+  owner: DeviceOwner | null;
+  /** What a restore could not put back of its original state (null: everything). */
+  unrestorable: string | null;
   writes: PlannedWrite[];
 }
 
@@ -58,7 +63,7 @@ export interface BindPlan {
   groups: PlannedGroup[];
   /** Every planned device in apply order (groups in order, functions in order). */
   devices: PlannedDevice[];
-  /** True when every device is already on vfio-pci. */
+  /** True when every device is already on vfio-pci and none has a foreign owner to adopt. */
   noop: boolean;
 }
 
@@ -79,7 +84,7 @@ export function bindWrites(device: PciDevice): PlannedWrite[] {
  * planned (the kernel only lets a group be used when all its endpoints are on vfio-pci, or
  * pci-stub, or no driver); bridges are left alone. A device with no group cannot be planned.
  */
-export function planBind(chosen: PciDevice[], devices: PciDevice[], groups: IommuGroup[]): BindPlan {
+export function planBind(chosen: PciDevice[], devices: PciDevice[], groups: IommuGroup[], owners: Map<string, DeviceOwner> = new Map()): BindPlan {
   const byAddress = new Map(devices.map((d) => [d.address, d]));
   const named = new Set(chosen.map((d) => d.address));
   const namedSlots = new Set(chosen.map((d) => d.address.slice(0, d.address.lastIndexOf('.'))));
@@ -105,12 +110,14 @@ export function planBind(chosen: PciDevice[], devices: PciDevice[], groups: Iomm
         originalOverride: d.driverOverride,
         reason: named.has(d.address) ? 'named' : namedSlots.has(d.address.slice(0, d.address.lastIndexOf('.'))) ? 'same-slot' : 'same-group',
         alreadyBound: d.driver === VFIO_DRIVER,
+        owner: owners.get(d.address) ?? null,
+        unrestorable: unrestorableOverride(d.driverOverride),
         writes: bindWrites(d),
       })),
     };
   });
   const all = planned.flatMap((g) => g.devices);
-  return { groups: planned, devices: all, noop: all.every((d) => d.alreadyBound) };
+  return { groups: planned, devices: all, noop: all.every((d) => d.alreadyBound && !isForeign(d.owner)) };
 }
 
 /** The plan as the text `--dry-run` prints: every write, in order, with its purpose. */
@@ -122,6 +129,8 @@ export function formatPlan(plan: BindPlan): string {
     for (const d of group.devices) {
       const why = d.reason === 'named' ? '' : d.reason === 'same-slot' ? ' (another function of the same device)' : ' (shares the IOMMU group)';
       lines.push(`  ${d.address} ${d.identity.vendorId}:${d.identity.deviceId} ${d.originalDriver ?? '(no driver)'} -> vfio-pci${why}${d.alreadyBound ? ': already bound, nothing to do' : ''}`);
+      if (isForeign(d.owner)) lines.push(`    owner: ${d.owner.summary} (changed only with --adopt; the journal keeps its original state)`);
+      if (d.unrestorable) lines.push(`    cannot be restored exactly: ${d.unrestorable}`);
       for (const w of d.writes) lines.push(`    echo ${w.data} > ${w.path}    # ${w.purpose}`);
       if (!d.alreadyBound) lines.push(`    verify: ${`/sys/bus/pci/devices/${d.address}/driver`} -> vfio-pci`);
     }

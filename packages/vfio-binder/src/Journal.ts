@@ -24,6 +24,12 @@ export const JournalDeviceSchema = z.object({
   /** pending: not touched yet; bound: on vfio-pci by us; restored: back as it was; left: not restored (see note). */
   status: z.enum(['pending', 'bound', 'restored', 'left']),
   note: z.string().optional(),
+  /** Who bound it: passthru, or another manager's device taken over with `bind --adopt` (absent in older journals: passthru). */
+  owner: z.enum(['passthru', 'adopted']).default('passthru'),
+  /** For an adopted device: who held it before (libvirt, driverctl, a foreign driver_override ...). */
+  adoptedFrom: z.string().optional(),
+  /** What restore cannot put back of the original state (an override the kernel refuses to take). */
+  unrestorable: z.string().optional(),
 });
 export type JournalDevice = z.infer<typeof JournalDeviceSchema>;
 

@@ -1,6 +1,7 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
 import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER, type BindPlan, type PlannedDevice } from './BindPlan';
 import { JOURNAL_PATH, Journal, acquireHostLock, sleepSync, type JournalDevice, type JournalEntry, type LockOptions } from './Journal';
+import { isForeign, unrestorableOverride } from './owners';
 import { VfioBinderError } from './VfioBinderError';
 
 export interface ApplyOptions {
@@ -11,6 +12,8 @@ export interface ApplyOptions {
   now?: () => number;
   clock?: () => Date;
   lock?: LockOptions;
+  /** Take over devices another manager holds (bind only): the journal records them as adopted. */
+  adopt?: boolean;
   /** Called before each device: long runs (hundreds of VFs) print a line per device. */
   onDevice?: (device: PlannedDevice, index: number, total: number) => void;
 }
@@ -76,11 +79,18 @@ class WriteCounter {
  * Returns the outcome; never throws for kernel errors (they become status 'left' with a note).
  */
 export function restoreDevice(host: HostFs, record: JournalDevice, writer: { write(path: string, data: string): void }, options: ApplyOptions = {}): DeviceOutcome {
-  const { address, originalDriver, originalOverride } = record;
+  const { address, originalDriver } = record;
   const before = currentDriver(host, address);
   if (before === undefined) return { address, from: null, to: null, status: 'gone', note: 'the device is no longer present (hot-unplugged): nothing to restore' };
+  // An override the kernel refuses (PAGE_SIZE-1 bytes or more) is not written back: cleared instead, and said.
+  const cannot = record.unrestorable ?? unrestorableOverride(record.originalOverride);
+  const originalOverride = cannot ? null : record.originalOverride;
+  // pci_bus_match lets driver_override decide alone: an override naming another driver than the
+  // original one would make the bind fail, so it is written after the bind (as it was set: late).
+  const late = originalOverride !== null && originalDriver !== null && originalOverride !== originalDriver;
   try {
-    if (currentOverride(host, address) !== originalOverride) writer.write(`/sys/bus/pci/devices/${address}/driver_override`, originalOverride ?? '\n');
+    const first = late ? null : originalOverride;
+    if (currentOverride(host, address) !== first) writer.write(`/sys/bus/pci/devices/${address}/driver_override`, first ?? '\n');
     if (before !== originalDriver) {
       if (before) writer.write(`${DRIVERS}/${before}/unbind`, address);
       if (originalDriver) {
@@ -93,6 +103,7 @@ export function restoreDevice(host: HostFs, record: JournalDevice, writer: { wri
         }
       }
     }
+    if (late && waitForDriver(host, address, originalDriver, options)) writer.write(`/sys/bus/pci/devices/${address}/driver_override`, originalOverride);
   } catch (error) {
     if (!(error instanceof HostFsError)) throw error;
     const now = currentDriver(host, address);
@@ -104,11 +115,31 @@ export function restoreDevice(host: HostFs, record: JournalDevice, writer: { wri
     if (now === undefined) return { address, from: before, to: null, status: 'gone', note: 'the device vanished while it was being restored' };
     return { address, from: before, to: now, status: 'left', note: `the driver link names ${now ?? 'no driver'}, expected ${originalDriver ?? 'no driver'}` };
   }
-  return { address, from: before, to: originalDriver, status: 'restored' };
+  return { address, from: before, to: originalDriver, status: 'restored', ...(cannot ? { note: `could not put back: ${cannot}; it is cleared` } : {}) };
 }
 
 function journalDevice(d: PlannedDevice): JournalDevice {
-  return { address: d.address, identity: d.identity, originalDriver: d.originalDriver, originalOverride: d.originalOverride, status: 'pending' };
+  return {
+    address: d.address,
+    identity: d.identity,
+    originalDriver: d.originalDriver,
+    originalOverride: d.originalOverride,
+    status: 'pending',
+    owner: isForeign(d.owner) ? 'adopted' : 'passthru',
+    ...(isForeign(d.owner) ? { adoptedFrom: d.owner.summary } : {}),
+    ...(d.unrestorable ? { unrestorable: d.unrestorable } : {}),
+  };
+}
+
+/**
+ * Refuses (nothing written) a plan that holds devices another manager owns, unless `adopt`;
+ * also every device whose original state could not be put back (it has a foreign override).
+ */
+export function refuseForeign(plan: BindPlan, adopt: boolean | undefined): void {
+  const foreign = plan.devices.filter((d) => isForeign(d.owner));
+  if (foreign.length === 0 || adopt) return;
+  const why = foreign.map((d) => `${d.address} is held by ${d.owner!.summary}${d.unrestorable ? ` (and ${d.unrestorable})` : ''}`).join('; ');
+  throw new VfioBinderError('refused', `Failed planning bind via /sys/bus/pci/devices/*/driver_override: ${why}; passthru changes another manager's device only with --adopt (the journal then keeps its original state for restore)`);
 }
 
 /**
@@ -118,6 +149,7 @@ function journalDevice(d: PlannedDevice): JournalDevice {
  * or partial (exit 3: the journal lists what is left, and `restore` finishes it).
  */
 export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = {}): ApplyResult {
+  refuseForeign(plan, options.adopt);
   if (plan.noop) {
     return { status: 'noop', journalId: null, writes: 0, devices: plan.devices.map((d) => ({ address: d.address, from: d.originalDriver, to: VFIO_DRIVER, status: 'already-bound' })) };
   }
@@ -127,7 +159,8 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
   const release = acquireHostLock(host, options.lock);
   try {
     const journal = new Journal(host, options.clock);
-    const todo = plan.devices.filter((d) => !d.alreadyBound);
+    // Adopted devices are journaled even when already on vfio-pci: restore gives them back to their owner's state.
+    const todo = plan.devices.filter((d) => !d.alreadyBound || isForeign(d.owner));
     let entry: JournalEntry;
     try {
       entry = journal.begin('bind', todo.map(journalDevice));
@@ -136,7 +169,7 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
       throw new VfioBinderError('failed', `Failed journalling the bind via ${JOURNAL_PATH}: ${error.message}; no device was touched`, { cause: error });
     }
     const writer = new WriteCounter(host);
-    const outcomes: DeviceOutcome[] = plan.devices.filter((d) => d.alreadyBound).map((d) => ({ address: d.address, from: d.originalDriver, to: VFIO_DRIVER, status: 'already-bound' }));
+    const outcomes: DeviceOutcome[] = plan.devices.filter((d) => !todo.includes(d)).map((d) => ({ address: d.address, from: d.originalDriver, to: VFIO_DRIVER, status: 'already-bound' }));
     let failure: string | undefined;
     for (const [index, device] of todo.entries()) {
       options.onDevice?.(device, index, todo.length);
@@ -157,7 +190,8 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
           const now = currentDriver(host, device.address);
           throw new VfioBinderError('failed', `Failed binding ${device.address} to vfio-pci via /sys/bus/pci/devices/${device.address}/driver: ${now === undefined ? 'the device vanished' : `the driver link names ${now ?? 'no driver'} after the probe`}`);
         }
-        outcomes.push({ address: device.address, from: device.originalDriver, to: VFIO_DRIVER, status: 'bound' });
+        const adopted = isForeign(device.owner) ? { note: `adopted from ${device.owner.summary}${device.unrestorable ? `; restore cannot put back: ${device.unrestorable}` : ''}` } : {};
+        outcomes.push({ address: device.address, from: device.originalDriver, to: VFIO_DRIVER, status: device.alreadyBound ? 'already-bound' : 'bound', ...adopted });
       } catch (error) {
         if (!(error instanceof HostFsError) && !(error instanceof VfioBinderError)) throw error;
         failure = error instanceof HostFsError ? `Failed binding ${device.address} to vfio-pci: ${error.message}` : error.message;

@@ -64,6 +64,43 @@ export function processesHolding(host: HostFs, nodes: string[]): Array<{ pid: nu
   return holders;
 }
 
+/** A PCI `<hostdev>` of a libvirt domain XML: the host address it names and whether libvirt manages (binds and gives back) it. */
+export interface LibvirtHostdev {
+  file: string;
+  address: string;
+  managed: boolean;
+}
+
+const LIBVIRT_DIRS = ['/etc/libvirt/qemu', '/run/libvirt/qemu'];
+const hex = (text: string | undefined, width: number) => (text === undefined ? undefined : Number.parseInt(text, 16).toString(16).padStart(width, '0'));
+
+/** Pure: the PCI hostdevs of one domain XML (`<hostdev mode='subsystem' type='pci'>` with a `<source><address .../>`). */
+export function parseLibvirtHostdevs(file: string, text: string): LibvirtHostdev[] {
+  const found: LibvirtHostdev[] = [];
+  for (const block of text.match(/<hostdev\b[^>]*>[\s\S]*?<\/hostdev>/g) ?? []) {
+    const open = /^<hostdev\b[^>]*>/.exec(block)![0];
+    if (/\btype=['"](?!pci['"])/.test(open)) continue;
+    const source = /<source\b[^>]*>[\s\S]*?<\/source>/.exec(block)?.[0] ?? block;
+    const tag = /<address\b[^>]*>/.exec(source)?.[0];
+    if (!tag) continue;
+    const attr = (name: string) => new RegExp(`\\b${name}=['"](?:0x)?([0-9a-f]+)['"]`, 'i').exec(tag)?.[1];
+    const [domain, bus, slot, fn] = [hex(attr('domain'), 4), hex(attr('bus'), 2), hex(attr('slot'), 2), attr('function')];
+    if (!domain || !bus || !slot || fn === undefined) continue;
+    found.push({ file, address: `${domain}:${bus}:${slot}.${Number.parseInt(fn, 16)}`, managed: /\bmanaged=['"]yes['"]/.test(open) });
+  }
+  return found;
+}
+
+/** Every PCI hostdev of the defined (/etc/libvirt/qemu) and running (/run/libvirt/qemu) domains. */
+export function libvirtHostdevs(host: HostFs): LibvirtHostdev[] {
+  return LIBVIRT_DIRS.flatMap((dir) =>
+    host
+      .list(dir)
+      .filter((f) => f.endsWith('.xml'))
+      .flatMap((f) => parseLibvirtHostdevs(`${dir}/${f}`, readOr(host, `${dir}/${f}`))),
+  );
+}
+
 /** Every block device with its real sysfs path, read once per evaluation. */
 function blockDevicePaths(host: HostFs): Array<{ name: string; sysfsPath: string }> {
   return host.list('/sys/class/block').flatMap((name) => {
@@ -81,7 +118,7 @@ function blockDevicePaths(host: HostFs): Array<{ name: string; sysfsPath: string
  * `plan` is a bind plan, or any list of devices to take (persist passes what the boot
  * configuration would claim).
  */
-export function evaluateGuards(host: HostFs, plan: { devices: ReadonlyArray<Pick<PlannedDevice, 'address' | 'alreadyBound' | 'reason'>> }, devices: PciDevice[]): GuardFinding[] {
+export function evaluateGuards(host: HostFs, plan: { devices: ReadonlyArray<Pick<PlannedDevice, 'address' | 'alreadyBound' | 'reason'> & Partial<Pick<PlannedDevice, 'owner'>>> }, devices: PciDevice[]): GuardFinding[] {
   const byAddress = new Map(devices.map((d) => [d.address, d]));
   const findings: GuardFinding[] = [];
   const routes = defaultRouteInterfaces(host);
@@ -92,10 +129,7 @@ export function evaluateGuards(host: HostFs, plan: { devices: ReadonlyArray<Pick
     .filter((f) => f.length > 2);
   const swaps = readOr(host, '/proc/swaps').split('\n').slice(1).map((l) => l.split(/\s+/)[0] ?? '');
   const blocks = blockDevicePaths(host);
-  const libvirt = host
-    .list('/etc/libvirt/qemu')
-    .filter((f) => f.endsWith('.xml'))
-    .map((f) => ({ file: `/etc/libvirt/qemu/${f}`, text: readOr(host, `/etc/libvirt/qemu/${f}`) }));
+  const libvirt = libvirtHostdevs(host);
 
   // The device nodes of every planned GPU, and one walk of /proc/*/fd for all of them.
   const nvidiaNodes = host.list('/dev').filter((n) => /^nvidia(\d+|ctl|-uvm|-modeset)?$/.test(n)).map((n) => `/dev/${n}`);
@@ -127,10 +161,8 @@ export function evaluateGuards(host: HostFs, plan: { devices: ReadonlyArray<Pick
     if (holding.length) {
       add('device-in-use', `processes hold it open: ${holding.map((h) => `${h.comm} (pid ${h.pid}) on ${h.node}`).join(', ')}; unbinding a GPU in use can hang the host`, holding.map((h) => `/proc/${h.pid}/fd -> ${h.node}`));
     }
-    const [domain, bus, rest] = d.address.split(':') as [string, string, string];
-    const [slot, fn] = rest.split('.') as [string, string];
-    const hostdev = new RegExp(`<address[^>]*domain=['"]0x${domain}['"][^>]*bus=['"]0x${bus}['"][^>]*slot=['"]0x${slot}['"][^>]*function=['"]0x${fn}['"]`, 'i');
-    const managers = libvirt.filter((x) => /<hostdev/.test(x.text) && hostdev.test(x.text));
+    // A domain that manages it (managed='yes') makes libvirt its owner: --adopt decides that, not --force.
+    const managers = planned.owner?.kind === 'libvirt' ? [] : libvirt.filter((h) => h.address === d.address);
     if (managers.length) add('managed-by-libvirt', `libvirt domains use it: ${managers.map((m) => m.file).join(', ')}`, managers.map((m) => m.file));
     if (planned.reason === 'same-group') {
       add('foreign-endpoint', `it was not named but shares IOMMU group ${d.iommuGroup} with what was: the whole group must move to vfio-pci`, [`/sys/kernel/iommu_groups/${d.iommuGroup}/devices/${d.address}`]);

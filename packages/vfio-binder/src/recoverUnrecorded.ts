@@ -62,6 +62,7 @@ export function applyRecovery(host: HostFs, plan: RecoveryPlan, options: ApplyOp
       identity,
       originalDriver: null,
       originalOverride: VFIO_DRIVER,
+      owner: 'passthru',
       status: 'pending',
       note: 'no readable journal record: given to the driver drivers_probe picks',
     }));

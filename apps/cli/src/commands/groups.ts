@@ -5,7 +5,8 @@ import { EXIT } from '../CliError';
 import { scanHost } from '../names';
 import { paint, printJson, renderTable } from '../output';
 import { renderTree } from '../report/renderTree';
-import { classLabel, deviceLabel, driverCell, refuseJsonTree } from './list';
+import { classLabel, deviceLabel, driverCell, ownerCell, ownersOf, refuseJsonTree } from './list';
+import { isForeign } from '@passthru/vfio-binder';
 
 export const groupsCommand: CommandSpec = {
   register(program, run) {
@@ -25,8 +26,10 @@ export const groupsCommand: CommandSpec = {
             return EXIT.ok;
           }
           const ungrouped = scan.devices.filter((d) => d.iommuGroup === null).map((d) => d.address);
+          const owners = ownersOf(ctx, scan.devices);
           if (ctx.format === 'json') {
-            printJson(ctx.out, { root: ctx.host.root, groups, ungrouped, problems: scan.problems });
+            const withOwners = groups.map((g) => ({ ...g, owners: Object.fromEntries(g.devices.filter((a) => owners.has(a)).map((a) => [a, owners.get(a)!])) }));
+            printJson(ctx.out, { root: ctx.host.root, groups: withOwners, ungrouped, problems: scan.problems });
             return EXIT.ok;
           }
           if (groups.length === 0) {
@@ -34,6 +37,7 @@ export const groupsCommand: CommandSpec = {
             return EXIT.ok;
           }
           const byAddress = new Map(scan.devices.map((d) => [d.address, d]));
+          const withOwner = scan.devices.some((d) => owners.has(d.address));
           const rows = groups.flatMap((g) =>
             g.devices.map((address, i) => {
               const d = byAddress.get(address);
@@ -44,10 +48,12 @@ export const groupsCommand: CommandSpec = {
                 d ? classLabel(d) : '?',
                 d ? (d.isBridge ? `${deviceLabel(d)} ${paint(ctx.out, 'gray', '(bridge)')}` : deviceLabel(d)) : 'not in /sys/bus/pci/devices',
                 d ? driverCell(ctx.out, d) : '-',
+                ...(withOwner ? [ownerCell(ctx.out, owners.get(address))] : []),
               ];
             }),
           );
-          ctx.out.stdout.write(renderTable(['GROUP', 'ADDRESS', 'IDS', 'CLASS', 'DEVICE', 'DRIVER'], rows));
+          ctx.out.stdout.write(renderTable(['GROUP', 'ADDRESS', 'IDS', 'CLASS', 'DEVICE', 'DRIVER', ...(withOwner ? ['OWNER'] : [])], rows));
+          for (const d of scan.devices.filter((x) => isForeign(owners.get(x.address)))) ctx.out.stdout.write(`${d.address}: held by ${owners.get(d.address)!.summary}\n`);
           if (ungrouped.length) ctx.out.stdout.write(`\nNo IOMMU group: ${ungrouped.join(' ')}\n`);
           return EXIT.ok;
         }),

@@ -1,6 +1,8 @@
 import { Option } from 'commander';
 import { DEVICE_CLASSES, deviceClassOf, readIommuGroups, type DeviceClassFilter, type PciDevice } from '@passthru/pci-discovery';
+import { isForeign, readOwnership, type DeviceOwner } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
+import type { CliContext } from '../context';
 import { CliError, EXIT } from '../CliError';
 import { scanHost } from '../names';
 import { paint, printJson, renderTable, type Output } from '../output';
@@ -26,6 +28,20 @@ export function driverCell(out: Output, d: PciDevice): string {
   return d.driver === 'vfio-pci' ? paint(out, 'green', d.driver) : d.driver;
 }
 
+/** Who holds each device; a journal passthru cannot read is said on stderr (owners may then show as foreign). */
+export function ownersOf(ctx: CliContext, devices: PciDevice[]): Map<string, DeviceOwner> {
+  const { owners, journalError } = readOwnership(ctx.host, devices);
+  if (journalError) ctx.note(`passthru: warning: ${journalError}`);
+  return owners;
+}
+
+/** The OWNER cell: passthru, passthru (adopted from ...), or the foreign manager (yellow). */
+export function ownerCell(out: Output, owner: DeviceOwner | undefined): string {
+  if (!owner) return paint(out, 'gray', '-');
+  const text = owner.kind === 'passthru' ? 'passthru' : owner.kind === 'adopted' ? 'passthru (adopted)' : owner.kind === 'other' ? 'not passthru' : owner.kind;
+  return isForeign(owner) ? paint(out, 'yellow', text) : text;
+}
+
 export const listCommand: CommandSpec = {
   register(program, run) {
     program
@@ -46,10 +62,13 @@ export const listCommand: CommandSpec = {
             return EXIT.ok;
           }
           const devices = options.class === 'all' ? scan.devices : scan.devices.filter((d) => deviceClassOf(d.class) === options.class);
+          const owners = ownersOf(ctx, scan.devices);
           if (ctx.format === 'json') {
-            printJson(ctx.out, { root: ctx.host.root, devices, problems: scan.problems });
+            printJson(ctx.out, { root: ctx.host.root, devices: devices.map((d) => ({ ...d, owner: owners.get(d.address) ?? null })), problems: scan.problems });
             return EXIT.ok;
           }
+          // The OWNER column appears when someone holds a device (passthru or another manager).
+          const withOwner = devices.some((d) => owners.has(d.address));
           const rows = devices.map((d) => [
             d.address,
             `${d.vendorId}:${d.deviceId}`,
@@ -58,8 +77,10 @@ export const listCommand: CommandSpec = {
             driverCell(ctx.out, d),
             d.iommuGroup === null ? paint(ctx.out, 'yellow', 'none') : String(d.iommuGroup),
             d.numaNode === null ? '-' : String(d.numaNode),
+            ...(withOwner ? [ownerCell(ctx.out, owners.get(d.address))] : []),
           ]);
-          ctx.out.stdout.write(renderTable(['ADDRESS', 'IDS', 'CLASS', 'DEVICE', 'DRIVER', 'GROUP', 'NUMA'], rows));
+          ctx.out.stdout.write(renderTable(['ADDRESS', 'IDS', 'CLASS', 'DEVICE', 'DRIVER', 'GROUP', 'NUMA', ...(withOwner ? ['OWNER'] : [])], rows));
+          for (const d of devices.filter((x) => isForeign(owners.get(x.address)))) ctx.out.stdout.write(`${d.address}: held by ${owners.get(d.address)!.summary}\n`);
           return EXIT.ok;
         }),
       );

@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { JOURNAL_PATH, Journal, acquireHostLock, applyRecovery, applyRestore, formatRecoveryPlan, formatRestorePlan, parseTarget, planRecovery, planRestore, resolveTargets, type RecoveryPlan } from '@passthru/vfio-binder';
+import { JOURNAL_PATH, Journal, acquireHostLock, applyRecovery, applyRestore, formatRecoveryPlan, formatRestorePlan, leftLines, parseTarget, planRecovery, planRestore, resolveTargets, type RecoveryPlan } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
 import { hostState, outcomeTable, progressOptions, requireConsent } from '../binder';
 import { CliError, EXIT } from '../CliError';
@@ -12,6 +12,7 @@ interface RestoreOptions {
   yes?: boolean;
   unrecorded?: boolean;
   repairJournal?: boolean;
+  splitGroup?: boolean;
 }
 
 export const restoreCommand: CommandSpec = {
@@ -20,7 +21,8 @@ export const restoreCommand: CommandSpec = {
       .command('restore')
       .description("Give devices back to their original drivers, from passthru's journal")
       .argument('[target...]', 'PCI address, vendor:device, group:N or interface name')
-      .option('--all', 'every device the journal lists as bound by passthru')
+      .option('--all', 'every device the journal lists as bound by passthru (devices another manager holds are left alone)')
+      .option('--split-group', 'restore only the named devices and leave the rest of their IOMMU group on vfio-pci (the output names the devices left there); without it a TARGET restores its whole group, and a restore that would leave part of a group on vfio-pci is refused (exit 2)')
       .option('--unrecorded', "with --all: also devices on vfio-pci by driver_override that the journal has no readable record of (given to the driver the kernel's id tables pick)")
       .option('--repair-journal', 'only move unreadable journal lines aside into a dated file next to the journal (every readable record is kept; nothing is restored)')
       .option('--dry-run', 'print what would be restored; write nothing')
@@ -28,10 +30,12 @@ export const restoreCommand: CommandSpec = {
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
       .addHelpText(
         'after',
-        '\nExamples:\n  passthru restore --all --dry-run\n  passthru restore 01:00.0 --yes\n  passthru restore --repair-journal\n\n' +
+        '\nA TARGET stands for its whole IOMMU group: every device the journal lists as bound with it\ngoes back, in reverse order, verified (the mirror of bind).\n\n' +
+          'Examples:\n  passthru restore --all --dry-run\n  passthru restore 01:00.0 --yes\n  passthru restore 01:00.1 --split-group --dry-run\n  passthru restore --repair-journal\n\n' +
           'A journal with unreadable lines (a crash or a full disk tore a record) is salvaged: every readable record is used, the unreadable\n' +
           'lines are moved verbatim into /var/lib/passthru/journal.damaged-<time>.jsonl, and with --all the devices on vfio-pci by\n' +
-          'driver_override that no readable record explains are given back too (clear driver_override, unbind, drivers_probe).',
+          'driver_override that no readable record explains are given back too (clear driver_override, unbind, drivers_probe).\n\n' +
+          'Exit codes: 0 restored (or nothing to do), 1 refused, 2 bad input or a restore that would split\na group without --split-group (nothing written), 3 not fully restored (the journal says what is left).',
       )
       .action(
         run<RestoreOptions>((ctx, options, args) => {
@@ -42,9 +46,10 @@ export const restoreCommand: CommandSpec = {
           if (!options.all && args.length === 0) throw new CliError('restore needs a TARGET or --all');
           if (options.all && args.length > 0) throw new CliError('restore takes TARGETs or --all, not both');
           if (options.unrecorded && !options.all) throw new CliError('restore --unrecorded needs --all');
+          if (options.all && options.splitGroup) throw new CliError('--split-group applies to TARGETs, not to --all');
           const { devices, groups } = hostState(ctx);
           const chosen = options.all ? ('all' as const) : resolveTargets(args.map(parseTarget), devices, groups).map((d) => d.address);
-          const plan = planRestore(ctx.host, devices, chosen);
+          const plan = planRestore(ctx.host, devices, chosen, { splitGroup: options.splitGroup });
           const found = planRecovery(ctx.host, devices);
           // Without a damaged journal, the tree alone cannot tell a lost record from a device
           // another tool bound on purpose (driverctl): then recovery waits for --unrecorded.
@@ -65,7 +70,7 @@ export const restoreCommand: CommandSpec = {
           const recovered = applyRecovery(ctx.host, recovery, progressOptions(ctx));
           if (ctx.format === 'json') printJson(ctx.out, { result, ...(include ? { recovery: recovered } : {}) });
           else if (result.status === 'noop' && recovered.status === 'noop') ctx.out.stdout.write(formatRestorePlan(plan));
-          else ctx.out.stdout.write(outcomeTable(ctx, [...result.devices, ...recovered.devices]));
+          else ctx.out.stdout.write(outcomeTable(ctx, [...result.devices, ...recovered.devices]) + leftLines(plan).map((l) => `${l}\n`).join(''));
           return result.status === 'partial' || recovered.status === 'partial' ? EXIT.partial : EXIT.ok;
         }),
       );

@@ -1,7 +1,7 @@
 import type { HostFs } from '@passthru/hostfs';
 import { runChecks, type CheckResult, type DoctorReport } from '@passthru/iommu-check';
 import type { IommuGroup, PciDevice, ScanProblem } from '@passthru/pci-discovery';
-import { evaluateGuards, planBind, VFIO_DRIVER, type GuardFinding } from '@passthru/vfio-binder';
+import { evaluateGuards, isForeign, planBind, readOwnership, VFIO_DRIVER, type GuardFinding } from '@passthru/vfio-binder';
 import { SCHEMA_VERSION } from '../output';
 import type { Report, ReportDevice, ReportGroup } from '../schemas';
 import { buildTopology } from './topology';
@@ -37,7 +37,9 @@ export function buildReport(input: ReportInput): Report {
   // every group's endpoints finds exactly what one plan per group finds, in one pass over the
   // host's state (2,000 per-group plans re-read it 2,000 times: minutes on a large host).
   const endpoints = groups.flatMap((g) => g.endpoints.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined));
-  const allGuards = endpoints.length ? evaluateGuards(host, planBind(endpoints, devices, groups), devices) : [];
+  // Who holds each device (passthru's journal, libvirt, driverctl, driver_override), read once.
+  const { owners } = readOwnership(host, devices);
+  const allGuards = endpoints.length ? evaluateGuards(host, planBind(endpoints, devices, groups, owners), devices) : [];
   const guardsByAddress = new Map<string, GuardFinding[]>();
   for (const f of allGuards) guardsByAddress.set(f.address, [...(guardsByAddress.get(f.address) ?? []), f]);
 
@@ -87,6 +89,7 @@ export function buildReport(input: ReportInput): Report {
   const reportDevices: ReportDevice[] = topologyOrder(topology, devices).map((d) => {
     const group = d.iommuGroup === null ? undefined : groupById.get(d.iommuGroup);
     const guards = guardsByAddress.get(d.address) ?? [];
+    const owner = owners.get(d.address) ?? null;
     const sharedWith = group && !d.isBridge ? group.endpoints.filter((a) => slotOf(a) !== slotOf(d.address)) : [];
     let status: ReportDevice['readiness']['status'];
     let summary: string;
@@ -99,6 +102,9 @@ export function buildReport(input: ReportInput): Report {
     } else if (d.driver === VFIO_DRIVER && group?.viable) {
       status = 'ready';
       summary = `Ready: on vfio-pci, and IOMMU group ${d.iommuGroup} is viable.`;
+    } else if (isForeign(owner) && d.driver !== VFIO_DRIVER) {
+      status = 'guarded';
+      summary = `Held by ${owner.summary}: a bind changes it only with --adopt.`;
     } else if (guards.length) {
       status = 'guarded';
       summary = `A bind would be refused (--force overrides): ${guards.map((g) => g.summary).join('; ')}.`;
@@ -129,6 +135,7 @@ export function buildReport(input: ReportInput): Report {
       bootVga: d.bootVga,
       sriov: d.sriov,
       net: d.net,
+      owner,
       readiness: { status, summary, sharedWith },
       guards,
       checks: checksByAddress.get(d.address) ?? [],

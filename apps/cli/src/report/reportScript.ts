@@ -62,6 +62,7 @@ function infoPanel(d) {
   row('IDs', d.vendorId + ':' + d.deviceId + '   class ' + classOf(d));
   row('Driver', d.driver || '(none)');
   if (d.driverOverride) row('driver_override', d.driverOverride);
+  if (d.owner) row('Owner', d.owner.summary);
   row('NUMA node', d.numaNode === null ? '-' : String(d.numaNode));
   if (d.net.length) row('Interfaces', d.net.join(', '));
   if (d.sriov && d.sriov.role === 'pf') row('SR-IOV', d.sriov.numVfs + ' of ' + d.sriov.totalVfs + ' VFs enabled');
