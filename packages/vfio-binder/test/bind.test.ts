@@ -7,6 +7,7 @@ import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim'
 import { afterEach, describe, expect, it } from 'vitest';
 import { Journal, applyBind, applyRestore, formatPlan, parseTarget, planBind, planRestore, resolveTargets, acquireHostLock, VfioBinderError } from '../src/index';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';
+import { giveDeviceId } from './renumber';
 
 const specs = path.resolve(__dirname, '../../../fixtures/specs');
 const roots: string[] = [];
@@ -93,7 +94,7 @@ describe('bind and restore on the simulated kernel', () => {
     const { root, host } = fixture('intel-workstation');
     applyBind(host, plan(host, '01:00.0'), instant);
     const dev = fs.realpathSync(path.join(root, 'sys/bus/pci/devices/0000:01:00.1'));
-    fs.writeFileSync(path.join(dev, 'device'), '0x1234\n');
+    giveDeviceId(dev, 0x1234);
     expect(() => planRestore(host, scanPciDevices(host).devices, 'all')).toThrow(/now names another device \(deviceId was 22ba, is 1234\)/);
   });
 });

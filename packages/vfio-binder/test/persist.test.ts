@@ -9,6 +9,7 @@ import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim'
 import { afterEach, describe, expect, it } from 'vitest';
 import { readIommuGroups } from '@passthru/pci-discovery';
 import { MODPROBE_FILE, PERSIST_RECORD, VfioBinderError, applyBind, applyPersist, formatPersistPlan, identityOf, lineDiff, planBind, planPersist, readPersistRecord, renumberedDevices } from '../src/index';
+import { giveDeviceId } from './renumber';
 
 const roots: string[] = [];
 afterEach(() => roots.splice(0).forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
@@ -65,7 +66,7 @@ describe('persist', () => {
     const { root, host, devices } = fixture('intel-workstation');
     await applyPersist(host, planPersist(host, gpu(devices), devices, [], 'T'));
     expect(renumberedDevices(host, devices)).toEqual([]);
-    fs.writeFileSync(path.join(fs.realpathSync(path.join(root, 'sys/bus/pci/devices/0000:01:00.0')), 'device'), '0x2704\n');
+    giveDeviceId(fs.realpathSync(path.join(root, 'sys/bus/pci/devices/0000:01:00.0')), 0x2704);
     const now = scanPciDevices(host).devices;
     expect(renumberedDevices(host, now)).toEqual(['0000:01:00.0: deviceId was 2684, is 2704']);
     expect(() => planPersist(host, gpu(now), now, [], 'T')).toThrow(/now names another device/);
