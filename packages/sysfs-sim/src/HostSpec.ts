@@ -111,7 +111,7 @@ export const HostSpecSchema = z
      * /sys/bus and /sys/devices): left out of the tree, so `iommu_group` links into a missing
      * /sys/kernel dangle, as they do in such a capture. A whole host lacks none.
      */
-    absent: z.array(z.enum(['/sys/firmware', '/sys/kernel', '/proc/cmdline'])).default([]),
+    absent: z.array(z.enum(['/sys/firmware', '/sys/kernel', '/sys/class/iommu', '/proc/cmdline'])).default([]),
     /** Other host files (boot loader, modprobe.d, initramfs config, /proc/iomem, ...). */
     files: z.record(z.string().regex(/^\/(etc|proc|boot|lib|usr|var)\//, 'files: keys are absolute host paths under /etc /proc /boot /lib /usr /var'), z.string()).default({}),
   })
