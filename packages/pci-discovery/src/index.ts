@@ -6,4 +6,4 @@ export { runLspci, lspciArgs, execaRunner, type Runner, type LspciOptions } from
 export { PciDeviceSchema, IommuGroupSchema, ScanProblemSchema, SriovSchema, PcieLinkSchema, DEVICE_CLASSES, deviceClassOf, compareAddresses, PCI_ADDRESS_RE } from './PciDevice';
 export type { PciDevice, IommuGroup, ScanProblem, DeviceClassFilter } from './PciDevice';
 export { scanPciDevices, readPciDevice, readIommuGroups, PCI_DEVICES, IOMMU_GROUPS, type PciScan, type ReadOptions } from './scanPciDevices';
-export { platformFunction, platformFunctionsOf, describePlatformFunctions, notPassable, type PlatformFunction } from './platformFunction';
+export { PlatformFunctionSchema, platformFunction, platformFunctionsOf, describePlatformFunctions, notPassable, type PlatformFunction } from './platformFunction';

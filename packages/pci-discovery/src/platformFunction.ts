@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { IommuGroup, PciDevice } from './PciDevice';
 
 /**
@@ -6,13 +7,14 @@ import type { IommuGroup, PciDevice } from './PciDevice';
  * behind it: a PCH's functions share one slot without ACS, so the kernel puts the onboard
  * audio of many Intel desktops in one IOMMU group with the LPC bridge, SMBus and SPI flash.
  */
-export interface PlatformFunction {
-  address: string;
+export const PlatformFunctionSchema = z.object({
+  address: z.string(),
   /** "ISA bridge", "SMBus controller", ...: what the function is. */
-  kind: string;
+  kind: z.string(),
   /** Why the host cannot give it away. */
-  reason: string;
-}
+  reason: z.string(),
+});
+export type PlatformFunction = z.infer<typeof PlatformFunctionSchema>;
 
 interface Rule {
   /** Class code prefix: base class + subclass (4 hex digits). */

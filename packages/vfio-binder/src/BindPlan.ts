@@ -91,7 +91,7 @@ export function planBind(chosen: PciDevice[], devices: PciDevice[], groups: Iomm
   }
   const noGroup = chosen.filter((d) => d.iommuGroup === null);
   if (noGroup.length) {
-    throw new VfioBinderError('refused', `Failed planning bind of ${noGroup.map((d) => d.address).join(', ')} via /sys/bus/pci/devices/*/iommu_group: no IOMMU group (the IOMMU is off or does not cover it; run passthru doctor)`);
+    throw new VfioBinderError('refused', `Failed planning bind of ${noGroup.map((d) => d.address).join(', ')} via /sys/bus/pci/devices/*/iommu_group: no IOMMU group (the IOMMU is off or does not cover it, or its iommu_group link is broken: see the scan problems; run passthru doctor)`);
   }
   const groupIds = [...new Set(chosen.map((d) => d.iommuGroup!))].sort((a, b) => a - b);
   for (const id of groupIds) {
