@@ -23,7 +23,8 @@ export const groupsCommand: CommandSpec = {
           const byAddress = new Map(scan.devices.map((d) => [d.address, d]));
           // Groups that hold a platform function: never bindable (bind refuses them, --force too).
           const platform = groups.map((g) => ({ id: g.id, found: platformFunctionsOf(g, byAddress) })).filter((p) => p.found.length > 0);
-          const notPassableLines = platform.length ? `\n${platform.map((p) => `Group ${p.id}: ${notPassable(p.found).summary}.`).join('\n')}\n${notPassable(platform[0]!.found).fix}\n` : '';
+          const fix = platform.length ? notPassable(platform[0]!.found).fix.replace(/^This group cannot/, platform.length > 1 ? 'These groups cannot' : 'This group cannot') : '';
+          const notPassableLines = platform.length ? `\n${platform.map((p) => `Group ${p.id}: ${notPassable(p.found).summary}.`).join('\n')}\n${fix}\n` : '';
           if (options.tree) {
             ctx.out.stdout.write(renderTree(ctx.out, scan.devices, groups, { legend: true }) + notPassableLines);
             return EXIT.ok;
