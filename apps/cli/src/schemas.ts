@@ -9,7 +9,7 @@
  */
 import { CheckResultSchema, DoctorReportSchema, HostIdentitySchema, VerdictSchema } from '@passthru/iommu-check';
 import { AuditReportSchema } from '@passthru/lxd-device-attach';
-import { IommuGroupSchema, PciDeviceSchema, ScanProblemSchema } from '@passthru/pci-discovery';
+import { IommuGroupSchema, PciDeviceSchema, PlatformFunctionSchema, ScanProblemSchema } from '@passthru/pci-discovery';
 import type { CaptureResult } from '@passthru/sysfs-sim';
 import type { ApplyResult, BindPlan, DeviceOwner, GuardFinding, PersistPlan, RecoveryPlan, RecoveryResult, RestorePlan, RestoreResult } from '@passthru/vfio-binder';
 import { z } from 'zod';
@@ -145,7 +145,8 @@ export const PersistPlanSchema = z.object({
 
 // ---- report ---------------------------------------------------------------------------------
 
-export const READINESS = ['ready', 'bindable', 'shared-group', 'guarded', 'group-not-viable', 'no-group', 'bridge'] as const;
+/** `not-passable`: its IOMMU group holds a platform function (host bridge, LPC bridge, SMBus, SPI flash, ...). */
+export const READINESS = ['ready', 'bindable', 'shared-group', 'guarded', 'group-not-viable', 'no-group', 'not-passable', 'bridge'] as const;
 
 export const ReportDeviceSchema = PciDeviceSchema.pick({
   address: true,
@@ -186,8 +187,11 @@ export const ReportGroupSchema = IommuGroupSchema.extend({
   isolated: z.boolean(),
   /** Endpoints on vfio-pci now. */
   bound: z.number().int(),
-  status: z.enum(['ready', 'bindable', 'guarded', 'bridges-only']),
+  /** `not-passable`: the group holds a platform function; bind refuses it, --force included. */
+  status: z.enum(['ready', 'bindable', 'guarded', 'not-passable', 'bridges-only']),
   summary: z.string(),
+  /** The platform functions the group holds (why it is `not-passable`); empty otherwise. */
+  platformFunctions: z.array(PlatformFunctionSchema),
 });
 
 export const TopologyNodeSchema = z.object({
@@ -210,7 +214,7 @@ export const ReportSchema = z.object({
   ungrouped: z.array(Address),
   guards: z.array(GuardFindingSchema),
   doctor: z
-    .object({ verdict: VerdictSchema, host: HostIdentitySchema, checks: z.array(CheckResultSchema) })
+    .object({ verdict: VerdictSchema, host: HostIdentitySchema, checks: z.array(CheckResultSchema), absent: z.array(z.string()) })
     .nullable()
     .describe('The doctor report; null when the checks could not run (doctorError says why)'),
   doctorError: z.string().optional(),
@@ -226,7 +230,8 @@ export const ListOutputSchema = z.object({ schemaVersion: SchemaVersion, root: z
 export const GroupsOutputSchema = z.object({
   schemaVersion: SchemaVersion,
   root: z.string(),
-  groups: z.array(IommuGroupSchema.extend({ owners: z.record(Address, DeviceOwnerSchema).describe('The members someone holds, by address (absent: nobody but their driver)') })),
+  /** `platformFunctions` non-empty: the group is not passable (bind refuses it, --force too). */
+  groups: z.array(IommuGroupSchema.extend({ owners: z.record(Address, DeviceOwnerSchema).describe('The members someone holds, by address (absent: nobody but their driver)'), platformFunctions: z.array(PlatformFunctionSchema) })),
   ungrouped: z.array(Address),
   problems: z.array(ScanProblemSchema),
 });

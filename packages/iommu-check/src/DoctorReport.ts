@@ -21,7 +21,11 @@ export const CheckResultSchema = z.object({
 });
 export type CheckResult = z.infer<typeof CheckResultSchema>;
 
-export const VERDICTS = ['ready', 'not-ready', 'ready-with-warnings'] as const;
+/**
+ * `incomplete`: no check failed, but the tree lacks whole layers of evidence (a partial
+ * capture without /sys/firmware or /sys/kernel): readiness is neither shown nor refuted.
+ */
+export const VERDICTS = ['ready', 'not-ready', 'ready-with-warnings', 'incomplete'] as const;
 export const VerdictSchema = z.enum(VERDICTS);
 export type DoctorVerdict = z.infer<typeof VerdictSchema>;
 
@@ -44,12 +48,18 @@ export const DoctorReportSchema = z.object({
   verdict: VerdictSchema,
   host: HostIdentitySchema,
   checks: z.array(CheckResultSchema),
+  /** Evidence layers absent from the tree (/proc/cpuinfo, /proc/cmdline, /sys/firmware, /sys/kernel, /sys/kernel/iommu_groups): the checks that need them are SKIP "not in this tree". */
+  absent: z.array(z.string()),
 });
 export type DoctorReport = z.infer<typeof DoctorReportSchema>;
 
-/** Any FAIL -> not-ready; else any WARN -> ready-with-warnings; SKIP counts as neither. */
-export function verdictOf(checks: readonly Pick<CheckResult, 'status'>[]): DoctorVerdict {
+/**
+ * Any FAIL -> not-ready (a FAIL rests on evidence that is there); else absent layers ->
+ * incomplete; else any WARN -> ready-with-warnings; SKIP counts as neither.
+ */
+export function verdictOf(checks: readonly Pick<CheckResult, 'status'>[], absent: readonly string[] = []): DoctorVerdict {
   if (checks.some((c) => c.status === 'FAIL')) return 'not-ready';
+  if (absent.length > 0) return 'incomplete';
   if (checks.some((c) => c.status === 'WARN')) return 'ready-with-warnings';
   return 'ready';
 }

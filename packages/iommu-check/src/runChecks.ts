@@ -5,7 +5,7 @@
  * file becomes a FAIL or SKIP that says so.
  */
 import type { HostFs } from '@passthru/hostfs';
-import { compareAddresses, readIommuGroups, scanPciDevices, type IommuGroup, type PciDevice, type PciScan } from '@passthru/pci-discovery';
+import { compareAddresses, notPassable, platformFunctionsOf, readIommuGroups, scanPciDevices, type IommuGroup, type PciDevice, type PciScan } from '@passthru/pci-discovery';
 import { inspectPciConfig, type PciConfigIsolation } from './AcsCapability';
 import { describeCmdlinePlan, planCmdlineRemediation, readBootLoaderCmdlines, type CmdlineRemediationPlan } from './BootLoaderCmdline';
 import { DoctorReportSchema, verdictOf, type CheckResult, type CheckStatus, type DoctorReport, type HostIdentity } from './DoctorReport';
@@ -41,9 +41,23 @@ export function normalizePciAddress(text: string): string | undefined {
   return full;
 }
 
+/**
+ * Layers of a host whose absence from a tree leaves checks without evidence (a partial capture
+ * of a real machine often holds only /sys/bus and /sys/devices). A check that needs an absent
+ * layer is SKIP "not in this tree", never FAIL, and the verdict is `incomplete`.
+ */
+export const EVIDENCE_LAYERS = ['/proc/cpuinfo', '/proc/cmdline', '/sys/firmware', '/sys/kernel', '/sys/kernel/iommu_groups'] as const;
+export type EvidenceLayer = (typeof EVIDENCE_LAYERS)[number];
+
+const notInTree = (layer: string) => `${layer} is not in this tree`;
+
 /** Everything read once and shared by the checks. */
 interface Facts {
   host: HostFs;
+  /** Evidence layers absent from the tree (see EVIDENCE_LAYERS). */
+  absent: Set<EvidenceLayer>;
+  /** Devices whose `iommu_group` link exists, resolved or not (what the kernel had when the tree was made). */
+  linkedGroups: () => Map<string, string>;
   cpu: CpuInfo;
   cpuPath: string;
   release: string | undefined;
@@ -121,6 +135,7 @@ function excerpt(text: string, max = 200): string {
 // Checks
 
 function checkCpuVirtualization(f: Facts): CheckResult {
+  if (f.absent.has('/proc/cpuinfo')) return check('cpu.virtualization', 'SKIP', `${notInTree('/proc/cpuinfo')}: the CPU's virtualization flags (vmx/svm) cannot be read.`, ['/proc/cpuinfo: absent']);
   const ev = [`${f.cpuPath}: vendor ${f.cpu.vendorId ?? 'unknown'}, ${f.cpu.virtualization ? `flag ${f.cpu.virtualization}` : 'no vmx/svm flag'}${f.cpu.hypervisor ? ', flag hypervisor' : ''}`];
   if (f.cpu.virtualization !== null) {
     return check('cpu.virtualization', 'PASS', `Hardware virtualization available (${f.cpu.virtualization === 'vmx' ? 'Intel VT-x' : 'AMD-V'}): KVM can run the VMs devices are passed to.`, ev);
@@ -145,6 +160,7 @@ function checkFirmware(f: Facts): CheckResult {
   if (f.tables === undefined) {
     ev.push(`${ACPI_TABLES}: ${f.tablesError ?? 'absent'}`);
     if (f.units.length > 0) return check('iommu.firmware', 'PASS', `No ACPI tables visible, but the kernel registered IOMMU units (${f.units.join(', ')}): the firmware describes an IOMMU.`, ev);
+    if (f.absent.has('/sys/firmware')) return check('iommu.firmware', 'SKIP', `${notInTree('/sys/firmware')}: whether the firmware describes an IOMMU (ACPI ${want} table) cannot be read.`, ev);
     return check('iommu.firmware', 'FAIL', `${ACPI_TABLES} is ${f.tablesError ? 'unreadable' : 'absent'}: no ACPI ${want} table can be seen, so the firmware exposes no IOMMU to this kernel.`, ev, f.tablesError ? 'Run as root to read the ACPI tables.' : firmwareRemediation(f));
   }
   const found = f.tables.filter((t) => ['DMAR', 'IVRS', 'IORT'].includes(t));
@@ -196,6 +212,20 @@ function diagnoseKernel(f: Facts): KernelDiagnosis[] {
   return out;
 }
 
+/** The kernel's IOMMU layer is missing from the tree: no group, unit or mode can be judged. */
+function kernelAbsent(f: Facts): boolean {
+  return f.absent.has('/sys/kernel') || f.absent.has('/sys/kernel/iommu_groups');
+}
+
+/** A symlink's raw target, or undefined (absent, not a link, unreadable). */
+function tryReadlink(host: HostFs, path: string): string | undefined {
+  try {
+    return host.readlink(path);
+  } catch {
+    return undefined;
+  }
+}
+
 function hasIntelIommuOn(params: readonly KernelParam[]): boolean {
   const last = params.filter((p) => canonicalParamKey(p.key) === 'intel_iommu' && splitOptions(p.value).some((o) => o === 'on' || o === 'off')).at(-1);
   return last !== undefined && splitOptions(last.value).includes('on');
@@ -207,6 +237,14 @@ function checkKernel(f: Facts): CheckResult {
   else ev.push(`/boot/config-${f.release ?? '<release>'}, /proc/config.gz: not readable`);
   if (f.cmdlineText !== undefined) ev.push(`/proc/cmdline: ${excerpt(f.cmdlineText)}`);
   if (f.groupsError !== undefined) return check('iommu.kernel', 'FAIL', `Cannot read ${IOMMU_GROUPS}: ${f.groupsError}`, ev, 'Run as root, or check that sysfs is mounted.');
+  const missing = f.absent.has('/sys/kernel') ? '/sys/kernel' : f.absent.has('/sys/kernel/iommu_groups') ? IOMMU_GROUPS : undefined;
+  if (missing !== undefined) {
+    const linked = f.linkedGroups();
+    const ids = [...new Set(linked.values())].sort((a, b) => Number(a) - Number(b));
+    if (linked.size > 0) ev.push(`/sys/bus/pci/devices/*/iommu_group: ${linked.size} links to groups ${ids.join(' ')}, their targets not in this tree`);
+    const said = linked.size > 0 ? ` Yet ${linked.size} device${linked.size === 1 ? '' : 's'} carry iommu_group links (groups ${ids.join(' ')}): the kernel had the IOMMU on when this tree was made, but the groups are missing here.` : '';
+    return check('iommu.kernel', 'SKIP', `${notInTree(missing)}: the kernel's IOMMU state (groups, units) cannot be read.${said}`, ev, 'Capture the whole /sys/kernel/iommu_groups (and /sys/firmware/acpi/tables) with the tree, e.g. `passthru snapshot`.');
+  }
   if (f.groupIds.length > 0) {
     const units = f.units.length > 0 ? ` by ${f.units.length} unit${f.units.length === 1 ? '' : 's'} (${f.units.join(', ')})` : '';
     return check('iommu.kernel', 'PASS', `The kernel enabled ${vendorIommuName(f.cpu.vendor)}${units}: ${f.groupIds.length} IOMMU groups.`, ev);
@@ -229,11 +267,12 @@ function checkKernel(f: Facts): CheckResult {
 }
 
 function checkCmdline(f: Facts): CheckResult {
+  if (f.cmdlineText === undefined && f.absent.has('/proc/cmdline')) return check('iommu.cmdline', 'SKIP', `${notInTree('/proc/cmdline')}: the running kernel's parameters cannot be read.`, ['/proc/cmdline: absent']);
   if (f.cmdlineText === undefined) return check('iommu.cmdline', 'SKIP', `/proc/cmdline not readable${f.cmdlineError ? `: ${f.cmdlineError}` : ''}.`, ['/proc/cmdline: not readable']);
   const ev = [`/proc/cmdline: ${excerpt(f.cmdlineText, 400)}`, ...f.findings.map((x) => `${x.param}: ${x.verdict}: ${x.reason}`)];
   const fails = f.findings.filter((x) => x.verdict === 'fail');
   const warns = f.findings.filter((x) => x.verdict === 'warn');
-  const missingOn = f.groupIds.length === 0 && diagnoseKernel(f).some((d) => d.kind === 'not-enabled-by-default');
+  const missingOn = f.groupIds.length === 0 && !kernelAbsent(f) && diagnoseKernel(f).some((d) => d.kind === 'not-enabled-by-default');
   const fixes = [...fails, ...warns].map((x) => x.fix).filter((x): x is string => x !== undefined);
   if (fails.length > 0 || missingOn) {
     const parts = [...fails.map((x) => `${x.param}: ${x.reason}`), ...(missingOn ? ['intel_iommu=on is missing and this kernel leaves VT-d off without it.'] : [])];
@@ -303,6 +342,7 @@ function checkBootloaderPending(f: Facts): CheckResult {
 }
 
 function checkMode(f: Facts): CheckResult {
+  if (kernelAbsent(f)) return check('iommu.mode', 'SKIP', `${notInTree(f.absent.has('/sys/kernel') ? '/sys/kernel' : IOMMU_GROUPS)}: no DMA translation mode to read.`, [`${IOMMU_GROUPS}: absent`]);
   if (f.groupIds.length === 0) return check('iommu.mode', 'SKIP', 'No IOMMU groups: no DMA translation mode to report.', [`${IOMMU_GROUPS}: empty`]);
   const counts = new Map<string, number>();
   for (const id of f.groupIds) {
@@ -373,6 +413,7 @@ function checkIrqRemapping(f: Facts): CheckResult {
     if (unsafe) return check('irq.remapping', 'WARN', `Interrupt remapping is on (${chips.chips.join(', ')}), but VFIO is told to allow unsafe interrupts, which is not needed here.`, ev, 'Remove vfio_iommu_type1.allow_unsafe_interrupts=1 (kernel command line or /etc/modprobe.d).');
     return check('irq.remapping', 'PASS', `Interrupt remapping is on (${chips.chips.join(', ')}): assigned devices cannot inject arbitrary interrupts.`, ev);
   }
+  if (kernelAbsent(f)) return check('irq.remapping', 'SKIP', `No remapped interrupts seen, and whether the IOMMU is on cannot be read (${notInTree(f.absent.has('/sys/kernel') ? '/sys/kernel' : IOMMU_GROUPS)}).`, ev);
   if (f.groupIds.length === 0) return check('irq.remapping', 'SKIP', 'Interrupt remapping needs the IOMMU, which is not enabled (see iommu.kernel).', ev);
   if (chips === undefined) return check('irq.remapping', 'SKIP', 'Cannot tell: neither /proc/interrupts nor /sys/kernel/irq/*/chip_name is readable.', ev);
   const intremapOff = f.params.filter((p) => canonicalParamKey(p.key) === 'intremap' && splitOptions(p.value).includes('off'));
@@ -623,6 +664,11 @@ function checkGroupViable(f: Facts, address: string): CheckResult {
   if (d === undefined) return check(id, 'FAIL', `No PCI device ${address} on this host.`, [`/sys/bus/pci/devices/${address}: absent`], 'Use an address from `passthru list`.');
   const ev = [`/sys/bus/pci/devices/${address}/iommu_group: ${d.iommuGroup === null ? 'absent' : `-> ${d.iommuGroup}`}`, `/sys/bus/pci/devices/${address}/driver: ${d.driver ?? 'none'}`];
   if (d.iommuGroup === null) {
+    const link = f.linkedGroups().get(address);
+    if (link !== undefined || kernelAbsent(f)) {
+      if (link !== undefined) ev.push(`/sys/bus/pci/devices/${address}/iommu_group: -> group ${link}, ${notInTree(`${IOMMU_GROUPS}/${link}`)}`);
+      return check(id, 'SKIP', `${address}'s IOMMU group cannot be read: ${link !== undefined ? `its iommu_group link names group ${link}, but ${notInTree(`${IOMMU_GROUPS}/${link}`)}` : notInTree(f.absent.has('/sys/kernel') ? '/sys/kernel' : IOMMU_GROUPS)}.`, ev);
+    }
     let why = 'the IOMMU is not enabled (see iommu.kernel)';
     let fix = 'Enable the IOMMU first (see iommu.kernel).';
     if (f.groupIds.length > 0) {
@@ -647,6 +693,12 @@ function checkGroupViable(f: Facts, address: string): CheckResult {
     return m === undefined || (m.driver !== null && !VFIO_DRIVERS.has(m.driver));
   });
   for (const a of members) if (a !== address) ev.push(`${a}: ${describeDevice(f.byAddress.get(a), a)}`);
+  const platform = platformFunctionsOf(group ?? { devices: [address] }, f.byAddress);
+  if (platform.length > 0) {
+    const np = notPassable(platform);
+    for (const p of platform) ev.push(`${p.address}: platform function (${p.kind}): ${p.reason}`);
+    return check(id, 'FAIL', `Group ${d.iommuGroup} is ${np.summary}: ${np.why}. The host cannot give it away, so ${address} cannot be passed through (passthru bind refuses it; --force does not override this).`, ev, np.fix);
+  }
   if (notReady.length === 0) {
     return check(id, 'PASS', `Group ${d.iommuGroup} is viable: every endpoint (${members.join(' ')}) is on vfio-pci, pci-stub or no driver.`, ev);
   }
@@ -732,7 +784,9 @@ function checkAcs(f: Facts, address: string): CheckResult {
   const top = lacking.at(-1);
   if (d.iommuGroup === null) {
     const text = lacking.length > 0 ? `Ports without ACS above ${address}: ${lacking.map((b) => `${b.address} (${portLabel(decoded.get(b.address)!)}, ${acsDetail(decoded.get(b.address)!)})`).join('; ')}.` : `Every port above ${address} has ACS (${chain.map((b) => b.address).join(' ')}).`;
-    return check(id, lacking.length > 0 ? 'WARN' : 'PASS', `${text} ${address} has no IOMMU group, so its isolation is moot until the IOMMU covers it.`, ev);
+    const link = f.linkedGroups().get(address);
+    const tail = link !== undefined ? `Its IOMMU group (${link}) ${notInTree(`${IOMMU_GROUPS}/${link}`).replace(/^\S+ /, '')}, so what shares it cannot be told.` : `${address} has no IOMMU group, so its isolation is moot until the IOMMU covers it.`;
+    return check(id, lacking.length > 0 ? 'WARN' : 'PASS', `${text} ${tail}`, ev);
   }
   if (sharers.length > 0) {
     // The sharers' own paths: which of their ports lack ACS too (peers below a common switch).
@@ -791,7 +845,12 @@ function checkPciDevices(f: Facts): CheckResult {
   if (f.scan.devices.length === 0) {
     return check('pci.devices', 'FAIL', `No PCI devices readable under /sys/bus/pci/devices${f.scan.problems.length > 0 ? ` (${f.scan.problems.length} unreadable)` : ''}: nothing to pass through here (or reading is denied).`, ev, 'Run on the host itself (not a container without /sys), as root; to see a full report meanwhile: passthru doctor --root fixtures/hosts/intel-workstation');
   }
-  if (f.scan.problems.length > 0) return check('pci.devices', 'WARN', `${f.scan.devices.length} PCI devices read; ${f.scan.problems.length} could not be read (see evidence).`, ev, 'Run as root.');
+  const unreadable = f.scan.problems.filter((p) => !f.byAddress.has(p.address)).length;
+  const partial = new Set(f.scan.problems.filter((p) => f.byAddress.has(p.address)).map((p) => p.address)).size;
+  if (f.scan.problems.length > 0) {
+    const parts = [unreadable > 0 ? `${unreadable} could not be read` : '', partial > 0 ? `${partial} read in part` : ''].filter((x) => x !== '').join(', ');
+    return check('pci.devices', 'WARN', `${f.scan.devices.length} PCI devices read; ${parts} (see evidence).`, ev, unreadable > 0 ? 'Run as root.' : 'Capture the whole tree (the links lead to folders it lacks).');
+  }
   return check('pci.devices', 'PASS', `${f.scan.devices.length} PCI devices, ${f.groups.length} IOMMU groups.`, ev);
 }
 
@@ -804,14 +863,31 @@ function gatherFacts(host: HostFs, options: RunChecksOptions): Facts {
   const config = readKernelConfig(host, release);
   const cmd = tryReadText(host, '/proc/cmdline');
   const params = cmd.value === undefined ? [] : parseCmdline(cmd.value).params;
+  const absent = new Set<EvidenceLayer>();
+  if (cmd.value === undefined && cmd.error === undefined) absent.add('/proc/cmdline');
+  if (!host.exists('/proc/cpuinfo')) absent.add('/proc/cpuinfo');
+  if (!host.exists('/sys/firmware')) absent.add('/sys/firmware');
+  if (!host.exists('/sys/kernel')) absent.add('/sys/kernel');
   const tablesList = tryList(host, ACPI_TABLES);
-  // x86 firmware is always ACPI: a missing tables folder means no table (a partial capture or a
-  // container without it), while elsewhere (device tree) it means "not ACPI".
-  if (tablesList.value === undefined && tablesList.error === undefined && (cpu.vendor === 'intel' || cpu.vendor === 'amd')) tablesList.value = [];
+  // x86 firmware is always ACPI: a missing tables folder under /sys/firmware means no table,
+  // while elsewhere (device tree) it means "not ACPI".
+  // A tree without /sys/firmware at all says nothing (see EVIDENCE_LAYERS).
+  if (tablesList.value === undefined && tablesList.error === undefined && !absent.has('/sys/firmware') && (cpu.vendor === 'intel' || cpu.vendor === 'amd')) tablesList.value = [];
   const units = tryList(host, IOMMU_CLASS).value ?? [];
   const groupsList = tryList(host, IOMMU_GROUPS);
   const groupIds = (groupsList.value ?? []).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
   const scan = options.scan ?? scanPciDevices(host);
+  // Device links name groups the tree does not hold: the groups folder is missing, not empty.
+  let linked: Map<string, string> | undefined;
+  const linkedGroups = () =>
+    (linked ??= new Map(
+      scan.devices.flatMap((d) => {
+        const target = tryReadlink(host, `/sys/bus/pci/devices/${d.address}/iommu_group`);
+        const n = target === undefined ? undefined : /(\d+)$/.exec(target)?.[1];
+        return n === undefined ? [] : [[d.address, n] as [string, string]];
+      }),
+    ));
+  if (!absent.has('/sys/kernel') && !host.exists(IOMMU_GROUPS) && groupsList.error === undefined && linkedGroups().size > 0) absent.add('/sys/kernel/iommu_groups');
   const groups = groupIds.length > 0 ? readIommuGroups(host, scan.devices) : [];
   const dmi = readDmiIdentity(host);
   const isVm = options.identity?.isVirtualMachine ?? (cpu.hypervisor || dmiLooksVirtual(dmi));
@@ -820,6 +896,8 @@ function gatherFacts(host: HostFs, options: RunChecksOptions): Facts {
   const plansCache = new Map<string, { plans: CmdlineRemediationPlan[]; error?: string }>();
   return {
     host,
+    absent,
+    linkedGroups,
     cpu,
     cpuPath: '/proc/cpuinfo',
     release,
@@ -897,5 +975,6 @@ export function runChecks(host: HostFs, options: RunChecksOptions = {}): DoctorR
     checkVfioInitramfs(f, asked),
   ];
   for (const a of addresses) checks.push(checkGroupViable(f, a), checkAcs(f, a));
-  return DoctorReportSchema.parse({ verdict: verdictOf(checks), host: hostIdentity(f, options), checks });
+  const absent = EVIDENCE_LAYERS.filter((l) => f.absent.has(l));
+  return DoctorReportSchema.parse({ verdict: verdictOf(checks, absent), host: hostIdentity(f, options), checks, absent });
 }

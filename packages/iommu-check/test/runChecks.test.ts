@@ -85,6 +85,27 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     // The second of two identical cards: its group is its own two functions; initramfs-tools lists no vfio modules yet.
     { devices: ['02:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:02:00.0': 'WARN', 'acs.0000:02:00.0': 'PASS', 'vfio.initramfs': 'WARN' } },
   ],
+  // The PCH's functions share group 10: the onboard audio is not passable (its group holds the
+  // LPC bridge, the SMBus and the SPI flash controller); nor is the host bridge; the GPU is.
+  'intel-pch-desktop': [
+    {
+      devices: [],
+      verdict: 'ready',
+      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'SKIP' },
+    },
+    { devices: ['00:1f.3'], verdict: 'not-ready', checks: { 'group.viable.0000:00:1f.3': 'FAIL' } },
+    { devices: ['00:00.0'], verdict: 'not-ready', checks: { 'group.viable.0000:00:00.0': 'FAIL' } },
+    { devices: ['01:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:01:00.0': 'WARN', 'acs.0000:01:00.0': 'PASS' } },
+  ],
+  // No /sys/firmware, /sys/kernel, /sys/class/iommu: nothing proves the IOMMU on or off.
+  'partial-capture': [
+    {
+      devices: [],
+      verdict: 'incomplete',
+      checks: { 'pci.devices': 'WARN', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'SKIP', 'iommu.kernel': 'SKIP', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'SKIP', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'SKIP' },
+    },
+    { devices: ['01:00.0'], verdict: 'incomplete', checks: { 'group.viable.0000:01:00.0': 'SKIP' } },
+  ],
   'vmd-gaps': [
     {
       devices: [],
@@ -119,6 +140,54 @@ describe('runChecks on every fixture host', () => {
 });
 
 describe('specific cases', () => {
+  it('platform functions: group.viable says "not passable: holds platform function ..." with the way out', () => {
+    const audio = byId(run('intel-pch-desktop', ['00:1f.3']), 'group.viable.0000:00:1f.3');
+    expect(audio.summary).toMatch(/^Group 10 is not passable: holds platform function 0000:00:1f\.0 \(ISA bridge\), 0000:00:1f\.4 \(SMBus controller\), 0000:00:1f\.5 \(SPI flash controller\): /);
+    expect(audio.summary).toMatch(/--force does not override this/);
+    expect(audio.remediation).toMatch(/a slot whose root port has ACS.*another device.*VM without it/);
+    expect(audio.evidence).toContain("0000:00:1f.0: platform function (ISA bridge): the LPC/eSPI bridge to the firmware's legacy devices (TPM, super-I/O, embedded controller, timers)");
+    expect(byId(run('intel-pch-desktop', ['00:00.0']), 'group.viable.0000:00:00.0').summary).toMatch(/not passable: holds platform function 0000:00:00\.0 \(host bridge\)/);
+    // The same rule on an existing fixture: intel-workstation's host bridge is alone in group 0.
+    const bridge = run('intel-workstation', ['00:00.0']);
+    expect(byId(bridge, 'group.viable.0000:00:00.0')).toMatchObject({ status: 'FAIL', summary: expect.stringMatching(/holds platform function 0000:00:00\.0 \(host bridge\)/) });
+  });
+
+  it('a partial capture: firmware and kernel checks SKIP "not in this tree", the dangling links said, verdict incomplete', () => {
+    const r = run('partial-capture', ['01:00.0']);
+    expect(r.verdict).toBe('incomplete');
+    expect(r.absent).toEqual(['/sys/firmware', '/sys/kernel']);
+    expect(byId(r, 'iommu.firmware').summary).toMatch(/^\/sys\/firmware is not in this tree: /);
+    const kernel = byId(r, 'iommu.kernel');
+    expect(kernel.summary).toMatch(/^\/sys\/kernel is not in this tree: .*7 devices carry iommu_group links \(groups 0 1 2 3 4 6\)/);
+    expect(kernel.summary).not.toMatch(/IOMMU absent|off in the firmware/);
+    expect(byId(r, 'group.viable.0000:01:00.0').summary).toMatch(/link names group 6, but \/sys\/kernel\/iommu_groups\/6 is not in this tree/);
+    expect(byId(r, 'pci.devices').summary).toMatch(/7 read in part/);
+    for (const c of r.checks) expect(c.summary).not.toMatch(/No ACPI DMAR table/);
+  });
+
+  it('a tree whose /sys/kernel lacks only iommu_groups while devices link to groups: incomplete, said so', () => {
+    const root = variantRoot('intel-workstation', 'groups-gone', () => {});
+    fs.rmSync(path.join(root, 'sys/kernel/iommu_groups'), { recursive: true });
+    const r = runChecks(new HostFs(root));
+    expect(r.absent).toEqual(['/sys/kernel/iommu_groups']);
+    expect(r.verdict).toBe('incomplete');
+    expect(byId(r, 'iommu.kernel')).toMatchObject({ status: 'SKIP', summary: expect.stringMatching(/^\/sys\/kernel\/iommu_groups is not in this tree: .*10 devices carry iommu_group links/) });
+  });
+
+  it('a real FAIL still makes not-ready on a partial tree; absent /proc/cmdline alone makes incomplete', () => {
+    const root = variantRoot('intel-iommu-off', 'no-cmdline', (spec) => {
+      spec.absent = ['/proc/cmdline'];
+    });
+    const r = runChecks(new HostFs(root));
+    expect(byId(r, 'iommu.cmdline')).toMatchObject({ status: 'SKIP', summary: '/proc/cmdline is not in this tree: the running kernel\'s parameters cannot be read.' });
+    expect(r.absent).toEqual(['/proc/cmdline']);
+    expect(r.verdict).toBe('not-ready'); // iommu.kernel FAILs on /sys/kernel that is there
+    const ok = variantRoot('intel-workstation', 'ok-no-cmdline', (spec) => {
+      spec.absent = ['/proc/cmdline'];
+    });
+    expect(runChecks(new HostFs(ok)).verdict).toBe('incomplete');
+  });
+
   it('AMD with amd_iommu=on: iommu.cmdline WARN, advice removes it and never adds amd_iommu=on or iommu=pt', () => {
     const r = run('amd-shared-group');
     const c = byId(r, 'iommu.cmdline');

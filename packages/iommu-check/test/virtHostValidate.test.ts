@@ -47,6 +47,14 @@ describe('agreement with virt-host-validate', () => {
       const vhv = runVirtHostValidate(root);
       const report = runChecks(new HostFs(root));
       expect(vhv.firmware, vhv.stdout).toBeDefined();
+      if (report.absent.includes('/sys/firmware')) {
+        // A partial capture: virt-host-validate takes the missing tables for "no DMAR table"
+        // (a FAIL on missing files); passthru does not judge what the tree does not hold.
+        expect(vhv.firmware!.status).not.toBe('PASS');
+        expect(status(report, 'iommu.firmware')).toBe('SKIP');
+        expect(status(report, 'iommu.kernel')).toBe('SKIP');
+        return;
+      }
       tally.compared++;
       expect({ check: 'iommu.firmware', status: status(report, 'iommu.firmware') }).toEqual({ check: 'iommu.firmware', status: asPassthru(vhv.firmware!) });
       tally.agreed++;

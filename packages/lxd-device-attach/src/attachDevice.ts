@@ -1,5 +1,5 @@
 import type { HostFs } from '@passthru/hostfs';
-import { readIommuGroups, scanPciDevices, type PciDevice } from '@passthru/pci-discovery';
+import { notPassable, platformFunctionsOf, readIommuGroups, scanPciDevices, type PciDevice, type PlatformFunction } from '@passthru/pci-discovery';
 import type { LxdClient } from './LxdClient';
 import { LxdError } from './LxdError';
 import { checkDeviceName, checkInstanceName, checkProjectName } from './names';
@@ -30,6 +30,8 @@ export interface IommuVerdict {
   viable: boolean;
   /** The endpoints that must move to vfio-pci first, with their current drivers. */
   toBind: { address: string; driver: string | null }[];
+  /** Platform functions in the group (host bridge, LPC bridge, SMBus, SPI flash...): the group can never be passed. */
+  platformFunctions: PlatformFunction[];
   /** The plan text: what `passthru bind` would do. */
   plan: string[];
 }
@@ -113,12 +115,17 @@ export async function findHolders(client: LxdClient, choice: Pick<DeviceChoice, 
  */
 export function iommuVerdict(host: HostFs, device: PciDevice, devices?: PciDevice[]): IommuVerdict {
   if (device.iommuGroup === null) {
-    return { group: null, viable: false, toBind: [], plan: [`${device.address} has no IOMMU group: enable the IOMMU first (passthru doctor)`] };
+    return { group: null, viable: false, toBind: [], platformFunctions: [], plan: [`${device.address} has no IOMMU group: enable the IOMMU first (passthru doctor)`] };
   }
   const all = devices ?? scanPciDevices(host).devices;
   const group = readIommuGroups(host, all).find((g) => g.id === device.iommuGroup);
   const byAddress = new Map(all.map((d) => [d.address, d]));
   const endpoints = group ? group.endpoints : [device.address];
+  const platformFunctions = platformFunctionsOf(group ?? { devices: [device.address] }, byAddress);
+  if (platformFunctions.length > 0) {
+    const np = notPassable(platformFunctions);
+    return { group: device.iommuGroup, viable: false, toBind: [], platformFunctions, plan: [`IOMMU group ${device.iommuGroup} is ${np.summary} (${np.why}); the host cannot give it away`, np.fix] };
+  }
   const freeDriver = (drv: string | null) => drv === null || drv === 'vfio-pci' || drv === 'pci-stub';
   // The target itself may keep its driver: LXD rebinds it to vfio-pci at start.
   const toBind = endpoints
@@ -133,7 +140,7 @@ export function iommuVerdict(host: HostFs, device: PciDevice, devices?: PciDevic
           ...toBind.map((m) => `  ${m.address}: ${m.driver} -> vfio-pci`),
           `plan: passthru bind group:${device.iommuGroup} --dry-run   (then without --dry-run), and attach again`,
         ];
-  return { group: device.iommuGroup, viable: toBind.length === 0, toBind, plan };
+  return { group: device.iommuGroup, viable: toBind.length === 0, toBind, platformFunctions, plan };
 }
 
 /**

@@ -99,6 +99,20 @@ describe('planAttach / applyAttach against a fake LXD', () => {
     await expect(planAttach(vm2.client, workstation, { instance: 'vm1', target: '00:17.0' })).rejects.toThrow(/already given to default\/c2 \(device g\)/);
   });
 
+  it('refuses a VM device whose group holds a platform function, naming it; the discrete GPU of the same host passes preflight', async () => {
+    const pch = new HostFs(path.join(fixtures, 'intel-pch-desktop'));
+    const vm = instance('vm1', { type: 'virtual-machine' });
+    const { server, client } = await lxd({ vm1: vm });
+    const e = (await planAttach(client, pch, { instance: 'vm1', target: '00:1f.3', type: 'pci' }).catch((x: unknown) => x)) as LxdError;
+    expect(e).toMatchObject({ kind: 'preflight' });
+    expect(e.message).toMatch(/IOMMU group 10 is not passable: holds platform function 0000:00:1f\.0 \(ISA bridge\), 0000:00:1f\.4 \(SMBus controller\), 0000:00:1f\.5 \(SPI flash controller\)/);
+    expect(e.message).toMatch(/a slot whose root port has ACS/);
+    await expect(planAttach(client, pch, { instance: 'vm1', target: '00:00.0', type: 'pci' })).rejects.toThrow(/holds platform function 0000:00:00\.0 \(host bridge\)/);
+    // The GPU's group is only the card: the preflight asks for its bind plan, not a refusal of principle.
+    await expect(planAttach(client, pch, { instance: 'vm1', target: '01:00.0', type: 'pci' })).rejects.toThrow(/IOMMU group 12 is not viable[\s\S]*passthru bind group:12/);
+    expect(server.requests.filter((r) => r.method === 'PUT')).toEqual([]);
+  });
+
   it('a conflict (412) writes nothing; an LXD failure leaves nothing; a failed verify is rolled back', async () => {
     const c1 = instance('c1');
     const { client } = await lxd({ c1 }, (r) => ((r.body as { devices: object }).devices && Object.keys((r.body as { devices: object }).devices).includes('bad') ? error(400, 'Failed to start device "bad": nope') : undefined));

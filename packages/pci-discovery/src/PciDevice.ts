@@ -52,7 +52,7 @@ export const PciDeviceSchema = z.object({
 
 export type PciDevice = z.infer<typeof PciDeviceSchema>;
 
-/** A device the scan could not read: listed, with why, instead of failing the scan. */
+/** A device the scan could not read, or read only in part (a dangling `iommu_group` link): listed, with why, instead of failing the scan. */
 export const ScanProblemSchema = z.object({ address: z.string(), message: z.string() });
 export type ScanProblem = z.infer<typeof ScanProblemSchema>;
 

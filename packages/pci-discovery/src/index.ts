@@ -5,4 +5,5 @@ export { parseLspciVmm, LspciRecordSchema, type LspciRecord } from './LspciParse
 export { runLspci, lspciArgs, execaRunner, type Runner, type LspciOptions } from './LspciRunner';
 export { PciDeviceSchema, IommuGroupSchema, ScanProblemSchema, SriovSchema, PcieLinkSchema, DEVICE_CLASSES, deviceClassOf, compareAddresses, PCI_ADDRESS_RE } from './PciDevice';
 export type { PciDevice, IommuGroup, ScanProblem, DeviceClassFilter } from './PciDevice';
-export { scanPciDevices, readPciDevice, readIommuGroups, PCI_DEVICES, IOMMU_GROUPS, type PciScan } from './scanPciDevices';
+export { scanPciDevices, readPciDevice, readIommuGroups, PCI_DEVICES, IOMMU_GROUPS, type PciScan, type ReadOptions } from './scanPciDevices';
+export { PlatformFunctionSchema, platformFunction, platformFunctionsOf, describePlatformFunctions, notPassable, type PlatformFunction } from './platformFunction';

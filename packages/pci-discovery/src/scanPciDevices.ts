@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { HostFsError, type HostDir, type HostFs } from '@passthru/hostfs';
 import { PCI_ADDRESS_RE, compareAddresses, type IommuGroup, type PciDevice, type ScanProblem } from './PciDevice';
 import type { PciIds } from './PciIds';
@@ -7,8 +8,18 @@ export const IOMMU_GROUPS = '/sys/kernel/iommu_groups';
 
 export interface PciScan {
   devices: PciDevice[];
-  /** Devices listed by the kernel that could not be read, each with the reason. */
+  /**
+   * Devices listed by the kernel that could not be read (absent from `devices`), and devices
+   * read in part (an `iommu_group` link that leads nowhere), each with the reason.
+   */
   problems: ScanProblem[];
+}
+
+export interface ReadOptions {
+  /** Names in /sys/kernel/iommu_groups, listed once per scan (the fast path of the group link). */
+  groupIds?: ReadonlySet<string>;
+  /** Told what could not be read of an otherwise readable device. */
+  onProblem?: (message: string) => void;
 }
 
 /** "0x10de" -> "10de"; undefined for anything that is not a hex number of at most `digits`. */
@@ -49,7 +60,7 @@ const LINK_UNKNOWN = /^(Unknown|unknown|0)/;
  * Reads one device folder. Throws only when a mandatory identity (vendor, device, class) can be
  * read neither from its attribute nor from config space; every other attribute is optional.
  */
-export function readPciDevice(host: HostFs, address: string, names?: PciIds): PciDevice {
+export function readPciDevice(host: HostFs, address: string, names?: PciIds, options: ReadOptions = {}): PciDevice {
   const dir = host.openLinkedDir(`${PCI_DEVICES}/${address}`);
   // One read of the config header answers ids, revision and subsystem. The attribute files
   // stay the truth where config space is not: a VF's vendor and device read 0xffff in its own
@@ -74,7 +85,7 @@ export function readPciDevice(host: HostFs, address: string, names?: PciIds): Pc
   const classCode = mandatory('class', 6, 0x09, false);
   const revision = fromConfig(0x08, 1) ?? hexAttr(optional(dir, 'revision'), 2) ?? null;
 
-  const sysfsPath = host.isLive ? dir.realPath : dir.realPath.slice(host.root.length) || '/';
+  const sysfsPath = hostPathOf(host, dir);
   const parentName = sysfsPath.split('/').at(-2) ?? '';
   const isBridge = classCode.startsWith('0604') || classCode.startsWith('0609') || dir.has('pci_bus');
 
@@ -88,7 +99,7 @@ export function readPciDevice(host: HostFs, address: string, names?: PciIds): Pc
   if (subsystemVendorId === '0000' && subsystemDeviceId === '0000') subsystemVendorId = subsystemDeviceId = null;
 
   const override = optional(dir, 'driver_override');
-  const group = optionalLink(dir, 'iommu_group');
+  const iommuGroup = readGroupLink(host, dir, options);
   const numa = optional(dir, 'numa_node');
   const numaNode = numa !== undefined && /^-?\d+$/.test(numa) && Number(numa) >= 0 ? Number(numa) : null;
   const bootVga = optional(dir, 'boot_vga');
@@ -134,7 +145,7 @@ export function readPciDevice(host: HostFs, address: string, names?: PciIds): Pc
     className: classNames?.subclassName ?? classNames?.className ?? null,
     driver: optionalLink(dir, 'driver') ?? null,
     driverOverride: override === undefined || override === '(null)' || override === '' ? null : override,
-    iommuGroup: group !== undefined && /^\d+$/.test(group) ? Number(group) : null,
+    iommuGroup,
     numaNode,
     parent: PCI_ADDRESS_RE.test(parentName) ? parentName : null,
     sysfsPath,
@@ -150,19 +161,56 @@ export function readPciDevice(host: HostFs, address: string, names?: PciIds): Pc
 }
 
 /**
+ * The group an `iommu_group` link names, as lspci takes it: the last component of the link's
+ * resolved target (pciutils' sysfs_deref_link is realpath(3)), so a dangling link (a capture
+ * without /sys/kernel), a loop or a link leaving the root gives no group, and `onProblem` hears
+ * why. Fast path: a link whose target is /sys/kernel/iommu_groups/N with N listed there.
+ */
+function readGroupLink(host: HostFs, dir: HostDir, options: ReadOptions): number | null {
+  const target = orElse(() => dir.readlink('iommu_group'), undefined);
+  if (target === undefined) return null;
+  const lexical = path.posix.resolve(hostPathOf(host, dir), target);
+  const m = /^\/sys\/kernel\/iommu_groups\/(\d+)$/.exec(lexical);
+  if (m && options.groupIds?.has(m[1]!)) return Number(m[1]);
+  const link = `${dir.hostPath}/iommu_group`;
+  let resolved: string;
+  try {
+    resolved = host.realHostPath(link);
+  } catch (error) {
+    if (!(error instanceof HostFsError)) throw error;
+    const why =
+      error.code === 'ENOENT'
+        ? `the link leads to ${lexical}, which is not in this tree (a capture without /sys/kernel?), so the device has no group here (as lspci reads it)`
+        : error.code === 'ELOOP'
+          ? `the link is a symlink loop (-> ${target}), so its group cannot be read`
+          : `the link (-> ${target}) cannot be followed: ${error.code === 'EXDEV' ? 'it leads outside the root' : error.code}`;
+    options.onProblem?.(`Failed resolving ${link}: ${why}`);
+    return null;
+  }
+  const name = path.posix.basename(resolved);
+  return /^\d+$/.test(name) ? Number(name) : null;
+}
+
+/** The device folder's real path spelled as on the host (what its relative links start from). */
+function hostPathOf(host: HostFs, dir: HostDir): string {
+  return host.isLive ? dir.realPath : dir.realPath.slice(host.root.length) || '/';
+}
+
+/**
  * Every PCI function under /sys/bus/pci/devices, in lspci order. A device that cannot be read
  * is reported in `problems` and the scan goes on: captured trees often lack files.
  */
 export function scanPciDevices(host: HostFs, names?: PciIds): PciScan {
   const devices: PciDevice[] = [];
   const problems: ScanProblem[] = [];
+  const groupIds = new Set(orElse(() => host.list(IOMMU_GROUPS), [] as string[]));
   for (const entry of host.list(PCI_DEVICES).sort(compareAddresses)) {
     if (!PCI_ADDRESS_RE.test(entry)) {
       problems.push({ address: entry, message: `Failed reading ${PCI_DEVICES}/${entry}: not a PCI address` });
       continue;
     }
     try {
-      devices.push(readPciDevice(host, entry, names));
+      devices.push(readPciDevice(host, entry, names, { groupIds, onProblem: (message) => problems.push({ address: entry, message }) }));
     } catch (error) {
       if (!(error instanceof HostFsError)) throw error;
       problems.push({ address: entry, message: error.message });

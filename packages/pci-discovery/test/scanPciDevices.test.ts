@@ -80,6 +80,34 @@ describe('scanPciDevices', () => {
     expect(scan.problems.find((p) => p.address === '0000:09:00.0')!.message).toMatch(/ELOOP/);
   });
 
+  it('follows lspci on iommu_group links: a dangling link, a loop and a link out of the root give no group and a scan problem each', () => {
+    materialize(host, root);
+    const folder = (a: string) => fs.realpathSync(path.join(root, 'sys/bus/pci/devices', a));
+    // Dangling: group 13's folder is gone (a capture without it).
+    fs.rmSync(path.join(root, 'sys/kernel/iommu_groups/13'), { recursive: true });
+    // A loop: group 42's link points at itself through a looping pair.
+    const nic = folder('0000:03:00.0');
+    fs.rmSync(path.join(nic, 'iommu_group'));
+    fs.symlinkSync('loop-b', path.join(nic, 'loop-a'));
+    fs.symlinkSync('loop-a', path.join(nic, 'loop-b'));
+    fs.symlinkSync('loop-a', path.join(nic, 'iommu_group'));
+    // Out of the root.
+    const vf = folder('0000:03:01.0');
+    fs.rmSync(path.join(vf, 'iommu_group'));
+    fs.symlinkSync('/tmp', path.join(vf, 'iommu_group'));
+    const scan = scanPciDevices(new HostFs(root));
+    const by = new Map(scan.devices.map((d) => [d.address, d]));
+    expect(['0000:05:00.0', '0000:03:00.0', '0000:03:01.0'].map((a) => by.get(a)!.iommuGroup)).toEqual([null, null, null]);
+    expect(by.get('0000:03:01.1')!.iommuGroup).toBe(101);
+    const problem = (a: string) => scan.problems.filter((p) => p.address === a).map((p) => p.message);
+    expect(problem('0000:05:00.0')).toEqual([
+      'Failed resolving /sys/bus/pci/devices/0000:05:00.0/iommu_group: the link leads to /sys/kernel/iommu_groups/13, which is not in this tree (a capture without /sys/kernel?), so the device has no group here (as lspci reads it)',
+    ]);
+    expect(problem('0000:03:00.0')).toEqual(['Failed resolving /sys/bus/pci/devices/0000:03:00.0/iommu_group: the link is a symlink loop (-> loop-a), so its group cannot be read']);
+    expect(problem('0000:03:01.0')[0]).toMatch(/iommu_group: the link \(-> \/tmp\) cannot be followed: it leads outside the root/);
+    expect(scan.problems).toHaveLength(3);
+  });
+
   it('treats a 1 MiB garbage attribute and an unreadable (EACCES) attribute as absent', () => {
     materialize(host, root);
     const dev = fs.realpathSync(path.join(root, 'sys/bus/pci/devices/0000:03:00.0'));

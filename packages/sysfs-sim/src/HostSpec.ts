@@ -106,6 +106,12 @@ export const HostSpecSchema = z
     domainParents: z.record(z.string().regex(/^[0-9a-f]{4,8}$/), PciAddressSchema).default({}),
     drivers: z.array(DriverSpecSchema).default([]),
     devices: z.array(DeviceSpecSchema),
+    /**
+     * Layers a partial capture lacks (a sysfs capture of a real machine often holds only
+     * /sys/bus and /sys/devices): left out of the tree, so `iommu_group` links into a missing
+     * /sys/kernel dangle, as they do in such a capture. A whole host lacks none.
+     */
+    absent: z.array(z.enum(['/sys/firmware', '/sys/kernel', '/sys/class/iommu', '/proc/cmdline'])).default([]),
     /** Other host files (boot loader, modprobe.d, initramfs config, /proc/iomem, ...). */
     files: z.record(z.string().regex(/^\/(etc|proc|boot|lib|usr|var)\//, 'files: keys are absolute host paths under /etc /proc /boot /lib /usr /var'), z.string()).default({}),
   })

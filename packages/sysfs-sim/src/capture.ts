@@ -202,6 +202,10 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
     for (const device of list(`${folder}/devices`)) copyLink(`${folder}/devices/${device.name}`);
   }
 
+  // /sys/kernel is there on every running kernel (iommu_groups empty with the IOMMU off): one
+  // file of it keeps the layer in the capture, so doctor does not take it for a partial tree.
+  copy('/sys/kernel/uevent_seqnum');
+
   // Firmware tables (presence only), DMI names (never serials or UUIDs).
   for (const table of list('/sys/firmware/acpi/tables')) {
     if (!table.isFile()) continue;

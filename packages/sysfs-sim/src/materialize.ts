@@ -282,7 +282,13 @@ export function materialize(specInput: HostSpec | HostSpecInput, dir: string): H
       linkTree(root, `${folder}/iommu`, `/sys/devices/virtual/iommu/${unit}`);
     }
   }
-  for (const table of spec.firmware.tables) writeTreeFile(root, `/sys/firmware/acpi/tables/${table}`, acpiPlaceholder(table), 0o400);
+  // Every ACPI machine (x86 always is one) has a FADT ("FACP") and a DSDT: a whole host's
+  // tables folder is never empty, so an empty or missing one means a partial tree.
+  const acpi = spec.cpu.vendor === 'other' ? spec.firmware.tables : ['FACP', 'DSDT', ...spec.firmware.tables];
+  for (const table of acpi) writeTreeFile(root, `/sys/firmware/acpi/tables/${table}`, acpiPlaceholder(table), 0o400);
+  // /sys/kernel exists on every running kernel (iommu_groups is empty with the IOMMU off, and
+  // git keeps no empty folder): one real file of it keeps the layer in a committed tree.
+  writeTreeFile(root, '/sys/kernel/uevent_seqnum', '2048\n', 0o444);
   if (spec.dmi) {
     const dmi = '/sys/devices/virtual/dmi/id';
     writeTreeFile(root, `${dmi}/board_vendor`, `${spec.dmi.boardVendor}\n`);
@@ -304,6 +310,7 @@ export function materialize(specInput: HostSpec | HostSpecInput, dir: string): H
     if (device.driver === 'vfio-pci' && device.iommuGroup !== undefined) writeTreeFile(root, `/dev/vfio/${device.iommuGroup}`, '');
   }
   for (const [file, content] of Object.entries(spec.files)) writeTreeFile(root, file, content);
+  for (const layer of spec.absent) fs.rmSync(path.join(root, layer), { recursive: true, force: true });
   return spec;
 }
 

@@ -50,7 +50,7 @@ function snapshot(dir: string): Map<string, string> {
 describe('fixture specs', () => {
   it('has the fixtures the other packages use', () => {
     expect(specNames).toEqual(
-      expect.arrayContaining(['intel-workstation', 'intel-iommu-off', 'amd-shared-group', 'sriov-server', 'vmd-gaps', 'no-group-device', 'laptop-no-iommu', 'twin-gpu']),
+      expect.arrayContaining(['intel-workstation', 'intel-iommu-off', 'amd-shared-group', 'sriov-server', 'vmd-gaps', 'no-group-device', 'laptop-no-iommu', 'intel-pch-desktop', 'partial-capture', 'twin-gpu']),
     );
   });
 
@@ -72,7 +72,8 @@ describe('fixture specs', () => {
           class: d.class,
           revision: d.revision,
           ...(d.driver ? { driver: d.driver } : {}),
-          ...(d.iommuGroup !== undefined ? { iommuGroup: d.iommuGroup } : {}),
+          // A partial capture without /sys/kernel: the links dangle and lspci reports no group.
+          ...(d.iommuGroup !== undefined && !spec.absent.includes('/sys/kernel') ? { iommuGroup: d.iommuGroup } : {}),
         }))
         .sort((a, b) => a.slot.localeCompare(b.slot));
       expect([...run.devices].sort((a, b) => a.slot.localeCompare(b.slot))).toEqual(expected);
@@ -123,6 +124,26 @@ describe('fixture specs', () => {
     const laptop = load('laptop-no-iommu');
     expect(laptop.firmware.tables).toEqual([]);
     expect(laptop.iommu.enabled).toBe(false);
+    // A whole host keeps its layers even with no IOMMU table and no group: FACP/DSDT, /sys/kernel.
+    expect(fs.readdirSync(path.join(hostsDir, 'laptop-no-iommu/sys/firmware/acpi/tables')).sort()).toEqual(['DSDT', 'FACP']);
+    expect(fs.existsSync(path.join(hostsDir, 'intel-iommu-off/sys/kernel'))).toBe(true);
+
+    const pch = load('intel-pch-desktop');
+    expect(pch.devices.filter((d) => d.iommuGroup === 10).map((d) => [d.address, d.class])).toEqual([
+      ['0000:00:1f.0', '060100'],
+      ['0000:00:1f.3', '040300'],
+      ['0000:00:1f.4', '0c0500'],
+      ['0000:00:1f.5', '0c8000'],
+    ]);
+    expect(pch.devices.filter((d) => d.iommuGroup === 0).map((d) => d.class)).toEqual(['060000']);
+
+    const partial = load('partial-capture');
+    const tree = path.join(hostsDir, 'partial-capture');
+    expect(partial.absent).toEqual(['/sys/firmware', '/sys/kernel', '/sys/class/iommu']);
+    for (const layer of ['sys/firmware', 'sys/kernel', 'sys/class/iommu']) expect(fs.existsSync(path.join(tree, layer)), layer).toBe(false);
+    const link = path.join(tree, 'sys/bus/pci/devices/0000:01:00.0/iommu_group');
+    expect(fs.readlinkSync(link)).toMatch(/kernel\/iommu_groups\/6$/);
+    expect(fs.existsSync(link)).toBe(false); // dangling
   });
 });
 

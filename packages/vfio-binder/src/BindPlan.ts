@@ -1,4 +1,4 @@
-import type { IommuGroup, PciDevice } from '@passthru/pci-discovery';
+import { notPassable, platformFunctionsOf, type IommuGroup, type PciDevice } from '@passthru/pci-discovery';
 import { isForeign, unrestorableOverride, type DeviceOwner } from './owners';
 import { VfioBinderError } from './VfioBinderError';
 
@@ -82,7 +82,9 @@ export function bindWrites(device: PciDevice): PlannedWrite[] {
 /**
  * Expands the chosen devices to whole IOMMU groups: every endpoint of each touched group is
  * planned (the kernel only lets a group be used when all its endpoints are on vfio-pci, or
- * pci-stub, or no driver); bridges are left alone. A device with no group cannot be planned.
+ * pci-stub, or no driver); bridges are left alone. A device with no group cannot be planned,
+ * nor a group that holds a platform function (host bridge, LPC bridge, SMBus, SPI flash, ...):
+ * that refusal is not a guard, and --force does not override it.
  */
 export function planBind(chosen: PciDevice[], devices: PciDevice[], groups: IommuGroup[], owners: Map<string, DeviceOwner> = new Map()): BindPlan {
   const byAddress = new Map(devices.map((d) => [d.address, d]));
@@ -94,9 +96,20 @@ export function planBind(chosen: PciDevice[], devices: PciDevice[], groups: Iomm
   }
   const noGroup = chosen.filter((d) => d.iommuGroup === null);
   if (noGroup.length) {
-    throw new VfioBinderError('refused', `Failed planning bind of ${noGroup.map((d) => d.address).join(', ')} via /sys/bus/pci/devices/*/iommu_group: no IOMMU group (the IOMMU is off or does not cover it; run passthru doctor)`);
+    throw new VfioBinderError('refused', `Failed planning bind of ${noGroup.map((d) => d.address).join(', ')} via /sys/bus/pci/devices/*/iommu_group: no IOMMU group (the IOMMU is off or does not cover it, or its iommu_group link is broken: see the scan problems; run passthru doctor)`);
   }
   const groupIds = [...new Set(chosen.map((d) => d.iommuGroup!))].sort((a, b) => a - b);
+  for (const id of groupIds) {
+    const group = groups.find((g) => g.id === id) ?? { devices: chosen.filter((d) => d.iommuGroup === id).map((d) => d.address) };
+    const platform = platformFunctionsOf(group, byAddress);
+    if (platform.length === 0) continue;
+    const named = chosen.filter((d) => d.iommuGroup === id).map((d) => d.address);
+    const np = notPassable(platform);
+    throw new VfioBinderError(
+      'refused',
+      `Failed planning bind of ${named.join(', ')} via /sys/kernel/iommu_groups/${id}/devices: IOMMU group ${id} is ${np.summary} (${np.why}); the host cannot give it away, and --force does not override this. ${np.fix}`,
+    );
+  }
   const planned: PlannedGroup[] = groupIds.map((id) => {
     const group = groups.find((g) => g.id === id);
     const members = (group?.endpoints ?? chosen.filter((d) => d.iommuGroup === id).map((d) => d.address)).map((a) => byAddress.get(a)!).filter(Boolean);

@@ -76,6 +76,36 @@ describe('bind and restore on the simulated kernel', () => {
     for (const bridge of p.groups[0]!.bridges) expect(p.devices.map((d) => d.address)).not.toContain(bridge);
   });
 
+  it('refuses a group that holds a platform function, naming it, while the discrete GPU on the same host binds', () => {
+    const { root, host, kernel } = fixture('intel-pch-desktop');
+    const before = snapshotTree(root);
+    const refusal = (...targets: string[]) => {
+      try {
+        plan(host, ...targets);
+      } catch (error) {
+        return error as VfioBinderError;
+      }
+      throw new Error(`planning ${targets.join(' ')} was not refused`);
+    };
+    const audio = refusal('00:1f.3');
+    expect(audio).toBeInstanceOf(VfioBinderError);
+    expect(audio.kind).toBe('refused');
+    expect(audio.message).toMatch(/IOMMU group 10 is not passable: holds platform function 0000:00:1f\.0 \(ISA bridge\), 0000:00:1f\.4 \(SMBus controller\), 0000:00:1f\.5 \(SPI flash controller\)/);
+    expect(audio.message).toMatch(/--force does not override this/);
+    expect(audio.message).toMatch(/a slot whose root port has ACS/);
+    const bridge = refusal('0000:00:00.0');
+    expect(bridge.message).toMatch(/IOMMU group 0 is not passable: holds platform function 0000:00:00\.0 \(host bridge\)/);
+    expect(refusal('group:10').message).toMatch(/0000:00:1f\.0 \(ISA bridge\)/);
+    expect(refusal('01:00.0', '00:1f.3').message).toMatch(/group 10/);
+    expect(kernel.writes).toEqual([]);
+    expect(diffSnapshots(before, snapshotTree(root))).toEqual([]);
+
+    const gpu = plan(host, '01:00.0');
+    expect(gpu.devices.map((d) => d.address)).toEqual(['0000:01:00.0', '0000:01:00.1']);
+    expect(applyBind(host, gpu, instant).status).toBe('applied');
+    expect(driverOf(host, '0000:01:00.0')).toBe('vfio-pci');
+  });
+
   it('refuses a bridge, a device without a group, and unknown targets, before any write', () => {
     const { host, kernel } = fixture('intel-workstation');
     expect(() => plan(host, '00:01.0')).toThrow(/bridge is never bound/);

@@ -40,6 +40,9 @@ function headline(report: DoctorReport): string {
   const failed = report.checks.filter((c) => c.status === 'FAIL');
   const warned = report.checks.filter((c) => c.status === 'WARN');
   if (report.verdict === 'not-ready') return `NOT READY for passthrough: ${failed.length} check${failed.length === 1 ? '' : 's'} failed (${failed.map((c) => c.id).join(', ')})`;
+  if (report.verdict === 'incomplete') {
+    return `INCOMPLETE: no check failed, but ${report.absent.join(', ')} ${report.absent.length === 1 ? 'is' : 'are'} not in this tree, so readiness cannot be shown (${report.checks.filter((c) => c.status === 'SKIP').length} checks skipped)`;
+  }
   if (report.verdict === 'ready-with-warnings') return `READY with ${warned.length} warning${warned.length === 1 ? '' : 's'} (${warned.map((c) => c.id).join(', ')})`;
   return 'READY for passthrough: every check passed';
 }
@@ -80,7 +83,7 @@ export const doctorCommand: CommandSpec = {
       .description('Check that this host is ready for PCI passthrough (firmware, kernel, cmdline, interrupt remapping, vfio, groups, ACS) and say exactly what to fix')
       .addOption(new Option('--device <bdf...>', 'also check these devices: IOMMU group viability and ACS above them'))
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
-      .addHelpText('after', '\nExit status: 0 ready (warnings allowed), 1 a check failed.\n\nExamples:\n  passthru doctor\n  passthru doctor --device 01:00.0\n  passthru doctor --format json | jq \'.checks[] | select(.status == "FAIL")\'\n  passthru --root fixtures/hosts/amd-shared-group doctor --device 0000:06:00.0')
+      .addHelpText('after', '\nExit status: 0 ready (warnings allowed), 1 a check failed or the tree is incomplete (whole layers such as /sys/firmware or /sys/kernel absent: verdict "incomplete").\n\nExamples:\n  passthru doctor\n  passthru doctor --device 01:00.0\n  passthru doctor --format json | jq \'.checks[] | select(.status == "FAIL")\'\n  passthru --root fixtures/hosts/amd-shared-group doctor --device 0000:06:00.0')
       .action(
         run<{ device?: string[] }>(async (ctx, options) => {
           const devices: string[] = [];
@@ -102,9 +105,10 @@ export const doctorCommand: CommandSpec = {
           if (scan.devices.length === 0) {
             ctx.note(`passthru: no PCI devices readable under ${ctx.host.isLive ? '' : ctx.host.root}/sys/bus/pci/devices (no PCI bus here, or reading is denied); to see a full report try: passthru --root fixtures/hosts/intel-workstation doctor`);
           }
-          if (ctx.format === 'json') printJson(ctx.out, { verdict: report.verdict, host: report.host, checks: report.checks });
+          if (ctx.format === 'json') printJson(ctx.out, { verdict: report.verdict, host: report.host, checks: report.checks, absent: report.absent });
           else ctx.out.stdout.write(render(ctx, report));
-          return report.verdict === 'not-ready' ? EXIT.failed : EXIT.ok;
+          // incomplete exits 1 like not-ready: readiness is not shown, and `doctor && bind` must stop.
+          return report.verdict === 'not-ready' || report.verdict === 'incomplete' ? EXIT.failed : EXIT.ok;
         }),
       );
   },

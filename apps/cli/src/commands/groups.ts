@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { readIommuGroups } from '@passthru/pci-discovery';
+import { notPassable, platformFunctionsOf, readIommuGroups } from '@passthru/pci-discovery';
 import type { CommandSpec } from '../command';
 import { EXIT } from '../CliError';
 import { scanHost } from '../names';
@@ -21,22 +21,25 @@ export const groupsCommand: CommandSpec = {
           if (options.tree) refuseJsonTree(ctx.format);
           const scan = scanHost(ctx);
           const groups = readIommuGroups(ctx.host, scan.devices);
+          const byAddress = new Map(scan.devices.map((d) => [d.address, d]));
+          // Groups that hold a platform function: never bindable (bind refuses them, --force too).
+          const platform = groups.map((g) => ({ id: g.id, found: platformFunctionsOf(g, byAddress) })).filter((p) => p.found.length > 0);
+          const fix = platform.length ? notPassable(platform[0]!.found).fix.replace(/^This group cannot/, platform.length > 1 ? 'These groups cannot' : 'This group cannot') : '';
+          const notPassableLines = platform.length ? `\n${platform.map((p) => `Group ${p.id}: ${notPassable(p.found).summary}.`).join('\n')}\n${fix}\n` : '';
           if (options.tree) {
-            ctx.out.stdout.write(renderTree(ctx.out, scan.devices, groups, { legend: true }));
+            ctx.out.stdout.write(renderTree(ctx.out, scan.devices, groups, { legend: true }) + notPassableLines);
             return EXIT.ok;
           }
           const ungrouped = scan.devices.filter((d) => d.iommuGroup === null).map((d) => d.address);
           const owners = ownersOf(ctx, scan.devices);
           if (ctx.format === 'json') {
-            const withOwners = groups.map((g) => ({ ...g, owners: Object.fromEntries(g.devices.filter((a) => owners.has(a)).map((a) => [a, owners.get(a)!])) }));
-            printJson(ctx.out, { root: ctx.host.root, groups: withOwners, ungrouped, problems: scan.problems });
+            printJson(ctx.out, { root: ctx.host.root, groups: groups.map((g) => ({ ...g, owners: Object.fromEntries(g.devices.filter((a) => owners.has(a)).map((a) => [a, owners.get(a)!])), platformFunctions: platformFunctionsOf(g, byAddress) })), ungrouped, problems: scan.problems });
             return EXIT.ok;
           }
           if (groups.length === 0) {
             ctx.out.stdout.write('No IOMMU groups: the IOMMU is off or absent (run `passthru doctor`).\n');
             return EXIT.ok;
           }
-          const byAddress = new Map(scan.devices.map((d) => [d.address, d]));
           const withOwner = scan.devices.some((d) => owners.has(d.address));
           const rows = groups.flatMap((g) =>
             g.devices.map((address, i) => {
@@ -55,6 +58,7 @@ export const groupsCommand: CommandSpec = {
           ctx.out.stdout.write(renderTable(['GROUP', 'ADDRESS', 'IDS', 'CLASS', 'DEVICE', 'DRIVER', ...(withOwner ? ['OWNER'] : [])], rows));
           for (const d of scan.devices.filter((x) => isForeign(owners.get(x.address)))) ctx.out.stdout.write(`${d.address}: held by ${owners.get(d.address)!.summary}\n`);
           if (ungrouped.length) ctx.out.stdout.write(`\nNo IOMMU group: ${ungrouped.join(' ')}\n`);
+          ctx.out.stdout.write(notPassableLines);
           return EXIT.ok;
         }),
       );

@@ -47,7 +47,7 @@ export const reportCommand: CommandSpec = {
               const verdict = report.doctor ? paint(ctx.out, report.doctor.verdict === 'ready' ? 'green' : report.doctor.verdict === 'not-ready' ? 'red' : 'yellow', report.doctor.verdict) : 'not run';
               ctx.out.stdout.write(
                 `Wrote ${options.html} (${Math.round(html.length / 1024)} KiB): ${report.devices.length} PCI functions, ${report.groups.length} IOMMU groups; ` +
-                  `${counts('ready')} ready, ${counts('bindable') + counts('shared-group')} bindable, ${counts('guarded')} guarded, ${counts('no-group')} without a group; doctor: ${verdict}.\n`,
+                  `${counts('ready')} ready, ${counts('bindable') + counts('shared-group')} bindable, ${counts('guarded')} guarded, ${counts('not-passable')} not passable (platform), ${counts('no-group')} without a group; doctor: ${verdict}.\n`,
               );
             }
           }

@@ -1,6 +1,6 @@
 import type { HostFs } from '@passthru/hostfs';
 import { runChecks, type CheckResult, type DoctorReport } from '@passthru/iommu-check';
-import type { IommuGroup, PciDevice, ScanProblem } from '@passthru/pci-discovery';
+import { notPassable, platformFunctionsOf, type IommuGroup, type PciDevice, type PlatformFunction, type ScanProblem } from '@passthru/pci-discovery';
 import { evaluateGuards, isForeign, planBind, readOwnership, VFIO_DRIVER, type GuardFinding } from '@passthru/vfio-binder';
 import { SCHEMA_VERSION } from '../output';
 import type { Report, ReportDevice, ReportGroup } from '../schemas';
@@ -36,7 +36,13 @@ export function buildReport(input: ReportInput): Report {
   // a plan naming all endpoints of its groups never pulls in a foreign one; so one plan over
   // every group's endpoints finds exactly what one plan per group finds, in one pass over the
   // host's state (2,000 per-group plans re-read it 2,000 times: minutes on a large host).
-  const endpoints = groups.flatMap((g) => g.endpoints.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined));
+  // Groups holding a platform function are never planned (planBind refuses them): no guards.
+  const platformOf = new Map<number, PlatformFunction[]>();
+  for (const g of groups) {
+    const found = platformFunctionsOf(g, byAddress);
+    if (found.length > 0) platformOf.set(g.id, found);
+  }
+  const endpoints = groups.filter((g) => !platformOf.has(g.id)).flatMap((g) => g.endpoints.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined));
   // Who holds each device (passthru's journal, libvirt, driverctl, driver_override), read once.
   const { owners } = readOwnership(host, devices);
   const allGuards = endpoints.length ? evaluateGuards(host, planBind(endpoints, devices, groups, owners), devices) : [];
@@ -47,7 +53,9 @@ export function buildReport(input: ReportInput): Report {
   let doctorError: string | undefined;
   // Per-device checks (group viability, ACS) for every grouped endpoint but VFs: a VF's group is
   // its own by construction, and asking for 2,000 VFs costs seconds; their readiness is below.
-  const asked = devices.filter((d) => !d.isBridge && d.iommuGroup !== null && d.sriov?.role !== 'vf').map((d) => d.address);
+  // Devices of a group that holds a platform function are left out too: their group.viable would
+  // only repeat "not passable" (their readiness says it) and make every host's verdict not-ready.
+  const asked = devices.filter((d) => !d.isBridge && d.iommuGroup !== null && d.sriov?.role !== 'vf' && !platformOf.has(d.iommuGroup)).map((d) => d.address);
   try {
     // The scan made for the report is handed on: doctor does not read /sys a second time.
     doctor = (input.doctor ?? ((h, a) => runChecks(h, { devices: a, scan: { devices, problems } })))(host, asked);
@@ -68,9 +76,14 @@ export function buildReport(input: ReportInput): Report {
     const guarded = g.endpoints.filter((a) => guardsByAddress.has(a));
     let status: ReportGroup['status'];
     let summary: string;
+    const platform = platformOf.get(g.id);
     if (endpoints.length === 0) {
       status = 'bridges-only';
       summary = 'Bridges only: nothing here is passed through.';
+    } else if (platform) {
+      const np = notPassable(platform);
+      status = 'not-passable';
+      summary = `${capitalise(np.summary)} (${np.why}). ${np.fix}`;
     } else if (viable && bound > 0) {
       status = 'ready';
       summary = `Viable: ${bound} of ${endpoints.length} endpoint(s) on vfio-pci, the rest without a driver.`;
@@ -82,7 +95,7 @@ export function buildReport(input: ReportInput): Report {
       status = 'bindable';
       summary = isolated ? `Can be bound: ${endpoints.length} function(s) of one device, alone in the group.` : `Can be bound, all together: ${endpoints.length} endpoints of ${new Set(g.endpoints.map(slotOf)).size} devices share the group.`;
     }
-    return { ...g, viable, isolated, bound, status, summary };
+    return { ...g, viable, isolated, bound, status, summary, platformFunctions: platform ?? [] };
   });
   const groupById = new Map(reportGroups.map((g) => [g.id, g]));
 
@@ -99,6 +112,10 @@ export function buildReport(input: ReportInput): Report {
     } else if (d.iommuGroup === null) {
       status = 'no-group';
       summary = 'No IOMMU group: the IOMMU is off or does not cover this device, so it cannot be passed through.';
+    } else if (platformOf.has(d.iommuGroup)) {
+      const np = notPassable(platformOf.get(d.iommuGroup)!);
+      status = 'not-passable';
+      summary = `${capitalise(np.summary)}: IOMMU group ${d.iommuGroup} cannot be passed through without ACS (${np.why}). ${np.fix}`;
     } else if (d.driver === VFIO_DRIVER && group?.viable) {
       status = 'ready';
       summary = `Ready: on vfio-pci, and IOMMU group ${d.iommuGroup} is viable.`;
@@ -158,6 +175,8 @@ export function buildReport(input: ReportInput): Report {
   if (doctorError !== undefined) report.doctorError = doctorError;
   return report;
 }
+
+const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** Devices in tree order (what the page and `--tree` show top to bottom). */
 function topologyOrder(topology: ReturnType<typeof buildTopology>, devices: PciDevice[]): PciDevice[] {

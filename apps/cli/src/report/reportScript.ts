@@ -11,8 +11,8 @@ var dev = {}, node = {}, grp = {};
 data.devices.forEach(function (d) { dev[d.address] = d; });
 data.topology.nodes.forEach(function (n) { node[n.id] = n; });
 data.groups.forEach(function (g) { grp[g.id] = g; });
-var READY = { ready: 'ready', bindable: 'bindable', 'shared-group': 'shares group', guarded: 'guarded', 'group-not-viable': 'group not viable', 'no-group': 'no IOMMU group', bridge: 'bridge' };
-var GROUP_STATUS = { ready: 'ready', bindable: 'bindable', guarded: 'guarded', 'bridges-only': 'bridges only' };
+var READY = { ready: 'ready', bindable: 'bindable', 'shared-group': 'shares group', guarded: 'guarded', 'group-not-viable': 'group not viable', 'no-group': 'no IOMMU group', 'not-passable': 'not passable (platform)', bridge: 'bridge' };
+var GROUP_STATUS = { ready: 'ready', bindable: 'bindable', guarded: 'guarded', 'not-passable': 'not passable (platform)', 'bridges-only': 'bridges only' };
 
 function el(tag, cls, text) {
   var e = document.createElement(tag);
@@ -48,6 +48,7 @@ function cards() {
   card((counts.bindable || 0) + (counts['shared-group'] || 0), 'bindable');
   card((counts.guarded || 0) + (counts['group-not-viable'] || 0), 'guarded / not viable');
   card(counts['no-group'] || 0, 'without IOMMU group');
+  card(counts['not-passable'] || 0, 'not passable (platform)');
   if (data.doctor) card(data.doctor.verdict, 'doctor verdict', 'verdict-' + data.doctor.verdict).id = 'verdict';
   else card('n/a', 'doctor checks not run');
   return box;

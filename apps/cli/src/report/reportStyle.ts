@@ -13,7 +13,7 @@ main { max-width: 1320px; margin: 0 auto; padding: 14px 24px 48px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 8px 14px; min-width: 120px; }
 .card b { display: block; font-size: 20px; line-height: 1.2; }
 .card span { color: var(--muted); font-size: 12px; }
-.card.verdict-ready { border-color: var(--ok); } .card.verdict-not-ready { border-color: var(--bad); } .card.verdict-ready-with-warnings { border-color: var(--warn); }
+.card.verdict-ready { border-color: var(--ok); } .card.verdict-not-ready { border-color: var(--bad); } .card.verdict-ready-with-warnings, .card.verdict-incomplete { border-color: var(--warn); }
 nav.toolbar { position: sticky; top: 0; z-index: 5; background: var(--bg); display: flex; flex-wrap: wrap; align-items: center; gap: 8px; padding: 8px 0; border-bottom: 1px solid var(--line); margin-bottom: 10px; }
 nav.toolbar a { color: var(--info); text-decoration: none; margin-right: 6px; font-weight: 550; }
 nav.toolbar input { flex: 1 1 260px; min-width: 200px; max-width: 420px; padding: 6px 10px; border: 1px solid #b9c0cc; border-radius: 6px; font: inherit; }
@@ -51,8 +51,8 @@ li.fn > details.dev > summary .row:hover { filter: brightness(.96); }
 .st-ready { color: var(--ok); border-color: var(--ok); background: #e8f5ec; }
 .st-bindable { color: var(--info); border-color: var(--info); background: #eaf0fa; }
 .st-shared-group { color: #6b3fa0; border-color: #6b3fa0; background: #f2ecfa; }
-.st-guarded, .st-group-not-viable, .st-FAIL, .st-not-ready { color: var(--bad); border-color: var(--bad); background: #fbeceb; }
-.st-no-group, .st-WARN, .st-ready-with-warnings { color: var(--warn); border-color: var(--warn); background: #fdf3e4; }
+.st-guarded, .st-group-not-viable, .st-not-passable, .st-FAIL, .st-not-ready { color: var(--bad); border-color: var(--bad); background: #fbeceb; }
+.st-no-group, .st-WARN, .st-ready-with-warnings, .st-incomplete { color: var(--warn); border-color: var(--warn); background: #fdf3e4; }
 .st-bridge, .st-bridges-only, .st-SKIP { color: var(--muted); border-color: #aab1bd; background: #f1f2f4; }
 .st-PASS { color: var(--ok); border-color: var(--ok); background: #e8f5ec; }
 .info { margin: 2px 8px 8px 13ch; padding: 8px 12px; background: #fff; border: 1px solid var(--line); border-radius: 6px; font-size: 13px; }
