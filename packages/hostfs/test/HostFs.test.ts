@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HostFs, HostFsError, SYSFS_MAGIC, errnoError, type SimulatedKernelWriter } from '../src/index';
 
 let dir: string;
@@ -188,7 +188,11 @@ describe('appendFile and createExclusive: whole or nothing', () => {
   });
 });
 
-describe.skipIf(process.getuid?.() !== 0)('appendFile on a really full disk (tmpfs, root only)', () => {
+describe('appendFile on a really full disk (tmpfs, root only)', () => {
+  // Not skipped in silence: without root this suite fails and says why.
+  beforeAll(() => {
+    if (process.getuid?.() !== 0) throw new Error('mounting a tmpfs needs root: run the tests as root (sudo npm test)');
+  });
   let mnt: string;
   beforeEach(() => {
     mnt = path.join(dir, 'full');
