@@ -1,13 +1,16 @@
 // @passthru/sysfs-sim: host specs -> trees on disk, kernel write semantics, fault injection,
-// large-host generator, live-host capture.
+// large-host generator, live-host capture. This is the package's whole face: what other
+// packages, the CLI, tools/ and users call; the rest (tree building blocks, the kernel's
+// modules under ./kernel/, sidecar file names) is internal, and tests import it by path.
 export { SysfsSimError } from './SysfsSimError';
-export { HostSpecSchema, DeviceSpecSchema, DriverSpecSchema, PciAddressSchema, PCI_ADDRESS_RE, parseHostSpec } from './HostSpec';
+export { parseHostSpec } from './HostSpec';
 export { loadHostSpec } from './loadHostSpec';
 export type { HostSpec, HostSpecInput, DeviceSpec, DriverSpec } from './HostSpec';
-export { buildConfigSpace, isBridgeClass, ACS_REQUIRED_CONTROL, EXT_CAP_ACS, EXT_CAP_SRIOV, PCIE_CAP_OFFSET, EXT_CAP_OFFSET } from './configSpace';
-export { materialize, materializeDevice, allDevices, deviceSysfsPaths, virtualFunctionSpecs, bindInTree, ensureDriverFolder, linkTree, writeTreeFile, moduleName, SIM_STATE_DIR, SIM_SPEC_FILE } from './materialize';
-export { SimulatedKernel, globToRegExp, PAGE_SIZE, SIM_KERNEL_STATE_FILE, SIM_FAULTS_FILE, SIM_WRITE_LOG_FILE, SIM_REMOVED_FILE } from './SimulatedKernel';
-export type { KernelWrite, FaultSpec, InjectedFault, SimulatedKernelOptions, DynamicId } from './SimulatedKernel';
+export { materialize, allDevices } from './materialize';
+export { SimulatedKernel } from './SimulatedKernel';
+export type { KernelWrite, SimulatedKernelOptions } from './SimulatedKernel';
+export type { FaultSpec, InjectedFault } from './kernel/faults';
+export type { DynamicId } from './kernel/IdTables';
 export { generateLargeHost } from './generateLargeHost';
 export type { LargeHostOptions } from './generateLargeHost';
 export { capture } from './capture';

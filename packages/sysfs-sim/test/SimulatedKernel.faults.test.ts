@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { HostFs } from '@passthru/hostfs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hostCode } from './hostCode';
-import { SIM_FAULTS_FILE, SimulatedKernel, SysfsSimError, globToRegExp, loadHostSpec, materialize, type SimulatedKernelOptions } from '../src/index';
+import { SimulatedKernel, SysfsSimError, loadHostSpec, materialize, type SimulatedKernelOptions } from '../src/index';
+import { globToRegExp } from '../src/kernel/faults';
+import { SIM_FAULTS_FILE } from '../src/kernel/sidecar';
 
 const WORKSTATION = fileURLToPath(new URL('../../../fixtures/specs/intel-workstation.yaml', import.meta.url));
 const dirs: string[] = [];

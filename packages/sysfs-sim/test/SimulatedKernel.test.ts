@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { HostFs } from '@passthru/hostfs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hostCode } from './hostCode';
-import { SIM_KERNEL_STATE_FILE, SIM_REMOVED_FILE, SIM_SPEC_FILE, SIM_WRITE_LOG_FILE, SimulatedKernel, loadHostSpec, materialize, type HostSpecInput } from '../src/index';
+import { SimulatedKernel, loadHostSpec, materialize, type HostSpecInput } from '../src/index';
+import { SIM_KERNEL_STATE_FILE, SIM_REMOVED_FILE, SIM_WRITE_LOG_FILE } from '../src/kernel/sidecar';
+import { SIM_SPEC_FILE } from '../src/materialize';
 
 const WORKSTATION = fileURLToPath(new URL('../../../fixtures/specs/intel-workstation.yaml', import.meta.url));
 const GPU = ['0000:01:00.0', '0000:01:00.1', '0000:01:00.2', '0000:01:00.3'];
