@@ -126,3 +126,22 @@ describe('passthru export: files and exit codes', () => {
     expect(r.stdout).toMatch(/^passthru_ready 0$/m);
   });
 });
+
+describe('tools/image/daemonset.yaml', () => {
+  it('runs export nfd and export prometheus with --root /host in a loop, into the folders it mounts from the node', () => {
+    const ds = parseYaml(fs.readFileSync(path.join(repo, 'tools/image/daemonset.yaml'), 'utf8'));
+    const pod = ds.spec.template.spec;
+    const c = pod.containers[0];
+    const script: string = c.args.join('\n');
+    expect(script).toMatch(/while :; do/);
+    const mounts = new Map<string, string>(c.volumeMounts.map((m: { name: string; mountPath: string }) => [m.mountPath, m.name]));
+    const hostPaths = new Map<string, string>(pod.volumes.map((v: { name: string; hostPath: { path: string } }) => [v.name, v.hostPath.path]));
+    expect(hostPaths.get(mounts.get('/host')!)).toBe('/');
+    const nfd = /passthru --root \/host export nfd (\S+)/.exec(script)![1]!;
+    const prom = /passthru --root \/host export prometheus (\S+)/.exec(script)![1]!;
+    // Each output lands in a folder mounted from the same path on the node (what nfd-worker and node-exporter read).
+    expect(hostPaths.get(mounts.get(nfd)!)).toBe('/etc/kubernetes/node-feature-discovery/features.d');
+    expect(hostPaths.get(mounts.get(path.dirname(prom))!)).toBe(path.dirname(prom));
+    expect(prom.endsWith('.prom')).toBe(true);
+  });
+});
