@@ -1,5 +1,5 @@
 // The dependency direction of docs/architecture.md, enforced: hostfs <- pci-discovery <- iommu-check <-
-// vfio-binder; pci-discovery <- lxd-device-attach; sysfs-sim depends on hostfs only and is a
+// vfio-binder; pci-discovery <- lxd-device-attach; iommu-check + vfio-binder <- exporters; sysfs-sim depends on hostfs only and is a
 // devDependency of the libraries; everything <- cli. The imports in src/, the package.json
 // dependencies, the tsconfig references and the nx tags must all say the same.
 import * as fs from 'node:fs';
@@ -14,7 +14,8 @@ const ALLOWED: Record<string, string[]> = {
   'iommu-check': ['hostfs', 'pci-discovery'],
   'vfio-binder': ['hostfs', 'pci-discovery', 'iommu-check'],
   'lxd-device-attach': ['hostfs', 'pci-discovery'],
-  cli: ['hostfs', 'sysfs-sim', 'pci-discovery', 'iommu-check', 'vfio-binder', 'lxd-device-attach'],
+  exporters: ['hostfs', 'pci-discovery', 'iommu-check', 'vfio-binder'],
+  cli: ['hostfs', 'sysfs-sim', 'pci-discovery', 'iommu-check', 'vfio-binder', 'lxd-device-attach', 'exporters'],
 };
 const folder = (name: string) => path.join(repo, name === 'cli' ? 'apps/cli' : `packages/${name}`);
 
