@@ -8,6 +8,7 @@ export default [
   'packages/iommu-check',
   'packages/vfio-binder',
   'packages/lxd-device-attach',
+  'packages/fleet',
   'apps/cli',
   'tools/e2e',
   'tools/workspace',

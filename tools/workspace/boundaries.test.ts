@@ -14,7 +14,8 @@ const ALLOWED: Record<string, string[]> = {
   'iommu-check': ['hostfs', 'pci-discovery'],
   'vfio-binder': ['hostfs', 'pci-discovery', 'iommu-check'],
   'lxd-device-attach': ['hostfs', 'pci-discovery'],
-  cli: ['hostfs', 'sysfs-sim', 'pci-discovery', 'iommu-check', 'vfio-binder', 'lxd-device-attach'],
+  fleet: ['hostfs', 'pci-discovery', 'iommu-check', 'vfio-binder', 'lxd-device-attach'],
+  cli: ['hostfs', 'sysfs-sim', 'pci-discovery', 'iommu-check', 'vfio-binder', 'lxd-device-attach', 'fleet'],
 };
 const folder = (name: string) => path.join(repo, name === 'cli' ? 'apps/cli' : `packages/${name}`);
 
