@@ -11,6 +11,7 @@ import { restoreCommand } from './restore';
 import { snapshotCommand } from './snapshot';
 import { reportCommand } from './report';
 import { completionCommand } from './completion';
+import { fleetCommand } from './fleet';
 
 /** Every command of the CLI, in the order `passthru --help` lists them. */
-export const commands: CommandSpec[] = [listCommand, groupsCommand, doctorCommand, bindCommand, restoreCommand, persistCommand, attachCommand, detachCommand, auditCommand, snapshotCommand, reportCommand, completionCommand];
+export const commands: CommandSpec[] = [listCommand, groupsCommand, doctorCommand, bindCommand, restoreCommand, persistCommand, attachCommand, detachCommand, auditCommand, fleetCommand, snapshotCommand, reportCommand, completionCommand];
