@@ -76,7 +76,7 @@ export const fleetCommand: CommandSpec = {
     const fleet = program
       .command('fleet')
       .description('LXD cluster: publish this member\'s readiness, show every member, advise placement')
-      .addHelpText('after', '\nRemote LXD (status, place): PASSTHRU_LXD_URL=https://host:8443 PASSTHRU_LXD_CERT=client.crt PASSTHRU_LXD_KEY=client.key [PASSTHRU_LXD_SERVER_CERT=server.crt]');
+      .addHelpText('after', '\nExamples:\n  passthru fleet publish\n  passthru fleet status --tree\n  passthru fleet place gpu\n\nRemote LXD (status, place): PASSTHRU_LXD_URL=https://host:8443 PASSTHRU_LXD_CERT=client.crt PASSTHRU_LXD_KEY=client.key [PASSTHRU_LXD_SERVER_CERT=server.crt]');
     fleet
       .command('publish')
       .description('Write this member\'s readiness (user.passthru.*) into its cluster member config, with If-Match, and keep passthru\'s cluster groups')
