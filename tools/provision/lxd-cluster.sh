@@ -141,7 +141,15 @@ PRESEED
   date +%s >"$STATE/formed"
 fi
 
-# 4. The busybox image, once for the cluster (members fetch it from each other on demand).
+# 4. Every member ONLINE in m1's view (a restarted member is not, for a moment).
+for i in $(seq 60); do
+  online=$(q m1 /1.0/cluster/members?recursion=1 2>/dev/null | grep -c '"status": *"Online"') || true
+  [ "$online" = 3 ] && break
+  [ "$i" = 60 ] && die "not every member came ONLINE (lxc cluster list with LXD_DIR=$(dir m1))"
+  sleep 1
+done
+
+# 5. The busybox image, once for the cluster (members fetch it from each other on demand).
 LXD_DIR="$(dir m1)" ensure_busybox_image "$IMAGE"
 
 say "ready: $(for m in $MEMBERS; do printf '%s=%s pid %s; ' "$m" "$(addr "$m")" "$(cat "$STATE/$m/lxd.pid")"; done)"
