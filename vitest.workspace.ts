@@ -9,6 +9,7 @@ export default [
   'packages/vfio-binder',
   'packages/lxd-device-attach',
   'packages/exporters',
+  'packages/fleet',
   'apps/cli',
   'tools/e2e',
   'tools/workspace',

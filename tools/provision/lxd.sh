@@ -60,23 +60,7 @@ profiles:
 EOF
 
 # 4. Tiny busybox image, built locally (no image server is reachable), only if absent.
-if lxc image alias list --format csv 2>/dev/null | grep -q "^$IMAGE,"; then
-  say "image $IMAGE present"
-else
-  say "building image $IMAGE"
-  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-  r="$tmp/rootfs"
-  mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc,run,var/log}
-  cp /bin/busybox "$r/bin/busybox"
-  for a in $(/bin/busybox --list-full); do [ -e "$r/$a" ] || ln -s /bin/busybox "$r/$a"; done
-  ln -sf /bin/busybox "$r/sbin/init"   # busybox init: handles SIGPWR, so `lxc stop` is clean
-  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
-  printf 'root:x:0:\n' >"$r/etc/group"
-  printf 'architecture: %s\ncreation_date: %s\nproperties:\n  description: passthru busybox\n  os: busybox\n' \
-    "$(uname -m)" "$(date +%s)" >"$tmp/metadata.yaml"
-  tar -C "$tmp" -czf "$tmp/image.tar.gz" metadata.yaml rootfs
-  lxc image import "$tmp/image.tar.gz" --alias "$IMAGE" >&2
-fi
+ensure_busybox_image "$IMAGE"
 
 say "ready: LXD_DIR=$LXD_DIR pid=$(cat "$PIDFILE" 2>/dev/null || echo unknown) image=$IMAGE"
 echo "export LXD_DIR=$LXD_DIR"

@@ -15,7 +15,8 @@ const ALLOWED: Record<string, string[]> = {
   'vfio-binder': ['hostfs', 'pci-discovery', 'iommu-check'],
   'lxd-device-attach': ['hostfs', 'pci-discovery'],
   exporters: ['hostfs', 'pci-discovery', 'iommu-check', 'vfio-binder'],
-  cli: ['hostfs', 'sysfs-sim', 'pci-discovery', 'iommu-check', 'vfio-binder', 'lxd-device-attach', 'exporters'],
+  fleet: ['hostfs', 'pci-discovery', 'iommu-check', 'vfio-binder', 'lxd-device-attach'],
+  cli: ['hostfs', 'sysfs-sim', 'pci-discovery', 'iommu-check', 'vfio-binder', 'lxd-device-attach', 'exporters', 'fleet'],
 };
 const folder = (name: string) => path.join(repo, name === 'cli' ? 'apps/cli' : `packages/${name}`);
 

@@ -8,6 +8,7 @@
  * assertions at the bottom make `tsc` fail when one drifts from the other.
  */
 import { CheckResultSchema, DoctorReportSchema, HostIdentitySchema, VerdictSchema } from '@passthru/iommu-check';
+import { FleetStatusSchema } from '@passthru/fleet';
 import { AuditReportSchema } from '@passthru/lxd-device-attach';
 import { IommuGroupSchema, PciDeviceSchema, PlatformFunctionSchema, ScanProblemSchema } from '@passthru/pci-discovery';
 import type { CaptureResult } from '@passthru/sysfs-sim';
@@ -258,6 +259,7 @@ export const OUTPUT_SCHEMAS = {
   report: { schema: ReportSchema, title: 'passthru report --format json (also embedded in the HTML report)' },
   snapshot: { schema: SnapshotOutputSchema, title: 'passthru snapshot --format json' },
   audit: { schema: z.object({ schemaVersion: SchemaVersion }).extend(AuditReportSchema.shape), title: 'passthru audit --format json' },
+  'fleet-status': { schema: FleetStatusSchema, title: 'passthru fleet status --format json' },
 } as const;
 
 /** The JSON Schema (draft 2020-12) of one output, with an $id under docs/schemas. */

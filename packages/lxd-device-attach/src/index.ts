@@ -16,3 +16,4 @@ export { auditSarif, SARIF_LEVEL } from './auditSarif';
 export { auditLxd, auditSocket, auditFailed, allFindings, probeHostIommu, parseGroupFile, AuditReportSchema, InstanceAuditSchema, ServerAuditSchema, SocketAccessSchema } from './auditLxd';
 export type { AuditReport, AuditRequest, FindingScope, InstanceAudit, ServerAudit, SocketAccess } from './auditLxd';
 export { lxcConfigLines, type LxcConfig } from './lxcConfig';
+export * from './cluster';

@@ -12,6 +12,7 @@ import { snapshotCommand } from './snapshot';
 import { reportCommand } from './report';
 import { completionCommand } from './completion';
 import { exportCommand } from './export';
+import { fleetCommand } from './fleet';
 
 /** Every command of the CLI, in the order `passthru --help` lists them. */
-export const commands: CommandSpec[] = [listCommand, groupsCommand, doctorCommand, bindCommand, restoreCommand, persistCommand, attachCommand, detachCommand, auditCommand, snapshotCommand, reportCommand, exportCommand, completionCommand];
+export const commands: CommandSpec[] = [listCommand, groupsCommand, doctorCommand, bindCommand, restoreCommand, persistCommand, attachCommand, detachCommand, auditCommand, fleetCommand, snapshotCommand, reportCommand, exportCommand, completionCommand];

@@ -1,0 +1,139 @@
+import { Option } from 'commander';
+import { DEFAULT_STALE_SECONDS, FleetError, fleetStatus, placeDevice, publishReadiness, statusExitCode, type FleetStatus, type PublishResult } from '@passthru/fleet';
+import { LxdClient } from '@passthru/lxd-device-attach';
+import type { CommandSpec } from '../command';
+import { CliError, EXIT } from '../CliError';
+import type { CliContext } from '../context';
+import { paint, printJson, renderTable } from '../output';
+import { reportVersion } from '../report/version';
+import { lxdClientFor } from './attach';
+import { refuseJsonTree } from './list';
+
+/** FleetError kinds onto the exit codes: bad input 2 (nothing written), the rest 1. */
+async function fleetCall<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (error) {
+    if (error instanceof FleetError) throw new CliError(error.message, error.kind === 'bad-input' ? EXIT.usage : EXIT.failed, { cause: error });
+    throw error;
+  }
+}
+
+/** The client for one member's `resources?target=`: same endpoint, a request timeout of `seconds`. */
+const resourcesClient = (client: LxdClient, seconds: number) => new LxdClient(client.endpoint, { requestTimeout: seconds * 1000 });
+
+function seconds(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag} must be a whole number of seconds > 0 (got ${JSON.stringify(text)})`, EXIT.usage);
+  return n;
+}
+
+function renderPublish(r: PublishResult): string {
+  const lines = [
+    `${r.dryRun ? 'would publish' : 'published'} readiness of member ${r.member}: ${r.summary.verdict}${r.summary.failing.length ? ` (failing: ${r.summary.failing.join(', ')})` : ''}`,
+    `  VM-ready: ${r.summary.vmReady.join(', ') || 'none'}`,
+    `  groups: ${r.joined.length ? `join ${r.joined.join(', ')}` : 'join none'}; ${r.left.length ? `leave ${r.left.join(', ')}` : 'leave none'}${r.skipped.length ? `; not passthru's, left alone: ${r.skipped.join(', ')}` : ''}`,
+  ];
+  if (r.dryRun) for (const c of r.calls) lines.push(`  ${c.method} ${c.path}${c.ifMatch !== undefined ? ` If-Match: ${c.ifMatch}` : ''} ${JSON.stringify(c.body)}`);
+  else if (r.attempts > 1) lines.push(`  written after ${r.attempts} attempts (the member changed between read and write; re-read each time)`);
+  return `${lines.join('\n')}\n`;
+}
+
+function age(s: number | null): string {
+  if (s === null) return '-';
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  return `${Math.round(s / 3600)}h`;
+}
+
+function renderStatus(ctx: CliContext, s: FleetStatus, tree: boolean): string {
+  const out = ctx.out;
+  const state = (m: FleetStatus['members'][number]) => (m.status === 'ONLINE' && m.reachable ? paint(out, 'green', m.status) : paint(out, 'red', m.reachable ? m.status : `${m.status} (unreachable)`));
+  const verdict = (m: FleetStatus['members'][number]) => (m.verdict === null ? 'unpublished' : `${m.verdict}${m.stale ? ' (stale)' : ''}`);
+  let text: string;
+  if (tree) {
+    text = s.members
+      .map((m) => {
+        const head = `${m.name} ${state(m)} ${verdict(m)} published ${age(m.ageSeconds)} ago${m.groups.length ? ` [${m.groups.join(', ')}]` : ''}`;
+        const devs = m.devices.filter((d) => d.gpu || d.vmReady).map((d, i, all) => `${i === all.length - 1 ? '└─' : '├─'} ${d.address} ${d.vendorId}:${d.deviceId} group ${d.iommuGroup ?? '-'} ${d.driver ?? 'no driver'}${d.vmReady ? ' VM-ready' : ''}`);
+        return [head, ...(m.error ? [`└─ ${m.error}`] : devs)].join('\n');
+      })
+      .join('\n');
+    text += '\n';
+  } else {
+    text = renderTable(
+      ['MEMBER', 'STATE', 'VERDICT', 'AGE', 'GPUS', 'VM-READY', 'GROUPS'],
+      s.members.map((m) => [m.name, state(m), verdict(m), age(m.ageSeconds), String(m.devices.filter((d) => d.gpu).length), m.devices.filter((d) => d.vmReady).map((d) => d.address).join(' ') || '-', m.groups.join(' ') || '-']),
+    );
+    for (const m of s.members.filter((x) => x.error)) text += `${m.name}: ${m.error}\n`;
+  }
+  text += s.groups.length ? `\nCluster groups kept by passthru:\n${s.groups.map((g) => `  ${g.name}: ${g.members.join(' ') || '(empty)'}`).join('\n')}\n` : '\nNo cluster groups kept by passthru yet (run passthru fleet publish on each member).\n';
+  return text;
+}
+
+export const fleetCommand: CommandSpec = {
+  register(program, run) {
+    const fleet = program
+      .command('fleet')
+      .description('LXD cluster: publish this member\'s readiness, show every member, advise placement')
+      .addHelpText('after', '\nExamples:\n  passthru fleet publish\n  passthru fleet status --tree\n  passthru fleet place gpu\n\nRemote LXD (status, place): PASSTHRU_LXD_URL=https://host:8443 PASSTHRU_LXD_CERT=client.crt PASSTHRU_LXD_KEY=client.key [PASSTHRU_LXD_SERVER_CERT=server.crt]');
+    fleet
+      .command('publish')
+      .description('Write this member\'s readiness (user.passthru.*) into its cluster member config, with If-Match, and keep passthru\'s cluster groups')
+      .option('--member <name>', 'cluster member to publish as (default: the server of this socket)')
+      .option('--dry-run', 'show the API calls; write nothing')
+      .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
+      .addHelpText('after', '\nExamples:\n  passthru fleet publish\n  passthru fleet publish --dry-run\n  passthru --root fixtures/hosts/intel-workstation fleet publish --member m2')
+      .action(
+        run<{ member?: string; dryRun?: boolean }>(async (ctx, options) => {
+          const { client } = lxdClientFor(ctx);
+          const result = await fleetCall(() => publishReadiness({ client, host: ctx.host, version: reportVersion, ...(options.member !== undefined ? { member: options.member } : {}), dryRun: options.dryRun === true }));
+          if (ctx.format === 'json') printJson(ctx.out, result);
+          else ctx.out.stdout.write(renderPublish(result));
+          return EXIT.ok;
+        }),
+      );
+    fleet
+      .command('status')
+      .description('Every member: state, devices (LXD resources), published readiness and its age, passthru\'s cluster groups. Exit 1 when a member is not ONLINE or did not answer')
+      .option('--stale <seconds>', 'readiness older than this is stale', String(DEFAULT_STALE_SECONDS))
+      .option('--timeout <seconds>', 'time one member\'s resources may take', '15')
+      .option('--tree', 'each member with its GPUs and VM-ready devices')
+      .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
+      .addHelpText('after', '\nExit codes: 0 every member ONLINE and answered; 1 at least one member OFFLINE or unreachable (still listed); 2 bad input (no cluster).\n\nExamples:\n  passthru fleet status\n  passthru fleet status --tree\n  passthru fleet status --format json | jq \'.members[] | {name, verdict}\'')
+      .action(
+        run<{ stale: string; timeout: string; tree?: boolean }>(async (ctx, options) => {
+          if (options.tree) refuseJsonTree(ctx.format);
+          const stale = seconds(options.stale, '--stale');
+          const timeout = seconds(options.timeout, '--timeout');
+          const { client } = lxdClientFor(ctx);
+          const status = await fleetCall(() => fleetStatus({ client, resourcesClient: resourcesClient(client, timeout), staleAfterSeconds: stale }));
+          if (ctx.format === 'json') printJson(ctx.out, status);
+          else ctx.out.stdout.write(renderStatus(ctx, status, options.tree === true));
+          return statusExitCode(status);
+        }),
+      );
+    fleet
+      .command('place')
+      .description('Pick a member whose VM-ready device is free; prints the --target (or cluster group) to use, creates nothing. Exit 1 when none fits')
+      .argument('<want>', '`gpu` or vendor:device (10de:2684)')
+      .option('--stale <seconds>', 'readiness older than this is not trusted', String(DEFAULT_STALE_SECONDS))
+      .option('--timeout <seconds>', 'time one member\'s resources may take', '15')
+      .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
+      .addHelpText('after', '\nExamples:\n  passthru fleet place gpu\n  lxc launch IMAGE vm1 --vm $(passthru fleet place 10de:2684)')
+      .action(
+        run<{ stale: string; timeout: string }>(async (ctx, options, args) => {
+          const stale = seconds(options.stale, '--stale');
+          const timeout = seconds(options.timeout, '--timeout');
+          const { client } = lxdClientFor(ctx);
+          const placement = await fleetCall(() => placeDevice({ client, resourcesClient: resourcesClient(client, timeout), want: args[0]!, staleAfterSeconds: stale }));
+          if (ctx.format === 'json') printJson(ctx.out, placement);
+          else if (placement.target) {
+            ctx.out.stdout.write(`--target ${placement.target}\n`);
+            ctx.note(`${placement.candidates.map((c) => `${c.member}: ${c.devices.join(', ')}`).join('; ')}${placement.group ? `; or let LXD choose: --target @${placement.group}` : ''}`);
+          } else ctx.note(`no member can give a VM a free VM-ready ${placement.want}: ${placement.rejected.map((r) => `${r.member}: ${r.why}`).join('; ')}`);
+          return placement.target ? EXIT.ok : EXIT.failed;
+        }),
+      );
+  },
+};

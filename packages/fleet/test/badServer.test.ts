@@ -1,0 +1,63 @@
+/**
+ * Servers the test cluster cannot be: an LXD without per-member config (before the
+ * `clustering_config` extension) and a standalone (not clustered) server. A small HTTP server
+ * on a unix socket answers GET /1.0 as such a server would and records every request, so the
+ * tests show the CLI exits 2 having written nothing.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const CLI = path.resolve(__dirname, '../../../apps/cli/dist/passthru.mjs');
+const FIXTURE = path.resolve(__dirname, '../../../fixtures/hosts/intel-workstation');
+let server: http.Server | undefined;
+let dir: string | undefined;
+afterEach(() => {
+  server?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function serve(environment: object, extensions: string[]): Promise<{ lxdDir: string; requests: string[] }> {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-fake-'));
+  const requests: string[] = [];
+  server = http.createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    res.setHeader('Content-Type', 'application/json');
+    if (req.url === '/1.0') res.end(JSON.stringify({ type: 'sync', status: 'Success', status_code: 200, metadata: { api_extensions: extensions, environment } }));
+    else res.end(JSON.stringify({ type: 'error', error: 'not here', error_code: 404 }));
+  });
+  await new Promise<void>((resolve) => server!.listen(path.join(dir!, 'unix.socket'), resolve));
+  return { lxdDir: dir, requests };
+}
+
+async function publish(lxdDir: string): Promise<{ code: number; stderr: string }> {
+  try {
+    await promisify(execFile)(process.execPath, [CLI, '--root', FIXTURE, 'fleet', 'publish'], { env: { ...process.env, LXD_DIR: lxdDir } });
+    return { code: 0, stderr: '' };
+  } catch (error) {
+    const e = error as { code: number; stderr: string };
+    return { code: e.code, stderr: e.stderr };
+  }
+}
+
+describe('fleet publish refuses servers that cannot hold a fleet', () => {
+  it('a standalone server (not a cluster): exit 2, only GET /1.0 asked', async () => {
+    const { lxdDir, requests } = await serve({ server_clustered: false, server_name: 'solo' }, ['clustering', 'clustering_config', 'clustering_groups']);
+    const r = await publish(lxdDir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('this server is not a cluster member');
+    expect(requests).toEqual(['GET /1.0']);
+  });
+
+  it('a server without per-member user.* config: exit 2, names the extension', async () => {
+    const { lxdDir, requests } = await serve({ server_clustered: true, server_name: 'old' }, ['clustering', 'clustering_groups']);
+    const r = await publish(lxdDir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('per-member user.* configuration (API extension clustering_config)');
+    expect(requests).toEqual(['GET /1.0']);
+  });
+});
