@@ -11,7 +11,8 @@ import type { HostFs } from '@passthru/hostfs';
 import { effectiveGrubCmdline, parseGrubDefault, type GrubDefaultFile } from './GrubDefault';
 import { kernelInstallFallbackCmdline, planGrubCmdlineEdit, planKernelCmdlineFileEdit, planKernelstubEdit, type BootConfigEditPlan, type CmdlineEditSpec, type Distro } from './GrubEdit';
 import { detectDistro, tryList, tryReadText } from './HostFacts';
-import { canonicalParamKey, formatParam, iommuParamsToAdd, parseCmdline, type CpuVendor, type KernelParam } from './KernelCmdline';
+import { iommuParamsToAdd, type CpuVendor } from './IommuParams';
+import { canonicalParamKey, formatParam, parseCmdline, type KernelParam } from './KernelCmdline';
 import { lexShellAssignments } from './ShellAssignments';
 
 export type BootLoader = 'grub' | 'systemd-boot' | 'kernelstub';

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  IommuCheckError,
-  kernelInstallFallbackCmdline,
-  parseGrubDefault,
-  planGrubCmdlineEdit,
-  planKernelCmdlineFileEdit,
-  planKernelstubEdit,
-  type CmdlineEditSpec,
-} from '../src/index';
+import { parseGrubDefault } from '../src/GrubDefault';
+import { kernelInstallFallbackCmdline, planGrubCmdlineEdit, planKernelCmdlineFileEdit, planKernelstubEdit, type CmdlineEditSpec } from '../src/GrubEdit';
+import { IommuCheckError } from '../src/IommuCheckError';
 import { DEBIAN_GRUB, FEDORA_GRUB, UBUNTU_GRUB } from './samples';
 
 const GRUB = '/etc/default/grub';

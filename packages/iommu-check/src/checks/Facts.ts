@@ -5,7 +5,8 @@ import { planCmdlineRemediation, type CmdlineRemediationPlan } from '../BootLoad
 import type { CmdlineEditSpec, Distro } from '../GrubEdit';
 import { detectDistro, dmiLooksVirtual, parseCpuInfo, readDmiIdentity, readKernelConfig, readKernelRelease, tryList, tryReadText, type CpuInfo, type KernelConfig } from '../HostFacts';
 import { IommuCheckError } from '../IommuCheckError';
-import { judgeIommuParams, parseCmdline, type IommuParamFinding, type KernelParam } from '../KernelCmdline';
+import { judgeIommuParams, type IommuParamFinding } from '../IommuParams';
+import { parseCmdline, type KernelParam } from '../KernelCmdline';
 import { MODPROBE_DIRS, parseModprobeConfig, type ConfigFile, type ModprobeConfig } from '../ModprobeConfig';
 import type { RunChecksOptions } from '../runChecks';
 import { absentLayers, IOMMU_GROUPS, linkedGroupsOf, type EvidenceLayer } from './evidence';

@@ -1,7 +1,8 @@
 /** Kernel command line and boot-loader layer: the running parameters, and what the next boot will pass. */
 import { readBootLoaderCmdlines } from '../BootLoaderCmdline';
 import type { CheckResult, CheckStatus } from '../DoctorReport';
-import { canonicalParamKey, formatParam, judgeIommuParams, parseCmdline, type CpuVendor, type KernelParam } from '../KernelCmdline';
+import { judgeIommuParams, type CpuVendor } from '../IommuParams';
+import { canonicalParamKey, formatParam, parseCmdline, type KernelParam } from '../KernelCmdline';
 import { check, excerpt, planRemediation } from './check';
 import { kernelAbsent, notInTree } from './evidence';
 import type { Facts } from './Facts';

@@ -1,6 +1,6 @@
 /** Platform and firmware layer: PCI devices readable, CPU virtualization, the firmware's IOMMU table. */
 import type { CheckResult } from '../DoctorReport';
-import type { CpuVendor } from '../KernelCmdline';
+import type { CpuVendor } from '../IommuParams';
 import { check } from './check';
 import { notInTree } from './evidence';
 import { ACPI_TABLES, type Facts } from './Facts';
