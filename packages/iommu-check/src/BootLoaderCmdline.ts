@@ -14,6 +14,7 @@ import { detectDistro, tryList, tryReadText } from './HostFacts';
 import { iommuParamsToAdd, type CpuVendor } from './IommuParams';
 import { canonicalParamKey, formatParam, parseCmdline, type KernelParam } from './KernelCmdline';
 import { lexShellAssignments } from './ShellAssignments';
+import { unifiedPatch } from './unifiedPatch';
 
 export type BootLoader = 'grub' | 'systemd-boot' | 'kernelstub';
 export const BOOT_LOADERS: readonly BootLoader[] = ['grub', 'systemd-boot', 'kernelstub'];
@@ -163,12 +164,12 @@ function planGrub(files: readonly GrubDefaultFile[], cpuVendor: CpuVendor, runni
       vars.push(variable);
       merged.changed = true;
       merged.newText = text;
-      merged.diff += plan.diff;
       merged.followUp = [...new Set([...merged.followUp, ...plan.followUp])];
       merged.notes = [...new Set([...merged.notes, ...plan.notes])];
       merged.added.push(...delta.added);
       merged.removed.push(...delta.removed);
     }
+    if (merged.changed) merged.diff = unifiedPatch(file.path, file.text, text);
     merged.where = vars.length > 0 ? `${vars.join(' and ')} in ${file.path}` : `GRUB_CMDLINE_LINUX_DEFAULT in ${file.path}`;
     if (merged.changed || file.path === target) plans.push(merged);
   }
@@ -208,7 +209,9 @@ export function planCmdlineRemediation(host: HostFs, cpuVendor: CpuVendor, optio
       const base = empty ? kernelInstallFallbackCmdline(procCmdline) : kc;
       const spec = cmdlineChangeFor(cpuVendor, [...running, ...parseCmdline(base).params], options.extra);
       let plan = planKernelCmdlineFileEdit(base, KERNEL_CMDLINE_PATH, spec, distro);
-      if (empty && !plan.changed) plan = { ...plan, changed: true, newText: base, diff: `--- ${KERNEL_CMDLINE_PATH}\n+++ ${KERNEL_CMDLINE_PATH}\n@@ -1 +1 @@\n-\n+${base.trimEnd()}\n` };
+      if (empty && !plan.changed) plan = { ...plan, changed: true, newText: base };
+      // The patch is against the file as it is, also when the plan started from the fallback.
+      if (plan.changed) plan = { ...plan, diff: unifiedPatch(KERNEL_CMDLINE_PATH, kc, plan.newText) };
       const delta = plan.changed ? paramDelta(kc, plan.newText) : { added: [], removed: [] };
       plans.push({ ...plan, loader: 'systemd-boot', where: KERNEL_CMDLINE_PATH, ...delta });
     }

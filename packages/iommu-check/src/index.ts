@@ -22,3 +22,6 @@ export { parseInitramfsToolsModules, parseDracutConf, parseMkinitcpioConf } from
 export type { InitramfsTool, InitramfsModuleEntry, InitramfsVfioReport } from './InitramfsConfig';
 export { parseModprobeConfig, moduleOptions } from './ModprobeConfig';
 export type { ConfigFile, ConfigOrigin, ModprobeConfig, ModprobeOption, ModprobeSoftdep } from './ModprobeConfig';
+
+// The one rendering of a file edit: doctor, persist and --dry-run show the same patch.
+export { unifiedPatch } from './unifiedPatch';
