@@ -12,7 +12,7 @@ import { effectiveGrubCmdline, parseGrubDefault, type GrubDefaultFile } from './
 import { kernelInstallFallbackCmdline, planGrubCmdlineEdit, planKernelCmdlineFileEdit, planKernelstubEdit, type BootConfigEditPlan, type CmdlineEditSpec, type Distro } from './GrubEdit';
 import { detectDistro, tryList, tryReadText } from './HostFacts';
 import { iommuParamsToAdd, type CpuVendor } from './IommuParams';
-import { canonicalParamKey, formatParam, parseCmdline, type KernelParam } from './KernelCmdline';
+import { canonicalParamKey, formatParam, multisetMinus, parseCmdline, type KernelParam } from './KernelCmdline';
 import { lexShellAssignments } from './ShellAssignments';
 import { unifiedPatch } from './unifiedPatch';
 
@@ -117,16 +117,7 @@ export interface PlanCmdlineOptions {
 function paramDelta(before: string, after: string): { added: string[]; removed: string[] } {
   const a = parseCmdline(before).params.map(formatParam);
   const b = parseCmdline(after).params.map(formatParam);
-  const minus = (x: string[], y: string[]): string[] => {
-    const rest = [...y];
-    return x.filter((p) => {
-      const i = rest.indexOf(p);
-      if (i < 0) return true;
-      rest.splice(i, 1);
-      return false;
-    });
-  };
-  return { added: minus(b, a), removed: minus(a, b) };
+  return { added: multisetMinus(b, a), removed: multisetMinus(a, b) };
 }
 
 /** The source text of `variable`'s last assignment, quotes dropped, `$X` references kept as written. */

@@ -137,3 +137,14 @@ export function canonicalParamKey(key: string): string {
 export function splitOptions(value: string | undefined): string[] {
   return (value ?? '').split(',').filter((o) => o !== '');
 }
+
+/** The items of `a` left after taking out those of `b`, each as often as it occurs (parameter lists repeat keys). */
+export function multisetMinus(a: readonly string[], b: readonly string[]): string[] {
+  const rest = [...b];
+  return a.filter((x) => {
+    const i = rest.indexOf(x);
+    if (i < 0) return true;
+    rest.splice(i, 1);
+    return false;
+  });
+}

@@ -2,7 +2,7 @@
 import { readBootLoaderCmdlines } from '../BootLoaderCmdline';
 import type { CheckResult, CheckStatus } from '../DoctorReport';
 import { judgeIommuParams, type CpuVendor } from '../IommuParams';
-import { canonicalParamKey, formatParam, parseCmdline, type KernelParam } from '../KernelCmdline';
+import { canonicalParamKey, formatParam, multisetMinus, parseCmdline, type KernelParam } from '../KernelCmdline';
 import { check, excerpt, planRemediation } from './check';
 import { kernelAbsent, notInTree } from './evidence';
 import type { Facts } from './Facts';
@@ -32,16 +32,6 @@ export function checkCmdline(f: Facts): CheckResult {
 /** Whether a parameter matters to passthrough: judged by judgeIommuParams, or a vfio module option. */
 function isRelevant(p: KernelParam, vendor: CpuVendor): boolean {
   return canonicalParamKey(p.key).startsWith('vfio') || judgeIommuParams([p], vendor).length > 0;
-}
-
-function multisetMinus(a: readonly string[], b: readonly string[]): string[] {
-  const rest = [...b];
-  return a.filter((x) => {
-    const i = rest.indexOf(x);
-    if (i < 0) return true;
-    rest.splice(i, 1);
-    return false;
-  });
 }
 
 export function checkBootloaderPending(f: Facts): CheckResult {

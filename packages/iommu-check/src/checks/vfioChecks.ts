@@ -137,19 +137,15 @@ export function checkVfioInitramfs(f: Facts, asked: readonly PciDevice[]): Check
     }
     return files;
   };
-  const dracut = readSet('/etc/dracut.conf', '/etc/dracut.conf.d');
-  if (dracut.length > 0) {
+  const generators: Array<[string, string, (files: ConfigFile[]) => InitramfsVfioReport]> = [
+    ['/etc/dracut.conf', '/etc/dracut.conf.d', parseDracutConf],
+    ['/etc/mkinitcpio.conf', '/etc/mkinitcpio.conf.d', parseMkinitcpioConf],
+  ];
+  for (const [main, dir, parse] of generators) {
+    const files = readSet(main, dir);
+    if (files.length === 0) continue;
     try {
-      reports.push({ path: dracut.map((x) => x.path).join(' + '), report: parseDracutConf(dracut) });
-    } catch (error) {
-      if (!(error instanceof IommuCheckError)) throw error;
-      errors.push(error.message);
-    }
-  }
-  const mkinit = readSet('/etc/mkinitcpio.conf', '/etc/mkinitcpio.conf.d');
-  if (mkinit.length > 0) {
-    try {
-      reports.push({ path: mkinit.map((x) => x.path).join(' + '), report: parseMkinitcpioConf(mkinit) });
+      reports.push({ path: files.map((x) => x.path).join(' + '), report: parse(files) });
     } catch (error) {
       if (!(error instanceof IommuCheckError)) throw error;
       errors.push(error.message);
