@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
 
-bash tools/provision/system.sh pciutils libvirt-clients chromium kmod libicu72   # kmod: modprobe -C checks persist's file; libicu72: the SARIF validator (.NET)
+bash tools/provision/system.sh pciutils libvirt-clients chromium kmod libicu72 patch   # kmod: modprobe -C checks persist's file; libicu72: the SARIF validator (.NET); patch: GNU patch applies the diffs passthru shows
 command -v lspci >/dev/null || { echo "passthru tests: lspci is missing: apt-get install -y pciutils" >&2; exit 1; }
 
 bash tools/install.sh

@@ -11,8 +11,10 @@ import type { HostFs } from '@passthru/hostfs';
 import { effectiveGrubCmdline, parseGrubDefault, type GrubDefaultFile } from './GrubDefault';
 import { kernelInstallFallbackCmdline, planGrubCmdlineEdit, planKernelCmdlineFileEdit, planKernelstubEdit, type BootConfigEditPlan, type CmdlineEditSpec, type Distro } from './GrubEdit';
 import { detectDistro, tryList, tryReadText } from './HostFacts';
-import { canonicalParamKey, formatParam, iommuParamsToAdd, parseCmdline, type CpuVendor, type KernelParam } from './KernelCmdline';
+import { iommuParamsToAdd, type CpuVendor } from './IommuParams';
+import { canonicalParamKey, formatParam, multisetMinus, parseCmdline, type KernelParam } from './KernelCmdline';
 import { lexShellAssignments } from './ShellAssignments';
+import { unifiedPatch } from './unifiedPatch';
 
 export type BootLoader = 'grub' | 'systemd-boot' | 'kernelstub';
 export const BOOT_LOADERS: readonly BootLoader[] = ['grub', 'systemd-boot', 'kernelstub'];
@@ -115,16 +117,7 @@ export interface PlanCmdlineOptions {
 function paramDelta(before: string, after: string): { added: string[]; removed: string[] } {
   const a = parseCmdline(before).params.map(formatParam);
   const b = parseCmdline(after).params.map(formatParam);
-  const minus = (x: string[], y: string[]): string[] => {
-    const rest = [...y];
-    return x.filter((p) => {
-      const i = rest.indexOf(p);
-      if (i < 0) return true;
-      rest.splice(i, 1);
-      return false;
-    });
-  };
-  return { added: minus(b, a), removed: minus(a, b) };
+  return { added: multisetMinus(b, a), removed: multisetMinus(a, b) };
 }
 
 /** The source text of `variable`'s last assignment, quotes dropped, `$X` references kept as written. */
@@ -162,12 +155,12 @@ function planGrub(files: readonly GrubDefaultFile[], cpuVendor: CpuVendor, runni
       vars.push(variable);
       merged.changed = true;
       merged.newText = text;
-      merged.diff += plan.diff;
       merged.followUp = [...new Set([...merged.followUp, ...plan.followUp])];
       merged.notes = [...new Set([...merged.notes, ...plan.notes])];
       merged.added.push(...delta.added);
       merged.removed.push(...delta.removed);
     }
+    if (merged.changed) merged.diff = unifiedPatch(file.path, file.text, text);
     merged.where = vars.length > 0 ? `${vars.join(' and ')} in ${file.path}` : `GRUB_CMDLINE_LINUX_DEFAULT in ${file.path}`;
     if (merged.changed || file.path === target) plans.push(merged);
   }
@@ -207,7 +200,9 @@ export function planCmdlineRemediation(host: HostFs, cpuVendor: CpuVendor, optio
       const base = empty ? kernelInstallFallbackCmdline(procCmdline) : kc;
       const spec = cmdlineChangeFor(cpuVendor, [...running, ...parseCmdline(base).params], options.extra);
       let plan = planKernelCmdlineFileEdit(base, KERNEL_CMDLINE_PATH, spec, distro);
-      if (empty && !plan.changed) plan = { ...plan, changed: true, newText: base, diff: `--- ${KERNEL_CMDLINE_PATH}\n+++ ${KERNEL_CMDLINE_PATH}\n@@ -1 +1 @@\n-\n+${base.trimEnd()}\n` };
+      if (empty && !plan.changed) plan = { ...plan, changed: true, newText: base };
+      // The patch is against the file as it is, also when the plan started from the fallback.
+      if (plan.changed) plan = { ...plan, diff: unifiedPatch(KERNEL_CMDLINE_PATH, kc, plan.newText) };
       const delta = plan.changed ? paramDelta(kc, plan.newText) : { added: [], removed: [] };
       plans.push({ ...plan, loader: 'systemd-boot', where: KERNEL_CMDLINE_PATH, ...delta });
     }

@@ -2,13 +2,14 @@
  * Byte-preserving edit plans for the places a kernel command line is configured:
  * /etc/default/grub (and grub.d drop-ins), /etc/kernel/cmdline (kernel-install, systemd-boot,
  * Proxmox's proxmox-boot-tool, mkinitcpio UKIs) and kernelstub's /etc/kernelstub/configuration
- * (Pop!_OS). A plan never writes: it returns the new text, a minimal diff and the command that
- * makes the change reach the boot loader. Applying a plan to its own output changes nothing.
+ * (Pop!_OS). A plan never writes: it returns the new text, its unified patch and the command
+ * that makes the change reach the boot loader. Applying a plan to its own output changes nothing.
  */
 import { z } from 'zod';
 import { IommuCheckError } from './IommuCheckError';
 import { canonicalParamKey, tokenizeCmdline, type KernelParamToken } from './KernelCmdline';
 import { lexShellAssignments } from './ShellAssignments';
+import { unifiedPatch } from './unifiedPatch';
 
 export type Distro = 'debian' | 'fedora' | 'arch' | 'other';
 
@@ -24,7 +25,7 @@ export interface BootConfigEditPlan {
   changed: boolean;
   /** The whole file after the edit; identical to the input when `changed` is false. */
   newText: string;
-  /** Unified-style diff of the edited line only; '' when unchanged. */
+  /** The unified patch of the whole file (unifiedPatch: applies with `patch -p0 -d /`); '' when unchanged. */
   diff: string;
   /** Commands to run after writing newText so the next boot uses it; [] when unchanged. */
   followUp: string[];
@@ -154,11 +155,6 @@ function editCmdlineText(text: string, spec: CmdlineEditSpec, path: string): { t
   return { text: out, changed: out !== text };
 }
 
-function lineDiff(path: string, lineNo: number, oldLine: string | undefined, newLine: string): string {
-  if (oldLine === undefined) return `--- ${path}\n+++ ${path}\n@@ -${lineNo - 1},0 +${lineNo} @@\n+${newLine}\n`;
-  return `--- ${path}\n+++ ${path}\n@@ -${lineNo} +${lineNo} @@\n-${oldLine}\n+${newLine}\n`;
-}
-
 function grubFollowUp(distro: Distro): { followUp: string[]; notes: string[] } {
   switch (distro) {
     case 'debian':
@@ -209,8 +205,7 @@ export function planGrubCmdlineEdit(
     const newLine = `${variable}="${self}${[...new Set(adds)].join(' ')}"`;
     const sep = text === '' || text.endsWith('\n') ? '' : '\n';
     const newText = `${text}${sep}${newLine}\n`;
-    const lineNo = newText.split('\n').length - 1;
-    return { path, changed: true, newText, diff: lineDiff(path, lineNo, undefined, newLine), followUp, notes };
+    return { path, changed: true, newText, diff: unifiedPatch(path, text, newText), followUp, notes };
   }
 
   if (target.continued || target.endLine !== target.line) refuse('the assignment spans several lines', target.line);
@@ -239,16 +234,7 @@ export function planGrubCmdlineEdit(
     planNotes.push(`${variable} was unquoted; it is double-quoted now that it holds several parameters.`);
   }
   const newText = text.slice(0, target.valueStart) + quote + edited.text + quote + text.slice(target.valueEnd);
-  const oldLines = text.split('\n');
-  const newLines = newText.split('\n');
-  return {
-    path,
-    changed: true,
-    newText,
-    diff: lineDiff(path, target.line, oldLines[target.line - 1], newLines[target.line - 1] ?? ''),
-    followUp,
-    notes: planNotes,
-  };
+  return { path, changed: true, newText, diff: unifiedPatch(path, text, newText), followUp, notes: planNotes };
 }
 
 /**
@@ -289,13 +275,7 @@ export function planKernelCmdlineFileEdit(text: string, path: string, spec: Cmdl
   const edited = editCmdlineText(text, spec, path);
   if (!edited.changed) return unchanged(path, text);
   const { followUp, notes } = kernelCmdlineFollowUp(distro);
-  const oldLines = text.split('\n');
-  const newLines = edited.text.split('\n');
-  let diff = `--- ${path}\n+++ ${path}\n`;
-  for (let i = 0; i < Math.max(oldLines.length, newLines.length); i++) {
-    if (oldLines[i] !== newLines[i]) diff += `@@ -${i + 1} +${i + 1} @@\n-${oldLines[i] ?? ''}\n+${newLines[i] ?? ''}\n`;
-  }
-  return { path, changed: true, newText: edited.text, diff, followUp, notes };
+  return { path, changed: true, newText: edited.text, diff: unifiedPatch(path, text, edited.text), followUp, notes };
 }
 
 /** The part of kernelstub's configuration this edit relies on; everything else is passed through. */
@@ -335,6 +315,5 @@ export function planKernelstubEdit(jsonText: string, path: string, spec: Cmdline
   const user = { ...section, kernel_options: next };
   const newConfig = { ...config, user };
   const newText = JSON.stringify(newConfig, null, 2) + (jsonText.endsWith('\n') ? '\n' : '');
-  const diff = `--- ${path}\n+++ ${path}\n@@ user.kernel_options @@\n-${JSON.stringify(options)}\n+${JSON.stringify(next)}\n`;
-  return { path, changed: true, newText, diff, followUp: ['kernelstub'], notes: ['kernelstub rewrites the loader entry from this file when it runs (also on every kernel update).'] };
+  return { path, changed: true, newText, diff: unifiedPatch(path, jsonText, newText), followUp: ['kernelstub'], notes: ['kernelstub rewrites the loader entry from this file when it runs (also on every kernel update).'] };
 }

@@ -6,7 +6,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import type { CpuVendor } from './KernelCmdline';
+import type { CpuVendor } from './IommuParams';
 import type { Distro } from './GrubEdit';
 
 /** A read that reports instead of throwing: absent files and HostFs failures (EACCES, EIO) both give no text. */

@@ -1,26 +1,27 @@
-// @passthru/iommu-check: firmware / kernel / cmdline IOMMU state, boot-loader configs, ACS, vfio modules.
+// @passthru/iommu-check: is this host ready for passthrough, and the edits that make it so.
+// The face of the package: what the CLI, vfio-binder and library users call. Parsers and the
+// checks of each layer are internals (tests import them by path).
 export { IommuCheckError } from './IommuCheckError';
-export { parseCmdline, tokenizeCmdline, formatParam, canonicalParamKey, splitOptions, judgeIommuParams, iommuParamsToAdd } from './KernelCmdline';
-export type { KernelParam, KernelParamToken, KernelCmdline, KernelCmdlineTokens, CpuVendor, Verdict, IommuParamFinding, IommuParamChange } from './KernelCmdline';
-export { lexShellAssignments } from './ShellAssignments';
-export type { ShellAssignment, ShellSegment, ShellQuote, ShellLexOptions } from './ShellAssignments';
-export { parseGrubDefault, effectiveGrubCmdline, GRUB_CMDLINE_VARIABLES } from './GrubDefault';
-export type { GrubDefault, GrubDefaultFile, GrubOrigin, ParseGrubDefaultOptions } from './GrubDefault';
-export { planGrubCmdlineEdit, planKernelCmdlineFileEdit, planKernelstubEdit, kernelInstallFallbackCmdline } from './GrubEdit';
-export type { Distro, CmdlineEditSpec, BootConfigEditPlan } from './GrubEdit';
-export { parseModprobeConfig, orderModprobeFiles, normalizeModuleName, moduleOptions, isModuleBlocked, MODPROBE_DIRS } from './ModprobeConfig';
-export type { ConfigFile, ConfigOrigin, ModprobeConfig, ModprobeOption, ModprobeSoftdep } from './ModprobeConfig';
-export { parseInitramfsToolsModules, parseDracutConf, parseMkinitcpioConf, VFIO_MODULES, GPU_DRIVERS } from './InitramfsConfig';
-export type { InitramfsTool, InitramfsModuleEntry, InitramfsVfioReport } from './InitramfsConfig';
-export { parseInterruptRemapping, decodeIntelEcap } from './InterruptRemapping';
-export type { InterruptRemappingState, IntelEcap } from './InterruptRemapping';
-export { decodeAcsCapability, findPcieCapability, inspectPciConfig, walkCapabilities, walkExtendedCapabilities, REQ_ACS_FLAGS, PCI_EXT_CAP_ID_ACS, PCI_CAP_ID_EXP } from './AcsCapability';
-export type { AcsCapability, AcsFlags, PciePortType, PcieCapability, PciConfigIsolation } from './AcsCapability';
-export { DoctorReportSchema, CheckResultSchema, CheckStatusSchema, HostIdentitySchema, VerdictSchema, CHECK_STATUSES, VERDICTS, verdictOf } from './DoctorReport';
-export type { DoctorReport, CheckResult, CheckStatus, DoctorVerdict, HostIdentity } from './DoctorReport';
-export { parseCpuInfo, readDmiIdentity, dmiLooksVirtual, parseOsRelease, detectDistro, readKernelRelease, parseKernelConfig, readKernelConfig } from './HostFacts';
-export type { CpuInfo, DmiIdentity, KernelConfig } from './HostFacts';
-export { readBootLoaderCmdlines, readGrubDefaultFiles, planCmdlineRemediation, cmdlineChangeFor, describeCmdlinePlan, BOOT_LOADERS, GRUB_DEFAULT_PATH, GRUB_DROPIN_DIR, KERNEL_CMDLINE_PATH, KERNELSTUB_PATH } from './BootLoaderCmdline';
-export type { BootLoader, BootLoaderCmdline, CmdlineRemediationPlan, PlanCmdlineOptions } from './BootLoaderCmdline';
+
+// doctor: every readiness check, and the report it returns.
 export { runChecks, normalizePciAddress, EVIDENCE_LAYERS } from './runChecks';
 export type { RunChecksOptions, EvidenceLayer } from './runChecks';
+export { DoctorReportSchema, CheckResultSchema, CheckStatusSchema, HostIdentitySchema, VerdictSchema } from './DoctorReport';
+export type { DoctorReport, CheckResult, CheckStatus, DoctorVerdict, HostIdentity } from './DoctorReport';
+export { parseCpuInfo } from './HostFacts';
+export type { CpuInfo } from './HostFacts';
+export type { CpuVendor } from './IommuParams';
+
+// The kernel command-line edits doctor proposes and persist applies.
+export { planCmdlineRemediation, describeCmdlinePlan } from './BootLoaderCmdline';
+export type { BootLoader, CmdlineRemediationPlan, PlanCmdlineOptions } from './BootLoaderCmdline';
+export type { BootConfigEditPlan, CmdlineEditSpec, Distro } from './GrubEdit';
+
+// Initramfs and modprobe.d, as persist reads them before writing its own lines.
+export { parseInitramfsToolsModules, parseDracutConf, parseMkinitcpioConf } from './InitramfsConfig';
+export type { InitramfsTool, InitramfsModuleEntry, InitramfsVfioReport } from './InitramfsConfig';
+export { parseModprobeConfig, moduleOptions } from './ModprobeConfig';
+export type { ConfigFile, ConfigOrigin, ModprobeConfig, ModprobeOption, ModprobeSoftdep } from './ModprobeConfig';
+
+// The one rendering of a file edit: doctor, persist and --dry-run show the same patch.
+export { unifiedPatch } from './unifiedPatch';

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { effectiveGrubCmdline, IommuCheckError, parseCmdline, parseGrubDefault } from '../src/index';
+import { effectiveGrubCmdline, parseGrubDefault } from '../src/GrubDefault';
+import { IommuCheckError } from '../src/IommuCheckError';
+import { parseCmdline } from '../src/KernelCmdline';
 import { DEBIAN_GRUB, FEDORA_GRUB, UBUNTU_GRUB } from './samples';
 
 const UBUNTU_CLOUD_DROPIN = `# Cloud Image specific Grub settings for Generic Cloud Images

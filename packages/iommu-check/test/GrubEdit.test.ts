@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  IommuCheckError,
-  kernelInstallFallbackCmdline,
-  parseGrubDefault,
-  planGrubCmdlineEdit,
-  planKernelCmdlineFileEdit,
-  planKernelstubEdit,
-  type CmdlineEditSpec,
-} from '../src/index';
+import { parseGrubDefault } from '../src/GrubDefault';
+import { kernelInstallFallbackCmdline, planGrubCmdlineEdit, planKernelCmdlineFileEdit, planKernelstubEdit, type CmdlineEditSpec } from '../src/GrubEdit';
+import { IommuCheckError } from '../src/IommuCheckError';
 import { DEBIAN_GRUB, FEDORA_GRUB, UBUNTU_GRUB } from './samples';
 
 const GRUB = '/etc/default/grub';
@@ -28,7 +22,8 @@ describe('planGrubCmdlineEdit', () => {
     onlyLineChanged(DEBIAN_GRUB, plan.newText, 9);
     expect(plan.newText.split('\n')[8]).toBe('GRUB_CMDLINE_LINUX_DEFAULT="quiet intel_iommu=on iommu=pt"');
     expect(plan.diff).toBe(
-      '--- /etc/default/grub\n+++ /etc/default/grub\n@@ -9 +9 @@\n-GRUB_CMDLINE_LINUX_DEFAULT="quiet"\n+GRUB_CMDLINE_LINUX_DEFAULT="quiet intel_iommu=on iommu=pt"\n',
+      '--- etc/default/grub\n+++ etc/default/grub\n@@ -6,7 +6,7 @@\n GRUB_DEFAULT=0\n GRUB_TIMEOUT=5\n GRUB_DISTRIBUTOR=`( . /etc/os-release; echo ${NAME:-Debian} ) 2>/dev/null || echo Debian`\n' +
+        '-GRUB_CMDLINE_LINUX_DEFAULT="quiet"\n+GRUB_CMDLINE_LINUX_DEFAULT="quiet intel_iommu=on iommu=pt"\n GRUB_CMDLINE_LINUX=""\n \n # If your computer has multiple operating systems installed, then you\n',
     );
     expect(plan.followUp).toEqual(['update-grub']);
     expect(parseGrubDefault([{ path: GRUB, text: plan.newText }]).vars['GRUB_CMDLINE_LINUX_DEFAULT']).toBe('quiet intel_iommu=on iommu=pt');
@@ -78,7 +73,7 @@ describe('planGrubCmdlineEdit', () => {
   it('appends the variable when absent: plain in /etc/default/grub, self-appending in grub.d', () => {
     const main = planGrubCmdlineEdit('GRUB_TIMEOUT=5', GRUB, { add: ['intel_iommu=on'], remove: ['x'] });
     expect(main.newText).toBe('GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT="intel_iommu=on"\n');
-    expect(main.diff).toBe('--- /etc/default/grub\n+++ /etc/default/grub\n@@ -1,0 +2 @@\n+GRUB_CMDLINE_LINUX_DEFAULT="intel_iommu=on"\n');
+    expect(main.diff).toBe('--- etc/default/grub\n+++ etc/default/grub\n@@ -1,1 +1,2 @@\n-GRUB_TIMEOUT=5\n\\ No newline at end of file\n+GRUB_TIMEOUT=5\n+GRUB_CMDLINE_LINUX_DEFAULT="intel_iommu=on"\n');
     const dropin = planGrubCmdlineEdit('', '/etc/default/grub.d/passthru.cfg', { add: ['intel_iommu=on'], remove: [] });
     expect(dropin.newText).toBe('GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on"\n');
     expect(planGrubCmdlineEdit(dropin.newText, '/etc/default/grub.d/passthru.cfg', { add: ['intel_iommu=on'], remove: [] }).changed).toBe(false);
@@ -116,7 +111,7 @@ describe('planKernelCmdlineFileEdit', () => {
     const text = 'root=ZFS=rpool/ROOT/pve-1 boot=zfs quiet foo="a b"\n';
     const plan = planKernelCmdlineFileEdit(text, path, { add: ['intel_iommu=on', 'iommu=pt'], remove: [] }, 'debian');
     expect(plan.newText).toBe('root=ZFS=rpool/ROOT/pve-1 boot=zfs quiet foo="a b" intel_iommu=on iommu=pt\n');
-    expect(plan.diff).toContain('@@ -1 +1 @@\n-root=ZFS');
+    expect(plan.diff).toContain('@@ -1,1 +1,1 @@\n-root=ZFS');
     expect(plan.followUp[0]).toMatch(/^kernel-install add/);
     expect(plan.notes.join(' ')).toMatch(/proxmox-boot-tool refresh/);
     expect(planKernelCmdlineFileEdit(plan.newText, path, { add: ['intel_iommu=on', 'iommu=pt'], remove: [] }).changed).toBe(false);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IommuCheckError, parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf } from '../src/index';
+import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf } from '../src/InitramfsConfig';
+import { IommuCheckError } from '../src/IommuCheckError';
 
 /** Arch's /etc/mkinitcpio.conf after the usual passthrough edit (comments trimmed). */
 const MKINITCPIO = `# vim:set ft=sh

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeIntelEcap, IommuCheckError, parseInterruptRemapping } from '../src/index';
+import { decodeIntelEcap, parseInterruptRemapping } from '../src/InterruptRemapping';
+import { IommuCheckError } from '../src/IommuCheckError';
 
 /** Intel host, 5.15 (excerpt). */
 const INTEL_515 = `            CPU0       CPU1       CPU2       CPU3

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { iommuParamsToAdd, judgeIommuParams, parseCmdline, tokenizeCmdline } from '../src/index';
+import { iommuParamsToAdd, judgeIommuParams } from '../src/IommuParams';
+import { parseCmdline, tokenizeCmdline } from '../src/KernelCmdline';
 
 describe('parseCmdline', () => {
   it('splits a real /proc/cmdline, init args after --', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isModuleBlocked, moduleOptions, parseModprobeConfig } from '../src/index';
+import { isModuleBlocked, moduleOptions, parseModprobeConfig } from '../src/ModprobeConfig';
 
 const VFIO_CONF = `# passthrough: claim the RTX 4090 and its audio function
 options vfio-pci ids=10de:2684,10de:22ba disable_vga=1

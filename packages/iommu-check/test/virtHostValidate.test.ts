@@ -3,7 +3,8 @@
 // machine's live host; and where its advice is wrong (AMD), passthru's advice differs.
 import { HostFs } from '@passthru/hostfs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runChecks, type CheckStatus, type DoctorReport } from '../src/index';
+import type { CheckStatus, DoctorReport } from '../src/DoctorReport';
+import { runChecks } from '../src/runChecks';
 import { cleanupFixtures, fixtureRoot, specNames, variantRoot } from './fixtureHosts';
 import { parseVirtHostValidate, runVirtHostValidate, virtHostValidateAvailable, type VhvLine } from './virtHostValidate';
 

@@ -11,5 +11,5 @@ export type { JournalEntry, JournalDevice, JournalFile, JournalInspection, Damag
 export { planRecovery, applyRecovery, formatRecoveryPlan, type RecoveryPlan, type RecoveryResult, type UnrecordedDevice } from './recoverUnrecorded';
 export { applyBind, refuseForeign, restoreDevice, waitForDriver, currentDriver, type ApplyOptions, type ApplyResult, type DeviceOutcome } from './applyBind';
 export { planRestore, applyRestore, formatRestorePlan, leftLines, identityMismatch, type RestorePlan, type RestoreResult, type RestoreOptions } from './restore';
-export { planPersist, applyPersist, formatPersistPlan, lineDiff, readPersistRecord, renumberedDevices, MODPROBE_FILE, DRACUT_FILE, PERSIST_RECORD, INITRAMFS_VFIO_MODULES } from './persist';
+export { planPersist, applyPersist, formatPersistPlan, readPersistRecord, renumberedDevices, MODPROBE_FILE, DRACUT_FILE, PERSIST_RECORD, INITRAMFS_VFIO_MODULES } from './persist';
 export type { PersistPlan, FileChange, CommandRunner } from './persist';

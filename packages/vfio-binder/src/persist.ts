@@ -1,5 +1,5 @@
 import type { HostFs } from '@passthru/hostfs';
-import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, type BootConfigEditPlan } from '@passthru/iommu-check';
+import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, unifiedPatch, type BootConfigEditPlan } from '@passthru/iommu-check';
 import type { PciDevice } from '@passthru/pci-discovery';
 import { z } from 'zod';
 import { identityOf, VFIO_DRIVER, type DeviceIdentity } from './BindPlan';
@@ -14,7 +14,7 @@ export const PERSIST_RECORD = '/var/lib/passthru/persist.json';
 /** vfio modules the initramfs must carry, in load order. */
 export const INITRAMFS_VFIO_MODULES = ['vfio', 'vfio_iommu_type1', 'vfio_pci'];
 
-/** One file a persist plan writes: whole new text, a minimal diff, and where the backup goes. */
+/** One file a persist plan writes: whole new text, its unified patch (unifiedPatch, as doctor shows it), and where the backup goes. */
 export interface FileChange {
   path: string;
   before: string | null;
@@ -43,25 +43,6 @@ const PersistRecordSchema = z.object({
   devices: z.array(z.object({ address: z.string(), identity: z.object({ vendorId: z.string(), deviceId: z.string(), subsystemVendorId: z.string().nullable(), subsystemDeviceId: z.string().nullable(), class: z.string(), iommuGroup: z.number().nullable() }) })),
 });
 
-/** A unified-style diff of two texts: the changed lines with a line of context. */
-export function lineDiff(path: string, before: string | null, after: string): string {
-  const a = before === null ? [] : before.split('\n');
-  const b = after.split('\n');
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-  }
-  if (start === endA && start === endB) return '';
-  const lines = [`--- ${before === null ? '/dev/null' : path}`, `+++ ${path}`, `@@ -${start + 1},${endA - start} +${start + 1},${endB - start} @@`];
-  for (const l of a.slice(start, endA)) lines.push(`-${l}`);
-  for (const l of b.slice(start, endB)) lines.push(`+${l}`);
-  return `${lines.join('\n')}\n`;
-}
-
 /** The kernel module behind a driver (`/sys/bus/pci/drivers/D/module` link), else its name. */
 function moduleOfDriver(host: HostFs, driver: string): string {
   return host.linkName(`/sys/bus/pci/drivers/${driver}/module`) ?? driver.replace(/-/g, '_');
@@ -70,7 +51,7 @@ function moduleOfDriver(host: HostFs, driver: string): string {
 function change(host: HostFs, path: string, after: string, why: string, stamp: string): FileChange | undefined {
   const before = host.readTextIfExists(path) ?? null;
   if (before === after) return undefined;
-  return { path, before, after, diff: lineDiff(path, before, after), backup: before === null ? null : `${path}.passthru-${stamp}.bak`, why };
+  return { path, before, after, diff: unifiedPatch(path, before, after), backup: before === null ? null : `${path}.passthru-${stamp}.bak`, why };
 }
 
 /** The recorded identity of persisted devices: a later run refuses an address that now names another device. */
