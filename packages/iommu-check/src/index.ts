@@ -22,5 +22,5 @@ export { parseCpuInfo, readDmiIdentity, dmiLooksVirtual, parseOsRelease, detectD
 export type { CpuInfo, DmiIdentity, KernelConfig } from './HostFacts';
 export { readBootLoaderCmdlines, readGrubDefaultFiles, planCmdlineRemediation, cmdlineChangeFor, describeCmdlinePlan, BOOT_LOADERS, GRUB_DEFAULT_PATH, GRUB_DROPIN_DIR, KERNEL_CMDLINE_PATH, KERNELSTUB_PATH } from './BootLoaderCmdline';
 export type { BootLoader, BootLoaderCmdline, CmdlineRemediationPlan, PlanCmdlineOptions } from './BootLoaderCmdline';
-export { runChecks, normalizePciAddress, EVIDENCE_LAYERS } from './runChecks';
+export { runChecks, EVIDENCE_LAYERS } from './runChecks';
 export type { RunChecksOptions, EvidenceLayer } from './runChecks';

@@ -5,7 +5,7 @@
  * file becomes a FAIL or SKIP that says so.
  */
 import type { HostFs } from '@passthru/hostfs';
-import { compareAddresses, notPassable, platformFunctionsOf, readIommuGroups, scanPciDevices, type IommuGroup, type PciDevice, type PciScan } from '@passthru/pci-discovery';
+import { blockingEndpoints, compareAddresses, keepsGroupViable, normalizePciAddress, notPassable, platformFunctionsOf, readIommuGroups, scanPciDevices, slotOf, type IommuGroup, type PciDevice, type PciScan } from '@passthru/pci-discovery';
 import { inspectPciConfig, type PciConfigIsolation } from './AcsCapability';
 import { describeCmdlinePlan, planCmdlineRemediation, readBootLoaderCmdlines, type CmdlineRemediationPlan } from './BootLoaderCmdline';
 import { DoctorReportSchema, verdictOf, type CheckResult, type CheckStatus, type DoctorReport, type HostIdentity } from './DoctorReport';
@@ -32,14 +32,6 @@ const ACPI_TABLES = '/sys/firmware/acpi/tables';
 const IOMMU_CLASS = '/sys/class/iommu';
 const IOMMU_GROUPS = '/sys/kernel/iommu_groups';
 const REQUIRED_VFIO = ['vfio', 'vfio_pci', 'vfio_iommu_type1'] as const;
-const VFIO_DRIVERS = new Set(['vfio-pci', 'pci-stub']);
-
-/** `01:00.0` -> `0000:01:00.0`; undefined for anything that is not a PCI address. */
-export function normalizePciAddress(text: string): string | undefined {
-  const s = text.trim().toLowerCase();
-  const full = /^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(s) ? s : /^[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(s) ? `0000:${s}` : undefined;
-  return full;
-}
 
 /**
  * Layers of a host whose absence from a tree leaves checks without evidence (a partial capture
@@ -541,7 +533,7 @@ function checkVfioModprobe(f: Facts, asked: PciDevice[]): CheckResult {
     if (extra.length > 0) problems.push(`ids= also claims ${extra.map((d) => `${d.address} (${idOf(d)}${d.bootVga ? ', the boot GPU' : ''}${d.driver ? `, now on ${d.driver}` : ''})`).join(', ')}, which ${extra.length === 1 ? 'is' : 'are'} not in the asked devices' groups: vfio-pci takes every device with a listed id`);
   }
   // The native driver must not win the race: a softdep <driver> pre: vfio-pci per claimed device's driver.
-  const racing = [...new Set(claimed.map((d) => d.driver).filter((drv): drv is string => drv !== null && !VFIO_DRIVERS.has(drv)).map(normalizeModuleName))].filter((m) => !softdeps.some((s) => s.module === m) && m !== 'pcieport');
+  const racing = [...new Set(claimed.map((d) => d.driver).filter((drv): drv is string => !keepsGroupViable(drv)).map(normalizeModuleName))].filter((m) => !softdeps.some((s) => s.module === m) && m !== 'pcieport');
   if (racing.length > 0 && good.length > 0) problems.push(`no \`softdep <driver> pre: vfio-pci\` for ${racing.join(', ')}: ${racing.length === 1 ? 'it' : 'they'} can claim the listed devices before vfio-pci loads`);
   if (isModuleBlocked(cfg, 'vfio_pci')) problems.push('vfio_pci is blacklisted or install-disabled');
 
@@ -648,13 +640,11 @@ function describeDevice(d: PciDevice | undefined, address: string): string {
   return `${d.address} ${kind} ${name} (${d.driver ? `driver ${d.driver}` : 'no driver'}${d.bootVga ? ', boot GPU' : ''})`;
 }
 
-const slotOf = (address: string): string => address.slice(0, address.lastIndexOf('.'));
-
 /** Host-critical members: storage with a driver (disks), the boot GPU, a NIC with an interface. */
 function hostCritical(d: PciDevice): string | undefined {
-  if (d.class.startsWith('01') && d.driver !== null && !VFIO_DRIVERS.has(d.driver)) return 'the host loses its disks on it';
+  if (d.class.startsWith('01') && !keepsGroupViable(d.driver)) return 'the host loses its disks on it';
   if (d.bootVga) return 'the host console runs on it';
-  if (d.class.startsWith('02') && d.net.length > 0 && d.driver !== null && !VFIO_DRIVERS.has(d.driver)) return `the host loses network interface ${d.net.join(', ')}`;
+  if (d.class.startsWith('02') && d.net.length > 0 && !keepsGroupViable(d.driver)) return `the host loses network interface ${d.net.join(', ')}`;
   return undefined;
 }
 
@@ -688,10 +678,7 @@ function checkGroupViable(f: Facts, address: string): CheckResult {
   const group = f.groups.find((g) => g.id === d.iommuGroup);
   const members = group?.endpoints ?? [address];
   ev.push(`${IOMMU_GROUPS}/${d.iommuGroup}/devices: ${group?.devices.join(' ') ?? address}${group && group.bridges.length > 0 ? ` (bridges ${group.bridges.join(' ')} excluded)` : ''}`);
-  const notReady = members.filter((a) => {
-    const m = f.byAddress.get(a);
-    return m === undefined || (m.driver !== null && !VFIO_DRIVERS.has(m.driver));
-  });
+  const notReady = blockingEndpoints({ endpoints: members }, f.byAddress);
   for (const a of members) if (a !== address) ev.push(`${a}: ${describeDevice(f.byAddress.get(a), a)}`);
   const platform = platformFunctionsOf(group ?? { devices: [address] }, f.byAddress);
   if (platform.length > 0) {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errnoError, errnoOf, type SimulatedKernelWriter } from '@passthru/hostfs';
+import { errnoError, errnoOf, sleepSync, type SimulatedKernelWriter } from '@passthru/hostfs';
 import { z } from 'zod';
 import { EXT_CAP_OFFSET, EXT_CAP_SRIOV, isBridgeClass } from './configSpace';
 import { PCI_ADDRESS_RE, PciAddressSchema, parseHostSpec, type DeviceSpec, type HostSpec } from './HostSpec';
@@ -1038,11 +1038,6 @@ export class SimulatedKernel implements SimulatedKernelWriter {
 }
 
 // ------------------------------------------------------------------ pure helpers
-
-/** Blocks the thread (a write(2) that does not return), without spinning. */
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 function statOrUndefined(file: string): fs.Stats | undefined {
   try {
