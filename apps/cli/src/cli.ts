@@ -4,10 +4,7 @@ import type { CommandAction } from './command';
 import { commands } from './commands/index';
 import { createContext, type CliIo, type GlobalOptions, type OutputFormat } from './context';
 import { printable } from './output';
-
-declare const PASSTHRU_VERSION: string;
-export const version = typeof PASSTHRU_VERSION === 'string' ? PASSTHRU_VERSION : '0.0.0-dev';
-
+import { version } from './version';
 
 const HELP_EXAMPLES = `
 Examples:

@@ -10,7 +10,7 @@
 import { CheckResultSchema, DoctorReportSchema, HostIdentitySchema, VerdictSchema } from '@passthru/iommu-check';
 import { FleetStatusSchema } from '@passthru/fleet';
 import { AuditReportSchema } from '@passthru/lxd-device-attach';
-import { IommuGroupSchema, PciDeviceSchema, PlatformFunctionSchema, ScanProblemSchema } from '@passthru/pci-discovery';
+import { DeviceIdentitySchema, IommuGroupSchema, PciDeviceSchema, PlatformFunctionSchema, ScanProblemSchema, TopologyNodeSchema } from '@passthru/pci-discovery';
 import type { CaptureResult } from '@passthru/sysfs-sim';
 import type { ApplyResult, BindPlan, DeviceOwner, GuardFinding, PersistPlan, RecoveryPlan, RecoveryResult, RestorePlan, RestoreResult } from '@passthru/vfio-binder';
 import { z } from 'zod';
@@ -23,15 +23,6 @@ export const GuardFindingSchema = z.object({
   address: Address,
   summary: z.string(),
   evidence: z.array(z.string()),
-});
-
-export const DeviceIdentitySchema = z.object({
-  vendorId: z.string(),
-  deviceId: z.string(),
-  subsystemVendorId: z.string().nullable(),
-  subsystemDeviceId: z.string().nullable(),
-  class: z.string(),
-  iommuGroup: z.number().int().nullable(),
 });
 
 export const DeviceOwnerSchema = z
@@ -193,15 +184,6 @@ export const ReportGroupSchema = IommuGroupSchema.extend({
   summary: z.string(),
   /** The platform functions the group holds (why it is `not-passable`); empty otherwise. */
   platformFunctions: z.array(PlatformFunctionSchema),
-});
-
-export const TopologyNodeSchema = z.object({
-  /** `pci0000:00` for a root bus (host bridge), the PCI address for a function. */
-  id: z.string(),
-  kind: z.enum(['root-bus', 'function']),
-  parent: z.string().nullable(),
-  /** Functions behind a bridge, VFs of a PF, and the root bus a VMD controller holds. */
-  children: z.array(z.string()),
 });
 
 export const ReportSchema = z.object({

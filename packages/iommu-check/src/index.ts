@@ -4,13 +4,16 @@
 export { IommuCheckError } from './IommuCheckError';
 
 // doctor: every readiness check, and the report it returns.
-export { runChecks, normalizePciAddress, EVIDENCE_LAYERS } from './runChecks';
+export { runChecks, EVIDENCE_LAYERS } from './runChecks';
 export type { RunChecksOptions, EvidenceLayer } from './runChecks';
-export { DoctorReportSchema, CheckResultSchema, CheckStatusSchema, HostIdentitySchema, VerdictSchema } from './DoctorReport';
+export { DoctorReportSchema, CheckResultSchema, CheckStatusSchema, HostIdentitySchema, VerdictSchema, CHECK_STATUSES, VERDICTS } from './DoctorReport';
 export type { DoctorReport, CheckResult, CheckStatus, DoctorVerdict, HostIdentity } from './DoctorReport';
 export { parseCpuInfo } from './HostFacts';
 export type { CpuInfo } from './HostFacts';
 export type { CpuVendor } from './IommuParams';
+// The command line and interrupt remapping as exporters read them.
+export { parseCmdline, canonicalParamKey } from './KernelCmdline';
+export { parseInterruptRemapping } from './InterruptRemapping';
 
 // The kernel command-line edits doctor proposes and persist applies.
 export { planCmdlineRemediation, describeCmdlinePlan } from './BootLoaderCmdline';

@@ -6,7 +6,7 @@
  * the order they run in.
  */
 import type { HostFs } from '@passthru/hostfs';
-import { compareAddresses, type PciDevice, type PciScan } from '@passthru/pci-discovery';
+import { compareAddresses, normalizePciAddress, type PciDevice, type PciScan } from '@passthru/pci-discovery';
 import { checkAcs } from './checks/acsChecks';
 import { checkBootloaderPending, checkCmdline } from './checks/cmdlineChecks';
 import { EVIDENCE_LAYERS } from './checks/evidence';
@@ -32,13 +32,6 @@ export interface RunChecksOptions {
   scan?: PciScan;
   /** Host facts from outside HostFs (systeminformation on a live host); they win over DMI files. */
   identity?: Partial<Pick<HostIdentity, 'board' | 'bios' | 'isVirtualMachine'>>;
-}
-
-/** `01:00.0` -> `0000:01:00.0`; undefined for anything that is not a PCI address. */
-export function normalizePciAddress(text: string): string | undefined {
-  const s = text.trim().toLowerCase();
-  const full = /^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(s) ? s : /^[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(s) ? `0000:${s}` : undefined;
-  return full;
 }
 
 /** Host checks, in report order: platform and firmware, kernel, command line and boot loader, interrupts, vfio. */

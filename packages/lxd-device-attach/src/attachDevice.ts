@@ -1,5 +1,5 @@
 import type { HostFs } from '@passthru/hostfs';
-import { notPassable, platformFunctionsOf, readIommuGroups, scanPciDevices, type PciDevice, type PlatformFunction } from '@passthru/pci-discovery';
+import { blockingEndpoints, normalizePciAddress, notPassable, platformFunctionsOf, readIommuGroups, scanPciDevices, type PciDevice, type PlatformFunction } from '@passthru/pci-discovery';
 import type { LxdClient } from './LxdClient';
 import { LxdError } from './LxdError';
 import { checkDeviceName, checkInstanceName, checkProjectName } from './names';
@@ -80,7 +80,7 @@ async function checkProject(client: LxdClient, project: string | undefined): Pro
 
 /** Does a device config hand over `choice`'s host device (same PCI address or parent interface)? */
 export function holdsSameDevice(config: DeviceConfig, choice: Pick<DeviceChoice, 'pciAddress' | 'iface' | 'device'>): boolean {
-  const norm = (a: string | undefined) => (a === undefined ? undefined : a.toLowerCase().replace(/^(?=[0-9a-f]{2}:)/, '0000:'));
+  const norm = (a: string | undefined) => (a === undefined ? undefined : (normalizePciAddress(a) ?? a.toLowerCase()));
   const addr = norm(config.pci ?? config.address);
   if (choice.pciAddress && addr === norm(choice.pciAddress)) return true;
   if (choice.iface && config.type === 'nic' && config.parent === choice.iface && (config.nictype === 'physical' || config.nictype === 'macvlan' || config.nictype === 'sriov')) return true;
@@ -126,12 +126,8 @@ export function iommuVerdict(host: HostFs, device: PciDevice, devices?: PciDevic
     const np = notPassable(platformFunctions);
     return { group: device.iommuGroup, viable: false, toBind: [], platformFunctions, plan: [`IOMMU group ${device.iommuGroup} is ${np.summary} (${np.why}); the host cannot give it away`, np.fix] };
   }
-  const freeDriver = (drv: string | null) => drv === null || drv === 'vfio-pci' || drv === 'pci-stub';
   // The target itself may keep its driver: LXD rebinds it to vfio-pci at start.
-  const toBind = endpoints
-    .filter((a) => a !== device.address)
-    .map((a) => ({ address: a, driver: byAddress.get(a)?.driver ?? null }))
-    .filter((m) => !freeDriver(m.driver));
+  const toBind = blockingEndpoints({ endpoints }, byAddress, device.address).map((a) => ({ address: a, driver: byAddress.get(a)?.driver ?? null }));
   const plan =
     toBind.length === 0
       ? [`IOMMU group ${device.iommuGroup} is viable (${endpoints.length} endpoint${endpoints.length === 1 ? '' : 's'}); LXD binds ${device.address} to vfio-pci at VM start`]

@@ -1,5 +1,5 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import { PCI_ADDRESS_RE, PCI_DEVICES, deviceClassOf, readPciDevice, scanPciDevices, type PciDevice } from '@passthru/pci-discovery';
+import { PCI_ADDRESS_RE, PCI_DEVICES, PciDiscoveryError, deviceClassOf, parseTarget, readPciDevice, scanPciDevices, type PciDevice, type Target } from '@passthru/pci-discovery';
 import { LxdError } from './LxdError';
 import type { DeviceConfig, InstanceType } from './schemas';
 
@@ -20,10 +20,6 @@ export interface ResolveOptions {
    */
   hostCheck?: boolean;
 }
-
-const IFACE_RE = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,14}$/;
-const SHORT_ADDRESS_RE = /^[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/;
-const IDS_RE = /^([0-9a-f]{4}):([0-9a-f]{4})$/;
 
 function bad(target: string, detail: string, kind: 'bad-input' | 'not-found' = 'bad-input'): LxdError {
   return new LxdError('resolving', `target ${JSON.stringify(target)}`, '', detail, { kind });
@@ -46,40 +42,42 @@ function pciAt(host: HostFs, address: string): PciDevice | null {
  */
 export function resolveTarget(host: HostFs, target: string, type: AttachType = 'auto', options: ResolveOptions = {}): HostTarget {
   const hostCheck = options.hostCheck ?? true;
-  const t = target.trim();
-  if (t.length === 0) throw bad(target, 'empty target');
-  const lower = t.toLowerCase();
-  if (/^group:/.test(lower)) throw bad(target, 'attach takes one device; name one address of the group (the whole group is bound with `passthru bind group:N`)');
+  const usbHint = 'a USB target is vendor:product in hex, e.g. 046d:c52b';
+  let parsed: Target;
+  try {
+    parsed = parseTarget(target.trim());
+  } catch (error) {
+    if (!(error instanceof PciDiscoveryError)) throw error;
+    throw bad(target, type === 'usb' && target.trim() !== '' ? usbHint : (error.detail ?? error.message));
+  }
+  if (parsed.kind === 'group') throw bad(target, 'attach takes one device; name one address of the group (the whole group is bound with `passthru bind group:N`)');
 
-  if (type === 'usb' || lower.startsWith('usb:')) {
-    const ids = IDS_RE.exec(lower.replace(/^usb:/, ''));
-    if (!ids) throw bad(target, 'a USB target is vendor:product in hex, e.g. 046d:c52b');
-    const sysfsName = hostCheck ? findUsb(host, ids[1]!, ids[2]!) : null;
-    if (hostCheck && sysfsName === null) throw bad(target, `no USB device ${ids[1]}:${ids[2]} under /sys/bus/usb/devices on this host`, 'not-found');
-    return { kind: 'usb', vendorId: ids[1]!, productId: ids[2]!, sysfsName };
+  if (type === 'usb' || parsed.kind === 'usb') {
+    const ids = parsed.kind === 'usb' ? { vendorId: parsed.vendorId, productId: parsed.productId } : parsed.kind === 'ids' ? { vendorId: parsed.vendorId, productId: parsed.deviceId } : undefined;
+    if (!ids) throw bad(target, usbHint);
+    const sysfsName = hostCheck ? findUsb(host, ids.vendorId, ids.productId) : null;
+    if (hostCheck && sysfsName === null) throw bad(target, `no USB device ${ids.vendorId}:${ids.productId} under /sys/bus/usb/devices on this host`, 'not-found');
+    return { kind: 'usb', ...ids, sysfsName };
   }
 
-  const address = SHORT_ADDRESS_RE.test(lower) ? `0000:${lower}` : lower;
-  if (PCI_ADDRESS_RE.test(address)) {
+  if (parsed.kind === 'address') {
+    const { address } = parsed;
     const device = hostCheck ? pciAt(host, address) : null;
     if (hostCheck && device === null) throw bad(target, `no PCI device ${address} on this host (${PCI_DEVICES}/${address} does not exist)`, 'not-found');
     return { kind: 'pci', address, device };
   }
 
-  const ids = IDS_RE.exec(lower);
-  if (ids) {
-    const matches = scanPciDevices(host).devices.filter((d) => d.vendorId === ids[1] && d.deviceId === ids[2]);
-    if (matches.length === 0) throw bad(target, `no PCI device with ids ${lower} on this host`, 'not-found');
-    if (matches.length > 1) throw bad(target, `${matches.length} PCI devices have ids ${lower} (${matches.map((m) => m.address).join(', ')}); name one by address`);
+  if (parsed.kind === 'ids') {
+    const ids = `${parsed.vendorId}:${parsed.deviceId}`;
+    const matches = scanPciDevices(host).devices.filter((d) => d.vendorId === parsed.vendorId && d.deviceId === parsed.deviceId);
+    if (matches.length === 0) throw bad(target, `no PCI device with ids ${ids} on this host`, 'not-found');
+    if (matches.length > 1) throw bad(target, `${matches.length} PCI devices have ids ${ids} (${matches.map((m) => m.address).join(', ')}); name one by address`);
     return { kind: 'pci', address: matches[0]!.address, device: matches[0]! };
   }
 
-  if (IFACE_RE.test(t)) {
-    if (!host.exists(`/sys/class/net/${t}`)) throw bad(target, `no network interface ${t} on this host (and not a PCI address or vendor:device)`, 'not-found');
-    const device = netdevPci(host, t);
-    return { kind: 'netdev', iface: t, device };
-  }
-  throw bad(target, 'expected a PCI address (0000:01:00.0 or 01:00.0), vendor:device (10de:2684) or a network interface name');
+  const iface = parsed.name;
+  if (!host.exists(`/sys/class/net/${iface}`)) throw bad(target, `no network interface ${iface} on this host (and not a PCI address or vendor:device)`, 'not-found');
+  return { kind: 'netdev', iface, device: netdevPci(host, iface) };
 }
 
 /** The PCI function behind an interface: its `device` link, else the PCI folder above net/<iface>. */

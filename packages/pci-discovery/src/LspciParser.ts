@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PciDiscoveryError } from './PciDiscoveryError';
+import { PCI_ADDRESS_RE, normalizePciAddress } from './pciAddress';
 
 const hex = (digits: number) => z.string().regex(new RegExp(`^[0-9a-f]{${digits}}$`));
 
@@ -9,7 +10,7 @@ const hex = (digits: number) => z.string().regex(new RegExp(`^[0-9a-f]{${digits}
  */
 export const LspciRecordSchema = z.object({
   /** Domain:bus:device.function; the domain can exceed 4 hex digits (Intel VMD: `10000:e1:00.0`). */
-  address: z.string().regex(/^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/),
+  address: z.string().regex(PCI_ADDRESS_RE),
   vendorId: hex(4),
   deviceId: hex(4),
   /** Base class, subclass and programming interface: `030000`. */
@@ -106,7 +107,7 @@ function buildRecord(fields: Array<[string, string]>, index: number, line: numbe
 
   const slot = single.get('Slot');
   if (slot === undefined) return fail('no Slot field');
-  const address = normalizeAddress(slot) ?? fail(`bad Slot ${JSON.stringify(slot)}`);
+  const address = normalizePciAddress(slot) ?? fail(`bad Slot ${JSON.stringify(slot)}`);
   what = `lspci -vmm record ${address} (line ${line})`;
 
   const named = (key: string, digits: number, required: boolean): { id: string; name?: string } | undefined => {
@@ -176,11 +177,4 @@ function parseNamedId(value: string, digits: number, placeholder: string | undef
   const name = m[1]!;
   const id = m[2]!.toLowerCase();
   return name === '' || name === placeholder ? { id } : { id, name };
-}
-
-/** `[dddd:]bb:dd.f` to lowercase `dddd:bb:dd.f` (domain defaults to 0000). */
-function normalizeAddress(slot: string): string | undefined {
-  const m = /^(?:([0-9a-fA-F]{4,}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$/.exec(slot);
-  if (!m) return undefined;
-  return `${(m[1] ?? '0000').toLowerCase()}:${m[2]!.toLowerCase()}:${m[3]!.toLowerCase()}.${m[4]}`;
 }

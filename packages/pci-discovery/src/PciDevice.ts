@@ -84,15 +84,7 @@ export function deviceClassOf(classCode: string): Exclude<DeviceClassFilter, 'al
   return 'other';
 }
 
-export const PCI_ADDRESS_RE = /^([0-9a-f]{4,8}):([0-9a-f]{2}):([0-1][0-9a-f])\.([0-7])$/;
-
-/** Orders addresses as lspci does: domain, bus, slot, function numerically. */
-export function compareAddresses(a: string, b: string): number {
-  const key = (s: string) => {
-    const m = PCI_ADDRESS_RE.exec(s);
-    return m ? [parseInt(m[1]!, 16), parseInt(m[2]!, 16), parseInt(m[3]!, 16), parseInt(m[4]!, 16)] : [Infinity, 0, 0, 0];
-  };
-  const [ka, kb] = [key(a), key(b)];
-  for (let i = 0; i < 4; i++) if (ka[i] !== kb[i]) return ka[i]! - kb[i]!;
-  return a.localeCompare(b);
+/** "Vendor Device" for a person: names from pci.ids, else `Vendor 10de Device 2684`. */
+export function deviceLabel(d: Pick<PciDevice, 'vendorId' | 'deviceId' | 'vendorName' | 'deviceName'>): string {
+  return `${d.vendorName ?? `Vendor ${d.vendorId}`} ${d.deviceName ?? `Device ${d.deviceId}`}`;
 }

@@ -9,6 +9,8 @@ export class PciDiscoveryError extends Error {
   readonly doing: string;
   readonly what: string;
   readonly via: string | undefined;
+  /** The message after "Failed <doing> <what> via <via>: " (for callers that word the prefix their own way). */
+  readonly detail: string | undefined;
 
   constructor(doing: string, what: string, via: string | undefined, options: { cause?: unknown; detail?: string } = {}) {
     const detail = options.detail ?? firstLineOf(options.cause);
@@ -16,6 +18,7 @@ export class PciDiscoveryError extends Error {
     this.doing = doing;
     this.what = what;
     this.via = via;
+    this.detail = detail;
   }
 }
 

@@ -1,9 +1,18 @@
-// @passthru/pci-discovery: the PCI vocabulary (docs/architecture.md).
+// @passthru/pci-discovery: the PCI vocabulary (docs/architecture.md). The door holds what other
+// packages and users need; tests reach the rest by path.
 export { PciDiscoveryError } from './PciDiscoveryError';
-export { PciIds, findPciIdsFile, PCI_IDS_PATHS, PCI_IDS_MAX_BYTES, type PciClassNames } from './PciIds';
-export { parseLspciVmm, LspciRecordSchema, type LspciRecord } from './LspciParser';
-export { runLspci, lspciArgs, execaRunner, type Runner, type LspciOptions } from './LspciRunner';
-export { PciDeviceSchema, IommuGroupSchema, ScanProblemSchema, SriovSchema, PcieLinkSchema, DEVICE_CLASSES, deviceClassOf, compareAddresses, PCI_ADDRESS_RE } from './PciDevice';
+// Addresses, TARGETs, identity, labels: the words every package speaks.
+export { PCI_ADDRESS_RE, PCI_ADDRESS_SOURCE, parsePciAddress, normalizePciAddress, trailingPciAddress, slotOf, compareAddresses, type PciAddressParts } from './pciAddress';
+export { parseTarget, quoteTarget, type Target } from './parseTarget';
+export { DeviceIdentitySchema, identityOf, type DeviceIdentity } from './deviceIdentity';
+export { PciDeviceSchema, IommuGroupSchema, ScanProblemSchema, DEVICE_CLASSES, deviceClassOf, deviceLabel } from './PciDevice';
 export type { PciDevice, IommuGroup, ScanProblem, DeviceClassFilter } from './PciDevice';
-export { scanPciDevices, readPciDevice, readIommuGroups, PCI_DEVICES, IOMMU_GROUPS, type PciScan, type ReadOptions } from './scanPciDevices';
-export { PlatformFunctionSchema, platformFunction, platformFunctionsOf, describePlatformFunctions, notPassable, type PlatformFunction } from './platformFunction';
+// Reading a host: sysfs scan, pci.ids names, lspci as an optional source.
+export { scanPciDevices, readPciDevice, readIommuGroups, PCI_DEVICES, type PciScan } from './scanPciDevices';
+export { PciIds, findPciIdsFile } from './PciIds';
+export { parseLspciVmm, type LspciRecord } from './LspciParser';
+export { runLspci, execaRunner, type Runner, type LspciOptions } from './LspciRunner';
+// Rules on what was read: topology, group viability, platform functions.
+export { TopologyNodeSchema, buildTopology, walkTopology, type Topology, type TopologyNode } from './topology';
+export { keepsGroupViable, blockingEndpoints } from './groupViability';
+export { PlatformFunctionSchema, platformFunction, platformFunctionsOf, notPassable, type PlatformFunction } from './platformFunction';

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { HostFsError, type HostDir, type HostFs } from '@passthru/hostfs';
-import { PCI_ADDRESS_RE, compareAddresses, type IommuGroup, type PciDevice, type ScanProblem } from './PciDevice';
+import type { IommuGroup, PciDevice, ScanProblem } from './PciDevice';
+import { PCI_ADDRESS_RE, compareAddresses, slotOf } from './pciAddress';
 import type { PciIds } from './PciIds';
 
 export const PCI_DEVICES = '/sys/bus/pci/devices';
@@ -224,11 +225,11 @@ export function scanPciDevices(host: HostFs, names?: PciIds): PciScan {
 function linkRelatives(devices: PciDevice[]): void {
   const bySlot = new Map<string, PciDevice[]>();
   for (const d of devices) {
-    const slot = d.address.slice(0, d.address.lastIndexOf('.'));
+    const slot = slotOf(d.address);
     bySlot.set(slot, [...(bySlot.get(slot) ?? []), d]);
   }
   for (const d of devices) {
-    d.functions = (bySlot.get(d.address.slice(0, d.address.lastIndexOf('.'))) ?? []).filter((o) => o !== d).map((o) => o.address);
+    d.functions = (bySlot.get(slotOf(d.address)) ?? []).filter((o) => o !== d).map((o) => o.address);
   }
   const byAddress = new Map(devices.map((d) => [d.address, d]));
   for (const d of devices) {

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { LspciRecordSchema, PciDiscoveryError, parseLspciVmm } from '../src/index';
+import { PciDiscoveryError, parseLspciVmm } from '../src/index';
+import { LspciRecordSchema } from '../src/LspciParser';
 
 const SAMPLE = `Slot:\t0000:00:00.0
 Class:\tHost bridge [0600]

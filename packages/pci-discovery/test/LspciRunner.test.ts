@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
-import { PciDiscoveryError, lspciArgs, runLspci, type Runner } from '../src/index';
+import { PciDiscoveryError, runLspci, type Runner } from '../src/index';
+import { lspciArgs } from '../src/LspciRunner';
 
 const ONE = 'Slot:\t0000:00:03.0\nClass:\tEthernet controller [0200]\nVendor:\tRed Hat, Inc. [1af4]\nDevice:\tVirtio 1.0 network device [1041]\nDriver:\tvirtio-pci\n';
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, it, expect } from 'vitest';
-import { PCI_IDS_MAX_BYTES, PciDiscoveryError, PciIds, findPciIdsFile } from '../src/index';
+import { PciDiscoveryError, PciIds, findPciIdsFile } from '../src/index';
+import { PCI_IDS_MAX_BYTES } from '../src/PciIds';
 
 const SAMPLE = [
   '#',

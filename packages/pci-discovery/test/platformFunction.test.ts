@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describePlatformFunctions, notPassable, platformFunction, platformFunctionsOf, type PciDevice } from '../src/index';
+import { notPassable, platformFunction, platformFunctionsOf, type PciDevice } from '../src/index';
+import { describePlatformFunctions } from '../src/platformFunction';
 
 const dev = (address: string, cls: string, vendorId = '8086', deviceId = '0000', parent: string | null = null) => ({ address, class: cls, vendorId, deviceId, parent });
 

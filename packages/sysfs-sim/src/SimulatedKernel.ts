@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { errnoOf, type SimulatedKernelWriter } from '@passthru/hostfs';
+import { errnoOf, sleepSync, type SimulatedKernelWriter } from '@passthru/hostfs';
 import { parseHostSpec, type HostSpec } from './HostSpec';
 import { SIM_SPEC_FILE, SIM_STATE_DIR } from './materialize';
 import { SysfsSimError } from './SysfsSimError';
@@ -173,8 +173,4 @@ export class SimulatedKernel implements SimulatedKernelWriter {
   }
 }
 
-/** Blocks the thread (a write(2) that does not return), without spinning. */
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 

@@ -1,4 +1,4 @@
-import { notPassable, platformFunctionsOf, type IommuGroup, type PciDevice } from '@passthru/pci-discovery';
+import { identityOf, notPassable, platformFunctionsOf, slotOf, type DeviceIdentity, type IommuGroup, type PciDevice } from '@passthru/pci-discovery';
 import { isForeign, unrestorableOverride, type DeviceOwner } from './owners';
 import { VfioBinderError } from './VfioBinderError';
 
@@ -12,27 +12,6 @@ export interface PlannedWrite {
   data: string;
   /** What the write is for, in the user's words. */
   purpose: string;
-}
-
-/** What identifies a device across reboots (a renumbered address names another device). */
-export interface DeviceIdentity {
-  vendorId: string;
-  deviceId: string;
-  subsystemVendorId: string | null;
-  subsystemDeviceId: string | null;
-  class: string;
-  iommuGroup: number | null;
-}
-
-export function identityOf(device: PciDevice): DeviceIdentity {
-  return {
-    vendorId: device.vendorId,
-    deviceId: device.deviceId,
-    subsystemVendorId: device.subsystemVendorId,
-    subsystemDeviceId: device.subsystemDeviceId,
-    class: device.class,
-    iommuGroup: device.iommuGroup,
-  };
 }
 
 export interface PlannedDevice {
@@ -89,7 +68,7 @@ export function bindWrites(device: PciDevice): PlannedWrite[] {
 export function planBind(chosen: PciDevice[], devices: PciDevice[], groups: IommuGroup[], owners: Map<string, DeviceOwner> = new Map()): BindPlan {
   const byAddress = new Map(devices.map((d) => [d.address, d]));
   const named = new Set(chosen.map((d) => d.address));
-  const namedSlots = new Set(chosen.map((d) => d.address.slice(0, d.address.lastIndexOf('.'))));
+  const namedSlots = new Set(chosen.map((d) => slotOf(d.address)));
   const bridgesNamed = chosen.filter((d) => d.isBridge);
   if (bridgesNamed.length) {
     throw new VfioBinderError('usage', `Failed planning bind of ${bridgesNamed.map((d) => d.address).join(', ')}: a PCI bridge is never bound to vfio-pci (name the endpoints behind it)`);
@@ -121,7 +100,7 @@ export function planBind(chosen: PciDevice[], devices: PciDevice[], groups: Iomm
         identity: identityOf(d),
         originalDriver: d.driver,
         originalOverride: d.driverOverride,
-        reason: named.has(d.address) ? 'named' : namedSlots.has(d.address.slice(0, d.address.lastIndexOf('.'))) ? 'same-slot' : 'same-group',
+        reason: named.has(d.address) ? 'named' : namedSlots.has(slotOf(d.address)) ? 'same-slot' : 'same-group',
         alreadyBound: d.driver === VFIO_DRIVER,
         owner: owners.get(d.address) ?? null,
         unrestorable: unrestorableOverride(d.driverOverride),

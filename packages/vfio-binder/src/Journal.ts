@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { HostFsError, type HostFs } from '@passthru/hostfs';
+import { HostFsError, sleepSync, type HostFs } from '@passthru/hostfs';
+import { DeviceIdentitySchema } from '@passthru/pci-discovery';
 import { z } from 'zod';
 import { VfioBinderError } from './VfioBinderError';
 
@@ -7,18 +8,9 @@ export const JOURNAL_DIR = '/var/lib/passthru';
 export const JOURNAL_PATH = `${JOURNAL_DIR}/journal.jsonl`;
 export const LOCK_PATH = '/run/passthru/bind.lock';
 
-const IdentitySchema = z.object({
-  vendorId: z.string(),
-  deviceId: z.string(),
-  subsystemVendorId: z.string().nullable(),
-  subsystemDeviceId: z.string().nullable(),
-  class: z.string(),
-  iommuGroup: z.number().nullable(),
-});
-
 export const JournalDeviceSchema = z.object({
   address: z.string(),
-  identity: IdentitySchema,
+  identity: DeviceIdentitySchema,
   originalDriver: z.string().nullable(),
   originalOverride: z.string().nullable(),
   /** pending: not touched yet; bound: on vfio-pci by us; restored: back as it was; left: not restored (see note). */
@@ -262,10 +254,6 @@ export interface LockOptions {
 
 /** An empty or garbage lock file older than this counts as stale. */
 export const STALE_UNKNOWN_LOCK_MS = 30_000;
-
-export function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 function pidAlive(pid: number): boolean {
   try {

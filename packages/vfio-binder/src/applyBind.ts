@@ -1,6 +1,6 @@
-import { HostFsError, type HostFs } from '@passthru/hostfs';
+import { HostFsError, sleepSync, type HostFs } from '@passthru/hostfs';
 import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER, type BindPlan, type PlannedDevice } from './BindPlan';
-import { JOURNAL_PATH, Journal, acquireHostLock, sleepSync, type JournalDevice, type JournalEntry, type LockOptions } from './Journal';
+import { JOURNAL_PATH, Journal, acquireHostLock, type JournalDevice, type JournalEntry, type LockOptions } from './Journal';
 import { isForeign, unrestorableOverride } from './owners';
 import { VfioBinderError } from './VfioBinderError';
 

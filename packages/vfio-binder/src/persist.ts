@@ -1,8 +1,8 @@
 import type { HostFs } from '@passthru/hostfs';
 import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, unifiedPatch, type BootConfigEditPlan } from '@passthru/iommu-check';
-import type { PciDevice } from '@passthru/pci-discovery';
+import { DeviceIdentitySchema, PCI_ADDRESS_SOURCE, identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
 import { z } from 'zod';
-import { identityOf, VFIO_DRIVER, type DeviceIdentity } from './BindPlan';
+import { VFIO_DRIVER } from './BindPlan';
 import { evaluateGuards } from './guards';
 import { Journal } from './Journal';
 import { identityMismatch } from './restore';
@@ -40,7 +40,7 @@ export interface PersistPlan {
 
 const PersistRecordSchema = z.object({
   schemaVersion: z.literal(1),
-  devices: z.array(z.object({ address: z.string(), identity: z.object({ vendorId: z.string(), deviceId: z.string(), subsystemVendorId: z.string().nullable(), subsystemDeviceId: z.string().nullable(), class: z.string(), iommuGroup: z.number().nullable() }) })),
+  devices: z.array(z.object({ address: z.string(), identity: DeviceIdentitySchema })),
 });
 
 /** The kernel module behind a driver (`/sys/bus/pci/drivers/D/module` link), else its name. */
@@ -85,7 +85,7 @@ export function renumberedDevices(host: HostFs, devices: PciDevice[]): string[] 
 const idOf = (d: PciDevice) => `${d.vendorId}:${d.deviceId}`;
 
 /** The addresses named in the driver_override writes of a modprobe.d install line of ours. */
-const OVERRIDE_ADDRESS = /\/sys\/bus\/pci\/devices\/([0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])\/driver_override/g;
+const OVERRIDE_ADDRESS = new RegExp(`/sys/bus/pci/devices/(${PCI_ADDRESS_SOURCE})/driver_override`, 'g');
 
 /**
  * The modprobe.d install command that binds `addresses` (and only those) to vfio-pci at boot.

@@ -1,8 +1,8 @@
-import { HostFsError, type HostFs } from '@passthru/hostfs';
-import type { PciDevice } from '@passthru/pci-discovery';
+import { HostFsError, sleepSync, type HostFs } from '@passthru/hostfs';
+import { identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
 import { currentDriver, type ApplyOptions, type DeviceOutcome } from './applyBind';
-import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER, identityOf, type DeviceIdentity } from './BindPlan';
-import { Journal, acquireHostLock, sleepSync, type JournalDevice } from './Journal';
+import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER } from './BindPlan';
+import { Journal, acquireHostLock, type JournalDevice } from './Journal';
 
 /**
  * A device on vfio-pci with driver_override `vfio-pci` that the journal has no readable record

@@ -1,7 +1,6 @@
 import type { HostFs } from '@passthru/hostfs';
-import type { PciDevice } from '@passthru/pci-discovery';
+import { identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
 import { currentDriver, restoreDevice, type ApplyOptions, type DeviceOutcome } from './applyBind';
-import { identityOf, type DeviceIdentity } from './BindPlan';
 import { VFIO_DRIVER } from './BindPlan';
 import { Journal, acquireHostLock, type JournalDevice } from './Journal';
 import { isForeign, readOwnership, type DeviceOwner } from './owners';

@@ -4,11 +4,11 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { HostFs, HostFsError } from '@passthru/hostfs';
 import { moduleOptions, parseModprobeConfig } from '@passthru/iommu-check';
-import { scanPciDevices } from '@passthru/pci-discovery';
+import { identityOf, scanPciDevices } from '@passthru/pci-discovery';
 import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readIommuGroups } from '@passthru/pci-discovery';
-import { MODPROBE_FILE, PERSIST_RECORD, VfioBinderError, applyBind, applyPersist, formatPersistPlan, identityOf, planBind, planPersist, readPersistRecord, renumberedDevices } from '../src/index';
+import { MODPROBE_FILE, PERSIST_RECORD, VfioBinderError, applyBind, applyPersist, formatPersistPlan, planBind, planPersist, readPersistRecord, renumberedDevices } from '../src/index';
 import { giveDeviceId } from './renumber';
 
 const roots: string[] = [];

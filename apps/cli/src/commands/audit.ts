@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { auditFailed, auditLxd, auditSarif, type AuditReport, type Finding } from '@passthru/lxd-device-attach';
-import { reportVersion } from '../report/version';
+import { version } from '../version';
 import type { CommandSpec } from '../command';
 import { CliError, EXIT } from '../CliError';
 import { paint, printJson, renderTable, type Colour, type Output } from '../output';
@@ -43,7 +43,7 @@ export const auditCommand: CommandSpec = {
             if (options.all && args.length > 0) throw new CliError('audit takes INSTANCEs or --all, not both');
             const { client, remote } = lxdClientFor(ctx);
             const report = await auditLxd(client, remote ? undefined : ctx.host, { instances: args, all: Boolean(options.all), ...(options.project ? { project: options.project } : {}) });
-            if (ctx.format === 'sarif') ctx.out.stdout.write(`${JSON.stringify(auditSarif(report, reportVersion), null, 2)}\n`);
+            if (ctx.format === 'sarif') ctx.out.stdout.write(`${JSON.stringify(auditSarif(report, version), null, 2)}\n`);
             else if (ctx.format === 'json') printJson(ctx.out, report);
             else ctx.out.stdout.write(renderAudit(ctx.out, report));
             return auditFailed(report) ? EXIT.failed : EXIT.ok;

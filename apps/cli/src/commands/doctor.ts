@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { HostFsError } from '@passthru/hostfs';
-import type { PciScan } from '@passthru/pci-discovery';
-import { normalizePciAddress, runChecks, type CheckResult, type CheckStatus, type DoctorReport, type HostIdentity, type RunChecksOptions } from '@passthru/iommu-check';
+import { normalizePciAddress, type PciScan } from '@passthru/pci-discovery';
+import { runChecks, type CheckResult, type CheckStatus, type DoctorReport, type HostIdentity, type RunChecksOptions } from '@passthru/iommu-check';
 import type { CommandSpec } from '../command';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../CliError';

@@ -5,7 +5,7 @@ import type { CommandSpec } from '../command';
 import { CliError, EXIT } from '../CliError';
 import type { CliContext } from '../context';
 import { paint, printJson, renderTable } from '../output';
-import { reportVersion } from '../report/version';
+import { version } from '../version';
 import { lxdClientFor } from './attach';
 import { refuseJsonTree } from './list';
 
@@ -87,7 +87,7 @@ export const fleetCommand: CommandSpec = {
       .action(
         run<{ member?: string; dryRun?: boolean }>(async (ctx, options) => {
           const { client } = lxdClientFor(ctx);
-          const result = await fleetCall(() => publishReadiness({ client, host: ctx.host, version: reportVersion, ...(options.member !== undefined ? { member: options.member } : {}), dryRun: options.dryRun === true }));
+          const result = await fleetCall(() => publishReadiness({ client, host: ctx.host, version, ...(options.member !== undefined ? { member: options.member } : {}), dryRun: options.dryRun === true }));
           if (ctx.format === 'json') printJson(ctx.out, result);
           else ctx.out.stdout.write(renderPublish(result));
           return EXIT.ok;

@@ -1,11 +1,11 @@
 import { Option } from 'commander';
-import { notPassable, platformFunctionsOf, readIommuGroups } from '@passthru/pci-discovery';
+import { deviceLabel, notPassable, platformFunctionsOf, readIommuGroups } from '@passthru/pci-discovery';
 import type { CommandSpec } from '../command';
 import { EXIT } from '../CliError';
 import { scanHost } from '../names';
 import { paint, printJson, renderTable } from '../output';
 import { renderTree } from '../report/renderTree';
-import { classLabel, deviceLabel, driverCell, ownerCell, ownersOf, refuseJsonTree } from './list';
+import { classLabel, driverCell, ownerCell, ownersOf, refuseJsonTree } from './list';
 import { isForeign } from '@passthru/vfio-binder';
 
 export const groupsCommand: CommandSpec = {

@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { DEVICE_CLASSES, deviceClassOf, readIommuGroups, type DeviceClassFilter, type PciDevice } from '@passthru/pci-discovery';
+import { DEVICE_CLASSES, deviceClassOf, deviceLabel, readIommuGroups, type DeviceClassFilter, type PciDevice } from '@passthru/pci-discovery';
 import { isForeign, readOwnership, type DeviceOwner } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
 import type { CliContext } from '../context';
@@ -16,11 +16,6 @@ export function refuseJsonTree(format: string): void {
 /** "VGA compatible controller [0300]", as lspci -nn prints a class. */
 export function classLabel(d: PciDevice): string {
   return `${d.className ?? 'Class'} [${d.class.slice(0, 4)}]`;
-}
-
-/** "NVIDIA Corporation AD102 [GeForce RTX 4090]", falling back to numeric ids. */
-export function deviceLabel(d: PciDevice): string {
-  return `${d.vendorName ?? `Vendor ${d.vendorId}`} ${d.deviceName ?? `Device ${d.deviceId}`}`;
 }
 
 export function driverCell(out: Output, d: PciDevice): string {

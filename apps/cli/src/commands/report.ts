@@ -7,7 +7,7 @@ import { scanHost } from '../names';
 import { paint, printJson } from '../output';
 import { buildReport } from '../report/buildReport';
 import { renderHtml } from '../report/renderHtml';
-import { reportVersion } from '../report/version';
+import { version } from '../version';
 
 interface ReportOptions {
   html?: string;
@@ -29,7 +29,7 @@ export const reportCommand: CommandSpec = {
           if (!options.html && ctx.format !== 'json') throw new CliError('report needs --html FILE (or --format json for the data)', EXIT.usage);
           const started = Date.now();
           const scan = scanHost(ctx);
-          const report = buildReport({ host: ctx.host, devices: scan.devices, groups: readIommuGroups(ctx.host, scan.devices), problems: scan.problems, version: reportVersion });
+          const report = buildReport({ host: ctx.host, devices: scan.devices, groups: readIommuGroups(ctx.host, scan.devices), problems: scan.problems, version });
           if (report.doctorError) ctx.note(`passthru: warning: ${report.doctorError}`);
           if (options.html) {
             const html = renderHtml(report);

@@ -1,14 +1,10 @@
 import type { HostFs } from '@passthru/hostfs';
 import { runChecks, type CheckResult, type DoctorReport } from '@passthru/iommu-check';
-import { notPassable, platformFunctionsOf, type IommuGroup, type PciDevice, type PlatformFunction, type ScanProblem } from '@passthru/pci-discovery';
+import { blockingEndpoints, buildTopology, notPassable, platformFunctionsOf, slotOf, trailingPciAddress, type IommuGroup, type PciDevice, type PlatformFunction, type ScanProblem } from '@passthru/pci-discovery';
 import { evaluateGuards, isForeign, planBind, readOwnership, VFIO_DRIVER, type GuardFinding } from '@passthru/vfio-binder';
 import { SCHEMA_VERSION } from '../output';
 import type { Report, ReportDevice, ReportGroup } from '../schemas';
-import { buildTopology } from './topology';
 
-/** Drivers that leave a group viable (the kernel's vfio_dev_driver_allowed + none). */
-const VIABLE_DRIVERS = new Set([VFIO_DRIVER, 'pci-stub']);
-const slotOf = (address: string) => address.slice(0, address.lastIndexOf('.'));
 
 export interface ReportInput {
   host: HostFs;
@@ -64,13 +60,13 @@ export function buildReport(input: ReportInput): Report {
   }
   const checksByAddress = new Map<string, CheckResult[]>();
   for (const c of doctor?.checks ?? []) {
-    const m = /([0-9a-f]{4,8}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7])$/.exec(c.id);
-    if (m && byAddress.has(m[1]!)) checksByAddress.set(m[1]!, [...(checksByAddress.get(m[1]!) ?? []), c]);
+    const a = trailingPciAddress(c.id);
+    if (a !== undefined && byAddress.has(a)) checksByAddress.set(a, [...(checksByAddress.get(a) ?? []), c]);
   }
 
   const reportGroups: ReportGroup[] = groups.map((g) => {
     const endpoints = g.endpoints.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined);
-    const viable = endpoints.every((d) => d.driver === null || VIABLE_DRIVERS.has(d.driver));
+    const viable = blockingEndpoints(g, byAddress).length === 0;
     const bound = endpoints.filter((d) => d.driver === VFIO_DRIVER).length;
     const isolated = new Set(g.endpoints.map(slotOf)).size <= 1;
     const guarded = g.endpoints.filter((a) => guardsByAddress.has(a));
@@ -127,7 +123,7 @@ export function buildReport(input: ReportInput): Report {
       summary = `A bind would be refused (--force overrides): ${guards.map((g) => g.summary).join('; ')}.`;
     } else if (d.driver === VFIO_DRIVER) {
       status = 'group-not-viable';
-      summary = `On vfio-pci, but group ${d.iommuGroup} is not viable: ${group?.endpoints.filter((a) => { const o = byAddress.get(a); return o?.driver && !VIABLE_DRIVERS.has(o.driver); }).join(', ')} still on a host driver.`;
+      summary = `On vfio-pci, but group ${d.iommuGroup} is not viable: ${group && blockingEndpoints(group, byAddress).join(', ')} still on a host driver.`;
     } else if (sharedWith.length) {
       status = 'shared-group';
       summary = `Bindable with its group: shares IOMMU group ${d.iommuGroup} with ${sharedWith.length} other device(s) that move to vfio-pci too.`;

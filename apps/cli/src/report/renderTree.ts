@@ -1,9 +1,7 @@
-import type { IommuGroup, PciDevice } from '@passthru/pci-discovery';
+import { buildTopology, deviceLabel, slotOf, walkTopology, type IommuGroup, type PciDevice } from '@passthru/pci-discovery';
 import { paint, type Colour, type Output } from '../output';
-import { buildTopology, walkTopology } from './topology';
 
 const GROUP_COLOURS: Colour[] = ['cyan', 'magenta', 'blue', 'yellow', 'green'];
-const slotOf = (address: string) => address.slice(0, address.lastIndexOf('.'));
 
 export interface TreeOptions {
   /** Only these devices and the bridges above them (list --class). */
@@ -50,7 +48,7 @@ export function renderTree(out: Output, devices: PciDevice[], groups: IommuGroup
       d.iommuGroup === null
         ? paint(out, 'yellow', '[no group]')
         : paint(out, GROUP_COLOURS[d.iommuGroup % GROUP_COLOURS.length]!, `[group ${d.iommuGroup}${shared.has(d.iommuGroup) ? '*' : ''}]`);
-    const name = `${d.vendorName ?? `Vendor ${d.vendorId}`} ${d.deviceName ?? `Device ${d.deviceId}`}`;
+    const name = deviceLabel(d);
     const what = d.sriov?.role === 'vf' ? `VF ${d.sriov.vfIndex ?? '?'}: ${name}` : name;
     const driver = d.driver === null ? paint(out, 'gray', '(no driver)') : d.driver === 'vfio-pci' ? paint(out, 'green', d.driver) : d.driver;
     const vfs = d.sriov?.role === 'pf' ? paint(out, 'gray', ` (${d.sriov.numVfs} of ${d.sriov.totalVfs} VFs)`) : '';

@@ -1,10 +1,10 @@
 /** ACS: which ports above an asked device lack Access Control Services, and who shares its group because of them. */
-import type { PciDevice } from '@passthru/pci-discovery';
+import { slotOf, type PciDevice } from '@passthru/pci-discovery';
 import { inspectPciConfig, type PciConfigIsolation } from '../AcsCapability';
 import type { CheckResult } from '../DoctorReport';
 import { tryReadBytes } from '../HostFacts';
 import { check } from './check';
-import { describeDevice, slotOf } from './devices';
+import { describeDevice } from './devices';
 import { IOMMU_GROUPS, notInTree } from './evidence';
 import type { Facts } from './Facts';
 

@@ -1,18 +1,17 @@
 /** Group viability: whether the IOMMU group of an asked device can go to VFIO as a whole. */
-import { notPassable, platformFunctionsOf, type PciDevice } from '@passthru/pci-discovery';
+import { blockingEndpoints, keepsGroupViable, notPassable, platformFunctionsOf, slotOf, type PciDevice } from '@passthru/pci-discovery';
 import type { CheckResult } from '../DoctorReport';
 import { canonicalParamKey, formatParam, splitOptions } from '../KernelCmdline';
 import { capitalise, check, planRemediation } from './check';
-import { describeDevice, slotOf } from './devices';
+import { describeDevice } from './devices';
 import { IOMMU_GROUPS, kernelAbsent, missingKernelLayer, notInTree } from './evidence';
 import type { Facts } from './Facts';
-import { isVfioReady } from './viabilityRule';
 
 /** Host-critical members: storage with a driver (disks), the boot GPU, a NIC with an interface. */
 function hostCritical(d: PciDevice): string | undefined {
-  if (d.class.startsWith('01') && !isVfioReady(d.driver)) return 'the host loses its disks on it';
+  if (d.class.startsWith('01') && !keepsGroupViable(d.driver)) return 'the host loses its disks on it';
   if (d.bootVga) return 'the host console runs on it';
-  if (d.class.startsWith('02') && d.net.length > 0 && !isVfioReady(d.driver)) return `the host loses network interface ${d.net.join(', ')}`;
+  if (d.class.startsWith('02') && d.net.length > 0 && !keepsGroupViable(d.driver)) return `the host loses network interface ${d.net.join(', ')}`;
   return undefined;
 }
 
@@ -46,10 +45,7 @@ export function checkGroupViable(f: Facts, address: string): CheckResult {
   const group = f.groups.find((g) => g.id === d.iommuGroup);
   const members = group?.endpoints ?? [address];
   ev.push(`${IOMMU_GROUPS}/${d.iommuGroup}/devices: ${group?.devices.join(' ') ?? address}${group && group.bridges.length > 0 ? ` (bridges ${group.bridges.join(' ')} excluded)` : ''}`);
-  const notReady = members.filter((a) => {
-    const m = f.byAddress.get(a);
-    return m === undefined || !isVfioReady(m.driver);
-  });
+  const notReady = blockingEndpoints({ endpoints: members }, f.byAddress);
   for (const a of members) if (a !== address) ev.push(`${a}: ${describeDevice(f.byAddress.get(a), a)}`);
   const platform = platformFunctionsOf(group ?? { devices: [address] }, f.byAddress);
   if (platform.length > 0) {

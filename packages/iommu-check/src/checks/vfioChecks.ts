@@ -1,5 +1,5 @@
 /** vfio layer: the vfio modules, vfio-pci's modprobe.d options and softdeps, and the initramfs. */
-import type { PciDevice } from '@passthru/pci-discovery';
+import { keepsGroupViable, type PciDevice } from '@passthru/pci-discovery';
 import type { CheckResult } from '../DoctorReport';
 import { tryList, tryReadText } from '../HostFacts';
 import { GPU_DRIVERS, parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, type InitramfsVfioReport } from '../InitramfsConfig';
@@ -9,7 +9,6 @@ import { isModuleBlocked, moduleOptions, normalizeModuleName, type ConfigFile } 
 import { check } from './check';
 import { idOf } from './devices';
 import type { Facts } from './Facts';
-import { isVfioReady } from './viabilityRule';
 
 const REQUIRED_VFIO = ['vfio', 'vfio_pci', 'vfio_iommu_type1'] as const;
 
@@ -103,7 +102,7 @@ export function checkVfioModprobe(f: Facts, asked: readonly PciDevice[]): CheckR
     if (extra.length > 0) problems.push(`ids= also claims ${extra.map((d) => `${d.address} (${idOf(d)}${d.bootVga ? ', the boot GPU' : ''}${d.driver ? `, now on ${d.driver}` : ''})`).join(', ')}, which ${extra.length === 1 ? 'is' : 'are'} not in the asked devices' groups: vfio-pci takes every device with a listed id`);
   }
   // The native driver must not win the race: a softdep <driver> pre: vfio-pci per claimed device's driver.
-  const racing = [...new Set(claimed.map((d) => d.driver).filter((drv): drv is string => drv !== null && !isVfioReady(drv)).map(normalizeModuleName))].filter((m) => !softdeps.some((s) => s.module === m) && m !== 'pcieport');
+  const racing = [...new Set(claimed.map((d) => d.driver).filter((drv): drv is string => drv !== null && !keepsGroupViable(drv)).map(normalizeModuleName))].filter((m) => !softdeps.some((s) => s.module === m) && m !== 'pcieport');
   if (racing.length > 0 && good.length > 0) problems.push(`no \`softdep <driver> pre: vfio-pci\` for ${racing.join(', ')}: ${racing.length === 1 ? 'it' : 'they'} can claim the listed devices before vfio-pci loads`);
   if (isModuleBlocked(cfg, 'vfio_pci')) problems.push('vfio_pci is blacklisted or install-disabled');
 

@@ -1,4 +1,6 @@
-import { compareAddresses, type PciDevice } from '@passthru/pci-discovery';
+import { z } from 'zod';
+import type { PciDevice } from './PciDevice';
+import { PCI_ADDRESS_RE, ROOT_BUS_RE, compareAddresses } from './pciAddress';
 
 /**
  * The PCI topology as a flat forest: root buses (`pci0000:00`, one per host bridge / root
@@ -7,13 +9,15 @@ import { compareAddresses, type PciDevice } from '@passthru/pci-discovery';
  * a PCI domain of its own (Intel VMD) holds that domain's root bus. Flat (ids, not nesting) so
  * the JSON stays shallow for 2,000-function hosts.
  */
-export interface TopologyNode {
-  /** `pci0000:00` for a root bus, the PCI address for a function. */
-  id: string;
-  kind: 'root-bus' | 'function';
-  parent: string | null;
-  children: string[];
-}
+export const TopologyNodeSchema = z.object({
+  /** `pci0000:00` for a root bus (host bridge), the PCI address for a function. */
+  id: z.string(),
+  kind: z.enum(['root-bus', 'function']),
+  parent: z.string().nullable(),
+  /** Functions behind a bridge, VFs of a PF, and the root bus a VMD controller holds. */
+  children: z.array(z.string()),
+});
+export type TopologyNode = z.infer<typeof TopologyNodeSchema>;
 
 export interface Topology {
   roots: string[];
@@ -23,7 +27,7 @@ export interface Topology {
 /** `pci0000:00` from `/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0`: the last root bus on the path. */
 export function rootBusOf(sysfsPath: string): string | null {
   const parts = sysfsPath.split('/');
-  for (let i = parts.length - 1; i >= 0; i--) if (/^pci[0-9a-f]{4,8}:[0-9a-f]{2}$/.test(parts[i]!)) return parts[i]!;
+  for (let i = parts.length - 1; i >= 0; i--) if (ROOT_BUS_RE.test(parts[i]!)) return parts[i]!;
   return null;
 }
 
@@ -32,11 +36,12 @@ function rootBusHolder(sysfsPath: string, bus: string): string | null {
   const parts = sysfsPath.split('/');
   const i = parts.indexOf(bus);
   const before = i > 0 ? parts[i - 1]! : '';
-  return /^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(before) ? before : null;
+  return PCI_ADDRESS_RE.test(before) ? before : null;
 }
 
 const compareBuses = (a: string, b: string) => compareAddresses(`${a.slice(3)}:00.0`, `${b.slice(3)}:00.0`);
 
+/** The topology of the scanned devices (every device once; see above). */
 export function buildTopology(devices: readonly PciDevice[]): Topology {
   const nodes = new Map<string, TopologyNode>();
   const present = new Set(devices.map((d) => d.address));

@@ -1,3 +1,0 @@
-declare const PASSTHRU_VERSION: string;
-/** The CLI's version (esbuild defines PASSTHRU_VERSION in the bundle; sources run as dev). */
-export const reportVersion = typeof PASSTHRU_VERSION === 'string' ? PASSTHRU_VERSION : '0.0.0-dev';
