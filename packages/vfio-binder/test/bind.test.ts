@@ -5,7 +5,12 @@ import { HostFs } from '@passthru/hostfs';
 import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
 import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Journal, applyBind, applyRestore, formatPlan, parseTarget, planBind, planRestore, resolveTargets, acquireHostLock, VfioBinderError } from '../src/index';
+import { formatPlan, planBind } from '../src/BindPlan';
+import { Journal, acquireHostLock } from '../src/Journal';
+import { VfioBinderError } from '../src/VfioBinderError';
+import { applyBind } from '../src/applyBind';
+import { applyRestore, planRestore } from '../src/restore';
+import { parseTarget, resolveTargets } from '../src/targets';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';
 import { giveDeviceId } from './renumber';
 

@@ -8,7 +8,10 @@ import { scanPciDevices } from '@passthru/pci-discovery';
 import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readIommuGroups } from '@passthru/pci-discovery';
-import { MODPROBE_FILE, PERSIST_RECORD, VfioBinderError, applyBind, applyPersist, formatPersistPlan, identityOf, lineDiff, planBind, planPersist, readPersistRecord, renumberedDevices } from '../src/index';
+import { identityOf, planBind } from '../src/BindPlan';
+import { VfioBinderError } from '../src/VfioBinderError';
+import { applyBind } from '../src/applyBind';
+import { MODPROBE_FILE, PERSIST_RECORD, applyPersist, formatPersistPlan, lineDiff, planPersist, readPersistRecord, renumberedDevices } from '../src/persist';
 import { giveDeviceId } from './renumber';
 
 const roots: string[] = [];
