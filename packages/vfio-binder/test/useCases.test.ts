@@ -1,27 +1,17 @@
 // The use cases of the package door (bind, restore, persist, readiness): what a CLI, a fleet
 // agent or an exporter calls, with the policy (--force, --adopt, consent) inside.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { HostFs } from '@passthru/hostfs';
+import type { HostFs } from '@passthru/hostfs';
 import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
-import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bindDevices, hostReadiness, parseTarget, persistDevices, restoreDevices, VfioBinderError } from '../src/index';
+import { cleanSimHosts, simHost } from './simHost';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';
 import { giveDeviceId } from './renumber';
 
-const specs = path.resolve(__dirname, '../../../fixtures/specs');
-const roots: string[] = [];
-afterEach(() => roots.splice(0).forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
+afterEach(cleanSimHosts);
 
-function fixture(name: string): { root: string; host: HostFs; kernel: SimulatedKernel } {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), `usecase-${name}-`));
-  roots.push(root);
-  materialize(loadHostSpec(path.join(specs, `${name}.yaml`)), root);
-  const kernel = new SimulatedKernel(root, { logWrites: false });
-  return { root, host: new HostFs(root, { kernel }), kernel };
-}
+const fixture = (name: string) => simHost(name, 'usecase');
 const state = (host: HostFs) => {
   const { devices } = scanPciDevices(host);
   return { devices, groups: readIommuGroups(host, devices) };
