@@ -1,6 +1,7 @@
 // Bundles the CLI and every workspace library into one ESM file for Node 20.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
+import { buildPageScript } from './page.mjs';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 // Stale chunks of an earlier build must not linger next to the new bundle.
@@ -16,7 +17,8 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  define: { PASSTHRU_VERSION: JSON.stringify(version) },
+  // The report page's script, bundled for the browser, goes in as a string the HTML embeds.
+  define: { PASSTHRU_VERSION: JSON.stringify(version), PASSTHRU_REPORT_SCRIPT: JSON.stringify(buildPageScript()) },
   // CommonJS dependencies (commander, systeminformation) call require(): give them one.
   banner: { js: "import { createRequire as __passthruRequire } from 'node:module'; const require = __passthruRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -1,11 +1,12 @@
-import { readIommuGroups, type IommuGroup, type PciDevice } from '@passthru/pci-discovery';
-import type { ApplyOptions, DeviceOutcome } from '@passthru/vfio-binder';
+import { readIommuGroups } from '@passthru/pci-discovery';
+import { formatPersistPlan, formatPlan, formatRecoveryPlan, formatRestorePlan, JOURNAL_PATH, leftLines, setAsideNote, type ApplyOptions, type BindOutcome, type DeviceOutcome, type HostState, type PersistOutcome, type RepairOutcome, type RestoreOutcome } from '@passthru/vfio-binder';
 import { CliError, EXIT } from './CliError';
 import type { CliContext } from './context';
 import { scanHost } from './names';
-import { paint, progressLine, renderTable } from './output';
+import { paint, printJson, progressLine, renderTable } from './output';
 
-export function hostState(ctx: CliContext): { devices: PciDevice[]; groups: IommuGroup[] } {
+/** What the binder's use cases plan from: one scan (with pci.ids names) and its IOMMU groups. */
+export function hostState(ctx: CliContext): HostState {
   const { devices } = scanHost(ctx);
   return { devices, groups: readIommuGroups(ctx.host, devices) };
 }
@@ -31,9 +32,84 @@ export function outcomeTable(ctx: CliContext, outcomes: DeviceOutcome[]): string
   );
 }
 
-/** Live changes need --yes: this machine's drivers are about to move. */
-export function requireConsent(ctx: CliContext, yes: boolean | undefined, what: string): void {
-  if (ctx.host.isLive && !yes) {
-    throw new CliError(`${what} changes drivers on this machine: re-run with --yes to proceed, or --dry-run to see the plan`, EXIT.usage);
+/** Live changes need --yes: this machine's drivers are about to move (a use case's consent callback). */
+export const consent = (ctx: CliContext, yes: boolean | undefined) => () => !ctx.host.isLive || Boolean(yes);
+export const consentRefused = (what: string) => new CliError(`${what} changes drivers on this machine: re-run with --yes to proceed, or --dry-run to see the plan`, EXIT.usage);
+
+/** bind's notes, before anything is written: journal warnings, each guard and foreign owner with the policy applied. */
+export function printBindPlanned(ctx: CliContext, o: BindOutcome, options: { force?: boolean; adopt?: boolean }): void {
+  for (const w of o.warnings) ctx.note(`passthru: warning: ${w}`);
+  for (const g of o.guards) {
+    ctx.note(`${paint(ctx.out, options.force ? 'yellow' : 'red', options.force ? 'overridden (--force)' : 'refused')}: ${g.address} [${g.id}] ${g.summary}`);
+    for (const e of g.evidence) ctx.note(`    evidence: ${e}`);
   }
+  for (const d of o.foreign) {
+    ctx.note(`${paint(ctx.out, options.adopt ? 'yellow' : 'red', options.adopt ? 'adopted (--adopt)' : 'refused')}: ${d.address} [owner: ${d.owner!.kind}] held by ${d.owner!.summary}${d.unrestorable ? `; restore could not put back its state: ${d.unrestorable}` : ''}`);
+    for (const e of d.owner!.evidence) ctx.note(`    evidence: ${e}`);
+  }
+}
+
+/** bind's result (plan, refusal or outcome table), and its exit code. */
+export function printBindOutcome(ctx: CliContext, o: BindOutcome): number {
+  if (o.status === 'planned') {
+    if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan: o.plan, guards: o.guards });
+    else ctx.out.stdout.write(formatPlan(o.plan));
+    return o.blockedBy.length ? EXIT.failed : EXIT.ok;
+  }
+  if (o.status === 'blocked') {
+    const how = { guards: '--force to override these guards', foreign: '--adopt to take over the devices another manager holds (the journal keeps their original state)' };
+    ctx.note(`Nothing was written. Use ${o.blockedBy.map((b) => how[b]).join(', or ')}; --dry-run shows the plan.`);
+    return EXIT.failed;
+  }
+  if (o.status === 'consent-refused') throw consentRefused('bind');
+  const result = o.result!;
+  if (ctx.format === 'json') printJson(ctx.out, { result, guards: o.guards });
+  else {
+    ctx.out.stdout.write(outcomeTable(ctx, result.devices));
+    const adopted = o.foreign.length ? `; adopted ${o.foreign.length} (${o.foreign.map((d) => d.address).join(', ')})` : '';
+    const summary = { applied: `Bound ${result.devices.filter((d) => d.status === 'bound').length} device(s) to vfio-pci with ${result.writes} writes${adopted}.`, noop: 'Nothing to do: already on vfio-pci.', 'rolled-back': 'Failed, and every device is back on its original driver.', partial: 'Failed, and the rollback did not finish: the journal lists what is left; run `passthru restore --all`.' }[result.status];
+    ctx.out.stdout.write(`${summary}\n`);
+  }
+  if (result.error) ctx.note(`passthru: ${result.error}`);
+  return result.status === 'rolled-back' ? EXIT.failed : result.status === 'partial' ? EXIT.partial : EXIT.ok;
+}
+
+/** restore's result (plan on a dry run, else the outcomes and what stays on vfio-pci), and its exit code. */
+export function printRestoreOutcome(ctx: CliContext, o: RestoreOutcome): number {
+  const recovery = o.recoveryIncluded ? { recovery: o.status === 'planned' ? o.recovery : o.recovered } : {};
+  if (o.status === 'consent-refused') throw consentRefused('restore');
+  if (o.movedAside) ctx.note(`passthru: ${setAsideNote(o.movedAside)}`);
+  if (o.status === 'planned') {
+    if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan: o.plan, ...recovery });
+    else ctx.out.stdout.write(o.plan.devices.length === 0 && o.recovery.devices.length ? formatRecoveryPlan(o.recovery) : formatRestorePlan(o.plan) + formatRecoveryPlan(o.recovery));
+    return EXIT.ok;
+  }
+  if (ctx.format === 'json') printJson(ctx.out, { result: o.result, ...recovery });
+  else if (o.status === 'noop') ctx.out.stdout.write(formatRestorePlan(o.plan));
+  else ctx.out.stdout.write(outcomeTable(ctx, [...o.result!.devices, ...o.recovered!.devices]) + leftLines(o.plan).map((l) => `${l}\n`).join(''));
+  return o.status === 'partial' ? EXIT.partial : EXIT.ok;
+}
+
+/** persist's plan (JSON on a dry run; else the diffs, printed before anything is written). */
+export function printPersistPlan(ctx: CliContext, o: Pick<PersistOutcome, 'plan'>, dryRun: boolean | undefined): void {
+  if (ctx.format === 'json' && dryRun) printJson(ctx.out, { dryRun: true, plan: o.plan });
+  else ctx.out.stdout.write(formatPersistPlan(o.plan));
+}
+
+/** persist's result after writing, and its exit code. */
+export function printPersistOutcome(ctx: CliContext, o: PersistOutcome, ranCommands: boolean): number {
+  if (o.status !== 'written') return EXIT.ok;
+  ctx.out.stdout.write(`Wrote ${o.written.length} file(s)${o.written.length ? `: ${o.written.join(', ')}` : ''}.\n`);
+  if (!ranCommands && o.plan.followUp.length) ctx.note(ctx.host.isLive ? 'Not run without --yes: the commands above.' : `Not run: --root ${ctx.host.root} is not this machine.`);
+  const failed = o.ran.filter((r) => r.exitCode !== 0);
+  for (const r of failed) ctx.note(`passthru: \`${r.command}\` exited ${r.exitCode}:\n${r.output}`);
+  return failed.length ? EXIT.failed : EXIT.ok;
+}
+
+/** restore --repair-journal's report: a whole journal, the lines a dry run would move, or where they went. */
+export function printRepair(ctx: CliContext, o: RepairOutcome): number {
+  if (o.damaged.length === 0) ctx.out.stdout.write(`The journal ${JOURNAL_PATH} is whole: nothing to repair.\n`);
+  else if (o.moved) ctx.note(`passthru: ${setAsideNote(o.moved)}`);
+  else ctx.out.stdout.write(o.damaged.map((d) => `  line ${d.line}: ${d.reason}\n`).join('') + `Would move ${o.damaged.length} unreadable line(s) into a dated file next to the journal; every readable record stays.\n`);
+  return EXIT.ok;
 }

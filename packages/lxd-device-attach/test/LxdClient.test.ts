@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LxdClient, LxdError, findLxdSocket, instancePut, lxdSocketCandidates } from '../src/index';
+import { LxdClient, findLxdSocket, lxdSocketCandidates } from '../src/LxdClient';
+import { LxdError } from '../src/LxdError';
+import { instancePut } from '../src/schemas';
 import { asyncOp, error, instance, operation, startFakeLxd, sync, type Handler } from './fakeLxd';
 
 let closers: (() => Promise<void>)[] = [];

@@ -1,7 +1,11 @@
 import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LxdClient, LxdError, applyAttach, chooseDevice, lxcConfigLines, planAttach, planDetach, resolveTarget } from '../src/index';
+import { LxdClient } from '../src/LxdClient';
+import { LxdError } from '../src/LxdError';
+import { applyAttach, planAttach, planDetach } from '../src/attachDevice';
+import { lxcConfigLines } from '../src/lxcConfig';
+import { chooseDevice, resolveTarget } from '../src/resolveTarget';
 import { error, instance, startFakeLxd, sync, type FakeRequest } from './fakeLxd';
 
 const fixtures = path.resolve(__dirname, '../../../fixtures/hosts');

@@ -14,7 +14,10 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { HostFs } from '@passthru/hostfs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LxdClient, auditLxd, auditSarif, isSerious, type AuditReport, type Finding } from '../src/index';
+import { LxdClient } from '../src/LxdClient';
+import { isSerious, type Finding } from '../src/auditInstance';
+import { auditLxd, type AuditReport } from '../src/auditLxd';
+import { auditSarif } from '../src/auditSarif';
 import { validateSarif } from './sarifValidator';
 
 const execFileAsync = promisify(execFile);

@@ -3,7 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
 import { describe, expect, it } from 'vitest';
-import { AuditReportSchema, InstanceSchema, auditFailed, auditInstance, auditProject, auditSocket, idmapMapsHostRoot, parseGroupFile, probeHostIommu, sensitivePath } from '../src/index';
+import { auditInstance, auditProject, idmapMapsHostRoot, sensitivePath } from '../src/auditInstance';
+import { AuditReportSchema, auditFailed, auditSocket, parseGroupFile, probeHostIommu } from '../src/auditLxd';
+import { InstanceSchema } from '../src/schemas';
 import { instance } from './fakeLxd';
 
 /** Limits a container must have to be "clean" (limits-missing is tested on its own). */

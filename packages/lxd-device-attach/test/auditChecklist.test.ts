@@ -1,23 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  AUDIT_RULES,
-  AUDIT_RULE_IDS,
-  AuditReportSchema,
-  InstanceSchema,
-  ServerSchema,
-  SARIF_LEVEL,
-  allFindings,
-  auditInstance,
-  auditProject,
-  auditSarif,
-  auditServer,
-  dockerSigns,
-  listenScope,
-  lxdSupport,
-  type AuditReport,
-} from '../src/index';
+import { auditInstance, auditProject, dockerSigns } from '../src/auditInstance';
+import { AuditReportSchema, allFindings, type AuditReport } from '../src/auditLxd';
+import { AUDIT_RULES, AUDIT_RULE_IDS } from '../src/auditRules';
+import { SARIF_LEVEL, auditSarif } from '../src/auditSarif';
+import { auditServer, listenScope } from '../src/auditServer';
+import { lxdSupport } from '../src/lxdSeries';
+import { InstanceSchema, ServerSchema } from '../src/schemas';
 import { instance } from './fakeLxd';
 import { validateSarif } from './sarifValidator';
 

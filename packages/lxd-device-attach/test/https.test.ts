@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LxdClient } from '../src/index';
+import { LxdClient } from '../src/LxdClient';
 
 /** A self-signed cert + key (openssl, as LXD's own are self-signed). */
 function selfSigned(dir: string, name: string): { cert: string; key: string } {

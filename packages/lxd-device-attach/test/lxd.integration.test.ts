@@ -12,7 +12,11 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { HostFs } from '@passthru/hostfs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LxdClient, LxdError, applyAttach, applyDetach, auditLxd, instancePut, planAttach, planDetach } from '../src/index';
+import { LxdClient } from '../src/LxdClient';
+import { LxdError } from '../src/LxdError';
+import { applyAttach, applyDetach, planAttach, planDetach } from '../src/attachDevice';
+import { auditLxd } from '../src/auditLxd';
+import { instancePut } from '../src/schemas';
 
 const execFileAsync = promisify(execFile);
 /** stdin closed: `lxc init/launch` read instance YAML from a stdin that is not a terminal. */

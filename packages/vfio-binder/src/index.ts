@@ -1,15 +1,21 @@
 // @passthru/vfio-binder: whole-group bind plans, guards, journal + host lock, apply with verify
 // and reverse-order rollback, restore, persistence across reboots.
+// The door: one function per use case (bind, restore, journal repair, persist, readiness), the
+// plans' and results' types, and the renderings a front end prints. The building blocks below
+// them (planBind/applyBind, planRestore/applyRestore) stay open for library users and the bench;
+// everything else is internal (tests import it by path).
 export { VfioBinderError, type BinderErrorKind } from './VfioBinderError';
-export { parseTarget, resolveTargets } from './targets';
-export { planBind, bindWrites, formatPlan, VFIO_DRIVER, DRIVERS, DRIVERS_PROBE } from './BindPlan';
-export type { BindPlan, PlannedDevice, PlannedGroup, PlannedWrite } from './BindPlan';
-export { evaluateGuards, defaultRouteInterfaces, processesHolding, libvirtHostdevs, parseLibvirtHostdevs, type GuardFinding, type LibvirtHostdev } from './guards';
-export { readOwnership, isForeign, unrestorableOverride, DRIVERCTL_DIR, type DeviceOwner, type OwnerKind, type Ownership } from './owners';
-export { Journal, acquireHostLock, JOURNAL_DIR, JOURNAL_PATH, LOCK_PATH, STALE_UNKNOWN_LOCK_MS, JournalSchema } from './Journal';
-export type { JournalEntry, JournalDevice, JournalFile, JournalInspection, DamagedLine, LockOptions } from './Journal';
-export { planRecovery, applyRecovery, formatRecoveryPlan, type RecoveryPlan, type RecoveryResult, type UnrecordedDevice } from './recoverUnrecorded';
-export { applyBind, refuseForeign, restoreDevice, waitForDriver, currentDriver, type ApplyOptions, type ApplyResult, type DeviceOutcome } from './applyBind';
-export { planRestore, applyRestore, formatRestorePlan, leftLines, identityMismatch, type RestorePlan, type RestoreResult, type RestoreOptions } from './restore';
-export { planPersist, applyPersist, formatPersistPlan, readPersistRecord, renumberedDevices, MODPROBE_FILE, DRACUT_FILE, PERSIST_RECORD, INITRAMFS_VFIO_MODULES } from './persist';
-export type { PersistPlan, FileChange, CommandRunner } from './persist';
+export { parseTarget } from './targets';
+export { bindDevices, type BindRequest, type BindOutcome, type HostState } from './bindDevices';
+export { restoreDevices, type RestoreRequest, type RestoreOutcome } from './restoreDevices';
+export { repairJournal, setAsideNote, type RepairOutcome, type SetAside } from './repairJournal';
+export { persistDevices, type PersistRequest, type PersistOutcome } from './persistDevices';
+export { hostReadiness, type HostReadiness, type GroupReadiness, type DeviceReadiness, type GroupStatus, type DeviceStatus } from './hostReadiness';
+export { planBind, formatPlan, VFIO_DRIVER, type BindPlan, type PlannedDevice, type PlannedGroup, type PlannedWrite } from './BindPlan';
+export { applyBind, type ApplyOptions, type ApplyResult, type DeviceOutcome } from './applyBind';
+export { planRestore, applyRestore, formatRestorePlan, leftLines, type RestorePlan, type RestoreResult, type RestoreOptions } from './restore';
+export { formatRecoveryPlan, type RecoveryPlan, type RecoveryResult, type UnrecordedDevice } from './recoverUnrecorded';
+export { formatPersistPlan, type PersistPlan, type FileChange, type CommandRunner } from './persist';
+export { readOwnership, isForeign, type DeviceOwner, type OwnerKind, type Ownership } from './owners';
+export { evaluateGuards, type GuardFinding } from './guards';
+export { JOURNAL_PATH, type LockOptions } from './Journal';

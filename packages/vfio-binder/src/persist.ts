@@ -81,6 +81,19 @@ export function renumberedDevices(host: HostFs, devices: PciDevice[]): string[] 
   });
 }
 
+/**
+ * Refuses (kind `refused`, nothing written) a bind or persist touching an address that persist
+ * recorded for another device: after a hardware change the boot configuration would claim the
+ * wrong one.
+ */
+export function refuseRenumbered(host: HostFs, devices: PciDevice[], addresses: ReadonlySet<string>, doing: 'bind' | 'persist'): void {
+  const renumbered = renumberedDevices(host, devices).filter((r) => addresses.has(r.slice(0, r.indexOf(': '))));
+  if (renumbered.length === 0) return;
+  const detail = doing === 'bind' ? 'than persist recorded' : '';
+  const fix = doing === 'persist' ? `; check the hardware, then remove ${PERSIST_RECORD}` : '';
+  throw new VfioBinderError('refused', `Failed planning ${doing}: the address now names another device${detail ? ` ${detail}` : ''} (${renumbered.join(', ')})${fix}`);
+}
+
 /** `vendor:device` of a device, as `options vfio-pci ids=` spells it. */
 const idOf = (d: PciDevice) => `${d.vendorId}:${d.deviceId}`;
 
@@ -136,8 +149,7 @@ export function planPersist(host: HostFs, chosen: PciDevice[], all: PciDevice[],
   const claimed = new Set([...chosen.map((d) => d.address), ...record.devices.map((r) => r.address), ...keptAddresses]);
   for (const d of all) if (keptIds.includes(idOf(d)) && !recordedIds.has(idOf(d))) claimed.add(d.address);
 
-  const renumbered = renumberedDevices(host, all).filter((r) => claimed.has(r.slice(0, r.indexOf(': '))));
-  if (renumbered.length) throw new VfioBinderError('refused', `Failed planning persist: the address now names another device (${renumbered.join(', ')}); check the hardware, then remove ${PERSIST_RECORD}`);
+  refuseRenumbered(host, all, claimed, 'persist');
   const warnings: string[] = [];
   // A device passthru already bound is on vfio-pci now: its native driver is in the journal.
   const journaled = new Journal(host).outstanding();

@@ -1,25 +1,21 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { HostFs } from '@passthru/hostfs';
+import type { HostFs } from '@passthru/hostfs';
 import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
-import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Journal, applyBind, applyRestore, formatPlan, parseTarget, planBind, planRestore, resolveTargets, acquireHostLock, VfioBinderError } from '../src/index';
+import { formatPlan, planBind } from '../src/BindPlan';
+import { Journal, acquireHostLock } from '../src/Journal';
+import { VfioBinderError } from '../src/VfioBinderError';
+import { applyBind } from '../src/applyBind';
+import { applyRestore, planRestore } from '../src/restore';
+import { parseTarget, resolveTargets } from '../src/targets';
+import { cleanSimHosts, simHost } from './simHost';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';
 import { giveDeviceId } from './renumber';
 
-const specs = path.resolve(__dirname, '../../../fixtures/specs');
-const roots: string[] = [];
-afterEach(() => roots.splice(0).forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
+afterEach(cleanSimHosts);
 
-function fixture(name: string): { root: string; host: HostFs; kernel: SimulatedKernel } {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), `bind-${name}-`));
-  roots.push(root);
-  materialize(loadHostSpec(path.join(specs, `${name}.yaml`)), root);
-  const kernel = new SimulatedKernel(root, { logWrites: false });
-  return { root, host: new HostFs(root, { kernel }), kernel };
-}
+const fixture = (name: string) => simHost(name, 'bind');
 
 function plan(host: HostFs, ...targets: string[]) {
   const { devices } = scanPciDevices(host);

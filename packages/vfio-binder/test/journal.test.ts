@@ -7,7 +7,13 @@ import { HostFs, errnoError } from '@passthru/hostfs';
 import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
 import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JOURNAL_PATH, Journal, LOCK_PATH, VfioBinderError, acquireHostLock, applyBind, applyRecovery, applyRestore, parseTarget, planBind, planRecovery, planRestore, resolveTargets } from '../src/index';
+import { planBind } from '../src/BindPlan';
+import { JOURNAL_PATH, Journal, LOCK_PATH, acquireHostLock } from '../src/Journal';
+import { VfioBinderError } from '../src/VfioBinderError';
+import { applyBind } from '../src/applyBind';
+import { applyRecovery, planRecovery } from '../src/recoverUnrecorded';
+import { applyRestore, planRestore } from '../src/restore';
+import { parseTarget, resolveTargets } from '../src/targets';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'journal-lock-'));

@@ -8,7 +8,14 @@ import { HostFs } from '@passthru/hostfs';
 import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
 import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Journal, applyBind, applyRestore, parseLibvirtHostdevs, parseTarget, planBind, planRestore, readOwnership, resolveTargets, VfioBinderError } from '../src/index';
+import { planBind } from '../src/BindPlan';
+import { Journal } from '../src/Journal';
+import { VfioBinderError } from '../src/VfioBinderError';
+import { applyBind } from '../src/applyBind';
+import { parseLibvirtHostdevs } from '../src/guards';
+import { readOwnership } from '../src/owners';
+import { applyRestore, planRestore } from '../src/restore';
+import { parseTarget, resolveTargets } from '../src/targets';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';
 
 const specs = path.resolve(__dirname, '../../../fixtures/specs');

@@ -8,7 +8,10 @@ import { identityOf, scanPciDevices } from '@passthru/pci-discovery';
 import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readIommuGroups } from '@passthru/pci-discovery';
-import { MODPROBE_FILE, PERSIST_RECORD, VfioBinderError, applyBind, applyPersist, formatPersistPlan, planBind, planPersist, readPersistRecord, renumberedDevices } from '../src/index';
+import { planBind } from '../src/BindPlan';
+import { VfioBinderError } from '../src/VfioBinderError';
+import { applyBind } from '../src/applyBind';
+import { MODPROBE_FILE, PERSIST_RECORD, applyPersist, formatPersistPlan, planPersist, readPersistRecord, renumberedDevices } from '../src/persist';
 import { giveDeviceId } from './renumber';
 
 const roots: string[] = [];

@@ -1,50 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
-import { ATTACH_TYPES, LxdClient, applyAttach, lxcConfigLines, planAttach, resolveTarget, type AttachPlan, type AttachType } from '@passthru/lxd-device-attach';
+import { ATTACH_TYPES, applyAttach, lxcConfigLines, planAttach, resolveTarget, type AttachType } from '@passthru/lxd-device-attach';
 import type { CommandSpec } from '../command';
 import { CliError, EXIT } from '../CliError';
-import type { CliContext } from '../context';
+import { formatAttachPlan, lxdClientFor } from '../lxd';
 import { printJson } from '../output';
-
-/**
- * The LXD client of the CLI: HTTPS when PASSTHRU_LXD_URL is set (PASSTHRU_LXD_CERT and
- * PASSTHRU_LXD_KEY: client cert and key files; PASSTHRU_LXD_SERVER_CERT: the server cert to
- * pin), else the local unix socket ($LXD_DIR, then the snap's, then Debian's).
- */
-export function lxdClientFor(ctx: CliContext): { client: LxdClient; remote: boolean } {
-  const env = ctx.env;
-  if (env.PASSTHRU_LXD_URL) {
-    const file = (name: string, required: boolean) => {
-      const p = env[name];
-      if (!p) {
-        if (required) throw new CliError(`PASSTHRU_LXD_URL is set: ${name} must name a PEM file`, EXIT.usage);
-        return undefined;
-      }
-      try {
-        return readFileSync(p, 'utf8');
-      } catch (error) {
-        throw new CliError(`${name}=${p}: ${(error as Error).message}`, EXIT.usage, { cause: error });
-      }
-    };
-    const serverCert = file('PASSTHRU_LXD_SERVER_CERT', false);
-    const client = new LxdClient({ kind: 'https', url: env.PASSTHRU_LXD_URL, cert: file('PASSTHRU_LXD_CERT', true)!, key: file('PASSTHRU_LXD_KEY', true)!, ...(serverCert ? { serverCert } : {}) });
-    return { client, remote: true };
-  }
-  const client = LxdClient.local(env);
-  ctx.verbose(`LXD via ${client.via}`);
-  return { client, remote: false };
-}
-
-export function formatAttachPlan(plan: AttachPlan, via: string): string {
-  const config = Object.entries(plan.device).map(([k, v]) => `${k}=${v}`).join(' ');
-  return [
-    `attach ${plan.deviceName} to ${plan.instanceType} ${plan.instance} (project ${plan.project}, ${plan.instanceStatus})`,
-    `  device: ${config}`,
-    ...plan.notes.map((n) => `  ${n}`),
-    `  write: GET instance -> PUT /1.0/instances/${plan.instance} with If-Match (ETag) via ${via} -> re-read and verify`,
-    '',
-  ].join('\n');
-}
 
 interface AttachOptions {
   type: AttachType;

@@ -4,7 +4,7 @@ import { version } from '../version';
 import type { CommandSpec } from '../command';
 import { CliError, EXIT } from '../CliError';
 import { paint, printJson, renderTable, type Colour, type Output } from '../output';
-import { lxdClientFor } from './attach';
+import { lxdClientFor } from '../lxd';
 
 const COLOURS: Record<Finding['severity'], Colour> = { critical: 'red', high: 'red', medium: 'yellow', low: 'gray' };
 

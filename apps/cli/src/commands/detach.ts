@@ -3,7 +3,7 @@ import { applyDetach, planDetach } from '@passthru/lxd-device-attach';
 import type { CommandSpec } from '../command';
 import { EXIT } from '../CliError';
 import { printJson } from '../output';
-import { lxdClientFor } from './attach';
+import { lxdClientFor } from '../lxd';
 
 interface DetachOptions {
   project?: string;

@@ -6,8 +6,8 @@ import { CliError, EXIT } from '../CliError';
 import type { CliContext } from '../context';
 import { paint, printJson, renderTable } from '../output';
 import { version } from '../version';
-import { lxdClientFor } from './attach';
-import { refuseJsonTree } from './list';
+import { lxdClientFor } from '../lxd';
+import { refuseJsonTree } from '../cells';
 
 /** FleetError kinds onto the exit codes: bad input 2 (nothing written), the rest 1. */
 async function fleetCall<T>(f: () => Promise<T>): Promise<T> {

@@ -5,7 +5,8 @@ import { EXIT } from '../CliError';
 import { scanHost } from '../names';
 import { paint, printJson, renderTable } from '../output';
 import { renderTree } from '../report/renderTree';
-import { classLabel, driverCell, ownerCell, ownersOf, refuseJsonTree } from './list';
+import { driverCell, ownerCell, ownersOf, refuseJsonTree } from '../cells';
+import { classLabel } from './list';
 import { isForeign } from '@passthru/vfio-binder';
 
 export const groupsCommand: CommandSpec = {

@@ -1,12 +1,10 @@
 import { Option } from 'commander';
 import { execa } from 'execa';
-import { parseCpuInfo, planCmdlineRemediation } from '@passthru/iommu-check';
-import { applyPersist, formatPersistPlan, parseTarget, planBind, planPersist, resolveTargets, type CommandRunner } from '@passthru/vfio-binder';
+import type { Target } from '@passthru/pci-discovery';
+import { parseTarget, persistDevices, type CommandRunner } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
-import { hostState } from '../binder';
-import { EXIT } from '../CliError';
+import { hostState, printPersistOutcome, printPersistPlan } from '../binder';
 import type { CliContext } from '../context';
-import { printJson } from '../output';
 
 interface PersistOptions {
   dryRun?: boolean;
@@ -23,29 +21,12 @@ const runCommand: CommandRunner = async (command) => {
 };
 
 /** `persist`, also reached through `bind --persist`. Rebuild commands run only on the live host with --yes. */
-export async function runPersist(ctx: CliContext, targets: string[], options: PersistOptions): Promise<number> {
-    const { devices, groups } = hostState(ctx);
-    // The whole group persists, as bind binds it: the plan's devices.
-    const planned = new Set(planBind(resolveTargets(targets.map(parseTarget), devices, groups), devices, groups).devices.map((d) => d.address));
-    const chosen = devices.filter((d) => planned.has(d.address));
-    const cpu = parseCpuInfo(ctx.host.readTextIfExists('/proc/cpuinfo') ?? '');
-    const cmdline = planCmdlineRemediation(ctx.host, cpu.vendor, { loader: options.bootloader });
-    const plan = planPersist(ctx.host, chosen, devices, cmdline, new Date().toISOString().replace(/[:.]/g, '-'), { force: options.force });
-    if (ctx.format === 'json' && options.dryRun) {
-      printJson(ctx.out, { dryRun: true, plan });
-      return EXIT.ok;
-    }
-    ctx.out.stdout.write(formatPersistPlan(plan));
-    if (options.dryRun || plan.changes.length === 0) return EXIT.ok;
-    const runner = ctx.host.isLive && options.yes ? runCommand : undefined;
-    const result = await applyPersist(ctx.host, plan, runner);
-    ctx.out.stdout.write(`Wrote ${result.written.length} file(s)${result.written.length ? `: ${result.written.join(', ')}` : ''}.\n`);
-    if (!runner && plan.followUp.length) {
-      ctx.note(ctx.host.isLive ? 'Not run without --yes: the commands above.' : `Not run: --root ${ctx.host.root} is not this machine.`);
-    }
-    const failed = result.ran.filter((r) => r.exitCode !== 0);
-    for (const r of failed) ctx.note(`passthru: \`${r.command}\` exited ${r.exitCode}:\n${r.output}`);
-    return failed.length ? EXIT.failed : EXIT.ok;
+export async function runPersist(ctx: CliContext, targets: Target[], options: PersistOptions): Promise<number> {
+  const runner = ctx.host.isLive && options.yes ? runCommand : undefined;
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const request = { targets, dryRun: options.dryRun, force: options.force, bootloader: options.bootloader, stamp, runner };
+  const outcome = await persistDevices(ctx.host, hostState(ctx), { ...request, onPlanned: (plan) => printPersistPlan(ctx, { plan }, options.dryRun) });
+  return printPersistOutcome(ctx, outcome, runner !== undefined);
 }
 
 export const persistCommand: CommandSpec = {
@@ -60,6 +41,6 @@ export const persistCommand: CommandSpec = {
       .addOption(new Option('--bootloader <loader>', 'boot loader to edit (default: detected)').choices(['grub', 'systemd-boot', 'kernelstub']))
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
       .addHelpText('after', '\nExamples:\n  passthru persist 01:00.0 --dry-run\n  passthru persist 10de:2684 --yes')
-      .action(run<PersistOptions>((ctx, options, args) => runPersist(ctx, args, options)));
+      .action(run<PersistOptions>((ctx, options, args) => runPersist(ctx, args.map(parseTarget), options)));
   },
 };

@@ -1,10 +1,8 @@
 import { Option } from 'commander';
-import { JOURNAL_PATH, Journal, acquireHostLock, applyRecovery, applyRestore, formatRecoveryPlan, formatRestorePlan, leftLines, parseTarget, planRecovery, planRestore, resolveTargets, type RecoveryPlan } from '@passthru/vfio-binder';
+import { parseTarget, repairJournal, restoreDevices } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
-import { hostState, outcomeTable, progressOptions, requireConsent } from '../binder';
-import { CliError, EXIT } from '../CliError';
-import type { CliContext } from '../context';
-import { printJson } from '../output';
+import { consent, hostState, printRepair, printRestoreOutcome, progressOptions } from '../binder';
+import { CliError } from '../CliError';
 
 interface RestoreOptions {
   all?: boolean;
@@ -41,63 +39,17 @@ export const restoreCommand: CommandSpec = {
         run<RestoreOptions>((ctx, options, args) => {
           if (options.repairJournal) {
             if (options.all || args.length > 0 || options.unrecorded) throw new CliError('restore --repair-journal takes no TARGET, --all or --unrecorded');
-            return repairJournal(ctx, options);
+            return printRepair(ctx, repairJournal(ctx.host, { dryRun: options.dryRun }, progressOptions(ctx).lock));
           }
           if (!options.all && args.length === 0) throw new CliError('restore needs a TARGET or --all');
           if (options.all && args.length > 0) throw new CliError('restore takes TARGETs or --all, not both');
           if (options.unrecorded && !options.all) throw new CliError('restore --unrecorded needs --all');
           if (options.all && options.splitGroup) throw new CliError('--split-group applies to TARGETs, not to --all');
-          const { devices, groups } = hostState(ctx);
-          const chosen = options.all ? ('all' as const) : resolveTargets(args.map(parseTarget), devices, groups).map((d) => d.address);
-          const plan = planRestore(ctx.host, devices, chosen, { splitGroup: options.splitGroup });
-          const found = planRecovery(ctx.host, devices);
-          // Without a damaged journal, the tree alone cannot tell a lost record from a device
-          // another tool bound on purpose (driverctl): then recovery waits for --unrecorded.
-          const include = options.all && (options.unrecorded || found.damagedLines.length > 0);
-          const recovery: RecoveryPlan = include ? found : { devices: [], damagedLines: found.damagedLines };
-          if (found.damagedLines.length) ctx.note(`passthru: journal line(s) ${found.damagedLines.join(', ')} of ${JOURNAL_PATH} cannot be read (a record torn by a crash or a full disk); every readable record is used${options.dryRun ? '' : ', and the unreadable lines are moved aside into a dated file next to it'}.`);
-          if (!include && found.devices.length) {
-            ctx.note(`passthru: ${found.devices.map((d) => d.address).join(', ')} ${found.devices.length === 1 ? 'is' : 'are'} on vfio-pci by driver_override with no readable journal record (bound by another tool, or by a run whose record was lost): not restored. \`passthru restore --all --unrecorded\` gives ${found.devices.length === 1 ? 'it' : 'them'} to the driver the kernel's id tables pick.`);
-          }
-          if (options.dryRun) {
-            if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan, ...(include ? { recovery } : {}) });
-            else ctx.out.stdout.write(plan.devices.length === 0 && recovery.devices.length ? formatRecoveryPlan(recovery) : formatRestorePlan(plan) + formatRecoveryPlan(recovery));
-            return EXIT.ok;
-          }
-          if (plan.devices.length || recovery.devices.length) requireConsent(ctx, options.yes, 'restore');
-          if (found.damagedLines.length) setAside(ctx);
-          const result = applyRestore(ctx.host, plan, progressOptions(ctx));
-          const recovered = applyRecovery(ctx.host, recovery, progressOptions(ctx));
-          if (ctx.format === 'json') printJson(ctx.out, { result, ...(include ? { recovery: recovered } : {}) });
-          else if (result.status === 'noop' && recovered.status === 'noop') ctx.out.stdout.write(formatRestorePlan(plan));
-          else ctx.out.stdout.write(outcomeTable(ctx, [...result.devices, ...recovered.devices]) + leftLines(plan).map((l) => `${l}\n`).join(''));
-          return result.status === 'partial' || recovered.status === 'partial' ? EXIT.partial : EXIT.ok;
+          const targets = options.all ? ('all' as const) : args.map(parseTarget);
+          const request = { targets, splitGroup: options.splitGroup, unrecorded: options.unrecorded, dryRun: options.dryRun, consent: consent(ctx, options.yes) };
+          const outcome = restoreDevices(ctx.host, hostState(ctx), { ...request, onPlanned: (o) => o.notes.forEach((n) => ctx.note(`passthru: ${n}`)) }, progressOptions(ctx));
+          return printRestoreOutcome(ctx, outcome);
         }),
       );
   },
 };
-
-/** Moves the journal's unreadable lines aside under the host lock, and says where. */
-function setAside(ctx: CliContext): void {
-  const release = acquireHostLock(ctx.host, progressOptions(ctx).lock);
-  try {
-    const moved = new Journal(ctx.host).setAsideDamaged();
-    if (moved) ctx.note(`passthru: moved unreadable journal line(s) ${moved.lines.join(', ')} verbatim into ${moved.path}; every readable record stays in ${JOURNAL_PATH}.`);
-  } finally {
-    release();
-  }
-}
-
-function repairJournal(ctx: CliContext, options: RestoreOptions): number {
-  const { damaged } = new Journal(ctx.host).inspect();
-  if (damaged.length === 0) {
-    ctx.out.stdout.write(`The journal ${JOURNAL_PATH} is whole: nothing to repair.\n`);
-    return EXIT.ok;
-  }
-  if (options.dryRun) {
-    ctx.out.stdout.write(damaged.map((d) => `  line ${d.line}: ${d.reason}\n`).join('') + `Would move ${damaged.length} unreadable line(s) into a dated file next to the journal; every readable record stays.\n`);
-    return EXIT.ok;
-  }
-  setAside(ctx);
-  return EXIT.ok;
-}

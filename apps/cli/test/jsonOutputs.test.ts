@@ -1,0 +1,65 @@
+// The JSON each command prints, on every committed fixture, is pinned by golden files made with
+// the bundle before the use cases moved into the packages (issue 11): a refactor that changes
+// one byte of a command's JSON (or its exit code) fails here. Run with UPDATE_GOLDEN=1 to
+// rewrite them on purpose, and say why in the commit.
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanFixtures, fixtureCopy, repo } from './runCli';
+
+const run = promisify(execFile);
+const bundle = path.join(repo, 'apps/cli/dist/passthru.mjs');
+const goldenDir = path.join(__dirname, 'golden');
+
+/** A GPU (not the integrated one) or else a NIC of each fixture: the device bind and persist plan for. */
+const target: Record<string, string> = {
+  'amd-shared-group': '0000:06:00.0',
+  'intel-iommu-off': '0000:01:00.0',
+  'intel-pch-desktop': '0000:01:00.0',
+  'intel-workstation': '0000:01:00.0',
+  'laptop-no-iommu': '0000:01:00.0',
+  'no-group-device': '0000:01:00.0',
+  'partial-capture': '0000:01:00.0',
+  'sriov-server': '0000:01:00.0',
+  'twin-gpu': '0000:01:00.0',
+  'vmd-gaps': '0000:03:00.0',
+};
+
+const commands = (address: string): Record<string, string[]> => ({
+  list: ['list'],
+  groups: ['groups'],
+  doctor: ['doctor'],
+  report: ['report'],
+  bind: ['bind', address, '--dry-run'],
+  restore: ['restore', '--all', '--dry-run'],
+  persist: ['persist', address, '--dry-run'],
+});
+
+/** Runs the bundle on a copy (every command here only reads); the copy's path and the times are made stable. */
+async function output(root: string, argv: string[]): Promise<{ code: number; json: unknown; stderr: string }> {
+  const result = await run(process.execPath, [bundle, '--root', root, ...argv, '--format', 'json'], { env: { ...process.env, NO_COLOR: '1' } }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+  const stable = (text: string) => text.split(root).join('<root>').replace(/\d{4}-\d\d-\d\dT\d\d[-:]\d\d[-:]\d\d[-.]\d{3}Z/g, '<time>');
+  const text = stable(result.stdout);
+  // The notes and errors on stderr are pinned too: the use cases now return what commands print.
+  return { code: result.code, json: text ? JSON.parse(text) : null, stderr: stable(result.stderr) };
+}
+
+afterAll(cleanFixtures);
+
+describe('JSON outputs stay what they were on every fixture', () => {
+  for (const [fixture, address] of Object.entries(target)) {
+    it(fixture, async () => {
+      const root = fixtureCopy(fixture);
+      const outputs: Record<string, unknown> = {};
+      for (const [name, argv] of Object.entries(commands(address))) outputs[name] = await output(root, argv);
+      const file = path.join(goldenDir, `${fixture}.json`);
+      if (process.env.UPDATE_GOLDEN) fs.mkdirSync(goldenDir, { recursive: true }), fs.writeFileSync(file, `${JSON.stringify(outputs, null, 2)}\n`);
+      expect(outputs).toEqual(JSON.parse(fs.readFileSync(file, 'utf8')));
+    });
+  }
+});

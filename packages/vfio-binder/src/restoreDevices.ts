@@ -1,0 +1,71 @@
+import type { HostFs } from '@passthru/hostfs';
+import type { ApplyOptions } from './applyBind';
+import type { HostState } from './bindDevices';
+import { JOURNAL_PATH } from './Journal';
+import { applyRecovery, planRecovery, type RecoveryPlan, type RecoveryResult } from './recoverUnrecorded';
+import { setAsideDamaged, type SetAside } from './repairJournal';
+import { applyRestore, planRestore, type RestorePlan, type RestoreResult } from './restore';
+import type { Target } from '@passthru/pci-discovery';
+import { resolveTargets } from './targets';
+
+export interface RestoreRequest {
+  /** Targets (each standing for its whole IOMMU group unless `splitGroup`), or every journaled device. */
+  targets: Target[] | 'all';
+  splitGroup?: boolean;
+  /** With 'all': also devices on vfio-pci by driver_override that no readable record explains. */
+  unrecorded?: boolean;
+  dryRun?: boolean;
+  /** Asked once before anything is written when something is to be restored; false stops it. */
+  consent?: () => boolean;
+  /** Called with the plan and notes before consent and apply (a CLI prints the notes here). */
+  onPlanned?: (outcome: RestoreOutcome) => void;
+}
+
+export interface RestoreOutcome {
+  /** `planned`: a dry run; `consent-refused`: nothing written; else the combined apply status. */
+  status: 'planned' | 'consent-refused' | RestoreResult['status'];
+  plan: RestorePlan;
+  /** The unrecorded devices given back with this restore (empty unless included). */
+  recovery: RecoveryPlan;
+  /** Whether recovery is part of this restore: --unrecorded, or a damaged journal, with 'all'. */
+  recoveryIncluded: boolean;
+  /** Operator notes, known before anything is written: damaged journal lines, unrecorded devices left alone. */
+  notes: string[];
+  result?: RestoreResult;
+  recovered?: RecoveryResult;
+  /** Where the journal's unreadable lines went (a restore salvages them before applying; `setAsideNote` words it). */
+  movedAside?: SetAside;
+}
+
+/**
+ * The restore use case: plan the journal's devices back to their original drivers (whole
+ * groups unless `splitGroup`), find devices on vfio-pci that no readable record explains and
+ * include them when asked (or when the journal is damaged, with 'all'), ask consent, move the
+ * journal's unreadable lines aside, then restore and recover, each verified.
+ */
+export function restoreDevices(host: HostFs, state: HostState, request: RestoreRequest, options: ApplyOptions = {}): RestoreOutcome {
+  const { devices, groups } = state;
+  const all = request.targets === 'all';
+  const chosen = request.targets === 'all' ? ('all' as const) : resolveTargets(request.targets, devices, groups).map((d) => d.address);
+  const plan = planRestore(host, devices, chosen, { splitGroup: request.splitGroup });
+  const found = planRecovery(host, devices);
+  // Without a damaged journal, the tree alone cannot tell a lost record from a device
+  // another tool bound on purpose (driverctl): then recovery waits for --unrecorded.
+  const recoveryIncluded = all && (Boolean(request.unrecorded) || found.damagedLines.length > 0);
+  const recovery: RecoveryPlan = recoveryIncluded ? found : { devices: [], damagedLines: found.damagedLines };
+  const notes: string[] = [];
+  if (found.damagedLines.length) notes.push(`journal line(s) ${found.damagedLines.join(', ')} of ${JOURNAL_PATH} cannot be read (a record torn by a crash or a full disk); every readable record is used${request.dryRun ? '' : ', and the unreadable lines are moved aside into a dated file next to it'}.`);
+  if (!recoveryIncluded && found.devices.length) {
+    const one = found.devices.length === 1;
+    notes.push(`${found.devices.map((d) => d.address).join(', ')} ${one ? 'is' : 'are'} on vfio-pci by driver_override with no readable journal record (bound by another tool, or by a run whose record was lost): not restored. \`passthru restore --all --unrecorded\` gives ${one ? 'it' : 'them'} to the driver the kernel's id tables pick.`);
+  }
+  const outcome: RestoreOutcome = { status: 'planned', plan, recovery, recoveryIncluded, notes };
+  request.onPlanned?.(outcome);
+  if (request.dryRun) return outcome;
+  if ((plan.devices.length || recovery.devices.length) && request.consent && !request.consent()) return { ...outcome, status: 'consent-refused' };
+  const movedAside = found.damagedLines.length ? setAsideDamaged(host, options.lock) : undefined;
+  const result = applyRestore(host, plan, options);
+  const recovered = applyRecovery(host, recovery, options);
+  const status = result.status === 'partial' || recovered.status === 'partial' ? 'partial' : result.status === 'noop' && recovered.status === 'noop' ? 'noop' : 'restored';
+  return { ...outcome, status, result, recovered, ...(movedAside ? { movedAside } : {}) };
+}
