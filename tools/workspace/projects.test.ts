@@ -25,7 +25,7 @@ function globToRegExp(glob: string): RegExp {
 
 describe('vitest.workspace.ts', () => {
   it('is the list vitest.config.ts runs', () => {
-    expect(fs.readFileSync(path.join(repo, 'vitest.config.ts'), 'utf8')).toMatch(/import projects from '\.\/vitest\.workspace'/);
+    expect(fs.readFileSync(path.join(repo, 'vitest.config.ts'), 'utf8')).toMatch(/import projects from '\.\/vitest\.workspace(\.ts)?'/);
   });
 
   it('holds every test file of the repository in exactly one project', async () => {
