@@ -1,11 +1,3 @@
-import { HostFsError } from '@passthru/hostfs';
-import { IommuCheckError } from '@passthru/iommu-check';
-import { LxdError } from '@passthru/lxd-device-attach';
-import { PciDiscoveryError } from '@passthru/pci-discovery';
-import { SysfsSimError } from '@passthru/sysfs-sim';
-import { VfioBinderError } from '@passthru/vfio-binder';
-import { z } from 'zod';
-
 /** Exit codes of the CLI contract (docs/architecture.md): scripts and CI depend on them. */
 export const EXIT = {
   ok: 0,
@@ -41,21 +33,33 @@ export class CliError extends Error {
  * - pci-discovery: the pci.ids database or lspci text it was given cannot be read: 2;
  * - sysfs-sim: a fixture tree, host spec or snapshot folder that cannot be used: 2;
  * - zod: data at a boundary has the wrong shape: 2;
+ * - fleet: bad input 2 (nothing written), anything else 1;
  * - hostfs: a read or write of the host failed: 1;
  * - anything else (a bug, or a system error no package wrapped): 1.
  */
 export function toCliError(error: unknown): CliError {
   if (error instanceof CliError) return error;
   const wrap = (code: number, message = (error as Error).message) => new CliError(message, code, { cause: error });
-  if (error instanceof VfioBinderError) return wrap({ usage: EXIT.usage, refused: EXIT.failed, failed: EXIT.failed, partial: EXIT.partial }[error.kind]);
-  if (error instanceof LxdError) {
+  // By the packages' error names, not their classes: importing every package here would make
+  // each command load all of them (and zod) at start-up.
+  if (isError(error, 'VfioBinderError')) return wrap({ usage: EXIT.usage, refused: EXIT.failed, failed: EXIT.failed, partial: EXIT.partial }[error.kind as string] ?? EXIT.failed);
+  if (isError(error, 'LxdError')) {
     const code = error.kind === 'bad-input' || error.kind === 'not-found' || error.kind === 'preflight' ? EXIT.usage : error.kind === 'rollback' ? EXIT.partial : EXIT.failed;
-    const leftover = error.leftover.length ? `\nleft to undo by hand:\n${error.leftover.map((l) => `  ${l}`).join('\n')}` : '';
+    const left = (error.leftover as string[] | undefined) ?? [];
+    const leftover = left.length ? `\nleft to undo by hand:\n${left.map((l) => `  ${l}`).join('\n')}` : '';
     return wrap(code, `${error.message}${leftover}`);
   }
-  if (error instanceof IommuCheckError || error instanceof PciDiscoveryError || error instanceof SysfsSimError) return wrap(EXIT.usage);
-  if (error instanceof z.core.$ZodError) return wrap(EXIT.usage, `Failed validating input: ${error.issues.map((i) => `${i.path.join('.') || '(value)'} ${i.message}`).join('; ')}`);
-  if (error instanceof HostFsError) return wrap(EXIT.failed);
+  if (isError(error, 'FleetError')) return wrap(error.kind === 'bad-input' ? EXIT.usage : EXIT.failed);
+  if (isError(error, 'IommuCheckError') || isError(error, 'PciDiscoveryError') || isError(error, 'SysfsSimError')) return wrap(EXIT.usage);
+  if (isError(error, 'ZodError') && Array.isArray(error.issues)) {
+    const issues = error.issues as Array<{ path: PropertyKey[]; message: string }>;
+    return wrap(EXIT.usage, `Failed validating input: ${issues.map((i) => `${i.path.map(String).join('.') || '(value)'} ${i.message}`).join('; ')}`);
+  }
   if (error instanceof Error) return wrap(EXIT.failed);
   return new CliError(String(error), EXIT.failed, { cause: error });
+}
+
+/** An Error of the given class name (each package's base error sets `name`), with its fields. */
+function isError(error: unknown, name: string): error is Error & Record<string, unknown> {
+  return error instanceof Error && error.name === name;
 }

@@ -1,8 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, toCliError } from './CliError';
 import type { CommandAction } from './command';
-import { commands } from './commands/index';
-import { createContext, type CliIo, type GlobalOptions, type OutputFormat } from './context';
+import { loadCommands, writesSysfs } from './commands/index';
+import type { CommandSpec } from './command';
+import { createContext, type CliIo, type GlobalOptions, type KernelFactory, type OutputFormat } from './context';
 import { printable } from './output';
 import { version } from './version';
 
@@ -20,7 +21,8 @@ input (nothing written), 3 an operation failed and was not fully rolled back.
 Colour: only on a terminal; never with NO_COLOR set or --no-color. Reference: docs/reference.md
 `;
 
-export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+/** The program with the given commands (`loadCommands(argv)`: only those a run needs). */
+export function buildProgram(io: CliIo, setExit: (code: number) => void, commands: readonly CommandSpec[], makeKernel?: KernelFactory): Command {
   const program = new Command('passthru')
     .description('Prepare Linux hosts for PCI passthrough to LXD containers and VMs, and prove the host is ready.')
     .version(version, '-V, --version')
@@ -44,7 +46,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       try {
         // A command's own --format choices (audit adds sarif) widen the formats it accepts.
         const local = command.options.find((o) => o.long === '--format')?.argChoices as OutputFormat[] | undefined;
-        const ctx = createContext(globals, io, local);
+        const ctx = createContext(globals, io, local, makeKernel);
         setExit(await action(ctx, options, positional));
       } catch (error) {
         // The one place errors become exit codes (toCliError); commands do not convert.
@@ -65,12 +67,23 @@ function causeChain(error: unknown): string {
   return lines.filter(Boolean).join('\n');
 }
 
+/** sysfs-sim's kernel, loaded only by commands that write (it brings zod and the host specs). */
+async function simulatedKernel(): Promise<KernelFactory> {
+  const { SimulatedKernel } = await import('@passthru/sysfs-sim');
+  return (root) => new SimulatedKernel(root);
+}
+
 /** Parses argv, runs the command, and returns the exit code of the CLI contract. */
 export async function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const program = buildProgram(io, (code) => {
-    exitCode = code;
-  });
+  const program = buildProgram(
+    io,
+    (code) => {
+      exitCode = code;
+    },
+    await loadCommands(argv),
+    writesSysfs(argv) ? await simulatedKernel() : undefined,
+  );
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

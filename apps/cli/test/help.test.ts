@@ -8,11 +8,12 @@ import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildProgram, runCli } from '../src/cli';
+import { loadCommands } from '../src/commands/index';
 import { cleanFixtures, cli, fixtureCopy, repo } from './runCli';
 
 afterEach(cleanFixtures);
 const demo = path.join(repo, 'fixtures/hosts/intel-workstation');
-const program: Command = buildProgram({ stdout: process.stdout, stderr: process.stderr, env: {} }, () => undefined);
+const program: Command = buildProgram({ stdout: process.stdout, stderr: process.stderr, env: {} }, () => undefined, await loadCommands());
 const names = program.commands.map((c) => c.name());
 
 /** Runs with streams that claim to be (or not be) a terminal, and a chosen environment. */

@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { DEFAULT_STALE_SECONDS, FleetError, fleetStatus, placeDevice, publishReadiness, statusExitCode, type FleetStatus, type PublishResult } from '@passthru/fleet';
+import { DEFAULT_STALE_SECONDS, fleetStatus, placeDevice, publishReadiness, statusExitCode, type FleetStatus, type PublishResult } from '@passthru/fleet';
 import { LxdClient } from '@passthru/lxd-device-attach';
 import type { CommandSpec } from '../command';
 import { CliError, EXIT } from '../CliError';
@@ -8,16 +8,6 @@ import { paint, printJson, renderTable } from '../output';
 import { version } from '../version';
 import { lxdClientFor } from '../lxd';
 import { refuseJsonTree } from '../cells';
-
-/** FleetError kinds onto the exit codes: bad input 2 (nothing written), the rest 1. */
-async function fleetCall<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (error) {
-    if (error instanceof FleetError) throw new CliError(error.message, error.kind === 'bad-input' ? EXIT.usage : EXIT.failed, { cause: error });
-    throw error;
-  }
-}
 
 /** The client for one member's `resources?target=`: same endpoint, a request timeout of `seconds`. */
 const resourcesClient = (client: LxdClient, seconds: number) => new LxdClient(client.endpoint, { requestTimeout: seconds * 1000 });
@@ -87,7 +77,7 @@ export const fleetCommand: CommandSpec = {
       .action(
         run<{ member?: string; dryRun?: boolean }>(async (ctx, options) => {
           const { client } = lxdClientFor(ctx);
-          const result = await fleetCall(() => publishReadiness({ client, host: ctx.host, version, ...(options.member !== undefined ? { member: options.member } : {}), dryRun: options.dryRun === true }));
+          const result = await publishReadiness({ client, host: ctx.host, version, ...(options.member !== undefined ? { member: options.member } : {}), dryRun: options.dryRun === true });
           if (ctx.format === 'json') printJson(ctx.out, result);
           else ctx.out.stdout.write(renderPublish(result));
           return EXIT.ok;
@@ -107,7 +97,7 @@ export const fleetCommand: CommandSpec = {
           const stale = seconds(options.stale, '--stale');
           const timeout = seconds(options.timeout, '--timeout');
           const { client } = lxdClientFor(ctx);
-          const status = await fleetCall(() => fleetStatus({ client, resourcesClient: resourcesClient(client, timeout), staleAfterSeconds: stale }));
+          const status = await fleetStatus({ client, resourcesClient: resourcesClient(client, timeout), staleAfterSeconds: stale });
           if (ctx.format === 'json') printJson(ctx.out, status);
           else ctx.out.stdout.write(renderStatus(ctx, status, options.tree === true));
           return statusExitCode(status);
@@ -126,7 +116,7 @@ export const fleetCommand: CommandSpec = {
           const stale = seconds(options.stale, '--stale');
           const timeout = seconds(options.timeout, '--timeout');
           const { client } = lxdClientFor(ctx);
-          const placement = await fleetCall(() => placeDevice({ client, resourcesClient: resourcesClient(client, timeout), want: args[0]!, staleAfterSeconds: stale }));
+          const placement = await placeDevice({ client, resourcesClient: resourcesClient(client, timeout), want: args[0]!, staleAfterSeconds: stale });
           if (ctx.format === 'json') printJson(ctx.out, placement);
           else if (placement.target) {
             ctx.out.stdout.write(`--target ${placement.target}\n`);

@@ -1,18 +1,59 @@
 import type { CommandSpec } from '../command';
-import { bindCommand } from './bind';
-import { groupsCommand } from './groups';
-import { attachCommand } from './attach';
-import { detachCommand } from './detach';
-import { doctorCommand } from './doctor';
-import { auditCommand } from './audit';
-import { listCommand } from './list';
-import { persistCommand } from './persist';
-import { restoreCommand } from './restore';
-import { snapshotCommand } from './snapshot';
-import { reportCommand } from './report';
-import { completionCommand } from './completion';
-import { exportCommand } from './export';
-import { fleetCommand } from './fleet';
 
-/** Every command of the CLI, in the order `passthru --help` lists them. */
-export const commands: CommandSpec[] = [listCommand, groupsCommand, doctorCommand, bindCommand, restoreCommand, persistCommand, attachCommand, detachCommand, auditCommand, fleetCommand, snapshotCommand, reportCommand, exportCommand, completionCommand];
+/**
+ * Every command of the CLI, in the order `passthru --help` lists them, each loaded on demand:
+ * a run loads only the command it runs (and what that imports), so `passthru list` does not
+ * pay for LXD, the report page or the exporters at start-up.
+ */
+export const COMMANDS: ReadonlyArray<{ name: string; load: () => Promise<CommandSpec>; writesSysfs?: true }> = [
+  { name: 'list', load: async () => (await import('./list')).listCommand },
+  { name: 'groups', load: async () => (await import('./groups')).groupsCommand },
+  { name: 'doctor', load: async () => (await import('./doctor')).doctorCommand },
+  { name: 'bind', writesSysfs: true, load: async () => (await import('./bind')).bindCommand },
+  { name: 'restore', writesSysfs: true, load: async () => (await import('./restore')).restoreCommand },
+  { name: 'persist', writesSysfs: true, load: async () => (await import('./persist')).persistCommand },
+  { name: 'attach', load: async () => (await import('./attach')).attachCommand },
+  { name: 'detach', load: async () => (await import('./detach')).detachCommand },
+  { name: 'audit', load: async () => (await import('./audit')).auditCommand },
+  { name: 'fleet', load: async () => (await import('./fleet')).fleetCommand },
+  { name: 'snapshot', load: async () => (await import('./snapshot')).snapshotCommand },
+  { name: 'report', load: async () => (await import('./report')).reportCommand },
+  { name: 'export', load: async () => (await import('./export')).exportCommand },
+  { name: 'completion', load: async () => (await import('./completion')).completionCommand },
+];
+
+/** Options of the program itself that take a value (`--root DIR`): skipped to find the command. */
+const GLOBAL_VALUE_OPTIONS = new Set(['--root', '--pci-ids', '--format']);
+
+/**
+ * The command argv names, or undefined for anything else (no command, --help, a typo):
+ * then every command is loaded and commander answers as it always has.
+ */
+export function commandNameOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return undefined;
+    if (GLOBAL_VALUE_OPTIONS.has(arg)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    return COMMANDS.some((c) => c.name === arg) && arg !== 'completion' ? arg : undefined;
+  }
+  return undefined;
+}
+
+/** Whether the command argv names writes kernel attributes (on a fixture: the simulated kernel's). */
+export function writesSysfs(argv: readonly string[]): boolean {
+  const name = commandNameOf(argv);
+  return COMMANDS.some((c) => c.name === name && c.writesSysfs);
+}
+
+/** The commands a run of `argv` needs: the one it names, or all of them (help, completion, typos). */
+export async function loadCommands(argv: readonly string[] = []): Promise<CommandSpec[]> {
+  const name = commandNameOf(argv);
+  // `passthru --version` needs no command at all.
+  if (name === undefined && argv.length === 1 && (argv[0] === '-V' || argv[0] === '--version')) return [];
+  const wanted = name === undefined ? COMMANDS : COMMANDS.filter((c) => c.name === name);
+  return Promise.all(wanted.map((c) => c.load()));
+}
