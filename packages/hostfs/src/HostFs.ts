@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import { HostDir, MAX_ATTRIBUTE_BYTES } from './HostDir';
 import { HostFsError, errnoError, errnoOf } from './HostFsError';
 
 /** statfs(2) f_type of sysfs: a write there reaches the kernel. */
@@ -25,8 +26,6 @@ export interface HostFsOptions {
 }
 
 const MAX_HOST_PATH = 4096;
-/** Sysfs attributes are at most a page; anything far larger is garbage, not an attribute. */
-export const MAX_ATTRIBUTE_BYTES = 64 * 1024;
 
 /**
  * One injected root for /sys, /proc, /etc, /dev and /lib/modules (prometheus/procfs `NewFS`).
@@ -447,135 +446,4 @@ export class HostFs {
 /** A node error's message without its errno prefix and its trailing syscall and path. */
 function detailOf(error: unknown): string {
   return error instanceof Error ? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '') : String(error);
-}
-
-/**
- * A folder of the host, resolved and confined once, its entry names read once: a snapshot for
- * scans (a long-lived HostDir does not see entries added later). Names are single path
- * components; a name that is itself a symlink is resolved through HostFs (and so confined).
- */
-const scratch = Buffer.allocUnsafe(64 * 1024);
-
-export class HostDir {
-  constructor(
-    readonly host: HostFs,
-    readonly hostPath: string,
-    readonly realPath: string,
-  ) {}
-
-  private child(name: string): string {
-    if (name.length === 0 || name.includes('/') || name === '..' || name === '.' || name.includes('\0')) {
-      throw new HostFsError('reading', `${this.hostPath}/${name}`, 'EINVAL', 'expected one path component');
-    }
-    return `${this.hostPath}/${name}`;
-  }
-
-  private names: Set<string> | undefined;
-  /** Entries that are real folders (not symlinks): listed without resolving their path again. */
-  private folders: Set<string> | undefined;
-
-  /** The folder's entry names, read once (one readdir answers every "is it there?"). */
-  private entries(): Set<string> {
-    if (!this.names) {
-      this.names = new Set();
-      this.folders = new Set();
-      try {
-        for (const entry of fs.readdirSync(this.realPath, { withFileTypes: true })) {
-          this.names.add(entry.name);
-          if (entry.isDirectory()) this.folders.add(entry.name);
-        }
-      } catch {
-        // an unreadable folder has no entries
-      }
-    }
-    return this.names;
-  }
-
-  /** Bytes of a file in this folder, at most `maxBytes` (EFBIG beyond). */
-  readBytes(name: string, maxBytes = MAX_ATTRIBUTE_BYTES): Buffer {
-    const hostPath = this.child(name);
-    const real = `${this.realPath}/${name}`;
-    let fd: number;
-    try {
-      fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    } catch (error) {
-      // ELOOP: the name is a symlink; let HostFs resolve and confine it.
-      if (errnoOf(error) === 'ELOOP') return this.host.readBytes(hostPath, maxBytes);
-      throw this.host.wrap('reading', hostPath, error, real);
-    }
-    try {
-      // Sysfs attributes fit in a page: read into a shared scratch buffer, copy out the bytes.
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for (;;) {
-        const n = fs.readSync(fd, scratch, 0, scratch.length, null);
-        if (n === 0) break;
-        total += n;
-        if (total > maxBytes) throw Object.assign(new Error(`more than ${maxBytes} bytes`), { code: 'EFBIG' });
-        chunks.push(Buffer.from(scratch.subarray(0, n)));
-        // A short read is the end: sysfs returns a whole attribute in its first read, and a
-        // regular file reads short only at its end. Saves one read(2) per attribute.
-        if (n < scratch.length) break;
-      }
-      return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
-    } catch (error) {
-      throw this.host.wrap('reading', hostPath, error, real);
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-
-  /** A sysfs attribute with its trailing newline removed. */
-  readAttribute(name: string, maxBytes = MAX_ATTRIBUTE_BYTES): string {
-    return this.readBytes(name, maxBytes).toString('utf8').replace(/\n+$/, '');
-  }
-
-  /** An attribute, or undefined when the file does not exist. */
-  readAttributeIfExists(name: string, maxBytes = MAX_ATTRIBUTE_BYTES): string | undefined {
-    if (!this.entries().has(name)) return undefined;
-    try {
-      return this.readAttribute(name, maxBytes);
-    } catch (error) {
-      if (error instanceof HostFsError && error.code === 'ENOENT') return undefined;
-      throw error;
-    }
-  }
-
-  /** The last component of a symlink's target in this folder, or undefined. */
-  linkName(name: string): string | undefined {
-    const target = this.readlink(name);
-    return target === undefined ? undefined : path.posix.basename(target);
-  }
-
-  /** The raw target of a symlink in this folder (readlink does not follow it, so no confinement is needed). */
-  readlink(name: string): string | undefined {
-    const hostPath = this.child(name);
-    if (!this.entries().has(name)) return undefined;
-    try {
-      return fs.readlinkSync(`${this.realPath}/${name}`);
-    } catch (error) {
-      const code = errnoOf(error);
-      if (code === 'ENOENT' || code === 'EINVAL') return undefined;
-      throw this.host.wrap('reading link', hostPath, error, `${this.realPath}/${name}`);
-    }
-  }
-
-  /** Entry names of this folder or of a sub-folder; [] when absent. */
-  list(sub?: string): string[] {
-    if (!sub) return [...this.entries()].sort();
-    if (!this.entries().has(sub)) return [];
-    if (!this.folders!.has(sub)) return this.host.list(this.child(sub));
-    try {
-      return fs.readdirSync(`${this.realPath}/${sub}`).sort();
-    } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return [];
-      throw this.host.wrap('listing', this.child(sub), error, `${this.realPath}/${sub}`);
-    }
-  }
-
-  has(name: string): boolean {
-    this.child(name);
-    return this.entries().has(name);
-  }
-
 }
