@@ -1,65 +1,12 @@
 import { Option } from 'commander';
-import { DEFAULT_STALE_SECONDS, fleetStatus, placeDevice, publishReadiness, statusExitCode, type FleetStatus, type PublishResult } from '@passthru/fleet';
-import { LxdClient } from '@passthru/lxd-device-attach';
+import { DEFAULT_STALE_SECONDS, fleetStatus, placeDevice, publishReadiness, statusExitCode } from '@passthru/fleet';
 import type { CommandSpec } from '../command';
-import { CliError, EXIT } from '../CliError';
-import type { CliContext } from '../context';
-import { paint, printJson, renderTable } from '../output';
+import { EXIT } from '../CliError';
+import { printJson, } from '../output';
 import { version } from '../version';
 import { lxdClientFor } from '../lxd';
 import { refuseJsonTree } from '../cells';
-
-/** The client for one member's `resources?target=`: same endpoint, a request timeout of `seconds`. */
-const resourcesClient = (client: LxdClient, seconds: number) => new LxdClient(client.endpoint, { requestTimeout: seconds * 1000 });
-
-function seconds(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag} must be a whole number of seconds > 0 (got ${JSON.stringify(text)})`, EXIT.usage);
-  return n;
-}
-
-function renderPublish(r: PublishResult): string {
-  const lines = [
-    `${r.dryRun ? 'would publish' : 'published'} readiness of member ${r.member}: ${r.summary.verdict}${r.summary.failing.length ? ` (failing: ${r.summary.failing.join(', ')})` : ''}`,
-    `  VM-ready: ${r.summary.vmReady.join(', ') || 'none'}`,
-    `  groups: ${r.joined.length ? `join ${r.joined.join(', ')}` : 'join none'}; ${r.left.length ? `leave ${r.left.join(', ')}` : 'leave none'}${r.skipped.length ? `; not passthru's, left alone: ${r.skipped.join(', ')}` : ''}`,
-  ];
-  if (r.dryRun) for (const c of r.calls) lines.push(`  ${c.method} ${c.path}${c.ifMatch !== undefined ? ` If-Match: ${c.ifMatch}` : ''} ${JSON.stringify(c.body)}`);
-  else if (r.attempts > 1) lines.push(`  written after ${r.attempts} attempts (the member changed between read and write; re-read each time)`);
-  return `${lines.join('\n')}\n`;
-}
-
-function age(s: number | null): string {
-  if (s === null) return '-';
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.round(s / 60)}m`;
-  return `${Math.round(s / 3600)}h`;
-}
-
-function renderStatus(ctx: CliContext, s: FleetStatus, tree: boolean): string {
-  const out = ctx.out;
-  const state = (m: FleetStatus['members'][number]) => (m.status === 'ONLINE' && m.reachable ? paint(out, 'green', m.status) : paint(out, 'red', m.reachable ? m.status : `${m.status} (unreachable)`));
-  const verdict = (m: FleetStatus['members'][number]) => (m.verdict === null ? 'unpublished' : `${m.verdict}${m.stale ? ' (stale)' : ''}`);
-  let text: string;
-  if (tree) {
-    text = s.members
-      .map((m) => {
-        const head = `${m.name} ${state(m)} ${verdict(m)} published ${age(m.ageSeconds)} ago${m.groups.length ? ` [${m.groups.join(', ')}]` : ''}`;
-        const devs = m.devices.filter((d) => d.gpu || d.vmReady).map((d, i, all) => `${i === all.length - 1 ? '└─' : '├─'} ${d.address} ${d.vendorId}:${d.deviceId} group ${d.iommuGroup ?? '-'} ${d.driver ?? 'no driver'}${d.vmReady ? ' VM-ready' : ''}`);
-        return [head, ...(m.error ? [`└─ ${m.error}`] : devs)].join('\n');
-      })
-      .join('\n');
-    text += '\n';
-  } else {
-    text = renderTable(
-      ['MEMBER', 'STATE', 'VERDICT', 'AGE', 'GPUS', 'VM-READY', 'GROUPS'],
-      s.members.map((m) => [m.name, state(m), verdict(m), age(m.ageSeconds), String(m.devices.filter((d) => d.gpu).length), m.devices.filter((d) => d.vmReady).map((d) => d.address).join(' ') || '-', m.groups.join(' ') || '-']),
-    );
-    for (const m of s.members.filter((x) => x.error)) text += `${m.name}: ${m.error}\n`;
-  }
-  text += s.groups.length ? `\nCluster groups kept by passthru:\n${s.groups.map((g) => `  ${g.name}: ${g.members.join(' ') || '(empty)'}`).join('\n')}\n` : '\nNo cluster groups kept by passthru yet (run passthru fleet publish on each member).\n';
-  return text;
-}
+import { renderPublish, renderStatus, resourcesClient, seconds } from '../fleetRender';
 
 export const fleetCommand: CommandSpec = {
   register(program, run) {
