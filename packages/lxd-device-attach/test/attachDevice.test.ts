@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LxdClient } from '../src/LxdClient';
-import { LxdError } from '../src/LxdError';
+import type { LxdError } from '../src/LxdError';
 import { applyAttach, planAttach, planDetach } from '../src/attachDevice';
 import { lxcConfigLines } from '../src/lxcConfig';
 import { chooseDevice, resolveTarget } from '../src/resolveTarget';
