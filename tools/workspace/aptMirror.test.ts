@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 const script = path.resolve(__dirname, '../provision/apt-mirror.sh');
 const roots: string[] = [];
-afterEach(() => roots.splice(0).forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
+afterEach(() => roots.splice(0).forEach((r) => { fs.rmSync(r, { recursive: true, force: true }); }));
 
 /** A root holding these files under etc/apt, and the script's answer for it. */
 function mirrorOf(files: Record<string, string>) {

@@ -66,7 +66,14 @@ export function openHost(root: string, makeKernel?: KernelFactory): HostFs {
     // read get none (nor load sysfs-sim): a write of theirs fails with ENOTSUP.
     if (!makeKernel) return probe;
     let kernel: SimulatedKernelWriter | undefined;
-    return new HostFs(root, { kernel: { write: (path, data) => (kernel ??= makeKernel(probe.root)).write(path, data) } });
+    return new HostFs(root, {
+      kernel: {
+        write: (path, data) => {
+          kernel ??= makeKernel(probe.root);
+          return kernel.write(path, data);
+        },
+      },
+    });
 }
 
 export function createContext(options: GlobalOptions, io: CliIo, formats: ReadonlyArray<OutputFormat> = ['table', 'json'], makeKernel?: KernelFactory): CliContext {

@@ -182,7 +182,7 @@ describe('bind on a full disk (tmpfs)', () => {
     if (process.getuid?.() !== 0) throw new Error('mounting a tmpfs needs root: run the tests as root (sudo npm test)');
   });
   const mounts: string[] = [];
-  afterAll(() => mounts.forEach((m) => execFileSync('umount', [m])));
+  afterAll(() => mounts.forEach((m) => { execFileSync('umount', [m]); }));
   afterEach(() => expect(mounts).toEqual([]));
 
   // The six records of a GPU bind, from a reference run in this process (same pid, same lengths).

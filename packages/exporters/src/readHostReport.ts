@@ -41,7 +41,7 @@ export function readHostReport(host: HostFs, options: ReadHostReportOptions = {}
   }
   const { devices } = scan;
   const doctor = (options.doctor ?? ((h, s) => runChecks(h, { devices: [], scan: s })))(host, scan);
-  let groups;
+  let groups: ReturnType<typeof readIommuGroups>;
   try {
     groups = readIommuGroups(host, devices);
   } catch (error) {

@@ -14,7 +14,7 @@ const repo = path.resolve(__dirname, '../../..');
 const SCAN_TIMES = ['2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z'];
 const HOSTS = ['intel-workstation', 'sriov-server'].map((h) => path.join(repo, 'fixtures/hosts', h));
 const made: string[] = [];
-afterEach(() => made.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+afterEach(() => made.splice(0).forEach((d) => { fs.rmSync(d, { recursive: true, force: true }); }));
 const tmpDir = () => {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'exporters-atomic-'));
   made.push(d);

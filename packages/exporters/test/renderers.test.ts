@@ -15,7 +15,7 @@ const at = () => NOW;
 const fixture = (name: string) => new HostFs(path.join(repo, 'fixtures/hosts', name));
 
 const made: string[] = [];
-afterEach(() => made.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+afterEach(() => made.splice(0).forEach((d) => { fs.rmSync(d, { recursive: true, force: true }); }));
 function copy(name: string): { root: string; host: HostFs; kernel: SimulatedKernel } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `exporters-${name}-`));
   made.push(root);

@@ -57,7 +57,7 @@ export async function placeDevice(request: PlaceRequest): Promise<Placement> {
 /** Member -> PCI addresses its instances hold (gpu `pci=`, pci `address=`), across all projects. */
 async function heldAddresses(client: LxdClient): Promise<Map<string, Set<string>>> {
   const held = new Map<string, Set<string>>();
-  let instances;
+  let instances: Awaited<ReturnType<LxdClient['listInstances']>>;
   try {
     instances = await client.listInstances({ allProjects: true });
   } catch (error) {

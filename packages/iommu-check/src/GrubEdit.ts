@@ -199,7 +199,7 @@ export function planGrubCmdlineEdit(
 
   if (target === undefined) {
     const adds = spec.add.map((s) => parseSpec(s, path).spelled);
-    spec.remove.forEach((s) => parseSpec(s, path));
+    spec.remove.forEach((s) => { parseSpec(s, path); });
     if (adds.length === 0) return unchanged(path, text);
     const self = path.includes('/grub.d/') ? `$${variable} ` : '';
     const newLine = `${variable}="${self}${[...new Set(adds)].join(' ')}"`;

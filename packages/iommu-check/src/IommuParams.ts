@@ -227,7 +227,9 @@ export function judgeIommuParams(params: readonly KernelParam[], cpuVendor: CpuV
   for (const p of params) for (const j of judgeOne(p, cpuVendor)) entries.push({ p, j });
 
   const lastInGroup = new Map<string, number>();
-  entries.forEach((e, i) => e.j.group !== undefined && lastInGroup.set(e.j.group, i));
+  entries.forEach((e, i) => {
+    if (e.j.group !== undefined) lastInGroup.set(e.j.group, i);
+  });
 
   const findings: IommuParamFinding[] = entries.map((e, i) => {
     const param = e.j.option !== undefined && splitOptions(e.p.value).length > 1 ? `${e.p.key}=${e.j.option}` : formatParam(e.p);

@@ -137,7 +137,8 @@ export function parseModprobeConfig(files: readonly ConfigFile[]): ModprobeConfi
             break;
           }
           const module = normalizeModuleName(first);
-          const list = (config.options[module] ??= []);
+          config.options[module] ??= [];
+          const list = config.options[module];
           // The kernel's parse_args() splits module options exactly like the command line.
           for (const t of tokenizeCmdline(rest).params) {
             const o: ModprobeOption = { module, name: t.key, raw: t.raw, origin };

@@ -31,7 +31,7 @@ function buildConfig(opts: {
     ext.forEach((e, i) => {
       const next = i + 1 < ext.length ? pos + 0x40 : 0;
       b.writeUInt32LE(((next << 20) | (1 << 16) | e.id) >>> 0, pos);
-      e.body.forEach((v, k) => (b[pos + 4 + k] = v));
+      e.body.forEach((v, k) => { b[pos + 4 + k] = v; });
       pos = next;
     });
   }

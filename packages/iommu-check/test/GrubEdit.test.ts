@@ -12,7 +12,10 @@ function onlyLineChanged(before: string, after: string, lineNo: number): void {
   const a = before.split('\n');
   const b = after.split('\n');
   expect(b.length).toBe(a.length);
-  a.forEach((l, i) => (i === lineNo - 1 ? expect(b[i]).not.toBe(l) : expect(b[i]).toBe(l)));
+  a.forEach((l, i) => {
+    if (i === lineNo - 1) expect(b[i]).not.toBe(l);
+    else expect(b[i]).toBe(l);
+  });
 }
 
 describe('planGrubCmdlineEdit', () => {

@@ -61,7 +61,7 @@ describe('every planned boot-configuration edit applies with GNU patch -p0', () 
 
   describe('planCmdlineRemediation, from a host tree', () => {
     const roots: string[] = [];
-    afterAll(() => roots.forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
+    afterAll(() => roots.forEach((r) => { fs.rmSync(r, { recursive: true, force: true }); }));
     const tmp = (files: Record<string, string>): HostFs => {
       const root = fs.mkdtempSync(path.join(os.tmpdir(), 'passthru-plan-'));
       roots.push(root);

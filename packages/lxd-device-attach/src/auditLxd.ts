@@ -69,7 +69,7 @@ export function parseGroupFile(text: string): { name: string; gid: number; membe
  * is root on the host (LXD's security guidance), so every non-root member is a finding.
  */
 export function auditSocket(host: HostFs, socketPath: string): { socket: SocketAccess | null; findings: Finding[] } {
-  let stat;
+  let stat: ReturnType<HostFs['stat']>;
   try {
     stat = host.stat(socketPath);
   } catch (error) {

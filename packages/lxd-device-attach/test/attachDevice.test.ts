@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LxdClient } from '../src/LxdClient';
-import { LxdError } from '../src/LxdError';
+import type { LxdError } from '../src/LxdError';
 import { applyAttach, planAttach, planDetach } from '../src/attachDevice';
 import { lxcConfigLines } from '../src/lxcConfig';
 import { chooseDevice, resolveTarget } from '../src/resolveTarget';
@@ -126,7 +126,10 @@ describe('planAttach / applyAttach against a fake LXD', () => {
     await expect(applyAttach(client, undefined, { ...plan, deviceName: 'bad' })).rejects.toMatchObject({ kind: 'bad-input', detail: 'Failed to start device "bad": nope' });
     expect(Object.keys(c1.devices)).toEqual(['other']);
     // LXD stores something else than asked: passthru removes what it added and reports `verify`.
-    const mangled = await lxd({ c1: instance('c1') }, (r) => void ((r.body as { devices: Record<string, Record<string, string>> }).devices['gpu-0000-01-00-0'] &&= { type: 'gpu', pci: '0000:09:00.0' }));
+    const mangled = await lxd({ c1: instance('c1') }, (r) => {
+      const { devices } = r.body as { devices: Record<string, Record<string, string>> };
+      if (devices['gpu-0000-01-00-0']) devices['gpu-0000-01-00-0'] = { type: 'gpu', pci: '0000:09:00.0' };
+    });
     const e = (await applyAttach(mangled.client, undefined, plan).catch((x: unknown) => x)) as LxdError;
     expect(e).toMatchObject({ kind: 'verify' });
     expect((await mangled.client.getInstance('c1')).instance.devices).toEqual({});

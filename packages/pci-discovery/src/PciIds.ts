@@ -253,16 +253,22 @@ export class PciIds {
       let cls: ClassEntry | undefined;
       let sub: { name: string; progIfs: Map<string, string> } | undefined;
       for (const line of this.#text.slice(start, end).split('\n')) {
-        let m: RegExpExecArray | null;
-        if ((m = CLASS_LINE.exec(line))) {
+        let m = CLASS_LINE.exec(line);
+        if (m) {
           const id = m[1]!.toLowerCase();
           cls = classes.get(id) ?? { name: this.#name(m[2]!), subclasses: new Map() };
           classes.set(id, cls);
           sub = undefined;
-        } else if ((m = PROGIF_LINE.exec(line))) {
+          continue;
+        }
+        m = PROGIF_LINE.exec(line);
+        if (m) {
           const id = m[1]!.toLowerCase();
           if (sub && !sub.progIfs.has(id)) sub.progIfs.set(id, this.#name(m[2]!));
-        } else if ((m = SUBCLASS_LINE.exec(line))) {
+          continue;
+        }
+        m = SUBCLASS_LINE.exec(line);
+        if (m) {
           const id = m[1]!.toLowerCase();
           if (!cls) continue;
           sub = cls.subclasses.get(id) ?? { name: this.#name(m[2]!), progIfs: new Map() };

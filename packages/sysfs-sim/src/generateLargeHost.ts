@@ -86,7 +86,8 @@ export function generateLargeHost(options: LargeHostOptions): HostSpecInput {
     // VF routing ids run from PF + offset; reserve every bus they reach.
     const lastRid = model.offset + (vfsPerNic - 1);
     const bus = rootPort(node, Math.max(1, Math.floor(Math.max(lastRid, 0) / 256) + 1), 16);
-    const vfGroupBase = (group += 1);
+    group += 1;
+    const vfGroupBase = group;
     group += vfsPerNic;
     devices.push({
       address: `0000:${hex2(bus)}:00.0`, vendor: '8086', device: model.device, class: '020000', revision: '02',

@@ -259,7 +259,7 @@ export function materialize(specInput: HostSpec | HostSpecInput, dir: string): H
   for (const d of devices) slotCount.set(d.address.slice(0, -2), (slotCount.get(d.address.slice(0, -2)) ?? 0) + 1);
   for (const device of devices) materializeDevice(root, spec, device, folders.get(device.address)!, (slotCount.get(device.address.slice(0, -2)) ?? 0) > 1);
   for (const pf of spec.devices) {
-    virtualFunctionSpecs(pf, pf.sriov?.numVfs ?? 0).forEach((vf, i) => linkTree(root, `${folders.get(pf.address)}/virtfn${i}`, folders.get(vf.address)!));
+    virtualFunctionSpecs(pf, pf.sriov?.numVfs ?? 0).forEach((vf, i) => { linkTree(root, `${folders.get(pf.address)}/virtfn${i}`, folders.get(vf.address)!); });
   }
   // drivers/D/module -> /sys/module/M when M is loaded: how tools learn a driver's module.
   const moduleOf = new Map(spec.drivers.filter((d) => d.module).map((d) => [d.name, d.module!]));

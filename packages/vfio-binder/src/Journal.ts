@@ -279,7 +279,7 @@ interface LockSeen {
 const LOCK_CONTENT_RE = /^(\d{1,10})(?: ([0-9a-f]{16,64}))?\n?$/;
 
 function readLock(host: HostFs, hostPath: string, now: number): LockSeen | undefined {
-  let stat;
+  let stat: ReturnType<HostFs['lstat']>;
   let text: string | undefined;
   try {
     stat = host.lstat(hostPath);

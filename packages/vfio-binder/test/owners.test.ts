@@ -20,7 +20,7 @@ import { diffSnapshots, snapshotTree } from './treeSnapshot';
 
 const specs = path.resolve(__dirname, '../../../fixtures/specs');
 const roots: string[] = [];
-afterEach(() => roots.splice(0).forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
+afterEach(() => roots.splice(0).forEach((r) => { fs.rmSync(r, { recursive: true, force: true }); }));
 
 function fixture(name = 'intel-workstation') {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `owners-${name}-`));

@@ -15,7 +15,7 @@ import { MODPROBE_FILE, PERSIST_RECORD, applyPersist, formatPersistPlan, planPer
 import { giveDeviceId } from './renumber';
 
 const roots: string[] = [];
-afterEach(() => roots.splice(0).forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
+afterEach(() => roots.splice(0).forEach((r) => { fs.rmSync(r, { recursive: true, force: true }); }));
 
 function fixture(name: string) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `persist-${name}-`));

@@ -47,7 +47,7 @@ export const restoreCommand: CommandSpec = {
           if (options.all && options.splitGroup) throw new CliError('--split-group applies to TARGETs, not to --all');
           const targets = options.all ? ('all' as const) : args.map(parseTarget);
           const request = { targets, splitGroup: options.splitGroup, unrecorded: options.unrecorded, dryRun: options.dryRun, consent: consent(ctx, options.yes) };
-          const outcome = restoreDevices(ctx.host, hostState(ctx), { ...request, onPlanned: (o) => o.notes.forEach((n) => ctx.note(`passthru: ${n}`)) }, progressOptions(ctx));
+          const outcome = restoreDevices(ctx.host, hostState(ctx), { ...request, onPlanned: (o) => o.notes.forEach((n) => { ctx.note(`passthru: ${n}`); }) }, progressOptions(ctx));
           return printRestoreOutcome(ctx, outcome);
         }),
       );

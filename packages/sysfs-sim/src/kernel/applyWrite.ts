@@ -20,13 +20,17 @@ export function applyWrite(ctx: WriteContext, hostPath: string, data: string): v
   if (data.length === 0) return;
   switch (target.kind) {
     case 'bus':
-      return writeBus(ctx, target.attr, data, target.file);
+      writeBus(ctx, target.attr, data, target.file);
+      return;
     case 'driver':
-      return writeDriver(ctx, target.driver, target.attr, data);
+      writeDriver(ctx, target.driver, target.attr, data);
+      return;
     case 'device':
-      return writeDevice(ctx, target.address, target.folder, target.attr, data, target.file);
+      writeDevice(ctx, target.address, target.folder, target.attr, data, target.file);
+      return;
     case 'other':
-      return ctx.tree.storeAttribute(target.file, data);
+      ctx.tree.storeAttribute(target.file, data);
+      return;
   }
 }
 
@@ -34,9 +38,11 @@ export function applyWrite(ctx: WriteContext, hostPath: string, data: string): v
 function writeBus(ctx: WriteContext, attr: string, data: string, file: string): void {
   switch (attr) {
     case 'drivers_probe':
-      return writeDriversProbe(ctx, data);
+      writeDriversProbe(ctx, data);
+      return;
     case 'rescan':
-      return writeRescan(ctx, undefined, data);
+      writeRescan(ctx, undefined, data);
+      return;
     case 'drivers_autoprobe':
       // bus.c: anything starting with '0' turns autoprobe off, anything else on.
       ctx.tree.writeFile(file, data.startsWith('0') ? '0\n' : '1\n');
@@ -50,15 +56,20 @@ function writeBus(ctx: WriteContext, attr: string, data: string, file: string): 
 function writeDriver(ctx: WriteContext, driver: string, attr: string, data: string): void {
   switch (attr) {
     case 'bind':
-      return writeBind(ctx, driver, data);
+      writeBind(ctx, driver, data);
+      return;
     case 'unbind':
-      return writeUnbind(ctx.tree, driver, data);
+      writeUnbind(ctx.tree, driver, data);
+      return;
     case 'new_id':
-      return writeNewId(ctx, driver, data);
+      writeNewId(ctx, driver, data);
+      return;
     case 'remove_id':
-      return writeRemoveId(ctx.ids, driver, data);
+      writeRemoveId(ctx.ids, driver, data);
+      return;
     case 'uevent':
-      return checkUevent(data);
+      checkUevent(data);
+      return;
     default:
       throw errnoError('EACCES', `${driver}/${attr}: not writable`);
   }
@@ -68,15 +79,20 @@ function writeDriver(ctx: WriteContext, driver: string, attr: string, data: stri
 function writeDevice(ctx: WriteContext, address: string, folder: string, attr: string, data: string, file: string): void {
   switch (attr) {
     case 'driver_override':
-      return writeDriverOverride(ctx.tree, file, data);
+      writeDriverOverride(ctx.tree, file, data);
+      return;
     case 'sriov_numvfs':
-      return writeSriovNumvfs(ctx, address, folder, data);
+      writeSriovNumvfs(ctx, address, folder, data);
+      return;
     case 'sriov_drivers_autoprobe':
-      return writeSriovDriversAutoprobe(ctx.tree, file, data);
+      writeSriovDriversAutoprobe(ctx.tree, file, data);
+      return;
     case 'remove':
-      return writeRemove(ctx.tree, address, data);
+      writeRemove(ctx.tree, address, data);
+      return;
     case 'rescan':
-      return writeRescan(ctx, folder, data);
+      writeRescan(ctx, folder, data);
+      return;
     case 'reset': {
       // reset_store: only "1"; pci_reset_function gives ENOTTY when no reset method works.
       if (kstrtoul(data, attr) !== 1) throw errnoError('EINVAL', `reset: only 1 is accepted`);
@@ -85,7 +101,8 @@ function writeDevice(ctx: WriteContext, address: string, folder: string, attr: s
       return;
     }
     case 'uevent':
-      return checkUevent(data);
+      checkUevent(data);
+      return;
     case 'config': {
       // A write at offset 0 of the config space: the bytes land over the old ones.
       const real = path.join(ctx.tree.root, file);

@@ -40,4 +40,4 @@ export const GROUP_STATUS = { ready: 'ready', bindable: 'bindable', guarded: 'gu
 
 /** VF lists fill on first open (thousands of VFs): what fills each, for expand, filter and print. */
 export const fillers = new WeakMap<Element, () => void>();
-export const fillAll = () => document.querySelectorAll('details.vfs').forEach((d) => fillers.get(d)?.());
+export const fillAll = () => document.querySelectorAll('details.vfs').forEach((d) => { fillers.get(d)?.(); });

@@ -17,7 +17,7 @@ let highlighted: string | null = null;
 /** Highlights every function of group `id` (a second click on the same group clears it). */
 export function highlightGroup(id: string): void {
   fillAll();
-  document.querySelectorAll('li.fn.hl').forEach((li) => li.classList.remove('hl'));
+  document.querySelectorAll('li.fn.hl').forEach((li) => { li.classList.remove('hl'); });
   if (highlighted === id) {
     highlighted = null;
     return;
@@ -36,7 +36,7 @@ export function highlightGroup(id: string): void {
 function applyFilter(data: PageData, raw: string): void {
   const q = raw.trim().toLowerCase();
   const counter = document.getElementById('match-count')!;
-  document.querySelectorAll('li.fn').forEach((li) => li.classList.remove('dim', 'hit'));
+  document.querySelectorAll('li.fn').forEach((li) => { li.classList.remove('dim', 'hit'); });
   if (!q) {
     counter.textContent = '';
     return;
@@ -104,5 +104,5 @@ export function listen(): void {
     },
     true,
   );
-  window.addEventListener('beforeprint', () => document.querySelectorAll('details.vfs[open]').forEach((d) => fillers.get(d)?.()));
+  window.addEventListener('beforeprint', () => document.querySelectorAll('details.vfs[open]').forEach((d) => { fillers.get(d)?.(); }));
 }
