@@ -4,6 +4,7 @@ import { FindingSchema, auditInstance, auditProject, isSerious, type Finding, ty
 import { auditServer } from './auditServer';
 import type { LxdClient } from './LxdClient';
 import { LxdError } from './LxdError';
+import { NO_NUMA, probeHostNuma, type HostNuma } from './numa';
 import { checkInstanceName, checkProjectName } from './names';
 import type { Certificate, Instance, Network, Project, Server } from './schemas';
 
@@ -114,6 +115,7 @@ export async function auditLxd(client: LxdClient, host: HostFs | undefined, requ
   if (request.project !== undefined) checkProjectName(request.project);
   for (const name of request.instances ?? []) checkInstanceName(name);
   const iommu: HostIommuState = host ? probeHostIommu(host) : { iommu: null, interruptRemapping: null };
+  const numa: HostNuma = host ? probeHostNuma(host) : NO_NUMA;
   let projects: Project[];
   try {
     projects = request.all && request.project === undefined ? await client.listProjects() : [await client.getProject(request.project ?? 'default')];
@@ -146,7 +148,7 @@ export async function auditLxd(client: LxdClient, host: HostFs | undefined, requ
   const socket = host && client.endpoint.kind === 'unix' ? auditSocket(host, request.socketPath ?? client.endpoint.socketPath) : { socket: null, findings: [] };
   return {
     instances: instances
-      .map((i) => ({ name: i.name, project: i.project ?? request.project ?? 'default', type: i.type, findings: auditInstance(i, iommu, networks) }))
+      .map((i) => ({ name: i.name, project: i.project ?? request.project ?? 'default', type: i.type, findings: auditInstance(i, iommu, networks, numa) }))
       .sort((a, b) => a.project.localeCompare(b.project) || a.name.localeCompare(b.name)),
     projects: projects.map((p) => ({ name: p.name, findings: auditProject(p, certificates) })),
     host: socket,
