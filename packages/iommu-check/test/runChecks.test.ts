@@ -96,6 +96,15 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     },
     { devices: ['81:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:81:00.0': 'WARN', 'acs.0000:81:00.0': 'PASS', 'vfio.initramfs': 'WARN' } },
   ],
+  // Set up by LXD's production guide; its one GPU is alone in its group (a WARN until bound).
+  'lxd-tuned': [
+    {
+      devices: [],
+      verdict: 'ready',
+      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'PASS' },
+    },
+    { devices: ['02:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:02:00.0': 'WARN', 'acs.0000:02:00.0': 'PASS' } },
+  ],
   // The PCH's functions share group 10: the onboard audio is not passable (its group holds the
   // LPC bridge, the SMBus and the SPI flash controller); nor is the host bridge; the GPU is.
   'intel-pch-desktop': [
