@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { HostFs } from '@passthru/hostfs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LxdClient } from '../src/LxdClient';
+import { planAttach } from '../src/attachDevice';
 import { auditLxd } from '../src/auditLxd';
 
 const execFileAsync = promisify(execFile);
@@ -66,5 +67,18 @@ describe('numa-misaligned (real daemon, two-node fixture)', { timeout: 60_000 },
     expect(found.map((f) => [f.severity, f.fix])).toEqual([['low', `lxc config set ${c} limits.cpu=0-7`]]);
     await lxc(found[0]!.fix.split(' ').slice(1));
     expect((await auditLxd(client, fixture, { instances: [c] })).instances[0]!.findings.map((f) => f.id)).not.toContain('numa-misaligned');
+  });
+
+  it('attach (plan, as --dry-run prints it) warns when the device sits on another node than the pinned CPUs, and not when they match', async () => {
+    const c = name('att');
+    created.push(c);
+    await lxc(['init', 'passthru-busybox', c, '-c', 'limits.cpu=0-3']);
+    // A VF of the node-1 E810, as a physical NIC of the container.
+    const off = await planAttach(client, fixture, { instance: c, target: 'ens3f0v0' });
+    expect(off.device).toMatchObject({ type: 'nic', parent: 'ens3f0v0' });
+    expect(off.warnings).toHaveLength(1);
+    expect(off.warnings[0]).toMatch(/^NUMA: limits\.cpu=0-3 runs on NUMA node 0, but .* on node 1: .*; fix: lxc config set .* limits\.cpu=8-15$/);
+    await lxc(['config', 'set', c, 'limits.cpu=8-11']);
+    expect((await planAttach(client, fixture, { instance: c, target: 'ens3f0v0' })).warnings).toEqual([]);
   });
 });
