@@ -38,6 +38,7 @@ export function formatAttachPlan(plan: AttachPlan, via: string): string {
     `attach ${plan.deviceName} to ${plan.instanceType} ${plan.instance} (project ${plan.project}, ${plan.instanceStatus})`,
     `  device: ${config}`,
     ...plan.notes.map((n) => `  ${n}`),
+    ...plan.warnings.map((w) => `  warning: ${w}`),
     `  write: GET instance -> PUT /1.0/instances/${plan.instance} with If-Match (ETag) via ${via} -> re-read and verify`,
     '',
   ].join('\n');

@@ -9,7 +9,7 @@
  */
 import { CheckResultSchema, DoctorReportSchema, HostIdentitySchema, VerdictSchema } from '@passthru/iommu-check';
 import { FleetStatusSchema } from '@passthru/fleet';
-import { AuditReportSchema } from '@passthru/lxd-device-attach';
+import { AuditReportSchema, SysctlPlanSchema } from '@passthru/lxd-device-attach';
 import { DeviceIdentitySchema, IommuGroupSchema, PciDeviceSchema, PlatformFunctionSchema, ScanProblemSchema, TopologyNodeSchema } from '@passthru/pci-discovery';
 import type { CaptureResult } from '@passthru/sysfs-sim';
 import type { ApplyResult, BindPlan, DeviceOwner, GuardFinding, PersistPlan, RecoveryPlan, RecoveryResult, RestorePlan, RestoreResult } from '@passthru/vfio-binder';
@@ -231,6 +231,9 @@ export const DoctorOutputSchema = DoctorReportSchema.extend({ schemaVersion: Sch
 export const SnapshotOutputSchema = z.object({ schemaVersion: SchemaVersion, outDir: z.string(), devices: z.number().int(), files: z.number().int(), skipped: z.array(z.string()) });
 
 /** Every JSON output, by the file name under docs/schemas (`<name>.schema.json`). */
+/** `passthru tune`: the /etc/sysctl.d plan, and what was written (nothing with --dry-run or when up to date). */
+export const TuneOutputSchema = z.object({ schemaVersion: SchemaVersion, dryRun: z.boolean(), plan: SysctlPlanSchema, written: z.array(z.string()) });
+
 export const OUTPUT_SCHEMAS = {
   list: { schema: ListOutputSchema, title: 'passthru list --format json' },
   groups: { schema: GroupsOutputSchema, title: 'passthru groups --format json' },
@@ -242,6 +245,7 @@ export const OUTPUT_SCHEMAS = {
   snapshot: { schema: SnapshotOutputSchema, title: 'passthru snapshot --format json' },
   audit: { schema: z.object({ schemaVersion: SchemaVersion }).extend(AuditReportSchema.shape), title: 'passthru audit --format json' },
   'fleet-status': { schema: FleetStatusSchema, title: 'passthru fleet status --format json' },
+  tune: { schema: TuneOutputSchema, title: 'passthru tune --format json' },
 } as const;
 
 /** The JSON Schema (draft 2020-12) of one output, with an $id under docs/schemas. */

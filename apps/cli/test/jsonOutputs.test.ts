@@ -24,6 +24,8 @@ const target: Record<string, string> = {
   'partial-capture': '0000:01:00.0',
   'sriov-server': '0000:01:00.0',
   'twin-gpu': '0000:01:00.0',
+  'numa-dual-socket': '0000:81:00.0',
+  'lxd-tuned': '0000:02:00.0',
   'vmd-gaps': '0000:03:00.0',
 };
 

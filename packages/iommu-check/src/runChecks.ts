@@ -14,6 +14,7 @@ import { gatherFacts, type Facts } from './checks/Facts';
 import { checkGroupViable } from './checks/groupViability';
 import { checkIrqRemapping } from './checks/interruptChecks';
 import { checkMode, checkKernel } from './checks/kernelChecks';
+import { checkHugepages, checkMemlock } from './checks/memoryChecks';
 import { checkCpuVirtualization, checkFirmware, checkPciDevices } from './checks/platformChecks';
 import { checkVfioInitramfs, checkVfioModprobe, checkVfioModules } from './checks/vfioChecks';
 import { readDmiIdentity } from './HostFacts';
@@ -34,7 +35,7 @@ export interface RunChecksOptions {
   identity?: Partial<Pick<HostIdentity, 'board' | 'bios' | 'isVirtualMachine'>>;
 }
 
-/** Host checks, in report order: platform and firmware, kernel, command line and boot loader, interrupts, vfio. */
+/** Host checks, in report order: platform and firmware, kernel, command line and boot loader, interrupts, vfio, memory. */
 const HOST_CHECKS: ReadonlyArray<(f: Facts, asked: readonly PciDevice[]) => CheckResult> = [
   checkPciDevices,
   checkCpuVirtualization,
@@ -47,6 +48,8 @@ const HOST_CHECKS: ReadonlyArray<(f: Facts, asked: readonly PciDevice[]) => Chec
   checkVfioModules,
   checkVfioModprobe,
   checkVfioInitramfs,
+  checkMemlock,
+  checkHugepages,
 ];
 
 /** Checks of each asked device, in report order: its IOMMU group, then ACS above it. */

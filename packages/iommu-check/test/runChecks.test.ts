@@ -87,6 +87,26 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     // The second of two identical cards: its group is its own two functions; initramfs-tools lists no vfio modules yet.
     { devices: ['02:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:02:00.0': 'WARN', 'acs.0000:02:00.0': 'PASS', 'vfio.initramfs': 'WARN' } },
   ],
+  // Two NUMA nodes, a GPU on each: the node-1 GPU is alone in its group; initramfs-tools lists no vfio modules.
+  'numa-dual-socket': [
+    {
+      devices: [],
+      verdict: 'ready-with-warnings',
+      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'PASS', memlock: 'WARN', hugepages: 'PASS' },
+    },
+    // Node 1 has hugepages reserved, node 0 none.
+    { devices: ['81:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:81:00.0': 'WARN', 'acs.0000:81:00.0': 'PASS', 'vfio.initramfs': 'WARN', hugepages: 'PASS' } },
+    { devices: ['01:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:01:00.0': 'WARN', hugepages: 'WARN' } },
+  ],
+  // Set up by LXD's production guide; its one GPU is alone in its group (a WARN until bound).
+  'lxd-tuned': [
+    {
+      devices: [],
+      verdict: 'ready',
+      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'PASS', memlock: 'PASS', hugepages: 'PASS' },
+    },
+    { devices: ['02:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:02:00.0': 'WARN', 'acs.0000:02:00.0': 'PASS' } },
+  ],
   // The PCH's functions share group 10: the onboard audio is not passable (its group holds the
   // LPC bridge, the SMBus and the SPI flash controller); nor is the host bridge; the GPU is.
   'intel-pch-desktop': [

@@ -2,7 +2,9 @@ import type { HostFs } from '@passthru/hostfs';
 import { blockingEndpoints, normalizePciAddress, notPassable, platformFunctionsOf, readIommuGroups, scanPciDevices, type PciDevice, type PlatformFunction } from '@passthru/pci-discovery';
 import type { LxdClient } from './LxdClient';
 import { LxdError } from './LxdError';
+import { numaFindings } from './auditInstance';
 import { checkDeviceName, checkInstanceName, checkProjectName } from './names';
+import { probeHostNuma } from './numa';
 import { chooseDevice, resolveTarget, type AttachType, type DeviceChoice, type HostTarget } from './resolveTarget';
 import { instancePut, type DeviceConfig, type Instance } from './schemas';
 
@@ -48,6 +50,8 @@ export interface AttachPlan {
   target: HostTarget;
   iommu: IommuVerdict | null;
   notes: string[];
+  /** What works but costs: the device on another NUMA node than the instance's pinned CPUs (with the fix). */
+  warnings: string[];
 }
 
 export interface AttachResult {
@@ -179,8 +183,14 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
   if (holders.length > 0) {
     throw refuse(`the device is already given to ${holders.map((h) => `${h.project}/${h.instance} (device ${h.device})`).join(', ')}; detach it there first`, 'conflict');
   }
+  // NUMA: the audit's rule on the instance as it will be (pinned CPUs off the device's node).
+  const warnings = hostCheck
+    ? numaFindings({ ...instance, expanded_devices: { ...instance.expanded_devices, [deviceName]: choice.device } }, probeHostNuma(host))
+        .filter((f) => f.severity === 'medium')
+        .map((f) => `NUMA: ${f.summary}; fix: ${f.fix}`)
+    : [];
   const { device: _device, name: _name, ...rest } = choice;
-  return { instance: instanceName, project: projectOf(project), instanceType: instance.type, instanceStatus: instance.status, deviceName, device: choice.device, choice: rest, target, iommu, notes };
+  return { instance: instanceName, project: projectOf(project), instanceType: instance.type, instanceStatus: instance.status, deviceName, device: choice.device, choice: rest, target, iommu, notes, warnings };
 }
 
 const sameConfig = (a: DeviceConfig | undefined, b: DeviceConfig) => a !== undefined && Object.keys(b).every((k) => a[k] === b[k]);

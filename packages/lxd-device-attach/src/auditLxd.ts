@@ -4,6 +4,8 @@ import { FindingSchema, auditInstance, auditProject, isSerious, type Finding, ty
 import { auditServer } from './auditServer';
 import type { LxdClient } from './LxdClient';
 import { LxdError } from './LxdError';
+import { sysctlFindings } from './serverSettings';
+import { NO_NUMA, probeHostNuma, type HostNuma } from './numa';
 import { checkInstanceName, checkProjectName } from './names';
 import type { Certificate, Instance, Network, Project, Server } from './schemas';
 
@@ -114,6 +116,7 @@ export async function auditLxd(client: LxdClient, host: HostFs | undefined, requ
   if (request.project !== undefined) checkProjectName(request.project);
   for (const name of request.instances ?? []) checkInstanceName(name);
   const iommu: HostIommuState = host ? probeHostIommu(host) : { iommu: null, interruptRemapping: null };
+  const numa: HostNuma = host ? probeHostNuma(host) : NO_NUMA;
   let projects: Project[];
   try {
     projects = request.all && request.project === undefined ? await client.listProjects() : [await client.getProject(request.project ?? 'default')];
@@ -144,12 +147,14 @@ export async function auditLxd(client: LxdClient, host: HostFs | undefined, requ
   const networks: NetworkTypes = Object.fromEntries((await optional<Network[]>(() => client.listNetworks(), [])).map((n) => [n.name, n.type]));
   const serverAudit = auditServer(server, certificates, today);
   const socket = host && client.endpoint.kind === 'unix' ? auditSocket(host, request.socketPath ?? client.endpoint.socketPath) : { socket: null, findings: [] };
+  // LXD's production server settings: read on the LXD host itself (not for a remote LXD).
+  const hostFindings = [...socket.findings, ...(host ? sysctlFindings(host) : [])];
   return {
     instances: instances
-      .map((i) => ({ name: i.name, project: i.project ?? request.project ?? 'default', type: i.type, findings: auditInstance(i, iommu, networks) }))
+      .map((i) => ({ name: i.name, project: i.project ?? request.project ?? 'default', type: i.type, findings: auditInstance(i, iommu, networks, numa) }))
       .sort((a, b) => a.project.localeCompare(b.project) || a.name.localeCompare(b.name)),
     projects: projects.map((p) => ({ name: p.name, findings: auditProject(p, certificates) })),
-    host: socket,
+    host: { socket: socket.socket, findings: hostFindings },
     server: { name: server.environment?.server_name ?? null, version: server.environment?.server_version ?? null, support: serverAudit.support?.status ?? null, findings: serverAudit.findings },
   };
 }
@@ -160,13 +165,13 @@ export function auditFailed(report: AuditReport): boolean {
 }
 
 /** Where a finding was made: the server, the socket, a project or an instance. */
-export type FindingScope = { kind: 'server'; name: string } | { kind: 'socket'; path: string } | { kind: 'project'; name: string } | { kind: 'instance'; project: string; name: string; type: string };
+export type FindingScope = { kind: 'server'; name: string } | { kind: 'socket'; path: string } | { kind: 'host'; name: string } | { kind: 'project'; name: string } | { kind: 'instance'; project: string; name: string; type: string };
 
 /** Every finding of the report with its scope: server, socket, projects, then instances. */
 export function allFindings(report: AuditReport): { scope: FindingScope; finding: Finding }[] {
   return [
     ...report.server.findings.map((finding) => ({ scope: { kind: 'server' as const, name: report.server.name ?? 'lxd' }, finding })),
-    ...report.host.findings.map((finding) => ({ scope: { kind: 'socket' as const, path: report.host.socket?.path ?? 'unix.socket' }, finding })),
+    ...report.host.findings.map((finding) => ({ scope: finding.id === 'server-sysctl' ? { kind: 'host' as const, name: 'sysctl' } : { kind: 'socket' as const, path: report.host.socket?.path ?? 'unix.socket' }, finding })),
     ...report.projects.flatMap((p) => p.findings.map((finding) => ({ scope: { kind: 'project' as const, name: p.name }, finding }))),
     ...report.instances.flatMap((i) => i.findings.map((finding) => ({ scope: { kind: 'instance' as const, project: i.project, name: i.name, type: i.type }, finding }))),
   ];

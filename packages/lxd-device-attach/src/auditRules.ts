@@ -15,6 +15,8 @@ export const CHECKLIST = {
   devices: { title: 'Do not hand host devices, paths or the LXD socket to instances', url: 'https://documentation.ubuntu.com/lxd/stable-5.21/explanation/security/#container-security' },
   projects: { title: 'Restrict projects that non-admin users can use', url: 'https://documentation.ubuntu.com/lxd/stable-5.21/explanation/security/#access-to-the-lxd-daemon' },
   passthrough: { title: 'Passthrough needs DMA and interrupt isolation (IOMMU)', url: 'https://docs.kernel.org/driver-api/vfio.html' },
+  production: { title: 'Server settings for a production setup', url: 'https://documentation.ubuntu.com/lxd/stable-5.21/reference/server_settings/' },
+  performance: { title: 'Performance tuning (NUMA, hugepages)', url: 'https://documentation.ubuntu.com/lxd/stable-5.21/explanation/performance_tuning/' },
 } as const;
 export type ChecklistItem = keyof typeof CHECKLIST;
 
@@ -81,6 +83,9 @@ export const AUDIT_RULES: readonly AuditRule[] = [
   rule('proxy-lxd-socket', 'critical', 'devices', 'LXD socket proxied into an instance', 'A proxy device exposes LXD\'s unix socket to the instance, which then controls LXD (root on the host).'),
   rule('passthrough-no-iommu', 'high', 'passthrough', 'VM passthrough without IOMMU', 'A VM gets a PCI device on a host without a working IOMMU: the device\'s DMA is not confined.'),
   rule('passthrough-no-interrupt-remapping', 'high', 'passthrough', 'VM passthrough without interrupt remapping', 'A VM gets a PCI device on a host without interrupt remapping: the device can forge interrupts (MSI injection).'),
+  // Production setup and performance tuning (LXD's server settings and performance tuning guides).
+  rule('server-sysctl', 'medium', 'production', 'Kernel limit below LXD\'s production recommendation', 'A kernel setting (/proc/sys) is below the value LXD recommends for hosts that run many instances (inotify, aio, keyrings, map count, BPF JIT, neighbour tables, dmesg_restrict): such hosts fail in confusing ways (too many open files, inotify exhaustion). One finding per setting, its key in the summary; persist the values in one /etc/sysctl.d file (passthru tune).'),
+  rule('numa-misaligned', 'medium', 'performance', 'Instance CPUs on another NUMA node than its device', 'An instance with a PCI, GPU or physical/SR-IOV NIC device runs (or may run) on CPUs of another NUMA node than the device: every DMA and interrupt crosses the interconnect. Pin limits.cpu to the device node\'s CPUs (and, for VMs, back memory with hugepages reserved on that node).'),
 ];
 
 export const AUDIT_RULE_IDS = AUDIT_RULES.map((r) => r.id);

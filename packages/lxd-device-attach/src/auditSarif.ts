@@ -19,6 +19,8 @@ function location(scope: FindingScope): Location {
       ? [scope.name, `server/${scope.name}`]
       : scope.kind === 'socket'
         ? [scope.path, `socket${scope.path}`]
+        : scope.kind === 'host'
+          ? [scope.name, `host/${scope.name}`]
         : scope.kind === 'project'
           ? [scope.name, `project/${scope.name}`]
           : [scope.name, `project/${scope.project}/instance/${scope.name}`];

@@ -11,3 +11,4 @@ export type { Finding, Severity } from './auditInstance';
 export { auditSarif } from './auditSarif';
 export { lxcConfigLines, type LxcConfig } from './lxcConfig';
 export * from './cluster';
+export { tuneServerSysctl, SYSCTL_FILE, LXD_SYSCTL, type TuneRequest, type TuneOutcome, SysctlPlanSchema, type SysctlPlan } from './serverSettings';

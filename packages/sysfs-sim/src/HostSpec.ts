@@ -96,6 +96,23 @@ export const HostSpecSchema = z
         interruptRemapping: z.boolean().default(true),
       })
       .default({ enabled: false, units: [], groupType: 'DMA', interruptRemapping: false }),
+    /**
+     * NUMA nodes (/sys/devices/system/node/nodeN): each node's CPUs as a kernel cpulist ("0-3,8-11")
+     * and its reserved hugepages per size ("2048kB" -> count). Omitted: no node folders (as a
+     * partial capture); a device's local_cpulist is then every CPU.
+     */
+    numa: z
+      .object({
+        nodes: z
+          .array(
+            z.object({
+              cpus: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'numa.nodes[].cpus: a kernel cpulist like 0-3,8-11'),
+              hugepages: z.record(z.string().regex(/^\d+kB$/, 'numa.nodes[].hugepages: keys like 2048kB'), z.number().int().min(0)).default({}),
+            }),
+          )
+          .min(1),
+      })
+      .optional(),
     /** Loaded modules (/proc/modules, /sys/module) and built-in ones (modules.builtin). */
     modules: z.array(z.string()).default([]),
     builtinModules: z.array(z.string()).default([]),
@@ -124,6 +141,8 @@ export const HostSpecSchema = z
         ctx.addIssue({ code: 'custom', path: ['devices', i, 'iommuGroup'], message: 'the IOMMU is off in the kernel (iommu.enabled: false): no device has a group' });
       if (d.class.startsWith('0604') && d.secondaryBus === undefined)
         ctx.addIssue({ code: 'custom', path: ['devices', i, 'secondaryBus'], message: 'a PCI bridge (class 0604xx) needs secondaryBus' });
+      if (spec.numa && d.numaNode >= spec.numa.nodes.length)
+        ctx.addIssue({ code: 'custom', path: ['devices', i, 'numaNode'], message: `numaNode ${d.numaNode} is not one of numa.nodes (0-${spec.numa.nodes.length - 1})` });
       if (d.sriov && d.sriov.numVfs > d.sriov.totalVfs)
         ctx.addIssue({ code: 'custom', path: ['devices', i, 'sriov', 'numVfs'], message: `numVfs ${d.sriov.numVfs} exceeds totalVfs ${d.sriov.totalVfs}` });
     });

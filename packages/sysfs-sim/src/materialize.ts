@@ -125,7 +125,7 @@ export function materializeDevice(root: string, spec: HostSpec, device: DeviceSp
   attr('driver_override', device.driverOverride ?? '(null)');
   attr('enable', '1');
   attr('irq', '0', 0o444);
-  attr('local_cpulist', `0-${spec.cpu.count - 1}`, 0o444);
+  attr('local_cpulist', (device.numaNode >= 0 ? spec.numa?.nodes[device.numaNode]?.cpus : undefined) ?? `0-${spec.cpu.count - 1}`, 0o444);
   attr('resource', Array.from({ length: isBridgeClass(device.class) ? 17 : 7 }, () => '0x0000000000000000 0x0000000000000000 0x0000000000000000').join('\n'), 0o444);
   const [cls, sub, progIf] = [device.class.slice(0, 2), device.class.slice(2, 4), device.class.slice(4, 6)];
   const modalias = `pci:v0000${device.vendor}d0000${device.device}sv0000${subsystem.vendor}sd0000${subsystem.device}bc${cls}sc${sub}i${progIf}`.toUpperCase().replace(/^PCI:V/, 'pci:v');
@@ -299,6 +299,17 @@ export function materialize(specInput: HostSpec | HostSpecInput, dir: string): H
     linkTree(root, '/sys/class/dmi/id', dmi);
   }
 
+  if (spec.numa) {
+    // The kernel's node folders: online, and per node its cpulist and hugepage pools.
+    writeTreeFile(root, '/sys/devices/system/node/online', `0${spec.numa.nodes.length > 1 ? `-${spec.numa.nodes.length - 1}` : ''}\n`, 0o444);
+    spec.numa.nodes.forEach((node, n) => {
+      writeTreeFile(root, `/sys/devices/system/node/node${n}/cpulist`, `${node.cpus}\n`, 0o444);
+      for (const [size, count] of Object.entries(node.hugepages)) {
+        writeTreeFile(root, `/sys/devices/system/node/node${n}/hugepages/hugepages-${size}/nr_hugepages`, `${count}\n`);
+        writeTreeFile(root, `/sys/devices/system/node/node${n}/hugepages/hugepages-${size}/free_hugepages`, `${count}\n`, 0o444);
+      }
+    });
+  }
   writeTreeFile(root, '/proc/cmdline', `${spec.cmdline}\n`);
   writeTreeFile(root, '/proc/cpuinfo', cpuinfo(spec));
   writeTreeFile(root, '/proc/interrupts', interrupts(spec));

@@ -14,9 +14,11 @@ function rows(out: Output, scope: string, findings: Finding[]): string[][] {
 }
 
 export function renderAudit(out: Output, report: AuditReport): string {
+  const sysctl = report.host.findings.filter((f) => f.id === 'server-sysctl');
   const all = [
     ...rows(out, `server ${report.server.name ?? 'lxd'}${report.server.version ? ` (LXD ${report.server.version})` : ''}`, report.server.findings),
-    ...(report.host.socket ? rows(out, `socket ${report.host.socket.path}`, report.host.findings) : []),
+    ...(report.host.socket ? rows(out, `socket ${report.host.socket.path}`, report.host.findings.filter((f) => f.id !== 'server-sysctl')) : []),
+    ...(sysctl.length > 0 ? rows(out, 'host /proc/sys', sysctl) : []),
     ...report.projects.flatMap((p) => rows(out, `project ${p.name}`, p.findings)),
     ...report.instances.flatMap((i) => rows(out, `${i.project}/${i.name}`, i.findings)),
   ];

@@ -15,6 +15,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; load: () => Promise<Command
   { name: 'attach', load: async () => (await import('./attach')).attachCommand },
   { name: 'detach', load: async () => (await import('./detach')).detachCommand },
   { name: 'audit', load: async () => (await import('./audit')).auditCommand },
+  { name: 'tune', load: async () => (await import('./tune')).tuneCommand },
   { name: 'fleet', load: async () => (await import('./fleet')).fleetCommand },
   { name: 'snapshot', load: async () => (await import('./snapshot')).snapshotCommand },
   { name: 'report', load: async () => (await import('./report')).reportCommand },
