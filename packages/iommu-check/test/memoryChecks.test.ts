@@ -7,7 +7,9 @@ import { runChecks } from '../src/runChecks';
 
 const HOSTS = path.resolve(__dirname, '../../../fixtures/hosts');
 const temps: string[] = [];
-afterEach(() => temps.splice(0).forEach((t) => fs.rmSync(t, { recursive: true, force: true })));
+afterEach(() => {
+  for (const t of temps.splice(0)) fs.rmSync(t, { recursive: true, force: true });
+});
 function copy(name: string, files: Record<string, string>): HostFs {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pt-tune17-'));
   temps.push(dir);

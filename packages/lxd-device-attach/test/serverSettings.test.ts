@@ -7,7 +7,9 @@ import { LXD_SYSCTL, SYSCTL_FILE, parseSysctlConf, sysctlFindings, tuneServerSys
 
 const HOSTS = path.resolve(__dirname, '../../../fixtures/hosts');
 const temps: string[] = [];
-afterEach(() => temps.splice(0).forEach((t) => fs.rmSync(t, { recursive: true, force: true })));
+afterEach(() => {
+  for (const t of temps.splice(0)) fs.rmSync(t, { recursive: true, force: true });
+});
 const copy = (name: string) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pt-tune17-'));
   temps.push(dir);
