@@ -13,6 +13,7 @@ import { reportCommand } from './report';
 import { completionCommand } from './completion';
 import { exportCommand } from './export';
 import { fleetCommand } from './fleet';
+import { sriovCommand } from './sriov';
 
 /** Every command of the CLI, in the order `passthru --help` lists them. */
-export const commands: CommandSpec[] = [listCommand, groupsCommand, doctorCommand, bindCommand, restoreCommand, persistCommand, attachCommand, detachCommand, auditCommand, fleetCommand, snapshotCommand, reportCommand, exportCommand, completionCommand];
+export const commands: CommandSpec[] = [listCommand, groupsCommand, doctorCommand, bindCommand, restoreCommand, persistCommand, sriovCommand, attachCommand, detachCommand, auditCommand, fleetCommand, snapshotCommand, reportCommand, exportCommand, completionCommand];
