@@ -25,6 +25,8 @@ const target: Record<string, string> = {
   'sriov-server': '0000:01:00.0',
   'twin-gpu': '0000:01:00.0',
   'vmd-gaps': '0000:03:00.0',
+  'upgrade-before': '0000:04:00.0',
+  'upgrade-after': '0000:04:00.0',
 };
 
 const commands = (address: string): Record<string, string[]> => ({

@@ -13,6 +13,8 @@ import { EVIDENCE_LAYERS } from './checks/evidence';
 import { gatherFacts, type Facts } from './checks/Facts';
 import { checkGroupViable } from './checks/groupViability';
 import { checkIrqRemapping } from './checks/interruptChecks';
+import { checkIommufd } from './checks/iommufdChecks';
+import { checkReset } from './checks/resetChecks';
 import { checkMode, checkKernel } from './checks/kernelChecks';
 import { checkCpuVirtualization, checkFirmware, checkPciDevices } from './checks/platformChecks';
 import { checkVfioInitramfs, checkVfioModprobe, checkVfioModules } from './checks/vfioChecks';
@@ -24,7 +26,7 @@ import { IommuCheckError } from './IommuCheckError';
 export { EVIDENCE_LAYERS, type EvidenceLayer } from './checks/evidence';
 
 export interface RunChecksOptions {
-  /** Addresses to check for passthrough (`0000:01:00.0` or `01:00.0`): adds group.viable.* and acs.*. */
+  /** Addresses to check for passthrough (`0000:01:00.0` or `01:00.0`): adds group.viable.*, acs.* and reset.*. */
   devices?: string[];
   /** Distribution family for remediation commands; read from /etc/os-release when absent. */
   distro?: Distro;
@@ -34,7 +36,7 @@ export interface RunChecksOptions {
   identity?: Partial<Pick<HostIdentity, 'board' | 'bios' | 'isVirtualMachine'>>;
 }
 
-/** Host checks, in report order: platform and firmware, kernel, command line and boot loader, interrupts, vfio. */
+/** Host checks, in report order: platform and firmware, kernel, command line and boot loader, interrupts, vfio, IOMMUFD. */
 const HOST_CHECKS: ReadonlyArray<(f: Facts, asked: readonly PciDevice[]) => CheckResult> = [
   checkPciDevices,
   checkCpuVirtualization,
@@ -47,10 +49,11 @@ const HOST_CHECKS: ReadonlyArray<(f: Facts, asked: readonly PciDevice[]) => Chec
   checkVfioModules,
   checkVfioModprobe,
   checkVfioInitramfs,
+  checkIommufd,
 ];
 
-/** Checks of each asked device, in report order: its IOMMU group, then ACS above it. */
-const DEVICE_CHECKS: ReadonlyArray<(f: Facts, address: string) => CheckResult> = [checkGroupViable, checkAcs];
+/** Checks of each asked device, in report order: its IOMMU group, ACS above it, then how it resets. */
+const DEVICE_CHECKS: ReadonlyArray<(f: Facts, address: string) => CheckResult> = [checkGroupViable, checkAcs, checkReset];
 
 function hostIdentity(f: Facts, options: RunChecksOptions): HostIdentity {
   const dmi = readDmiIdentity(f.host);
