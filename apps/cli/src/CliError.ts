@@ -1,3 +1,4 @@
+import { BaselineError } from '@passthru/baseline';
 import { HostFsError } from '@passthru/hostfs';
 import { IommuCheckError } from '@passthru/iommu-check';
 import { LxdError } from '@passthru/lxd-device-attach';
@@ -40,6 +41,7 @@ export class CliError extends Error {
  *   understood is raised while planning, before any write: 2;
  * - pci-discovery: the pci.ids database or lspci text it was given cannot be read: 2;
  * - sysfs-sim: a fixture tree, host spec or snapshot folder that cannot be used: 2;
+ * - baseline: a baseline file that cannot be read or is not one: 2; writing one failed: 1;
  * - zod: data at a boundary has the wrong shape: 2;
  * - hostfs: a read or write of the host failed: 1;
  * - anything else (a bug, or a system error no package wrapped): 1.
@@ -53,6 +55,7 @@ export function toCliError(error: unknown): CliError {
     const leftover = error.leftover.length ? `\nleft to undo by hand:\n${error.leftover.map((l) => `  ${l}`).join('\n')}` : '';
     return wrap(code, `${error.message}${leftover}`);
   }
+  if (error instanceof BaselineError) return wrap(error.kind === 'usage' ? EXIT.usage : EXIT.failed);
   if (error instanceof IommuCheckError || error instanceof PciDiscoveryError || error instanceof SysfsSimError) return wrap(EXIT.usage);
   if (error instanceof z.core.$ZodError) return wrap(EXIT.usage, `Failed validating input: ${error.issues.map((i) => `${i.path.join('.') || '(value)'} ${i.message}`).join('; ')}`);
   if (error instanceof HostFsError) return wrap(EXIT.failed);

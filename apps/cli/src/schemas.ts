@@ -7,6 +7,7 @@
  * vfio-binder's plans are TypeScript interfaces; the schemas here mirror them, and the type
  * assertions at the bottom make `tsc` fail when one drifts from the other.
  */
+import { BaselineDiffSchema } from '@passthru/baseline';
 import { CheckResultSchema, DoctorReportSchema, HostIdentitySchema, VerdictSchema } from '@passthru/iommu-check';
 import { FleetStatusSchema } from '@passthru/fleet';
 import { AuditReportSchema } from '@passthru/lxd-device-attach';
@@ -253,6 +254,8 @@ export const SriovOutputSchema = z.union([
   z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: SriovPlanSchema, guards: z.array(SriovGuardFindingSchema) }),
   z.object({ schemaVersion: SchemaVersion, result: SriovResultSchema, guards: z.array(SriovGuardFindingSchema) }),
 ]);
+export const BaselineSaveOutputSchema = z.object({ schemaVersion: SchemaVersion, file: z.string(), devices: z.number().int(), groups: z.number().int() });
+export const BaselineDiffOutputSchema = BaselineDiffSchema.extend({ schemaVersion: SchemaVersion });
 export const DoctorOutputSchema = DoctorReportSchema.extend({ schemaVersion: SchemaVersion });
 export const SnapshotOutputSchema = z.object({ schemaVersion: SchemaVersion, outDir: z.string(), devices: z.number().int(), files: z.number().int(), skipped: z.array(z.string()) });
 
@@ -265,6 +268,8 @@ export const OUTPUT_SCHEMAS = {
   restore: { schema: RestoreOutputSchema, title: 'passthru restore --format json (with --dry-run: the plan; else: the result)' },
   persist: { schema: PersistOutputSchema, title: 'passthru persist --dry-run --format json' },
   sriov: { schema: SriovOutputSchema, title: 'passthru sriov --format json (with --dry-run or when refused: the plan; else: the result)' },
+  'baseline-save': { schema: BaselineSaveOutputSchema, title: 'passthru baseline save --format json' },
+  'baseline-diff': { schema: BaselineDiffOutputSchema, title: 'passthru baseline diff --format json (every change, and whether one breaks passthrough)' },
   report: { schema: ReportSchema, title: 'passthru report --format json (also embedded in the HTML report)' },
   snapshot: { schema: SnapshotOutputSchema, title: 'passthru snapshot --format json' },
   audit: { schema: z.object({ schemaVersion: SchemaVersion }).extend(AuditReportSchema.shape), title: 'passthru audit --format json' },

@@ -14,6 +14,7 @@ import { completionCommand } from './completion';
 import { exportCommand } from './export';
 import { fleetCommand } from './fleet';
 import { sriovCommand } from './sriov';
+import { baselineCommand } from './baseline';
 
 /** Every command of the CLI, in the order `passthru --help` lists them. */
-export const commands: CommandSpec[] = [listCommand, groupsCommand, doctorCommand, bindCommand, restoreCommand, persistCommand, sriovCommand, attachCommand, detachCommand, auditCommand, fleetCommand, snapshotCommand, reportCommand, exportCommand, completionCommand];
+export const commands: CommandSpec[] = [listCommand, groupsCommand, doctorCommand, bindCommand, restoreCommand, persistCommand, sriovCommand, attachCommand, detachCommand, auditCommand, fleetCommand, baselineCommand, snapshotCommand, reportCommand, exportCommand, completionCommand];
