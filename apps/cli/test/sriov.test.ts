@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SriovOutputSchema } from '../src/schemas';
 import { cleanFixtures, cli, fixtureCopy, kernelWrites } from './runCli';
@@ -23,6 +25,16 @@ describe('passthru sriov on a fixture tree', () => {
     const gone = await cli('--root', root, 'sriov', '0000:af:00.0', '--numvfs', '0', '--format', 'json');
     expect(gone.code).toBe(0);
     expect(SriovOutputSchema.parse(JSON.parse(gone.stdout))).toMatchObject({ result: { status: 'applied', numVfs: 0, vfs: [] } });
+  });
+
+  it('--persist writes the systemd unit after the change, with its diff; not enabled off the live host', async () => {
+    const root = fixtureCopy('sriov-server');
+    const r = await cli('--root', root, 'sriov', 'ens1f0', '--numvfs', '8', '--no-autoprobe', '--persist');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('0000:18:00.0 now has 8 VF(s)');
+    expect(r.stdout).toContain('+++ etc/systemd/system/passthru-sriov-0000-18-00.0.service');
+    expect(r.stdout).toContain('  systemctl enable passthru-sriov-0000-18-00.0.service');
+    expect(fs.readFileSync(path.join(root, 'etc/systemd/system/passthru-sriov-0000-18-00.0.service'), 'utf8')).toContain('echo 8 > /sys/bus/pci/devices/0000:18:00.0/sriov_numvfs');
   });
 
   it('above sriov_totalvfs: exit 2 with the ERANGE explained, nothing written; a non-PF is exit 2 too', async () => {

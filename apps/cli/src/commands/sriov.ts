@@ -1,10 +1,11 @@
 import { InvalidArgumentError, Option } from 'commander';
-import { formatSriovPlan, parseTarget, sriovDevices, type SriovOutcome } from '@passthru/vfio-binder';
+import { formatSriovPlan, parseTarget, persistSriov, sriovDevices, type SriovOutcome, type SriovPersistPlan } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
 import { consentRefused, hostState } from '../binder';
 import { EXIT } from '../CliError';
 import type { CliContext } from '../context';
 import { paint, printJson } from '../output';
+import { runCommand } from './persist';
 
 interface SriovOptions {
   numvfs: number;
@@ -12,7 +13,10 @@ interface SriovOptions {
   dryRun?: boolean;
   yes?: boolean;
   force?: boolean;
+  persist?: boolean;
 }
+
+const persistText = (p: SriovPersistPlan) => (p.changes.length === 0 ? `Nothing to change: ${p.unit} already makes these VFs at boot.\n` : `${p.changes.map((c) => `# ${c.why}${c.backup ? ` (backup: ${c.backup})` : ' (new file)'}\n${c.diff}`).join('')}Then run (passthru runs them with --yes):\n${p.followUp.map((f) => `  ${f}\n`).join('')}`);
 
 const count = (text: string) => {
   if (!/^\d{1,5}$/.test(text)) throw new InvalidArgumentError('a whole number of VFs (0 removes them all)');
@@ -48,13 +52,19 @@ export const sriovCommand: CommandSpec = {
       .option('--dry-run', 'print the plan (every sysfs write) and the guards; write nothing')
       .option('--yes', 'proceed on this machine without asking')
       .option('--force', 'remove VFs that are in use (each guard is printed as the reason)')
+      .option('--persist', 'also write a systemd unit that makes these VFs at boot (diff and backup; enabled with --yes on this machine)')
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
-      .addHelpText('after', '\nExamples:\n  passthru sriov ens1f0 --numvfs 8 --dry-run\n  passthru sriov 0000:18:00.0 --numvfs 4 --no-autoprobe --yes\n\nExit codes: 0 done (or nothing to do), 1 refused by a guard or failed and rolled back,\n2 bad input such as more than sriov_totalvfs (nothing written), 3 not fully rolled back.')
+      .addHelpText('after', '\nExamples:\n  passthru sriov ens1f0 --numvfs 8 --dry-run\n  passthru sriov 0000:18:00.0 --numvfs 4 --no-autoprobe --yes --persist\n\nExit codes: 0 done (or nothing to do), 1 refused by a guard or failed and rolled back,\n2 bad input such as more than sriov_totalvfs (nothing written), 3 not fully rolled back.')
       .action(
-        run<SriovOptions>((ctx, options, args) => {
+        run<SriovOptions>(async (ctx, options, args) => {
           const request = { target: parseTarget(args[0]!), numVfs: options.numvfs, autoprobe: options.autoprobe === false ? false : undefined, dryRun: options.dryRun, force: options.force, consent: () => !ctx.host.isLive || Boolean(options.yes) };
           const outcome = sriovDevices(ctx.host, hostState(ctx), { ...request, onPlanned: (o) => o.guards.forEach((g) => ctx.note(`${paint(ctx.out, options.force ? 'yellow' : 'red', options.force ? 'overridden (--force)' : 'refused')}: ${g.address} [${g.id}] ${g.summary}`)) });
-          return printOutcome(ctx, outcome, options.force);
+          const code = printOutcome(ctx, outcome, options.force);
+          if (code !== EXIT.ok || !options.persist) return code;
+          const runner = ctx.host.isLive && options.yes ? runCommand : undefined;
+          const persisted = await persistSriov(ctx.host, hostState(ctx), { ...request, stamp: new Date().toISOString().replace(/[:.]/g, '-'), runner, onPlanned: (p) => ctx.format !== 'json' && ctx.out.stdout.write(persistText(p)) });
+          for (const r of persisted.ran.filter((x) => x.exitCode !== 0)) ctx.note(`passthru: \`${r.command}\` exited ${r.exitCode}:\n${r.output}`);
+          return persisted.ran.some((r) => r.exitCode !== 0) ? EXIT.failed : code;
         }),
       );
   },
