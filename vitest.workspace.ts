@@ -10,6 +10,7 @@ export default [
   'packages/lxd-device-attach',
   'packages/exporters',
   'packages/fleet',
+  'packages/baseline',
   'apps/cli',
   'tools/e2e',
   'tools/workspace',

@@ -16,7 +16,8 @@ const ALLOWED: Record<string, string[]> = {
   'lxd-device-attach': ['hostfs', 'pci-discovery'],
   exporters: ['hostfs', 'pci-discovery', 'iommu-check', 'vfio-binder'],
   fleet: ['hostfs', 'pci-discovery', 'iommu-check', 'vfio-binder', 'lxd-device-attach'],
-  cli: ['hostfs', 'sysfs-sim', 'pci-discovery', 'iommu-check', 'vfio-binder', 'lxd-device-attach', 'exporters', 'fleet'],
+  baseline: ['hostfs', 'pci-discovery', 'iommu-check', 'vfio-binder'],
+  cli: ['hostfs', 'sysfs-sim', 'pci-discovery', 'iommu-check', 'vfio-binder', 'lxd-device-attach', 'exporters', 'fleet', 'baseline'],
 };
 const folder = (name: string) => path.join(repo, name === 'cli' ? 'apps/cli' : `packages/${name}`);
 

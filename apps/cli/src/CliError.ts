@@ -32,6 +32,7 @@ export class CliError extends Error {
  *   understood is raised while planning, before any write: 2;
  * - pci-discovery: the pci.ids database or lspci text it was given cannot be read: 2;
  * - sysfs-sim: a fixture tree, host spec or snapshot folder that cannot be used: 2;
+ * - baseline: a baseline file that cannot be read or is not one: 2; writing one failed: 1;
  * - zod: data at a boundary has the wrong shape: 2;
  * - fleet: bad input 2 (nothing written), anything else 1;
  * - hostfs: a read or write of the host failed: 1;
@@ -50,6 +51,7 @@ export function toCliError(error: unknown): CliError {
     return wrap(code, `${error.message}${leftover}`);
   }
   if (isError(error, 'FleetError')) return wrap(error.kind === 'bad-input' ? EXIT.usage : EXIT.failed);
+  if (isError(error, 'BaselineError')) return wrap(error.kind === 'usage' ? EXIT.usage : EXIT.failed);
   if (isError(error, 'IommuCheckError') || isError(error, 'PciDiscoveryError') || isError(error, 'SysfsSimError')) return wrap(EXIT.usage);
   if (isError(error, 'ZodError') && Array.isArray(error.issues)) {
     const issues = error.issues as Array<{ path: PropertyKey[]; message: string }>;

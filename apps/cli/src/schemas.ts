@@ -7,12 +7,13 @@
  * vfio-binder's plans are TypeScript interfaces; the schemas here mirror them, and the type
  * assertions at the bottom make `tsc` fail when one drifts from the other.
  */
+import { BaselineDiffSchema } from '@passthru/baseline';
 import { CheckResultSchema, DoctorReportSchema, HostIdentitySchema, VerdictSchema } from '@passthru/iommu-check';
 import { FleetStatusSchema } from '@passthru/fleet';
 import { AuditReportSchema, SysctlPlanSchema } from '@passthru/lxd-device-attach';
 import { DeviceIdentitySchema, IommuGroupSchema, PciDeviceSchema, PlatformFunctionSchema, ScanProblemSchema, TopologyNodeSchema } from '@passthru/pci-discovery';
 import type { CaptureResult } from '@passthru/sysfs-sim';
-import type { ApplyResult, BindPlan, DeviceOwner, GuardFinding, PersistPlan, RecoveryPlan, RecoveryResult, RestorePlan, RestoreResult } from '@passthru/vfio-binder';
+import type { ApplyResult, BindPlan, SriovGuardFinding, SriovPlan, SriovResult, DeviceOwner, GuardFinding, PersistPlan, RecoveryPlan, RecoveryResult, RestorePlan, RestoreResult } from '@passthru/vfio-binder';
 import { z } from 'zod';
 
 const SchemaVersion = z.literal(1).describe('Version of this document; bumped on a breaking change.');
@@ -227,6 +228,34 @@ export const RestoreOutputSchema = z.union([
   z.object({ schemaVersion: SchemaVersion, result: RestoreResultSchema, recovery: RecoveryResultSchema.optional() }),
 ]);
 export const PersistOutputSchema = z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: PersistPlanSchema });
+export const SriovPlanSchema = z.object({
+  pf: Address,
+  pfDriver: z.string().nullable(),
+  totalVfs: z.number().int(),
+  fromNumVfs: z.number().int(),
+  toNumVfs: z.number().int(),
+  fromAutoprobe: z.boolean().nullable().describe('sriov_drivers_autoprobe now (null: the file is absent)'),
+  toAutoprobe: z.boolean().nullable().describe('sriov_drivers_autoprobe as it will be (null: left as it is)'),
+  removedVfs: z.array(Address).describe('The VFs that exist now and go away (a count change removes every VF, then makes the new ones)'),
+  pfRoutes: z.array(z.string()).describe('The PF interfaces carrying the default route (VFs do not take it away)'),
+  writes: z.array(PlannedWriteSchema),
+  noop: z.boolean(),
+});
+export const SriovGuardFindingSchema = z.object({ id: z.enum(['vf-held', 'vf-in-libvirt', 'vf-bound-by-passthru', 'vf-interface-up', 'vf-default-route']), address: Address, summary: z.string(), evidence: z.array(z.string()) });
+export const SriovResultSchema = z.object({
+  status: z.enum(['applied', 'noop', 'rolled-back', 'partial']),
+  journalId: z.string().nullable(),
+  writes: z.number().int(),
+  numVfs: z.number().int(),
+  vfs: z.array(Address),
+  error: z.string().optional(),
+});
+export const SriovOutputSchema = z.union([
+  z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: SriovPlanSchema, guards: z.array(SriovGuardFindingSchema) }),
+  z.object({ schemaVersion: SchemaVersion, result: SriovResultSchema, guards: z.array(SriovGuardFindingSchema) }),
+]);
+export const BaselineSaveOutputSchema = z.object({ schemaVersion: SchemaVersion, file: z.string(), devices: z.number().int(), groups: z.number().int() });
+export const BaselineDiffOutputSchema = BaselineDiffSchema.extend({ schemaVersion: SchemaVersion });
 export const DoctorOutputSchema = DoctorReportSchema.extend({ schemaVersion: SchemaVersion });
 export const SnapshotOutputSchema = z.object({ schemaVersion: SchemaVersion, outDir: z.string(), devices: z.number().int(), files: z.number().int(), skipped: z.array(z.string()) });
 
@@ -241,6 +270,9 @@ export const OUTPUT_SCHEMAS = {
   bind: { schema: BindOutputSchema, title: 'passthru bind --format json (with --dry-run: the plan; else: the result)' },
   restore: { schema: RestoreOutputSchema, title: 'passthru restore --format json (with --dry-run: the plan; else: the result)' },
   persist: { schema: PersistOutputSchema, title: 'passthru persist --dry-run --format json' },
+  sriov: { schema: SriovOutputSchema, title: 'passthru sriov --format json (with --dry-run or when refused: the plan; else: the result)' },
+  'baseline-save': { schema: BaselineSaveOutputSchema, title: 'passthru baseline save --format json' },
+  'baseline-diff': { schema: BaselineDiffOutputSchema, title: 'passthru baseline diff --format json (every change, and whether one breaks passthrough)' },
   report: { schema: ReportSchema, title: 'passthru report --format json (also embedded in the HTML report)' },
   snapshot: { schema: SnapshotOutputSchema, title: 'passthru snapshot --format json' },
   audit: { schema: z.object({ schemaVersion: SchemaVersion }).extend(AuditReportSchema.shape), title: 'passthru audit --format json' },
@@ -267,6 +299,9 @@ assertSame<Same<z.infer<typeof RestoreResultSchema>, RestoreResult>>();
 assertSame<Same<z.infer<typeof RecoveryResultSchema>, RecoveryResult>>();
 assertSame<Same<z.infer<typeof RecoveryPlanSchema>, RecoveryPlan>>();
 assertSame<Same<z.infer<typeof PersistPlanSchema>, PersistPlan>>();
+assertSame<Same<z.infer<typeof SriovPlanSchema>, SriovPlan>>();
+assertSame<Same<z.infer<typeof SriovGuardFindingSchema>, SriovGuardFinding>>();
+assertSame<Same<z.infer<typeof SriovResultSchema>, SriovResult>>();
 assertSame<Same<Omit<z.infer<typeof SnapshotOutputSchema>, 'schemaVersion' | 'outDir'>, CaptureResult>>();
 // RestorePlan's `current` is `string | null | undefined` (undefined: gone), which JSON drops.
 assertSame<Same<z.infer<typeof RestorePlanSchema>['devices'][number]['record'], RestorePlan['devices'][number]['record']>>();

@@ -27,6 +27,8 @@ const target: Record<string, string> = {
   'numa-dual-socket': '0000:81:00.0',
   'lxd-tuned': '0000:02:00.0',
   'vmd-gaps': '0000:03:00.0',
+  'upgrade-before': '0000:04:00.0',
+  'upgrade-after': '0000:04:00.0',
 };
 
 const commands = (address: string): Record<string, string[]> => ({

@@ -13,6 +13,8 @@ import { EVIDENCE_LAYERS } from './checks/evidence';
 import { gatherFacts, type Facts } from './checks/Facts';
 import { checkGroupViable } from './checks/groupViability';
 import { checkIrqRemapping } from './checks/interruptChecks';
+import { checkIommufd } from './checks/iommufdChecks';
+import { checkReset } from './checks/resetChecks';
 import { checkMode, checkKernel } from './checks/kernelChecks';
 import { checkHugepages, checkMemlock } from './checks/memoryChecks';
 import { checkCpuVirtualization, checkFirmware, checkPciDevices } from './checks/platformChecks';
@@ -25,7 +27,7 @@ import { IommuCheckError } from './IommuCheckError';
 export { EVIDENCE_LAYERS, type EvidenceLayer } from './checks/evidence';
 
 export interface RunChecksOptions {
-  /** Addresses to check for passthrough (`0000:01:00.0` or `01:00.0`): adds group.viable.* and acs.*. */
+  /** Addresses to check for passthrough (`0000:01:00.0` or `01:00.0`): adds group.viable.*, acs.* and reset.*. */
   devices?: string[];
   /** Distribution family for remediation commands; read from /etc/os-release when absent. */
   distro?: Distro;
@@ -35,7 +37,7 @@ export interface RunChecksOptions {
   identity?: Partial<Pick<HostIdentity, 'board' | 'bios' | 'isVirtualMachine'>>;
 }
 
-/** Host checks, in report order: platform and firmware, kernel, command line and boot loader, interrupts, vfio, memory. */
+/** Host checks, in report order: platform and firmware, kernel, command line and boot loader, interrupts, vfio, memory, IOMMUFD. */
 const HOST_CHECKS: ReadonlyArray<(f: Facts, asked: readonly PciDevice[]) => CheckResult> = [
   checkPciDevices,
   checkCpuVirtualization,
@@ -50,10 +52,11 @@ const HOST_CHECKS: ReadonlyArray<(f: Facts, asked: readonly PciDevice[]) => Chec
   checkVfioInitramfs,
   checkMemlock,
   checkHugepages,
+  checkIommufd,
 ];
 
-/** Checks of each asked device, in report order: its IOMMU group, then ACS above it. */
-const DEVICE_CHECKS: ReadonlyArray<(f: Facts, address: string) => CheckResult> = [checkGroupViable, checkAcs];
+/** Checks of each asked device, in report order: its IOMMU group, ACS above it, then how it resets. */
+const DEVICE_CHECKS: ReadonlyArray<(f: Facts, address: string) => CheckResult> = [checkGroupViable, checkAcs, checkReset];
 
 function hostIdentity(f: Facts, options: RunChecksOptions): HostIdentity {
   const dmi = readDmiIdentity(f.host);

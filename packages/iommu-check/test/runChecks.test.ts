@@ -136,6 +136,24 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     },
     { devices: ['10000:e1:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.10000:e1:00.0': 'WARN', 'acs.10000:e1:00.0': 'PASS' } },
   ],
+  // Issue 15: before a kernel and firmware upgrade (no IOMMUFD), and after it (IOMMUFD built in;
+  // the NIC's root port lost ACS, so the NIC now shares a group with the NVMe drive).
+  'upgrade-before': [
+    {
+      devices: [],
+      verdict: 'ready',
+      checks: { 'pci.devices': 'PASS', 'iommu.kernel': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', iommufd: 'PASS' },
+    },
+    { devices: ['01:00.0', '03:00.0', '04:00.0'], verdict: 'not-ready', checks: { 'group.viable.0000:01:00.0': 'PASS', 'reset.0000:01:00.0': 'WARN', 'group.viable.0000:03:00.0': 'FAIL', 'reset.0000:03:00.0': 'WARN', 'group.viable.0000:04:00.0': 'WARN', 'reset.0000:04:00.0': 'PASS' } },
+  ],
+  'upgrade-after': [
+    {
+      devices: [],
+      verdict: 'ready',
+      checks: { 'pci.devices': 'PASS', 'iommu.kernel': 'PASS', 'vfio.modules': 'PASS', iommufd: 'PASS' },
+    },
+    { devices: ['0a:00.0', '04:00.0'], verdict: 'not-ready', checks: { 'group.viable.0000:0a:00.0': 'PASS', 'reset.0000:0a:00.0': 'WARN', 'group.viable.0000:04:00.0': 'FAIL', 'acs.0000:04:00.0': 'FAIL', 'reset.0000:04:00.0': 'PASS' } },
+  ],
 };
 
 describe('runChecks on every fixture host', () => {

@@ -317,8 +317,18 @@ export function materialize(specInput: HostSpec | HostSpecInput, dir: string): H
   writeTreeFile(root, `/lib/modules/${spec.kernelRelease}/modules.builtin`, [...builtin].map((m) => `kernel/drivers/${m}.ko\n`).join(''));
   writeTreeFile(root, '/proc/sys/kernel/osrelease', `${spec.kernelRelease}\n`);
   if (loaded.has('vfio') || builtin.has('vfio')) writeTreeFile(root, '/dev/vfio/vfio', '');
+  // IOMMUFD (Linux 6.2+): /dev/iommu while iommufd is in; with it, each device on vfio-pci also
+  // gets a device cdev (CONFIG_VFIO_DEVICE_CDEV, 6.6+): /dev/vfio/devices/vfioN and vfio-dev/vfioN.
+  const iommufd = loaded.has('iommufd') || builtin.has('iommufd');
+  if (iommufd) writeTreeFile(root, '/dev/iommu', '');
+  let cdev = 0;
   for (const device of devices) {
     if (device.driver === 'vfio-pci' && device.iommuGroup !== undefined) writeTreeFile(root, `/dev/vfio/${device.iommuGroup}`, '');
+    if (device.driver === 'vfio-pci' && device.iommuGroup !== undefined && iommufd) {
+      writeTreeFile(root, `/dev/vfio/devices/vfio${cdev}`, '');
+      writeTreeFile(root, `${folders.get(device.address)!}/vfio-dev/vfio${cdev}/dev`, `511:${cdev}\n`);
+      cdev++;
+    }
   }
   for (const [file, content] of Object.entries(spec.files)) writeTreeFile(root, file, content);
   for (const layer of spec.absent) fs.rmSync(path.join(root, layer), { recursive: true, force: true });

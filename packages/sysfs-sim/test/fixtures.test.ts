@@ -50,7 +50,7 @@ function snapshot(dir: string): Map<string, string> {
 describe('fixture specs', () => {
   it('has the fixtures the other packages use', () => {
     expect(specNames).toEqual(
-      expect.arrayContaining(['intel-workstation', 'intel-iommu-off', 'amd-shared-group', 'sriov-server', 'vmd-gaps', 'no-group-device', 'laptop-no-iommu', 'intel-pch-desktop', 'partial-capture', 'twin-gpu', 'numa-dual-socket', 'lxd-tuned']),
+      expect.arrayContaining(['intel-workstation', 'intel-iommu-off', 'amd-shared-group', 'sriov-server', 'vmd-gaps', 'no-group-device', 'laptop-no-iommu', 'intel-pch-desktop', 'partial-capture', 'twin-gpu', 'numa-dual-socket', 'lxd-tuned', 'upgrade-before', 'upgrade-after']),
     );
   });
 

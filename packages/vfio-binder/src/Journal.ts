@@ -27,12 +27,14 @@ export type JournalDevice = z.infer<typeof JournalDeviceSchema>;
 
 export const JournalEntrySchema = z.object({
   id: z.string(),
-  operation: z.enum(['bind', 'restore']),
+  operation: z.enum(['bind', 'restore', 'sriov']),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   /** applying: a crash left it mid-way; partial: rollback did not finish (exit 3). */
   state: z.enum(['applying', 'applied', 'rolled-back', 'partial', 'restored']),
   devices: z.array(JournalDeviceSchema),
+  /** An `sriov` entry: the PF and its VF count (and sriov_drivers_autoprobe) before and after; no devices. */
+  sriov: z.object({ pf: z.string(), fromNumVfs: z.number().int(), toNumVfs: z.number().int(), fromAutoprobe: z.boolean().nullable(), toAutoprobe: z.boolean().nullable() }).optional(),
 });
 export type JournalEntry = z.infer<typeof JournalEntrySchema>;
 
@@ -203,10 +205,10 @@ export class Journal {
   }
 
   /** Records a new entry (fsynced) and returns it; refuses when the journal has unreadable lines. */
-  begin(operation: JournalEntry['operation'], devices: JournalDevice[]): JournalEntry {
+  begin(operation: JournalEntry['operation'], devices: JournalDevice[], sriov?: JournalEntry['sriov']): JournalEntry {
     this.assertWhole(operation);
     const startedAt = this.now().toISOString();
-    const entry: JournalEntry = { id: `${startedAt}-${process.pid}`, operation, startedAt, state: 'applying', devices };
+    const entry: JournalEntry = { id: `${startedAt}-${process.pid}`, operation, startedAt, state: 'applying', devices, ...(sriov ? { sriov } : {}) };
     this.append({ event: 'begin', entry: JSON.parse(JSON.stringify(entry)) as JournalEntry });
     return entry;
   }

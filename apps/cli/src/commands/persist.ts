@@ -14,7 +14,7 @@ interface PersistOptions {
 }
 
 /** Runs a rebuild command of ours (fixed words, no shell) and keeps its output. */
-const runCommand: CommandRunner = async (command) => {
+export const runCommand: CommandRunner = async (command) => {
   const [file, ...args] = command.split(' ');
   const result = await execa(file!, args, { reject: false, all: true });
   return { exitCode: result.exitCode ?? 1, output: result.all ?? '' };

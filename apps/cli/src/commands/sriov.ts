@@ -1,0 +1,71 @@
+import { InvalidArgumentError, Option } from 'commander';
+import { formatSriovPlan, parseTarget, persistSriov, sriovDevices, type SriovOutcome, type SriovPersistPlan } from '@passthru/vfio-binder';
+import type { CommandSpec } from '../command';
+import { consentRefused, hostState } from '../binder';
+import { EXIT } from '../CliError';
+import type { CliContext } from '../context';
+import { paint, printJson } from '../output';
+import { runCommand } from './persist';
+
+interface SriovOptions {
+  numvfs: number;
+  autoprobe?: boolean;
+  dryRun?: boolean;
+  yes?: boolean;
+  force?: boolean;
+  persist?: boolean;
+}
+
+const persistText = (p: SriovPersistPlan) => (p.changes.length === 0 ? `Nothing to change: ${p.unit} already makes these VFs at boot.\n` : `${p.changes.map((c) => `# ${c.why}${c.backup ? ` (backup: ${c.backup})` : ' (new file)'}\n${c.diff}`).join('')}Then run (passthru runs them with --yes):\n${p.followUp.map((f) => `  ${f}\n`).join('')}`);
+
+const count = (text: string) => {
+  if (!/^\d{1,5}$/.test(text)) throw new InvalidArgumentError('a whole number of VFs (0 removes them all)');
+  return Number(text);
+};
+
+function printOutcome(ctx: CliContext, o: SriovOutcome, force: boolean | undefined): number {
+  if (o.status === 'consent-refused') throw consentRefused('sriov');
+  if (o.status === 'planned' || o.status === 'blocked') {
+    if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan: o.plan, guards: o.guards });
+    else ctx.out.stdout.write(formatSriovPlan(o.plan));
+    if (o.status === 'blocked') ctx.note('Nothing was written. Use --force to remove VFs that are in use; --dry-run shows the plan.');
+    return o.guards.length && !force ? EXIT.failed : EXIT.ok;
+  }
+  const result = o.result!;
+  if (ctx.format === 'json') printJson(ctx.out, { result, guards: o.guards });
+  else {
+    const summary = { applied: `${o.plan.pf} now has ${result.numVfs} VF(s) (${result.writes} writes)${result.vfs.length ? `: ${result.vfs.join(', ')}` : ''}.`, noop: `Nothing to do: ${o.plan.pf} already has ${result.numVfs} VF(s).`, 'rolled-back': `Failed, and ${o.plan.pf} is back at ${o.plan.fromNumVfs} VF(s).`, partial: `Failed, and the rollback did not finish: ${o.plan.pf} shows ${result.numVfs} VF(s).` }[result.status];
+    ctx.out.stdout.write(`${summary}\n`);
+  }
+  if (result.error) ctx.note(`passthru: ${result.error}`);
+  return result.status === 'rolled-back' ? EXIT.failed : result.status === 'partial' ? EXIT.partial : EXIT.ok;
+}
+
+export const sriovCommand: CommandSpec = {
+  register(program, run) {
+    program
+      .command('sriov')
+      .description('Create, resize (through 0) or remove the SR-IOV VFs of a PF via sriov_numvfs: plan, guards, journal, verify, roll back on failure')
+      .argument('<pf>', 'the physical function: PCI address, vendor:device naming one PF, or its interface name')
+      .requiredOption('--numvfs <n>', 'number of VFs to have (0 removes them all)', count)
+      .option('--no-autoprobe', 'write 0 to sriov_drivers_autoprobe first: new VFs stay unbound, free for vfio-pci')
+      .option('--dry-run', 'print the plan (every sysfs write) and the guards; write nothing')
+      .option('--yes', 'proceed on this machine without asking')
+      .option('--force', 'remove VFs that are in use (each guard is printed as the reason)')
+      .option('--persist', 'also write a systemd unit that makes these VFs at boot (diff and backup; enabled with --yes on this machine)')
+      .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
+      .addHelpText('after', '\nExamples:\n  passthru sriov ens1f0 --numvfs 8 --dry-run\n  passthru sriov 0000:18:00.0 --numvfs 4 --no-autoprobe --yes --persist\n\nExit codes: 0 done (or nothing to do), 1 refused by a guard or failed and rolled back,\n2 bad input such as more than sriov_totalvfs (nothing written), 3 not fully rolled back.')
+      .action(
+        run<SriovOptions>(async (ctx, options, args) => {
+          const request = { target: parseTarget(args[0]!), numVfs: options.numvfs, autoprobe: options.autoprobe === false ? false : undefined, dryRun: options.dryRun, force: options.force, consent: () => !ctx.host.isLive || Boolean(options.yes) };
+          const outcome = sriovDevices(ctx.host, hostState(ctx), { ...request, onPlanned: (o) => o.guards.forEach((g) => ctx.note(`${paint(ctx.out, options.force ? 'yellow' : 'red', options.force ? 'overridden (--force)' : 'refused')}: ${g.address} [${g.id}] ${g.summary}`)) });
+          const code = printOutcome(ctx, outcome, options.force);
+          if (code !== EXIT.ok || !options.persist) return code;
+          const runner = ctx.host.isLive && options.yes ? runCommand : undefined;
+          const persisted = await persistSriov(ctx.host, hostState(ctx), { ...request, stamp: new Date().toISOString().replace(/[:.]/g, '-'), runner, onPlanned: (p) => ctx.format !== 'json' && ctx.out.stdout.write(persistText(p)) });
+          for (const r of persisted.ran.filter((x) => x.exitCode !== 0)) ctx.note(`passthru: \`${r.command}\` exited ${r.exitCode}:\n${r.output}`);
+          return persisted.ran.some((r) => r.exitCode !== 0) ? EXIT.failed : code;
+        }),
+      );
+  },
+};

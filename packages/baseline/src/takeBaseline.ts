@@ -1,0 +1,76 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { HostFs } from '@passthru/hostfs';
+import { runChecks } from '@passthru/iommu-check';
+import { compareAddresses, readIommuGroups, type PciScan } from '@passthru/pci-discovery';
+import { BaselineSchema, type Baseline } from './Baseline';
+import { BaselineError } from './BaselineError';
+
+/** The baseline of a host: devices with identities, groups, drivers, reset methods, kernel and firmware. */
+export function takeBaseline(host: HostFs, scan: PciScan): Baseline {
+  const report = runChecks(host, { scan });
+  let cmdline: string | null = null;
+  try {
+    cmdline = host.readTextIfExists('/proc/cmdline')?.trim() ?? null;
+  } catch {
+    cmdline = null;
+  }
+  const devices = [...scan.devices].sort((a, b) => compareAddresses(a.address, b.address));
+  return BaselineSchema.parse({
+    schemaVersion: 1,
+    kernel: { release: report.host.kernelRelease ?? null, cmdline },
+    firmware: { board: report.host.board ?? null, bios: report.host.bios ?? null },
+    devices: devices.map((d) => ({
+      address: d.address,
+      vendorId: d.vendorId,
+      deviceId: d.deviceId,
+      subsystemVendorId: d.subsystemVendorId,
+      subsystemDeviceId: d.subsystemDeviceId,
+      class: d.class,
+      isBridge: d.isBridge,
+      driver: d.driver,
+      iommuGroup: d.iommuGroup,
+      resetMethods: d.resetMethods,
+      physfn: d.sriov?.role === 'vf' ? d.sriov.physfn : null,
+      link: d.link ? { speed: d.link.speed, width: d.link.width } : null,
+    })),
+    groups: readIommuGroups(host, scan.devices).map((g) => ({ id: g.id, devices: [...g.devices].sort(compareAddresses) })),
+  });
+}
+
+/** Reads and validates a baseline file (BaselineError `usage` when it cannot be read or is not one). */
+export function readBaselineFile(file: string): Baseline {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new BaselineError('usage', `Failed reading the baseline via ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new BaselineError('usage', `Failed reading the baseline via ${file}: not JSON (${(error as Error).message})`, { cause: error });
+  }
+  const parsed = BaselineSchema.safeParse(json);
+  if (!parsed.success) throw new BaselineError('usage', `Failed reading the baseline via ${file}: not a passthru baseline (${parsed.error.issues.map((i) => `${i.path.join('.') || '(value)'} ${i.message}`).slice(0, 3).join('; ')})`);
+  return parsed.data;
+}
+
+/** Writes a baseline file atomically (temp file, fsync, rename). */
+export function writeBaselineFile(file: string, baseline: Baseline): void {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    const fd = fs.openSync(temp, 'w', 0o644);
+    try {
+      fs.writeSync(fd, `${JSON.stringify(baseline, null, 2)}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw new BaselineError('failed', `Failed writing the baseline via ${file}: ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,49 @@
+import type { HostFs } from '@passthru/hostfs';
+import type { Target } from '@passthru/pci-discovery';
+import type { HostState } from './bindDevices';
+import { applySriov, evaluateSriovGuards, planSriov, type SriovApplyOptions, type SriovGuardFinding, type SriovPlan, type SriovResult } from './sriov';
+import { resolveTargets } from './targets';
+import { VfioBinderError } from './VfioBinderError';
+
+export interface SriovRequest {
+  /** The physical function (an address, vendor:device naming one device, or its interface). */
+  target: Target;
+  numVfs: number;
+  /** sriov_drivers_autoprobe to set before creating VFs (false: new VFs stay unbound); undefined: left as it is. */
+  autoprobe?: boolean;
+  dryRun?: boolean;
+  /** Override the guards (each stays in the result, as the reason). */
+  force?: boolean;
+  /** Asked once before anything is written (a live host asks its operator); false: `consent-refused`. */
+  consent?: (plan: SriovPlan) => boolean;
+  onPlanned?: (outcome: SriovOutcome) => void;
+}
+
+export interface SriovOutcome {
+  status: 'planned' | 'blocked' | 'consent-refused' | SriovResult['status'];
+  plan: SriovPlan;
+  guards: SriovGuardFinding[];
+  result?: SriovResult;
+}
+
+/**
+ * The sriov use case: resolve the PF, plan the sriov_numvfs writes (through 0, ERANGE and
+ * ENOENT refused before any write), refuse when a VF that would go away is in use (unless
+ * force), ask consent, and apply under the host lock with the journal, verify and rollback.
+ */
+export function sriovDevices(host: HostFs, state: HostState, request: SriovRequest, options: SriovApplyOptions = {}): SriovOutcome {
+  const named = resolveTargets([request.target], state.devices, state.groups).filter((d) => d.sriov?.role === 'pf');
+  if (named.length !== 1) {
+    const what = named.length === 0 ? 'names no SR-IOV physical function' : `names ${named.length} physical functions (${named.map((d) => d.address).join(', ')}); give one address`;
+    throw new VfioBinderError('usage', `Failed resolving the PF via /sys/bus/pci/devices: ${request.target.text} ${what}; nothing was written`);
+  }
+  const plan = planSriov(host, named[0]!, request.numVfs, request.autoprobe);
+  const guards = evaluateSriovGuards(host, plan, state.devices);
+  const blocked = guards.length > 0 && !request.force;
+  const outcome: SriovOutcome = { status: blocked && !request.dryRun ? 'blocked' : 'planned', plan, guards };
+  request.onPlanned?.(outcome);
+  if (request.dryRun || blocked) return outcome;
+  if (!plan.noop && request.consent && !request.consent(plan)) return { ...outcome, status: 'consent-refused' };
+  const result = applySriov(host, plan, options);
+  return { ...outcome, status: result.status, result };
+}
