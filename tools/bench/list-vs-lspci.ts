@@ -27,7 +27,10 @@ const passthru = [path.join(repo, 'apps/cli/bin/passthru.js'), '--root', root, '
 const lspci = ['-A', 'linux-sysfs', '-O', `sysfs.path=${root}/sys/bus/pci`, '-O', 'hwdb.disable=1', '-Dvmmnnk'];
 // Same answer first: both list every function.
 const ours = JSON.parse(execFileSync(process.execPath, passthru, { maxBuffer: 64 * 1024 * 1024 }).toString()).devices.length;
-const theirs = execFileSync('lspci', lspci, { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 }).toString().split('\n\n').filter((b) => b.trim()).length;
+const theirs = execFileSync('lspci', lspci, { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 })
+  .toString()
+  .split('\n\n')
+  .filter((b) => b.trim()).length;
 if (ours !== functions || theirs !== functions) throw new Error(`device counts differ: spec ${functions}, passthru ${ours}, lspci ${theirs}`);
 
 const a: Array<{ wall: number; rssKiB: number }> = [];

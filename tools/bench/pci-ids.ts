@@ -15,4 +15,10 @@ for (let i = 0; i < 25; i++) {
   times.push(performance.now() - started);
 }
 times.sort((a, b) => a - b);
-console.log(JSON.stringify({ file, runs: times.length, medianMs: Number(times[12]!.toFixed(1)), minMs: Number(times[0]!.toFixed(1)), maxMs: Number(times[24]!.toFixed(1)) }, null, 2));
+console.log(
+  JSON.stringify(
+    { file, runs: times.length, medianMs: Number(times[12]!.toFixed(1)), minMs: Number(times[0]!.toFixed(1)), maxMs: Number(times[24]!.toFixed(1)) },
+    null,
+    2,
+  ),
+);

@@ -19,7 +19,10 @@ const SIZES = [
   { label: '~8,000', nics: 120, vfsPerNic: 64, gpus: 8 },
 ];
 
-interface Sample { wall: number; rssMiB: number }
+interface Sample {
+  wall: number;
+  rssMiB: number;
+}
 /** One whole process: wall seconds (hrtime around it) and peak RSS (GNU time's %M); output discarded. */
 function measure(file: string, args: string[]): Sample {
   const start = process.hrtime.bigint();
@@ -45,7 +48,8 @@ for (const size of SIZES) {
     if (listed !== functions) throw new Error(`passthru listed ${listed} of ${functions} functions`);
     const samples = { lspci: [] as Sample[], list: [] as Sample[], doctor: [] as Sample[] };
     for (const [file, args] of Object.values(commands)) measure(file, [...args]); // warm the page cache
-    for (let i = 0; i < runs; i++) for (const [name, [file, args]] of Object.entries(commands)) samples[name as keyof typeof samples].push(measure(file, [...args]));
+    for (let i = 0; i < runs; i++)
+      for (const [name, [file, args]] of Object.entries(commands)) samples[name as keyof typeof samples].push(measure(file, [...args]));
     const pick = (s: Sample[]) => ({ wall: median(s.map((x) => x.wall)), rssMiB: Math.max(...s.map((x) => x.rssMiB)) });
     rows.push({ label: size.label, functions, lspci: pick(samples.lspci), list: pick(samples.list), doctor: pick(samples.doctor) });
   } finally {
@@ -57,8 +61,12 @@ const f = (n: number, d = 2) => n.toFixed(d);
 console.log(`| functions | lspci -Dvmmnnk | passthru list --format json | ratio | passthru doctor --format json | ratio | peak RSS list / doctor / lspci |`);
 console.log(`|---|---|---|---|---|---|---|`);
 for (const r of rows) {
-  console.log(`| ${r.functions} | ${f(r.lspci.wall)} s | ${f(r.list.wall)} s | ${f(r.list.wall / r.lspci.wall)}x | ${f(r.doctor.wall)} s | ${f(r.doctor.wall / r.lspci.wall)}x | ${f(r.list.rssMiB, 0)} / ${f(r.doctor.rssMiB, 0)} / ${f(r.lspci.rssMiB, 0)} MiB |`);
+  console.log(
+    `| ${r.functions} | ${f(r.lspci.wall)} s | ${f(r.list.wall)} s | ${f(r.list.wall / r.lspci.wall)}x | ${f(r.doctor.wall)} s | ${f(r.doctor.wall / r.lspci.wall)}x | ${f(r.list.rssMiB, 0)} / ${f(r.doctor.rssMiB, 0)} / ${f(r.lspci.rssMiB, 0)} MiB |`,
+  );
 }
 const [small, large] = [rows[0]!, rows.at(-1)!];
 const slope = (k: 'lspci' | 'list' | 'doctor') => ((large[k].wall - small[k].wall) / (large.functions - small.functions)) * 1e6;
-console.log(`\nmarginal cost per function (${small.functions} -> ${large.functions}): lspci ${f(slope('lspci'), 1)} us, list ${f(slope('list'), 1)} us, doctor ${f(slope('doctor'), 1)} us; medians of ${runs} runs, in turn`);
+console.log(
+  `\nmarginal cost per function (${small.functions} -> ${large.functions}): lspci ${f(slope('lspci'), 1)} us, list ${f(slope('list'), 1)} us, doctor ${f(slope('doctor'), 1)} us; medians of ${runs} runs, in turn`,
+);

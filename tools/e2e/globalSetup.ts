@@ -16,10 +16,7 @@ function step(what: string, file: string, args: string[], hint: string): void {
   try {
     execFileSync(file, args, { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
   } catch (error) {
-    throw new Error(
-      `e2e setup failed: ${what} (${file} ${args.join(' ')}: ${(error as Error).message}).\n` +
-        hint,
-    );
+    throw new Error(`e2e setup failed: ${what} (${file} ${args.join(' ')}: ${(error as Error).message}).\n` + hint);
   }
   console.log(`e2e setup: ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
@@ -28,9 +25,19 @@ export function setup(): void {
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   process.env.TESTCONTAINERS_HOST_OVERRIDE = 'localhost';
   fs.rmSync(TALLY_DIR, { recursive: true, force: true });
-  step('Docker engine and base image', 'bash', ['tools/provision/docker.sh'], `The e2e suite needs a Docker engine; as root on Debian: ${INSTALL}, then: sudo bash tools/provision/docker.sh`);
+  step(
+    'Docker engine and base image',
+    'bash',
+    ['tools/provision/docker.sh'],
+    `The e2e suite needs a Docker engine; as root on Debian: ${INSTALL}, then: sudo bash tools/provision/docker.sh`,
+  );
   step('CLI bundle', process.execPath, ['apps/cli/build.mjs'], 'Fix the build: npm run build');
-  step('image passthru:local', 'bash', ['tools/image/build.sh'], 'See the output of tools/image/build.sh above (it builds from the local base image, no registry)');
+  step(
+    'image passthru:local',
+    'bash',
+    ['tools/image/build.sh'],
+    'See the output of tools/image/build.sh above (it builds from the local base image, no registry)',
+  );
 }
 
 export function teardown(): void {

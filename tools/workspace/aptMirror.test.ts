@@ -8,7 +8,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 const script = path.resolve(__dirname, '../provision/apt-mirror.sh');
 const roots: string[] = [];
-afterEach(() => roots.splice(0).forEach((r) => { fs.rmSync(r, { recursive: true, force: true }); }));
+afterEach(() =>
+  roots.splice(0).forEach((r) => {
+    fs.rmSync(r, { recursive: true, force: true });
+  }),
+);
 
 /** A root holding these files under etc/apt, and the script's answer for it. */
 function mirrorOf(files: Record<string, string>) {
@@ -58,11 +62,18 @@ describe('apt-mirror.sh', () => {
   });
 
   it('reads sources.list.d/*.list when sources.list has none', () => {
-    expect(mirrorOf({ 'sources.list': '', 'sources.list.d/local.list': 'deb http://local.example.test/debian bookworm main\n' })).toMatchObject({ code: 0, stdout: 'http://local.example.test/debian' });
+    expect(mirrorOf({ 'sources.list': '', 'sources.list.d/local.list': 'deb http://local.example.test/debian bookworm main\n' })).toMatchObject({
+      code: 0,
+      stdout: 'http://local.example.test/debian',
+    });
   });
 
   it('fails with a message naming PASSTHRU_DEBIAN_MIRROR when there is no Debian archive (no guessed host)', () => {
-    for (const files of [{}, { 'sources.list': 'deb http://archive.ubuntu.example.test/ubuntu noble main\n' }, { 'sources.list.d/x.sources': 'Types: deb\nURIs: http://off.example.test/debian\nEnabled: no\n' }]) {
+    for (const files of [
+      {},
+      { 'sources.list': 'deb http://archive.ubuntu.example.test/ubuntu noble main\n' },
+      { 'sources.list.d/x.sources': 'Types: deb\nURIs: http://off.example.test/debian\nEnabled: no\n' },
+    ]) {
       const r = mirrorOf(files);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');

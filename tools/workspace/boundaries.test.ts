@@ -43,9 +43,14 @@ describe('package boundaries', () => {
       const imports = sourceImports(dir);
       expect(imports.filter((i) => !allowed.includes(i))).toEqual([]);
       const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-      const deps = Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@passthru/')).map((d) => d.slice(10)).sort();
+      const deps = Object.keys(pkg.dependencies ?? {})
+        .filter((d) => d.startsWith('@passthru/'))
+        .map((d) => d.slice(10))
+        .sort();
       expect(deps).toEqual(imports);
-      const devDeps = Object.keys(pkg.devDependencies ?? {}).filter((d) => d.startsWith('@passthru/')).map((d) => d.slice(10));
+      const devDeps = Object.keys(pkg.devDependencies ?? {})
+        .filter((d) => d.startsWith('@passthru/'))
+        .map((d) => d.slice(10));
       for (const d of devDeps) expect(name === 'cli' || d === 'sysfs-sim', `${name} devDependency ${d}`).toBe(true);
       const tsconfig = JSON.parse(fs.readFileSync(path.join(dir, 'tsconfig.json'), 'utf8'));
       const refs = (tsconfig.references ?? []).map((r: { path: string }) => path.basename(r.path)).sort();

@@ -43,9 +43,15 @@ export function toCliError(error: unknown): CliError {
   const wrap = (code: number, message = (error as Error).message) => new CliError(message, code, { cause: error });
   // By the packages' error names, not their classes: importing every package here would make
   // each command load all of them (and zod) at start-up.
-  if (isError(error, 'VfioBinderError')) return wrap({ usage: EXIT.usage, refused: EXIT.failed, failed: EXIT.failed, partial: EXIT.partial }[error.kind as string] ?? EXIT.failed);
+  if (isError(error, 'VfioBinderError'))
+    return wrap({ usage: EXIT.usage, refused: EXIT.failed, failed: EXIT.failed, partial: EXIT.partial }[error.kind as string] ?? EXIT.failed);
   if (isError(error, 'LxdError')) {
-    const code = error.kind === 'bad-input' || error.kind === 'not-found' || error.kind === 'preflight' ? EXIT.usage : error.kind === 'rollback' ? EXIT.partial : EXIT.failed;
+    const code =
+      error.kind === 'bad-input' || error.kind === 'not-found' || error.kind === 'preflight'
+        ? EXIT.usage
+        : error.kind === 'rollback'
+          ? EXIT.partial
+          : EXIT.failed;
     const left = (error.leftover as string[] | undefined) ?? [];
     const leftover = left.length ? `\nleft to undo by hand:\n${left.map((l) => `  ${l}`).join('\n')}` : '';
     return wrap(code, `${error.message}${leftover}`);

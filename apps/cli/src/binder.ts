@@ -1,5 +1,20 @@
 import { readIommuGroups } from '@passthru/pci-discovery';
-import { formatPersistPlan, formatPlan, formatRecoveryPlan, formatRestorePlan, JOURNAL_PATH, leftLines, setAsideNote, type ApplyOptions, type BindOutcome, type DeviceOutcome, type HostState, type PersistOutcome, type RepairOutcome, type RestoreOutcome } from '@passthru/vfio-binder';
+import {
+  formatPersistPlan,
+  formatPlan,
+  formatRecoveryPlan,
+  formatRestorePlan,
+  JOURNAL_PATH,
+  leftLines,
+  setAsideNote,
+  type ApplyOptions,
+  type BindOutcome,
+  type DeviceOutcome,
+  type HostState,
+  type PersistOutcome,
+  type RepairOutcome,
+  type RestoreOutcome,
+} from '@passthru/vfio-binder';
 import { CliError, EXIT } from './CliError';
 import type { CliContext } from './context';
 import { scanHost } from './names';
@@ -34,7 +49,8 @@ export function outcomeTable(ctx: CliContext, outcomes: DeviceOutcome[]): string
 
 /** Live changes need --yes: this machine's drivers are about to move (a use case's consent callback). */
 export const consent = (ctx: CliContext, yes: boolean | undefined) => () => !ctx.host.isLive || Boolean(yes);
-export const consentRefused = (what: string) => new CliError(`${what} changes drivers on this machine: re-run with --yes to proceed, or --dry-run to see the plan`, EXIT.usage);
+export const consentRefused = (what: string) =>
+  new CliError(`${what} changes drivers on this machine: re-run with --yes to proceed, or --dry-run to see the plan`, EXIT.usage);
 
 /** bind's notes, before anything is written: journal warnings, each guard and foreign owner with the policy applied. */
 export function printBindPlanned(ctx: CliContext, o: BindOutcome, options: { force?: boolean; adopt?: boolean }): void {
@@ -44,7 +60,9 @@ export function printBindPlanned(ctx: CliContext, o: BindOutcome, options: { for
     for (const e of g.evidence) ctx.note(`    evidence: ${e}`);
   }
   for (const d of o.foreign) {
-    ctx.note(`${paint(ctx.out, options.adopt ? 'yellow' : 'red', options.adopt ? 'adopted (--adopt)' : 'refused')}: ${d.address} [owner: ${d.owner!.kind}] held by ${d.owner!.summary}${d.unrestorable ? `; restore could not put back its state: ${d.unrestorable}` : ''}`);
+    ctx.note(
+      `${paint(ctx.out, options.adopt ? 'yellow' : 'red', options.adopt ? 'adopted (--adopt)' : 'refused')}: ${d.address} [owner: ${d.owner!.kind}] held by ${d.owner!.summary}${d.unrestorable ? `; restore could not put back its state: ${d.unrestorable}` : ''}`,
+    );
     for (const e of d.owner!.evidence) ctx.note(`    evidence: ${e}`);
   }
 }
@@ -57,7 +75,10 @@ export function printBindOutcome(ctx: CliContext, o: BindOutcome): number {
     return o.blockedBy.length ? EXIT.failed : EXIT.ok;
   }
   if (o.status === 'blocked') {
-    const how = { guards: '--force to override these guards', foreign: '--adopt to take over the devices another manager holds (the journal keeps their original state)' };
+    const how = {
+      guards: '--force to override these guards',
+      foreign: '--adopt to take over the devices another manager holds (the journal keeps their original state)',
+    };
     ctx.note(`Nothing was written. Use ${o.blockedBy.map((b) => how[b]).join(', or ')}; --dry-run shows the plan.`);
     return EXIT.failed;
   }
@@ -67,7 +88,12 @@ export function printBindOutcome(ctx: CliContext, o: BindOutcome): number {
   else {
     ctx.out.stdout.write(outcomeTable(ctx, result.devices));
     const adopted = o.foreign.length ? `; adopted ${o.foreign.length} (${o.foreign.map((d) => d.address).join(', ')})` : '';
-    const summary = { applied: `Bound ${result.devices.filter((d) => d.status === 'bound').length} device(s) to vfio-pci with ${result.writes} writes${adopted}.`, noop: 'Nothing to do: already on vfio-pci.', 'rolled-back': 'Failed, and every device is back on its original driver.', partial: 'Failed, and the rollback did not finish: the journal lists what is left; run `passthru restore --all`.' }[result.status];
+    const summary = {
+      applied: `Bound ${result.devices.filter((d) => d.status === 'bound').length} device(s) to vfio-pci with ${result.writes} writes${adopted}.`,
+      noop: 'Nothing to do: already on vfio-pci.',
+      'rolled-back': 'Failed, and every device is back on its original driver.',
+      partial: 'Failed, and the rollback did not finish: the journal lists what is left; run `passthru restore --all`.',
+    }[result.status];
     ctx.out.stdout.write(`${summary}\n`);
   }
   if (result.error) ctx.note(`passthru: ${result.error}`);
@@ -81,12 +107,21 @@ export function printRestoreOutcome(ctx: CliContext, o: RestoreOutcome): number 
   if (o.movedAside) ctx.note(`passthru: ${setAsideNote(o.movedAside)}`);
   if (o.status === 'planned') {
     if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan: o.plan, ...recovery });
-    else ctx.out.stdout.write(o.plan.devices.length === 0 && o.recovery.devices.length ? formatRecoveryPlan(o.recovery) : formatRestorePlan(o.plan) + formatRecoveryPlan(o.recovery));
+    else
+      ctx.out.stdout.write(
+        o.plan.devices.length === 0 && o.recovery.devices.length ? formatRecoveryPlan(o.recovery) : formatRestorePlan(o.plan) + formatRecoveryPlan(o.recovery),
+      );
     return EXIT.ok;
   }
   if (ctx.format === 'json') printJson(ctx.out, { result: o.result, ...recovery });
   else if (o.status === 'noop') ctx.out.stdout.write(formatRestorePlan(o.plan));
-  else ctx.out.stdout.write(outcomeTable(ctx, [...o.result!.devices, ...o.recovered!.devices]) + leftLines(o.plan).map((l) => `${l}\n`).join(''));
+  else
+    ctx.out.stdout.write(
+      outcomeTable(ctx, [...o.result!.devices, ...o.recovered!.devices]) +
+        leftLines(o.plan)
+          .map((l) => `${l}\n`)
+          .join(''),
+    );
   return o.status === 'partial' ? EXIT.partial : EXIT.ok;
 }
 
@@ -100,7 +135,8 @@ export function printPersistPlan(ctx: CliContext, o: Pick<PersistOutcome, 'plan'
 export function printPersistOutcome(ctx: CliContext, o: PersistOutcome, ranCommands: boolean): number {
   if (o.status !== 'written') return EXIT.ok;
   ctx.out.stdout.write(`Wrote ${o.written.length} file(s)${o.written.length ? `: ${o.written.join(', ')}` : ''}.\n`);
-  if (!ranCommands && o.plan.followUp.length) ctx.note(ctx.host.isLive ? 'Not run without --yes: the commands above.' : `Not run: --root ${ctx.host.root} is not this machine.`);
+  if (!ranCommands && o.plan.followUp.length)
+    ctx.note(ctx.host.isLive ? 'Not run without --yes: the commands above.' : `Not run: --root ${ctx.host.root} is not this machine.`);
   const failed = o.ran.filter((r) => r.exitCode !== 0);
   for (const r of failed) ctx.note(`passthru: \`${r.command}\` exited ${r.exitCode}:\n${r.output}`);
   return failed.length ? EXIT.failed : EXIT.ok;
@@ -110,6 +146,10 @@ export function printPersistOutcome(ctx: CliContext, o: PersistOutcome, ranComma
 export function printRepair(ctx: CliContext, o: RepairOutcome): number {
   if (o.damaged.length === 0) ctx.out.stdout.write(`The journal ${JOURNAL_PATH} is whole: nothing to repair.\n`);
   else if (o.moved) ctx.note(`passthru: ${setAsideNote(o.moved)}`);
-  else ctx.out.stdout.write(o.damaged.map((d) => `  line ${d.line}: ${d.reason}\n`).join('') + `Would move ${o.damaged.length} unreadable line(s) into a dated file next to the journal; every readable record stays.\n`);
+  else
+    ctx.out.stdout.write(
+      o.damaged.map((d) => `  line ${d.line}: ${d.reason}\n`).join('') +
+        `Would move ${o.damaged.length} unreadable line(s) into a dated file next to the journal; every readable record stays.\n`,
+    );
   return EXIT.ok;
 }

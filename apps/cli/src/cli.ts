@@ -54,7 +54,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, command
       }
     };
   for (const spec of commands) spec.register(program, run);
-  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(printable(s)), writeErr: (s) => io.stderr.write(printable(s)) });
+  for (const sub of program.commands)
+    sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(printable(s)), writeErr: (s) => io.stderr.write(printable(s)) });
   return program;
 }
 

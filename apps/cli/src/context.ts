@@ -58,30 +58,40 @@ export type KernelFactory = (root: string) => SimulatedKernelWriter;
 
 export function openHost(root: string, makeKernel?: KernelFactory): HostFs {
   checkRoot(root);
-    if (root === '/') return new HostFs('/');
-    const probe = new HostFs(root);
-    if (probe.isRealSysfs('/sys/bus/pci')) return probe;
-    // The simulated kernel is made at the first write: reading a fixture never changes it
-    // (the kernel fixes its id tables in the tree's sidecar when it starts). Commands that only
-    // read get none (nor load sysfs-sim): a write of theirs fails with ENOTSUP.
-    if (!makeKernel) return probe;
-    let kernel: SimulatedKernelWriter | undefined;
-    return new HostFs(root, {
-      kernel: {
-        write: (path, data) => {
-          kernel ??= makeKernel(probe.root);
-          return kernel.write(path, data);
-        },
+  if (root === '/') return new HostFs('/');
+  const probe = new HostFs(root);
+  if (probe.isRealSysfs('/sys/bus/pci')) return probe;
+  // The simulated kernel is made at the first write: reading a fixture never changes it
+  // (the kernel fixes its id tables in the tree's sidecar when it starts). Commands that only
+  // read get none (nor load sysfs-sim): a write of theirs fails with ENOTSUP.
+  if (!makeKernel) return probe;
+  let kernel: SimulatedKernelWriter | undefined;
+  return new HostFs(root, {
+    kernel: {
+      write: (path, data) => {
+        kernel ??= makeKernel(probe.root);
+        return kernel.write(path, data);
       },
-    });
+    },
+  });
 }
 
-export function createContext(options: GlobalOptions, io: CliIo, formats: ReadonlyArray<OutputFormat> = ['table', 'json'], makeKernel?: KernelFactory): CliContext {
+export function createContext(
+  options: GlobalOptions,
+  io: CliIo,
+  formats: ReadonlyArray<OutputFormat> = ['table', 'json'],
+  makeKernel?: KernelFactory,
+): CliContext {
   const format = (options.format ?? 'table') as OutputFormat;
   if (!formats.includes(format)) throw new CliError(`--format must be one of ${formats.join(', ')} (got '${options.format}')`);
   const stdout = io.stdout as Output['stdout'];
   const stderr = io.stderr as Output['stderr'];
-  const out: Output = { stdout: printableStream(stdout), stderr: printableStream(stderr), color: wantsColor(stdout, options.color, io.env), raw: { stdout, stderr } };
+  const out: Output = {
+    stdout: printableStream(stdout),
+    stderr: printableStream(stderr),
+    color: wantsColor(stdout, options.color, io.env),
+    raw: { stdout, stderr },
+  };
   return {
     host: openHost(options.root, makeKernel),
     options,

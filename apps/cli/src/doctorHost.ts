@@ -16,7 +16,10 @@ export async function liveIdentity(ctx: CliContext): Promise<RunChecksOptions['i
     const si = await import('systeminformation');
     const [system, bios, board] = await Promise.all([si.system(), si.bios(), si.baseboard()]);
     const join = (...parts: Array<string | undefined>): string | undefined => {
-      const s = parts.map((p) => (p ?? '').trim()).filter((p) => p !== '' && p !== '-').join(' ');
+      const s = parts
+        .map((p) => (p ?? '').trim())
+        .filter((p) => p !== '' && p !== '-')
+        .join(' ');
       return s === '' ? undefined : s;
     };
     const identity: NonNullable<RunChecksOptions['identity']> = {};
@@ -36,11 +39,13 @@ export async function liveIdentity(ctx: CliContext): Promise<RunChecksOptions['i
 export function headline(report: DoctorReport): string {
   const failed = report.checks.filter((c) => c.status === 'FAIL');
   const warned = report.checks.filter((c) => c.status === 'WARN');
-  if (report.verdict === 'not-ready') return `NOT READY for passthrough: ${failed.length} check${failed.length === 1 ? '' : 's'} failed (${failed.map((c) => c.id).join(', ')})`;
+  if (report.verdict === 'not-ready')
+    return `NOT READY for passthrough: ${failed.length} check${failed.length === 1 ? '' : 's'} failed (${failed.map((c) => c.id).join(', ')})`;
   if (report.verdict === 'incomplete') {
     return `INCOMPLETE: no check failed, but ${report.absent.join(', ')} ${report.absent.length === 1 ? 'is' : 'are'} not in this tree, so readiness cannot be shown (${report.checks.filter((c) => c.status === 'SKIP').length} checks skipped)`;
   }
-  if (report.verdict === 'ready-with-warnings') return `READY with ${warned.length} warning${warned.length === 1 ? '' : 's'} (${warned.map((c) => c.id).join(', ')})`;
+  if (report.verdict === 'ready-with-warnings')
+    return `READY with ${warned.length} warning${warned.length === 1 ? '' : 's'} (${warned.map((c) => c.id).join(', ')})`;
   return 'READY for passthrough: every check passed';
 }
 

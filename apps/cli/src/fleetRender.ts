@@ -21,7 +21,8 @@ export function renderPublish(r: PublishResult): string {
     `  VM-ready: ${r.summary.vmReady.join(', ') || 'none'}`,
     `  groups: ${r.joined.length ? `join ${r.joined.join(', ')}` : 'join none'}; ${r.left.length ? `leave ${r.left.join(', ')}` : 'leave none'}${r.skipped.length ? `; not passthru's, left alone: ${r.skipped.join(', ')}` : ''}`,
   ];
-  if (r.dryRun) for (const c of r.calls) lines.push(`  ${c.method} ${c.path}${c.ifMatch !== undefined ? ` If-Match: ${c.ifMatch}` : ''} ${JSON.stringify(c.body)}`);
+  if (r.dryRun)
+    for (const c of r.calls) lines.push(`  ${c.method} ${c.path}${c.ifMatch !== undefined ? ` If-Match: ${c.ifMatch}` : ''} ${JSON.stringify(c.body)}`);
   else if (r.attempts > 1) lines.push(`  written after ${r.attempts} attempts (the member changed between read and write; re-read each time)`);
   return `${lines.join('\n')}\n`;
 }
@@ -35,14 +36,20 @@ function age(s: number | null): string {
 
 export function renderStatus(ctx: CliContext, s: FleetStatus, tree: boolean): string {
   const out = ctx.out;
-  const state = (m: FleetStatus['members'][number]) => (m.status === 'ONLINE' && m.reachable ? paint(out, 'green', m.status) : paint(out, 'red', m.reachable ? m.status : `${m.status} (unreachable)`));
+  const state = (m: FleetStatus['members'][number]) =>
+    m.status === 'ONLINE' && m.reachable ? paint(out, 'green', m.status) : paint(out, 'red', m.reachable ? m.status : `${m.status} (unreachable)`);
   const verdict = (m: FleetStatus['members'][number]) => (m.verdict === null ? 'unpublished' : `${m.verdict}${m.stale ? ' (stale)' : ''}`);
   let text: string;
   if (tree) {
     text = s.members
       .map((m) => {
         const head = `${m.name} ${state(m)} ${verdict(m)} published ${age(m.ageSeconds)} ago${m.groups.length ? ` [${m.groups.join(', ')}]` : ''}`;
-        const devs = m.devices.filter((d) => d.gpu || d.vmReady).map((d, i, all) => `${i === all.length - 1 ? '└─' : '├─'} ${d.address} ${d.vendorId}:${d.deviceId} group ${d.iommuGroup ?? '-'} ${d.driver ?? 'no driver'}${d.vmReady ? ' VM-ready' : ''}`);
+        const devs = m.devices
+          .filter((d) => d.gpu || d.vmReady)
+          .map(
+            (d, i, all) =>
+              `${i === all.length - 1 ? '└─' : '├─'} ${d.address} ${d.vendorId}:${d.deviceId} group ${d.iommuGroup ?? '-'} ${d.driver ?? 'no driver'}${d.vmReady ? ' VM-ready' : ''}`,
+          );
         return [head, ...(m.error ? [`└─ ${m.error}`] : devs)].join('\n');
       })
       .join('\n');
@@ -50,10 +57,23 @@ export function renderStatus(ctx: CliContext, s: FleetStatus, tree: boolean): st
   } else {
     text = renderTable(
       ['MEMBER', 'STATE', 'VERDICT', 'AGE', 'GPUS', 'VM-READY', 'GROUPS'],
-      s.members.map((m) => [m.name, state(m), verdict(m), age(m.ageSeconds), String(m.devices.filter((d) => d.gpu).length), m.devices.filter((d) => d.vmReady).map((d) => d.address).join(' ') || '-', m.groups.join(' ') || '-']),
+      s.members.map((m) => [
+        m.name,
+        state(m),
+        verdict(m),
+        age(m.ageSeconds),
+        String(m.devices.filter((d) => d.gpu).length),
+        m.devices
+          .filter((d) => d.vmReady)
+          .map((d) => d.address)
+          .join(' ') || '-',
+        m.groups.join(' ') || '-',
+      ]),
     );
     for (const m of s.members.filter((x) => x.error)) text += `${m.name}: ${m.error}\n`;
   }
-  text += s.groups.length ? `\nCluster groups kept by passthru:\n${s.groups.map((g) => `  ${g.name}: ${g.members.join(' ') || '(empty)'}`).join('\n')}\n` : '\nNo cluster groups kept by passthru yet (run passthru fleet publish on each member).\n';
+  text += s.groups.length
+    ? `\nCluster groups kept by passthru:\n${s.groups.map((g) => `  ${g.name}: ${g.members.join(' ') || '(empty)'}`).join('\n')}\n`
+    : '\nNo cluster groups kept by passthru yet (run passthru fleet publish on each member).\n';
   return text;
 }

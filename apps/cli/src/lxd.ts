@@ -24,7 +24,13 @@ export function lxdClientFor(ctx: CliContext): { client: LxdClient; remote: bool
       }
     };
     const serverCert = file('PASSTHRU_LXD_SERVER_CERT', false);
-    const client = new LxdClient({ kind: 'https', url: env.PASSTHRU_LXD_URL, cert: file('PASSTHRU_LXD_CERT', true)!, key: file('PASSTHRU_LXD_KEY', true)!, ...(serverCert ? { serverCert } : {}) });
+    const client = new LxdClient({
+      kind: 'https',
+      url: env.PASSTHRU_LXD_URL,
+      cert: file('PASSTHRU_LXD_CERT', true)!,
+      key: file('PASSTHRU_LXD_KEY', true)!,
+      ...(serverCert ? { serverCert } : {}),
+    });
     return { client, remote: true };
   }
   const client = LxdClient.local(env);
@@ -33,7 +39,9 @@ export function lxdClientFor(ctx: CliContext): { client: LxdClient; remote: bool
 }
 
 export function formatAttachPlan(plan: AttachPlan, via: string): string {
-  const config = Object.entries(plan.device).map(([k, v]) => `${k}=${v}`).join(' ');
+  const config = Object.entries(plan.device)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   return [
     `attach ${plan.deviceName} to ${plan.instanceType} ${plan.instance} (project ${plan.project}, ${plan.instanceStatus})`,
     `  device: ${config}`,

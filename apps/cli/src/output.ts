@@ -48,7 +48,8 @@ export function printable(text: string): string {
 export function printableStream<S extends NodeJS.WritableStream>(stream: S): S {
   return new Proxy(stream, {
     get(target, prop) {
-      if (prop === 'write') return (chunk: unknown, ...rest: never[]) => target.write(typeof chunk === 'string' ? printable(chunk) : (chunk as Uint8Array), ...rest);
+      if (prop === 'write')
+        return (chunk: unknown, ...rest: never[]) => target.write(typeof chunk === 'string' ? printable(chunk) : (chunk as Uint8Array), ...rest);
       const value = Reflect.get(target, prop, target) as unknown;
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
@@ -81,7 +82,10 @@ const JSON_RAW_CONTROL = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
  * stays exact: control characters are JSON escapes (never raw bytes a terminal would act on).
  */
 export function printJson(out: Output, value: object): void {
-  const text = JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...value }, null, 2).replace(JSON_RAW_CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const text = JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...value }, null, 2).replace(
+    JSON_RAW_CONTROL,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   out.raw.stdout.write(`${text}\n`);
 }
 

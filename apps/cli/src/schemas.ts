@@ -11,9 +11,29 @@ import { BaselineDiffSchema } from '@passthru/baseline';
 import { CheckResultSchema, DoctorReportSchema, HostIdentitySchema, VerdictSchema } from '@passthru/iommu-check';
 import { FleetStatusSchema } from '@passthru/fleet';
 import { AuditReportSchema, SysctlPlanSchema } from '@passthru/lxd-device-attach';
-import { DeviceIdentitySchema, IommuGroupSchema, PciDeviceSchema, PlatformFunctionSchema, ScanProblemSchema, TopologyNodeSchema } from '@passthru/pci-discovery';
+import {
+  DeviceIdentitySchema,
+  IommuGroupSchema,
+  PciDeviceSchema,
+  PlatformFunctionSchema,
+  ScanProblemSchema,
+  TopologyNodeSchema,
+} from '@passthru/pci-discovery';
 import type { CaptureResult } from '@passthru/sysfs-sim';
-import type { ApplyResult, BindPlan, SriovGuardFinding, SriovPlan, SriovResult, DeviceOwner, GuardFinding, PersistPlan, RecoveryPlan, RecoveryResult, RestorePlan, RestoreResult } from '@passthru/vfio-binder';
+import type {
+  ApplyResult,
+  BindPlan,
+  SriovGuardFinding,
+  SriovPlan,
+  SriovResult,
+  DeviceOwner,
+  GuardFinding,
+  PersistPlan,
+  RecoveryPlan,
+  RecoveryResult,
+  RestorePlan,
+  RestoreResult,
+} from '@passthru/vfio-binder';
 import { z } from 'zod';
 
 const SchemaVersion = z.literal(1).describe('Version of this document; bumped on a breaking change.');
@@ -85,8 +105,12 @@ export const JournalDeviceSchema = z.object({
   unrestorable: z.string().optional(),
 });
 
-export const LeftOnVfioSchema = z.array(z.object({ address: Address, iommuGroup: z.number().int().nullable(), why: z.string() })).describe('Endpoints of the restored groups that stay on vfio-pci');
-export const ForeignDevicesSchema = z.array(z.object({ address: Address, owner: DeviceOwnerSchema })).describe('Devices on vfio-pci another manager holds: never restored by passthru');
+export const LeftOnVfioSchema = z
+  .array(z.object({ address: Address, iommuGroup: z.number().int().nullable(), why: z.string() }))
+  .describe('Endpoints of the restored groups that stay on vfio-pci');
+export const ForeignDevicesSchema = z
+  .array(z.object({ address: Address, owner: DeviceOwnerSchema }))
+  .describe('Devices on vfio-pci another manager holds: never restored by passthru');
 
 export const RestorePlanSchema = z.object({
   devices: z.array(
@@ -210,12 +234,22 @@ export type ReportGroup = z.infer<typeof ReportGroupSchema>;
 
 // ---- command outputs ------------------------------------------------------------------------
 
-export const ListOutputSchema = z.object({ schemaVersion: SchemaVersion, root: z.string(), devices: z.array(PciDeviceSchema.extend({ owner: OwnerField })), problems: z.array(ScanProblemSchema) });
+export const ListOutputSchema = z.object({
+  schemaVersion: SchemaVersion,
+  root: z.string(),
+  devices: z.array(PciDeviceSchema.extend({ owner: OwnerField })),
+  problems: z.array(ScanProblemSchema),
+});
 export const GroupsOutputSchema = z.object({
   schemaVersion: SchemaVersion,
   root: z.string(),
   /** `platformFunctions` non-empty: the group is not passable (bind refuses it, --force too). */
-  groups: z.array(IommuGroupSchema.extend({ owners: z.record(Address, DeviceOwnerSchema).describe('The members someone holds, by address (absent: nobody but their driver)'), platformFunctions: z.array(PlatformFunctionSchema) })),
+  groups: z.array(
+    IommuGroupSchema.extend({
+      owners: z.record(Address, DeviceOwnerSchema).describe('The members someone holds, by address (absent: nobody but their driver)'),
+      platformFunctions: z.array(PlatformFunctionSchema),
+    }),
+  ),
   ungrouped: z.array(Address),
   problems: z.array(ScanProblemSchema),
 });
@@ -241,7 +275,12 @@ export const SriovPlanSchema = z.object({
   writes: z.array(PlannedWriteSchema),
   noop: z.boolean(),
 });
-export const SriovGuardFindingSchema = z.object({ id: z.enum(['vf-held', 'vf-in-libvirt', 'vf-bound-by-passthru', 'vf-interface-up', 'vf-default-route']), address: Address, summary: z.string(), evidence: z.array(z.string()) });
+export const SriovGuardFindingSchema = z.object({
+  id: z.enum(['vf-held', 'vf-in-libvirt', 'vf-bound-by-passthru', 'vf-interface-up', 'vf-default-route']),
+  address: Address,
+  summary: z.string(),
+  evidence: z.array(z.string()),
+});
 export const SriovResultSchema = z.object({
   status: z.enum(['applied', 'noop', 'rolled-back', 'partial']),
   journalId: z.string().nullable(),
@@ -257,7 +296,13 @@ export const SriovOutputSchema = z.union([
 export const BaselineSaveOutputSchema = z.object({ schemaVersion: SchemaVersion, file: z.string(), devices: z.number().int(), groups: z.number().int() });
 export const BaselineDiffOutputSchema = BaselineDiffSchema.extend({ schemaVersion: SchemaVersion });
 export const DoctorOutputSchema = DoctorReportSchema.extend({ schemaVersion: SchemaVersion });
-export const SnapshotOutputSchema = z.object({ schemaVersion: SchemaVersion, outDir: z.string(), devices: z.number().int(), files: z.number().int(), skipped: z.array(z.string()) });
+export const SnapshotOutputSchema = z.object({
+  schemaVersion: SchemaVersion,
+  outDir: z.string(),
+  devices: z.number().int(),
+  files: z.number().int(),
+  skipped: z.array(z.string()),
+});
 
 /** Every JSON output, by the file name under docs/schemas (`<name>.schema.json`). */
 /** `passthru tune`: the /etc/sysctl.d plan, and what was written (nothing with --dry-run or when up to date). */

@@ -16,7 +16,11 @@ const LIMITS = { 'limits.cpu': '1', 'limits.memory': '1GiB', 'limits.processes':
 beforeAll(async () => {
   lxd = await startFakeLxd((req) => {
     const url = req.url.split('?')[0];
-    if (url === '/1.0') return sync({ config: { 'core.https_address': '127.0.0.1:8443', 'core.trust_password': true }, environment: { server_version: '5.0.2', server_name: 'fake' } });
+    if (url === '/1.0')
+      return sync({
+        config: { 'core.https_address': '127.0.0.1:8443', 'core.trust_password': true },
+        environment: { server_version: '5.0.2', server_name: 'fake' },
+      });
     if (url === '/1.0/projects/default') return sync({ name: 'default', config: {} });
     if (url === '/1.0/certificates' || url === '/1.0/networks') return sync([]);
     if (url === '/1.0/instances')
@@ -41,31 +45,46 @@ async function audit(...argv: string[]): Promise<{ code: number; stdout: string;
 
 describe('passthru audit formats', () => {
   it('--format sarif: one SARIF 2.1.0 log, driver passthru, one rule per finding id, one result per finding with ruleId and level', async () => {
-    for (const argv of [['audit', '--format', 'sarif'], ['--format', 'sarif', 'audit']]) {
+    for (const argv of [
+      ['audit', '--format', 'sarif'],
+      ['--format', 'sarif', 'audit'],
+    ]) {
       const r = await audit(...argv);
       expect(r.code, r.stderr).toBe(1); // a critical finding
       const log = JSON.parse(r.stdout) as Log;
       const json = JSON.parse((await audit('audit', '--format', 'json')).stdout);
-      const findings = [...json.server.findings, ...json.host.findings, ...json.projects.flatMap((p: { findings: unknown[] }) => p.findings), ...json.instances.flatMap((i: { findings: unknown[] }) => i.findings)] as { id: string; severity: string }[];
+      const findings = [
+        ...json.server.findings,
+        ...json.host.findings,
+        ...json.projects.flatMap((p: { findings: unknown[] }) => p.findings),
+        ...json.instances.flatMap((i: { findings: unknown[] }) => i.findings),
+      ] as { id: string; severity: string }[];
       expect(log.version).toBe('2.1.0');
       expect(log.runs).toHaveLength(1);
       expect(log.runs[0]!.tool.driver.name).toBe('passthru');
       expect(log.runs[0]!.tool.driver.rules!.map((x) => x.id)).toEqual([...new Set(findings.map((f) => f.id))].sort());
-      expect(log.runs[0]!.results!.map((x) => `${x.ruleId}:${x.level}`)).toEqual(findings.map((f) => `${f.id}:${{ critical: 'error', high: 'error', medium: 'warning', low: 'note' }[f.severity]}`));
+      expect(log.runs[0]!.results!.map((x) => `${x.ruleId}:${x.level}`)).toEqual(
+        findings.map((f) => `${f.id}:${{ critical: 'error', high: 'error', medium: 'warning', low: 'note' }[f.severity]}`),
+      );
       expect(log.runs[0]!.results!.map((x) => x.ruleId)).toEqual(expect.arrayContaining(['docker-unsafe', 'remote-api-trust-password', 'nesting']));
     }
   });
 
   it('--format json carries the server section and matches the committed schema; the table has a server row', async () => {
     const json = JSON.parse((await audit('audit', '--format', 'json')).stdout);
-    expect(json.server).toMatchObject({ name: 'fake', version: '5.0.2', support: 'supported-lts', findings: [expect.objectContaining({ id: 'remote-api-trust-password', severity: 'high' })] });
+    expect(json.server).toMatchObject({
+      name: 'fake',
+      version: '5.0.2',
+      support: 'supported-lts',
+      findings: [expect.objectContaining({ id: 'remote-api-trust-password', severity: 'high' })],
+    });
     const schema = z.fromJSONSchema(JSON.parse(fs.readFileSync(path.join(repo, 'docs/schemas/audit.schema.json'), 'utf8')));
     expect(schema.safeParse(json).success).toBe(true);
     const table = (await audit('audit')).stdout;
     expect(table).toMatch(/server fake \(LXD 5\.0\.2\)\s+high\s+remote-api-trust-password/);
   });
 
-  it('sarif is audit\'s format only: other commands refuse it as usage', async () => {
+  it("sarif is audit's format only: other commands refuse it as usage", async () => {
     const r = await audit('--root', path.join(repo, 'fixtures/hosts/intel-workstation'), 'list', '--format', 'sarif');
     expect(r.code).toBe(2);
     const g = await audit('--root', path.join(repo, 'fixtures/hosts/intel-workstation'), '--format', 'sarif', 'groups');

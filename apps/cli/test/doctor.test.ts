@@ -31,7 +31,9 @@ describe('passthru doctor', () => {
 
   it('never advises amd_iommu=on', async () => {
     const r = await cli('--root', host('amd-shared-group'), 'doctor', '--format', 'json');
-    const advice = JSON.parse(r.stdout).checks.map((c: { remediation?: string }) => c.remediation ?? '').join('\n');
+    const advice = JSON.parse(r.stdout)
+      .checks.map((c: { remediation?: string }) => c.remediation ?? '')
+      .join('\n');
     expect(advice).not.toMatch(/add[^\n]*amd_iommu=on/i);
     expect(advice).toMatch(/amd_iommu=on/);
   });

@@ -45,6 +45,8 @@ describe('toCliError', () => {
   });
 
   it('says what an LXD rollback left to undo', () => {
-    expect(toCliError(new LxdError('attaching', 'x', '', 'left', { kind: 'rollback', leftover: ['device gpu0'] })).message).toMatch(/left to undo by hand:\n {2}device gpu0/);
+    expect(toCliError(new LxdError('attaching', 'x', '', 'left', { kind: 'rollback', leftover: ['device gpu0'] })).message).toMatch(
+      /left to undo by hand:\n {2}device gpu0/,
+    );
   });
 });

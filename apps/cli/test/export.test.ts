@@ -9,12 +9,26 @@ import { parseExposition, parseNfdFeatureFile } from '../../../packages/exporter
 import { cleanFixtures, cli, fixtureCopy, repo } from './runCli';
 
 afterEach(cleanFixtures);
-const FIXTURES = fs.readdirSync(path.join(repo, 'fixtures/hosts')).filter((h) => fs.statSync(path.join(repo, 'fixtures/hosts', h)).isDirectory()).sort();
+const FIXTURES = fs
+  .readdirSync(path.join(repo, 'fixtures/hosts'))
+  .filter((h) => fs.statSync(path.join(repo, 'fixtures/hosts', h)).isDirectory())
+  .sort();
 const host = (name: string) => path.join(repo, 'fixtures/hosts', name);
 const VIABLE = new Set(['vfio-pci', 'pci-stub']);
 
-interface Group { id: number; endpoints: string[]; platformFunctions: unknown[] }
-interface Device { address: string; vendorId: string; deviceId: string; driver: string | null; iommuGroup: number | null; isBridge: boolean }
+interface Group {
+  id: number;
+  endpoints: string[];
+  platformFunctions: unknown[];
+}
+interface Device {
+  address: string;
+  vendorId: string;
+  deviceId: string;
+  driver: string | null;
+  iommuGroup: number | null;
+  isBridge: boolean;
+}
 
 async function json(...argv: string[]) {
   const r = await cli(...argv);
@@ -32,7 +46,13 @@ describe('passthru export agrees with doctor and groups', () => {
     const readyVerdict = doctor.verdict === 'ready' || doctor.verdict === 'ready-with-warnings';
     // A group is VM-ready when it holds no platform function, every endpoint is on vfio-pci,
     // pci-stub or none, and at least one is on vfio-pci.
-    const vmReady = groups.filter((g) => g.platformFunctions.length === 0 && g.endpoints.length > 0 && g.endpoints.every((a) => !byAddress.get(a)!.driver || VIABLE.has(byAddress.get(a)!.driver!)) && g.endpoints.some((a) => byAddress.get(a)!.driver === 'vfio-pci'));
+    const vmReady = groups.filter(
+      (g) =>
+        g.platformFunctions.length === 0 &&
+        g.endpoints.length > 0 &&
+        g.endpoints.every((a) => !byAddress.get(a)!.driver || VIABLE.has(byAddress.get(a)!.driver!)) &&
+        g.endpoints.some((a) => byAddress.get(a)!.driver === 'vfio-pci'),
+    );
 
     const nfd = await cli('--root', root, 'export', 'nfd', '-');
     expect(nfd.code, nfd.stderr).toBe(0);
@@ -48,17 +68,33 @@ describe('passthru export agrees with doctor and groups', () => {
     const { samples } = parseExposition(prom.stdout);
     const of = (n: string) => samples.filter((s) => s.name === n);
     expect(of('passthru_ready')[0]!.value).toBe(readyVerdict ? 1 : 0);
-    expect(of('passthru_verdict').filter((s) => s.value === 1).map((s) => s.labels.verdict)).toEqual([doctor.verdict]);
-    expect(of('passthru_check_status').filter((s) => s.value === 1).map((s) => `${s.labels.check}=${s.labels.status}`)).toEqual(doctor.checks.map((c: { id: string; status: string }) => `${c.id}=${c.status}`));
+    expect(
+      of('passthru_verdict')
+        .filter((s) => s.value === 1)
+        .map((s) => s.labels.verdict),
+    ).toEqual([doctor.verdict]);
+    expect(
+      of('passthru_check_status')
+        .filter((s) => s.value === 1)
+        .map((s) => `${s.labels.check}=${s.labels.status}`),
+    ).toEqual(doctor.checks.map((c: { id: string; status: string }) => `${c.id}=${c.status}`));
     expect(of('passthru_device_info').map((s) => [s.labels.address, s.labels.vendor_id, s.labels.device_id, s.labels.driver, s.labels.iommu_group])).toEqual(
       devices.map((d) => [d.address, d.vendorId, d.deviceId, d.driver ?? '', d.iommuGroup === null ? '' : String(d.iommuGroup)]),
     );
     expect(of('passthru_group_viable').map((s) => Number(s.labels.iommu_group))).toEqual(groups.map((g) => g.id));
-    expect(of('passthru_group_status').filter((s) => s.labels.status === 'not-passable' && s.value === 1).map((s) => Number(s.labels.iommu_group))).toEqual(groups.filter((g) => g.platformFunctions.length > 0 && g.endpoints.length > 0).map((g) => g.id));
+    expect(
+      of('passthru_group_status')
+        .filter((s) => s.labels.status === 'not-passable' && s.value === 1)
+        .map((s) => Number(s.labels.iommu_group)),
+    ).toEqual(groups.filter((g) => g.platformFunctions.length > 0 && g.endpoints.length > 0).map((g) => g.id));
     expect(of('passthru_vm_ready_groups')[0]!.value).toBe(vmReady.length);
 
     // KubeVirt and SR-IOV: never a bridge, a device without a group, or one of a group with a platform function.
-    const forbidden = new Set(devices.filter((d) => d.isBridge || d.iommuGroup === null || groups.find((g) => g.id === d.iommuGroup)!.platformFunctions.length > 0).map((d) => d.address));
+    const forbidden = new Set(
+      devices
+        .filter((d) => d.isBridge || d.iommuGroup === null || groups.find((g) => g.id === d.iommuGroup)!.platformFunctions.length > 0)
+        .map((d) => d.address),
+    );
     const allowedIds = new Set(devices.filter((d) => !forbidden.has(d.address)).map((d) => `${d.vendorId}:${d.deviceId}`.toUpperCase()));
     const kv = await cli('--root', root, 'export', 'kubevirt');
     expect(kv.code, kv.stderr).toBe(0);
@@ -98,7 +134,12 @@ describe('passthru export: files and exit codes', () => {
     expect(labels.get('passthru.io/vm-ready-groups.gpu')).toBe('1');
     expect(labels.get('passthru.io/vm-ready-groups.10de-2684')).toBe('1');
     const kv = parseYaml((await cli('--root', root, 'export', 'kubevirt', '--bound-only')).stdout);
-    expect(kv.permittedHostDevices.pciHostDevices.map((d: { pciVendorSelector: string }) => d.pciVendorSelector)).toEqual(['10DE:1AD8', '10DE:1AD9', '10DE:22BA', '10DE:2684']);
+    expect(kv.permittedHostDevices.pciHostDevices.map((d: { pciVendorSelector: string }) => d.pciVendorSelector)).toEqual([
+      '10DE:1AD8',
+      '10DE:1AD9',
+      '10DE:22BA',
+      '10DE:2684',
+    ]);
   });
 
   it('bad input is exit 2 and writes nothing', async () => {

@@ -36,7 +36,9 @@ describe('--help', () => {
     for (const name of names) expect(r.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     expect(r.stdout).toMatch(/Examples:\n {2}passthru /);
     expect(r.stdout).toMatch(/Exit codes: 0 .* 1 .* 2 .*\n.* 3 /);
-    expect(names).toEqual(expect.arrayContaining(['list', 'groups', 'doctor', 'bind', 'restore', 'persist', 'attach', 'detach', 'audit', 'snapshot', 'report', 'completion']));
+    expect(names).toEqual(
+      expect.arrayContaining(['list', 'groups', 'doctor', 'bind', 'restore', 'persist', 'attach', 'detach', 'audit', 'snapshot', 'report', 'completion']),
+    );
   });
 
   it.each(names)('%s --help has examples that run passthru', async (name) => {
@@ -44,7 +46,12 @@ describe('--help', () => {
     expect(r.code).toBe(0);
     const examples = r.stdout.split('Examples:\n')[1];
     expect(examples, `${name} --help has no "Examples:" section`).toBeDefined();
-    expect(examples!.split('\n').filter((l) => /^ {2}\S/.test(l)).some((l) => l.includes('passthru'))).toBe(true);
+    expect(
+      examples!
+        .split('\n')
+        .filter((l) => /^ {2}\S/.test(l))
+        .some((l) => l.includes('passthru')),
+    ).toBe(true);
   });
 
   it('every command with JSON output takes --format table|json, and rejects anything else with exit 2', async () => {
@@ -85,7 +92,10 @@ describe('colour and progress', () => {
   });
 
   it('no progress lines and no escapes on stderr when it is not a terminal (or NO_COLOR)', async () => {
-    for (const [tty, env] of [[false, {}], [true, { NO_COLOR: '1' }]] as const) {
+    for (const [tty, env] of [
+      [false, {}],
+      [true, { NO_COLOR: '1' }],
+    ] as const) {
       const root = fixtureCopy('intel-workstation');
       const r = await run(['--root', root, 'bind', '01:00.0'], tty, env);
       expect(r.code, r.stderr).toBe(0);
@@ -110,7 +120,14 @@ describe('passthru completion', () => {
     const words = line.split(' ');
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'compl-')), 'c.bash');
     fs.writeFileSync(file, script);
-    const out = execFileSync('bash', ['-c', `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _passthru; printf '%s\\n' "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+    const out = execFileSync(
+      'bash',
+      [
+        '-c',
+        `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _passthru; printf '%s\\n' "\${COMPREPLY[@]}"`,
+      ],
+      { encoding: 'utf8' },
+    );
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
     return out.split('\n').filter(Boolean).sort();
   };
@@ -119,7 +136,9 @@ describe('passthru completion', () => {
     const r = await cli('completion', 'bash');
     expect(r.code).toBe(0);
     execFileSync('bash', ['-n'], { input: r.stdout });
-    expect(bash(r.stdout, 'passthru ')).toEqual([...names, '--format', '--help', '--no-color', '--pci-ids', '--root', '--verbose', '--version', '-V', '-h'].sort());
+    expect(bash(r.stdout, 'passthru ')).toEqual(
+      [...names, '--format', '--help', '--no-color', '--pci-ids', '--root', '--verbose', '--version', '-V', '-h'].sort(),
+    );
     expect(bash(r.stdout, 'passthru gr')).toEqual(['groups']);
     expect(bash(r.stdout, 'passthru groups --t')).toEqual(['--tree']);
     expect(bash(r.stdout, 'passthru list --class g')).toEqual(['gpu']);

@@ -27,8 +27,12 @@ function outside(name: string, make: (file: string) => void): string {
  * must say, and optionally how to spoil the tree first.
  */
 const CASES: Array<[string, string[], RegExp, ((root: string) => void)?]> = [
-  ['persist: a GRUB defaults file it cannot parse', ['--root', 'ROOT', 'persist', '01:00.0'], /Failed parsing GRUB defaults via \/etc\/default\/grub:2: unterminated double quote/, (root) =>
-    fs.writeFileSync(path.join(root, 'etc/default/grub'), 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet splash\n')],
+  [
+    'persist: a GRUB defaults file it cannot parse',
+    ['--root', 'ROOT', 'persist', '01:00.0'],
+    /Failed parsing GRUB defaults via \/etc\/default\/grub:2: unterminated double quote/,
+    (root) => fs.writeFileSync(path.join(root, 'etc/default/grub'), 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet splash\n'),
+  ],
   ['--pci-ids /dev/zero', ['--root', 'ROOT', '--pci-ids', '/dev/zero', 'list'], /via \/dev\/zero: not a regular file \(a device, FIFO or socket\)/],
   ['--pci-ids a folder', ['--root', 'ROOT', '--pci-ids', 'OUT', 'list'], /not a regular file \(a folder\)/],
   ['--pci-ids a FIFO', ['--root', 'ROOT', '--pci-ids', 'OUT/fifo', 'groups'], /not a regular file \(a device, FIFO or socket\)/],

@@ -21,7 +21,9 @@ function passthru(...args: string[]) {
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c));
   child.stderr.on('data', (c) => (stderr += c));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string; pid: number }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr, pid: child.pid! })));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string; pid: number }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr, pid: child.pid! })),
+  );
   return { child, done };
 }
 
@@ -145,7 +147,9 @@ describe('a torn journal', () => {
     const { root } = await boundThenCut(() => '');
     const r = await cli('--root', root, 'restore', '--all');
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/0000:01:00\.0, 0000:01:00\.1, 0000:01:00\.2, 0000:01:00\.3 are on vfio-pci by driver_override with no readable journal record.*passthru restore --all --unrecorded/);
+    expect(r.stderr).toMatch(
+      /0000:01:00\.0, 0000:01:00\.1, 0000:01:00\.2, 0000:01:00\.3 are on vfio-pci by driver_override with no readable journal record.*passthru restore --all --unrecorded/,
+    );
     expect(GPU.map((a) => driverOf(root, a))).toEqual(['vfio-pci', 'vfio-pci', 'vfio-pci', 'vfio-pci']);
     expect((await cli('--root', root, 'restore', '--all', '--unrecorded')).code).toBe(0);
     expect(GPU.map((a) => driverOf(root, a))).toEqual(NATIVE);
@@ -161,7 +165,9 @@ describe('a torn journal', () => {
     const writes = kernelWrites(root).length;
     const r = await cli('--root', root, 'bind', '00:14.0');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/Failed journalling the bind via \/var\/lib\/passthru\/journal\.jsonl: line 3 cannot be read .*nothing was changed.*`passthru restore --all`.*`passthru restore --repair-journal` only moves the unreadable line\(s\) aside/);
+    expect(r.stderr).toMatch(
+      /Failed journalling the bind via \/var\/lib\/passthru\/journal\.jsonl: line 3 cannot be read .*nothing was changed.*`passthru restore --all`.*`passthru restore --repair-journal` only moves the unreadable line\(s\) aside/,
+    );
     expect(kernelWrites(root).length).toBe(writes);
     expect(fs.readFileSync(journalOf(root), 'utf8')).toBe(torn);
     // The advice: --repair-journal moves only line 3 aside and keeps the devices bound.
@@ -182,7 +188,11 @@ describe('bind on a full disk (tmpfs)', () => {
     if (process.getuid?.() !== 0) throw new Error('mounting a tmpfs needs root: run the tests as root (sudo npm test)');
   });
   const mounts: string[] = [];
-  afterAll(() => mounts.forEach((m) => { execFileSync('umount', [m]); }));
+  afterAll(() =>
+    mounts.forEach((m) => {
+      execFileSync('umount', [m]);
+    }),
+  );
   afterEach(() => expect(mounts).toEqual([]));
 
   // The six records of a GPU bind, from a reference run in this process (same pid, same lengths).
@@ -190,24 +200,31 @@ describe('bind on a full disk (tmpfs)', () => {
   it('a reference bind appends six records', async () => {
     const root = fixtureCopy('intel-workstation');
     expect((await cli('--root', root, 'bind', '01:00.0')).code).toBe(0);
-    records = fs.readFileSync(journalOf(root), 'utf8').trimEnd().split('\n').map((l) => l.length + 1);
+    records = fs
+      .readFileSync(journalOf(root), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.length + 1);
     expect(records).toHaveLength(6);
     expect(records.reduce((a, b) => a + b)).toBeLessThan(4000);
   });
 
-  it.each([1, 2, 3, 4, 5, 6])('the disk fills inside record %i: the bind fails clearly, nothing torn stays, and after freeing space restore --all gives back the exact tree', async (k) => {
-    const root = fixtureCopy('intel-workstation');
-    const before = snapshotTree(root);
-    const dir = path.join(root, 'var/lib/passthru');
-    fs.mkdirSync(dir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32k', 'tmpfs', dir]);
-    mounts.push(dir);
-    try {
-      await fullDiskBind(root, dir, before, k);
-    } finally {
-      execFileSync('umount', [mounts.pop()!]);
-    }
-  });
+  it.each([1, 2, 3, 4, 5, 6])(
+    'the disk fills inside record %i: the bind fails clearly, nothing torn stays, and after freeing space restore --all gives back the exact tree',
+    async (k) => {
+      const root = fixtureCopy('intel-workstation');
+      const before = snapshotTree(root);
+      const dir = path.join(root, 'var/lib/passthru');
+      fs.mkdirSync(dir, { recursive: true });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32k', 'tmpfs', dir]);
+      mounts.push(dir);
+      try {
+        await fullDiskBind(root, dir, before, k);
+      } finally {
+        execFileSync('umount', [mounts.pop()!]);
+      }
+    },
+  );
 
   async function fullDiskBind(root: string, dir: string, before: Map<string, string>, k: number) {
     // Earlier history fills the journal's first block so that its end falls in the middle of record k.
@@ -226,7 +243,9 @@ describe('bind on a full disk (tmpfs)', () => {
 
     const r = await cli('--root', root, 'bind', '01:00.0');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/Failed journalling .*via \/var\/lib\/passthru\/journal\.jsonl: Failed appending to \/var\/lib\/passthru\/journal\.jsonl via .*: ENOSPC no space left on device.*nothing of it was kept/);
+    expect(r.stderr).toMatch(
+      /Failed journalling .*via \/var\/lib\/passthru\/journal\.jsonl: Failed appending to \/var\/lib\/passthru\/journal\.jsonl via .*: ENOSPC no space left on device.*nothing of it was kept/,
+    );
     // The record that tore, and that its device was not touched.
     const what = k === 1 ? 'the bind' : k === 6 ? 'the end of the bind' : `${GPU[k - 2]} before binding it`;
     expect(r.stderr).toContain(`Failed journalling ${what} via`);

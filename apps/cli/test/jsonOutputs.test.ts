@@ -47,7 +47,11 @@ async function output(root: string, argv: string[]): Promise<{ code: number; jso
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
-  const stable = (text: string) => text.split(root).join('<root>').replace(/\d{4}-\d\d-\d\dT\d\d[-:]\d\d[-:]\d\d[-.]\d{3}Z/g, '<time>');
+  const stable = (text: string) =>
+    text
+      .split(root)
+      .join('<root>')
+      .replace(/\d{4}-\d\d-\d\dT\d\d[-:]\d\d[-:]\d\d[-.]\d{3}Z/g, '<time>');
   const text = stable(result.stdout);
   // The notes and errors on stderr are pinned too: the use cases now return what commands print.
   return { code: result.code, json: text ? JSON.parse(text) : null, stderr: stable(result.stderr) };

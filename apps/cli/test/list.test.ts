@@ -17,7 +17,8 @@ describe('passthru list / groups', () => {
     expect(doc.devices).toHaveLength(10);
     const gpu = doc.devices.find((d: { address: string }) => d.address === '0000:01:00.0');
     expect(gpu).toMatchObject({ vendorId: '10de', deviceId: '2684', class: '030000', driver: 'nvidia', iommuGroup: 12, numaNode: null });
-    for (const key of ['address', 'vendorId', 'deviceId', 'class', 'driver', 'iommuGroup', 'numaNode', 'vendorName', 'deviceName']) expect(gpu).toHaveProperty(key);
+    for (const key of ['address', 'vendorId', 'deviceId', 'class', 'driver', 'iommuGroup', 'numaNode', 'vendorName', 'deviceName'])
+      expect(gpu).toHaveProperty(key);
   });
 
   it('--class filters', async () => {
@@ -56,7 +57,9 @@ describe('passthru snapshot', () => {
     expect(r.code).toBe(0);
     const a = JSON.parse((await cli('--root', source, 'list', '--format', 'json')).stdout).devices;
     const b = JSON.parse((await cli('--root', out, 'list', '--format', 'json')).stdout).devices;
-    expect(b.map((d: { address: string; driver: string; iommuGroup: number }) => [d.address, d.driver, d.iommuGroup])).toEqual(a.map((d: { address: string; driver: string; iommuGroup: number }) => [d.address, d.driver, d.iommuGroup]));
+    expect(b.map((d: { address: string; driver: string; iommuGroup: number }) => [d.address, d.driver, d.iommuGroup])).toEqual(
+      a.map((d: { address: string; driver: string; iommuGroup: number }) => [d.address, d.driver, d.iommuGroup]),
+    );
     const again = await cli('--root', source, 'snapshot', out);
     expect(again.code).toBe(2);
     fs.rmSync(path.dirname(out), { recursive: true, force: true });

@@ -22,7 +22,10 @@ describe('passthru persist on a fixture tree', () => {
     expect(text).not.toMatch(/ids=/);
     expect(text).toContain('echo vfio-pci > /sys/bus/pci/devices/0000:02:00.0/driver_override 2>/dev/null;');
     expect(text).not.toContain('0000:01:00.');
-    expect(JSON.parse(fs.readFileSync(path.join(root, RECORD), 'utf8')).devices.map((d: { address: string }) => d.address)).toEqual(['0000:02:00.0', '0000:02:00.1']);
+    expect(JSON.parse(fs.readFileSync(path.join(root, RECORD), 'utf8')).devices.map((d: { address: string }) => d.address)).toEqual([
+      '0000:02:00.0',
+      '0000:02:00.1',
+    ]);
   });
 
   it('twin-gpu: persist of the boot VGA card is refused (exit 1, nothing written) unless --force', async () => {

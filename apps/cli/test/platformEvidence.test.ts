@@ -47,7 +47,9 @@ describe('platform functions (intel-pch-desktop)', () => {
     const root = fixture('intel-pch-desktop');
     const groups = await cli('--root', root, 'groups');
     expect(groups.stdout).toContain('Group 0: not passable: holds platform function 0000:00:00.0 (host bridge).');
-    expect(groups.stdout).toContain('Group 10: not passable: holds platform function 0000:00:1f.0 (ISA bridge), 0000:00:1f.4 (SMBus controller), 0000:00:1f.5 (SPI flash controller).');
+    expect(groups.stdout).toContain(
+      'Group 10: not passable: holds platform function 0000:00:1f.0 (ISA bridge), 0000:00:1f.4 (SMBus controller), 0000:00:1f.5 (SPI flash controller).',
+    );
     expect(groups.stdout).not.toMatch(/Group 12: not passable/);
     const json = GroupsOutputSchema.parse(JSON.parse((await cli('--root', root, 'groups', '--format', 'json')).stdout));
     expect(json.groups.find((g) => g.id === 10)!.platformFunctions.map((p) => p.kind)).toEqual(['ISA bridge', 'SMBus controller', 'SPI flash controller']);
@@ -58,7 +60,10 @@ describe('platform functions (intel-pch-desktop)', () => {
     for (const a of ['0000:00:00.0', '0000:00:1f.0', '0000:00:1f.3', '0000:00:1f.4', '0000:00:1f.5']) expect(status(a).status, a).toBe('not-passable');
     expect(status('0000:00:1f.3').summary).toMatch(/^Not passable: holds platform function 0000:00:1f\.0 \(ISA bridge\)/);
     expect(status('0000:01:00.0').status).toBe('bindable');
-    expect(report.groups.find((g) => g.id === 0)).toMatchObject({ status: 'not-passable', platformFunctions: [{ address: '0000:00:00.0', kind: 'host bridge' }] });
+    expect(report.groups.find((g) => g.id === 0)).toMatchObject({
+      status: 'not-passable',
+      platformFunctions: [{ address: '0000:00:00.0', kind: 'host bridge' }],
+    });
     expect(report.groups.find((g) => g.id === 10)!.status).toBe('not-passable');
     expect(report.doctor?.verdict).toBe('ready-with-warnings');
 
@@ -88,7 +93,10 @@ describe('a partial capture (no /sys/firmware, no /sys/kernel)', () => {
     expect(report.absent).toEqual(['/sys/firmware', '/sys/kernel']);
     const byId = (id: string) => report.checks.find((c) => c.id === id)!;
     expect(byId('iommu.firmware')).toMatchObject({ status: 'SKIP', summary: expect.stringMatching(/^\/sys\/firmware is not in this tree/) });
-    expect(byId('iommu.kernel')).toMatchObject({ status: 'SKIP', summary: expect.stringMatching(/^\/sys\/kernel is not in this tree.*carry iommu_group links/) });
+    expect(byId('iommu.kernel')).toMatchObject({
+      status: 'SKIP',
+      summary: expect.stringMatching(/^\/sys\/kernel is not in this tree.*carry iommu_group links/),
+    });
     expect(report.checks.filter((c) => c.status === 'FAIL')).toEqual([]);
     const table = await cli('--root', root, 'doctor');
     expect(table.stdout).toMatch(/^INCOMPLETE: no check failed, but \/sys\/firmware, \/sys\/kernel are not in this tree/);
@@ -110,7 +118,12 @@ describe('a partial capture (no /sys/firmware, no /sys/kernel)', () => {
     fs.rmSync(path.join(dev, 'iommu_group'));
     fs.symlinkSync('iommu_group', path.join(dev, 'iommu_group'));
     const list = JSON.parse((await cli('--root', copy, 'list', '--format', 'json')).stdout);
-    expect(list.problems).toEqual([{ address: '0000:00:1f.6', message: 'Failed resolving /sys/bus/pci/devices/0000:00:1f.6/iommu_group: the link is a symlink loop (-> iommu_group), so its group cannot be read' }]);
+    expect(list.problems).toEqual([
+      {
+        address: '0000:00:1f.6',
+        message: 'Failed resolving /sys/bus/pci/devices/0000:00:1f.6/iommu_group: the link is a symlink loop (-> iommu_group), so its group cannot be read',
+      },
+    ]);
     const bind = await cli('--root', copy, 'bind', '00:1f.6', '--dry-run');
     expect(bind.code).toBe(1);
     expect(bind.stderr).toMatch(/warning: Failed resolving .*0000:00:1f\.6\/iommu_group: the link is a symlink loop/);

@@ -17,7 +17,9 @@ const offsite: string[] = [];
 
 function requireChromium(): void {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}: install Debian's package with \`apt-get install -y chromium\` (or run bash tools/provision/system.sh chromium). The browser test never downloads a browser.`);
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}: install Debian's package with \`apt-get install -y chromium\` (or run bash tools/provision/system.sh chromium). The browser test never downloads a browser.`,
+    );
   }
 }
 
@@ -28,7 +30,16 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(path.join(work, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
     viewport: { width: 1366, height: 768 },
     offline: true,
   });
@@ -221,7 +232,10 @@ describe('report of a 2,000-function host', () => {
     const size = fs.statSync(file).size;
     const renderMs = Number(await page.evaluate(() => document.documentElement.dataset.renderMs));
     const functions = JSON.parse(await page.evaluate(() => document.getElementById('passthru-data')!.textContent!)).devices.length;
-    fs.writeFileSync(path.join(shots, 'report-large-host.timing.json'), `${JSON.stringify({ functions, bytes: size, materializeMs, cliAndLoadMs: total, loadToRenderedMs: ms, scriptRenderMs: renderMs }, null, 2)}\n`);
+    fs.writeFileSync(
+      path.join(shots, 'report-large-host.timing.json'),
+      `${JSON.stringify({ functions, bytes: size, materializeMs, cliAndLoadMs: total, loadToRenderedMs: ms, scriptRenderMs: renderMs }, null, 2)}\n`,
+    );
     expect(functions).toBeGreaterThanOrEqual(2000);
     expect(size).toBeLessThan(4 * 1024 * 1024);
     // 30 PFs with 64 VFs each: 30 folded lists, nothing of them drawn yet.

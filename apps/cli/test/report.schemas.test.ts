@@ -27,7 +27,10 @@ function expectValid(name: string, doc: unknown): void {
 describe('docs/schemas', () => {
   it('the committed files equal freshly generated ones (npx tsx tools/gen-schemas.ts)', () => {
     const fresh = generatedSchemas();
-    const files = fs.readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json')).sort();
+    const files = fs
+      .readdirSync(SCHEMA_DIR)
+      .filter((f) => f.endsWith('.schema.json'))
+      .sort();
     expect(files).toEqual([...fresh.keys()].sort());
     for (const [name, text] of fresh) expect(fs.readFileSync(path.join(SCHEMA_DIR, name), 'utf8'), name).toBe(text);
   });

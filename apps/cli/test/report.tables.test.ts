@@ -53,6 +53,7 @@ describe('tree output of the other topologies (snapshots)', () => {
     expect(await table(fixture('sriov-server'), ['list', '--tree', '--class', 'gpu'])).toMatchSnapshot();
   });
   it('vmd-gaps: a VMD domain under its controller', async () => expect(await table(fixture('vmd-gaps'), ['groups', '--tree'])).toMatchSnapshot());
-  it('amd-shared-group: a group several devices share is starred and listed', async () => expect(await table(fixture('amd-shared-group'), ['groups', '--tree'])).toMatchSnapshot());
+  it('amd-shared-group: a group several devices share is starred and listed', async () =>
+    expect(await table(fixture('amd-shared-group'), ['groups', '--tree'])).toMatchSnapshot());
   it('intel-iommu-off: no groups', async () => expect(await table(fixture('intel-iommu-off'), ['groups', '--tree'])).toMatchSnapshot());
 });

@@ -14,7 +14,15 @@ afterEach(cleanFixtures);
 const reportOf = (root: string, doctor?: Parameters<typeof buildReport>[0]['doctor']) => {
   const host = new HostFs(root);
   const { devices, problems } = scanPciDevices(host);
-  return buildReport({ host, devices, groups: readIommuGroups(host, devices), problems, version: 'test', now: () => new Date(0), ...(doctor ? { doctor } : {}) });
+  return buildReport({
+    host,
+    devices,
+    groups: readIommuGroups(host, devices),
+    problems,
+    version: 'test',
+    now: () => new Date(0),
+    ...(doctor ? { doctor } : {}),
+  });
 };
 const fixture = (name: string) => path.join(repo, 'fixtures/hosts', name);
 const status = (r: ReturnType<typeof reportOf>, a: string) => r.devices.find((d) => d.address === a)!.readiness.status;

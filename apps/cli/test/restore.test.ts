@@ -66,7 +66,9 @@ describe('passthru restore: the group is the unit', () => {
     const r = await cli('--root', root, 'restore', '01:00.1', '--split-group');
     expect(r.code).toBe(0);
     expect(GPU.map((a) => driverOf(root, a))).toEqual(['vfio-pci', 'snd_hda_intel', 'vfio-pci', 'vfio-pci']);
-    expect(r.stdout).toMatch(/Left on vfio-pci \(the group is split\): 0000:01:00\.0 \(IOMMU group 12, bound by passthru, not named \(--split-group\)\), 0000:01:00\.2 .*0000:01:00\.3/);
+    expect(r.stdout).toMatch(
+      /Left on vfio-pci \(the group is split\): 0000:01:00\.0 \(IOMMU group 12, bound by passthru, not named \(--split-group\)\), 0000:01:00\.2 .*0000:01:00\.3/,
+    );
     const json = JSON.parse((await cli('--root', root, 'restore', 'group:12', '--dry-run', '--format', 'json')).stdout);
     expect(json.plan.devices.map((d: { record: { address: string } }) => d.record.address)).toEqual(['0000:01:00.0', '0000:01:00.2', '0000:01:00.3']);
     expect((await cli('--root', root, 'restore', '--all', '--split-group')).code).toBe(2);
@@ -79,13 +81,25 @@ describe('passthru restore: the group is the unit', () => {
     await cli('--root', root, 'bind', '01:00.0');
     // A journal of an older passthru: 01:00.3 was already on vfio-pci (another manager's) and not journaled.
     const journal = path.join(root, 'var/lib/passthru/journal.jsonl');
-    const lines = fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(journal, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     lines[0].entry.devices = lines[0].entry.devices.filter((d: { address: string }) => d.address !== '0000:01:00.3');
-    fs.writeFileSync(journal, lines.filter((l) => l.address !== '0000:01:00.3').map((l) => `${JSON.stringify(l)}\n`).join(''));
+    fs.writeFileSync(
+      journal,
+      lines
+        .filter((l) => l.address !== '0000:01:00.3')
+        .map((l) => `${JSON.stringify(l)}\n`)
+        .join(''),
+    );
     const writes = kernelWrites(root).length;
     const refused = await cli('--root', root, 'restore', '01:00.0');
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/would split IOMMU group 12: 0000:01:00\.3 \(held by a driver_override passthru did not write \(vfio-pci\): passthru never restores it\)/);
+    expect(refused.stderr).toMatch(
+      /would split IOMMU group 12: 0000:01:00\.3 \(held by a driver_override passthru did not write \(vfio-pci\): passthru never restores it\)/,
+    );
     expect(refused.stderr).toContain('--split-group');
     expect(kernelWrites(root).length).toBe(writes);
     const split = await cli('--root', root, 'restore', '01:00.0', '--split-group');
@@ -116,11 +130,15 @@ describe('devices another manager holds', () => {
 
     const all = await cli('--root', root, 'restore', '--all');
     expect(all.code).toBe(0);
-    expect(all.stdout).toContain('Left alone (another manager holds them; passthru never restores them): 0000:01:00.0 (a driver_override passthru did not write (vfio-pci))');
+    expect(all.stdout).toContain(
+      'Left alone (another manager holds them; passthru never restores them): 0000:01:00.0 (a driver_override passthru did not write (vfio-pci))',
+    );
 
     const named = await cli('--root', root, 'restore', '01:00.0');
     expect(named.code).toBe(2);
-    expect(named.stderr).toContain("0000:01:00.0 is held by a driver_override passthru did not write (vfio-pci); passthru never restores another manager's device");
+    expect(named.stderr).toContain(
+      "0000:01:00.0 is held by a driver_override passthru did not write (vfio-pci); passthru never restores another manager's device",
+    );
 
     const refused = await cli('--root', root, 'bind', '01:00.0');
     expect(refused.code).toBe(1);
@@ -132,7 +150,12 @@ describe('devices another manager holds', () => {
     expect(adopted.code).toBe(0);
     expect(adopted.stdout).toMatch(/Bound 3 device\(s\) to vfio-pci with \d+ writes; adopted 1 \(0000:01:00\.0\)/);
     const journal = fs.readFileSync(path.join(root, 'var/lib/passthru/journal.jsonl'), 'utf8');
-    expect(JSON.parse(journal.split('\n')[0]!).entry.devices[0]).toMatchObject({ address: '0000:01:00.0', owner: 'adopted', originalDriver: 'vfio-pci', originalOverride: 'vfio-pci' });
+    expect(JSON.parse(journal.split('\n')[0]!).entry.devices[0]).toMatchObject({
+      address: '0000:01:00.0',
+      owner: 'adopted',
+      originalDriver: 'vfio-pci',
+      originalOverride: 'vfio-pci',
+    });
     expect((await cli('--root', root, 'list')).stdout).toMatch(/0000:01:00\.0 .* passthru \(adopted\)\s*$/m);
 
     const back = await cli('--root', root, 'restore', '01:00.0');
@@ -165,7 +188,9 @@ describe('devices another manager holds', () => {
     fs.writeFileSync(path.join(dev, 'driver_override'), `${'n'.repeat(5000)}\n`);
     const refused = await cli('--root', root, 'bind', '01:00.0');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/restore could not put back its state: driver_override held 5000 bytes; the kernel refuses overrides of PAGE_SIZE-1 \(4095\) bytes or more \(EINVAL\)/);
+    expect(refused.stderr).toMatch(
+      /restore could not put back its state: driver_override held 5000 bytes; the kernel refuses overrides of PAGE_SIZE-1 \(4095\) bytes or more \(EINVAL\)/,
+    );
     expect(kernelWrites(root)).toEqual([]);
     expect((await cli('--root', root, 'bind', '01:00.0', '--adopt')).code).toBe(0);
     const back = await cli('--root', root, 'restore', '01:00.0');

@@ -29,7 +29,9 @@ export function fixtureCopy(name: string): string {
   return root;
 }
 export function cleanFixtures(): void {
-  made.splice(0).forEach((r) => { fs.rmSync(r, { recursive: true, force: true }); });
+  made.splice(0).forEach((r) => {
+    fs.rmSync(r, { recursive: true, force: true });
+  });
 }
 
 /** Writes the simulated kernel applied to a tree (every process's, from its write log). */

@@ -18,7 +18,10 @@ const KERNELSTUB = '/etc/kernelstub/configuration';
 /** amd-shared-group's GRUB passes amd_iommu=on (not a valid value): doctor and persist both plan its removal. */
 function hostWithKernelstub(): string {
   const root = fixtureCopy('amd-shared-group');
-  const config = { default: { kernel_options: ['quiet', 'splash'], esp_path: '/boot/efi' }, user: { kernel_options: ['quiet', 'splash', 'amd_iommu=on'], esp_path: '/boot/efi', config_rev: 3 } };
+  const config = {
+    default: { kernel_options: ['quiet', 'splash'], esp_path: '/boot/efi' },
+    user: { kernel_options: ['quiet', 'splash', 'amd_iommu=on'], esp_path: '/boot/efi', config_rev: 3 },
+  };
   fs.mkdirSync(path.join(root, path.dirname(KERNELSTUB)), { recursive: true });
   fs.writeFileSync(path.join(root, KERNELSTUB), `${JSON.stringify(config, null, 2)}\n`);
   return root;
@@ -42,7 +45,13 @@ describe('one patch for one edit: doctor, persist --dry-run and persist show the
       expect(cmdline.diff).toMatch(/^--- etc\/.*\n\+\+\+ etc\/.*\n@@ /);
       expect(remediations).toContain(cmdline.diff.trimEnd());
       // The table indents remediation text; the patch is the same, line for line.
-      expect(doctorText).toContain(cmdline.diff.trimEnd().split('\n').map((l) => `    ${l}`).join('\n'));
+      expect(doctorText).toContain(
+        cmdline.diff
+          .trimEnd()
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n'),
+      );
       const text = await cli('--root', root, 'persist', '06:00.0', '--dry-run', '--bootloader', loader);
       expect(text.stdout).toContain(cmdline.diff.trimEnd());
     }
@@ -55,7 +64,11 @@ describe('one patch for one edit: doctor, persist --dry-run and persist show the
     const patched = fixtureCopy('amd-shared-group');
     fs.mkdirSync(path.join(patched, path.dirname(KERNELSTUB)), { recursive: true });
     fs.copyFileSync(path.join(root, KERNELSTUB), path.join(patched, KERNELSTUB));
-    const r = spawnSync('patch', ['-p0', '--batch', '--forward', '--no-backup-if-mismatch'], { cwd: patched, input: changes.map((c) => c.diff).join(''), encoding: 'utf8' });
+    const r = spawnSync('patch', ['-p0', '--batch', '--forward', '--no-backup-if-mismatch'], {
+      cwd: patched,
+      input: changes.map((c) => c.diff).join(''),
+      encoding: 'utf8',
+    });
     expect(r.error, 'GNU patch must be installed (Debian package "patch")').toBeUndefined();
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

@@ -34,7 +34,9 @@ describe('passthru sriov on a fixture tree', () => {
     expect(r.stdout).toContain('0000:18:00.0 now has 8 VF(s)');
     expect(r.stdout).toContain('+++ etc/systemd/system/passthru-sriov-0000-18-00.0.service');
     expect(r.stdout).toContain('  systemctl enable passthru-sriov-0000-18-00.0.service');
-    expect(fs.readFileSync(path.join(root, 'etc/systemd/system/passthru-sriov-0000-18-00.0.service'), 'utf8')).toContain('echo 8 > /sys/bus/pci/devices/0000:18:00.0/sriov_numvfs');
+    expect(fs.readFileSync(path.join(root, 'etc/systemd/system/passthru-sriov-0000-18-00.0.service'), 'utf8')).toContain(
+      'echo 8 > /sys/bus/pci/devices/0000:18:00.0/sriov_numvfs',
+    );
   });
 
   it('above sriov_totalvfs: exit 2 with the ERANGE explained, nothing written; a non-PF is exit 2 too', async () => {

@@ -30,7 +30,20 @@ export const BaselineSchema = z.object({
 export type Baseline = z.infer<typeof BaselineSchema>;
 
 export const BaselineChangeSchema = z.object({
-  kind: z.enum(['device-gone', 'device-renumbered', 'identity-changed', 'device-new', 'group-members-changed', 'group-renumbered', 'driver-changed', 'reset-changed', 'link-changed', 'kernel-changed', 'cmdline-changed', 'firmware-changed']),
+  kind: z.enum([
+    'device-gone',
+    'device-renumbered',
+    'identity-changed',
+    'device-new',
+    'group-members-changed',
+    'group-renumbered',
+    'driver-changed',
+    'reset-changed',
+    'link-changed',
+    'kernel-changed',
+    'cmdline-changed',
+    'firmware-changed',
+  ]),
   /** The address in the baseline (null: a host-wide change). */
   address: z.string().nullable(),
   /** True when the change breaks a binding or a VM's device. */

@@ -34,16 +34,32 @@ export function diffBaselines(saved: Baseline, now: Baseline): BaselineDiff {
     if (i >= 0) {
       const n = fresh.splice(i, 1)[0]!;
       pair.set(d.address, n);
-      add('device-renumbered', d.address, !d.isBridge, `${label(d)} is now at ${n.address}${d.isBridge ? '' : `: configurations naming ${d.address} (VMs, bind, persist) now miss it`}`);
-    } else if (at) add('identity-changed', d.address, !d.isBridge, `${d.address} was ${d.vendorId}:${d.deviceId} (${d.driver ?? 'no driver'}) and is now ${at.vendorId}:${at.deviceId}: configurations naming it would pass another device`);
+      add(
+        'device-renumbered',
+        d.address,
+        !d.isBridge,
+        `${label(d)} is now at ${n.address}${d.isBridge ? '' : `: configurations naming ${d.address} (VMs, bind, persist) now miss it`}`,
+      );
+    } else if (at)
+      add(
+        'identity-changed',
+        d.address,
+        !d.isBridge,
+        `${d.address} was ${d.vendorId}:${d.deviceId} (${d.driver ?? 'no driver'}) and is now ${at.vendorId}:${at.deviceId}: configurations naming it would pass another device`,
+      );
     else add('device-gone', d.address, !d.isBridge, `${label(d)} is gone`);
   }
   for (const n of fresh) if (!savedBy.has(n.address)) add('device-new', n.address, false, `${n.address} (${n.vendorId}:${n.deviceId}) is new`);
 
   // Group members are compared as baseline addresses (renumbered members map back).
   const back = new Map([...pair.entries()].map(([a, n]) => [n.address, a]));
-  const membersSaved = (d: BaselineDevice) => saved.groups.find((g) => g.id === d.iommuGroup)?.devices.filter((a) => a !== d.address && !savedBy.get(a)?.isBridge) ?? [];
-  const membersNow = (n: BaselineDevice) => now.groups.find((g) => g.id === n.iommuGroup)?.devices.filter((a) => a !== n.address && !nowBy.get(a)?.isBridge).map((a) => back.get(a) ?? a) ?? [];
+  const membersSaved = (d: BaselineDevice) =>
+    saved.groups.find((g) => g.id === d.iommuGroup)?.devices.filter((a) => a !== d.address && !savedBy.get(a)?.isBridge) ?? [];
+  const membersNow = (n: BaselineDevice) =>
+    now.groups
+      .find((g) => g.id === n.iommuGroup)
+      ?.devices.filter((a) => a !== n.address && !nowBy.get(a)?.isBridge)
+      .map((a) => back.get(a) ?? a) ?? [];
   for (const d of saved.devices) {
     const n = pair.get(d.address);
     if (!n) continue;
@@ -54,20 +70,45 @@ export function diffBaselines(saved: Baseline, now: Baseline): BaselineDiff {
       const joined = after.filter((a) => !before.includes(a));
       const left = before.filter((a) => !after.includes(a));
       if (d.iommuGroup === null || n.iommuGroup === null) {
-        if (d.iommuGroup !== n.iommuGroup) add('group-members-changed', d.address, true, `${label(d)}: IOMMU group ${d.iommuGroup ?? 'none'} -> ${n.iommuGroup ?? 'none'}`);
+        if (d.iommuGroup !== n.iommuGroup)
+          add('group-members-changed', d.address, true, `${label(d)}: IOMMU group ${d.iommuGroup ?? 'none'} -> ${n.iommuGroup ?? 'none'}`);
       } else if (joined.length || left.length) {
-        add('group-members-changed', d.address, true, `${label(d)}: IOMMU group ${d.iommuGroup} -> ${n.iommuGroup}${joined.length ? `, now shared with ${joined.join(', ')}` : ''}${left.length ? `, no longer with ${left.join(', ')}` : ''}`);
+        add(
+          'group-members-changed',
+          d.address,
+          true,
+          `${label(d)}: IOMMU group ${d.iommuGroup} -> ${n.iommuGroup}${joined.length ? `, now shared with ${joined.join(', ')}` : ''}${left.length ? `, no longer with ${left.join(', ')}` : ''}`,
+        );
       } else if (d.iommuGroup !== n.iommuGroup) {
-        add('group-renumbered', d.address, bound, `${label(d)}: IOMMU group ${d.iommuGroup} -> ${n.iommuGroup}, same members${bound ? `: /dev/vfio/${d.iommuGroup} is now /dev/vfio/${n.iommuGroup}` : ''}`);
+        add(
+          'group-renumbered',
+          d.address,
+          bound,
+          `${label(d)}: IOMMU group ${d.iommuGroup} -> ${n.iommuGroup}, same members${bound ? `: /dev/vfio/${d.iommuGroup} is now /dev/vfio/${n.iommuGroup}` : ''}`,
+        );
       }
     }
-    if (d.driver !== n.driver) add('driver-changed', d.address, bound, `${label(d)}: driver ${d.driver ?? 'none'} -> ${n.driver ?? 'none'}${bound ? ': no longer on vfio-pci' : ''}`);
+    if (d.driver !== n.driver)
+      add('driver-changed', d.address, bound, `${label(d)}: driver ${d.driver ?? 'none'} -> ${n.driver ?? 'none'}${bound ? ': no longer on vfio-pci' : ''}`);
     const lost = (d.resetMethods ?? []).filter((m) => !(n.resetMethods ?? []).includes(m));
-    if (JSON.stringify(d.resetMethods) !== JSON.stringify(n.resetMethods)) add('reset-changed', d.address, bound && lost.length > 0, `${label(d)}: reset_method ${d.resetMethods?.join(' ') ?? 'absent'} -> ${n.resetMethods?.join(' ') ?? 'absent'}`);
+    if (JSON.stringify(d.resetMethods) !== JSON.stringify(n.resetMethods))
+      add(
+        'reset-changed',
+        d.address,
+        bound && lost.length > 0,
+        `${label(d)}: reset_method ${d.resetMethods?.join(' ') ?? 'absent'} -> ${n.resetMethods?.join(' ') ?? 'absent'}`,
+      );
     if (linkText(d.link) !== linkText(n.link)) add('link-changed', d.address, false, `${label(d)}: link ${linkText(d.link)} -> ${linkText(n.link)}`);
   }
   if (saved.kernel.release !== now.kernel.release) add('kernel-changed', null, false, `kernel ${saved.kernel.release ?? '?'} -> ${now.kernel.release ?? '?'}`);
-  if (saved.kernel.cmdline !== now.kernel.cmdline) add('cmdline-changed', null, false, `kernel command line: ${saved.kernel.cmdline ?? '?'} -> ${now.kernel.cmdline ?? '?'}`);
-  if (saved.firmware.bios !== now.firmware.bios || saved.firmware.board !== now.firmware.board) add('firmware-changed', null, false, `firmware: ${saved.firmware.board ?? '?'} BIOS ${saved.firmware.bios ?? '?'} -> ${now.firmware.board ?? '?'} BIOS ${now.firmware.bios ?? '?'}`);
+  if (saved.kernel.cmdline !== now.kernel.cmdline)
+    add('cmdline-changed', null, false, `kernel command line: ${saved.kernel.cmdline ?? '?'} -> ${now.kernel.cmdline ?? '?'}`);
+  if (saved.firmware.bios !== now.firmware.bios || saved.firmware.board !== now.firmware.board)
+    add(
+      'firmware-changed',
+      null,
+      false,
+      `firmware: ${saved.firmware.board ?? '?'} BIOS ${saved.firmware.bios ?? '?'} -> ${now.firmware.board ?? '?'} BIOS ${now.firmware.bios ?? '?'}`,
+    );
   return { breaking: changes.some((c) => c.breaking), changes };
 }

@@ -53,7 +53,14 @@ export function readBaselineFile(file: string): Baseline {
     throw new BaselineError('usage', `Failed reading the baseline via ${file}: not JSON (${(error as Error).message})`, { cause: error });
   }
   const parsed = BaselineSchema.safeParse(json);
-  if (!parsed.success) throw new BaselineError('usage', `Failed reading the baseline via ${file}: not a passthru baseline (${parsed.error.issues.map((i) => `${i.path.join('.') || '(value)'} ${i.message}`).slice(0, 3).join('; ')})`);
+  if (!parsed.success)
+    throw new BaselineError(
+      'usage',
+      `Failed reading the baseline via ${file}: not a passthru baseline (${parsed.error.issues
+        .map((i) => `${i.path.join('.') || '(value)'} ${i.message}`)
+        .slice(0, 3)
+        .join('; ')})`,
+    );
   return parsed.data;
 }
 

@@ -23,7 +23,13 @@ describe('baseline', () => {
     const b = baselineOf(path.join(hosts, 'upgrade-before'));
     expect(b.kernel.release).toBe('6.1.0-18-amd64');
     expect(b.firmware.bios).toMatch(/1\.40/);
-    expect(b.devices.find((d) => d.address === '0000:01:00.0')).toMatchObject({ vendorId: '1002', deviceId: '731f', driver: 'vfio-pci', iommuGroup: 12, resetMethods: ['bus'] });
+    expect(b.devices.find((d) => d.address === '0000:01:00.0')).toMatchObject({
+      vendorId: '1002',
+      deviceId: '731f',
+      driver: 'vfio-pci',
+      iommuGroup: 12,
+      resetMethods: ['bus'],
+    });
     expect(b.groups.find((g) => g.id === 12)?.devices).toEqual(['0000:01:00.0', '0000:01:00.1']);
     const file = path.join(work, 'b.json');
     writeBaselineFile(file, b);

@@ -56,7 +56,9 @@ export function readHostReport(host: HostFs, options: ReadHostReportOptions = {}
   const { owners } = readOwnership(host, devices);
   // One plan over every passable group's endpoints meets exactly the guards one plan per group
   // would (guards are judged per device), reading the host's state once (as `passthru report`).
-  const endpoints = groups.filter((g) => !platformOf.has(g.id)).flatMap((g) => g.endpoints.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined));
+  const endpoints = groups
+    .filter((g) => !platformOf.has(g.id))
+    .flatMap((g) => g.endpoints.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined));
   const guards = endpoints.length ? evaluateGuards(host, planBind(endpoints, devices, groups, owners), devices) : [];
   const guarded = new Map<string, GuardFinding[]>();
   for (const f of guards) guarded.set(f.address, [...(guarded.get(f.address) ?? []), f]);

@@ -35,7 +35,11 @@ export function renderKubevirt(report: HostReport, selection: DeviceSelection = 
   const ids = [...new Set(offeredDevices(report, selection).map((d) => `${d.vendorId}:${d.deviceId}`))].sort();
   return {
     permittedHostDevices: {
-      pciHostDevices: ids.map((id) => ({ pciVendorSelector: id.toUpperCase(), resourceName: `${prefix}/pci_${id.replace(':', '_')}`, externalResourceProvider: false })),
+      pciHostDevices: ids.map((id) => ({
+        pciVendorSelector: id.toUpperCase(),
+        resourceName: `${prefix}/pci_${id.replace(':', '_')}`,
+        externalResourceProvider: false,
+      })),
     },
   };
 }

@@ -35,7 +35,11 @@ function count(keys: string[]): Map<string, number> {
  */
 export function nfdLabels(report: HostReport): Array<[string, string]> {
   const byAddress = new Map(report.devices.map((d) => [d.address, d]));
-  const primaries = (status: string) => report.groups.filter((g) => g.status === status).map((g) => primaryOf(g, byAddress)).filter((d) => d !== undefined);
+  const primaries = (status: string) =>
+    report.groups
+      .filter((g) => g.status === status)
+      .map((g) => primaryOf(g, byAddress))
+      .filter((d) => d !== undefined);
   const ready = primaries('ready');
   const labels: Array<[string, string]> = [
     ['iommu.enabled', String(report.facts.iommuEnabled)],
@@ -64,6 +68,9 @@ export function renderNfdFeatures(report: HostReport, options: NfdOptions = {}):
   text += `# +expiry-time=${rfc3339(expiry)}\n`;
   for (const [name, value] of nfdLabels(report)) text += `${NFD_PREFIX}/${name}=${value}\n`;
   const bytes = Buffer.byteLength(text);
-  if (bytes > NFD_MAX_BYTES) throw new ExportersError(`Failed rendering NFD feature file via ${NFD_FILE_NAME}: ${bytes} bytes, over NFD's limit of ${NFD_MAX_BYTES} (nfd-worker would ignore it)`);
+  if (bytes > NFD_MAX_BYTES)
+    throw new ExportersError(
+      `Failed rendering NFD feature file via ${NFD_FILE_NAME}: ${bytes} bytes, over NFD's limit of ${NFD_MAX_BYTES} (nfd-worker would ignore it)`,
+    );
   return text;
 }

@@ -17,7 +17,9 @@ interface Family {
 }
 
 const sample = (name: string, labels: Labels, value: number) => {
-  const l = Object.entries(labels).map(([k, v]) => `${k}="${labelValue(v)}"`).join(',');
+  const l = Object.entries(labels)
+    .map(([k, v]) => `${k}="${labelValue(v)}"`)
+    .join(',');
   return `${name}${l ? `{${l}}` : ''} ${value}\n`;
 };
 
@@ -32,21 +34,49 @@ export function prometheusFamilies(report: HostReport): Family[] {
   const ready = report.verdict === 'ready' || report.verdict === 'ready-with-warnings';
   return [
     { name: 'passthru_ready', help: "1 when passthru doctor's verdict is ready or ready-with-warnings, else 0.", samples: [[{}, bool(ready)]] },
-    { name: 'passthru_verdict', help: "passthru doctor's verdict: 1 for the current one (ready, ready-with-warnings, not-ready, incomplete).", samples: VERDICTS.map((v) => [{ verdict: v }, bool(v === report.verdict)]) },
+    {
+      name: 'passthru_verdict',
+      help: "passthru doctor's verdict: 1 for the current one (ready, ready-with-warnings, not-ready, incomplete).",
+      samples: VERDICTS.map((v) => [{ verdict: v }, bool(v === report.verdict)]),
+    },
     {
       name: 'passthru_check_status',
       help: "Each doctor check's status: 1 for its status (PASS, WARN, FAIL, SKIP), 0 for the others.",
       samples: report.checks.flatMap((c) => CHECK_STATUSES.map((s): [Labels, number] => [{ check: c.id, status: s }, bool(c.status === s)])),
     },
-    { name: 'passthru_iommu_enabled', help: 'The kernel enabled the IOMMU (doctor check iommu.kernel passes).', samples: [[{}, bool(report.facts.iommuEnabled)]] },
-    { name: 'passthru_interrupt_remapping', help: 'Interrupts are remapped (IR chips in /proc/interrupts).', samples: [[{}, bool(report.facts.interruptRemapping)]] },
-    { name: 'passthru_acs_override', help: 'pcie_acs_override is on the kernel command line (out-of-tree; fakes isolation).', samples: [[{}, bool(report.facts.acsOverride)]] },
-    { name: 'passthru_vfio_ready', help: 'vfio-pci can take devices now: IOMMU on, vfio modules loaded or built in.', samples: [[{}, bool(report.facts.vfioReady)]] },
+    {
+      name: 'passthru_iommu_enabled',
+      help: 'The kernel enabled the IOMMU (doctor check iommu.kernel passes).',
+      samples: [[{}, bool(report.facts.iommuEnabled)]],
+    },
+    {
+      name: 'passthru_interrupt_remapping',
+      help: 'Interrupts are remapped (IR chips in /proc/interrupts).',
+      samples: [[{}, bool(report.facts.interruptRemapping)]],
+    },
+    {
+      name: 'passthru_acs_override',
+      help: 'pcie_acs_override is on the kernel command line (out-of-tree; fakes isolation).',
+      samples: [[{}, bool(report.facts.acsOverride)]],
+    },
+    {
+      name: 'passthru_vfio_ready',
+      help: 'vfio-pci can take devices now: IOMMU on, vfio modules loaded or built in.',
+      samples: [[{}, bool(report.facts.vfioReady)]],
+    },
     {
       name: 'passthru_device_info',
       help: 'One series per PCI function: its ids, driver ("" for none), IOMMU group ("" for none) and reset methods; value 1.',
       samples: report.devices.map((d) => [
-        { address: d.address, vendor_id: d.vendorId, device_id: d.deviceId, class: d.class, driver: d.driver ?? '', iommu_group: d.iommuGroup === null ? '' : String(d.iommuGroup), reset_methods: (d.resetMethods ?? []).join(' ') },
+        {
+          address: d.address,
+          vendor_id: d.vendorId,
+          device_id: d.deviceId,
+          class: d.class,
+          driver: d.driver ?? '',
+          iommu_group: d.iommuGroup === null ? '' : String(d.iommuGroup),
+          reset_methods: (d.resetMethods ?? []).join(' '),
+        },
         1,
       ]),
     },
@@ -60,14 +90,26 @@ export function prometheusFamilies(report: HostReport): Family[] {
       help: 'Devices whose driver disagrees with passthru journal: journal-not-bound (journal says bound, not on vfio-pci) or bound-unrecorded (on vfio-pci, no record, no known manager); value 1.',
       samples: report.devices.filter((d) => d.drift !== null).map((d) => [{ address: d.address, drift: d.drift! }, 1]),
     },
-    { name: 'passthru_drifted_devices', help: 'How many devices passthru_device_drift lists.', samples: [[{}, report.devices.filter((d) => d.drift !== null).length]] },
-    { name: 'passthru_group_viable', help: 'Each IOMMU group: 1 when every endpoint is on vfio-pci, pci-stub or no driver.', samples: report.groups.map((g) => [{ iommu_group: String(g.id) }, bool(g.viable)]) },
+    {
+      name: 'passthru_drifted_devices',
+      help: 'How many devices passthru_device_drift lists.',
+      samples: [[{}, report.devices.filter((d) => d.drift !== null).length]],
+    },
+    {
+      name: 'passthru_group_viable',
+      help: 'Each IOMMU group: 1 when every endpoint is on vfio-pci, pci-stub or no driver.',
+      samples: report.groups.map((g) => [{ iommu_group: String(g.id) }, bool(g.viable)]),
+    },
     {
       name: 'passthru_group_status',
       help: `Each IOMMU group's status: 1 for its state (${GROUP_STATUSES.join(', ')}), 0 for the others.`,
       samples: report.groups.flatMap((g) => GROUP_STATUSES.map((s): [Labels, number] => [{ iommu_group: String(g.id), status: s }, bool(g.status === s)])),
     },
-    { name: 'passthru_vm_ready_groups', help: 'IOMMU groups ready for a VM (viable, on vfio-pci, no platform function).', samples: [[{}, report.groups.filter((g) => g.status === 'ready').length]] },
+    {
+      name: 'passthru_vm_ready_groups',
+      help: 'IOMMU groups ready for a VM (viable, on vfio-pci, no platform function).',
+      samples: [[{}, report.groups.filter((g) => g.status === 'ready').length]],
+    },
     { name: 'passthru_scan_timestamp_seconds', help: 'When passthru read the host (Unix time).', samples: [[{}, Date.parse(report.scannedAt) / 1000]] },
   ];
 }

@@ -19,7 +19,9 @@ export function renderYaml(value: unknown, indent = 0): string {
   }
   if (value !== null && typeof value === 'object') {
     return Object.entries(value as Record<string, unknown>)
-      .map(([k, v]) => (isBlock(v) ? `${pad}${k}:\n${renderYaml(v, indent + 2)}` : `${pad}${k}: ${v !== null && typeof v === 'object' ? empty(v) : scalar(v)}\n`))
+      .map(([k, v]) =>
+        isBlock(v) ? `${pad}${k}:\n${renderYaml(v, indent + 2)}` : `${pad}${k}: ${v !== null && typeof v === 'object' ? empty(v) : scalar(v)}\n`,
+      )
       .join('');
   }
   return `${pad}${scalar(value)}\n`;

@@ -14,7 +14,11 @@ const repo = path.resolve(__dirname, '../../..');
 const SCAN_TIMES = ['2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z'];
 const HOSTS = ['intel-workstation', 'sriov-server'].map((h) => path.join(repo, 'fixtures/hosts', h));
 const made: string[] = [];
-afterEach(() => made.splice(0).forEach((d) => { fs.rmSync(d, { recursive: true, force: true }); }));
+afterEach(() =>
+  made.splice(0).forEach((d) => {
+    fs.rmSync(d, { recursive: true, force: true });
+  }),
+);
 const tmpDir = () => {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'exporters-atomic-'));
   made.push(d);
@@ -49,7 +53,11 @@ describe('writeFileAtomic', () => {
       'passthru.prom': new Set(HOSTS.map((h, i) => renderPrometheus(readHostReport(new HostFs(h), {}, () => new Date(SCAN_TIMES[i]!))))),
     };
     const w = watch(dir);
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'exportLoop.ts'), dir, '100', HOSTS[0]!, SCAN_TIMES[0]!, HOSTS[1]!, SCAN_TIMES[1]!], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, 'exportLoop.ts'), dir, '100', HOSTS[0]!, SCAN_TIMES[0]!, HOSTS[1]!, SCAN_TIMES[1]!],
+      { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => (out += c));

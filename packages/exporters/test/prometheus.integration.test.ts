@@ -16,7 +16,10 @@ import { readHostReport, renderPrometheus, writeFileAtomic, type HostReport } fr
 import { parseExposition } from './formats';
 
 const repo = path.resolve(__dirname, '../../..');
-const FIXTURES = fs.readdirSync(path.join(repo, 'fixtures/hosts')).filter((h) => fs.statSync(path.join(repo, 'fixtures/hosts', h)).isDirectory()).sort();
+const FIXTURES = fs
+  .readdirSync(path.join(repo, 'fixtures/hosts'))
+  .filter((h) => fs.statSync(path.join(repo, 'fixtures/hosts', h)).isDirectory())
+  .sort();
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 
 let bin: Record<string, string> = {};
@@ -70,7 +73,9 @@ async function query(promql: string): Promise<Array<{ metric: Record<string, str
   return body.data.result;
 }
 
-const reports = new Map<string, HostReport>(FIXTURES.map((h, i) => [h, readHostReport(new HostFs(path.join(repo, 'fixtures/hosts', h)), {}, () => new Date(T0 + i * 1000))]));
+const reports = new Map<string, HostReport>(
+  FIXTURES.map((h, i) => [h, readHostReport(new HostFs(path.join(repo, 'fixtures/hosts', h)), {}, () => new Date(T0 + i * 1000))]),
+);
 
 beforeAll(async () => {
   let out: string;
@@ -78,7 +83,9 @@ beforeAll(async () => {
     out = execFileSync('bash', [path.join(repo, 'tools/provision/prometheus.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    throw new Error(`Prometheus could not be provisioned (this suite does not skip).\nAs root on Debian run: apt-get install -y --no-install-recommends prometheus-node-exporter prometheus\n--- prometheus.sh said:\n${e.stderr ?? e.message}`);
+    throw new Error(
+      `Prometheus could not be provisioned (this suite does not skip).\nAs root on Debian run: apt-get install -y --no-install-recommends prometheus-node-exporter prometheus\n--- prometheus.sh said:\n${e.stderr ?? e.message}`,
+    );
   }
   bin = Object.fromEntries([...out.matchAll(/^export (PASSTHRU_\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'exporters-prometheus-'));
@@ -90,7 +97,11 @@ beforeAll(async () => {
   exporterUrl = `http://127.0.0.1:${pe}`;
   prometheusUrl = `http://127.0.0.1:${pp}`;
   let t = Date.now();
-  const exporter = start(bin.PASSTHRU_NODE_EXPORTER!, [`--web.listen-address=127.0.0.1:${pe}`, '--collector.disable-defaults', '--collector.textfile', `--collector.textfile.directory=${textDir}`], 'node-exporter.log');
+  const exporter = start(
+    bin.PASSTHRU_NODE_EXPORTER!,
+    [`--web.listen-address=127.0.0.1:${pe}`, '--collector.disable-defaults', '--collector.textfile', `--collector.textfile.directory=${textDir}`],
+    'node-exporter.log',
+  );
   await waitFor('node-exporter', async () => ((await fetch(`${exporterUrl}/metrics`)).ok ? true : undefined), exporter);
   timings.nodeExporterStartSeconds = (Date.now() - t) / 1000;
 
@@ -99,7 +110,11 @@ beforeAll(async () => {
     `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: passthru\n    static_configs:\n      - targets: ["127.0.0.1:${pe}"]\n`,
   );
   t = Date.now();
-  const server = start(bin.PASSTHRU_PROMETHEUS!, [`--config.file=${path.join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(work, 'data')}`, `--web.listen-address=127.0.0.1:${pp}`], 'prometheus.log');
+  const server = start(
+    bin.PASSTHRU_PROMETHEUS!,
+    [`--config.file=${path.join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(work, 'data')}`, `--web.listen-address=127.0.0.1:${pp}`],
+    'prometheus.log',
+  );
   await waitFor('prometheus', async () => ((await fetch(`${prometheusUrl}/-/ready`)).ok ? true : undefined), server);
   timings.prometheusStartSeconds = (Date.now() - t) / 1000;
   // Measured, not asserted: the lead's report quotes it.
@@ -154,11 +169,19 @@ describe('Prometheus server scraping node-exporter', () => {
         return r.length === 1 && Number(r[0]!.value[1]) === scanned ? true : undefined;
       });
       const verdict = await query('passthru_verdict == 1');
-      expect(verdict.map((v) => v.metric.verdict), name).toEqual([report.verdict]);
+      expect(
+        verdict.map((v) => v.metric.verdict),
+        name,
+      ).toEqual([report.verdict]);
       const ready = await query('passthru_ready');
       expect(Number(ready[0]!.value[1]), name).toBe(report.verdict === 'ready' || report.verdict === 'ready-with-warnings' ? 1 : 0);
       const failing = await query('passthru_check_status{status="FAIL"} == 1');
-      expect(failing.map((f) => f.metric.check).sort(), name).toEqual(report.checks.filter((c) => c.status === 'FAIL').map((c) => c.id).sort());
+      expect(failing.map((f) => f.metric.check).sort(), name).toEqual(
+        report.checks
+          .filter((c) => c.status === 'FAIL')
+          .map((c) => c.id)
+          .sort(),
+      );
     }
   });
 });

@@ -5,17 +5,35 @@ import { HostFs } from '@passthru/hostfs';
 import { SimulatedKernel } from '@passthru/sysfs-sim';
 import { parse as parseYaml } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ExportersError, HostReportSchema, NFD_MAX_BYTES, readHostReport, renderKubevirt, renderNfdFeatures, renderPrometheus, renderSriovDp, renderYaml, type HostReport } from '../src/index';
+import {
+  ExportersError,
+  HostReportSchema,
+  NFD_MAX_BYTES,
+  readHostReport,
+  renderKubevirt,
+  renderNfdFeatures,
+  renderPrometheus,
+  renderSriovDp,
+  renderYaml,
+  type HostReport,
+} from '../src/index';
 import { parseExposition, parseNfdFeatureFile } from './formats';
 
 const repo = path.resolve(__dirname, '../../..');
-const FIXTURES = fs.readdirSync(path.join(repo, 'fixtures/hosts')).filter((h) => fs.statSync(path.join(repo, 'fixtures/hosts', h)).isDirectory()).sort();
+const FIXTURES = fs
+  .readdirSync(path.join(repo, 'fixtures/hosts'))
+  .filter((h) => fs.statSync(path.join(repo, 'fixtures/hosts', h)).isDirectory())
+  .sort();
 const NOW = new Date('2026-05-04T03:02:01.000Z');
 const at = () => NOW;
 const fixture = (name: string) => new HostFs(path.join(repo, 'fixtures/hosts', name));
 
 const made: string[] = [];
-afterEach(() => made.splice(0).forEach((d) => { fs.rmSync(d, { recursive: true, force: true }); }));
+afterEach(() =>
+  made.splice(0).forEach((d) => {
+    fs.rmSync(d, { recursive: true, force: true });
+  }),
+);
 function copy(name: string): { root: string; host: HostFs; kernel: SimulatedKernel } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `exporters-${name}-`));
   made.push(root);
@@ -55,7 +73,10 @@ describe('readHostReport', () => {
   it('pcie_acs_override on the command line is seen; interrupt remapping comes from /proc/interrupts', () => {
     const { root, host } = copy('amd-shared-group');
     expect(readHostReport(host, {}, at).facts.acsOverride).toBe(false);
-    fs.writeFileSync(path.join(root, 'proc/cmdline'), `${fs.readFileSync(path.join(root, 'proc/cmdline'), 'utf8').trim()} pcie_acs_override=downstream,multifunction\n`);
+    fs.writeFileSync(
+      path.join(root, 'proc/cmdline'),
+      `${fs.readFileSync(path.join(root, 'proc/cmdline'), 'utf8').trim()} pcie_acs_override=downstream,multifunction\n`,
+    );
     const report = readHostReport(host, {}, at);
     expect(report.facts.acsOverride).toBe(true);
     expect(report.facts.interruptRemapping).toBe(true);
@@ -94,8 +115,27 @@ describe('renderNfdFeatures', () => {
 
   it("refuses to render past NFD's 64 kB limit (nfd-worker would ignore the whole file)", () => {
     const base = readHostReport(fixture('intel-workstation'), {}, at);
-    const devices = Array.from({ length: 3000 }, (_, i) => ({ ...base.devices.find((d) => d.address === '0000:01:00.0')!, address: `0001:${(i >> 5).toString(16).padStart(2, '0')}:${(i & 31).toString(16).padStart(2, '0')}.0`, deviceId: i.toString(16).padStart(4, '0'), iommuGroup: 100 + i, driver: 'vfio-pci', readiness: 'ready' as const }));
-    const big: HostReport = { ...base, devices, groups: devices.map((d) => ({ id: d.iommuGroup, devices: [d.address], endpoints: [d.address], bridges: [], viable: true, platformFunctions: [], status: 'ready' as const })) };
+    const devices = Array.from({ length: 3000 }, (_, i) => ({
+      ...base.devices.find((d) => d.address === '0000:01:00.0')!,
+      address: `0001:${(i >> 5).toString(16).padStart(2, '0')}:${(i & 31).toString(16).padStart(2, '0')}.0`,
+      deviceId: i.toString(16).padStart(4, '0'),
+      iommuGroup: 100 + i,
+      driver: 'vfio-pci',
+      readiness: 'ready' as const,
+    }));
+    const big: HostReport = {
+      ...base,
+      devices,
+      groups: devices.map((d) => ({
+        id: d.iommuGroup,
+        devices: [d.address],
+        endpoints: [d.address],
+        bridges: [],
+        viable: true,
+        platformFunctions: [],
+        status: 'ready' as const,
+      })),
+    };
     expect(() => renderNfdFeatures(big)).toThrow(ExportersError);
     expect(() => renderNfdFeatures(big)).toThrow(new RegExp(`over NFD's limit of ${NFD_MAX_BYTES}`));
   });
@@ -110,13 +150,20 @@ describe('renderPrometheus', () => {
       expect(type.get(n), n).toBe('gauge');
     }
     const one = (n: string) => samples.filter((s) => s.name === n);
-    expect(one('passthru_ready')).toEqual([{ name: 'passthru_ready', labels: {}, value: report.verdict === 'ready' || report.verdict === 'ready-with-warnings' ? 1 : 0 }]);
+    expect(one('passthru_ready')).toEqual([
+      { name: 'passthru_ready', labels: {}, value: report.verdict === 'ready' || report.verdict === 'ready-with-warnings' ? 1 : 0 },
+    ]);
     const statuses = one('passthru_check_status').filter((s) => s.value === 1);
     expect(statuses.map((s) => [s.labels.check, s.labels.status])).toEqual(report.checks.map((c) => [c.id, c.status]));
     const info = one('passthru_device_info');
     expect(info.map((s) => s.labels.address)).toEqual(report.devices.map((d) => d.address));
     for (const d of report.devices) {
-      expect(info.find((s) => s.labels.address === d.address)!.labels).toMatchObject({ vendor_id: d.vendorId, device_id: d.deviceId, driver: d.driver ?? '', iommu_group: d.iommuGroup === null ? '' : String(d.iommuGroup) });
+      expect(info.find((s) => s.labels.address === d.address)!.labels).toMatchObject({
+        vendor_id: d.vendorId,
+        device_id: d.deviceId,
+        driver: d.driver ?? '',
+        iommu_group: d.iommuGroup === null ? '' : String(d.iommuGroup),
+      });
     }
     expect(one('passthru_scan_timestamp_seconds')[0]!.value).toBe(NOW.getTime() / 1000);
   });
@@ -130,7 +177,7 @@ describe('renderPrometheus', () => {
 });
 
 describe('renderKubevirt and renderSriovDp', () => {
-  it('sriov-server: each PF\'s VFs are one SR-IOV resource selected by pfNames; KubeVirt gets each vendor:device once', () => {
+  it("sriov-server: each PF's VFs are one SR-IOV resource selected by pfNames; KubeVirt gets each vendor:device once", () => {
     const report = readHostReport(fixture('sriov-server'), {}, at);
     const byAddress = new Map(report.devices.map((d) => [d.address, d]));
     const { resourceList } = renderSriovDp(report);
@@ -140,7 +187,9 @@ describe('renderKubevirt and renderSriovDp', () => {
       expect(r.selectors.drivers).toEqual(['vfio-pci']);
       const pf = report.devices.find((d) => d.net.includes(r.selectors.pfNames![0]!));
       expect(pf?.sriov?.role).toBe('pf');
-      const vfs = report.devices.filter((d) => d.sriov?.role === 'vf' && d.sriov.physfn === pf!.address && (d.readiness === 'ready' || d.readiness === 'bindable'));
+      const vfs = report.devices.filter(
+        (d) => d.sriov?.role === 'vf' && d.sriov.physfn === pf!.address && (d.readiness === 'ready' || d.readiness === 'bindable'),
+      );
       expect(vfs.length).toBeGreaterThan(0);
       expect(vfs.some((v) => r.selectors.vendors.includes(v.vendorId) && r.selectors.devices.includes(v.deviceId))).toBe(true);
     }
@@ -152,7 +201,9 @@ describe('renderKubevirt and renderSriovDp', () => {
       expect(d.resourceName).toBe(`passthru.io/pci_${v}_${id}`);
     }
     // Nothing of a group with a platform function, no bridge, nothing without a group.
-    const never = report.devices.filter((d) => ['not-passable', 'bridge', 'no-group'].includes(d.readiness)).map((d) => `${d.vendorId}:${d.deviceId}`.toUpperCase());
+    const never = report.devices
+      .filter((d) => ['not-passable', 'bridge', 'no-group'].includes(d.readiness))
+      .map((d) => `${d.vendorId}:${d.deviceId}`.toUpperCase());
     const offered = new Set(report.devices.filter((d) => ['ready', 'bindable'].includes(d.readiness)).map((d) => `${d.vendorId}:${d.deviceId}`.toUpperCase()));
     for (const id of never.filter((x) => !offered.has(x))) expect(kv.map((d) => d.pciVendorSelector)).not.toContain(id);
     expect(byAddress.size).toBe(report.devices.length);
@@ -168,7 +219,18 @@ describe('renderKubevirt and renderSriovDp', () => {
   });
 
   it('renderYaml: a YAML parser reads back the same document (strings stay strings)', () => {
-    const doc = { a: { list: [{ x: '10DE:1EB8', y: false, z: 'true' }, { x: '0x10', y: true, n: 3 }], empty: [], none: null, obj: {} }, s: 'q"uote\\' };
+    const doc = {
+      a: {
+        list: [
+          { x: '10DE:1EB8', y: false, z: 'true' },
+          { x: '0x10', y: true, n: 3 },
+        ],
+        empty: [],
+        none: null,
+        obj: {},
+      },
+      s: 'q"uote\\',
+    };
     expect(parseYaml(renderYaml(doc))).toEqual(doc);
     const kv = renderKubevirt(readHostReport(fixture('sriov-server'), {}, at));
     expect(parseYaml(renderYaml(kv))).toEqual(kv);

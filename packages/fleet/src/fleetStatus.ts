@@ -116,7 +116,10 @@ export async function fleetStatus(request: StatusRequest): Promise<FleetStatus> 
     generatedAt: now.toISOString(),
     staleAfterSeconds,
     members: out.sort((a, b) => a.name.localeCompare(b.name)),
-    groups: groups.filter(isPassthruGroup).map((g) => ({ name: g.name, description: g.description, members: [...g.members].sort() })).sort((a, b) => a.name.localeCompare(b.name)),
+    groups: groups
+      .filter(isPassthruGroup)
+      .map((g) => ({ name: g.name, description: g.description, members: [...g.members].sort() }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
   };
 }
 
@@ -135,7 +138,16 @@ export function joinDevices(resources: Resources, published: Published | null): 
     vmReady: ready.has(d.pci_address),
   }));
   for (const [address, c] of cards) {
-    if (!devices.some((d) => d.address === address)) devices.push({ address, vendorId: c.vendor_id, deviceId: c.product_id, iommuGroup: null, driver: c.driver || null, gpu: true, vmReady: ready.has(address) });
+    if (!devices.some((d) => d.address === address))
+      devices.push({
+        address,
+        vendorId: c.vendor_id,
+        deviceId: c.product_id,
+        iommuGroup: null,
+        driver: c.driver || null,
+        gpu: true,
+        vmReady: ready.has(address),
+      });
   }
   return devices.sort((a, b) => a.address.localeCompare(b.address));
 }

@@ -12,13 +12,18 @@ import type { ReadinessSummary } from './readiness';
 export const GROUP_PREFIX = 'passthru-';
 export const GROUP_MARK = 'passthru:';
 
-export const isPassthruGroup = (g: Pick<ClusterGroup, 'name' | 'description'>): boolean => g.name.startsWith(GROUP_PREFIX) && g.description.startsWith(GROUP_MARK);
+export const isPassthruGroup = (g: Pick<ClusterGroup, 'name' | 'description'>): boolean =>
+  g.name.startsWith(GROUP_PREFIX) && g.description.startsWith(GROUP_MARK);
 
 /** Group name -> description, for the groups a member with this summary belongs in. */
 export function wantedGroups(summary: ReadinessSummary): Map<string, string> {
   const wanted = new Map<string, string>();
   const kinds = summary.viable.filter((v) => v.kind !== 'other');
   if (kinds.some((v) => v.kind === 'gpu')) wanted.set(`${GROUP_PREFIX}gpu`, `${GROUP_MARK} members with a VM-ready GPU (kept by passthru fleet publish)`);
-  for (const v of kinds) wanted.set(`${GROUP_PREFIX}${v.vendorId}-${v.deviceId}`, `${GROUP_MARK} members with a VM-ready ${v.vendorId}:${v.deviceId} ${v.kind} (kept by passthru fleet publish)`);
+  for (const v of kinds)
+    wanted.set(
+      `${GROUP_PREFIX}${v.vendorId}-${v.deviceId}`,
+      `${GROUP_MARK} members with a VM-ready ${v.vendorId}:${v.deviceId} ${v.kind} (kept by passthru fleet publish)`,
+    );
   return wanted;
 }

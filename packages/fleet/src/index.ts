@@ -7,5 +7,17 @@ export { KEYS, PUBLISHED_PREFIX, publishedConfig, readPublished, withPublished, 
 export { GROUP_PREFIX, GROUP_MARK, isPassthruGroup, wantedGroups } from './groups';
 export { requireCluster } from './requireCluster';
 export { publishReadiness, type PublishRequest, type PublishResult, type PlannedCall } from './publishReadiness';
-export { fleetStatus, joinDevices, statusExitCode, DEFAULT_STALE_SECONDS, FleetStatusSchema, FleetMemberSchema, FleetDeviceSchema, type FleetStatus, type FleetMember, type FleetDevice, type StatusRequest } from './fleetStatus';
+export {
+  fleetStatus,
+  joinDevices,
+  statusExitCode,
+  DEFAULT_STALE_SECONDS,
+  FleetStatusSchema,
+  FleetMemberSchema,
+  FleetDeviceSchema,
+  type FleetStatus,
+  type FleetMember,
+  type FleetDevice,
+  type StatusRequest,
+} from './fleetStatus';
 export { placeDevice, type PlaceRequest, type Placement } from './placeDevice';

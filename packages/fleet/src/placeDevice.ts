@@ -32,7 +32,8 @@ export interface Placement {
 export async function placeDevice(request: PlaceRequest): Promise<Placement> {
   const want = request.want.trim().toLowerCase();
   const id = /^([0-9a-f]{4}):([0-9a-f]{4})$/.exec(want);
-  if (want !== 'gpu' && !id) throw new FleetError('placing', JSON.stringify(request.want), request.client.via, 'expected `gpu` or vendor:device (10de:2684)', 'bad-input');
+  if (want !== 'gpu' && !id)
+    throw new FleetError('placing', JSON.stringify(request.want), request.client.via, 'expected `gpu` or vendor:device (10de:2684)', 'bad-input');
   const status: FleetStatus = await fleetStatus(request);
   const held = await heldAddresses(request.client);
   const matches = (d: FleetDevice) => d.vmReady && (id ? d.vendorId === id[1] && d.deviceId === id[2] : d.gpu);
@@ -46,7 +47,11 @@ export async function placeDevice(request: PlaceRequest): Promise<Placement> {
       const ready = m.devices.filter(matches);
       const free = ready.filter((d) => !held.get(m.name)?.has(d.address));
       if (free.length > 0) candidates.push({ member: m.name, devices: free.map((d) => d.address) });
-      else rejected.push({ member: m.name, why: ready.length > 0 ? `every VM-ready ${want} is held by an instance (${ready.map((d) => d.address).join(', ')})` : `no VM-ready ${want}` });
+      else
+        rejected.push({
+          member: m.name,
+          why: ready.length > 0 ? `every VM-ready ${want} is held by an instance (${ready.map((d) => d.address).join(', ')})` : `no VM-ready ${want}`,
+        });
     }
   }
   const groupName = id ? `${GROUP_PREFIX}${id[1]}-${id[2]}` : `${GROUP_PREFIX}gpu`;

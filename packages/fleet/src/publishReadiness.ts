@@ -7,7 +7,16 @@
  * deleted (an empty group makes `--target @group` fail clearly: no ready member).
  */
 import type { HostFs } from '@passthru/hostfs';
-import { createClusterGroup, getClusterMember, listClusterGroups, LxdError, memberPut, updateClusterMember, type ClusterMemberPut, type LxdClient } from '@passthru/lxd-device-attach';
+import {
+  createClusterGroup,
+  getClusterMember,
+  listClusterGroups,
+  LxdError,
+  memberPut,
+  updateClusterMember,
+  type ClusterMemberPut,
+  type LxdClient,
+} from '@passthru/lxd-device-attach';
 import { FleetError } from './FleetError';
 import { isPassthruGroup, wantedGroups } from './groups';
 import { publishedConfig, withPublished } from './published';
@@ -66,7 +75,11 @@ export async function publishReadiness(request: PublishRequest): Promise<Publish
   const toCreate = [...wanted.keys()].filter((n) => !existing.some((g) => g.name === n));
   const ours = new Set([...existing.filter(isPassthruGroup).map((g) => g.name), ...toCreate]);
   const want = new Set([...wanted.keys()].filter((n) => !skipped.includes(n)));
-  const calls: PlannedCall[] = toCreate.map((name) => ({ method: 'POST', path: '/1.0/cluster/groups', body: { name, description: wanted.get(name), members: [] } }));
+  const calls: PlannedCall[] = toCreate.map((name) => ({
+    method: 'POST',
+    path: '/1.0/cluster/groups',
+    body: { name, description: wanted.get(name), members: [] },
+  }));
   const putOf = (current: ClusterMemberPut): ClusterMemberPut => ({
     ...current,
     config: withPublished(current.config, published),
@@ -87,7 +100,10 @@ export async function publishReadiness(request: PublishRequest): Promise<Publish
       // Another member created it at the same moment: fine when it is passthru's.
       if (!(error instanceof LxdError && error.kind === 'conflict')) throw error;
       const again = (await listClusterGroups(client)).find((g) => g.name === name);
-      if (!again || !isPassthruGroup(again)) throw new FleetError('creating', `cluster group ${name}`, client.via, `a group of that name exists that passthru did not create`, 'failed', { cause: error });
+      if (!again || !isPassthruGroup(again))
+        throw new FleetError('creating', `cluster group ${name}`, client.via, `a group of that name exists that passthru did not create`, 'failed', {
+          cause: error,
+        });
     }
   }
   const maxAttempts = request.maxAttempts ?? 5;
@@ -101,7 +117,15 @@ export async function publishReadiness(request: PublishRequest): Promise<Publish
       return { member, dryRun: false, summary, published, ...membership(m.groups, put.groups), created: toCreate, skipped, calls, attempts: attempt };
     } catch (error) {
       if (!(error instanceof LxdError && error.kind === 'conflict' && error.status === 412) || attempt >= maxAttempts) {
-        if (error instanceof LxdError && error.kind === 'conflict') throw new FleetError('publishing', `the readiness of cluster member ${member}`, client.via, `the member changed under each of ${attempt} writes; nothing was overwritten`, 'conflict', { cause: error });
+        if (error instanceof LxdError && error.kind === 'conflict')
+          throw new FleetError(
+            'publishing',
+            `the readiness of cluster member ${member}`,
+            client.via,
+            `the member changed under each of ${attempt} writes; nothing was overwritten`,
+            'conflict',
+            { cause: error },
+          );
         throw error;
       }
     }
@@ -113,11 +137,13 @@ function membership(before: string[], after: string[]): { joined: string[]; left
 }
 
 async function memberOrBadInput(client: LxdClient, member: string): Promise<void> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(member)) throw new FleetError('publishing', `the readiness of ${JSON.stringify(member)}`, client.via, 'not a valid cluster member name', 'bad-input');
+  if (!/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(member))
+    throw new FleetError('publishing', `the readiness of ${JSON.stringify(member)}`, client.via, 'not a valid cluster member name', 'bad-input');
   try {
     await getClusterMember(client, member);
   } catch (error) {
-    if (error instanceof LxdError && error.kind === 'not-found') throw new FleetError('publishing', `the readiness of cluster member ${member}`, client.via, 'no such cluster member', 'bad-input', { cause: error });
+    if (error instanceof LxdError && error.kind === 'not-found')
+      throw new FleetError('publishing', `the readiness of cluster member ${member}`, client.via, 'no such cluster member', 'bad-input', { cause: error });
     throw error;
   }
 }

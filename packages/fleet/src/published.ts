@@ -30,7 +30,11 @@ export interface Published extends ReadinessSummary {
   version: string;
 }
 
-const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+const list = (s: string | undefined) =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
 
 export function publishedConfig(summary: ReadinessSummary, publishedAt: Date, version: string): Record<string, string> {
   return {
@@ -52,7 +56,8 @@ export function readPublished(config: Record<string, string>): Published | null 
   const viable: ViableCount[] = [];
   for (const item of list(config[KEYS.viable])) {
     const m = /^([a-z]+)\/([0-9a-f]{4}):([0-9a-f]{4})=(\d+)$/.exec(item);
-    if (m && (DEVICE_KINDS as readonly string[]).includes(m[1]!)) viable.push({ kind: m[1] as ViableCount['kind'], vendorId: m[2]!, deviceId: m[3]!, groups: Number(m[4]) });
+    if (m && (DEVICE_KINDS as readonly string[]).includes(m[1]!))
+      viable.push({ kind: m[1] as ViableCount['kind'], vendorId: m[2]!, deviceId: m[3]!, groups: Number(m[4]) });
   }
   return {
     verdict: verdict as Published['verdict'],

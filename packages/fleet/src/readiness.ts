@@ -85,6 +85,8 @@ export function readinessOf(host: HostFs): ReadinessSummary {
     failing: failing.map((c) => c.id),
     iommu: groups.length > 0,
     vmReady: vmReady.map((d) => d.address),
-    viable: [...counts.values()].map((c) => ({ kind: c.kind, vendorId: c.vendorId, deviceId: c.deviceId, groups: c.groups.size })).sort((a, b) => `${a.kind}/${a.vendorId}:${a.deviceId}`.localeCompare(`${b.kind}/${b.vendorId}:${b.deviceId}`)),
+    viable: [...counts.values()]
+      .map((c) => ({ kind: c.kind, vendorId: c.vendorId, deviceId: c.deviceId, groups: c.groups.size }))
+      .sort((a, b) => `${a.kind}/${a.vendorId}:${a.deviceId}`.localeCompare(`${b.kind}/${b.vendorId}:${b.deviceId}`)),
   };
 }

@@ -14,7 +14,21 @@ export async function requireCluster(client: LxdClient, extensions: string[]): P
   const server = await client.getServer();
   const env = (server.environment ?? {}) as { server_clustered?: boolean; server_name?: string };
   const missing = extensions.filter((e) => !server.api_extensions.includes(e));
-  if (missing.length > 0) throw new FleetError('checking', 'the LXD server', client.via, `the server lacks ${missing.map((m) => `${WHY[m] ?? m} (API extension ${m})`).join(' and ')}; fleets need LXD 5.0 or later`, 'bad-input');
-  if (env.server_clustered !== true) throw new FleetError('checking', 'the LXD server', client.via, 'this server is not a cluster member (`lxc cluster list` says "LXD server isn\'t part of a cluster")', 'bad-input');
+  if (missing.length > 0)
+    throw new FleetError(
+      'checking',
+      'the LXD server',
+      client.via,
+      `the server lacks ${missing.map((m) => `${WHY[m] ?? m} (API extension ${m})`).join(' and ')}; fleets need LXD 5.0 or later`,
+      'bad-input',
+    );
+  if (env.server_clustered !== true)
+    throw new FleetError(
+      'checking',
+      'the LXD server',
+      client.via,
+      'this server is not a cluster member (`lxc cluster list` says "LXD server isn\'t part of a cluster")',
+      'bad-input',
+    );
   return { serverName: env.server_name ?? '' };
 }

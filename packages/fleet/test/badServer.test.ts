@@ -27,7 +27,8 @@ async function serve(environment: object, extensions: string[]): Promise<{ lxdDi
   server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
     res.setHeader('Content-Type', 'application/json');
-    if (req.url === '/1.0') res.end(JSON.stringify({ type: 'sync', status: 'Success', status_code: 200, metadata: { api_extensions: extensions, environment } }));
+    if (req.url === '/1.0')
+      res.end(JSON.stringify({ type: 'sync', status: 'Success', status_code: 200, metadata: { api_extensions: extensions, environment } }));
     else res.end(JSON.stringify({ type: 'error', error: 'not here', error_code: 404 }));
   });
   await new Promise<void>((resolve) => server!.listen(path.join(dir!, 'unix.socket'), resolve));

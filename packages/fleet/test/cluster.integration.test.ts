@@ -64,7 +64,9 @@ const groupMembers = (s: FleetStatus, name: string) => s.groups.find((g) => g.na
 /** Every member's config and groups, and every cluster group: what "nothing written" compares. */
 async function clusterState(): Promise<unknown> {
   const c = client();
-  const members = await Promise.all(['m1', 'm2', 'm3'].map(async (m) => (await getClusterMember(c, m)).member).map(async (p) => ({ config: (await p).config, groups: (await p).groups })));
+  const members = await Promise.all(
+    ['m1', 'm2', 'm3'].map(async (m) => (await getClusterMember(c, m)).member).map(async (p) => ({ config: (await p).config, groups: (await p).groups })),
+  );
   return { members, groups: await listClusterGroups(c) };
 }
 /** A member's host copy synced from another fixture, its mount-point folders kept (the daemon's bind mounts stay valid). */
@@ -83,13 +85,21 @@ describe.sequential('fleet on a real three-member LXD cluster', () => {
   it(`the cluster was set up (in ${inject('clusterSetupSeconds').toFixed(1)} s) and nothing is published yet`, async () => {
     const { code, status: s } = await status();
     expect(code).toBe(0);
-    expect(s.members.map((m) => [m.name, m.status, m.verdict])).toEqual([['m1', 'ONLINE', null], ['m2', 'ONLINE', null], ['m3', 'ONLINE', null]]);
+    expect(s.members.map((m) => [m.name, m.status, m.verdict])).toEqual([
+      ['m1', 'ONLINE', null],
+      ['m2', 'ONLINE', null],
+      ['m3', 'ONLINE', null],
+    ]);
     expect(s.groups).toEqual([]);
   });
 
-  it('each member publishes; status from m1 shows every member\'s devices, verdicts and the groups of ready members', async () => {
+  it("each member publishes; status from m1 shows every member's devices, verdicts and the groups of ready members", async () => {
     // m2 and m3 on their own sockets (the member defaults to the socket's server); m1 names itself.
-    for (const [m, args] of [['m1', ['--member', 'm1']], ['m2', []], ['m3', []]] as const) {
+    for (const [m, args] of [
+      ['m1', ['--member', 'm1']],
+      ['m2', []],
+      ['m3', []],
+    ] as const) {
       const r = await passthru(['--root', hostOf(m), 'fleet', 'publish', ...args], m);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
@@ -97,9 +107,21 @@ describe.sequential('fleet on a real three-member LXD cluster', () => {
     }
     const { code, status: s } = await status();
     expect(code).toBe(0);
-    expect(s.members.map((m) => [m.name, m.status, m.verdict])).toEqual([['m1', 'ONLINE', 'ready'], ['m2', 'ONLINE', 'ready-with-warnings'], ['m3', 'ONLINE', 'not-ready']]);
+    expect(s.members.map((m) => [m.name, m.status, m.verdict])).toEqual([
+      ['m1', 'ONLINE', 'ready'],
+      ['m2', 'ONLINE', 'ready-with-warnings'],
+      ['m3', 'ONLINE', 'not-ready'],
+    ]);
     // m1: the RTX 4090's group 12 on vfio-pci, VM-ready; the iGPU is not.
-    expect(device(s, 'm1', '0000:01:00.0')).toEqual({ address: '0000:01:00.0', vendorId: '10de', deviceId: '2684', iommuGroup: 12, driver: 'vfio-pci', gpu: true, vmReady: true });
+    expect(device(s, 'm1', '0000:01:00.0')).toEqual({
+      address: '0000:01:00.0',
+      vendorId: '10de',
+      deviceId: '2684',
+      iommuGroup: 12,
+      driver: 'vfio-pci',
+      gpu: true,
+      vmReady: true,
+    });
     expect(device(s, 'm1', '0000:00:02.0')).toMatchObject({ iommuGroup: 2, driver: 'i915', gpu: true, vmReady: false });
     // m2: the RX 6800 XT in group 14 with the chipset bridges and the SATA controller.
     expect(device(s, 'm2', '0000:06:00.0')).toMatchObject({ vendorId: '1002', deviceId: '73bf', iommuGroup: 14, driver: 'amdgpu', gpu: true, vmReady: false });
@@ -171,7 +193,7 @@ describe.sequential('fleet on a real three-member LXD cluster', () => {
     expect(groupMembers(s, 'passthru-gpu')).toEqual(['m1']);
   });
 
-  it('an ETag conflict between read and write is retried: the other writer\'s change and the readiness both land', async () => {
+  it("an ETag conflict between read and write is retried: the other writer's change and the readiness both land", async () => {
     const c = client('m2');
     const result = await publishReadiness({
       client: c,
@@ -189,7 +211,13 @@ describe.sequential('fleet on a real three-member LXD cluster', () => {
   });
 
   it('two members publishing at the same moment (same new group) lose nothing', async () => {
-    const ready: ReadinessSummary = { verdict: 'ready', failing: [], iommu: true, vmReady: ['0000:0b:00.0'], viable: [{ kind: 'gpu', vendorId: '1002', deviceId: '73ff', groups: 1 }] };
+    const ready: ReadinessSummary = {
+      verdict: 'ready',
+      failing: [],
+      iommu: true,
+      vmReady: ['0000:0b:00.0'],
+      viable: [{ kind: 'gpu', vendorId: '1002', deviceId: '73ff', groups: 1 }],
+    };
     const [a, b] = await Promise.all(
       ['m2', 'm3'].map((m) => publishReadiness({ client: client(m), host: new HostFs(hostOf(m)), version: 'test', summary: ready })),
     );
@@ -208,7 +236,13 @@ describe.sequential('fleet on a real three-member LXD cluster', () => {
     // An operator's own group, named as passthru would name the group of a VM-ready RX 6800.
     await lxc('cluster', 'group', 'create', 'passthru-1002-73bf');
     try {
-      const summary: ReadinessSummary = { verdict: 'ready', failing: [], iommu: true, vmReady: ['0000:06:00.0'], viable: [{ kind: 'gpu', vendorId: '1002', deviceId: '73bf', groups: 1 }] };
+      const summary: ReadinessSummary = {
+        verdict: 'ready',
+        failing: [],
+        iommu: true,
+        vmReady: ['0000:06:00.0'],
+        viable: [{ kind: 'gpu', vendorId: '1002', deviceId: '73bf', groups: 1 }],
+      };
       const r = await publishReadiness({ client: client('m2'), host: new HostFs(hostOf('m2')), version: 'test', summary });
       expect(r.skipped).toEqual(['passthru-1002-73bf']);
       expect(r.joined).toEqual(['passthru-gpu']);
@@ -243,7 +277,8 @@ describe.sequential('fleet on a real three-member LXD cluster', () => {
   it('one member stopped: status still answers, marks it, exits 1; once LXD calls it OFFLINE it is not asked', async () => {
     const pid = Number(fs.readFileSync(`${STATE}/m3/lxd.pid`, 'utf8'));
     process.kill(pid, 'SIGPWR');
-    while (fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z')) await new Promise((r) => setTimeout(r, 200));
+    while (fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z'))
+      await new Promise((r) => setTimeout(r, 200));
     const first = await status(['--timeout', '5']);
     expect(first.code).toBe(1);
     const m3 = member(first.status, 'm3');

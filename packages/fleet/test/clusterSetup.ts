@@ -20,7 +20,8 @@ declare module 'vitest' {
   }
 }
 
-const sh = (file: string, args: string[], env: NodeJS.ProcessEnv = process.env) => execFileSync(file, args, { cwd: REPO, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+const sh = (file: string, args: string[], env: NodeJS.ProcessEnv = process.env) =>
+  execFileSync(file, args, { cwd: REPO, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
 
 export function setup(project: TestProject): void {
   const t0 = performance.now();
@@ -30,7 +31,9 @@ export function setup(project: TestProject): void {
     sh('bash', ['tools/provision/lxd-cluster.sh', ...hosts], { ...process.env, PASSTHRU_CLUSTER_DIR: STATE });
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    throw new Error(`The LXD cluster for the fleet suite could not be started (it does not skip).\nAs root on Debian run: ${INSTALL}\nthen: sudo bash tools/provision/lxd-cluster.sh fixtures/hosts/intel-workstation fixtures/hosts/amd-shared-group fixtures/hosts/intel-iommu-off\n--- lxd-cluster.sh said:\n${e.stderr ?? e.message}`);
+    throw new Error(
+      `The LXD cluster for the fleet suite could not be started (it does not skip).\nAs root on Debian run: ${INSTALL}\nthen: sudo bash tools/provision/lxd-cluster.sh fixtures/hosts/intel-workstation fixtures/hosts/amd-shared-group fixtures/hosts/intel-iommu-off\n--- lxd-cluster.sh said:\n${e.stderr ?? e.message}`,
+    );
   }
   const env = { ...process.env, LXD_DIR: `${STATE}/m1/lxd` };
   // m1's GPU group on vfio-pci, through the simulated kernel of its own host copy.

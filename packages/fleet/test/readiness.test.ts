@@ -11,7 +11,7 @@ const fixture = (name: string) => new HostFs(path.join(REPO, 'fixtures/hosts', n
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-readiness-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-describe('readinessOf (the adapter over today\'s APIs)', () => {
+describe("readinessOf (the adapter over today's APIs)", () => {
   it('a GPU group bound to vfio-pci is VM-ready, counted per kind and id', () => {
     const copy = path.join(tmp, 'bound');
     execFileSync('cp', ['-a', path.join(REPO, 'fixtures/hosts/intel-workstation'), copy]);
@@ -39,9 +39,15 @@ describe('readinessOf (the adapter over today\'s APIs)', () => {
 });
 
 describe('published config (user.passthru.*)', () => {
-  const summary = { verdict: 'not-ready' as const, failing: ['iommu.kernel', 'iommu.cmdline'], iommu: false, vmReady: ['0000:01:00.0'], viable: [{ kind: 'gpu' as const, vendorId: '10de', deviceId: '2684', groups: 2 }] };
+  const summary = {
+    verdict: 'not-ready' as const,
+    failing: ['iommu.kernel', 'iommu.cmdline'],
+    iommu: false,
+    vmReady: ['0000:01:00.0'],
+    viable: [{ kind: 'gpu' as const, vendorId: '10de', deviceId: '2684', groups: 2 }],
+  };
 
-  it('round-trips through the member config, and replaces only passthru\'s keys', () => {
+  it("round-trips through the member config, and replaces only passthru's keys", () => {
     const config = publishedConfig(summary, new Date('2026-01-02T03:04:05Z'), '1.2.3');
     expect(config['user.passthru.viable']).toBe('gpu/10de:2684=2');
     expect(readPublished(config)).toEqual({ ...summary, publishedAt: '2026-01-02T03:04:05.000Z', version: '1.2.3' });
@@ -59,10 +65,27 @@ describe('published config (user.passthru.*)', () => {
 
 describe('joinDevices (LXD 5.0 resources)', () => {
   const resources = {
-    pci: { devices: [{ pci_address: '0000:01:00.0', vendor_id: '10de', product_id: '2684', vendor: '', product: '', driver: 'vfio-pci', numa_node: 0, iommu_group: 0 }] },
-    gpu: { cards: [{ pci_address: '0000:01:00.0', vendor_id: '10de', product_id: '2684', driver: 'vfio-pci', numa_node: 0 }, { pci_address: '0000:02:00.0', vendor_id: '1002', product_id: '73bf', driver: 'amdgpu', numa_node: 0 }] },
+    pci: {
+      devices: [
+        { pci_address: '0000:01:00.0', vendor_id: '10de', product_id: '2684', vendor: '', product: '', driver: 'vfio-pci', numa_node: 0, iommu_group: 0 },
+      ],
+    },
+    gpu: {
+      cards: [
+        { pci_address: '0000:01:00.0', vendor_id: '10de', product_id: '2684', driver: 'vfio-pci', numa_node: 0 },
+        { pci_address: '0000:02:00.0', vendor_id: '1002', product_id: '73bf', driver: 'amdgpu', numa_node: 0 },
+      ],
+    },
   };
-  const published = (iommu: boolean) => ({ verdict: 'ready' as const, failing: [], iommu, vmReady: ['0000:01:00.0'], viable: [], publishedAt: '2026-01-01T00:00:00Z', version: '' });
+  const published = (iommu: boolean) => ({
+    verdict: 'ready' as const,
+    failing: [],
+    iommu,
+    vmReady: ['0000:01:00.0'],
+    viable: [],
+    publishedAt: '2026-01-01T00:00:00Z',
+    version: '',
+  });
 
   it('joins gpu.cards to pci.devices by address; a card alone gets no group', () => {
     expect(joinDevices(resources, published(true))).toEqual([

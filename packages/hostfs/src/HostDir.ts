@@ -134,5 +134,4 @@ export class HostDir {
     this.child(name);
     return this.entries().has(name);
   }
-
 }

@@ -61,8 +61,10 @@ export class HostFs {
 
   /** Checks a host path's spelling and returns it normalised (no trailing slash). */
   static checkHostPath(hostPath: string): string {
-    if (typeof hostPath !== 'string' || hostPath.length === 0) throw new HostFsError('checking path', String(hostPath), 'EINVAL', 'a host path must be a non-empty string');
-    if (hostPath.length > MAX_HOST_PATH) throw new HostFsError('checking path', `${hostPath.slice(0, 64)}...`, 'ENAMETOOLONG', `a host path is at most ${MAX_HOST_PATH} characters`);
+    if (typeof hostPath !== 'string' || hostPath.length === 0)
+      throw new HostFsError('checking path', String(hostPath), 'EINVAL', 'a host path must be a non-empty string');
+    if (hostPath.length > MAX_HOST_PATH)
+      throw new HostFsError('checking path', `${hostPath.slice(0, 64)}...`, 'ENAMETOOLONG', `a host path is at most ${MAX_HOST_PATH} characters`);
     if (hostPath.includes('\0')) throw new HostFsError('checking path', JSON.stringify(hostPath), 'EINVAL', 'a host path must not contain NUL');
     if (!hostPath.startsWith('/')) throw new HostFsError('checking path', hostPath, 'EINVAL', 'a host path must be absolute');
     const parts = hostPath.split('/').filter((p) => p !== '' && p !== '.');
@@ -256,7 +258,8 @@ export class HostFs {
       }
       return;
     }
-    if (!this.kernel) throw new HostFsError('writing', hostPath, 'ENOTSUP', 'this tree is not a real sysfs and no simulated kernel is attached', { realPath: real });
+    if (!this.kernel)
+      throw new HostFsError('writing', hostPath, 'ENOTSUP', 'this tree is not a real sysfs and no simulated kernel is attached', { realPath: real });
     try {
       this.kernel.write(clean, data);
     } catch (error) {
@@ -330,9 +333,18 @@ export class HostFs {
         fs.ftruncateSync(fd, before);
         fs.fsyncSync(fd);
       } catch (undo) {
-        throw new HostFsError('appending to', hostPath, errnoOf(error), `${detail}; truncating it back to ${before} bytes failed too (${errnoOf(undo)}): its last line may be torn`, { realPath: real, cause: error });
+        throw new HostFsError(
+          'appending to',
+          hostPath,
+          errnoOf(error),
+          `${detail}; truncating it back to ${before} bytes failed too (${errnoOf(undo)}): its last line may be torn`,
+          { realPath: real, cause: error },
+        );
       }
-      throw new HostFsError('appending to', hostPath, errnoOf(error), `${detail}; nothing of it was kept (the file is back to its ${before} bytes)`, { realPath: real, cause: error });
+      throw new HostFsError('appending to', hostPath, errnoOf(error), `${detail}; nothing of it was kept (the file is back to its ${before} bytes)`, {
+        realPath: real,
+        cause: error,
+      });
     } finally {
       fs.closeSync(fd);
     }
@@ -424,7 +436,12 @@ export class HostFs {
     if (parent === undefined) {
       try {
         const real = this.resolve(parentPath, false, 'opening');
-        const dirs = new Set(fs.readdirSync(real, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name));
+        const dirs = new Set(
+          fs
+            .readdirSync(real, { withFileTypes: true })
+            .filter((e) => e.isDirectory())
+            .map((e) => e.name),
+        );
         parent = { real, dirs };
       } catch {
         parent = null;

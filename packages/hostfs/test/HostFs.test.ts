@@ -174,7 +174,9 @@ describe('appendFile and createExclusive: whole or nothing', () => {
     host.appendFile('/var/log/j', 'kept\n');
     expect(codeOf(() => host.appendFile('/var/log/j', 'torn record\n'))).toBe('ENOSPC');
     expect(fs.readFileSync(path.join(dir, 'var/log/j'), 'utf8')).toBe('kept\n');
-    expect(() => host.appendFile('/var/log/j', 'x\n')).toThrow(/Failed appending to \/var\/log\/j via .*: ENOSPC no space left on device, write; nothing of it was kept \(the file is back to its 5 bytes\)/);
+    expect(() => host.appendFile('/var/log/j', 'x\n')).toThrow(
+      /Failed appending to \/var\/log\/j via .*: ENOSPC no space left on device, write; nothing of it was kept \(the file is back to its 5 bytes\)/,
+    );
   });
 
   it('createExclusive: the file appears with its data or not at all, and no temp file stays', () => {
@@ -182,7 +184,11 @@ describe('appendFile and createExclusive: whole or nothing', () => {
     expect(host.createExclusive('/run/passthru/bind.lock', '123\n')).toBe(true);
     expect(host.createExclusive('/run/passthru/bind.lock', '456\n')).toBe(false);
     expect(host.readText('/run/passthru/bind.lock')).toBe('123\n');
-    const failing = new HostFs(dir, { writeSync: () => { throw errnoError('ENOSPC', 'no space left on device, write'); } });
+    const failing = new HostFs(dir, {
+      writeSync: () => {
+        throw errnoError('ENOSPC', 'no space left on device, write');
+      },
+    });
     expect(codeOf(() => failing.createExclusive('/run/passthru/other.lock', '789\n'))).toBe('ENOSPC');
     expect(fs.readdirSync(path.join(dir, 'run/passthru'))).toEqual(['bind.lock']);
   });

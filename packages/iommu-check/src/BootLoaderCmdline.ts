@@ -9,7 +9,15 @@
  */
 import type { HostFs } from '@passthru/hostfs';
 import { effectiveGrubCmdline, parseGrubDefault, type GrubDefaultFile } from './GrubDefault';
-import { kernelInstallFallbackCmdline, planGrubCmdlineEdit, planKernelCmdlineFileEdit, planKernelstubEdit, type BootConfigEditPlan, type CmdlineEditSpec, type Distro } from './GrubEdit';
+import {
+  kernelInstallFallbackCmdline,
+  planGrubCmdlineEdit,
+  planKernelCmdlineFileEdit,
+  planKernelstubEdit,
+  type BootConfigEditPlan,
+  type CmdlineEditSpec,
+  type Distro,
+} from './GrubEdit';
 import { detectDistro, tryList, tryReadText } from './HostFacts';
 import { iommuParamsToAdd, type CpuVendor } from './IommuParams';
 import { canonicalParamKey, formatParam, multisetMinus, parseCmdline, type KernelParam } from './KernelCmdline';
@@ -122,7 +130,9 @@ function paramDelta(before: string, after: string): { added: string[]; removed: 
 
 /** The source text of `variable`'s last assignment, quotes dropped, `$X` references kept as written. */
 function assignedValue(text: string, path: string, variable: string): string {
-  const a = lexShellAssignments(text, path, { what: 'GRUB defaults' }).filter((x) => x.name === variable).at(-1);
+  const a = lexShellAssignments(text, path, { what: 'GRUB defaults' })
+    .filter((x) => x.name === variable)
+    .at(-1);
   if (a === undefined) return '';
   return a.value.map((s) => (s.kind === 'literal' ? s.text : s.kind === 'var' ? `$${s.name}` : s.raw)).join('');
 }
@@ -135,7 +145,13 @@ export function cmdlineChangeFor(cpuVendor: CpuVendor, present: readonly KernelP
   return { add: [...new Set(add)], remove: [...new Set(remove)] };
 }
 
-function planGrub(files: readonly GrubDefaultFile[], cpuVendor: CpuVendor, running: readonly KernelParam[], distro: Distro, extra?: CmdlineEditSpec): CmdlineRemediationPlan[] {
+function planGrub(
+  files: readonly GrubDefaultFile[],
+  cpuVendor: CpuVendor,
+  running: readonly KernelParam[],
+  distro: Distro,
+  extra?: CmdlineEditSpec,
+): CmdlineRemediationPlan[] {
   const grub = parseGrubDefault(files);
   const loaderParams = parseCmdline(effectiveGrubCmdline(grub.vars)).params;
   const spec = cmdlineChangeFor(cpuVendor, [...running, ...loaderParams], extra);
@@ -144,7 +160,18 @@ function planGrub(files: readonly GrubDefaultFile[], cpuVendor: CpuVendor, runni
   const plans: CmdlineRemediationPlan[] = [];
   for (const file of files) {
     let text = file.text;
-    const merged: CmdlineRemediationPlan = { loader: 'grub', path: file.path, changed: false, newText: text, diff: '', followUp: [], notes: [], where: file.path, added: [], removed: [] };
+    const merged: CmdlineRemediationPlan = {
+      loader: 'grub',
+      path: file.path,
+      changed: false,
+      newText: text,
+      diff: '',
+      followUp: [],
+      notes: [],
+      where: file.path,
+      added: [],
+      removed: [],
+    };
     const vars: string[] = [];
     for (const variable of ['GRUB_CMDLINE_LINUX_DEFAULT', 'GRUB_CMDLINE_LINUX']) {
       const add = file.path === target && variable === 'GRUB_CMDLINE_LINUX_DEFAULT' ? spec.add : [];

@@ -47,7 +47,9 @@ function parseSpec(spec: string, path: string): ParsedSpec {
     throw new IommuCheckError('planning an edit of', 'the kernel command line', path, `parameter ${JSON.stringify(spec)} is empty or needs quoting`);
   }
   const eq = spec.indexOf('=');
-  return eq <= 0 ? { spelled: spec, key: canonicalParamKey(spec), value: undefined } : { spelled: spec, key: canonicalParamKey(spec.slice(0, eq)), value: spec.slice(eq + 1) };
+  return eq <= 0
+    ? { spelled: spec, key: canonicalParamKey(spec), value: undefined }
+    : { spelled: spec, key: canonicalParamKey(spec.slice(0, eq)), value: spec.slice(eq + 1) };
 }
 
 /** Tokens that are shell references (`$GRUB_CMDLINE_LINUX_DEFAULT`) are kept, never matched. */
@@ -162,12 +164,17 @@ function grubFollowUp(distro: Distro): { followUp: string[]; notes: string[] } {
     case 'fedora':
       return {
         followUp: ['grub2-mkconfig -o /boot/grub2/grub.cfg'],
-        notes: ['With BLS entries (GRUB_ENABLE_BLSCFG=true) check that /boot/loader/entries/*.conf picked up the options; `grubby --update-kernel=ALL --args=...` updates them directly.'],
+        notes: [
+          'With BLS entries (GRUB_ENABLE_BLSCFG=true) check that /boot/loader/entries/*.conf picked up the options; `grubby --update-kernel=ALL --args=...` updates them directly.',
+        ],
       };
     case 'arch':
       return { followUp: ['grub-mkconfig -o /boot/grub/grub.cfg'], notes: [] };
     case 'other':
-      return { followUp: ['grub2-mkconfig -o /boot/grub2/grub.cfg'], notes: ['Where the GRUB tools are named grub-*, run grub-mkconfig -o /boot/grub/grub.cfg instead.'] };
+      return {
+        followUp: ['grub2-mkconfig -o /boot/grub2/grub.cfg'],
+        notes: ['Where the GRUB tools are named grub-*, run grub-mkconfig -o /boot/grub/grub.cfg instead.'],
+      };
   }
 }
 
@@ -199,7 +206,9 @@ export function planGrubCmdlineEdit(
 
   if (target === undefined) {
     const adds = spec.add.map((s) => parseSpec(s, path).spelled);
-    spec.remove.forEach((s) => { parseSpec(s, path); });
+    spec.remove.forEach((s) => {
+      parseSpec(s, path);
+    });
     if (adds.length === 0) return unchanged(path, text);
     const self = path.includes('/grub.d/') ? `$${variable} ` : '';
     const newLine = `${variable}="${self}${[...new Set(adds)].join(' ')}"`;
@@ -244,7 +253,10 @@ export function planGrubCmdlineEdit(
  */
 export function kernelInstallFallbackCmdline(procCmdline: string): string {
   const { params } = tokenizeCmdline(procCmdline);
-  return `${params.filter((p) => p.key !== 'BOOT_IMAGE' && p.key !== 'initrd').map((p) => p.raw).join(' ')}\n`;
+  return `${params
+    .filter((p) => p.key !== 'BOOT_IMAGE' && p.key !== 'initrd')
+    .map((p) => p.raw)
+    .join(' ')}\n`;
 }
 
 function kernelCmdlineFollowUp(distro: Distro): { followUp: string[]; notes: string[] } {
@@ -256,7 +268,13 @@ function kernelCmdlineFollowUp(distro: Distro): { followUp: string[]; notes: str
         notes: ['On Proxmox VE (proxmox-boot-tool) run `proxmox-boot-tool refresh` instead.', bootctl],
       };
     case 'arch':
-      return { followUp: ['mkinitcpio -P'], notes: ['/etc/kernel/cmdline is read when mkinitcpio builds unified kernel images; plain systemd-boot entries in /boot/loader/entries must be edited separately.', bootctl] };
+      return {
+        followUp: ['mkinitcpio -P'],
+        notes: [
+          '/etc/kernel/cmdline is read when mkinitcpio builds unified kernel images; plain systemd-boot entries in /boot/loader/entries must be edited separately.',
+          bootctl,
+        ],
+      };
     case 'fedora':
     case 'other':
       return { followUp: ['kernel-install add "$(uname -r)" "/lib/modules/$(uname -r)/vmlinuz"'], notes: [bootctl] };
@@ -270,7 +288,12 @@ function kernelCmdlineFollowUp(distro: Distro): { followUp: string[]; notes: str
  */
 export function planKernelCmdlineFileEdit(text: string, path: string, spec: CmdlineEditSpec, distro: Distro = 'other'): BootConfigEditPlan {
   if (text.trim() === '') {
-    throw new IommuCheckError('planning an edit of', 'the kernel command line', path, 'the file is empty; start from kernelInstallFallbackCmdline(/proc/cmdline)');
+    throw new IommuCheckError(
+      'planning an edit of',
+      'the kernel command line',
+      path,
+      'the file is empty; start from kernelInstallFallbackCmdline(/proc/cmdline)',
+    );
   }
   const edited = editCmdlineText(text, spec, path);
   if (!edited.changed) return unchanged(path, text);
@@ -297,7 +320,13 @@ export function planKernelstubEdit(jsonText: string, path: string, spec: Cmdline
   }
   const parsed = KernelstubConfig.safeParse(json);
   if (!parsed.success) {
-    throw new IommuCheckError('parsing', 'the kernelstub configuration', path, `unexpected shape: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`, { cause: parsed.error });
+    throw new IommuCheckError(
+      'parsing',
+      'the kernelstub configuration',
+      path,
+      `unexpected shape: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+      { cause: parsed.error },
+    );
   }
   const config = json as Record<string, unknown> & { default?: Record<string, unknown>; user?: Record<string, unknown> };
   const section = config.user ?? config.default;
@@ -315,5 +344,12 @@ export function planKernelstubEdit(jsonText: string, path: string, spec: Cmdline
   const user = { ...section, kernel_options: next };
   const newConfig = { ...config, user };
   const newText = JSON.stringify(newConfig, null, 2) + (jsonText.endsWith('\n') ? '\n' : '');
-  return { path, changed: true, newText, diff: unifiedPatch(path, jsonText, newText), followUp: ['kernelstub'], notes: ['kernelstub rewrites the loader entry from this file when it runs (also on every kernel update).'] };
+  return {
+    path,
+    changed: true,
+    newText,
+    diff: unifiedPatch(path, jsonText, newText),
+    followUp: ['kernelstub'],
+    notes: ['kernelstub rewrites the loader entry from this file when it runs (also on every kernel update).'],
+  };
 }

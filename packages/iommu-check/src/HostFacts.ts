@@ -116,7 +116,10 @@ export function dmiLooksVirtual(dmi: DmiIdentity): boolean {
 export function parseOsRelease(text: string): Distro {
   const value = (name: string): string => {
     const m = new RegExp(`^${name}=(.*)$`, 'm').exec(text);
-    return (m?.[1] ?? '').trim().replace(/^["']|["']$/g, '').toLowerCase();
+    return (m?.[1] ?? '')
+      .trim()
+      .replace(/^["']|["']$/g, '')
+      .toLowerCase();
   };
   const ids = [value('ID'), ...value('ID_LIKE').split(/\s+/)];
   if (ids.some((i) => ['debian', 'ubuntu'].includes(i))) return 'debian';

@@ -71,7 +71,9 @@ export function parseInitramfsToolsModules(text: string, path = '/etc/initramfs-
     if (args.length > 0) entry.args = args.join(' ');
     modules.push(entry);
   });
-  const notes = ['initramfs-tools loads these after udev coldplug has started; add `softdep <gpu driver> pre: vfio-pci` in /etc/modprobe.d so vfio-pci wins, then run update-initramfs -u.'];
+  const notes = [
+    'initramfs-tools loads these after udev coldplug has started; add `softdep <gpu driver> pre: vfio-pci` in /etc/modprobe.d so vfio-pci wins, then run update-initramfs -u.',
+  ];
   return report('initramfs-tools', modules, false, notes);
 }
 
@@ -107,7 +109,9 @@ function sourceLists(files: readonly ConfigFile[], names: readonly string[], wha
       const origin = { path: file.path, line: a.line };
       const words = a.array
         ? a.array.map((el) => evaluate(el, vars, file.path, a.line, what)).filter((w) => w !== '')
-        : evaluate(a.value, vars, file.path, a.line, what).split(/\s+/).filter((w) => w !== '');
+        : evaluate(a.value, vars, file.path, a.line, what)
+            .split(/\s+/)
+            .filter((w) => w !== '');
       const previous = lists.get(a.name);
       const joined = words.join(' ');
       vars.set(a.name, a.append ? `${vars.get(a.name) ?? ''} ${joined}` : joined);
@@ -139,7 +143,10 @@ export function parseDracutConf(files: readonly ConfigFile[]): InitramfsVfioRepo
   for (const v of VFIO_MODULES) if (omit.has(v)) notes.push(`${v} is in omit_drivers and stays out of the image.`);
   const vfioPci = modules.find((m) => m.module === 'vfio_pci');
   const early = vfioPci?.via === 'force_drivers';
-  if (vfioPci && !early) notes.push(`vfio_pci is only in ${vfioPci.via}: it is in the image but loads when udev asks; use force_drivers+=" vfio_pci " (or rd.driver.pre=vfio-pci) to load it first.`);
+  if (vfioPci && !early)
+    notes.push(
+      `vfio_pci is only in ${vfioPci.via}: it is in the image but loads when udev asks; use force_drivers+=" vfio_pci " (or rd.driver.pre=vfio-pci) to load it first.`,
+    );
   return report('dracut', modules, early, notes);
 }
 
@@ -158,7 +165,11 @@ export function parseMkinitcpioConf(files: readonly ConfigFile[]): InitramfsVfio
   const hooks = (lists.get('HOOKS') ?? []).map((h) => h.module);
   const systemd = hooks.includes('systemd');
   const notes: string[] = [];
-  if (systemd) notes.push('With the systemd hook, MODULES are loaded by systemd-modules-load in parallel with udev; add a softdep in /etc/modprobe.d to order vfio-pci before the GPU driver.');
-  if (hooks.length > 0 && !hooks.includes('modconf')) notes.push('HOOKS lacks modconf: /etc/modprobe.d (vfio-pci ids=, softdeps) is not copied into the image.');
+  if (systemd)
+    notes.push(
+      'With the systemd hook, MODULES are loaded by systemd-modules-load in parallel with udev; add a softdep in /etc/modprobe.d to order vfio-pci before the GPU driver.',
+    );
+  if (hooks.length > 0 && !hooks.includes('modconf'))
+    notes.push('HOOKS lacks modconf: /etc/modprobe.d (vfio-pci ids=, softdeps) is not copied into the image.');
   return { ...report('mkinitcpio', modules, !systemd, notes), hooks };
 }

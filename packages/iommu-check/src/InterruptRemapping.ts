@@ -80,7 +80,8 @@ export interface IntelEcap {
  */
 export function decodeIntelEcap(hex: string, path = '/sys/class/iommu/dmar0/intel-iommu/ecap'): IntelEcap {
   const text = hex.trim().replace(/^0x/i, '');
-  if (!/^[0-9a-fA-F]{1,16}$/.test(text)) throw new IommuCheckError('decoding', 'the VT-d ECAP register', path, `not a 64-bit hex value: ${JSON.stringify(hex)}`);
+  if (!/^[0-9a-fA-F]{1,16}$/.test(text))
+    throw new IommuCheckError('decoding', 'the VT-d ECAP register', path, `not a 64-bit hex value: ${JSON.stringify(hex)}`);
   const raw = BigInt(`0x${text}`);
   const bit = (n: number): boolean => ((raw >> BigInt(n)) & 1n) === 1n;
   const field = (shift: number, mask: number): number => Number((raw >> BigInt(shift)) & BigInt(mask));

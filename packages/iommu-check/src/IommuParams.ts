@@ -35,16 +35,29 @@ function judgeIntelIommu(option: string, vendor: CpuVendor): Judged {
     case 'on':
       return offVendor
         ? { verdict: 'info', reason: notIntel, group: 'intel:enable' }
-        : { verdict: 'ok', reason: 'Enables Intel VT-d DMA remapping; required where the kernel is built without CONFIG_INTEL_IOMMU_DEFAULT_ON.', group: 'intel:enable' };
+        : {
+            verdict: 'ok',
+            reason: 'Enables Intel VT-d DMA remapping; required where the kernel is built without CONFIG_INTEL_IOMMU_DEFAULT_ON.',
+            group: 'intel:enable',
+          };
     case 'off':
       return offVendor
         ? { verdict: 'info', reason: notIntel, group: 'intel:enable' }
-        : { verdict: 'fail', reason: 'Disables Intel VT-d: no IOMMU groups, no VFIO passthrough.', fix: 'Remove intel_iommu=off and add intel_iommu=on.', group: 'intel:enable' };
+        : {
+            verdict: 'fail',
+            reason: 'Disables Intel VT-d: no IOMMU groups, no VFIO passthrough.',
+            fix: 'Remove intel_iommu=off and add intel_iommu=on.',
+            group: 'intel:enable',
+          };
     case 'igfx_off':
       return { verdict: 'info', reason: 'The integrated graphics device is left out of DMA remapping, so it cannot be passed through.' };
     case 'sm_on':
     case 'sm_off':
-      return { verdict: 'info', reason: `Scalable-mode translation ${option === 'sm_on' ? 'on' : 'off'} (VT-d 3.0); does not affect VFIO passthrough.`, group: 'intel:sm' };
+      return {
+        verdict: 'info',
+        reason: `Scalable-mode translation ${option === 'sm_on' ? 'on' : 'off'} (VT-d 3.0); does not affect VFIO passthrough.`,
+        group: 'intel:sm',
+      };
     case 'strict':
       return { verdict: 'info', reason: 'Deprecated spelling of iommu.strict=1 (synchronous IOTLB invalidation).' };
     case 'forcedac':
@@ -63,9 +76,17 @@ function judgeAmdIommu(option: string, vendor: CpuVendor): Judged {
     ['fullflush', { verdict: 'info', reason: 'Deprecated; the kernel maps it to iommu.strict=1.' }],
     ['force_enable', { verdict: 'info', reason: 'Forces AMD-Vi on even where the kernel would disable it for broken firmware.' }],
     ['force_isolation', { verdict: 'info', reason: 'Forces a separate DMA domain per device.' }],
-    ['off', vendor === 'amd'
-      ? { verdict: 'fail', reason: 'Disables the AMD IOMMU: no IOMMU groups, no VFIO passthrough.', fix: 'Remove amd_iommu=off (AMD-Vi is on by default when the firmware provides IVRS).', group: 'amd:enable' }
-      : { verdict: 'info', reason: notAmd, group: 'amd:enable' }],
+    [
+      'off',
+      vendor === 'amd'
+        ? {
+            verdict: 'fail',
+            reason: 'Disables the AMD IOMMU: no IOMMU groups, no VFIO passthrough.',
+            fix: 'Remove amd_iommu=off (AMD-Vi is on by default when the firmware provides IVRS).',
+            group: 'amd:enable',
+          }
+        : { verdict: 'info', reason: notAmd, group: 'amd:enable' },
+    ],
     ['pgtbl_v1', { verdict: 'info', reason: 'Selects v1 (host) page tables.', group: 'amd:pgtbl' }],
     ['pgtbl_v2', { verdict: 'info', reason: 'Selects v2 (guest-format) page tables for DMA API domains.', group: 'amd:pgtbl' }],
     ['irtcachedis', { verdict: 'info', reason: 'Disables the interrupt remapping table cache (firmware-bug workaround).' }],
@@ -74,7 +95,11 @@ function judgeAmdIommu(option: string, vendor: CpuVendor): Judged {
   ];
   for (const [name, judged] of known) if (option.startsWith(name)) return judged;
   if (option === 'pt') {
-    return { verdict: 'warn', reason: "amd_iommu=pt is not a valid value: the kernel logs 'Unknown option' and ignores it.", fix: 'Use iommu=pt instead, or remove it.' };
+    return {
+      verdict: 'warn',
+      reason: "amd_iommu=pt is not a valid value: the kernel logs 'Unknown option' and ignores it.",
+      fix: 'Use iommu=pt instead, or remove it.',
+    };
   }
   return {
     verdict: 'warn',
@@ -88,7 +113,10 @@ function judgeIommu(option: string, vendor: CpuVendor): Judged {
     return { verdict: 'info', reason: 'iommu= is parsed by x86 only; use iommu.passthrough= / iommu.strict= elsewhere.' };
   }
   if (/^\d+$/.test(option)) {
-    return { verdict: 'info', reason: `iommu=${option} is not an enable switch: on x86 a number is taken as the GART aperture size; VT-d and AMD-Vi are unaffected.` };
+    return {
+      verdict: 'info',
+      reason: `iommu=${option} is not an enable switch: on x86 a number is taken as the GART aperture size; VT-d and AMD-Vi are unaffected.`,
+    };
   }
   // iommu_setup() in arch/x86/kernel/pci-dma.c also matches by prefix.
   if (option.startsWith('off')) {
@@ -99,9 +127,31 @@ function judgeIommu(option: string, vendor: CpuVendor): Judged {
   if (option.startsWith('force')) {
     return { verdict: 'info', reason: 'Forces IOMMU use for all DMA mappings (a GART-era switch); not needed for VT-d or AMD-Vi passthrough.' };
   }
-  const legacy = ['noforce', 'biomerge', 'panic', 'nopanic', 'merge', 'nomerge', 'allowdac', 'nodac', 'usedac', 'soft', 'calgary', 'noaperture', 'memaper', 'allowed', 'fullflush', 'nofullflush', 'noagp'];
+  const legacy = [
+    'noforce',
+    'biomerge',
+    'panic',
+    'nopanic',
+    'merge',
+    'nomerge',
+    'allowdac',
+    'nodac',
+    'usedac',
+    'soft',
+    'calgary',
+    'noaperture',
+    'memaper',
+    'allowed',
+    'fullflush',
+    'nofullflush',
+    'noagp',
+  ];
   if (legacy.some((l) => option.startsWith(l))) return { verdict: 'info', reason: `Legacy DMA/GART option '${option}'; does not affect VT-d or AMD-Vi.` };
-  return { verdict: 'warn', reason: `iommu=${option} is not a valid value on x86: the kernel ignores it.`, fix: 'Remove it (to enable the IOMMU use intel_iommu=on on Intel; AMD needs nothing).' };
+  return {
+    verdict: 'warn',
+    reason: `iommu=${option} is not a valid value on x86: the kernel ignores it.`,
+    fix: 'Remove it (to enable the IOMMU use intel_iommu=on on Intel; AMD needs nothing).',
+  };
 }
 
 function judgeIntremap(option: string): Judged {
@@ -111,12 +161,17 @@ function judgeIntremap(option: string): Judged {
     case 'off':
       return {
         verdict: 'fail',
-        reason: 'Disables interrupt remapping: an assigned device could inject arbitrary interrupts, so VFIO refuses assignment unless vfio_iommu_type1.allow_unsafe_interrupts=1.',
+        reason:
+          'Disables interrupt remapping: an assigned device could inject arbitrary interrupts, so VFIO refuses assignment unless vfio_iommu_type1.allow_unsafe_interrupts=1.',
         fix: 'Remove intremap=off.',
         group: 'intremap:enable',
       };
     case 'nosid':
-      return { verdict: 'warn', reason: 'Source-id checking of remapped interrupts is off: a device can raise interrupts as another device (firmware-bug workaround).', fix: 'Remove intremap=nosid unless the firmware needs it.' };
+      return {
+        verdict: 'warn',
+        reason: 'Source-id checking of remapped interrupts is off: a device can raise interrupts as another device (firmware-bug workaround).',
+        fix: 'Remove intremap=nosid unless the firmware needs it.',
+      };
     case 'nopost':
       return { verdict: 'info', reason: 'Posted interrupts off: device interrupts to VMs are delivered through the host (more VM exits).' };
     case 'no_x2apic_optout':
@@ -169,20 +224,26 @@ function judgeOne(p: KernelParam, vendor: CpuVendor): Judged[] {
     case 'iommu.passthrough': {
       const b = kernelBool(p.value);
       if (b === undefined) return [{ verdict: 'warn', reason: 'Not a boolean: the kernel rejects it.', fix: 'Use iommu.passthrough=1 or 0.' }];
-      return [b ? { verdict: 'info', reason: PT_TRADEOFF, group: 'iommu:pt' } : { verdict: 'info', reason: 'Host devices use translated DMA.', group: 'iommu:pt' }];
+      return [
+        b ? { verdict: 'info', reason: PT_TRADEOFF, group: 'iommu:pt' } : { verdict: 'info', reason: 'Host devices use translated DMA.', group: 'iommu:pt' },
+      ];
     }
     case 'iommu.strict':
       return [{ verdict: 'info', reason: 'IOTLB invalidation policy (strict = synchronous); does not affect passthrough.' }];
     case 'pcie_acs_override':
-      return [{
-        verdict: 'warn',
-        reason: 'Out-of-tree patch (not in mainline kernels): it makes the kernel pretend devices have ACS, splitting IOMMU groups without real isolation; devices can still reach each other by peer-to-peer DMA.',
-        fix: 'Remove pcie_acs_override= and pass the whole real IOMMU group, or use a slot with ACS.',
-      }];
+      return [
+        {
+          verdict: 'warn',
+          reason:
+            'Out-of-tree patch (not in mainline kernels): it makes the kernel pretend devices have ACS, splitting IOMMU groups without real isolation; devices can still reach each other by peer-to-peer DMA.',
+          fix: 'Remove pcie_acs_override= and pass the whole real IOMMU group, or use a slot with ACS.',
+        },
+      ];
     case 'vfio_pci.ids': {
       const ids = splitOptions(p.value);
       const bad = ids.filter((id) => !PCI_ID_LIST.test(id));
-      if (bad.length > 0) return [{ verdict: 'warn', reason: `vfio-pci ignores malformed ids: ${bad.join(', ')}.`, fix: 'Use vendor:device pairs in hex, e.g. 10de:2684.' }];
+      if (bad.length > 0)
+        return [{ verdict: 'warn', reason: `vfio-pci ignores malformed ids: ${bad.join(', ')}.`, fix: 'Use vendor:device pairs in hex, e.g. 10de:2684.' }];
       return [{ verdict: 'info', reason: `vfio-pci claims ${ids.join(', ')} when it loads (only if it loads before the native driver).` }];
     }
     case 'vfio_pci.disable_vga':
@@ -193,11 +254,13 @@ function judgeOne(p: KernelParam, vendor: CpuVendor): Judged[] {
     case 'vfio_iommu_type1.allow_unsafe_interrupts':
       return kernelBool(p.value) === false
         ? [{ verdict: 'ok', reason: 'Unsafe interrupts not allowed (the default).' }]
-        : [{
-            verdict: 'warn',
-            reason: 'VFIO allows assignment without interrupt remapping: an assigned device can inject interrupts into the host (no interrupt isolation).',
-            fix: 'Remove it once interrupt remapping works (check firmware and intremap=).',
-          }];
+        : [
+            {
+              verdict: 'warn',
+              reason: 'VFIO allows assignment without interrupt remapping: an assigned device can inject interrupts into the host (no interrupt isolation).',
+              fix: 'Remove it once interrupt remapping works (check firmware and intremap=).',
+            },
+          ];
     case 'modprobe.blacklist':
     case 'module_blacklist':
     case 'rd.driver.blacklist':

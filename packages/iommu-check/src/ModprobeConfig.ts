@@ -119,7 +119,17 @@ function logicalLines(text: string): Array<{ line: number; text: string }> {
 /** Pure: modprobe.d files (any order; sorted here as kmod sorts them) -> what kmod will do. */
 export function parseModprobeConfig(files: readonly ConfigFile[]): ModprobeConfig {
   const { ordered, skipped } = orderModprobeFiles(files);
-  const config: ModprobeConfig = { options: {}, softdeps: [], blacklists: [], installs: [], removes: [], aliases: [], ignored: [], files: ordered.map((f) => f.path), skippedFiles: skipped };
+  const config: ModprobeConfig = {
+    options: {},
+    softdeps: [],
+    blacklists: [],
+    installs: [],
+    removes: [],
+    aliases: [],
+    ignored: [],
+    files: ordered.map((f) => f.path),
+    skippedFiles: skipped,
+  };
   for (const file of ordered) {
     for (const { line, text } of logicalLines(file.text)) {
       const origin = { path: file.path, line };
@@ -199,5 +209,8 @@ export function moduleOptions(config: ModprobeConfig, module: string): Record<st
 /** Whether udev coldplug will not load the module: blacklisted, or its install command is a no-op. */
 export function isModuleBlocked(config: ModprobeConfig, module: string): boolean {
   const m = normalizeModuleName(module);
-  return config.blacklists.some((b) => b.module === m) || config.installs.some((i) => i.module === m && /^(\/s?bin\/|\/usr\/s?bin\/)?(true|false)$/.test(i.command.trim()));
+  return (
+    config.blacklists.some((b) => b.module === m) ||
+    config.installs.some((i) => i.module === m && /^(\/s?bin\/|\/usr\/s?bin\/)?(true|false)$/.test(i.command.trim()))
+  );
 }

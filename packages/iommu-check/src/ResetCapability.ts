@@ -10,10 +10,18 @@ import { findPcieCapability } from './AcsCapability';
  * gnif/vendor-reset (src/device-db.h), which lists these ids per family; passthru keeps the ids only.
  */
 export const NO_RESET_FAMILIES: ReadonlyArray<{ family: string; vendor: string; devices: readonly string[] }> = [
-  { family: 'AMD Polaris 10', vendor: '1002', devices: ['67c0', '67c1', '67c2', '67c4', '67c7', '67c8', '67c9', '67ca', '67cc', '67cf', '67d0', '67df', '6fdf'] },
+  {
+    family: 'AMD Polaris 10',
+    vendor: '1002',
+    devices: ['67c0', '67c1', '67c2', '67c4', '67c7', '67c8', '67c9', '67ca', '67cc', '67cf', '67d0', '67df', '6fdf'],
+  },
   { family: 'AMD Polaris 11', vendor: '1002', devices: ['67e0', '67e1', '67e3', '67e7', '67e8', '67e9', '67eb', '67ef', '67ff'] },
   { family: 'AMD Polaris 12', vendor: '1002', devices: ['6980', '6981', '6985', '6986', '6987', '6995', '6997', '699f'] },
-  { family: 'AMD Vega 10', vendor: '1002', devices: ['6860', '6861', '6862', '6863', '6864', '6867', '6868', '6869', '686a', '686b', '686c', '686d', '686e', '686f', '687f'] },
+  {
+    family: 'AMD Vega 10',
+    vendor: '1002',
+    devices: ['6860', '6861', '6862', '6863', '6864', '6867', '6868', '6869', '686a', '686b', '686c', '686d', '686e', '686f', '687f'],
+  },
   { family: 'AMD Vega 20', vendor: '1002', devices: ['66a0', '66a1', '66a2', '66a3', '66a4', '66a7', '66af'] },
   { family: 'AMD Navi 10', vendor: '1002', devices: ['7310', '7312', '7318', '7319', '731a', '731b', '731e', '731f'] },
   { family: 'AMD Navi 12', vendor: '1002', devices: ['7360', '7362'] },

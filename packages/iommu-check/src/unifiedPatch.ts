@@ -15,5 +15,8 @@ const CONTEXT = 3;
 export function unifiedPatch(path: string, before: string | null, after: string): string {
   if (before === after) return '';
   const name = path.replace(/^\/+/, '');
-  return createTwoFilesPatch(before === null ? '/dev/null' : name, name, before ?? '', after, undefined, undefined, { context: CONTEXT, headerOptions: FILE_HEADERS_ONLY });
+  return createTwoFilesPatch(before === null ? '/dev/null' : name, name, before ?? '', after, undefined, undefined, {
+    context: CONTEXT,
+    headerOptions: FILE_HEADERS_ONLY,
+  });
 }

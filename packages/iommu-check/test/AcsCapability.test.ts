@@ -31,7 +31,9 @@ function buildConfig(opts: {
     ext.forEach((e, i) => {
       const next = i + 1 < ext.length ? pos + 0x40 : 0;
       b.writeUInt32LE(((next << 20) | (1 << 16) | e.id) >>> 0, pos);
-      e.body.forEach((v, k) => { b[pos + 4 + k] = v; });
+      e.body.forEach((v, k) => {
+        b[pos + 4 + k] = v;
+      });
       pos = next;
     });
   }
@@ -45,8 +47,27 @@ describe('decodeAcsCapability', () => {
     expect(acs).toEqual({
       present: true,
       offset: 0x180,
-      capability: { sourceValidation: true, translationBlocking: true, p2pRequestRedirect: true, p2pCompletionRedirect: true, upstreamForwarding: true, p2pEgressControl: false, directTranslatedP2p: true, egressControlVectorSize: 0, raw: 0x5f },
-      control: { sourceValidation: true, translationBlocking: false, p2pRequestRedirect: true, p2pCompletionRedirect: true, upstreamForwarding: true, p2pEgressControl: false, directTranslatedP2p: false, raw: 0x1d },
+      capability: {
+        sourceValidation: true,
+        translationBlocking: true,
+        p2pRequestRedirect: true,
+        p2pCompletionRedirect: true,
+        upstreamForwarding: true,
+        p2pEgressControl: false,
+        directTranslatedP2p: true,
+        egressControlVectorSize: 0,
+        raw: 0x5f,
+      },
+      control: {
+        sourceValidation: true,
+        translationBlocking: false,
+        p2pRequestRedirect: true,
+        p2pCompletionRedirect: true,
+        upstreamForwarding: true,
+        p2pEgressControl: false,
+        directTranslatedP2p: false,
+        raw: 0x1d,
+      },
       isolates: true,
     });
     expect(inspectPciConfig(config)).toMatchObject({ pcie: { offset: 0x60, version: 2, portType: 'root-port' }, kernelAcsEnabled: true, extendedConfig: true });
@@ -66,7 +87,12 @@ describe('decodeAcsCapability', () => {
 
   it('endpoints need ACS only when multi-function', () => {
     const single = buildConfig({ pcieType: 0 });
-    expect(inspectPciConfig(single)).toMatchObject({ multiFunction: false, acs: { present: false, isolates: false }, kernelAcsEnabled: true, pcie: { portType: 'endpoint' } });
+    expect(inspectPciConfig(single)).toMatchObject({
+      multiFunction: false,
+      acs: { present: false, isolates: false },
+      kernelAcsEnabled: true,
+      pcie: { portType: 'endpoint' },
+    });
     const multi = buildConfig({ pcieType: 0, headerType: 0x80 });
     expect(inspectPciConfig(multi)).toMatchObject({ multiFunction: true, kernelAcsEnabled: false });
     const multiAcs = buildConfig({ pcieType: 0, headerType: 0x80, acs: { cap: 0x001f, ctrl: 0x001d } });
@@ -74,8 +100,20 @@ describe('decodeAcsCapability', () => {
   });
 
   it('decodes every port type', () => {
-    const names = [[0, 'endpoint'], [1, 'legacy-endpoint'], [4, 'root-port'], [5, 'upstream-switch-port'], [6, 'downstream-switch-port'], [7, 'pcie-to-pci-bridge'], [8, 'pci-to-pcie-bridge'], [9, 'rc-integrated-endpoint'], [10, 'rc-event-collector'], [3, 'unknown']] as const;
-    for (const [type, name] of names) expect(findPcieCapability(buildConfig({ pcieType: type, headerType: type >= 4 && type <= 8 ? 1 : 0 }))?.portType).toBe(name);
+    const names = [
+      [0, 'endpoint'],
+      [1, 'legacy-endpoint'],
+      [4, 'root-port'],
+      [5, 'upstream-switch-port'],
+      [6, 'downstream-switch-port'],
+      [7, 'pcie-to-pci-bridge'],
+      [8, 'pci-to-pcie-bridge'],
+      [9, 'rc-integrated-endpoint'],
+      [10, 'rc-event-collector'],
+      [3, 'unknown'],
+    ] as const;
+    for (const [type, name] of names)
+      expect(findPcieCapability(buildConfig({ pcieType: type, headerType: type >= 4 && type <= 8 ? 1 : 0 }))?.portType).toBe(name);
     expect(inspectPciConfig(buildConfig({ pcieType: 7, headerType: 1, acs: { cap: 0x1f, ctrl: 0x1f } })).kernelAcsEnabled).toBe(false);
   });
 });
@@ -84,7 +122,13 @@ describe('config space guards', () => {
   it('256-byte configs have no extended space; 64-byte reads have no capabilities', () => {
     const conventional = buildConfig({ size: 256, pcieType: 4 });
     expect(walkExtendedCapabilities(conventional)).toEqual([]);
-    expect(inspectPciConfig(conventional)).toMatchObject({ configSize: 256, extendedConfig: false, capabilitiesReadable: true, acs: { present: false }, pcie: { portType: 'root-port' } });
+    expect(inspectPciConfig(conventional)).toMatchObject({
+      configSize: 256,
+      extendedConfig: false,
+      capabilitiesReadable: true,
+      acs: { present: false },
+      pcie: { portType: 'root-port' },
+    });
     const unprivileged = buildConfig({ pcieType: 4 }).subarray(0, 64);
     expect(inspectPciConfig(unprivileged)).toMatchObject({ configSize: 64, capabilitiesReadable: false, capabilities: [] });
     expect(inspectPciConfig(unprivileged).pcie).toBeUndefined();

@@ -52,7 +52,11 @@ describe('parseGrubDefault', () => {
     expect(g.origin['GRUB_CMDLINE_LINUX_DEFAULT']).toEqual({ path: '/etc/default/grub.d/iommu.cfg', line: 2 });
     expect(g.origin['GRUB_TIMEOUT']?.path).toBe('/etc/default/grub.d/50-cloudimg-settings.cfg');
     expect(parseCmdline(effectiveGrubCmdline(g.vars)).params.map((p) => p.raw)).toEqual([
-      'pcie_acs_override=downstream,multifunction', 'console=tty1', 'console=ttyS0', 'intel_iommu=on', 'iommu=pt',
+      'pcie_acs_override=downstream,multifunction',
+      'console=tty1',
+      'console=ttyS0',
+      'intel_iommu=on',
+      'iommu=pt',
     ]);
   });
 
@@ -65,7 +69,9 @@ describe('parseGrubDefault', () => {
       'two" ; F=${E}!',
       'G= # empty, then a comment',
       'export A',
-    ].join('\n').replace('`', '\\`');
+    ]
+      .join('\n')
+      .replace('`', '\\`');
     const g = parseGrubDefault([{ path: '/etc/default/grub', text }]);
     expect(g.vars).toEqual({
       A: 'single $NOT \\n',
@@ -81,7 +87,13 @@ describe('parseGrubDefault', () => {
 
   const parseError = (text: string, options?: Parameters<typeof parseGrubDefault>[1]): IommuCheckError => {
     try {
-      parseGrubDefault([{ path: '/etc/default/grub', text: 'GRUB_TIMEOUT=5\n' }, { path: '/etc/default/grub.d/x.cfg', text }], options);
+      parseGrubDefault(
+        [
+          { path: '/etc/default/grub', text: 'GRUB_TIMEOUT=5\n' },
+          { path: '/etc/default/grub.d/x.cfg', text },
+        ],
+        options,
+      );
     } catch (e) {
       expect(e).toBeInstanceOf(IommuCheckError);
       return e as IommuCheckError;
@@ -105,6 +117,8 @@ describe('parseGrubDefault', () => {
       'Failed evaluating GRUB_CMDLINE_LINUX_DEFAULT via /etc/default/grub.d/x.cfg:2: command substitution $(cat /etc/opts) cannot be evaluated',
     );
     expect(parseError('X=`hostname`\nGRUB_CMDLINE_LINUX="$X"').message).toMatch(/x\.cfg:2: it references X/);
-    expect(parseError('GRUB_DISTRIBUTOR=`lsb_release -is`', { mustResolve: 'all' }).message).toMatch(/Failed evaluating GRUB_DISTRIBUTOR via \/etc\/default\/grub\.d\/x\.cfg:1/);
+    expect(parseError('GRUB_DISTRIBUTOR=`lsb_release -is`', { mustResolve: 'all' }).message).toMatch(
+      /Failed evaluating GRUB_DISTRIBUTOR via \/etc\/default\/grub\.d\/x\.cfg:1/,
+    );
   });
 });

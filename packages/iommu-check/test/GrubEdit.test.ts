@@ -62,7 +62,9 @@ describe('planGrubCmdlineEdit', () => {
   it('edits only the LAST assignment and keeps $VAR references', () => {
     const text = 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_TIMEOUT=5\nexport GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT splash"\n';
     const plan = planGrubCmdlineEdit(text, GRUB, { add: ['intel_iommu=on'], remove: ['splash'] });
-    expect(plan.newText).toBe('GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_TIMEOUT=5\nexport GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on"\n');
+    expect(plan.newText).toBe(
+      'GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_TIMEOUT=5\nexport GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on"\n',
+    );
   });
 
   it('quotes a bare value that gains a second parameter', () => {
@@ -76,7 +78,9 @@ describe('planGrubCmdlineEdit', () => {
   it('appends the variable when absent: plain in /etc/default/grub, self-appending in grub.d', () => {
     const main = planGrubCmdlineEdit('GRUB_TIMEOUT=5', GRUB, { add: ['intel_iommu=on'], remove: ['x'] });
     expect(main.newText).toBe('GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT="intel_iommu=on"\n');
-    expect(main.diff).toBe('--- etc/default/grub\n+++ etc/default/grub\n@@ -1,1 +1,2 @@\n-GRUB_TIMEOUT=5\n\\ No newline at end of file\n+GRUB_TIMEOUT=5\n+GRUB_CMDLINE_LINUX_DEFAULT="intel_iommu=on"\n');
+    expect(main.diff).toBe(
+      '--- etc/default/grub\n+++ etc/default/grub\n@@ -1,1 +1,2 @@\n-GRUB_TIMEOUT=5\n\\ No newline at end of file\n+GRUB_TIMEOUT=5\n+GRUB_CMDLINE_LINUX_DEFAULT="intel_iommu=on"\n',
+    );
     const dropin = planGrubCmdlineEdit('', '/etc/default/grub.d/passthru.cfg', { add: ['intel_iommu=on'], remove: [] });
     expect(dropin.newText).toBe('GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on"\n');
     expect(planGrubCmdlineEdit(dropin.newText, '/etc/default/grub.d/passthru.cfg', { add: ['intel_iommu=on'], remove: [] }).changed).toBe(false);
@@ -93,7 +97,9 @@ describe('planGrubCmdlineEdit', () => {
       }
       throw new Error('expected a refusal');
     };
-    expect(refuse('GRUB_CMDLINE_LINUX_DEFAULT="$(cat /x)"\n')).toBe('Failed planning an edit of GRUB_CMDLINE_LINUX_DEFAULT via /etc/default/grub:1: the value uses command substitution');
+    expect(refuse('GRUB_CMDLINE_LINUX_DEFAULT="$(cat /x)"\n')).toBe(
+      'Failed planning an edit of GRUB_CMDLINE_LINUX_DEFAULT via /etc/default/grub:1: the value uses command substitution',
+    );
     expect(refuse('GRUB_CMDLINE_LINUX_DEFAULT=`cat /x`\n')).toMatch(/command substitution/);
     expect(refuse('A=1\nGRUB_CMDLINE_LINUX_DEFAULT="quiet \\\n splash"\n')).toMatch(/grub:2: the assignment spans several lines/);
     expect(refuse('GRUB_CMDLINE_LINUX_DEFAULT="quiet\nsplash"\n')).toMatch(/spans several lines/);
@@ -132,8 +138,24 @@ describe('planKernelCmdlineFileEdit', () => {
 describe('planKernelstubEdit', () => {
   const path = '/etc/kernelstub/configuration';
   const config = {
-    default: { kernel_options: ['quiet', 'splash'], esp_path: '/boot/efi', setup_loader: false, manage_mode: false, force_update: false, live_mode: false, config_rev: 3 },
-    user: { kernel_options: ['quiet', 'loglevel=0', 'systemd.show_status=false', 'splash'], esp_path: '/boot/efi', setup_loader: true, manage_mode: true, force_update: false, live_mode: false, config_rev: 3 },
+    default: {
+      kernel_options: ['quiet', 'splash'],
+      esp_path: '/boot/efi',
+      setup_loader: false,
+      manage_mode: false,
+      force_update: false,
+      live_mode: false,
+      config_rev: 3,
+    },
+    user: {
+      kernel_options: ['quiet', 'loglevel=0', 'systemd.show_status=false', 'splash'],
+      esp_path: '/boot/efi',
+      setup_loader: true,
+      manage_mode: true,
+      force_update: false,
+      live_mode: false,
+      config_rev: 3,
+    },
   };
   const text = JSON.stringify(config, null, 2);
 
@@ -150,7 +172,9 @@ describe('planKernelstubEdit', () => {
   it('starts from default when user is missing; rejects bad JSON and shapes', () => {
     const plan = planKernelstubEdit(JSON.stringify({ default: config.default }), path, { add: ['intel_iommu=on'], remove: [] });
     expect(JSON.parse(plan.newText).user.kernel_options).toEqual(['quiet', 'splash', 'intel_iommu=on']);
-    expect(() => planKernelstubEdit('{', path, iommu)).toThrow(/Failed parsing the kernelstub configuration via \/etc\/kernelstub\/configuration: not valid JSON/);
+    expect(() => planKernelstubEdit('{', path, iommu)).toThrow(
+      /Failed parsing the kernelstub configuration via \/etc\/kernelstub\/configuration: not valid JSON/,
+    );
     expect(() => planKernelstubEdit('{"user":{"kernel_options":"quiet"}}', path, iommu)).toThrow(/unexpected shape/);
   });
 });

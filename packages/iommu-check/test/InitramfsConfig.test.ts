@@ -28,7 +28,15 @@ describe('parseMkinitcpioConf', () => {
     const r = parseMkinitcpioConf([{ path: '/etc/mkinitcpio.conf', text: MKINITCPIO }]);
     expect(r.modules.map((m) => m.module)).toEqual(['vfio_pci', 'vfio', 'vfio_iommu_type1', 'amdgpu']);
     expect(r.modules[0]?.origin).toEqual({ path: '/etc/mkinitcpio.conf', line: 7 });
-    expect(r).toMatchObject({ tool: 'mkinitcpio', includesVfioPci: true, vfioModules: ['vfio_pci', 'vfio', 'vfio_iommu_type1'], gpuDrivers: ['amdgpu'], vfioBeforeGpu: true, loadedBeforeUdev: true, notes: [] });
+    expect(r).toMatchObject({
+      tool: 'mkinitcpio',
+      includesVfioPci: true,
+      vfioModules: ['vfio_pci', 'vfio', 'vfio_iommu_type1'],
+      gpuDrivers: ['amdgpu'],
+      vfioBeforeGpu: true,
+      loadedBeforeUdev: true,
+      notes: [],
+    });
     expect(r.hooks).toContain('modconf');
   });
 
@@ -58,7 +66,12 @@ describe('parseDracutConf', () => {
       { path: '/etc/dracut.conf.d/10-vfio.conf', text: 'force_drivers+=" vfio_pci vfio vfio_iommu_type1 "\n' },
       { path: '/etc/dracut.conf.d/20-gpu.conf', text: 'add_drivers+=" amdgpu "\n' },
     ]);
-    expect(r.modules.map((m) => [m.module, m.via])).toEqual([['vfio_pci', 'force_drivers'], ['vfio', 'force_drivers'], ['vfio_iommu_type1', 'force_drivers'], ['amdgpu', 'add_drivers']]);
+    expect(r.modules.map((m) => [m.module, m.via])).toEqual([
+      ['vfio_pci', 'force_drivers'],
+      ['vfio', 'force_drivers'],
+      ['vfio_iommu_type1', 'force_drivers'],
+      ['amdgpu', 'add_drivers'],
+    ]);
     expect(r).toMatchObject({ tool: 'dracut', includesVfioPci: true, vfioBeforeGpu: true, loadedBeforeUdev: true });
   });
 
@@ -77,9 +90,15 @@ describe('parseDracutConf', () => {
 
 describe('parseInitramfsToolsModules', () => {
   it('reads one module per line with args and comments', () => {
-    const text = '# List of modules that you want to include in your initramfs.\n# They will be loaded at boot time in the order below.\n#\n# raid1\n# sd_mod\nvfio_pci ids=10de:2684\nvfio\nvfio_iommu_type1\nnouveau\n';
+    const text =
+      '# List of modules that you want to include in your initramfs.\n# They will be loaded at boot time in the order below.\n#\n# raid1\n# sd_mod\nvfio_pci ids=10de:2684\nvfio\nvfio_iommu_type1\nnouveau\n';
     const r = parseInitramfsToolsModules(text);
-    expect(r.modules.map((m) => [m.module, m.args, m.origin.line])).toEqual([['vfio_pci', 'ids=10de:2684', 6], ['vfio', undefined, 7], ['vfio_iommu_type1', undefined, 8], ['nouveau', undefined, 9]]);
+    expect(r.modules.map((m) => [m.module, m.args, m.origin.line])).toEqual([
+      ['vfio_pci', 'ids=10de:2684', 6],
+      ['vfio', undefined, 7],
+      ['vfio_iommu_type1', undefined, 8],
+      ['nouveau', undefined, 9],
+    ]);
     expect(r).toMatchObject({ tool: 'initramfs-tools', vfioBeforeGpu: true, loadedBeforeUdev: false, gpuDrivers: ['nouveau'] });
     expect(r.notes[0]).toMatch(/softdep/);
     expect(parseInitramfsToolsModules('').includesVfioPci).toBe(false);

@@ -43,7 +43,11 @@ const NO_IR = `            CPU0       CPU1
 
 describe('parseInterruptRemapping', () => {
   it('detects IR chips on Intel (5.15 and 6.8 per-device names)', () => {
-    expect(parseInterruptRemapping(INTEL_515)).toEqual({ remapped: true, chips: ['IR-IO-APIC', 'IR-PCI-MSI'], allChips: ['IR-IO-APIC', 'DMAR-MSI', 'IR-PCI-MSI'] });
+    expect(parseInterruptRemapping(INTEL_515)).toEqual({
+      remapped: true,
+      chips: ['IR-IO-APIC', 'IR-PCI-MSI'],
+      allChips: ['IR-IO-APIC', 'DMAR-MSI', 'IR-PCI-MSI'],
+    });
     expect(parseInterruptRemapping(INTEL_68).chips).toEqual(['IR-IO-APIC', 'IR-PCI-MSIX-0000:00:1f.3', 'IR-PCI-MSI-0000:00:14.0', 'IR-PCI-MSIX-0000:01:00.0']);
   });
   it('detects IR chips on AMD; the AMD-Vi and DMAR rows prove nothing', () => {
@@ -59,7 +63,17 @@ describe('decodeIntelEcap', () => {
   it('decodes a Skylake client ECAP', () => {
     // /sys/class/iommu/dmar1/intel-iommu/ecap on an i7-6700: f050da
     const e = decodeIntelEcap('f050da\n');
-    expect(e).toMatchObject({ raw: 0xf050dan, coherency: false, queuedInvalidation: true, interruptRemapping: true, extendedInterruptMode: true, passThrough: true, snoopControl: true, iotlbRegisterOffset: 0x50 * 16, maxHandleMaskValue: 15 });
+    expect(e).toMatchObject({
+      raw: 0xf050dan,
+      coherency: false,
+      queuedInvalidation: true,
+      interruptRemapping: true,
+      extendedInterruptMode: true,
+      passThrough: true,
+      snoopControl: true,
+      iotlbRegisterOffset: 0x50 * 16,
+      maxHandleMaskValue: 15,
+    });
   });
   it('decodes single bits and 64-bit values', () => {
     expect(decodeIntelEcap('8')).toMatchObject({ interruptRemapping: true, passThrough: false });

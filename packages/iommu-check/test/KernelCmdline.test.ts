@@ -6,7 +6,16 @@ describe('parseCmdline', () => {
   it('splits a real /proc/cmdline, init args after --', () => {
     const text = 'BOOT_IMAGE=/vmlinuz-6.8.0-45-generic root=UUID=1b2c ro quiet splash intel_iommu=on iommu=pt vt.handoff=7 -- single --verbose\n';
     const { params, initArgs } = parseCmdline(text);
-    expect(params.map((p) => p.raw)).toEqual(['BOOT_IMAGE=/vmlinuz-6.8.0-45-generic', 'root=UUID=1b2c', 'ro', 'quiet', 'splash', 'intel_iommu=on', 'iommu=pt', 'vt.handoff=7']);
+    expect(params.map((p) => p.raw)).toEqual([
+      'BOOT_IMAGE=/vmlinuz-6.8.0-45-generic',
+      'root=UUID=1b2c',
+      'ro',
+      'quiet',
+      'splash',
+      'intel_iommu=on',
+      'iommu=pt',
+      'vt.handoff=7',
+    ]);
     expect(params[2]).toEqual({ key: 'ro', raw: 'ro' });
     expect(params[5]).toEqual({ key: 'intel_iommu', value: 'on', raw: 'intel_iommu=on' });
     expect(initArgs).toEqual(['single', '--verbose']);
@@ -25,7 +34,10 @@ describe('parseCmdline', () => {
 
   it('keeps offsets for editors, and a quoted "--" value is not the separator', () => {
     const t = tokenizeCmdline('  a=1\tb  -- c=2');
-    expect(t.params.map((p) => [p.start, p.end])).toEqual([[2, 5], [6, 7]]);
+    expect(t.params.map((p) => [p.start, p.end])).toEqual([
+      [2, 5],
+      [6, 7],
+    ]);
     expect(t.dashDashAt).toBe(9);
     expect(t.initArgs.map((p) => p.raw)).toEqual(['c=2']);
     expect(parseCmdline('x=-- y').initArgs).toEqual([]);
@@ -69,7 +81,10 @@ describe('judgeIommuParams', () => {
   });
 
   it('judges passthrough helpers and hacks', () => {
-    const f = judge('pcie_acs_override=downstream,multifunction vfio-pci.ids=10de:2684,10de:22ba vfio_iommu_type1.allow_unsafe_interrupts=1 modprobe.blacklist=nouveau,nvidiafb', 'intel');
+    const f = judge(
+      'pcie_acs_override=downstream,multifunction vfio-pci.ids=10de:2684,10de:22ba vfio_iommu_type1.allow_unsafe_interrupts=1 modprobe.blacklist=nouveau,nvidiafb',
+      'intel',
+    );
     expect(f.map((x) => x.verdict)).toEqual(['warn', 'info', 'warn', 'info']);
     expect(f[1]?.reason).toContain('10de:2684, 10de:22ba');
     expect(f[3]?.reason).toContain('nouveau, nvidiafb');

@@ -41,7 +41,10 @@ describe('parseModprobeConfig', () => {
     ]);
     expect(moduleOptions(config, 'vfio-pci')).toEqual({ ids: '10de:2684,10de:22ba', disable_vga: '1' });
     // continuation lines join; origin is the first line
-    expect(config.options['kvm']?.map((o) => [o.raw, o.origin.line])).toEqual([['ignore_msrs=1', 6], ['report_ignored_msrs=0', 6]]);
+    expect(config.options['kvm']?.map((o) => [o.raw, o.origin.line])).toEqual([
+      ['ignore_msrs=1', 6],
+      ['report_ignored_msrs=0', 6],
+    ]);
   });
 
   it('reads softdeps, blacklists, installs, aliases; ignores bad lines', () => {
@@ -56,7 +59,9 @@ describe('parseModprobeConfig', () => {
     ]);
     expect(config.installs).toEqual([{ module: 'nouveau', command: '/bin/false', origin: { path: '/etc/modprobe.d/blacklist-nvidia.conf', line: 3 } }]);
     expect(config.aliases[0]).toMatchObject({ pattern: 'pci:v000010DEd*sv*sd*bc03sc*i*', module: 'vfio_pci' });
-    expect(config.ignored).toEqual([{ origin: { path: '/etc/modprobe.d/blacklist-nvidia.conf', line: 8 }, text: 'bogus line here', reason: "unknown command 'bogus'" }]);
+    expect(config.ignored).toEqual([
+      { origin: { path: '/etc/modprobe.d/blacklist-nvidia.conf', line: 8 }, text: 'bogus line here', reason: "unknown command 'bogus'" },
+    ]);
     expect(isModuleBlocked(config, 'nouveau')).toBe(true);
     expect(isModuleBlocked(config, 'nvidia')).toBe(false);
   });

@@ -25,7 +25,13 @@ const memlock = (host: HostFs) => runChecks(host).checks.find((c) => c.id === 'm
 
 describe('memlock: the running daemon first, then its unit, then limits.conf', () => {
   it('a running lxd with an 8 MiB limit warns even when limits.conf says unlimited', () => {
-    const c = memlock(copy('lxd-tuned', { '/proc/4242/comm': 'lxd\n', '/proc/4242/limits': 'Limit                     Soft Limit           Hard Limit           Units\nMax locked memory         8388608              8388608              bytes\n' }));
+    const c = memlock(
+      copy('lxd-tuned', {
+        '/proc/4242/comm': 'lxd\n',
+        '/proc/4242/limits':
+          'Limit                     Soft Limit           Hard Limit           Units\nMax locked memory         8388608              8388608              bytes\n',
+      }),
+    );
     expect([c.status, c.evidence]).toEqual(['WARN', ['/proc/4242/limits (lxd): Max locked memory soft 8388608 hard 8388608']]);
     expect(c.remediation).toContain('LimitMEMLOCK=infinity');
   });

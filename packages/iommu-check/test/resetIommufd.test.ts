@@ -26,7 +26,9 @@ describe('reset.<address>', () => {
   it('bus reset only, hitting only the functions of the same card: PASS, naming them', () => {
     const c = reset(fixtureRoot('intel-workstation'), '0000:01:00.0');
     expect(c.status).toBe('PASS');
-    expect(c.summary).toMatch(/resets only by a secondary bus reset of bridge 0000:00:01\.0: it also resets 0000:01:00\.1, 0000:01:00\.2, 0000:01:00\.3 \(functions of the same card/);
+    expect(c.summary).toMatch(
+      /resets only by a secondary bus reset of bridge 0000:00:01\.0: it also resets 0000:01:00\.1, 0000:01:00\.2, 0000:01:00\.3 \(functions of the same card/,
+    );
   });
 
   it('bus reset only, hitting another card on the same bus: WARN naming it', () => {
@@ -61,7 +63,12 @@ describe('reset.<address>', () => {
     fs.rmSync(path.join(root, 'sys/bus/pci/devices/0000:01:00.0/reset_method'));
     const c = reset(root, '0000:18:00.0');
     expect(c.status).toBe('PASS');
-    expect(c.evidence).toEqual(expect.arrayContaining(['/sys/bus/pci/devices/0000:18:00.0/reset_method: absent (kernel 5.10.0-28-amd64: before 5.15, or unknown)', '/sys/bus/pci/devices/0000:18:00.0/config: PCIe Device Capabilities FLR +']));
+    expect(c.evidence).toEqual(
+      expect.arrayContaining([
+        '/sys/bus/pci/devices/0000:18:00.0/reset_method: absent (kernel 5.10.0-28-amd64: before 5.15, or unknown)',
+        '/sys/bus/pci/devices/0000:18:00.0/config: PCIe Device Capabilities FLR +',
+      ]),
+    );
     const gpuRoot = variantRoot('intel-workstation', 'ws-old-kernel', old);
     fs.rmSync(path.join(gpuRoot, 'sys/bus/pci/devices/0000:01:00.0/reset_method'));
     const gpu = reset(gpuRoot, '0000:01:00.0');

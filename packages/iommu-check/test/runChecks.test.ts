@@ -24,7 +24,19 @@ function byId(r: DoctorReport, id: string) {
   return c;
 }
 
-const BASE_IDS = ['pci.devices', 'cpu.virtualization', 'iommu.firmware', 'iommu.kernel', 'iommu.cmdline', 'bootloader.pending', 'iommu.mode', 'irq.remapping', 'vfio.modules', 'vfio.modprobe', 'vfio.initramfs'];
+const BASE_IDS = [
+  'pci.devices',
+  'cpu.virtualization',
+  'iommu.firmware',
+  'iommu.kernel',
+  'iommu.cmdline',
+  'bootloader.pending',
+  'iommu.mode',
+  'irq.remapping',
+  'vfio.modules',
+  'vfio.modprobe',
+  'vfio.initramfs',
+];
 
 /** Per fixture host: the verdict and every check's status, with and without asked devices. */
 const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdict']; checks: Record<string, CheckStatus> }[]> = {
@@ -32,16 +44,44 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     {
       devices: [],
       verdict: 'ready',
-      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'SKIP' },
+      checks: {
+        'pci.devices': 'PASS',
+        'cpu.virtualization': 'PASS',
+        'iommu.firmware': 'PASS',
+        'iommu.kernel': 'PASS',
+        'iommu.cmdline': 'PASS',
+        'bootloader.pending': 'PASS',
+        'iommu.mode': 'PASS',
+        'irq.remapping': 'PASS',
+        'vfio.modules': 'PASS',
+        'vfio.modprobe': 'PASS',
+        'vfio.initramfs': 'SKIP',
+      },
     },
     // The RTX 4090's group holds only its own four functions, still on host drivers: movable together.
-    { devices: ['01:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:01:00.0': 'WARN', 'acs.0000:01:00.0': 'PASS', 'vfio.initramfs': 'SKIP' } },
+    {
+      devices: ['01:00.0'],
+      verdict: 'ready-with-warnings',
+      checks: { 'group.viable.0000:01:00.0': 'WARN', 'acs.0000:01:00.0': 'PASS', 'vfio.initramfs': 'SKIP' },
+    },
   ],
   'intel-iommu-off': [
     {
       devices: [],
       verdict: 'not-ready',
-      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'FAIL', 'iommu.cmdline': 'FAIL', 'bootloader.pending': 'PASS', 'iommu.mode': 'SKIP', 'irq.remapping': 'SKIP', 'vfio.modules': 'WARN', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'SKIP' },
+      checks: {
+        'pci.devices': 'PASS',
+        'cpu.virtualization': 'PASS',
+        'iommu.firmware': 'PASS',
+        'iommu.kernel': 'FAIL',
+        'iommu.cmdline': 'FAIL',
+        'bootloader.pending': 'PASS',
+        'iommu.mode': 'SKIP',
+        'irq.remapping': 'SKIP',
+        'vfio.modules': 'WARN',
+        'vfio.modprobe': 'PASS',
+        'vfio.initramfs': 'SKIP',
+      },
     },
     { devices: ['0000:01:00.0'], verdict: 'not-ready', checks: { 'group.viable.0000:01:00.0': 'FAIL', 'acs.0000:01:00.0': 'PASS' } },
   ],
@@ -49,14 +89,38 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     {
       devices: [],
       verdict: 'not-ready',
-      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'FAIL', 'iommu.kernel': 'FAIL', 'iommu.cmdline': 'FAIL', 'bootloader.pending': 'PASS', 'iommu.mode': 'SKIP', 'irq.remapping': 'SKIP', 'vfio.modules': 'WARN', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'SKIP' },
+      checks: {
+        'pci.devices': 'PASS',
+        'cpu.virtualization': 'PASS',
+        'iommu.firmware': 'FAIL',
+        'iommu.kernel': 'FAIL',
+        'iommu.cmdline': 'FAIL',
+        'bootloader.pending': 'PASS',
+        'iommu.mode': 'SKIP',
+        'irq.remapping': 'SKIP',
+        'vfio.modules': 'WARN',
+        'vfio.modprobe': 'PASS',
+        'vfio.initramfs': 'SKIP',
+      },
     },
   ],
   'amd-shared-group': [
     {
       devices: [],
       verdict: 'ready-with-warnings',
-      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'WARN', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'SKIP' },
+      checks: {
+        'pci.devices': 'PASS',
+        'cpu.virtualization': 'PASS',
+        'iommu.firmware': 'PASS',
+        'iommu.kernel': 'PASS',
+        'iommu.cmdline': 'WARN',
+        'bootloader.pending': 'PASS',
+        'iommu.mode': 'PASS',
+        'irq.remapping': 'PASS',
+        'vfio.modules': 'PASS',
+        'vfio.modprobe': 'PASS',
+        'vfio.initramfs': 'SKIP',
+      },
     },
     // ids=1002:ab28 also claims the boot GPU's HDMI audio 0000:0b:00.1.
     { devices: ['0000:06:00.0'], verdict: 'not-ready', checks: { 'group.viable.0000:06:00.0': 'FAIL', 'acs.0000:06:00.0': 'FAIL', 'vfio.modprobe': 'WARN' } },
@@ -66,7 +130,19 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     {
       devices: [],
       verdict: 'ready',
-      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'SKIP' },
+      checks: {
+        'pci.devices': 'PASS',
+        'cpu.virtualization': 'PASS',
+        'iommu.firmware': 'PASS',
+        'iommu.kernel': 'PASS',
+        'iommu.cmdline': 'PASS',
+        'bootloader.pending': 'PASS',
+        'iommu.mode': 'PASS',
+        'irq.remapping': 'PASS',
+        'vfio.modules': 'PASS',
+        'vfio.modprobe': 'PASS',
+        'vfio.initramfs': 'SKIP',
+      },
     },
     { devices: ['00:02.0'], verdict: 'not-ready', checks: { 'group.viable.0000:00:02.0': 'FAIL', 'acs.0000:00:02.0': 'PASS' } },
   ],
@@ -74,7 +150,19 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     {
       devices: [],
       verdict: 'ready',
-      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'PASS' },
+      checks: {
+        'pci.devices': 'PASS',
+        'cpu.virtualization': 'PASS',
+        'iommu.firmware': 'PASS',
+        'iommu.kernel': 'PASS',
+        'iommu.cmdline': 'PASS',
+        'bootloader.pending': 'PASS',
+        'iommu.mode': 'PASS',
+        'irq.remapping': 'PASS',
+        'vfio.modules': 'PASS',
+        'vfio.modprobe': 'PASS',
+        'vfio.initramfs': 'PASS',
+      },
     },
     { devices: ['0000:18:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:18:00.0': 'WARN', 'acs.0000:18:00.0': 'PASS' } },
   ],
@@ -82,20 +170,54 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     {
       devices: [],
       verdict: 'ready',
-      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'PASS' },
+      checks: {
+        'pci.devices': 'PASS',
+        'cpu.virtualization': 'PASS',
+        'iommu.firmware': 'PASS',
+        'iommu.kernel': 'PASS',
+        'iommu.cmdline': 'PASS',
+        'bootloader.pending': 'PASS',
+        'iommu.mode': 'PASS',
+        'irq.remapping': 'PASS',
+        'vfio.modules': 'PASS',
+        'vfio.modprobe': 'PASS',
+        'vfio.initramfs': 'PASS',
+      },
     },
     // The second of two identical cards: its group is its own two functions; initramfs-tools lists no vfio modules yet.
-    { devices: ['02:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:02:00.0': 'WARN', 'acs.0000:02:00.0': 'PASS', 'vfio.initramfs': 'WARN' } },
+    {
+      devices: ['02:00.0'],
+      verdict: 'ready-with-warnings',
+      checks: { 'group.viable.0000:02:00.0': 'WARN', 'acs.0000:02:00.0': 'PASS', 'vfio.initramfs': 'WARN' },
+    },
   ],
   // Two NUMA nodes, a GPU on each: the node-1 GPU is alone in its group; initramfs-tools lists no vfio modules.
   'numa-dual-socket': [
     {
       devices: [],
       verdict: 'ready-with-warnings',
-      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'PASS', memlock: 'WARN', hugepages: 'PASS' },
+      checks: {
+        'pci.devices': 'PASS',
+        'cpu.virtualization': 'PASS',
+        'iommu.firmware': 'PASS',
+        'iommu.kernel': 'PASS',
+        'iommu.cmdline': 'PASS',
+        'bootloader.pending': 'PASS',
+        'iommu.mode': 'PASS',
+        'irq.remapping': 'PASS',
+        'vfio.modules': 'PASS',
+        'vfio.modprobe': 'PASS',
+        'vfio.initramfs': 'PASS',
+        memlock: 'WARN',
+        hugepages: 'PASS',
+      },
     },
     // Node 1 has hugepages reserved, node 0 none.
-    { devices: ['81:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:81:00.0': 'WARN', 'acs.0000:81:00.0': 'PASS', 'vfio.initramfs': 'WARN', hugepages: 'PASS' } },
+    {
+      devices: ['81:00.0'],
+      verdict: 'ready-with-warnings',
+      checks: { 'group.viable.0000:81:00.0': 'WARN', 'acs.0000:81:00.0': 'PASS', 'vfio.initramfs': 'WARN', hugepages: 'PASS' },
+    },
     { devices: ['01:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:01:00.0': 'WARN', hugepages: 'WARN' } },
   ],
   // Set up by LXD's production guide; its one GPU is alone in its group (a WARN until bound).
@@ -103,7 +225,21 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     {
       devices: [],
       verdict: 'ready',
-      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'PASS', memlock: 'PASS', hugepages: 'PASS' },
+      checks: {
+        'pci.devices': 'PASS',
+        'cpu.virtualization': 'PASS',
+        'iommu.firmware': 'PASS',
+        'iommu.kernel': 'PASS',
+        'iommu.cmdline': 'PASS',
+        'bootloader.pending': 'PASS',
+        'iommu.mode': 'PASS',
+        'irq.remapping': 'PASS',
+        'vfio.modules': 'PASS',
+        'vfio.modprobe': 'PASS',
+        'vfio.initramfs': 'PASS',
+        memlock: 'PASS',
+        hugepages: 'PASS',
+      },
     },
     { devices: ['02:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:02:00.0': 'WARN', 'acs.0000:02:00.0': 'PASS' } },
   ],
@@ -113,7 +249,19 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     {
       devices: [],
       verdict: 'ready',
-      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'SKIP' },
+      checks: {
+        'pci.devices': 'PASS',
+        'cpu.virtualization': 'PASS',
+        'iommu.firmware': 'PASS',
+        'iommu.kernel': 'PASS',
+        'iommu.cmdline': 'PASS',
+        'bootloader.pending': 'PASS',
+        'iommu.mode': 'PASS',
+        'irq.remapping': 'PASS',
+        'vfio.modules': 'PASS',
+        'vfio.modprobe': 'PASS',
+        'vfio.initramfs': 'SKIP',
+      },
     },
     { devices: ['00:1f.3'], verdict: 'not-ready', checks: { 'group.viable.0000:00:1f.3': 'FAIL' } },
     { devices: ['00:00.0'], verdict: 'not-ready', checks: { 'group.viable.0000:00:00.0': 'FAIL' } },
@@ -124,7 +272,19 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     {
       devices: [],
       verdict: 'incomplete',
-      checks: { 'pci.devices': 'WARN', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'SKIP', 'iommu.kernel': 'SKIP', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'SKIP', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'SKIP' },
+      checks: {
+        'pci.devices': 'WARN',
+        'cpu.virtualization': 'PASS',
+        'iommu.firmware': 'SKIP',
+        'iommu.kernel': 'SKIP',
+        'iommu.cmdline': 'PASS',
+        'bootloader.pending': 'PASS',
+        'iommu.mode': 'SKIP',
+        'irq.remapping': 'PASS',
+        'vfio.modules': 'PASS',
+        'vfio.modprobe': 'PASS',
+        'vfio.initramfs': 'SKIP',
+      },
     },
     { devices: ['01:00.0'], verdict: 'incomplete', checks: { 'group.viable.0000:01:00.0': 'SKIP' } },
   ],
@@ -132,7 +292,19 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
     {
       devices: [],
       verdict: 'ready',
-      checks: { 'pci.devices': 'PASS', 'cpu.virtualization': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'bootloader.pending': 'PASS', 'iommu.mode': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', 'vfio.initramfs': 'SKIP' },
+      checks: {
+        'pci.devices': 'PASS',
+        'cpu.virtualization': 'PASS',
+        'iommu.firmware': 'PASS',
+        'iommu.kernel': 'PASS',
+        'iommu.cmdline': 'PASS',
+        'bootloader.pending': 'PASS',
+        'iommu.mode': 'PASS',
+        'irq.remapping': 'PASS',
+        'vfio.modules': 'PASS',
+        'vfio.modprobe': 'PASS',
+        'vfio.initramfs': 'SKIP',
+      },
     },
     { devices: ['10000:e1:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.10000:e1:00.0': 'WARN', 'acs.10000:e1:00.0': 'PASS' } },
   ],
@@ -144,7 +316,18 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
       verdict: 'ready',
       checks: { 'pci.devices': 'PASS', 'iommu.kernel': 'PASS', 'vfio.modules': 'PASS', 'vfio.modprobe': 'PASS', iommufd: 'PASS' },
     },
-    { devices: ['01:00.0', '03:00.0', '04:00.0'], verdict: 'not-ready', checks: { 'group.viable.0000:01:00.0': 'PASS', 'reset.0000:01:00.0': 'WARN', 'group.viable.0000:03:00.0': 'FAIL', 'reset.0000:03:00.0': 'WARN', 'group.viable.0000:04:00.0': 'WARN', 'reset.0000:04:00.0': 'PASS' } },
+    {
+      devices: ['01:00.0', '03:00.0', '04:00.0'],
+      verdict: 'not-ready',
+      checks: {
+        'group.viable.0000:01:00.0': 'PASS',
+        'reset.0000:01:00.0': 'WARN',
+        'group.viable.0000:03:00.0': 'FAIL',
+        'reset.0000:03:00.0': 'WARN',
+        'group.viable.0000:04:00.0': 'WARN',
+        'reset.0000:04:00.0': 'PASS',
+      },
+    },
   ],
   'upgrade-after': [
     {
@@ -152,7 +335,17 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
       verdict: 'ready',
       checks: { 'pci.devices': 'PASS', 'iommu.kernel': 'PASS', 'vfio.modules': 'PASS', iommufd: 'PASS' },
     },
-    { devices: ['0a:00.0', '04:00.0'], verdict: 'not-ready', checks: { 'group.viable.0000:0a:00.0': 'PASS', 'reset.0000:0a:00.0': 'WARN', 'group.viable.0000:04:00.0': 'FAIL', 'acs.0000:04:00.0': 'FAIL', 'reset.0000:04:00.0': 'PASS' } },
+    {
+      devices: ['0a:00.0', '04:00.0'],
+      verdict: 'not-ready',
+      checks: {
+        'group.viable.0000:0a:00.0': 'PASS',
+        'reset.0000:0a:00.0': 'WARN',
+        'group.viable.0000:04:00.0': 'FAIL',
+        'acs.0000:04:00.0': 'FAIL',
+        'reset.0000:04:00.0': 'PASS',
+      },
+    },
   ],
 };
 
@@ -182,14 +375,23 @@ describe('runChecks on every fixture host', () => {
 describe('specific cases', () => {
   it('platform functions: group.viable says "not passable: holds platform function ..." with the way out', () => {
     const audio = byId(run('intel-pch-desktop', ['00:1f.3']), 'group.viable.0000:00:1f.3');
-    expect(audio.summary).toMatch(/^Group 10 is not passable: holds platform function 0000:00:1f\.0 \(ISA bridge\), 0000:00:1f\.4 \(SMBus controller\), 0000:00:1f\.5 \(SPI flash controller\): /);
+    expect(audio.summary).toMatch(
+      /^Group 10 is not passable: holds platform function 0000:00:1f\.0 \(ISA bridge\), 0000:00:1f\.4 \(SMBus controller\), 0000:00:1f\.5 \(SPI flash controller\): /,
+    );
     expect(audio.summary).toMatch(/--force does not override this/);
     expect(audio.remediation).toMatch(/a slot whose root port has ACS.*another device.*VM without it/);
-    expect(audio.evidence).toContain("0000:00:1f.0: platform function (ISA bridge): the LPC/eSPI bridge to the firmware's legacy devices (TPM, super-I/O, embedded controller, timers)");
-    expect(byId(run('intel-pch-desktop', ['00:00.0']), 'group.viable.0000:00:00.0').summary).toMatch(/not passable: holds platform function 0000:00:00\.0 \(host bridge\)/);
+    expect(audio.evidence).toContain(
+      "0000:00:1f.0: platform function (ISA bridge): the LPC/eSPI bridge to the firmware's legacy devices (TPM, super-I/O, embedded controller, timers)",
+    );
+    expect(byId(run('intel-pch-desktop', ['00:00.0']), 'group.viable.0000:00:00.0').summary).toMatch(
+      /not passable: holds platform function 0000:00:00\.0 \(host bridge\)/,
+    );
     // The same rule on an existing fixture: intel-workstation's host bridge is alone in group 0.
     const bridge = run('intel-workstation', ['00:00.0']);
-    expect(byId(bridge, 'group.viable.0000:00:00.0')).toMatchObject({ status: 'FAIL', summary: expect.stringMatching(/holds platform function 0000:00:00\.0 \(host bridge\)/) });
+    expect(byId(bridge, 'group.viable.0000:00:00.0')).toMatchObject({
+      status: 'FAIL',
+      summary: expect.stringMatching(/holds platform function 0000:00:00\.0 \(host bridge\)/),
+    });
   });
 
   it('a partial capture: firmware and kernel checks SKIP "not in this tree", the dangling links said, verdict incomplete', () => {
@@ -211,7 +413,10 @@ describe('specific cases', () => {
     const r = runChecks(new HostFs(root));
     expect(r.absent).toEqual(['/sys/kernel/iommu_groups']);
     expect(r.verdict).toBe('incomplete');
-    expect(byId(r, 'iommu.kernel')).toMatchObject({ status: 'SKIP', summary: expect.stringMatching(/^\/sys\/kernel\/iommu_groups is not in this tree: .*10 devices carry iommu_group links/) });
+    expect(byId(r, 'iommu.kernel')).toMatchObject({
+      status: 'SKIP',
+      summary: expect.stringMatching(/^\/sys\/kernel\/iommu_groups is not in this tree: .*10 devices carry iommu_group links/),
+    });
   });
 
   it('a real FAIL still makes not-ready on a partial tree; absent /proc/cmdline alone makes incomplete', () => {
@@ -219,7 +424,10 @@ describe('specific cases', () => {
       spec.absent = ['/proc/cmdline'];
     });
     const r = runChecks(new HostFs(root));
-    expect(byId(r, 'iommu.cmdline')).toMatchObject({ status: 'SKIP', summary: '/proc/cmdline is not in this tree: the running kernel\'s parameters cannot be read.' });
+    expect(byId(r, 'iommu.cmdline')).toMatchObject({
+      status: 'SKIP',
+      summary: "/proc/cmdline is not in this tree: the running kernel's parameters cannot be read.",
+    });
     expect(r.absent).toEqual(['/proc/cmdline']);
     expect(r.verdict).toBe('not-ready'); // iommu.kernel FAILs on /sys/kernel that is there
     const ok = variantRoot('intel-workstation', 'ok-no-cmdline', (spec) => {
@@ -349,7 +557,11 @@ describe('planCmdlineRemediation picks the boot loader by what exists', () => {
   });
 
   it('kernelstub', () => {
-    const config = JSON.stringify({ default: { kernel_options: ['quiet', 'splash'] }, user: { kernel_options: ['quiet', 'splash', 'intel_iommu=off'] } }, null, 2);
+    const config = JSON.stringify(
+      { default: { kernel_options: ['quiet', 'splash'] }, user: { kernel_options: ['quiet', 'splash', 'intel_iommu=off'] } },
+      null,
+      2,
+    );
     const plans = planCmdlineRemediation(tmp({ '/proc/cmdline': cmdline, '/etc/kernelstub/configuration': config }), 'intel');
     expect(plans.map((p) => p.loader)).toEqual(['kernelstub']);
     expect(JSON.parse(plans[0]!.newText).user.kernel_options).toEqual(['quiet', 'splash', 'intel_iommu=on']);

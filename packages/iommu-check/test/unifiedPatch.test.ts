@@ -20,14 +20,20 @@ function expectApplies(plan: Pick<BootConfigEditPlan, 'path' | 'changed' | 'newT
 describe('unifiedPatch', () => {
   it('is a unified diff with three lines of context, named relative to / for patch -p0', () => {
     expect(unifiedPatch('/f', 'a\nb\nc\n', 'a\nB\nc\n')).toBe('--- f\n+++ f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n');
-    expect(unifiedPatch('/etc/modprobe.d/x.conf', null, 'options vfio-pci ids=10de:2684\n')).toBe('--- /dev/null\n+++ etc/modprobe.d/x.conf\n@@ -0,0 +1,1 @@\n+options vfio-pci ids=10de:2684\n');
+    expect(unifiedPatch('/etc/modprobe.d/x.conf', null, 'options vfio-pci ids=10de:2684\n')).toBe(
+      '--- /dev/null\n+++ etc/modprobe.d/x.conf\n@@ -0,0 +1,1 @@\n+options vfio-pci ids=10de:2684\n',
+    );
     expect(unifiedPatch('/f', 'same', 'same')).toBe('');
   });
 
   it('applies with GNU patch -p0: edits, new files, missing final newlines', () => {
     const cases: Array<[string, string | null, string]> = [
       ['/etc/modprobe.d/passthru-vfio.conf', null, '# Written by passthru persist\noptions vfio-pci ids=10de:2684\n'],
-      ['/etc/initramfs-tools/modules', '# List of modules\nloop\n', '# List of modules\nloop\n# passthru: vfio in the initramfs\nvfio\nvfio_iommu_type1\nvfio_pci\n'],
+      [
+        '/etc/initramfs-tools/modules',
+        '# List of modules\nloop\n',
+        '# List of modules\nloop\n# passthru: vfio in the initramfs\nvfio\nvfio_iommu_type1\nvfio_pci\n',
+      ],
       ['/etc/kernel/cmdline', 'root=/dev/sda1 quiet', 'root=/dev/sda1 quiet intel_iommu=on'],
       ['/etc/kernel/cmdline', '', 'root=/dev/sda1 quiet\n'],
       ['/etc/mkinitcpio.conf', 'A=1\nMODULES=(nvidia)\nB=2', 'A=1\nMODULES=(vfio_pci vfio vfio_iommu_type1 nvidia)\nB=2\n'],
@@ -39,7 +45,8 @@ describe('unifiedPatch', () => {
 describe('every planned boot-configuration edit applies with GNU patch -p0', () => {
   it('GRUB defaults: both variables of every sample, an appended variable, a grub.d drop-in', () => {
     for (const text of [DEBIAN_GRUB, UBUNTU_GRUB, FEDORA_GRUB]) {
-      for (const variable of ['GRUB_CMDLINE_LINUX_DEFAULT', 'GRUB_CMDLINE_LINUX']) expectApplies(planGrubCmdlineEdit(text, '/etc/default/grub', iommu, variable, 'debian'), text);
+      for (const variable of ['GRUB_CMDLINE_LINUX_DEFAULT', 'GRUB_CMDLINE_LINUX'])
+        expectApplies(planGrubCmdlineEdit(text, '/etc/default/grub', iommu, variable, 'debian'), text);
     }
     expectApplies(planGrubCmdlineEdit('GRUB_TIMEOUT=5', '/etc/default/grub', { add: ['intel_iommu=on'], remove: [] }), 'GRUB_TIMEOUT=5');
     expectApplies(planGrubCmdlineEdit('', '/etc/default/grub.d/passthru.cfg', { add: ['intel_iommu=on'], remove: [] }), '');
@@ -61,7 +68,11 @@ describe('every planned boot-configuration edit applies with GNU patch -p0', () 
 
   describe('planCmdlineRemediation, from a host tree', () => {
     const roots: string[] = [];
-    afterAll(() => roots.forEach((r) => { fs.rmSync(r, { recursive: true, force: true }); }));
+    afterAll(() =>
+      roots.forEach((r) => {
+        fs.rmSync(r, { recursive: true, force: true });
+      }),
+    );
     const tmp = (files: Record<string, string>): HostFs => {
       const root = fs.mkdtempSync(path.join(os.tmpdir(), 'passthru-plan-'));
       roots.push(root);
@@ -74,14 +85,18 @@ describe('every planned boot-configuration edit applies with GNU patch -p0', () 
 
     it('GRUB: one patch per file when both variables of a file change', () => {
       const grub = 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet intel_iommu=off"\nGRUB_CMDLINE_LINUX="intremap=off"\n';
-      const plans = planCmdlineRemediation(tmp({ '/proc/cmdline': 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro\n', '/etc/default/grub': grub }), 'intel', { distro: 'debian' });
+      const plans = planCmdlineRemediation(tmp({ '/proc/cmdline': 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro\n', '/etc/default/grub': grub }), 'intel', {
+        distro: 'debian',
+      });
       expect(plans.map((p) => p.where)).toEqual(['GRUB_CMDLINE_LINUX_DEFAULT and GRUB_CMDLINE_LINUX in /etc/default/grub']);
       expect(plans[0]!.diff.match(/^\+\+\+ /gm)).toHaveLength(1);
       expectApplies(plans[0]!, grub);
     });
 
     it('an empty /etc/kernel/cmdline: the patch is against the empty file, not the /proc/cmdline fallback', () => {
-      const plans = planCmdlineRemediation(tmp({ '/proc/cmdline': 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet\n', '/etc/kernel/cmdline': '' }), 'intel', { distro: 'debian' });
+      const plans = planCmdlineRemediation(tmp({ '/proc/cmdline': 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet\n', '/etc/kernel/cmdline': '' }), 'intel', {
+        distro: 'debian',
+      });
       expect(plans[0]!.newText).toBe('root=/dev/sda1 ro quiet intel_iommu=on\n');
       expectApplies(plans[0]!, '');
     });

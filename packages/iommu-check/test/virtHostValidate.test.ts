@@ -29,7 +29,11 @@ describe('parseVirtHostValidate', () => {
       '  QEMU: Checking if IOMMU is enabled by kernel                               : WARN (IOMMU appears to be disabled in kernel. Add intel_iommu=on to kernel cmdline arguments)\n';
     expect(parseVirtHostValidate(text)).toEqual([
       { check: 'for device assignment IOMMU support', status: 'PASS' },
-      { check: 'if IOMMU is enabled by kernel', status: 'WARN', message: 'IOMMU appears to be disabled in kernel. Add intel_iommu=on to kernel cmdline arguments' },
+      {
+        check: 'if IOMMU is enabled by kernel',
+        status: 'WARN',
+        message: 'IOMMU appears to be disabled in kernel. Add intel_iommu=on to kernel cmdline arguments',
+      },
     ]);
   });
 });

@@ -59,7 +59,11 @@ export function runVirtHostValidate(tree: string): VhvResult {
     for (const f of ['cmdline', 'cpuinfo']) if (fs.existsSync(`${t}/proc/${f}`)) mounts.push(`mount --bind ${q(`${t}/proc/${f}`)} /proc/${f}`);
     script = `set -e; ${mounts.join('; ')}; set +e; virt-host-validate qemu`;
   }
-  const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, timeout: 60_000 });
+  const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C' },
+    timeout: 60_000,
+  });
   if (r.error) throw r.error;
   const stdout = r.stdout ?? '';
   const lines = parseVirtHostValidate(stdout);

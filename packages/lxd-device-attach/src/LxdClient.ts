@@ -41,7 +41,13 @@ export function findLxdSocket(env: NodeJS.ProcessEnv = process.env, exists: (p: 
   const candidates = lxdSocketCandidates(env);
   const found = candidates.find((p) => exists(p));
   if (!found) {
-    throw new LxdError('finding', 'the LXD unix socket', candidates.join(', '), `no socket exists${env.LXD_DIR ? ' (LXD_DIR is set)' : ''}; is LXD installed and running?`, { kind: 'unreachable' });
+    throw new LxdError(
+      'finding',
+      'the LXD unix socket',
+      candidates.join(', '),
+      `no socket exists${env.LXD_DIR ? ' (LXD_DIR is set)' : ''}; is LXD installed and running?`,
+      { kind: 'unreachable' },
+    );
   }
   return found;
 }
@@ -145,11 +151,21 @@ export class LxdClient {
     try {
       json = JSON.parse(text);
     } catch (error) {
-      throw new LxdError(purpose.doing, purpose.what, this.via, `HTTP ${status} with a body that is not JSON: ${text.slice(0, 200)}`, { status, kind: 'lxd', cause: error });
+      throw new LxdError(purpose.doing, purpose.what, this.via, `HTTP ${status} with a body that is not JSON: ${text.slice(0, 200)}`, {
+        status,
+        kind: 'lxd',
+        cause: error,
+      });
     }
     const parsed = EnvelopeSchema.safeParse(json);
     if (!parsed.success) {
-      throw new LxdError(purpose.doing, purpose.what, this.via, `HTTP ${status} with an answer that is not an LXD envelope: ${parsed.error.issues[0]?.message ?? ''}`, { status, kind: 'lxd', cause: parsed.error });
+      throw new LxdError(
+        purpose.doing,
+        purpose.what,
+        this.via,
+        `HTTP ${status} with an answer that is not an LXD envelope: ${parsed.error.issues[0]?.message ?? ''}`,
+        { status, kind: 'lxd', cause: parsed.error },
+      );
     }
     return { status, etag, envelope: parsed.data };
   }
@@ -158,11 +174,19 @@ export class LxdClient {
    * A request whose result is the sync metadata (async answers are waited for and give the
    * operation). An error envelope throws an LxdError with LXD's message, status and code.
    */
-  async request(method: string, path: string, options: RequestOptions, purpose: Purpose): Promise<{ metadata: unknown; etag: string | undefined; status: number }> {
+  async request(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    purpose: Purpose,
+  ): Promise<{ metadata: unknown; etag: string | undefined; status: number }> {
     const response = await this.raw(method, path, options, purpose);
     const envelope = response.envelope;
     if (envelope.type === 'error') {
-      throw new LxdError(purpose.doing, purpose.what, this.via, envelope.error || `HTTP ${response.status}`, { status: response.status, errorCode: envelope.error_code });
+      throw new LxdError(purpose.doing, purpose.what, this.via, envelope.error || `HTTP ${response.status}`, {
+        status: response.status,
+        errorCode: envelope.error_code,
+      });
     }
     if (envelope.type === 'async') {
       const operation = await this.waitOperation(envelope.operation, purpose, options.project);
@@ -174,15 +198,22 @@ export class LxdClient {
   /** Waits for an operation to end; a Failure (or Cancelled) throws with the operation's `err`. */
   async waitOperation(operation: string, purpose: Purpose, project?: string): Promise<Operation> {
     const id = operation.replace(/^\/1\.0\/operations\//, '');
-    if (!/^[A-Za-z0-9-]+$/.test(id)) throw new LxdError(purpose.doing, purpose.what, this.via, `LXD named a malformed operation '${operation}'`, { kind: 'lxd' });
+    if (!/^[A-Za-z0-9-]+$/.test(id))
+      throw new LxdError(purpose.doing, purpose.what, this.via, `LXD named a malformed operation '${operation}'`, { kind: 'lxd' });
     const response = await this.raw('GET', `/1.0/operations/${id}/wait`, { project, query: { timeout: String(this.operationTimeout) } }, purpose);
     const envelope = response.envelope;
     if (envelope.type === 'error') {
-      throw new LxdError(purpose.doing, purpose.what, this.via, `waiting for operation ${id}: ${envelope.error}`, { status: response.status, errorCode: envelope.error_code });
+      throw new LxdError(purpose.doing, purpose.what, this.via, `waiting for operation ${id}: ${envelope.error}`, {
+        status: response.status,
+        errorCode: envelope.error_code,
+      });
     }
     const op = this.parse(OperationSchema, envelope.metadata, purpose, `operation ${id}`);
     if (op.status_code === 103 || op.status_code === 105 || op.status_code === 106) {
-      throw new LxdError(purpose.doing, purpose.what, this.via, `operation ${id} still ${op.status} after ${this.operationTimeout} s`, { kind: 'lxd', errorCode: op.status_code });
+      throw new LxdError(purpose.doing, purpose.what, this.via, `operation ${id} still ${op.status} after ${this.operationTimeout} s`, {
+        kind: 'lxd',
+        errorCode: op.status_code,
+      });
     }
     if (op.status_code !== 200) {
       throw new LxdError(purpose.doing, purpose.what, this.via, op.err || op.status, { kind: 'lxd', status: response.status, errorCode: op.status_code });
@@ -205,7 +236,10 @@ export class LxdClient {
 
   /** Every instance of a project, or of all projects (each then carries its `project`). */
   async listInstances(scope: { project?: string; allProjects?: boolean } = {}): Promise<Instance[]> {
-    const purpose = { doing: 'listing', what: scope.allProjects ? 'instances of all projects' : `instances${scope.project ? ` of project ${scope.project}` : ''}` };
+    const purpose = {
+      doing: 'listing',
+      what: scope.allProjects ? 'instances of all projects' : `instances${scope.project ? ` of project ${scope.project}` : ''}`,
+    };
     const query: Record<string, string> = { recursion: '1' };
     if (scope.allProjects) query['all-projects'] = 'true';
     const { metadata } = await this.request('GET', '/1.0/instances', { project: scope.allProjects ? undefined : scope.project, query }, purpose);
@@ -219,12 +253,21 @@ export class LxdClient {
    */
   async updateInstance(name: string, put: InstancePut, etag: string | undefined, project?: string, doing = 'updating'): Promise<void> {
     const what = `instance ${name}${project ? ` in project ${project}` : ''}`;
-    if (!etag) throw new LxdError(doing, what, this.via, 'LXD sent no ETag for the instance, so a concurrent change could not be detected; refusing to write', { kind: 'conflict' });
+    if (!etag)
+      throw new LxdError(doing, what, this.via, 'LXD sent no ETag for the instance, so a concurrent change could not be detected; refusing to write', {
+        kind: 'conflict',
+      });
     try {
       await this.request('PUT', `/1.0/instances/${encodeURIComponent(name)}`, { project, body: put, headers: { 'If-Match': etag } }, { doing, what });
     } catch (error) {
       if (error instanceof LxdError && error.status === 412) {
-        throw new LxdError(doing, what, this.via, `the instance changed since it was read; nothing was overwritten, re-run to apply on top of the new config (LXD: ${error.detail})`, { kind: 'conflict', status: 412, errorCode: error.errorCode, cause: error });
+        throw new LxdError(
+          doing,
+          what,
+          this.via,
+          `the instance changed since it was read; nothing was overwritten, re-run to apply on top of the new config (LXD: ${error.detail})`,
+          { kind: 'conflict', status: 412, errorCode: error.errorCode, cause: error },
+        );
       }
       throw error;
     }
@@ -259,15 +302,27 @@ export class LxdClient {
     const parsed = schema.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new LxdError(purpose.doing, what, this.via, `unexpected answer from LXD: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`, { kind: 'lxd', cause: parsed.error });
+      throw new LxdError(purpose.doing, what, this.via, `unexpected answer from LXD: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`, {
+        kind: 'lxd',
+        cause: parsed.error,
+      });
     }
     return parsed.data;
   }
 
-  private exchange(method: string, path: string, headers: Record<string, string>, body: Buffer | undefined, purpose: Purpose): Promise<{ status: number; etag: string | undefined; text: string }> {
+  private exchange(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+    purpose: Purpose,
+  ): Promise<{ status: number; etag: string | undefined; text: string }> {
     return new Promise((resolve, reject) => {
       const unreachable = (error: Error & { code?: string }) =>
-        new LxdError(purpose.doing, purpose.what, this.via, `${error.code ? `${error.code} ` : ''}${error.message}`.trim(), { kind: 'unreachable', cause: error });
+        new LxdError(purpose.doing, purpose.what, this.via, `${error.code ? `${error.code} ` : ''}${error.message}`.trim(), {
+          kind: 'unreachable',
+          cause: error,
+        });
       const common: http.RequestOptions = { method, path, headers, timeout: this.requestTimeout };
       let options: http.RequestOptions;
       if (this.endpoint.kind === 'unix') {
@@ -296,7 +351,9 @@ export class LxdClient {
                 const presented = socket.getPeerCertificate()?.fingerprint256;
                 if (presented !== pinned) {
                   socket.destroy();
-                  done(Object.assign(new Error(`the server certificate ${presented ?? '(none)'} is not the pinned one ${pinned}`), { code: 'CERT_PIN_MISMATCH' }));
+                  done(
+                    Object.assign(new Error(`the server certificate ${presented ?? '(none)'} is not the pinned one ${pinned}`), { code: 'CERT_PIN_MISMATCH' }),
+                  );
                   return;
                 }
               }

@@ -1,5 +1,14 @@
 import type { HostFs } from '@passthru/hostfs';
-import { blockingEndpoints, normalizePciAddress, notPassable, platformFunctionsOf, readIommuGroups, scanPciDevices, type PciDevice, type PlatformFunction } from '@passthru/pci-discovery';
+import {
+  blockingEndpoints,
+  normalizePciAddress,
+  notPassable,
+  platformFunctionsOf,
+  readIommuGroups,
+  scanPciDevices,
+  type PciDevice,
+  type PlatformFunction,
+} from '@passthru/pci-discovery';
 import type { LxdClient } from './LxdClient';
 import { LxdError } from './LxdError';
 import { numaFindings } from './auditInstance';
@@ -76,7 +85,12 @@ async function checkProject(client: LxdClient, project: string | undefined): Pro
     await client.getProject(project);
   } catch (error) {
     if (error instanceof LxdError && error.status === 404) {
-      throw new LxdError('reading', `project ${project}`, client.via, `unknown project (LXD: ${error.detail})`, { kind: 'not-found', status: 404, errorCode: error.errorCode, cause: error });
+      throw new LxdError('reading', `project ${project}`, client.via, `unknown project (LXD: ${error.detail})`, {
+        kind: 'not-found',
+        status: 404,
+        errorCode: error.errorCode,
+        cause: error,
+      });
     }
     throw error;
   }
@@ -87,10 +101,26 @@ export function holdsSameDevice(config: DeviceConfig, choice: Pick<DeviceChoice,
   const norm = (a: string | undefined) => (a === undefined ? undefined : (normalizePciAddress(a) ?? a.toLowerCase()));
   const addr = norm(config.pci ?? config.address);
   if (choice.pciAddress && addr === norm(choice.pciAddress)) return true;
-  if (choice.iface && config.type === 'nic' && config.parent === choice.iface && (config.nictype === 'physical' || config.nictype === 'macvlan' || config.nictype === 'sriov')) return true;
-  if (choice.device.type === 'usb' && config.type === 'usb' && config.vendorid === choice.device.vendorid && config.productid === choice.device.productid) return true;
+  if (
+    choice.iface &&
+    config.type === 'nic' &&
+    config.parent === choice.iface &&
+    (config.nictype === 'physical' || config.nictype === 'macvlan' || config.nictype === 'sriov')
+  )
+    return true;
+  if (choice.device.type === 'usb' && config.type === 'usb' && config.vendorid === choice.device.vendorid && config.productid === choice.device.productid)
+    return true;
   // A gpu device with no selector hands over every GPU of the host.
-  if (choice.device.type === 'gpu' && config.type === 'gpu' && !config.pci && !config.id && !config.vendorid && !config.productid && (config.gputype ?? 'physical') === 'physical') return true;
+  if (
+    choice.device.type === 'gpu' &&
+    config.type === 'gpu' &&
+    !config.pci &&
+    !config.id &&
+    !config.vendorid &&
+    !config.productid &&
+    (config.gputype ?? 'physical') === 'physical'
+  )
+    return true;
   return false;
 }
 
@@ -119,7 +149,13 @@ export async function findHolders(client: LxdClient, choice: Pick<DeviceChoice, 
  */
 export function iommuVerdict(host: HostFs, device: PciDevice, devices?: PciDevice[]): IommuVerdict {
   if (device.iommuGroup === null) {
-    return { group: null, viable: false, toBind: [], platformFunctions: [], plan: [`${device.address} has no IOMMU group: enable the IOMMU first (passthru doctor)`] };
+    return {
+      group: null,
+      viable: false,
+      toBind: [],
+      platformFunctions: [],
+      plan: [`${device.address} has no IOMMU group: enable the IOMMU first (passthru doctor)`],
+    };
   }
   const all = devices ?? scanPciDevices(host).devices;
   const group = readIommuGroups(host, all).find((g) => g.id === device.iommuGroup);
@@ -128,13 +164,21 @@ export function iommuVerdict(host: HostFs, device: PciDevice, devices?: PciDevic
   const platformFunctions = platformFunctionsOf(group ?? { devices: [device.address] }, byAddress);
   if (platformFunctions.length > 0) {
     const np = notPassable(platformFunctions);
-    return { group: device.iommuGroup, viable: false, toBind: [], platformFunctions, plan: [`IOMMU group ${device.iommuGroup} is ${np.summary} (${np.why}); the host cannot give it away`, np.fix] };
+    return {
+      group: device.iommuGroup,
+      viable: false,
+      toBind: [],
+      platformFunctions,
+      plan: [`IOMMU group ${device.iommuGroup} is ${np.summary} (${np.why}); the host cannot give it away`, np.fix],
+    };
   }
   // The target itself may keep its driver: LXD rebinds it to vfio-pci at start.
   const toBind = blockingEndpoints({ endpoints }, byAddress, device.address).map((a) => ({ address: a, driver: byAddress.get(a)?.driver ?? null }));
   const plan =
     toBind.length === 0
-      ? [`IOMMU group ${device.iommuGroup} is viable (${endpoints.length} endpoint${endpoints.length === 1 ? '' : 's'}); LXD binds ${device.address} to vfio-pci at VM start`]
+      ? [
+          `IOMMU group ${device.iommuGroup} is viable (${endpoints.length} endpoint${endpoints.length === 1 ? '' : 's'}); LXD binds ${device.address} to vfio-pci at VM start`,
+        ]
       : [
           `IOMMU group ${device.iommuGroup} is not viable: ${toBind.length} other endpoint${toBind.length === 1 ? '' : 's'} still on a host driver`,
           ...toBind.map((m) => `  ${m.address}: ${m.driver} -> vfio-pci`),
@@ -160,16 +204,22 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
   const deviceName = request.name ?? choice.name;
   checkDeviceName(deviceName);
   const where = `instance ${instanceName}${project ? ` in project ${project}` : ''}`;
-  const refuse = (detail: string, kind: 'preflight' | 'conflict' = 'preflight') => new LxdError('attaching', `${request.target} to ${where}`, client.via, detail, { kind });
+  const refuse = (detail: string, kind: 'preflight' | 'conflict' = 'preflight') =>
+    new LxdError('attaching', `${request.target} to ${where}`, client.via, detail, { kind });
 
   if (instance.expanded_devices[deviceName]) {
-    throw refuse(`the instance already has a device named ${deviceName}${instance.devices[deviceName] ? '' : ' (from a profile)'}; choose another --name`, 'conflict');
+    throw refuse(
+      `the instance already has a device named ${deviceName}${instance.devices[deviceName] ? '' : ' (from a profile)'}; choose another --name`,
+      'conflict',
+    );
   }
   const notes: string[] = [choice.reason];
   const d = target.kind === 'usb' ? null : target.device;
   const vm = instance.type === 'virtual-machine';
   if (d && !vm && choice.type === 'gpu' && (d.driver === null || d.driver === 'vfio-pci')) {
-    throw refuse(`${d.address} is ${d.driver ? 'bound to vfio-pci' : 'without a driver'}; a container uses the host GPU driver's device nodes: give it back to its driver first (passthru restore ${d.address})`);
+    throw refuse(
+      `${d.address} is ${d.driver ? 'bound to vfio-pci' : 'without a driver'}; a container uses the host GPU driver's device nodes: give it back to its driver first (passthru restore ${d.address})`,
+    );
   }
   let iommu: IommuVerdict | null = null;
   if (vm && d && (choice.type === 'pci' || choice.type === 'gpu' || choice.device.nictype === 'physical')) {
@@ -179,9 +229,14 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
   }
   if (!hostCheck) notes.push('host check off: LXD alone checks that the device exists (at hot-plug, or at start for a stopped instance)');
 
-  const holders = (await findHolders(client, choice, project)).filter((h) => !(h.instance === instanceName && h.project === projectOf(project) && h.device === deviceName));
+  const holders = (await findHolders(client, choice, project)).filter(
+    (h) => !(h.instance === instanceName && h.project === projectOf(project) && h.device === deviceName),
+  );
   if (holders.length > 0) {
-    throw refuse(`the device is already given to ${holders.map((h) => `${h.project}/${h.instance} (device ${h.device})`).join(', ')}; detach it there first`, 'conflict');
+    throw refuse(
+      `the device is already given to ${holders.map((h) => `${h.project}/${h.instance} (device ${h.device})`).join(', ')}; detach it there first`,
+      'conflict',
+    );
   }
   // NUMA: the audit's rule on the instance as it will be (pinned CPUs off the device's node).
   const warnings = hostCheck
@@ -190,7 +245,19 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
         .map((f) => `NUMA: ${f.summary}; fix: ${f.fix}`)
     : [];
   const { device: _device, name: _name, ...rest } = choice;
-  return { instance: instanceName, project: projectOf(project), instanceType: instance.type, instanceStatus: instance.status, deviceName, device: choice.device, choice: rest, target, iommu, notes, warnings };
+  return {
+    instance: instanceName,
+    project: projectOf(project),
+    instanceType: instance.type,
+    instanceStatus: instance.status,
+    deviceName,
+    device: choice.device,
+    choice: rest,
+    target,
+    iommu,
+    notes,
+    warnings,
+  };
 }
 
 const sameConfig = (a: DeviceConfig | undefined, b: DeviceConfig) => a !== undefined && Object.keys(b).every((k) => a[k] === b[k]);
@@ -213,7 +280,9 @@ async function revertAdd(client: LxdClient, plan: AttachPlan, project: string | 
       kind: 'rollback',
       status: cause.status,
       errorCode: cause.errorCode,
-      leftover: [`device ${plan.deviceName} of instance ${plan.instance} (remove it: lxc config device remove ${plan.instance} ${plan.deviceName}${project ? ` --project ${project}` : ''})`],
+      leftover: [
+        `device ${plan.deviceName} of instance ${plan.instance} (remove it: lxc config device remove ${plan.instance} ${plan.deviceName}${project ? ` --project ${project}` : ''})`,
+      ],
       cause,
     });
   }
@@ -228,7 +297,8 @@ export async function applyAttach(client: LxdClient, host: HostFs | undefined, p
   const project = plan.project === 'default' ? undefined : plan.project;
   const what = `device ${plan.deviceName} to instance ${plan.instance}${project ? ` in project ${project}` : ''}`;
   const { instance, etag } = await client.getInstance(plan.instance, project);
-  if (instance.expanded_devices[plan.deviceName]) throw new LxdError('attaching', what, client.via, `the instance already has a device named ${plan.deviceName}`, { kind: 'conflict' });
+  if (instance.expanded_devices[plan.deviceName])
+    throw new LxdError('attaching', what, client.via, `the instance already has a device named ${plan.deviceName}`, { kind: 'conflict' });
   await hooks.afterRead?.(instance);
   const put = instancePut(instance);
   put.devices[plan.deviceName] = { ...plan.device };
@@ -236,7 +306,10 @@ export async function applyAttach(client: LxdClient, host: HostFs | undefined, p
     await client.updateInstance(plan.instance, put, etag, project, 'attaching');
   } catch (error) {
     if (!(error instanceof LxdError)) throw error;
-    const wrapped = error.what === what ? error : new LxdError('attaching', what, client.via, error.detail, { kind: error.kind, status: error.status, errorCode: error.errorCode, cause: error });
+    const wrapped =
+      error.what === what
+        ? error
+        : new LxdError('attaching', what, client.via, error.detail, { kind: error.kind, status: error.status, errorCode: error.errorCode, cause: error });
     if (error.kind === 'conflict' || error.kind === 'unreachable') throw wrapped; // nothing was written (or we cannot know: reported)
     // LXD reverts a failed hot-plug itself; make sure nothing of ours is left.
     return revertAdd(client, plan, project, wrapped);
@@ -246,7 +319,13 @@ export async function applyAttach(client: LxdClient, host: HostFs | undefined, p
     const after = (await client.getInstance(plan.instance, project)).instance;
     const applied = after.devices[plan.deviceName];
     if (!sameConfig(applied, plan.device)) {
-      throw new LxdError('verifying', what, client.via, `re-reading the instance shows ${applied ? JSON.stringify(applied) : 'no such device'} instead of ${JSON.stringify(plan.device)}`, { kind: 'verify' });
+      throw new LxdError(
+        'verifying',
+        what,
+        client.via,
+        `re-reading the instance shows ${applied ? JSON.stringify(applied) : 'no such device'} instead of ${JSON.stringify(plan.device)}`,
+        { kind: 'verify' },
+      );
     }
     verified.push(`instance ${plan.instance} holds device ${plan.deviceName} ${JSON.stringify(applied)}`);
     if (host?.isLive && plan.choice.iface && plan.device.nictype === 'physical' && after.status === 'Running') {
@@ -286,7 +365,15 @@ export async function planDetach(client: LxdClient, request: DetachRequest): Pro
   const device = instance.devices[deviceName];
   if (!device) {
     const fromProfile = instance.expanded_devices[deviceName];
-    throw new LxdError('detaching', what, client.via, fromProfile ? `the device comes from a profile (${instance.profiles.join(', ')}); remove it from the profile or override it` : `the instance has no device named ${deviceName}`, { kind: fromProfile ? 'preflight' : 'not-found' });
+    throw new LxdError(
+      'detaching',
+      what,
+      client.via,
+      fromProfile
+        ? `the device comes from a profile (${instance.profiles.join(', ')}); remove it from the profile or override it`
+        : `the instance has no device named ${deviceName}`,
+      { kind: fromProfile ? 'preflight' : 'not-found' },
+    );
   }
   return { instance: instanceName, project: projectOf(request.project), deviceName, device, instanceStatus: instance.status };
 }
@@ -296,7 +383,8 @@ export async function applyDetach(client: LxdClient, plan: DetachPlan, hooks: At
   const project = plan.project === 'default' ? undefined : plan.project;
   const what = `device ${plan.deviceName} from instance ${plan.instance}${project ? ` in project ${project}` : ''}`;
   const { instance, etag } = await client.getInstance(plan.instance, project);
-  if (!instance.devices[plan.deviceName]) throw new LxdError('detaching', what, client.via, `the instance has no device named ${plan.deviceName} any more`, { kind: 'conflict' });
+  if (!instance.devices[plan.deviceName])
+    throw new LxdError('detaching', what, client.via, `the instance has no device named ${plan.deviceName} any more`, { kind: 'conflict' });
   await hooks.afterRead?.(instance);
   const put = instancePut(instance);
   delete put.devices[plan.deviceName];

@@ -27,7 +27,10 @@ export type InstanceAudit = z.infer<typeof InstanceAuditSchema>;
 export const ServerAuditSchema = z.object({
   name: z.string().nullable().describe('environment.server_name'),
   version: z.string().nullable().describe('environment.server_version'),
-  support: z.enum(['supported-lts', 'feature-release', 'unsupported', 'unknown']).nullable().describe("the version's series in passthru's table of LXD series (null: version not reported)"),
+  support: z
+    .enum(['supported-lts', 'feature-release', 'unsupported', 'unknown'])
+    .nullable()
+    .describe("the version's series in passthru's table of LXD series (null: version not reported)"),
   findings: z.array(FindingSchema),
 });
 export type ServerAudit = z.infer<typeof ServerAuditSchema>;
@@ -62,7 +65,14 @@ export function parseGroupFile(text: string): { name: string; gid: number; membe
     .filter((l) => l && !l.startsWith('#'))
     .map((l) => l.split(':'))
     .filter((f) => f.length >= 3 && /^\d+$/.test(f[2]!))
-    .map((f) => ({ name: f[0]!, gid: Number(f[2]), members: (f[3] ?? '').split(',').map((m) => m.trim()).filter(Boolean) }));
+    .map((f) => ({
+      name: f[0]!,
+      gid: Number(f[2]),
+      members: (f[3] ?? '')
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean),
+    }));
 }
 
 /**
@@ -90,11 +100,21 @@ export function auditSocket(host: HostFs, socketPath: string): { socket: SocketA
   const socket: SocketAccess = { path: socketPath, mode: mode.toString(8).padStart(4, '0'), uid: stat.uid, gid: stat.gid, group: group?.name ?? null, members };
   const findings: Finding[] = [];
   if (mode & 0o002) {
-    findings.push({ id: 'socket-world-accessible', severity: 'critical', summary: `${socketPath} is world-writable (mode ${socket.mode}): every local user is root through LXD`, fix: `chmod 0660 ${socketPath} (LXD sets it at start; check what changed it)` });
+    findings.push({
+      id: 'socket-world-accessible',
+      severity: 'critical',
+      summary: `${socketPath} is world-writable (mode ${socket.mode}): every local user is root through LXD`,
+      fix: `chmod 0660 ${socketPath} (LXD sets it at start; check what changed it)`,
+    });
   }
   const nonRoot = members.filter((m) => m !== 'root');
   if (mode & 0o020 && nonRoot.length > 0) {
-    findings.push({ id: 'socket-group-members', severity: 'high', summary: `group ${group?.name ?? stat.gid} can open ${socketPath} (mode ${socket.mode}); its members are root-equivalent: ${nonRoot.join(', ')}`, fix: `remove users who must not be root: gpasswd -d USER ${group?.name ?? stat.gid}; give others a restricted project over HTTPS instead` });
+    findings.push({
+      id: 'socket-group-members',
+      severity: 'high',
+      summary: `group ${group?.name ?? stat.gid} can open ${socketPath} (mode ${socket.mode}); its members are root-equivalent: ${nonRoot.join(', ')}`,
+      fix: `remove users who must not be root: gpasswd -d USER ${group?.name ?? stat.gid}; give others a restricted project over HTTPS instead`,
+    });
   }
   return { socket, findings };
 }
@@ -112,7 +132,12 @@ export interface AuditRequest {
  * Audits instances (expanded config and devices), their projects, and who can reach the socket.
  * `host` is the LXD host's HostFs (omit it for a remote LXD: then no socket or IOMMU findings).
  */
-export async function auditLxd(client: LxdClient, host: HostFs | undefined, request: AuditRequest = {}, today: string = new Date().toISOString().slice(0, 10)): Promise<AuditReport> {
+export async function auditLxd(
+  client: LxdClient,
+  host: HostFs | undefined,
+  request: AuditRequest = {},
+  today: string = new Date().toISOString().slice(0, 10),
+): Promise<AuditReport> {
   if (request.project !== undefined) checkProjectName(request.project);
   for (const name of request.instances ?? []) checkInstanceName(name);
   const iommu: HostIommuState = host ? probeHostIommu(host) : { iommu: null, interruptRemapping: null };
@@ -121,7 +146,13 @@ export async function auditLxd(client: LxdClient, host: HostFs | undefined, requ
   try {
     projects = request.all && request.project === undefined ? await client.listProjects() : [await client.getProject(request.project ?? 'default')];
   } catch (error) {
-    if (error instanceof LxdError && error.status === 404) throw new LxdError('reading', `project ${request.project}`, client.via, `unknown project (LXD: ${error.detail})`, { kind: 'not-found', status: 404, errorCode: error.errorCode, cause: error });
+    if (error instanceof LxdError && error.status === 404)
+      throw new LxdError('reading', `project ${request.project}`, client.via, `unknown project (LXD: ${error.detail})`, {
+        kind: 'not-found',
+        status: 404,
+        errorCode: error.errorCode,
+        cause: error,
+      });
     throw error;
   }
   let instances: Instance[];
@@ -155,7 +186,12 @@ export async function auditLxd(client: LxdClient, host: HostFs | undefined, requ
       .sort((a, b) => a.project.localeCompare(b.project) || a.name.localeCompare(b.name)),
     projects: projects.map((p) => ({ name: p.name, findings: auditProject(p, certificates) })),
     host: { socket: socket.socket, findings: hostFindings },
-    server: { name: server.environment?.server_name ?? null, version: server.environment?.server_version ?? null, support: serverAudit.support?.status ?? null, findings: serverAudit.findings },
+    server: {
+      name: server.environment?.server_name ?? null,
+      version: server.environment?.server_version ?? null,
+      support: serverAudit.support?.status ?? null,
+      findings: serverAudit.findings,
+    },
   };
 }
 
@@ -165,14 +201,27 @@ export function auditFailed(report: AuditReport): boolean {
 }
 
 /** Where a finding was made: the server, the socket, a project or an instance. */
-export type FindingScope = { kind: 'server'; name: string } | { kind: 'socket'; path: string } | { kind: 'host'; name: string } | { kind: 'project'; name: string } | { kind: 'instance'; project: string; name: string; type: string };
+export type FindingScope =
+  | { kind: 'server'; name: string }
+  | { kind: 'socket'; path: string }
+  | { kind: 'host'; name: string }
+  | { kind: 'project'; name: string }
+  | { kind: 'instance'; project: string; name: string; type: string };
 
 /** Every finding of the report with its scope: server, socket, projects, then instances. */
 export function allFindings(report: AuditReport): { scope: FindingScope; finding: Finding }[] {
   return [
     ...report.server.findings.map((finding) => ({ scope: { kind: 'server' as const, name: report.server.name ?? 'lxd' }, finding })),
-    ...report.host.findings.map((finding) => ({ scope: finding.id === 'server-sysctl' ? { kind: 'host' as const, name: 'sysctl' } : { kind: 'socket' as const, path: report.host.socket?.path ?? 'unix.socket' }, finding })),
+    ...report.host.findings.map((finding) => ({
+      scope:
+        finding.id === 'server-sysctl'
+          ? { kind: 'host' as const, name: 'sysctl' }
+          : { kind: 'socket' as const, path: report.host.socket?.path ?? 'unix.socket' },
+      finding,
+    })),
     ...report.projects.flatMap((p) => p.findings.map((finding) => ({ scope: { kind: 'project' as const, name: p.name }, finding }))),
-    ...report.instances.flatMap((i) => i.findings.map((finding) => ({ scope: { kind: 'instance' as const, project: i.project, name: i.name, type: i.type }, finding }))),
+    ...report.instances.flatMap((i) =>
+      i.findings.map((finding) => ({ scope: { kind: 'instance' as const, project: i.project, name: i.name, type: i.type }, finding })),
+    ),
   ];
 }

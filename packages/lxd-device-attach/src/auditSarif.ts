@@ -10,7 +10,12 @@ export const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { cri
 const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '2.0' };
 
 /** A rule's title as its SARIF name ("Trust password set" -> "TrustPasswordSet"); SARIF1001 wants it unlike the id. */
-const ruleName = (title: string) => title.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+const ruleName = (title: string) =>
+  title
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('');
 
 /** The scope as a SARIF logical location (kind "resource"): no file holds LXD's configuration. */
 function location(scope: FindingScope): Location {
@@ -21,9 +26,9 @@ function location(scope: FindingScope): Location {
         ? [scope.path, `socket${scope.path}`]
         : scope.kind === 'host'
           ? [scope.name, `host/${scope.name}`]
-        : scope.kind === 'project'
-          ? [scope.name, `project/${scope.name}`]
-          : [scope.name, `project/${scope.project}/instance/${scope.name}`];
+          : scope.kind === 'project'
+            ? [scope.name, `project/${scope.name}`]
+            : [scope.name, `project/${scope.project}/instance/${scope.name}`];
   return { logicalLocations: [{ name, fullyQualifiedName, kind: 'resource' }] };
 }
 

@@ -16,11 +16,23 @@ export const ClusterMemberSchema = z.looseObject({
   status: z.string(),
   message: z.string().optional().default(''),
   architecture: z.string().optional(),
-  roles: z.array(z.string()).nullable().optional().transform((r) => r ?? []),
+  roles: z
+    .array(z.string())
+    .nullable()
+    .optional()
+    .transform((r) => r ?? []),
   failure_domain: z.string().optional().default('default'),
   description: z.string().optional().default(''),
-  config: z.record(z.string(), z.string()).nullable().optional().transform((c) => c ?? {}),
-  groups: z.array(z.string()).nullable().optional().transform((g) => g ?? []),
+  config: z
+    .record(z.string(), z.string())
+    .nullable()
+    .optional()
+    .transform((c) => c ?? {}),
+  groups: z
+    .array(z.string())
+    .nullable()
+    .optional()
+    .transform((g) => g ?? []),
 });
 export type ClusterMember = z.infer<typeof ClusterMemberSchema>;
 
@@ -36,7 +48,11 @@ export interface ClusterMemberPut {
 export const ClusterGroupSchema = z.looseObject({
   name: z.string(),
   description: z.string().optional().default(''),
-  members: z.array(z.string()).nullable().optional().transform((m) => m ?? []),
+  members: z
+    .array(z.string())
+    .nullable()
+    .optional()
+    .transform((m) => m ?? []),
 });
 export type ClusterGroup = z.infer<typeof ClusterGroupSchema>;
 
@@ -59,8 +75,24 @@ export const ResourcesGpuCardSchema = z.looseObject({
   numa_node: z.number().int().optional().default(0),
 });
 export const ResourcesSchema = z.looseObject({
-  pci: z.looseObject({ devices: z.array(ResourcesPciDeviceSchema).nullable().optional().transform((d) => d ?? []) }).optional(),
-  gpu: z.looseObject({ cards: z.array(ResourcesGpuCardSchema).nullable().optional().transform((c) => c ?? []) }).optional(),
+  pci: z
+    .looseObject({
+      devices: z
+        .array(ResourcesPciDeviceSchema)
+        .nullable()
+        .optional()
+        .transform((d) => d ?? []),
+    })
+    .optional(),
+  gpu: z
+    .looseObject({
+      cards: z
+        .array(ResourcesGpuCardSchema)
+        .nullable()
+        .optional()
+        .transform((c) => c ?? []),
+    })
+    .optional(),
 });
 export type Resources = z.infer<typeof ResourcesSchema>;
 
@@ -68,7 +100,13 @@ function parse<S extends z.ZodType>(client: LxdClient, schema: S, value: unknown
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new LxdError(purpose.doing, purpose.what, client.via, `unexpected answer from LXD: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`, { kind: 'lxd', cause: parsed.error });
+    throw new LxdError(
+      purpose.doing,
+      purpose.what,
+      client.via,
+      `unexpected answer from LXD: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
+      { kind: 'lxd', cause: parsed.error },
+    );
   }
   return parsed.data;
 }
@@ -88,7 +126,12 @@ export async function getClusterMember(client: LxdClient, name: string): Promise
     const { metadata, etag } = await client.request('GET', memberPath(name), {}, purpose);
     return { member: parse(client, ClusterMemberSchema, metadata, purpose), etag };
   } catch (error) {
-    if (error instanceof LxdError && error.status === 404) throw new LxdError(purpose.doing, purpose.what, client.via, `no such cluster member (LXD: ${error.detail})`, { kind: 'not-found', status: 404, cause: error });
+    if (error instanceof LxdError && error.status === 404)
+      throw new LxdError(purpose.doing, purpose.what, client.via, `no such cluster member (LXD: ${error.detail})`, {
+        kind: 'not-found',
+        status: 404,
+        cause: error,
+      });
     throw error;
   }
 }
@@ -100,19 +143,36 @@ export async function getClusterMember(client: LxdClient, name: string): Promise
  */
 export async function updateClusterMember(client: LxdClient, name: string, put: ClusterMemberPut, etag: string | undefined): Promise<void> {
   const purpose = { doing: 'updating', what: `cluster member ${name}` };
-  if (!etag) throw new LxdError(purpose.doing, purpose.what, client.via, 'LXD sent no ETag for the member, so a concurrent change could not be detected; refusing to write', { kind: 'conflict' });
+  if (!etag)
+    throw new LxdError(
+      purpose.doing,
+      purpose.what,
+      client.via,
+      'LXD sent no ETag for the member, so a concurrent change could not be detected; refusing to write',
+      { kind: 'conflict' },
+    );
   try {
     await client.request('PUT', memberPath(name), { body: put, headers: { 'If-Match': etag } }, purpose);
   } catch (error) {
     if (error instanceof LxdError && error.status === 412) {
-      throw new LxdError(purpose.doing, purpose.what, client.via, `the member changed since it was read; nothing was overwritten (LXD: ${error.detail})`, { kind: 'conflict', status: 412, cause: error });
+      throw new LxdError(purpose.doing, purpose.what, client.via, `the member changed since it was read; nothing was overwritten (LXD: ${error.detail})`, {
+        kind: 'conflict',
+        status: 412,
+        cause: error,
+      });
     }
     throw error;
   }
 }
 
 export function memberPut(member: ClusterMember): ClusterMemberPut {
-  return { config: { ...member.config }, description: member.description, failure_domain: member.failure_domain, groups: [...member.groups], roles: [...member.roles] };
+  return {
+    config: { ...member.config },
+    description: member.description,
+    failure_domain: member.failure_domain,
+    groups: [...member.groups],
+    roles: [...member.roles],
+  };
 }
 
 export async function listClusterGroups(client: LxdClient): Promise<ClusterGroup[]> {

@@ -6,7 +6,16 @@ export { LxdClient, findLxdSocket, type LxdEndpoint, type LxdClientOptions } fro
 export { resolveTarget, ATTACH_TYPES, type AttachType, type HostTarget, type DeviceChoice, type ResolveOptions } from './resolveTarget';
 export { planAttach, applyAttach, planDetach, applyDetach } from './attachDevice';
 export type { AttachRequest, AttachPlan, AttachResult, AttachHooks, DetachRequest, DetachPlan, DeviceHolder } from './attachDevice';
-export { auditLxd, auditFailed, AuditReportSchema, type AuditReport, type AuditRequest, type InstanceAudit, type ServerAudit, type SocketAccess } from './auditLxd';
+export {
+  auditLxd,
+  auditFailed,
+  AuditReportSchema,
+  type AuditReport,
+  type AuditRequest,
+  type InstanceAudit,
+  type ServerAudit,
+  type SocketAccess,
+} from './auditLxd';
 export type { Finding, Severity } from './auditInstance';
 export { auditSarif } from './auditSarif';
 export { lxcConfigLines, type LxcConfig } from './lxcConfig';

@@ -47,7 +47,12 @@ export function lxcConfigLines(host: HostFs, target: HostTarget, container = 'CO
   const risks = [...COMMON_RISKS];
   if (target.kind === 'netdev' || (target.kind === 'pci' && target.device && target.device.net.length > 0 && !target.device.drm.length)) {
     const iface = target.kind === 'netdev' ? target.iface : target.device!.net[0]!;
-    risks.splice(0, 3, 'the interface leaves the host namespace while the container runs; the host loses it (and its addresses)', 'a privileged container can reconfigure the physical NIC (firmware, VFs of a PF)');
+    risks.splice(
+      0,
+      3,
+      'the interface leaves the host namespace while the container runs; the host loses it (and its addresses)',
+      'a privileged container can reconfigure the physical NIC (firmware, VFs of a PF)',
+    );
     lines.push('# pick a free N for lxc.net.N', 'lxc.net.1.type = phys', `lxc.net.1.link = ${iface}`, 'lxc.net.1.flags = up', `lxc.net.1.name = ${iface}`);
   } else if (target.kind === 'usb') {
     const name = target.sysfsName;
@@ -82,7 +87,9 @@ export function lxcConfigLines(host: HostFs, target: HostTarget, container = 'CO
       node(lines, `/dev/vfio/${d.iommuGroup}`, vfio === undefined ? undefined : `${vfio}:${d.iommuGroup}`);
       risks.push('/dev/vfio gives the container DMA through the device: only with a working IOMMU and interrupt remapping');
     } else {
-      lines.push(`# ${d.address} (driver ${d.driver ?? 'none'}) has no device node a container can use; bind it to vfio-pci for user-space access, or give it to a VM`);
+      lines.push(
+        `# ${d.address} (driver ${d.driver ?? 'none'}) has no device node a container can use; bind it to vfio-pci for user-space access, or give it to a VM`,
+      );
     }
   }
   lines.push(...risks.map((r) => `# risk: ${r}`));

@@ -1,5 +1,15 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import { PCI_ADDRESS_RE, PCI_DEVICES, PciDiscoveryError, deviceClassOf, parseTarget, readPciDevice, scanPciDevices, type PciDevice, type Target } from '@passthru/pci-discovery';
+import {
+  PCI_ADDRESS_RE,
+  PCI_DEVICES,
+  PciDiscoveryError,
+  deviceClassOf,
+  parseTarget,
+  readPciDevice,
+  scanPciDevices,
+  type PciDevice,
+  type Target,
+} from '@passthru/pci-discovery';
 import { LxdError } from './LxdError';
 import type { DeviceConfig, InstanceType } from './schemas';
 
@@ -50,13 +60,20 @@ export function resolveTarget(host: HostFs, target: string, type: AttachType = '
     if (!(error instanceof PciDiscoveryError)) throw error;
     throw bad(target, type === 'usb' && target.trim() !== '' ? usbHint : (error.detail ?? error.message));
   }
-  if (parsed.kind === 'group') throw bad(target, 'attach takes one device; name one address of the group (the whole group is bound with `passthru bind group:N`)');
+  if (parsed.kind === 'group')
+    throw bad(target, 'attach takes one device; name one address of the group (the whole group is bound with `passthru bind group:N`)');
 
   if (type === 'usb' || parsed.kind === 'usb') {
-    const ids = parsed.kind === 'usb' ? { vendorId: parsed.vendorId, productId: parsed.productId } : parsed.kind === 'ids' ? { vendorId: parsed.vendorId, productId: parsed.deviceId } : undefined;
+    const ids =
+      parsed.kind === 'usb'
+        ? { vendorId: parsed.vendorId, productId: parsed.productId }
+        : parsed.kind === 'ids'
+          ? { vendorId: parsed.vendorId, productId: parsed.deviceId }
+          : undefined;
     if (!ids) throw bad(target, usbHint);
     const sysfsName = hostCheck ? findUsb(host, ids.vendorId, ids.productId) : null;
-    if (hostCheck && sysfsName === null) throw bad(target, `no USB device ${ids.vendorId}:${ids.productId} under /sys/bus/usb/devices on this host`, 'not-found');
+    if (hostCheck && sysfsName === null)
+      throw bad(target, `no USB device ${ids.vendorId}:${ids.productId} under /sys/bus/usb/devices on this host`, 'not-found');
     return { kind: 'usb', ...ids, sysfsName };
   }
 
@@ -71,12 +88,14 @@ export function resolveTarget(host: HostFs, target: string, type: AttachType = '
     const ids = `${parsed.vendorId}:${parsed.deviceId}`;
     const matches = scanPciDevices(host).devices.filter((d) => d.vendorId === parsed.vendorId && d.deviceId === parsed.deviceId);
     if (matches.length === 0) throw bad(target, `no PCI device with ids ${ids} on this host`, 'not-found');
-    if (matches.length > 1) throw bad(target, `${matches.length} PCI devices have ids ${ids} (${matches.map((m) => m.address).join(', ')}); name one by address`);
+    if (matches.length > 1)
+      throw bad(target, `${matches.length} PCI devices have ids ${ids} (${matches.map((m) => m.address).join(', ')}); name one by address`);
     return { kind: 'pci', address: matches[0]!.address, device: matches[0]! };
   }
 
   const iface = parsed.name;
-  if (!host.exists(`/sys/class/net/${iface}`)) throw bad(target, `no network interface ${iface} on this host (and not a PCI address or vendor:device)`, 'not-found');
+  if (!host.exists(`/sys/class/net/${iface}`))
+    throw bad(target, `no network interface ${iface} on this host (and not a PCI address or vendor:device)`, 'not-found');
   return { kind: 'netdev', iface, device: netdevPci(host, iface) };
 }
 
@@ -139,7 +158,14 @@ export function chooseDevice(target: HostTarget, instanceType: InstanceType, typ
   const vm = instanceType === 'virtual-machine';
   if (target.kind === 'usb') {
     if (type !== 'auto' && type !== 'usb') throw refuse(`a USB device can only be a usb device, not ${type}`);
-    return { device: { type: 'usb', vendorid: target.vendorId, productid: target.productId }, type: 'usb', name: `usb-${target.vendorId}-${target.productId}`, reason: 'a USB device', pciAddress: null, iface: null };
+    return {
+      device: { type: 'usb', vendorid: target.vendorId, productid: target.productId },
+      type: 'usb',
+      name: `usb-${target.vendorId}-${target.productId}`,
+      reason: 'a USB device',
+      pciAddress: null,
+      iface: null,
+    };
   }
   const d = target.device;
   const address = target.kind === 'pci' ? target.address : (d?.address ?? null);
@@ -151,8 +177,22 @@ export function chooseDevice(target: HostTarget, instanceType: InstanceType, typ
   const nic = (iface: string, why: string): DeviceChoice => {
     const pfWithVfs = d?.sriov?.role === 'pf' && d.sriov.numVfs > 0 && target.kind === 'netdev';
     return pfWithVfs
-      ? { device: { type: 'nic', nictype: 'sriov', parent: iface }, type: 'nic', name: `nic-${slug(iface)}`, reason: `${why}; an SR-IOV PF with VFs enabled, so LXD hands over a free VF`, pciAddress: null, iface }
-      : { device: { type: 'nic', nictype: 'physical', parent: iface }, type: 'nic', name: `nic-${slug(iface)}`, reason: `${why}; the interface moves into the instance${d?.sriov?.role === 'vf' ? ' (this VF exactly)' : ''}`, pciAddress: address, iface };
+      ? {
+          device: { type: 'nic', nictype: 'sriov', parent: iface },
+          type: 'nic',
+          name: `nic-${slug(iface)}`,
+          reason: `${why}; an SR-IOV PF with VFs enabled, so LXD hands over a free VF`,
+          pciAddress: null,
+          iface,
+        }
+      : {
+          device: { type: 'nic', nictype: 'physical', parent: iface },
+          type: 'nic',
+          name: `nic-${slug(iface)}`,
+          reason: `${why}; the interface moves into the instance${d?.sriov?.role === 'vf' ? ' (this VF exactly)' : ''}`,
+          pciAddress: address,
+          iface,
+        };
   };
 
   if (target.kind === 'netdev') {
@@ -166,7 +206,14 @@ export function chooseDevice(target: HostTarget, instanceType: InstanceType, typ
   if (type === 'usb') throw refuse('--type usb takes a USB vendor:product, not a PCI address');
   if (type === 'gpu' || (type === 'auto' && (cls === 'gpu' || cls === 'unknown'))) {
     if (d && cls !== 'gpu' && type === 'gpu') throw refuse(`${target.address} is a ${cls} device (class ${d.class}), not a GPU`);
-    return { device: { type: 'gpu', pci: target.address }, type: 'gpu', name: `gpu-${slug(target.address)}`, reason: vm ? 'a GPU to a VM: gpu (physical, by vfio)' : "a GPU to a container: gpu, the host driver's device nodes", pciAddress: target.address, iface: null };
+    return {
+      device: { type: 'gpu', pci: target.address },
+      type: 'gpu',
+      name: `gpu-${slug(target.address)}`,
+      reason: vm ? 'a GPU to a VM: gpu (physical, by vfio)' : "a GPU to a container: gpu, the host driver's device nodes",
+      pciAddress: target.address,
+      iface: null,
+    };
   }
   if (type === 'nic' || cls === 'net') {
     const iface = d?.net[0];

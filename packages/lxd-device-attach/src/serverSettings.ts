@@ -9,10 +9,10 @@ import type { Finding, Severity } from './auditInstance';
 export const LXD_SYSCTL: readonly { key: string; value: number; severity: Severity; why: string }[] = [
   { key: 'fs.aio-max-nr', value: 524288, severity: 'medium', why: 'asynchronous I/O contexts (databases, QEMU) across all instances' },
   { key: 'fs.inotify.max_queued_events', value: 1048576, severity: 'medium', why: 'inotify events queued per instance' },
-  { key: 'fs.inotify.max_user_instances', value: 1048576, severity: 'medium', why: 'inotify instances per user (every container\'s systemd takes some)' },
+  { key: 'fs.inotify.max_user_instances', value: 1048576, severity: 'medium', why: "inotify instances per user (every container's systemd takes some)" },
   { key: 'fs.inotify.max_user_watches', value: 1048576, severity: 'medium', why: 'inotify watches per user' },
   { key: 'kernel.dmesg_restrict', value: 1, severity: 'low', why: 'keeps the host kernel log from containers' },
-  { key: 'kernel.keys.maxbytes', value: 2000000, severity: 'medium', why: 'keyring size per user (each container\'s root user uses keys)' },
+  { key: 'kernel.keys.maxbytes', value: 2000000, severity: 'medium', why: "keyring size per user (each container's root user uses keys)" },
   { key: 'kernel.keys.maxkeys', value: 2000, severity: 'medium', why: 'keys per non-root user' },
   { key: 'net.core.bpf_jit_limit', value: 1000000000, severity: 'medium', why: 'BPF JIT memory (systemd in each container loads BPF programs)' },
   { key: 'net.ipv4.neigh.default.gc_thresh3', value: 8192, severity: 'medium', why: 'IPv4 ARP table entries (many instances on one bridge)' },
@@ -83,8 +83,15 @@ export function sysctlFindings(host: HostFs): Finding[] {
     const now = running.get(s.key);
     if (now === undefined || now >= s.value) continue;
     const kept = persisted.get(s.key);
-    const boot = kept ? ` (${kept.file} sets ${kept.value}${numberOf(kept.value) !== undefined && numberOf(kept.value)! >= s.value ? ': applied at next boot or sysctl --system' : ''})` : '';
-    out.push({ id: 'server-sysctl', severity: s.severity, summary: `${s.key}=${now} is below LXD's production value ${s.value}: ${s.why}${boot}`, fix: `sysctl -w ${s.key}=${s.value}; persist with passthru tune (writes ${SYSCTL_FILE})` });
+    const boot = kept
+      ? ` (${kept.file} sets ${kept.value}${numberOf(kept.value) !== undefined && numberOf(kept.value)! >= s.value ? ': applied at next boot or sysctl --system' : ''})`
+      : '';
+    out.push({
+      id: 'server-sysctl',
+      severity: s.severity,
+      summary: `${s.key}=${now} is below LXD's production value ${s.value}: ${s.why}${boot}`,
+      fix: `sysctl -w ${s.key}=${s.value}; persist with passthru tune (writes ${SYSCTL_FILE})`,
+    });
   }
   return out;
 }
@@ -114,7 +121,7 @@ export const SysctlPlanSchema = z.object({
   after: z.string().describe('the text the plan writes (empty: no setting needs it)'),
   diff: z.string().describe('unified patch before -> after (empty: nothing to write)'),
   backup: z.string().nullable().describe('where the old text is kept (null: a new file, or nothing to write)'),
-  settings: z.array(z.object({ key: z.string(), value: z.number() })).describe('the settings the new text holds, at LXD\'s recommended values'),
+  settings: z.array(z.object({ key: z.string(), value: z.number() })).describe("the settings the new text holds, at LXD's recommended values"),
 });
 export type SysctlPlan = z.infer<typeof SysctlPlanSchema>;
 

@@ -54,11 +54,15 @@ describe('LxdClient envelopes', () => {
     expect(server.requests[0]!.headers['if-match']).toBe('"e1"');
     expect((server.requests[0]!.body as { restore?: unknown }).restore).toBeUndefined();
     failing = true;
-    await expect(client.updateInstance('c1', instancePut(instance('c1') as never), '"e1"')).rejects.toMatchObject({ kind: 'lxd', errorCode: 400, detail: 'Failed to start device "g": Invalid PCI address' });
+    await expect(client.updateInstance('c1', instancePut(instance('c1') as never), '"e1"')).rejects.toMatchObject({
+      kind: 'lxd',
+      errorCode: 400,
+      detail: 'Failed to start device "g": Invalid PCI address',
+    });
   });
 
   it('turns a 412 into a conflict, and refuses to write without an ETag', async () => {
-    const { server, client } = await fake(() => error(412, 'ETag doesn\'t match: a vs b'));
+    const { server, client } = await fake(() => error(412, "ETag doesn't match: a vs b"));
     const e = (await client.updateInstance('c1', instancePut(instance('c1') as never), '"old"').catch((x: unknown) => x)) as LxdError;
     expect(e).toMatchObject({ kind: 'conflict', status: 412, errorCode: 412 });
     expect(e.message).toContain('nothing was overwritten');
@@ -68,7 +72,9 @@ describe('LxdClient envelopes', () => {
   });
 
   it('rejects answers that are not JSON or not an envelope, and a malformed instance', async () => {
-    const { client } = await fake((r) => (r.url === '/1.0' ? { raw: '<html>', body: null } : r.url.startsWith('/1.0/projects') ? { body: { hello: 1 } } : sync({ name: 'x' })));
+    const { client } = await fake((r) =>
+      r.url === '/1.0' ? { raw: '<html>', body: null } : r.url.startsWith('/1.0/projects') ? { body: { hello: 1 } } : sync({ name: 'x' }),
+    );
     await expect(client.getServer()).rejects.toThrow(/not JSON/);
     await expect(client.getProject('p')).rejects.toThrow(/not an LXD envelope/);
     await expect(client.getInstance('x')).rejects.toThrow(/unexpected answer from LXD: type/);
@@ -76,7 +82,10 @@ describe('LxdClient envelopes', () => {
 
   it('reports an unreachable socket with the socket error', async () => {
     const client = new LxdClient({ kind: 'unix', socketPath: '/nonexistent/dir/unix.socket' });
-    await expect(client.getServer()).rejects.toMatchObject({ kind: 'unreachable', message: expect.stringMatching(/^Failed reading the LXD server via \/nonexistent\/dir\/unix\.socket: ENOENT/) });
+    await expect(client.getServer()).rejects.toMatchObject({
+      kind: 'unreachable',
+      message: expect.stringMatching(/^Failed reading the LXD server via \/nonexistent\/dir\/unix\.socket: ENOENT/),
+    });
   });
 
   it('validates HTTPS options up front (URL, pinned certificate)', () => {

@@ -34,7 +34,11 @@ describe('resolveTarget and chooseDevice', () => {
   it('other devices are pci for VMs only; usb by vendor:product; bad targets are refused', () => {
     expect(chooseDevice(resolveTarget(workstation, '00:17.0'), 'virtual-machine').device).toEqual({ type: 'pci', address: '0000:00:17.0' });
     expect(() => chooseDevice(resolveTarget(workstation, '00:17.0'), 'container')).toThrow(/a container cannot take a raw pci device/);
-    expect(chooseDevice(resolveTarget(workstation, '046d:c52b', 'usb', { hostCheck: false }), 'container').device).toEqual({ type: 'usb', vendorid: '046d', productid: 'c52b' });
+    expect(chooseDevice(resolveTarget(workstation, '046d:c52b', 'usb', { hostCheck: false }), 'container').device).toEqual({
+      type: 'usb',
+      vendorid: '046d',
+      productid: 'c52b',
+    });
     expect(() => resolveTarget(workstation, '0000:ff:1f.7')).toThrow(/no PCI device 0000:ff:1f.7 on this host/);
     expect(() => resolveTarget(workstation, 'group:12')).toThrow(/one device/);
     expect(() => resolveTarget(workstation, 'no such thing!')).toThrow(/expected a PCI address/);
@@ -59,7 +63,8 @@ describe('planAttach / applyAttach against a fake LXD', () => {
     let version = 1;
     const server = await startFakeLxd((r) => {
       const m = /^\/1\.0\/instances\/([^?]+)/.exec(r.url);
-      if (r.url.startsWith('/1.0/projects/')) return r.url.startsWith('/1.0/projects/default') ? sync({ name: 'default', config: {} }) : error(404, 'Project not found');
+      if (r.url.startsWith('/1.0/projects/'))
+        return r.url.startsWith('/1.0/projects/default') ? sync({ name: 'default', config: {} }) : error(404, 'Project not found');
       if (r.url.startsWith('/1.0/instances?')) return sync(Object.values(instances));
       if (!m) return undefined;
       const inst = instances[m[1]!];
@@ -96,10 +101,15 @@ describe('planAttach / applyAttach against a fake LXD', () => {
     const vm = instance('vm1', { type: 'virtual-machine' });
     const c2 = instance('c2', { expanded_devices: { g: { type: 'gpu', pci: '0000:01:00.0' } } });
     const { client } = await lxd({ vm1: vm, c2 });
-    await expect(planAttach(client, workstation, { instance: 'vm1', target: '01:00.0', type: 'pci' })).rejects.toThrow(/IOMMU group 12 is not viable[\s\S]*0000:01:00.1: snd_hda_intel -> vfio-pci[\s\S]*passthru bind group:12/);
+    await expect(planAttach(client, workstation, { instance: 'vm1', target: '01:00.0', type: 'pci' })).rejects.toThrow(
+      /IOMMU group 12 is not viable[\s\S]*0000:01:00.1: snd_hda_intel -> vfio-pci[\s\S]*passthru bind group:12/,
+    );
     await expect(planAttach(client, workstation, { instance: 'vm1', target: '00:1f.6', type: 'pci' })).resolves.toMatchObject({ iommu: { viable: true } });
     await expect(planAttach(client, workstation, { instance: 'c2', target: '00:02.0', name: 'g' })).rejects.toMatchObject({ kind: 'conflict' });
-    const vm2 = await lxd({ vm1: instance('vm1', { type: 'virtual-machine' }), c2: instance('c2', { expanded_devices: { g: { type: 'pci', address: '0000:00:17.0' } } }) });
+    const vm2 = await lxd({
+      vm1: instance('vm1', { type: 'virtual-machine' }),
+      c2: instance('c2', { expanded_devices: { g: { type: 'pci', address: '0000:00:17.0' } } }),
+    });
     await expect(planAttach(vm2.client, workstation, { instance: 'vm1', target: '00:17.0' })).rejects.toThrow(/already given to default\/c2 \(device g\)/);
   });
 
@@ -109,21 +119,36 @@ describe('planAttach / applyAttach against a fake LXD', () => {
     const { server, client } = await lxd({ vm1: vm });
     const e = (await planAttach(client, pch, { instance: 'vm1', target: '00:1f.3', type: 'pci' }).catch((x: unknown) => x)) as LxdError;
     expect(e).toMatchObject({ kind: 'preflight' });
-    expect(e.message).toMatch(/IOMMU group 10 is not passable: holds platform function 0000:00:1f\.0 \(ISA bridge\), 0000:00:1f\.4 \(SMBus controller\), 0000:00:1f\.5 \(SPI flash controller\)/);
+    expect(e.message).toMatch(
+      /IOMMU group 10 is not passable: holds platform function 0000:00:1f\.0 \(ISA bridge\), 0000:00:1f\.4 \(SMBus controller\), 0000:00:1f\.5 \(SPI flash controller\)/,
+    );
     expect(e.message).toMatch(/a slot whose root port has ACS/);
-    await expect(planAttach(client, pch, { instance: 'vm1', target: '00:00.0', type: 'pci' })).rejects.toThrow(/holds platform function 0000:00:00\.0 \(host bridge\)/);
+    await expect(planAttach(client, pch, { instance: 'vm1', target: '00:00.0', type: 'pci' })).rejects.toThrow(
+      /holds platform function 0000:00:00\.0 \(host bridge\)/,
+    );
     // The GPU's group is only the card: the preflight asks for its bind plan, not a refusal of principle.
-    await expect(planAttach(client, pch, { instance: 'vm1', target: '01:00.0', type: 'pci' })).rejects.toThrow(/IOMMU group 12 is not viable[\s\S]*passthru bind group:12/);
+    await expect(planAttach(client, pch, { instance: 'vm1', target: '01:00.0', type: 'pci' })).rejects.toThrow(
+      /IOMMU group 12 is not viable[\s\S]*passthru bind group:12/,
+    );
     expect(server.requests.filter((r) => r.method === 'PUT')).toEqual([]);
   });
 
   it('a conflict (412) writes nothing; an LXD failure leaves nothing; a failed verify is rolled back', async () => {
     const c1 = instance('c1');
-    const { client } = await lxd({ c1 }, (r) => ((r.body as { devices: object }).devices && Object.keys((r.body as { devices: object }).devices).includes('bad') ? error(400, 'Failed to start device "bad": nope') : undefined));
+    const { client } = await lxd({ c1 }, (r) =>
+      (r.body as { devices: object }).devices && Object.keys((r.body as { devices: object }).devices).includes('bad')
+        ? error(400, 'Failed to start device "bad": nope')
+        : undefined,
+    );
     const plan = await planAttach(client, workstation, { instance: 'c1', target: '01:00.0' });
-    await expect(applyAttach(client, undefined, plan, { afterRead: async () => void (await applyAttach(client, undefined, { ...plan, deviceName: 'other' })) })).rejects.toMatchObject({ kind: 'conflict', status: 412 });
+    await expect(
+      applyAttach(client, undefined, plan, { afterRead: async () => void (await applyAttach(client, undefined, { ...plan, deviceName: 'other' })) }),
+    ).rejects.toMatchObject({ kind: 'conflict', status: 412 });
     expect(Object.keys(c1.devices)).toEqual(['other']);
-    await expect(applyAttach(client, undefined, { ...plan, deviceName: 'bad' })).rejects.toMatchObject({ kind: 'bad-input', detail: 'Failed to start device "bad": nope' });
+    await expect(applyAttach(client, undefined, { ...plan, deviceName: 'bad' })).rejects.toMatchObject({
+      kind: 'bad-input',
+      detail: 'Failed to start device "bad": nope',
+    });
     expect(Object.keys(c1.devices)).toEqual(['other']);
     // LXD stores something else than asked: passthru removes what it added and reports `verify`.
     const mangled = await lxd({ c1: instance('c1') }, (r) => {
@@ -137,8 +162,14 @@ describe('planAttach / applyAttach against a fake LXD', () => {
 
   it('detach refuses a device that comes from a profile, and an unknown one', async () => {
     const { client } = await lxd({ c1: instance('c1') });
-    await expect(planDetach(client, { instance: 'c1', device: 'root' })).rejects.toMatchObject({ kind: 'preflight', message: expect.stringContaining('comes from a profile') });
+    await expect(planDetach(client, { instance: 'c1', device: 'root' })).rejects.toMatchObject({
+      kind: 'preflight',
+      message: expect.stringContaining('comes from a profile'),
+    });
     await expect(planDetach(client, { instance: 'c1', device: 'x' })).rejects.toMatchObject({ kind: 'not-found' });
-    await expect(planDetach(client, { instance: 'c1', device: 'x', project: 'nope' })).rejects.toMatchObject({ kind: 'not-found', message: expect.stringContaining('unknown project') });
+    await expect(planDetach(client, { instance: 'c1', device: 'x', project: 'nope' })).rejects.toMatchObject({
+      kind: 'not-found',
+      message: expect.stringContaining('unknown project'),
+    });
   });
 });

@@ -75,7 +75,9 @@ beforeAll(async () => {
     out = execFileSync('bash', [path.join(REPO, 'tools/provision/lxd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    throw new Error(`LXD could not be provisioned for the audit suite (it does not skip).\nAs root on Debian run: ${INSTALL}\nthen: eval "$(bash tools/provision/lxd.sh)"\n--- lxd.sh said:\n${e.stderr ?? e.message}`);
+    throw new Error(
+      `LXD could not be provisioned for the audit suite (it does not skip).\nAs root on Debian run: ${INSTALL}\nthen: eval "$(bash tools/provision/lxd.sh)"\n--- lxd.sh said:\n${e.stderr ?? e.message}`,
+    );
   }
   const lxdDir = /export LXD_DIR=(\S+)/.exec(out)?.[1];
   if (!lxdDir) throw new Error(`tools/provision/lxd.sh printed no "export LXD_DIR=": ${out}`);
@@ -95,7 +97,8 @@ afterAll(async () => {
   for (const key of ['core.https_address', 'core.trust_password', 'core.metrics_address']) {
     if (originalServerConfig[key] === undefined) await lxc(['config', 'unset', key]).catch(() => undefined);
   }
-  if (originalServerConfig['core.metrics_authentication'] === undefined) await lxc(['config', 'set', 'core.metrics_authentication=true']).catch(() => undefined);
+  if (originalServerConfig['core.metrics_authentication'] === undefined)
+    await lxc(['config', 'set', 'core.metrics_authentication=true']).catch(() => undefined);
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 }, 120_000);
 
@@ -133,7 +136,8 @@ describe('audit against the LXD security checklist (real daemon)', { timeout: 60
     for (const [findingId, severity] of Object.entries(expected)) expect(byId(before, findingId), findingId).toMatchObject({ severity });
     for (const findingId of Object.keys(expected)) {
       const f = byId(before, findingId)!;
-      if (findingId === 'raw-lxc-capabilities') await lxc(['config', 'unset', c, 'raw.lxc']); // its fix: remove the line from raw.lxc
+      if (findingId === 'raw-lxc-capabilities')
+        await lxc(['config', 'unset', c, 'raw.lxc']); // its fix: remove the line from raw.lxc
       // The fix's note: an unmanaged bridge needs the NIC's addresses for IP filtering (documentation ranges, never used).
       else await applyFix(f, findingId === 'nic-ip-filtering-off' ? ['ipv4.address=192.0.2.10', 'ipv6.address=2001:db8::10'] : []);
     }
@@ -146,7 +150,10 @@ describe('audit against the LXD security checklist (real daemon)', { timeout: 60
     const [bare, clean] = [name('bare'), name('clean')];
     await Promise.all([launch(bare, false, {}), launch(clean, true, LIMITS)]);
     const report = await auditLxd(client, host, { instances: [bare, clean] });
-    expect(byId(of(report, bare), 'limits-missing')).toMatchObject({ severity: 'medium', summary: expect.stringContaining('limits.cpu, limits.memory, limits.processes') });
+    expect(byId(of(report, bare), 'limits-missing')).toMatchObject({
+      severity: 'medium',
+      summary: expect.stringContaining('limits.cpu, limits.memory, limits.processes'),
+    });
     expect(of(report, clean).filter((f) => f.severity !== 'low')).toEqual([]);
     await applyFix(byId(of(report, bare), 'limits-missing')!);
     expect(byId(of(await auditLxd(client, host, { instances: [bare] }), bare), 'limits-missing')).toBeUndefined();
@@ -157,14 +164,23 @@ describe('audit against the LXD security checklist (real daemon)', { timeout: 60
     await launch(d, false, { ...LIMITS, 'security.privileged': 'true', 'security.nesting': 'true' });
     const before = of(await auditLxd(client, host, { instances: [d] }), d);
     const unsafe = byId(before, 'docker-unsafe')!;
-    expect(unsafe).toMatchObject({ severity: 'critical', fix: expect.stringContaining('security.syscalls.intercept.mknod=true security.syscalls.intercept.setxattr=true') });
+    expect(unsafe).toMatchObject({
+      severity: 'critical',
+      fix: expect.stringContaining('security.syscalls.intercept.mknod=true security.syscalls.intercept.setxattr=true'),
+    });
     await applyFix(unsafe);
     const { instance } = await client.getInstance(d);
-    expect(instance.config).toMatchObject({ 'security.nesting': 'true', 'security.syscalls.intercept.mknod': 'true', 'security.syscalls.intercept.setxattr': 'true' });
+    expect(instance.config).toMatchObject({
+      'security.nesting': 'true',
+      'security.syscalls.intercept.mknod': 'true',
+      'security.syscalls.intercept.setxattr': 'true',
+    });
     expect(instance.config['security.privileged']).toBeUndefined();
     const after = of(await auditLxd(client, host, { instances: [d] }), d);
     expect(after.map((f) => f.id)).not.toContain('docker-unsafe');
-    expect(after.map((f) => `${f.id}:${f.severity}`)).toEqual(expect.arrayContaining(['nesting:low', 'syscalls-intercept-mknod:low', 'syscalls-intercept-setxattr:low']));
+    expect(after.map((f) => `${f.id}:${f.severity}`)).toEqual(
+      expect.arrayContaining(['nesting:low', 'syscalls-intercept-mknod:low', 'syscalls-intercept-setxattr:low']),
+    );
     expect(after.filter((f) => f.severity !== 'low')).toEqual([]);
   });
 
@@ -172,31 +188,74 @@ describe('audit against the LXD security checklist (real daemon)', { timeout: 60
     await lxc(['project', 'create', project]);
     const report = await auditLxd(client, host, { project });
     const f = byId(report.projects[0]!.findings, 'project-limits-missing')!;
-    expect(f).toMatchObject({ severity: 'low', fix: `lxc project set ${project} limits.cpu=8 limits.memory=16GiB limits.processes=20000 (example values: size them to the host)` });
+    expect(f).toMatchObject({
+      severity: 'low',
+      fix: `lxc project set ${project} limits.cpu=8 limits.memory=16GiB limits.processes=20000 (example values: size them to the host)`,
+    });
     await applyFix(f);
     expect(byId((await auditLxd(client, host, { project })).projects[0]!.findings, 'project-limits-missing')).toBeUndefined();
   });
 
   it('the server: remote API on loopback with a trust password, an unrestricted client certificate, open metrics; audited over the remote API too; gone after the fixes', async () => {
     const [apiPort, metricsPort] = [await freePort(), await freePort()];
-    await lxc(['config', 'set', `core.https_address=127.0.0.1:${apiPort}`, 'core.trust_password=aud16-not-a-secret', `core.metrics_address=127.0.0.1:${metricsPort}`, 'core.metrics_authentication=false']);
+    await lxc([
+      'config',
+      'set',
+      `core.https_address=127.0.0.1:${apiPort}`,
+      'core.trust_password=aud16-not-a-secret',
+      `core.metrics_address=127.0.0.1:${metricsPort}`,
+      'core.metrics_authentication=false',
+    ]);
     const key = path.join(tmp, 'client.key');
     const crt = path.join(tmp, 'client.crt');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', crt, '-days', '1', '-subj', `/CN=${name('cert')}`], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        crt,
+        '-days',
+        '1',
+        '-subj',
+        `/CN=${name('cert')}`,
+      ],
+      { stdio: 'ignore' },
+    );
     await lxc(['config', 'trust', 'add', crt, '--name', name('cert')]);
     const fp = (await client.listCertificates()).find((c) => c.name === name('cert'))!.fingerprint;
     certFingerprint = fp;
 
     const report = await auditLxd(client, host, {});
     const server = report.server.findings;
-    expect(report.server).toMatchObject({ version: expect.stringMatching(/^\d+\.\d+/), support: expect.stringMatching(/^(supported-lts|feature-release|unsupported|unknown)$/) });
+    expect(report.server).toMatchObject({
+      version: expect.stringMatching(/^\d+\.\d+/),
+      support: expect.stringMatching(/^(supported-lts|feature-release|unsupported|unknown)$/),
+    });
     expect(byId(server, 'remote-api-trust-password')).toMatchObject({ severity: 'high', fix: expect.stringMatching(/^lxc config unset core\.trust_password/) });
-    expect(byId(server, 'certificate-unrestricted')).toMatchObject({ severity: 'medium', summary: expect.stringContaining(name('cert')), fix: expect.stringContaining(`lxc config trust edit ${fp.slice(0, 12)}`) });
+    expect(byId(server, 'certificate-unrestricted')).toMatchObject({
+      severity: 'medium',
+      summary: expect.stringContaining(name('cert')),
+      fix: expect.stringContaining(`lxc config trust edit ${fp.slice(0, 12)}`),
+    });
     expect(byId(server, 'metrics-unauthenticated')).toMatchObject({ severity: 'low' });
     expect(byId(server, 'remote-api-exposed')).toBeUndefined(); // loopback only
 
     // The same audit over HTTPS, as the (still unrestricted) client, pinning LXD's server certificate.
-    const remote = new LxdClient({ kind: 'https', url: `https://127.0.0.1:${apiPort}`, cert: fs.readFileSync(crt), key: fs.readFileSync(key), serverCert: fs.readFileSync(path.join(env.LXD_DIR!, 'server.crt')) });
+    const remote = new LxdClient({
+      kind: 'https',
+      url: `https://127.0.0.1:${apiPort}`,
+      cert: fs.readFileSync(crt),
+      key: fs.readFileSync(key),
+      serverCert: fs.readFileSync(path.join(env.LXD_DIR!, 'server.crt')),
+    });
     const overHttps = await auditLxd(remote, undefined, {});
     expect(overHttps.server.findings.map((f) => f.id)).toEqual(server.map((f) => f.id));
     expect(overHttps.host.socket).toBeNull();
@@ -205,7 +264,10 @@ describe('audit against the LXD security checklist (real daemon)', { timeout: 60
     await applyFix(byId(server, 'remote-api-trust-password')!);
     await applyFix(byId(server, 'metrics-unauthenticated')!);
     const shown = await lxc(['config', 'trust', 'show', fp.slice(0, 12)]);
-    await lxc(['config', 'trust', 'edit', fp.slice(0, 12)], shown.replace(/^restricted: false$/m, 'restricted: true').replace(/^projects: \[\]$/m, 'projects:\n- default'));
+    await lxc(
+      ['config', 'trust', 'edit', fp.slice(0, 12)],
+      shown.replace(/^restricted: false$/m, 'restricted: true').replace(/^projects: \[\]$/m, 'projects:\n- default'),
+    );
     const fixed = (await auditLxd(client, host, {})).server.findings.map((f) => f.id);
     for (const findingId of ['remote-api-trust-password', 'certificate-unrestricted', 'metrics-unauthenticated']) expect(fixed).not.toContain(findingId);
   });
@@ -213,7 +275,12 @@ describe('audit against the LXD security checklist (real daemon)', { timeout: 60
   it('the SARIF log of a real audit is accepted by the official validator', async () => {
     const report = await auditLxd(client, host, { all: true });
     const log = auditSarif(report, '0.0.0-test');
-    const found = [...report.server.findings, ...report.host.findings, ...report.projects.flatMap((p) => p.findings), ...report.instances.flatMap((i) => i.findings)];
+    const found = [
+      ...report.server.findings,
+      ...report.host.findings,
+      ...report.projects.flatMap((p) => p.findings),
+      ...report.instances.flatMap((i) => i.findings),
+    ];
     expect(log.runs[0]!.results).toHaveLength(found.length);
     expect(log.runs[0]!.results!.filter((r) => r.level === 'error')).toHaveLength(found.filter(isSerious).length);
     expect(validateSarif(log).filter((p) => p.level === 'error')).toEqual([]);

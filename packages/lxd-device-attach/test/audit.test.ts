@@ -11,7 +11,15 @@ import { instance } from './fakeLxd';
 /** Limits a container must have to be "clean" (limits-missing is tested on its own). */
 const LIMITED = { 'limits.cpu': '2', 'limits.memory': '2GiB', 'limits.processes': '2000' };
 const inst = (config: Record<string, string>, devices: Record<string, Record<string, string>> = {}, type = 'container') =>
-  InstanceSchema.parse(instance('c1', { type, config: { ...LIMITED, ...config }, devices, expanded_config: { ...LIMITED, ...config }, expanded_devices: { root: { type: 'disk', path: '/', pool: 'default' }, ...devices } }));
+  InstanceSchema.parse(
+    instance('c1', {
+      type,
+      config: { ...LIMITED, ...config },
+      devices,
+      expanded_config: { ...LIMITED, ...config },
+      expanded_devices: { root: { type: 'disk', path: '/', pool: 'default' }, ...devices },
+    }),
+  );
 const ids = (f: { id: string; severity: string }[]) => f.map((x) => `${x.id}:${x.severity}`);
 
 describe('auditInstance', () => {
@@ -28,30 +36,59 @@ describe('auditInstance', () => {
   });
 
   it('raw.lxc devices.allow / mount.entry / apparmor unconfined, raw.apparmor, raw.seccomp, raw.idmap', () => {
-    const f = auditInstance(inst({ 'security.idmap.isolated': 'true', 'raw.lxc': 'lxc.cgroup2.devices.allow = c 1:1 rwm\nlxc.mount.entry = /etc etc none bind 0 0\nlxc.cgroup.devices.allow = a\nlxc.apparmor.profile = unconfined\nlxc.environment = X=1', 'raw.apparmor': 'mount,', 'raw.seccomp': '2\ndenylist', 'raw.idmap': 'both 0 0' }));
-    expect(ids(f)).toEqual(['raw-idmap-host-root:critical', 'raw-lxc-devices-allow:critical', 'raw-lxc-mount-entry:critical', 'raw-lxc-apparmor-unconfined:high', 'raw-lxc-devices-allow:high', 'raw-apparmor:medium', 'raw-lxc:medium', 'raw-seccomp:medium']);
+    const f = auditInstance(
+      inst({
+        'security.idmap.isolated': 'true',
+        'raw.lxc':
+          'lxc.cgroup2.devices.allow = c 1:1 rwm\nlxc.mount.entry = /etc etc none bind 0 0\nlxc.cgroup.devices.allow = a\nlxc.apparmor.profile = unconfined\nlxc.environment = X=1',
+        'raw.apparmor': 'mount,',
+        'raw.seccomp': '2\ndenylist',
+        'raw.idmap': 'both 0 0',
+      }),
+    );
+    expect(ids(f)).toEqual([
+      'raw-idmap-host-root:critical',
+      'raw-lxc-devices-allow:critical',
+      'raw-lxc-mount-entry:critical',
+      'raw-lxc-apparmor-unconfined:high',
+      'raw-lxc-devices-allow:high',
+      'raw-apparmor:medium',
+      'raw-lxc:medium',
+      'raw-seccomp:medium',
+    ]);
     expect(idmapMapsHostRoot('uid 1000 1000\ngid 0-5 100-105')).toBe(true);
     expect(idmapMapsHostRoot('both 1000 0')).toBe(false);
   });
 
   it('dangerous unix nodes, host-path disks, a proxy to the LXD socket', () => {
     const f = auditInstance(
-      inst({ 'security.idmap.isolated': 'true' }, {
-        mem: { type: 'unix-char', path: '/dev/mem' },
-        kmsg: { type: 'unix-char', source: '/dev/kmsg' },
-        disk: { type: 'unix-block', source: '/dev/nvme0n1p2' },
-        vfio: { type: 'unix-char', path: '/dev/vfio/12' },
-        null: { type: 'unix-char', path: '/dev/null' },
-        all: { type: 'disk', source: '/', path: '/host' },
-        lxd: { type: 'disk', source: '/var/lib/lxd', path: '/x' },
-        etc: { type: 'disk', source: '/etc/ssl', path: '/ssl', readonly: 'true' },
-        data: { type: 'disk', source: '/srv/data', path: '/data' },
-        sock: { type: 'proxy', listen: 'unix:/run/lxd.sock', connect: 'unix:/var/snap/lxd/common/lxd/unix.socket', bind: 'container' },
-      }),
+      inst(
+        { 'security.idmap.isolated': 'true' },
+        {
+          mem: { type: 'unix-char', path: '/dev/mem' },
+          kmsg: { type: 'unix-char', source: '/dev/kmsg' },
+          disk: { type: 'unix-block', source: '/dev/nvme0n1p2' },
+          vfio: { type: 'unix-char', path: '/dev/vfio/12' },
+          null: { type: 'unix-char', path: '/dev/null' },
+          all: { type: 'disk', source: '/', path: '/host' },
+          lxd: { type: 'disk', source: '/var/lib/lxd', path: '/x' },
+          etc: { type: 'disk', source: '/etc/ssl', path: '/ssl', readonly: 'true' },
+          data: { type: 'disk', source: '/srv/data', path: '/data' },
+          sock: { type: 'proxy', listen: 'unix:/run/lxd.sock', connect: 'unix:/var/snap/lxd/common/lxd/unix.socket', bind: 'container' },
+        },
+      ),
     );
     expect(ids(f)).toEqual([
-      'disk-host-path:critical', 'disk-host-path:critical', 'proxy-lxd-socket:critical', 'unix-device-dangerous:critical', 'unix-device-dangerous:critical', 'unix-device-dangerous:critical',
-      'disk-host-path:high', 'unix-device-dangerous:high', 'disk-host-path:low', 'unix-device:low',
+      'disk-host-path:critical',
+      'disk-host-path:critical',
+      'proxy-lxd-socket:critical',
+      'unix-device-dangerous:critical',
+      'unix-device-dangerous:critical',
+      'unix-device-dangerous:critical',
+      'disk-host-path:high',
+      'unix-device-dangerous:high',
+      'disk-host-path:low',
+      'unix-device:low',
     ]);
     expect(sensitivePath('/var')).toBeDefined();
     expect(sensitivePath('/srv/data')).toBeUndefined();
@@ -59,7 +96,10 @@ describe('auditInstance', () => {
 
   it('VM passthrough on a host without IOMMU or interrupt remapping', () => {
     const vm = inst({}, { g: { type: 'pci', address: '0000:01:00.0' } }, 'virtual-machine');
-    expect(ids(auditInstance(vm, { iommu: false, interruptRemapping: false }))).toEqual(['passthrough-no-interrupt-remapping:high', 'passthrough-no-iommu:high']);
+    expect(ids(auditInstance(vm, { iommu: false, interruptRemapping: false }))).toEqual([
+      'passthrough-no-interrupt-remapping:high',
+      'passthrough-no-iommu:high',
+    ]);
     expect(auditInstance(vm, { iommu: true, interruptRemapping: true })).toEqual([]);
     expect(probeHostIommu(new HostFs(path.resolve(__dirname, '../../../fixtures/hosts/intel-workstation')))).toEqual({ iommu: true, interruptRemapping: true });
     expect(probeHostIommu(new HostFs(path.resolve(__dirname, '../../../fixtures/hosts/laptop-no-iommu')))).toMatchObject({ iommu: false });
@@ -71,7 +111,10 @@ describe('auditProject and auditSocket', () => {
     const certs = [{ name: 'alice', type: 'client', fingerprint: 'ab', restricted: true, projects: ['lab'] }];
     expect(ids(auditProject({ name: 'lab', description: '', config: {} }, certs))).toEqual(['project-unrestricted:high', 'project-limits-missing:medium']);
     expect(ids(auditProject({ name: 'lab', description: '', config: { restricted: 'true' } }, certs))).toEqual(['project-limits-missing:medium']);
-    expect(ids(auditProject({ name: 'lab', description: '', config: { restricted: 'true', 'restricted.containers.privilege': 'allow' } }, certs))).toEqual(['project-restriction-relaxed:high', 'project-limits-missing:medium']);
+    expect(ids(auditProject({ name: 'lab', description: '', config: { restricted: 'true', 'restricted.containers.privilege': 'allow' } }, certs))).toEqual([
+      'project-restriction-relaxed:high',
+      'project-limits-missing:medium',
+    ]);
     expect(auditProject({ name: 'default', description: '', config: {} }, [])).toEqual([]);
   });
 
@@ -100,7 +143,12 @@ describe('auditProject and auditSocket', () => {
   });
 
   it('the report schema, and exit-1 logic on high/critical', () => {
-    const report = AuditReportSchema.parse({ instances: [{ name: 'c1', project: 'default', type: 'container', findings: [{ id: 'nesting', severity: 'medium', summary: 's', fix: 'f' }] }], projects: [], host: { socket: null, findings: [] }, server: { name: null, version: null, support: null, findings: [] } });
+    const report = AuditReportSchema.parse({
+      instances: [{ name: 'c1', project: 'default', type: 'container', findings: [{ id: 'nesting', severity: 'medium', summary: 's', fix: 'f' }] }],
+      projects: [],
+      host: { socket: null, findings: [] },
+      server: { name: null, version: null, support: null, findings: [] },
+    });
     expect(auditFailed(report)).toBe(false);
     report.host.findings.push({ id: 'x', severity: 'high', summary: 's', fix: 'f' });
     expect(auditFailed(report)).toBe(true);

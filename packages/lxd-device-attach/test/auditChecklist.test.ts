@@ -14,9 +14,18 @@ import { validateSarif } from './sarifValidator';
 const LIMITED = { 'limits.cpu': '2', 'limits.memory': '2GiB', 'limits.processes': '2000', 'security.idmap.isolated': 'true' };
 /** A container whose config is `config` on top of a clean, limited one (`local`: also in its own config). */
 const inst = (name: string, config: Record<string, string>, devices: Record<string, Record<string, string>> = {}, extra: Record<string, unknown> = {}) =>
-  InstanceSchema.parse(instance(name, { config: { ...LIMITED, ...config }, devices, expanded_config: { ...LIMITED, ...config }, expanded_devices: { root: { type: 'disk', path: '/', pool: 'default' }, ...devices }, ...extra }));
+  InstanceSchema.parse(
+    instance(name, {
+      config: { ...LIMITED, ...config },
+      devices,
+      expanded_config: { ...LIMITED, ...config },
+      expanded_devices: { root: { type: 'disk', path: '/', pool: 'default' }, ...devices },
+      ...extra,
+    }),
+  );
 const ids = (f: { id: string; severity: string }[]) => f.map((x) => `${x.id}:${x.severity}`);
-const server = (config: Record<string, unknown>, version = '5.21.1') => ServerSchema.parse({ config, environment: { server_version: version, server_name: 'h1' } });
+const server = (config: Record<string, unknown>, version = '5.21.1') =>
+  ServerSchema.parse({ config, environment: { server_version: version, server_name: 'h1' } });
 const TODAY = '2026-01-15';
 
 describe('server: versions and the remote API', () => {
@@ -48,16 +57,38 @@ describe('server: versions and the remote API', () => {
       { name: 'alice', type: 'client', fingerprint: 'bb'.repeat(32), restricted: true, projects: ['lab'] },
       { name: 'prom', type: 'metrics', fingerprint: 'cc'.repeat(32), restricted: false, projects: [] },
     ];
-    const open = auditServer(server({ 'core.https_address': '[::]:8443', 'core.trust_password': true, 'core.metrics_address': ':9100', 'core.metrics_authentication': 'false' }), certs, TODAY).findings;
-    expect(ids(open)).toEqual(['remote-api-trust-password:high', 'certificate-unrestricted:medium', 'metrics-unauthenticated:medium', 'remote-api-exposed:medium']);
-    expect(open.find((f) => f.id === 'remote-api-exposed')!.fix).toBe('lxc config set core.https_address=127.0.0.1:8443 (for remote management: a management address only, firewalled)');
+    const open = auditServer(
+      server({ 'core.https_address': '[::]:8443', 'core.trust_password': true, 'core.metrics_address': ':9100', 'core.metrics_authentication': 'false' }),
+      certs,
+      TODAY,
+    ).findings;
+    expect(ids(open)).toEqual([
+      'remote-api-trust-password:high',
+      'certificate-unrestricted:medium',
+      'metrics-unauthenticated:medium',
+      'remote-api-exposed:medium',
+    ]);
+    expect(open.find((f) => f.id === 'remote-api-exposed')!.fix).toBe(
+      'lxc config set core.https_address=127.0.0.1:8443 (for remote management: a management address only, firewalled)',
+    );
     expect(open.find((f) => f.id === 'certificate-unrestricted')!.fix).toContain('lxc config trust edit aaaaaaaaaaaa');
     // On loopback: the API is not exposed, the password still lets any local user become admin.
     const local = auditServer(server({ 'core.https_address': '127.0.0.1:8443', 'core.trust_password': true }), [], TODAY).findings;
     expect(ids(local)).toEqual(['remote-api-trust-password:high']);
     // No listener: the password and certificates are latent.
-    expect(ids(auditServer(server({ 'core.trust_password': true }), certs, TODAY).findings)).toEqual(['remote-api-trust-password:medium', 'certificate-unrestricted:low']);
-    expect(ids(auditServer(server({ 'core.https_address': '192.0.2.5:8443', 'core.metrics_address': '127.0.0.1:9100', 'core.metrics_authentication': 'false' }), [], TODAY).findings)).toEqual(['metrics-unauthenticated:low', 'remote-api-exposed:low']);
+    expect(ids(auditServer(server({ 'core.trust_password': true }), certs, TODAY).findings)).toEqual([
+      'remote-api-trust-password:medium',
+      'certificate-unrestricted:low',
+    ]);
+    expect(
+      ids(
+        auditServer(
+          server({ 'core.https_address': '192.0.2.5:8443', 'core.metrics_address': '127.0.0.1:9100', 'core.metrics_authentication': 'false' }),
+          [],
+          TODAY,
+        ).findings,
+      ),
+    ).toEqual(['metrics-unauthenticated:low', 'remote-api-exposed:low']);
     expect(auditServer(server({ 'core.metrics_address': ':9100' }), [], TODAY).findings).toEqual([]);
   });
 });
@@ -81,27 +112,53 @@ describe('instances: syscalls, kernel modules, capabilities, limits, bridged NIC
         'linux.kernel_modules': 'zfs',
       }),
     );
-    expect(ids(f)).toEqual(['syscalls-intercept-mount:high', 'kernel-modules:medium', 'syscalls-deny-default-off:medium', 'syscalls-intercept-bpf:medium', 'syscalls-intercept-mknod:low', 'syscalls-intercept-setxattr:low']);
+    expect(ids(f)).toEqual([
+      'syscalls-intercept-mount:high',
+      'kernel-modules:medium',
+      'syscalls-deny-default-off:medium',
+      'syscalls-intercept-bpf:medium',
+      'syscalls-intercept-mknod:low',
+      'syscalls-intercept-setxattr:low',
+    ]);
     expect(f.find((x) => x.id === 'syscalls-intercept-mount')!.fix).toBe('lxc config unset c1 security.syscalls.intercept.mount');
-    expect(ids(auditInstance(inst('c1', { 'security.syscalls.intercept.mount': 'true', 'security.syscalls.intercept.mount.shift': 'true' })))).toEqual(['syscalls-intercept-mount:medium']);
-    expect(ids(auditInstance(inst('c1', { 'security.privileged': 'true', 'security.syscalls.deny_default': 'false' })))).toEqual(['privileged:high', 'syscalls-deny-default-off:high']);
+    expect(ids(auditInstance(inst('c1', { 'security.syscalls.intercept.mount': 'true', 'security.syscalls.intercept.mount.shift': 'true' })))).toEqual([
+      'syscalls-intercept-mount:medium',
+    ]);
+    expect(ids(auditInstance(inst('c1', { 'security.privileged': 'true', 'security.syscalls.deny_default': 'false' })))).toEqual([
+      'privileged:high',
+      'syscalls-deny-default-off:high',
+    ]);
   });
 
   it('a key from a profile is overridden, not unset; instances of other projects get --project', () => {
-    const fromProfile = InstanceSchema.parse(instance('c1', { project: 'lab', config: LIMITED, expanded_config: { ...LIMITED, 'security.syscalls.intercept.bpf': 'true', 'linux.kernel_modules': 'zfs' } }));
+    const fromProfile = InstanceSchema.parse(
+      instance('c1', {
+        project: 'lab',
+        config: LIMITED,
+        expanded_config: { ...LIMITED, 'security.syscalls.intercept.bpf': 'true', 'linux.kernel_modules': 'zfs' },
+      }),
+    );
     const f = auditInstance(fromProfile);
     expect(f.find((x) => x.id === 'syscalls-intercept-bpf')!.fix).toBe('lxc config set c1 --project lab security.syscalls.intercept.bpf=false');
     expect(f.find((x) => x.id === 'kernel-modules')!.fix).toMatch(/^lxc profile unset PROFILE --project lab linux\.kernel_modules/);
   });
 
-  it('raw.lxc capabilities: cap.keep or an empty cap.drop replace LXD\'s drops; extra drops are low', () => {
-    expect(ids(auditInstance(inst('c1', { 'raw.lxc': 'lxc.cap.drop =\nlxc.cap.keep = sys_admin' })))).toEqual(['raw-lxc-capabilities:high', 'raw-lxc-capabilities:high']);
-    expect(ids(auditInstance(inst('c1', { 'security.privileged': 'true', 'raw.lxc': 'lxc.cap.drop =' })))).toEqual(['raw-lxc-capabilities:critical', 'privileged:high']);
+  it("raw.lxc capabilities: cap.keep or an empty cap.drop replace LXD's drops; extra drops are low", () => {
+    expect(ids(auditInstance(inst('c1', { 'raw.lxc': 'lxc.cap.drop =\nlxc.cap.keep = sys_admin' })))).toEqual([
+      'raw-lxc-capabilities:high',
+      'raw-lxc-capabilities:high',
+    ]);
+    expect(ids(auditInstance(inst('c1', { 'security.privileged': 'true', 'raw.lxc': 'lxc.cap.drop =' })))).toEqual([
+      'raw-lxc-capabilities:critical',
+      'privileged:high',
+    ]);
     expect(ids(auditInstance(inst('c1', { 'raw.lxc': 'lxc.cap.drop = sys_admin' })))).toEqual(['raw-lxc-capabilities:low']);
   });
 
   it('limits: memory or processes missing is medium, only cpu low; VMs have sizes by default', () => {
-    const bare = InstanceSchema.parse(instance('c1', { config: { 'security.idmap.isolated': 'true' }, expanded_config: { 'security.idmap.isolated': 'true' } }));
+    const bare = InstanceSchema.parse(
+      instance('c1', { config: { 'security.idmap.isolated': 'true' }, expanded_config: { 'security.idmap.isolated': 'true' } }),
+    );
     const f = auditInstance(bare);
     expect(ids(f)).toEqual(['limits-missing:medium']);
     expect(f[0]!.fix).toBe('lxc config set c1 limits.cpu=2 limits.memory=2GiB limits.processes=2000 (example values: size them to the workload)');
@@ -114,8 +171,14 @@ describe('instances: syscalls, kernel modules, capabilities, limits, bridged NIC
     const f = auditInstance(inst('c1', {}, { eth0: nic }));
     expect(ids(f)).toEqual(['nic-mac-filtering-off:medium', 'nic-ip-filtering-off:low', 'nic-port-isolation-off:low']);
     expect(f[0]!.fix).toBe('lxc config device set c1 eth0 security.mac_filtering=true');
-    expect(auditInstance(inst('c1', {}, { eth0: { ...nic, 'security.mac_filtering': 'true', 'security.ipv6_filtering': 'true', 'security.port_isolation': 'true' } }))).toEqual([]);
-    const managed = InstanceSchema.parse(instance('c1', { config: LIMITED, expanded_config: LIMITED, expanded_devices: { eth0: { type: 'nic', network: 'lxdbr0', name: 'eth0' } } }));
+    expect(
+      auditInstance(
+        inst('c1', {}, { eth0: { ...nic, 'security.mac_filtering': 'true', 'security.ipv6_filtering': 'true', 'security.port_isolation': 'true' } }),
+      ),
+    ).toEqual([]);
+    const managed = InstanceSchema.parse(
+      instance('c1', { config: LIMITED, expanded_config: LIMITED, expanded_devices: { eth0: { type: 'nic', network: 'lxdbr0', name: 'eth0' } } }),
+    );
     expect(ids(auditInstance(managed, undefined, { lxdbr0: 'bridge' }))).toContain('nic-mac-filtering-off:medium');
     expect(auditInstance(managed, undefined, { lxdbr0: 'bridge' })[0]!.fix).toBe('lxc config device override c1 eth0 security.mac_filtering=true');
     expect(auditInstance(managed, undefined, { lxdbr0: 'ovn' }).filter((x) => x.id.startsWith('nic-'))).toEqual([]);
@@ -135,13 +198,18 @@ describe('Docker in LXD', () => {
   it('a privileged Docker host gets the safe configuration as its fix; the safe pattern has nothing above low', () => {
     const unsafe = auditInstance(inst('docker1', { 'security.privileged': 'true', 'security.nesting': 'true' }));
     expect(ids(unsafe)).toEqual(['docker-unsafe:critical', 'nesting:critical', 'privileged:critical']);
-    const safe = 'lxc config unset docker1 security.privileged; lxc config set docker1 security.nesting=true security.syscalls.intercept.mknod=true security.syscalls.intercept.setxattr=true';
+    const safe =
+      'lxc config unset docker1 security.privileged; lxc config set docker1 security.nesting=true security.syscalls.intercept.mknod=true security.syscalls.intercept.setxattr=true';
     expect(unsafe.find((f) => f.id === 'docker-unsafe')!.fix).toBe(safe);
     expect(unsafe.find((f) => f.id === 'privileged')!.fix).toBe(`${safe} (the safe Docker-in-LXD pattern)`);
-    const good = auditInstance(inst('docker1', { 'security.nesting': 'true', 'security.syscalls.intercept.mknod': 'true', 'security.syscalls.intercept.setxattr': 'true' }));
+    const good = auditInstance(
+      inst('docker1', { 'security.nesting': 'true', 'security.syscalls.intercept.mknod': 'true', 'security.syscalls.intercept.setxattr': 'true' }),
+    );
     expect(ids(good)).toEqual(['nesting:low', 'syscalls-intercept-mknod:low', 'syscalls-intercept-setxattr:low']);
     // The classic unsafe raw.lxc recipe, unprivileged: docker-unsafe high, raw.lxc removed by the fix.
-    const raw = auditInstance(inst('docker1', { 'security.nesting': 'true', 'raw.lxc': 'lxc.apparmor.profile = unconfined\nlxc.cgroup.devices.allow = a\nlxc.cap.drop =' }));
+    const raw = auditInstance(
+      inst('docker1', { 'security.nesting': 'true', 'raw.lxc': 'lxc.apparmor.profile = unconfined\nlxc.cgroup.devices.allow = a\nlxc.cap.drop =' }),
+    );
     expect(ids(raw)).toContain('docker-unsafe:high');
     expect(raw.find((f) => f.id === 'docker-unsafe')!.fix).toMatch(/^lxc config unset docker1 raw\.lxc; lxc config set docker1 security\.nesting=true/);
     // A non-Docker nesting container stays medium.
@@ -165,15 +233,29 @@ describe('projects: limits', () => {
 /** A report with one finding of (nearly) every kind, from the functions above. */
 function bigReport(): AuditReport {
   const certs = [{ name: 'admin', type: 'client', fingerprint: 'aa'.repeat(32), restricted: false, projects: [] }];
-  const s = auditServer(server({ 'core.https_address': '[::]:8443', 'core.trust_password': true, 'core.metrics_address': ':9100', 'core.metrics_authentication': 'false' }, '4.0.9'), certs, TODAY);
+  const s = auditServer(
+    server(
+      { 'core.https_address': '[::]:8443', 'core.trust_password': true, 'core.metrics_address': ':9100', 'core.metrics_authentication': 'false' },
+      '4.0.9',
+    ),
+    certs,
+    TODAY,
+  );
   const instances = [
-    inst('docker1', { 'security.privileged': 'true', 'security.nesting': 'true', 'linux.kernel_modules': 'overlay', 'security.syscalls.intercept.mknod': 'true' }, { eth0: { type: 'nic', nictype: 'bridged', parent: 'br0' } }),
+    inst(
+      'docker1',
+      { 'security.privileged': 'true', 'security.nesting': 'true', 'linux.kernel_modules': 'overlay', 'security.syscalls.intercept.mknod': 'true' },
+      { eth0: { type: 'nic', nictype: 'bridged', parent: 'br0' } },
+    ),
     inst('c2', { 'security.syscalls.intercept.bpf': 'true', 'security.syscalls.deny_default': 'false', 'raw.lxc': 'lxc.cap.drop =', 'limits.memory': '' }),
   ];
   return AuditReportSchema.parse({
     instances: instances.map((i) => ({ name: i.name, project: 'default', type: i.type, findings: auditInstance(i) })),
     projects: [{ name: 'lab', findings: auditProject({ name: 'lab', description: '', config: {} }, []) }],
-    host: { socket: { path: '/var/lib/lxd/unix.socket', mode: '0666', uid: 0, gid: 0, group: 'root', members: [] }, findings: [{ id: 'socket-world-accessible', severity: 'critical', summary: 's', fix: 'chmod 0660 /var/lib/lxd/unix.socket' }] },
+    host: {
+      socket: { path: '/var/lib/lxd/unix.socket', mode: '0666', uid: 0, gid: 0, group: 'root', members: [] },
+      findings: [{ id: 'socket-world-accessible', severity: 'critical', summary: 's', fix: 'chmod 0660 /var/lib/lxd/unix.socket' }],
+    },
     server: { name: 'h1', version: '4.0.9', support: s.support!.status, findings: s.findings },
   });
 }
@@ -194,10 +276,18 @@ describe('SARIF', () => {
       expect(r.level).toBe(SARIF_LEVEL[found[i]!.finding.severity]);
       expect(run.tool.driver.rules![r.ruleIndex!]!.id).toBe(r.ruleId);
     }
-    expect(run.results!.filter((r) => r.level === 'error').length).toBe(found.filter((f) => f.finding.severity === 'critical' || f.finding.severity === 'high').length);
+    expect(run.results!.filter((r) => r.level === 'error').length).toBe(
+      found.filter((f) => f.finding.severity === 'critical' || f.finding.severity === 'high').length,
+    );
     expect(run.results!.some((r) => r.level === 'warning') && run.results!.some((r) => r.level === 'note')).toBe(true);
-    expect(run.results!.find((r) => r.ruleId === 'docker-unsafe')!.locations![0]!.logicalLocations![0]).toEqual({ name: 'docker1', fullyQualifiedName: 'project/default/instance/docker1', kind: 'resource' });
-    expect(run.tool.driver.rules!.find((r) => r.id === 'remote-api-trust-password')!.help!.text).toContain('Checklist: Restrict access to the LXD daemon and the remote API');
+    expect(run.results!.find((r) => r.ruleId === 'docker-unsafe')!.locations![0]!.logicalLocations![0]).toEqual({
+      name: 'docker1',
+      fullyQualifiedName: 'project/default/instance/docker1',
+      kind: 'resource',
+    });
+    expect(run.tool.driver.rules!.find((r) => r.id === 'remote-api-trust-password')!.help!.text).toContain(
+      'Checklist: Restrict access to the LXD daemon and the remote API',
+    );
     // No errors; the one warning left is SARIF2005 (the driver has no informationUri: passthru
     // has no public home page to name).
     expect(validateSarif(log)).toEqual([{ ruleId: 'SARIF2005', level: 'warning', where: 'runs[0].tool.driver passthru' }]);
@@ -209,7 +299,9 @@ describe('SARIF', () => {
     delete broken.runs[0].results[0].message;
     broken.runs[0].results[1].level = 'critical';
     const problems = validateSarif(broken);
-    expect(problems.filter((p) => p.level === 'error').map((p) => p.where)).toEqual(expect.arrayContaining([expect.stringContaining('runs[0].results[0]'), expect.stringContaining('runs[0].results[1].level')]));
+    expect(problems.filter((p) => p.level === 'error').map((p) => p.where)).toEqual(
+      expect.arrayContaining([expect.stringContaining('runs[0].results[0]'), expect.stringContaining('runs[0].results[1].level')]),
+    );
   });
 });
 

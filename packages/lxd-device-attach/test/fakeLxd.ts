@@ -43,10 +43,29 @@ export async function startFakeLxd(handler: Handler): Promise<{ socketPath: stri
   };
 }
 
-export const sync = (metadata: unknown, headers: Record<string, string> = {}) => ({ status: 200, headers, body: { type: 'sync', status: 'Success', status_code: 200, operation: '', error_code: 0, error: '', metadata } });
-export const error = (status: number, message: string) => ({ status, body: { type: 'error', status: '', status_code: 0, operation: '', error_code: status, error: message, metadata: null } });
-export const asyncOp = (id: string) => ({ status: 202, body: { type: 'async', status: 'Operation created', status_code: 100, operation: `/1.0/operations/${id}`, error_code: 0, error: '', metadata: { id, status: 'Running', status_code: 103 } } });
-export const operation = (id: string, ok: boolean, err = '') => sync({ id, class: 'task', status: ok ? 'Success' : 'Failure', status_code: ok ? 200 : 400, err });
+export const sync = (metadata: unknown, headers: Record<string, string> = {}) => ({
+  status: 200,
+  headers,
+  body: { type: 'sync', status: 'Success', status_code: 200, operation: '', error_code: 0, error: '', metadata },
+});
+export const error = (status: number, message: string) => ({
+  status,
+  body: { type: 'error', status: '', status_code: 0, operation: '', error_code: status, error: message, metadata: null },
+});
+export const asyncOp = (id: string) => ({
+  status: 202,
+  body: {
+    type: 'async',
+    status: 'Operation created',
+    status_code: 100,
+    operation: `/1.0/operations/${id}`,
+    error_code: 0,
+    error: '',
+    metadata: { id, status: 'Running', status_code: 103 },
+  },
+});
+export const operation = (id: string, ok: boolean, err = '') =>
+  sync({ id, class: 'task', status: ok ? 'Success' : 'Failure', status_code: ok ? 200 : 400, err });
 
 export function instance(name: string, extra: Record<string, unknown> = {}) {
   return {

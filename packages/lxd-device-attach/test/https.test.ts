@@ -11,7 +11,11 @@ import { LxdClient } from '../src/LxdClient';
 function selfSigned(dir: string, name: string): { cert: string; key: string } {
   const key = path.join(dir, `${name}.key`);
   const cert = path.join(dir, `${name}.crt`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`],
+    { stdio: 'ignore' },
+  );
   return { cert: fs.readFileSync(cert, 'utf8'), key: fs.readFileSync(key, 'utf8') };
 }
 
@@ -32,7 +36,14 @@ beforeAll(async () => {
     const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate();
     seen.push(peer?.fingerprint256);
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ type: 'sync', status: 'Success', status_code: 200, metadata: { api_version: '1.0', auth: peer?.fingerprint256 ? 'trusted' : 'untrusted' } }));
+    res.end(
+      JSON.stringify({
+        type: 'sync',
+        status: 'Success',
+        status_code: 200,
+        metadata: { api_version: '1.0', auth: peer?.fingerprint256 ? 'trusted' : 'untrusted' },
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -59,7 +59,9 @@ beforeAll(async () => {
     out = execFileSync('bash', [path.join(REPO, 'tools/provision/lxd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    throw new Error(`LXD could not be provisioned for the integration suite (it does not skip).\nAs root on Debian run: ${INSTALL}\nthen: eval "$(bash tools/provision/lxd.sh)"\n--- lxd.sh said:\n${e.stderr ?? e.message}`);
+    throw new Error(
+      `LXD could not be provisioned for the integration suite (it does not skip).\nAs root on Debian run: ${INSTALL}\nthen: eval "$(bash tools/provision/lxd.sh)"\n--- lxd.sh said:\n${e.stderr ?? e.message}`,
+    );
   }
   const lxdDir = /export LXD_DIR=(\S+)/.exec(out)?.[1];
   if (!lxdDir) throw new Error(`tools/provision/lxd.sh printed no "export LXD_DIR=": ${out}`);
@@ -97,7 +99,7 @@ describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
     expect(instance.devices[plan.deviceName]).toBeUndefined();
   });
 
-  it('adds and removes a gpu pci= on a stopped container; a missing address is refused by preflight, and LXD\'s own message surfaces at hot-plug', async () => {
+  it("adds and removes a gpu pci= on a stopped container; a missing address is refused by preflight, and LXD's own message surfaces at hot-plug", async () => {
     const c = name('gpu');
     const r = name('run');
     await Promise.all([launch(c, false), launch(r, true)]);
@@ -109,7 +111,10 @@ describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
     await timed('attachGpuStopped', () => applyAttach(client, fixture, plan));
     expect((await client.getInstance(c)).instance.devices['gpu-0000-01-00-0']).toEqual({ type: 'gpu', pci: '0000:01:00.0' });
     // A second instance may not take the same GPU.
-    await expect(planAttach(client, fixture, { instance: r, target: '0000:01:00.0' })).rejects.toMatchObject({ kind: 'conflict', message: expect.stringContaining(`default/${c} (device gpu-0000-01-00-0)`) });
+    await expect(planAttach(client, fixture, { instance: r, target: '0000:01:00.0' })).rejects.toMatchObject({
+      kind: 'conflict',
+      message: expect.stringContaining(`default/${c} (device gpu-0000-01-00-0)`),
+    });
     await applyDetach(client, await planDetach(client, { instance: c, device: 'gpu-0000-01-00-0' }));
     expect((await client.getInstance(c)).instance.devices).toEqual({});
 
@@ -170,7 +175,9 @@ describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
     await lxc('config', 'device', 'add', priv, 'gpu0', 'gpu', 'pci=0000:ff:1f.5');
     const report = await timed('audit', () => auditLxd(client, host, { instances: [priv, nest, raw, clean] }));
     const of = (n: string) => report.instances.find((i) => i.name === n)!.findings;
-    expect(of(priv)).toContainEqual(expect.objectContaining({ id: 'privileged', severity: 'critical', summary: expect.stringContaining('gpu0 (gpu 0000:ff:1f.5)') }));
+    expect(of(priv)).toContainEqual(
+      expect.objectContaining({ id: 'privileged', severity: 'critical', summary: expect.stringContaining('gpu0 (gpu 0000:ff:1f.5)') }),
+    );
     expect(of(nest)).toContainEqual(expect.objectContaining({ id: 'nesting', severity: 'medium' }));
     expect(of(raw)).toContainEqual(expect.objectContaining({ id: 'raw-lxc-devices-allow', severity: 'high' }));
     expect(of(clean).every((f) => f.severity === 'low')).toBe(true);
@@ -181,8 +188,15 @@ describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
   });
 
   it('bad input: unknown instance, unknown project, malformed names, an unreachable socket', async () => {
-    await expect(planAttach(client, host, { instance: name('nope'), target: '0000:ff:1f.7', hostCheck: false })).rejects.toMatchObject({ kind: 'not-found', status: 404, message: expect.stringContaining('Instance not found') });
-    await expect(planAttach(client, host, { instance: name('nope'), target: '0000:ff:1f.7', hostCheck: false, project: `pt${id}` })).rejects.toMatchObject({ kind: 'not-found', message: expect.stringContaining('unknown project (LXD: Project not found)') });
+    await expect(planAttach(client, host, { instance: name('nope'), target: '0000:ff:1f.7', hostCheck: false })).rejects.toMatchObject({
+      kind: 'not-found',
+      status: 404,
+      message: expect.stringContaining('Instance not found'),
+    });
+    await expect(planAttach(client, host, { instance: name('nope'), target: '0000:ff:1f.7', hostCheck: false, project: `pt${id}` })).rejects.toMatchObject({
+      kind: 'not-found',
+      message: expect.stringContaining('unknown project (LXD: Project not found)'),
+    });
     await expect(planAttach(client, host, { instance: 'bad/name', target: vethHost })).rejects.toMatchObject({ kind: 'bad-input' });
     await expect(planDetach(client, { instance: name('nic'), device: '../x' })).rejects.toMatchObject({ kind: 'bad-input' });
     const dead = new LxdClient({ kind: 'unix', socketPath: path.join(env.LXD_DIR!, 'no-such.socket') });

@@ -20,7 +20,10 @@ describe('NUMA alignment', () => {
   });
 
   it('reads nodes, hugepages and device/interface nodes through the root', () => {
-    expect(numa.nodes.map((n) => [n.node, n.cpulist, n.hugepages])).toEqual([[0, '0-7', 0], [1, '8-15', 1024]]);
+    expect(numa.nodes.map((n) => [n.node, n.cpulist, n.hugepages])).toEqual([
+      [0, '0-7', 0],
+      [1, '8-15', 1024],
+    ]);
     expect([numa.pci['0000:01:00.0'], numa.pci['0000:81:00.0'], numa.net['ens3f0'], numa.net['ens3f0v1']]).toEqual([0, 1, 1, 1]);
   });
 
@@ -31,9 +34,13 @@ describe('NUMA alignment', () => {
   });
 
   it('no hugepages on node 0: the fix pins only; aligned, single-node or device-less instances have no finding', () => {
-    expect(numaFindings(inst('virtual-machine', { 'limits.cpu': '8-15' }, { p: { type: 'pci', address: '0000:01:00.0' } }), numa).map((x) => x.fix)).toEqual(['lxc config set i1 limits.cpu=0-7']);
+    expect(numaFindings(inst('virtual-machine', { 'limits.cpu': '8-15' }, { p: { type: 'pci', address: '0000:01:00.0' } }), numa).map((x) => x.fix)).toEqual([
+      'lxc config set i1 limits.cpu=0-7',
+    ]);
     expect(numaFindings(inst('virtual-machine', { 'limits.cpu': '0-3' }, { p: { type: 'pci', address: '0000:01:00.0' } }), numa)).toEqual([]);
-    expect(numaFindings(inst('container', { 'limits.cpu': '2' }, { g: { type: 'gpu', pci: '0000:81:00.0' } }), { ...numa, nodes: numa.nodes.slice(0, 1) })).toEqual([]);
+    expect(
+      numaFindings(inst('container', { 'limits.cpu': '2' }, { g: { type: 'gpu', pci: '0000:81:00.0' } }), { ...numa, nodes: numa.nodes.slice(0, 1) }),
+    ).toEqual([]);
     expect(numaFindings(inst('container', { 'limits.cpu': '2' }, { eth0: { type: 'nic', nictype: 'bridged', parent: 'br0' } }), numa)).toEqual([]);
     // Without host NUMA facts (a remote LXD) auditInstance says nothing about NUMA.
     expect(auditInstance(inst('container', {}, { g: { type: 'gpu', pci: '0000:81:00.0' } })).map((x) => x.id)).not.toContain('numa-misaligned');

@@ -26,6 +26,11 @@ describe('resolveTarget: the shared TARGET grammar', () => {
   it('an interface name the kernel cannot have is bad input; USB ids keep their own spellings', () => {
     expect(refusal('eth0:1').kind).toBe('bad-input');
     expect(refusal('01:00.0', 'usb').message).toMatch(/a USB target is vendor:product in hex/);
-    expect(resolveTarget(workstation, 'USB:046D:C52B', 'auto', { hostCheck: false })).toEqual({ kind: 'usb', vendorId: '046d', productId: 'c52b', sysfsName: null });
+    expect(resolveTarget(workstation, 'USB:046D:C52B', 'auto', { hostCheck: false })).toEqual({
+      kind: 'usb',
+      vendorId: '046d',
+      productId: 'c52b',
+      sysfsName: null,
+    });
   });
 });

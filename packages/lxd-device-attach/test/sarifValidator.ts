@@ -28,12 +28,18 @@ export function sarifMultitool(): string {
   try {
     binary = createRequire(__filename)('@microsoft/sarif-multitool-linux');
   } catch (error) {
-    throw new Error(`the SARIF validator is not installed: run npm ci (devDependency @microsoft/sarif-multitool, which pulls @microsoft/sarif-multitool-${process.platform})`, { cause: error });
+    throw new Error(
+      `the SARIF validator is not installed: run npm ci (devDependency @microsoft/sarif-multitool, which pulls @microsoft/sarif-multitool-${process.platform})`,
+      { cause: error },
+    );
   }
   try {
     execFileSync('bash', [path.join(REPO, 'tools/provision/system.sh'), ICU], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   } catch (error) {
-    throw new Error(`the SARIF validator (.NET) needs ICU: as root on Debian run: apt-get update && apt-get install -y --no-install-recommends ${ICU}\n${(error as { stderr?: string }).stderr ?? ''}`, { cause: error });
+    throw new Error(
+      `the SARIF validator (.NET) needs ICU: as root on Debian run: apt-get update && apt-get install -y --no-install-recommends ${ICU}\n${(error as { stderr?: string }).stderr ?? ''}`,
+      { cause: error },
+    );
   }
   return binary;
 }
@@ -47,10 +53,16 @@ export function validateSarif(log: Log | string): ValidationProblem[] {
     const output = path.join(dir, 'validation.sarif');
     fs.writeFileSync(input, typeof log === 'string' ? log : JSON.stringify(log, null, 2));
     try {
-      execFileSync(binary, ['validate', input, '-o', output, '--log', 'ForceOverwrite'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 120_000 });
+      execFileSync(binary, ['validate', input, '-o', output, '--log', 'ForceOverwrite'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
     } catch (error) {
       const e = error as { stdout?: string; stderr?: string; message: string };
-      throw new Error(`Sarif.Multitool validate failed to run (missing ICU? apt-get install -y ${ICU}): ${e.stderr || e.stdout || e.message}`, { cause: error });
+      throw new Error(`Sarif.Multitool validate failed to run (missing ICU? apt-get install -y ${ICU}): ${e.stderr || e.stdout || e.message}`, {
+        cause: error,
+      });
     }
     const verdict = JSON.parse(fs.readFileSync(output, 'utf8')) as Log;
     const run = verdict.runs[0]!;

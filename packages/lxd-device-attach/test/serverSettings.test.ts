@@ -27,7 +27,9 @@ describe('server-sysctl: LXD production kernel limits', () => {
       expect(found[i]!.summary).toContain(`${s.key}=`);
       expect(found[i]!.fix).toContain(`sysctl -w ${s.key}=${s.value}`);
     });
-    expect(found.find((f) => f.summary.startsWith('fs.inotify.max_user_instances='))!.summary).toContain('fs.inotify.max_user_instances=128 is below LXD\'s production value 1048576');
+    expect(found.find((f) => f.summary.startsWith('fs.inotify.max_user_instances='))!.summary).toContain(
+      "fs.inotify.max_user_instances=128 is below LXD's production value 1048576",
+    );
   });
 
   it('lxd-tuned (every value at the recommendation): no findings; a single low value is found alone', () => {

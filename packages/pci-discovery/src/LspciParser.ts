@@ -36,7 +36,21 @@ export const LspciRecordSchema = z.object({
 export type LspciRecord = z.infer<typeof LspciRecordSchema>;
 
 /** Keys that may appear once per record; `Module:` is the only repeatable key lspci prints. */
-const KNOWN_KEYS = new Set(['Slot', 'Class', 'Vendor', 'Device', 'SVendor', 'SDevice', 'Rev', 'ProgIf', 'Driver', 'Module', 'NUMANode', 'IOMMUGroup', 'PhySlot']);
+const KNOWN_KEYS = new Set([
+  'Slot',
+  'Class',
+  'Vendor',
+  'Device',
+  'SVendor',
+  'SDevice',
+  'Rev',
+  'ProgIf',
+  'Driver',
+  'Module',
+  'NUMANode',
+  'IOMMUGroup',
+  'PhySlot',
+]);
 
 /**
  * libpci's format_name prints `<placeholder> [id]` when pci.ids has no name for an id; those

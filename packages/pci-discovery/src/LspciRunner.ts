@@ -50,11 +50,7 @@ export function lspciArgs(options: LspciOptions = {}): string[] {
  * modules.dep) and are ignored. lspci given a missing `-i FILE` silently prints placeholder
  * names with exit 0, so the file's existence is checked first (`exists` checks this machine).
  */
-export async function runLspci(
-  options: LspciOptions = {},
-  run: Runner = execaRunner,
-  exists: (path: string) => boolean = existsSync,
-): Promise<LspciRecord[]> {
+export async function runLspci(options: LspciOptions = {}, run: Runner = execaRunner, exists: (path: string) => boolean = existsSync): Promise<LspciRecord[]> {
   const args = lspciArgs(options);
   const command = ['lspci', ...args].join(' ');
   if (options.pciIds !== undefined && !exists(options.pciIds)) {

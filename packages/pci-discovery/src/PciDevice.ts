@@ -24,7 +24,10 @@ export const PciDeviceSchema = z.object({
   subsystemDeviceId: hex4.nullable(),
   /** Class code: base class, subclass, prog-if (6 hex digits). */
   class: z.string().regex(/^[0-9a-f]{6}$/),
-  revision: z.string().regex(/^[0-9a-f]{2}$/).nullable(),
+  revision: z
+    .string()
+    .regex(/^[0-9a-f]{2}$/)
+    .nullable(),
   vendorName: z.string().nullable(),
   deviceName: z.string().nullable(),
   subsystemName: z.string().nullable(),

@@ -58,8 +58,7 @@ const TOP_LEVEL_LINE = /(?:^|\n)([^\t#\n\r ][^\n]*)/g;
  * Every indented line of a vendor block, in one pass: a device (groups 1-2), a subsystem
  * (groups 3-5), or anything else indented (group 6: malformed, or a name-less entry).
  */
-const VENDOR_CHILD_LINE =
-  /^\t(?:([0-9a-fA-F]{4})[ \t]+(\S[^\n]*?)|\t([0-9a-fA-F]{4})[ \t]+([0-9a-fA-F]{4})[ \t]+(\S[^\n]*?)|([^\n]*?))[ \t\r]*$/gm;
+const VENDOR_CHILD_LINE = /^\t(?:([0-9a-fA-F]{4})[ \t]+(\S[^\n]*?)|\t([0-9a-fA-F]{4})[ \t]+([0-9a-fA-F]{4})[ \t]+(\S[^\n]*?)|([^\n]*?))[ \t\r]*$/gm;
 const VENDOR_LINE = /^([0-9a-fA-F]{4})[ \t]+(\S.*?)\s*$/;
 const CLASS_LINE = /^C[ \t]+([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
 const SUBCLASS_LINE = /^\t([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
@@ -121,7 +120,10 @@ export class PciIds {
         text = gunzipSync(bytes, { maxOutputLength: maxBytes });
       } catch (error) {
         const tooLarge = (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-        throw new PciDiscoveryError('reading', 'the pci.ids database', path, { cause: error, ...(tooLarge ? { detail: `inflates to more than ${maxBytes} bytes` } : {}) });
+        throw new PciDiscoveryError('reading', 'the pci.ids database', path, {
+          cause: error,
+          ...(tooLarge ? { detail: `inflates to more than ${maxBytes} bytes` } : {}),
+        });
       }
     }
     return new PciIds(text.toString('latin1'), true);
@@ -297,8 +299,12 @@ function readRegularFile(path: string, maxBytes: number): Buffer {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new PciDiscoveryError('reading', 'the pci.ids database', path, { detail: `not a regular file (${stat.isDirectory() ? 'a folder' : 'a device, FIFO or socket'})` });
-    if (stat.size > maxBytes) throw new PciDiscoveryError('reading', 'the pci.ids database', path, { detail: `${stat.size} bytes is more than the ${maxBytes} a pci.ids may have` });
+    if (!stat.isFile())
+      throw new PciDiscoveryError('reading', 'the pci.ids database', path, {
+        detail: `not a regular file (${stat.isDirectory() ? 'a folder' : 'a device, FIFO or socket'})`,
+      });
+    if (stat.size > maxBytes)
+      throw new PciDiscoveryError('reading', 'the pci.ids database', path, { detail: `${stat.size} bytes is more than the ${maxBytes} a pci.ids may have` });
     // Read to the end, but never past maxBytes: the file may grow after the fstat.
     const chunks: Buffer[] = [];
     let total = 0;
@@ -308,7 +314,10 @@ function readRegularFile(path: string, maxBytes: number): Buffer {
       if (n === 0) break;
       chunks.push(chunk.subarray(0, n));
       total += n;
-      if (total > maxBytes) throw new PciDiscoveryError('reading', 'the pci.ids database', path, { detail: `more than the ${maxBytes} bytes a pci.ids may have (it grew while read)` });
+      if (total > maxBytes)
+        throw new PciDiscoveryError('reading', 'the pci.ids database', path, {
+          detail: `more than the ${maxBytes} bytes a pci.ids may have (it grew while read)`,
+        });
     }
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
   } finally {

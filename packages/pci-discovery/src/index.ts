@@ -2,7 +2,16 @@
 // packages and users need; tests reach the rest by path.
 export { PciDiscoveryError } from './PciDiscoveryError';
 // Addresses, TARGETs, identity, labels: the words every package speaks.
-export { PCI_ADDRESS_RE, PCI_ADDRESS_SOURCE, parsePciAddress, normalizePciAddress, trailingPciAddress, slotOf, compareAddresses, type PciAddressParts } from './pciAddress';
+export {
+  PCI_ADDRESS_RE,
+  PCI_ADDRESS_SOURCE,
+  parsePciAddress,
+  normalizePciAddress,
+  trailingPciAddress,
+  slotOf,
+  compareAddresses,
+  type PciAddressParts,
+} from './pciAddress';
 export { parseTarget, quoteTarget, type Target } from './parseTarget';
 export { DeviceIdentitySchema, identityOf, type DeviceIdentity } from './deviceIdentity';
 export { PciDeviceSchema, IommuGroupSchema, ScanProblemSchema, DEVICE_CLASSES, deviceClassOf, deviceLabel } from './PciDevice';

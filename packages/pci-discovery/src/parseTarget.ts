@@ -37,7 +37,8 @@ export function quoteTarget(text: string): string {
  * it to their usage error; `detail` alone is there for callers with their own prefix).
  */
 export function parseTarget(raw: string): Target {
-  const refuse = (detail: string) => new PciDiscoveryError('parsing', `target ${quoteTarget(typeof raw === 'string' ? raw : String(raw))}`, undefined, { detail });
+  const refuse = (detail: string) =>
+    new PciDiscoveryError('parsing', `target ${quoteTarget(typeof raw === 'string' ? raw : String(raw))}`, undefined, { detail });
   if (typeof raw !== 'string' || raw.length === 0) throw refuse(`empty target; ${TARGET_SPELLINGS}`);
   if (raw.length > 64 || /[^\x21-\x7e]/.test(raw)) throw refuse(TARGET_SPELLINGS);
   const text = raw.toLowerCase();

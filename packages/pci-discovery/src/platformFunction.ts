@@ -31,14 +31,34 @@ interface Rule {
 
 /** The class-code rules, most specific first. Each says why the host needs the function. */
 const RULES: readonly Rule[] = [
-  { classPrefix: '0600', kind: 'host bridge', reason: 'the CPU\'s host bridge (DRAM registers, root complex): the host cannot run without it', scope: 'anywhere' },
-  { classPrefix: '0601', kind: 'ISA bridge', reason: 'the LPC/eSPI bridge to the firmware\'s legacy devices (TPM, super-I/O, embedded controller, timers)', scope: 'anywhere' },
-  { classPrefix: '0500', kind: 'RAM memory', reason: 'platform memory (chipset shared SRAM used by its firmware, or memory controller registers)', scope: 'root-bus' },
+  {
+    classPrefix: '0600',
+    kind: 'host bridge',
+    reason: "the CPU's host bridge (DRAM registers, root complex): the host cannot run without it",
+    scope: 'anywhere',
+  },
+  {
+    classPrefix: '0601',
+    kind: 'ISA bridge',
+    reason: "the LPC/eSPI bridge to the firmware's legacy devices (TPM, super-I/O, embedded controller, timers)",
+    scope: 'anywhere',
+  },
+  {
+    classPrefix: '0500',
+    kind: 'RAM memory',
+    reason: 'platform memory (chipset shared SRAM used by its firmware, or memory controller registers)',
+    scope: 'root-bus',
+  },
   { classPrefix: '0580', kind: 'memory controller', reason: 'memory controller registers of the platform', scope: 'root-bus' },
   { classPrefix: '0c05', kind: 'SMBus controller', reason: 'the chipset SMBus (memory SPD, sensors, clock generator)', scope: 'root-bus' },
   { classPrefix: '0806', kind: 'IOMMU', reason: 'the IOMMU itself, which isolates every passed-through device', scope: 'anywhere' },
   { classPrefix: '0880', kind: 'system peripheral', reason: 'a platform function of the CPU or chipset (uncore, power management, GMM)', scope: 'root-bus' },
-  { classPrefix: '1180', kind: 'signal processing controller', reason: 'the platform thermal / power management function of the CPU or chipset', scope: 'root-bus' },
+  {
+    classPrefix: '1180',
+    kind: 'signal processing controller',
+    reason: 'the platform thermal / power management function of the CPU or chipset',
+    scope: 'root-bus',
+  },
 ];
 
 /**
@@ -47,8 +67,39 @@ const RULES: readonly Rule[] = [
  * kernel's spi-intel-pci driver (drivers/spi/spi-intel-pci.c, intel_spi_pci_ids, Linux 6.x).
  */
 const INTEL_SPI_IDS: ReadonlySet<string> = new Set([
-  '02a4', '06a4', '18e0', '19e0', '1bca', '34a4', '38a4', '43a4', '4b24', '4d23', '4da4', '51a4', '54a4', '5794', '5825', '6e24', '7723',
-  '7a24', '7aa4', '7e23', '7f24', '9d24', '9da4', 'a0a4', 'a1a4', 'a224', 'a2a4', 'a324', 'a3a4', 'a823', 'd323', 'e323', 'e423',
+  '02a4',
+  '06a4',
+  '18e0',
+  '19e0',
+  '1bca',
+  '34a4',
+  '38a4',
+  '43a4',
+  '4b24',
+  '4d23',
+  '4da4',
+  '51a4',
+  '54a4',
+  '5794',
+  '5825',
+  '6e24',
+  '7723',
+  '7a24',
+  '7aa4',
+  '7e23',
+  '7f24',
+  '9d24',
+  '9da4',
+  'a0a4',
+  'a1a4',
+  'a224',
+  'a2a4',
+  'a324',
+  'a3a4',
+  'a823',
+  'd323',
+  'e323',
+  'e423',
 ]);
 
 /** The platform function a device is, or undefined for a device that may be passed through. */

@@ -78,7 +78,8 @@ export function readPciDevice(host: HostFs, address: string, names?: PciIds, opt
     const fromFile = () => hexAttr(optional(dir, name), digits);
     const configValue = configFirst ? fromConfig(offset, digits === 4 ? 2 : 3) : undefined;
     const value = (configValue !== undefined && configValue !== 'ffff' ? configValue : undefined) ?? fromFile() ?? fromConfig(offset, digits === 4 ? 2 : 3);
-    if (value === undefined) throw new HostFsError('reading', `${dir.hostPath}/${name}`, 'ENODATA', `no readable ${name} attribute and no config space to take it from`);
+    if (value === undefined)
+      throw new HostFsError('reading', `${dir.hostPath}/${name}`, 'ENODATA', `no readable ${name} attribute and no config space to take it from`);
     return value;
   };
   const vendorId = mandatory('vendor', 4, 0x00, true);

@@ -72,7 +72,10 @@ export function buildTopology(devices: readonly PciDevice[]): Topology {
       return ka - kb || (ka ? compareBuses(a, b) : compareAddresses(a, b));
     });
   }
-  const roots = [...nodes.values()].filter((n) => n.parent === null).map((n) => n.id).sort(compareBuses);
+  const roots = [...nodes.values()]
+    .filter((n) => n.parent === null)
+    .map((n) => n.id)
+    .sort(compareBuses);
   return { roots, nodes };
 }
 

@@ -75,7 +75,17 @@ describe('parseLspciVmm on inline samples', () => {
 
   it('leaves optional fields absent and turns lspci placeholders into absent names', () => {
     const host = records[0]!;
-    expect(host).toEqual({ address: '0000:00:00.0', vendorId: '8086', deviceId: '0d57', classCode: '060000', className: 'Host bridge', vendorName: 'Intel Corporation', progIf: '00', modules: [], extra: {} });
+    expect(host).toEqual({
+      address: '0000:00:00.0',
+      vendorId: '8086',
+      deviceId: '0d57',
+      classCode: '060000',
+      className: 'Host bridge',
+      vendorName: 'Intel Corporation',
+      progIf: '00',
+      modules: [],
+      extra: {},
+    });
     expect(host.deviceName).toBeUndefined();
     const audio = records[2]!;
     expect(audio.classCode).toBe('040300'); // no ProgIf line: 00

@@ -3,7 +3,8 @@ import { describe, it, expect } from 'vitest';
 import { PciDiscoveryError, runLspci, type Runner } from '../src/index';
 import { lspciArgs } from '../src/LspciRunner';
 
-const ONE = 'Slot:\t0000:00:03.0\nClass:\tEthernet controller [0200]\nVendor:\tRed Hat, Inc. [1af4]\nDevice:\tVirtio 1.0 network device [1041]\nDriver:\tvirtio-pci\n';
+const ONE =
+  'Slot:\t0000:00:03.0\nClass:\tEthernet controller [0200]\nVendor:\tRed Hat, Inc. [1af4]\nDevice:\tVirtio 1.0 network device [1041]\nDriver:\tvirtio-pci\n';
 
 /** A fake Runner that records its calls and answers with a fixed result. */
 function fake(result: { stdout?: string; stderr?: string; exitCode?: number }) {
@@ -34,7 +35,17 @@ describe('runLspci with an injected runner', () => {
 
     const fixture = fake({ stdout: '' });
     await runLspci({ sysfsRoot: '/fx/host1', pciIds: '/opt/pci.ids' }, fixture.run, () => true);
-    expect(fixture.calls[0]!.args).toEqual(['-Dvmmnnk', '-A', 'linux-sysfs', '-O', 'sysfs.path=/fx/host1/sys/bus/pci', '-O', 'hwdb.disable=1', '-i', '/opt/pci.ids']);
+    expect(fixture.calls[0]!.args).toEqual([
+      '-Dvmmnnk',
+      '-A',
+      'linux-sysfs',
+      '-O',
+      'sysfs.path=/fx/host1/sys/bus/pci',
+      '-O',
+      'hwdb.disable=1',
+      '-i',
+      '/opt/pci.ids',
+    ]);
     expect(lspciArgs({ sysfsRoot: 'rel/dir/' })).toContain('sysfs.path=rel/dir/sys/bus/pci');
   });
 

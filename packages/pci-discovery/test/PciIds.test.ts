@@ -9,7 +9,7 @@ import { PCI_IDS_MAX_BYTES } from '../src/PciIds';
 
 const SAMPLE = [
   '#',
-  '#\tList of PCI ID\'s',
+  "#\tList of PCI ID's",
   '#',
   '# Syntax:',
   '# vendor  vendor_name',
@@ -137,7 +137,10 @@ describe('PciIds on an inline pci.ids', () => {
 });
 
 describe('findPciIdsFile', () => {
-  const only = (...present: string[]) => (p: string) => present.includes(p);
+  const only =
+    (...present: string[]) =>
+    (p: string) =>
+      present.includes(p);
 
   it('prefers the Debian path, then hwdata, then /usr/share/pci.ids', () => {
     expect(findPciIdsFile(only('/usr/share/misc/pci.ids', '/usr/share/hwdata/pci.ids'))).toBe('/usr/share/misc/pci.ids');

@@ -15,10 +15,26 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pci-diff-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 function fromScan(d: PciDevice) {
-  return { address: d.address, vendorId: d.vendorId, deviceId: d.deviceId, class: d.class, revision: d.revision ?? '00', driver: d.driver, iommuGroup: d.iommuGroup };
+  return {
+    address: d.address,
+    vendorId: d.vendorId,
+    deviceId: d.deviceId,
+    class: d.class,
+    revision: d.revision ?? '00',
+    driver: d.driver,
+    iommuGroup: d.iommuGroup,
+  };
 }
 function fromLspci(r: LspciRecord) {
-  return { address: r.address, vendorId: r.vendorId, deviceId: r.deviceId, class: r.classCode, revision: r.revision ?? '00', driver: r.driver ?? null, iommuGroup: r.iommuGroup ?? null };
+  return {
+    address: r.address,
+    vendorId: r.vendorId,
+    deviceId: r.deviceId,
+    class: r.classCode,
+    revision: r.revision ?? '00',
+    driver: r.driver ?? null,
+    iommuGroup: r.iommuGroup ?? null,
+  };
 }
 
 describe('scan agrees with lspci', () => {
@@ -33,7 +49,9 @@ describe('scan agrees with lspci', () => {
       const lspci = await runLspci({ sysfsRoot: root });
       // A partial capture without /sys/kernel (partial-capture): every group link dangles, lspci
       // reports no group, and the scan agrees and says so once per device.
-      const dangling = spec.absent.includes('/sys/kernel') ? scan.devices.filter((d) => spec.devices.some((s) => s.address === d.address && s.iommuGroup !== undefined)).map((d) => d.address) : [];
+      const dangling = spec.absent.includes('/sys/kernel')
+        ? scan.devices.filter((d) => spec.devices.some((s) => s.address === d.address && s.iommuGroup !== undefined)).map((d) => d.address)
+        : [];
       expect(scan.problems.map((p) => p.address)).toEqual(dangling);
       for (const p of scan.problems) expect(p.message).toMatch(/iommu_group: the link leads to \/sys\/kernel\/iommu_groups\/\d+, which is not in this tree/);
       expect(scan.devices.length).toBeGreaterThan(0);
@@ -48,7 +66,9 @@ describe('scan agrees with lspci', () => {
     // Symlinks are followed on the live host too: the real folder, and so the parent bridge.
     for (const d of scan.devices) {
       expect(d.sysfsPath).toBe(fs.realpathSync(`/sys/bus/pci/devices/${d.address}`));
-      expect(d.parent).toBe(/^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(path.basename(path.dirname(d.sysfsPath))) ? path.basename(path.dirname(d.sysfsPath)) : null);
+      expect(d.parent).toBe(
+        /^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(path.basename(path.dirname(d.sysfsPath))) ? path.basename(path.dirname(d.sysfsPath)) : null,
+      );
     }
     expect(scan.devices.map(fromScan)).toEqual(lspci.map(fromLspci));
   });

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { notPassable, platformFunction, platformFunctionsOf, type PciDevice } from '../src/index';
 import { describePlatformFunctions } from '../src/platformFunction';
 
-const dev = (address: string, cls: string, vendorId = '8086', deviceId = '0000', parent: string | null = null) => ({ address, class: cls, vendorId, deviceId, parent });
+const dev = (address: string, cls: string, vendorId = '8086', deviceId = '0000', parent: string | null = null) => ({
+  address,
+  class: cls,
+  vendorId,
+  deviceId,
+  parent,
+});
 
 describe('platformFunction', () => {
   it('names the chipset and root-complex functions by class code', () => {
@@ -16,7 +22,16 @@ describe('platformFunction', () => {
       dev('0000:00:04.0', '118000'),
       dev('0000:ff:0a.0', '058000'),
     ].map((d) => platformFunction(d)?.kind);
-    expect(kinds).toEqual(['host bridge', 'ISA bridge', 'RAM memory', 'SMBus controller', 'IOMMU', 'system peripheral', 'signal processing controller', 'memory controller']);
+    expect(kinds).toEqual([
+      'host bridge',
+      'ISA bridge',
+      'RAM memory',
+      'SMBus controller',
+      'IOMMU',
+      'system peripheral',
+      'signal processing controller',
+      'memory controller',
+    ]);
   });
 
   it('takes class 0c80 for the SPI flash controller only with an Intel SPI id (a GPU UCSI function is 0c80 too)', () => {
@@ -33,7 +48,12 @@ describe('platformFunction', () => {
   });
 
   it('finds them in a group and says the one sentence every command uses', () => {
-    const members = [dev('0000:00:1f.0', '060100'), dev('0000:00:1f.3', '040300'), dev('0000:00:1f.4', '0c0500'), dev('0000:00:1f.5', '0c8000', '8086', '7aa4')];
+    const members = [
+      dev('0000:00:1f.0', '060100'),
+      dev('0000:00:1f.3', '040300'),
+      dev('0000:00:1f.4', '0c0500'),
+      dev('0000:00:1f.5', '0c8000', '8086', '7aa4'),
+    ];
     const byAddress = new Map(members.map((d) => [d.address, d as unknown as PciDevice]));
     const found = platformFunctionsOf({ devices: members.map((d) => d.address) }, byAddress);
     expect(describePlatformFunctions(found)).toBe('0000:00:1f.0 (ISA bridge), 0000:00:1f.4 (SMBus controller), 0000:00:1f.5 (SPI flash controller)');

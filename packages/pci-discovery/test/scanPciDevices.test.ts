@@ -20,15 +20,47 @@ const host: HostSpecInput = {
   devices: [
     { address: '0000:00:00.0', vendor: '8086', device: '4660', class: '060000', iommuGroup: 0 },
     { address: '0000:00:0e.0', vendor: '8086', device: '467f', class: '010400', driver: 'vmd', iommuGroup: 7 },
-    { address: '10000:e0:06.0', vendor: '8086', device: '464d', class: '060400', driver: 'pcieport', secondaryBus: 'e1', iommuGroup: 7, pcie: { type: 'root-port' } },
-    { address: '10000:e1:00.0', vendor: '144d', device: 'a80a', class: '010802', driver: 'nvme', iommuGroup: 7, numaNode: 1, pcie: { type: 'endpoint', linkGen: 4, linkWidth: 4 } },
+    {
+      address: '10000:e0:06.0',
+      vendor: '8086',
+      device: '464d',
+      class: '060400',
+      driver: 'pcieport',
+      secondaryBus: 'e1',
+      iommuGroup: 7,
+      pcie: { type: 'root-port' },
+    },
+    {
+      address: '10000:e1:00.0',
+      vendor: '144d',
+      device: 'a80a',
+      class: '010802',
+      driver: 'nvme',
+      iommuGroup: 7,
+      numaNode: 1,
+      pcie: { type: 'endpoint', linkGen: 4, linkWidth: 4 },
+    },
     { address: '0000:00:1f.0', vendor: '8086', device: '7a84', class: '060100', numaNode: -1 },
     {
-      address: '0000:03:00.0', vendor: '8086', device: '1592', class: '020000', driver: 'ice', iommuGroup: 42, net: ['ens1f0'],
+      address: '0000:03:00.0',
+      vendor: '8086',
+      device: '1592',
+      class: '020000',
+      driver: 'ice',
+      iommuGroup: 42,
+      net: ['ens1f0'],
       pcie: { type: 'endpoint', linkGen: 4, linkWidth: 16 },
       sriov: { totalVfs: 8, numVfs: 2, vfDevice: '1889', offset: 8, stride: 1, vfDriver: 'iavf', vfGroupBase: 100, vfNetPrefix: 'ens1f0v' },
     },
-    { address: '0000:05:00.0', vendor: '1b21', device: '1142', class: '0c0330', driver: 'xhci_hcd', iommuGroup: 13, omit: ['config', 'subsystem', 'numa_node'] },
+    {
+      address: '0000:05:00.0',
+      vendor: '1b21',
+      device: '1142',
+      class: '0c0330',
+      driver: 'xhci_hcd',
+      iommuGroup: 13,
+      omit: ['config', 'subsystem', 'numa_node'],
+    },
   ],
 };
 
@@ -38,14 +70,29 @@ describe('scanPciDevices', () => {
     const scan = scanPciDevices(new HostFs(root));
     expect(scan.problems).toEqual([]);
     const by = new Map(scan.devices.map((d) => [d.address, d]));
-    expect([...by.keys()]).toEqual(['0000:00:00.0', '0000:00:0e.0', '0000:00:1f.0', '0000:03:00.0', '0000:03:01.0', '0000:03:01.1', '0000:05:00.0', '10000:e0:06.0', '10000:e1:00.0']);
+    expect([...by.keys()]).toEqual([
+      '0000:00:00.0',
+      '0000:00:0e.0',
+      '0000:00:1f.0',
+      '0000:03:00.0',
+      '0000:03:01.0',
+      '0000:03:01.1',
+      '0000:05:00.0',
+      '10000:e0:06.0',
+      '10000:e1:00.0',
+    ]);
     const nvme = by.get('10000:e1:00.0')!;
     expect(nvme).toMatchObject({ iommuGroup: 7, numaNode: 1, parent: '10000:e0:06.0', driver: 'nvme', link: { width: 4 } });
     expect(nvme.sysfsPath).toBe('/sys/devices/pci0000:00/0000:00:0e.0/pci10000:e0/10000:e0:06.0/10000:e1:00.0');
     expect(by.get('0000:00:1f.0')).toMatchObject({ iommuGroup: null, numaNode: null, driver: null });
     expect(by.get('10000:e0:06.0')!.isBridge).toBe(true);
     expect(by.get('0000:03:00.0')!.sriov).toEqual({ role: 'pf', totalVfs: 8, numVfs: 2, vfs: ['0000:03:01.0', '0000:03:01.1'] });
-    expect(by.get('0000:03:01.1')).toMatchObject({ sriov: { role: 'vf', physfn: '0000:03:00.0', vfIndex: 1 }, iommuGroup: 101, driver: 'iavf', net: ['ens1f0v1'] });
+    expect(by.get('0000:03:01.1')).toMatchObject({
+      sriov: { role: 'vf', physfn: '0000:03:00.0', vfIndex: 1 },
+      iommuGroup: 101,
+      driver: 'iavf',
+      net: ['ens1f0v1'],
+    });
     const groups = readIommuGroups(new HostFs(root), scan.devices);
     expect(groups.map((g) => g.id)).toEqual([0, 7, 13, 42, 100, 101]);
     expect(groups.find((g) => g.id === 7)).toMatchObject({ endpoints: ['0000:00:0e.0', '10000:e1:00.0'], bridges: ['10000:e0:06.0'] });
@@ -103,7 +150,9 @@ describe('scanPciDevices', () => {
     expect(problem('0000:05:00.0')).toEqual([
       'Failed resolving /sys/bus/pci/devices/0000:05:00.0/iommu_group: the link leads to /sys/kernel/iommu_groups/13, which is not in this tree (a capture without /sys/kernel?), so the device has no group here (as lspci reads it)',
     ]);
-    expect(problem('0000:03:00.0')).toEqual(['Failed resolving /sys/bus/pci/devices/0000:03:00.0/iommu_group: the link is a symlink loop (-> loop-a), so its group cannot be read']);
+    expect(problem('0000:03:00.0')).toEqual([
+      'Failed resolving /sys/bus/pci/devices/0000:03:00.0/iommu_group: the link is a symlink loop (-> loop-a), so its group cannot be read',
+    ]);
     expect(problem('0000:03:01.0')[0]).toMatch(/iommu_group: the link \(-> \/tmp\) cannot be followed: it leads outside the root/);
     expect(scan.problems).toHaveLength(3);
   });
@@ -140,6 +189,15 @@ describe('scanPciDevices', () => {
   });
 
   it('classes devices for --class', () => {
-    expect(['030000', '030200', '020000', '010802', '0c0330', '120000', '0b4000', '060400'].map(deviceClassOf)).toEqual(['gpu', 'gpu', 'net', 'storage', 'usb', 'accel', 'accel', 'other']);
+    expect(['030000', '030200', '020000', '010802', '0c0330', '120000', '0b4000', '060400'].map(deviceClassOf)).toEqual([
+      'gpu',
+      'gpu',
+      'net',
+      'storage',
+      'usb',
+      'accel',
+      'accel',
+      'other',
+    ]);
   });
 });

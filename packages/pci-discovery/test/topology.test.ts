@@ -34,11 +34,20 @@ describe('buildTopology', () => {
   it('sriov-server: four host bridges, VFs in order under their PF', () => {
     const t = buildTopology(scan('sriov-server').devices);
     expect(t.roots).toEqual(['pci0000:00', 'pci0000:17', 'pci0000:5d', 'pci0000:ae']);
-    expect(t.nodes.get('0000:af:00.0')!.children).toEqual(['0000:af:02.0', '0000:af:02.1', '0000:af:02.2', '0000:af:02.3', '0000:af:02.4', '0000:af:02.5', '0000:af:02.6', '0000:af:02.7']);
+    expect(t.nodes.get('0000:af:00.0')!.children).toEqual([
+      '0000:af:02.0',
+      '0000:af:02.1',
+      '0000:af:02.2',
+      '0000:af:02.3',
+      '0000:af:02.4',
+      '0000:af:02.5',
+      '0000:af:02.6',
+      '0000:af:02.7',
+    ]);
     expect(t.nodes.get('0000:ae:00.0')!.children).toEqual(['0000:af:00.0']);
   });
 
-  it('vmd-gaps: the VMD domain hangs under its controller, after the controller\'s functions', () => {
+  it("vmd-gaps: the VMD domain hangs under its controller, after the controller's functions", () => {
     const t = buildTopology(scan('vmd-gaps').devices);
     expect(t.roots).toEqual(['pci0000:00']);
     expect(t.nodes.get('pci10000:e0')).toMatchObject({ kind: 'root-bus', parent: '0000:00:0e.0', children: ['10000:e0:06.0', '10000:e0:1b.0'] });

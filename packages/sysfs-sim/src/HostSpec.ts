@@ -89,7 +89,9 @@ export const HostSpecSchema = z
       .object({
         /** The kernel enabled its IOMMU driver: units under /sys/class/iommu, groups exist. */
         enabled: z.boolean(),
-        units: z.array(z.object({ name: z.string(), ecap: hex(16, 'iommu.units[].ecap').optional(), cap: hex(16, 'iommu.units[].cap').optional() })).default([]),
+        units: z
+          .array(z.object({ name: z.string(), ecap: hex(16, 'iommu.units[].ecap').optional(), cap: hex(16, 'iommu.units[].cap').optional() }))
+          .default([]),
         /** Default domain type of every group: DMA (translated) or identity (iommu=pt). */
         groupType: z.enum(['DMA', 'DMA-FQ', 'identity']).default('DMA'),
         /** Interrupt remapping: IR- chip names in /proc/interrupts. */
@@ -130,24 +132,36 @@ export const HostSpecSchema = z
      */
     absent: z.array(z.enum(['/sys/firmware', '/sys/kernel', '/sys/class/iommu', '/proc/cmdline'])).default([]),
     /** Other host files (boot loader, modprobe.d, initramfs config, /proc/iomem, ...). */
-    files: z.record(z.string().regex(/^\/(etc|proc|boot|lib|usr|var)\//, 'files: keys are absolute host paths under /etc /proc /boot /lib /usr /var'), z.string()).default({}),
+    files: z
+      .record(z.string().regex(/^\/(etc|proc|boot|lib|usr|var)\//, 'files: keys are absolute host paths under /etc /proc /boot /lib /usr /var'), z.string())
+      .default({}),
   })
   .superRefine((spec, ctx) => {
     const seen = new Map<string, number>();
     spec.devices.forEach((d, i) => {
-      if (seen.has(d.address)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'address'], message: `duplicate address ${d.address} (also devices[${seen.get(d.address)}])` });
+      if (seen.has(d.address))
+        ctx.addIssue({ code: 'custom', path: ['devices', i, 'address'], message: `duplicate address ${d.address} (also devices[${seen.get(d.address)}])` });
       seen.set(d.address, i);
       if (!spec.iommu.enabled && d.iommuGroup !== undefined)
-        ctx.addIssue({ code: 'custom', path: ['devices', i, 'iommuGroup'], message: 'the IOMMU is off in the kernel (iommu.enabled: false): no device has a group' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices', i, 'iommuGroup'],
+          message: 'the IOMMU is off in the kernel (iommu.enabled: false): no device has a group',
+        });
       if (d.class.startsWith('0604') && d.secondaryBus === undefined)
         ctx.addIssue({ code: 'custom', path: ['devices', i, 'secondaryBus'], message: 'a PCI bridge (class 0604xx) needs secondaryBus' });
       if (spec.numa && d.numaNode >= spec.numa.nodes.length)
-        ctx.addIssue({ code: 'custom', path: ['devices', i, 'numaNode'], message: `numaNode ${d.numaNode} is not one of numa.nodes (0-${spec.numa.nodes.length - 1})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices', i, 'numaNode'],
+          message: `numaNode ${d.numaNode} is not one of numa.nodes (0-${spec.numa.nodes.length - 1})`,
+        });
       if (d.sriov && d.sriov.numVfs > d.sriov.totalVfs)
         ctx.addIssue({ code: 'custom', path: ['devices', i, 'sriov', 'numVfs'], message: `numVfs ${d.sriov.numVfs} exceeds totalVfs ${d.sriov.totalVfs}` });
     });
     spec.devices.forEach((d, i) => {
-      if (d.physfn && !seen.has(d.physfn)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'physfn'], message: `physfn ${d.physfn} is not a device of this host` });
+      if (d.physfn && !seen.has(d.physfn))
+        ctx.addIssue({ code: 'custom', path: ['devices', i, 'physfn'], message: `physfn ${d.physfn} is not a device of this host` });
     });
   });
 

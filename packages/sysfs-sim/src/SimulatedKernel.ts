@@ -154,7 +154,11 @@ export class SimulatedKernel implements SimulatedKernelWriter {
     try {
       this.ids.reload();
       this.ids.fixBeforeFirstWrite();
-      const { noBind } = runFaults(this.tree, hostPath, data, { sleep: this.sleep, maxHangMs: this.maxHangMs, vanish: (address) => removeDevice(this.tree, address) });
+      const { noBind } = runFaults(this.tree, hostPath, data, {
+        sleep: this.sleep,
+        maxHangMs: this.maxHangMs,
+        vanish: (address) => removeDevice(this.tree, address),
+      });
       applyWrite({ tree: this.tree, spec: this.spec, ids: this.ids, noBind }, hostPath, data);
     } catch (error) {
       record.result = errnoOf(error);
@@ -172,5 +176,3 @@ export class SimulatedKernel implements SimulatedKernelWriter {
     }
   }
 }
-
-

@@ -21,10 +21,38 @@ export interface CaptureResult {
 
 /** Device attributes worth keeping. Never `vpd` (serial numbers), never write-only files' contents. */
 const DEVICE_ATTRIBUTES = [
-  'vendor', 'device', 'class', 'revision', 'subsystem_vendor', 'subsystem_device', 'config', 'numa_node', 'driver_override', 'boot_vga',
-  'sriov_totalvfs', 'sriov_numvfs', 'sriov_offset', 'sriov_stride', 'sriov_vf_device', 'sriov_drivers_autoprobe', 'reset_method',
-  'current_link_speed', 'current_link_width', 'max_link_speed', 'max_link_width', 'label', 'local_cpulist', 'modalias', 'uevent', 'irq',
-  'resource', 'enable', 'd3cold_allowed', 'msi_bus', 'index', 'acpi_index',
+  'vendor',
+  'device',
+  'class',
+  'revision',
+  'subsystem_vendor',
+  'subsystem_device',
+  'config',
+  'numa_node',
+  'driver_override',
+  'boot_vga',
+  'sriov_totalvfs',
+  'sriov_numvfs',
+  'sriov_offset',
+  'sriov_stride',
+  'sriov_vf_device',
+  'sriov_drivers_autoprobe',
+  'reset_method',
+  'current_link_speed',
+  'current_link_width',
+  'max_link_speed',
+  'max_link_width',
+  'label',
+  'local_cpulist',
+  'modalias',
+  'uevent',
+  'irq',
+  'resource',
+  'enable',
+  'd3cold_allowed',
+  'msi_bus',
+  'index',
+  'acpi_index',
 ];
 /** Write-only attributes: recreated empty with their mode (reading them fails by design). */
 const DEVICE_WRITE_ONLY = ['remove', 'rescan', 'reset'];
@@ -55,15 +83,23 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
     existing = fs.statSync(outDir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') throw new SysfsSimError('capturing', root, outDir, `the output path cannot be used: ${code ?? (error as Error).message}`, { cause: error, ...(code ? { code } : {}) });
+    if (code !== 'ENOENT')
+      throw new SysfsSimError('capturing', root, outDir, `the output path cannot be used: ${code ?? (error as Error).message}`, {
+        cause: error,
+        ...(code ? { code } : {}),
+      });
   }
-  if (existing && !existing.isDirectory()) throw new SysfsSimError('capturing', root, outDir, 'the output path exists and is not a folder', { code: 'ENOTDIR' });
+  if (existing && !existing.isDirectory())
+    throw new SysfsSimError('capturing', root, outDir, 'the output path exists and is not a folder', { code: 'ENOTDIR' });
   if (existing && fs.readdirSync(outDir).length > 0) throw new SysfsSimError('capturing', root, outDir, 'the output folder is not empty');
   try {
     fs.mkdirSync(outDir, { recursive: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new SysfsSimError('capturing', root, outDir, `the output folder cannot be created: ${code ?? (error as Error).message}`, { cause: error, ...(code ? { code } : {}) });
+    throw new SysfsSimError('capturing', root, outDir, `the output folder cannot be created: ${code ?? (error as Error).message}`, {
+      cause: error,
+      ...(code ? { code } : {}),
+    });
   }
   const out = fs.realpathSync(outDir);
   const src = path.resolve(root);
@@ -175,7 +211,8 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
   }
 
   // /sys/bus/pci: bus control files, slots, drivers and their device links.
-  for (const file of ['drivers_probe', 'rescan']) if (modeOf(`/sys/bus/pci/${file}`) !== undefined) write(`/sys/bus/pci/${file}`, '', modeOf(`/sys/bus/pci/${file}`));
+  for (const file of ['drivers_probe', 'rescan'])
+    if (modeOf(`/sys/bus/pci/${file}`) !== undefined) write(`/sys/bus/pci/${file}`, '', modeOf(`/sys/bus/pci/${file}`));
   copy('/sys/bus/pci/drivers_autoprobe');
   for (const slot of list('/sys/bus/pci/slots')) copy(`/sys/bus/pci/slots/${slot.name}/address`);
   for (const driver of list('/sys/bus/pci/drivers')) {
@@ -219,7 +256,8 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
     const folder = `/sys/module/${module.name}`;
     write(`${folder}/uevent`, '', 0o200);
     copy(`${folder}/initstate`);
-    if (MODULE_PARAMETERS_RE.test(module.name)) for (const param of list(`${folder}/parameters`)) if (param.isFile()) copy(`${folder}/parameters/${param.name}`);
+    if (MODULE_PARAMETERS_RE.test(module.name))
+      for (const param of list(`${folder}/parameters`)) if (param.isFile()) copy(`${folder}/parameters/${param.name}`);
   }
 
   // /proc and the host's boot and module configuration.
@@ -260,4 +298,3 @@ function filterCpuinfo(text: string): string {
     .filter((line) => line.trim() === '' || CPUINFO_KEYS.has(line.split(':')[0]!.trim()))
     .join('\n');
 }
-

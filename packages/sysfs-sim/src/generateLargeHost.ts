@@ -68,15 +68,32 @@ export function generateLargeHost(options: LargeHostOptions): HostSpecInput {
     const secondary = n.nextBus;
     n.nextBus += buses;
     devices.push({
-      address, vendor: '8086', device: '2030', class: '060400', revision: '07', driver: 'pcieport', iommuGroup: nextGroup(), numaNode: node,
-      secondaryBus: hex2(secondary), subordinateBus: hex2(secondary + buses - 1),
-      pcie: { type: 'root-port', linkGen: 4, linkWidth }, acs: { enabled: true },
+      address,
+      vendor: '8086',
+      device: '2030',
+      class: '060400',
+      revision: '07',
+      driver: 'pcieport',
+      iommuGroup: nextGroup(),
+      numaNode: node,
+      secondaryBus: hex2(secondary),
+      subordinateBus: hex2(secondary + buses - 1),
+      pcie: { type: 'root-port', linkGen: 4, linkWidth },
+      acs: { enabled: true },
     });
     return secondary;
   };
 
   for (let n = 0; n < numaNodes; n++) {
-    devices.push({ address: `0000:${hex2(nodes[n]!.rootBus)}:00.0`, vendor: '8086', device: '09a2', class: '088000', revision: '04', iommuGroup: nextGroup(), numaNode: n });
+    devices.push({
+      address: `0000:${hex2(nodes[n]!.rootBus)}:00.0`,
+      vendor: '8086',
+      device: '09a2',
+      class: '088000',
+      revision: '04',
+      iommuGroup: nextGroup(),
+      numaNode: n,
+    });
   }
 
   for (let i = 0; i < nics; i++) {
@@ -90,10 +107,28 @@ export function generateLargeHost(options: LargeHostOptions): HostSpecInput {
     const vfGroupBase = group;
     group += vfsPerNic;
     devices.push({
-      address: `0000:${hex2(bus)}:00.0`, vendor: '8086', device: model.device, class: '020000', revision: '02',
-      subsystem: { vendor: '8086', device: model.subsystem }, driver: model.driver, iommuGroup: vfGroupBase - 1, numaNode: node,
-      net: [`ens${i + 1}f0`], pcie: { type: 'endpoint', linkGen: 4, linkWidth: 16 }, resetMethods: ['flr', 'bus'],
-      sriov: { totalVfs, numVfs: vfsPerNic, vfDevice: model.vfDevice, offset: model.offset, stride: 1, vfDriver: 'iavf', vfGroupBase, vfNetPrefix: `ens${i + 1}f0v` },
+      address: `0000:${hex2(bus)}:00.0`,
+      vendor: '8086',
+      device: model.device,
+      class: '020000',
+      revision: '02',
+      subsystem: { vendor: '8086', device: model.subsystem },
+      driver: model.driver,
+      iommuGroup: vfGroupBase - 1,
+      numaNode: node,
+      net: [`ens${i + 1}f0`],
+      pcie: { type: 'endpoint', linkGen: 4, linkWidth: 16 },
+      resetMethods: ['flr', 'bus'],
+      sriov: {
+        totalVfs,
+        numVfs: vfsPerNic,
+        vfDevice: model.vfDevice,
+        offset: model.offset,
+        stride: 1,
+        vfDriver: 'iavf',
+        vfGroupBase,
+        vfNetPrefix: `ens${i + 1}f0v`,
+      },
     });
     group += Math.floor(random() * 3);
   }
@@ -104,18 +139,44 @@ export function generateLargeHost(options: LargeHostOptions): HostSpecInput {
     const upstreamBus = rootPort(node, 3, 16);
     const [downstreamBus, gpuBus] = [upstreamBus + 1, upstreamBus + 2];
     devices.push({
-      address: `0000:${hex2(upstreamBus)}:00.0`, vendor: '10b5', device: '8747', class: '060400', revision: 'ca', driver: 'pcieport', iommuGroup: nextGroup(), numaNode: node,
-      secondaryBus: hex2(downstreamBus), subordinateBus: hex2(gpuBus), pcie: { type: 'upstream-port', linkGen: 3, linkWidth: 16 },
+      address: `0000:${hex2(upstreamBus)}:00.0`,
+      vendor: '10b5',
+      device: '8747',
+      class: '060400',
+      revision: 'ca',
+      driver: 'pcieport',
+      iommuGroup: nextGroup(),
+      numaNode: node,
+      secondaryBus: hex2(downstreamBus),
+      subordinateBus: hex2(gpuBus),
+      pcie: { type: 'upstream-port', linkGen: 3, linkWidth: 16 },
     });
     devices.push({
-      address: `0000:${hex2(downstreamBus)}:08.0`, vendor: '10b5', device: '8747', class: '060400', revision: 'ca', driver: 'pcieport', iommuGroup: nextGroup(), numaNode: node,
-      secondaryBus: hex2(gpuBus), pcie: { type: 'downstream-port', linkGen: 3, linkWidth: 16 }, acs: { enabled: true },
+      address: `0000:${hex2(downstreamBus)}:08.0`,
+      vendor: '10b5',
+      device: '8747',
+      class: '060400',
+      revision: 'ca',
+      driver: 'pcieport',
+      iommuGroup: nextGroup(),
+      numaNode: node,
+      secondaryBus: hex2(gpuBus),
+      pcie: { type: 'downstream-port', linkGen: 3, linkWidth: 16 },
+      acs: { enabled: true },
     });
     const gpuGroup = nextGroup();
     const fn = (f: number, device: string, cls: string, extra: Partial<NonNullable<HostSpecInput['devices']>[number]>) =>
       devices.push({
-        address: `0000:${hex2(gpuBus)}:00.${f}`, vendor: '10de', device, class: cls, revision: 'a1', subsystem: { vendor: '10de', device: model.subsystem },
-        iommuGroup: gpuGroup, numaNode: node, pcie: { type: f === 0 ? 'legacy-endpoint' : 'endpoint', linkGen: 3, linkWidth: 16 }, ...extra,
+        address: `0000:${hex2(gpuBus)}:00.${f}`,
+        vendor: '10de',
+        device,
+        class: cls,
+        revision: 'a1',
+        subsystem: { vendor: '10de', device: model.subsystem },
+        iommuGroup: gpuGroup,
+        numaNode: node,
+        pcie: { type: f === 0 ? 'legacy-endpoint' : 'endpoint', linkGen: 3, linkWidth: 16 },
+        ...extra,
       });
     fn(0, model.vga, '030000', { driver: 'nvidia', drm: [`card${i}`, `renderD${128 + i}`], resetMethods: ['bus'] });
     fn(1, model.audio, '040300', { driver: 'snd_hda_intel' });

@@ -126,9 +126,15 @@ export function materializeDevice(root: string, spec: HostSpec, device: DeviceSp
   attr('enable', '1');
   attr('irq', '0', 0o444);
   attr('local_cpulist', (device.numaNode >= 0 ? spec.numa?.nodes[device.numaNode]?.cpus : undefined) ?? `0-${spec.cpu.count - 1}`, 0o444);
-  attr('resource', Array.from({ length: isBridgeClass(device.class) ? 17 : 7 }, () => '0x0000000000000000 0x0000000000000000 0x0000000000000000').join('\n'), 0o444);
+  attr(
+    'resource',
+    Array.from({ length: isBridgeClass(device.class) ? 17 : 7 }, () => '0x0000000000000000 0x0000000000000000 0x0000000000000000').join('\n'),
+    0o444,
+  );
   const [cls, sub, progIf] = [device.class.slice(0, 2), device.class.slice(2, 4), device.class.slice(4, 6)];
-  const modalias = `pci:v0000${device.vendor}d0000${device.device}sv0000${subsystem.vendor}sd0000${subsystem.device}bc${cls}sc${sub}i${progIf}`.toUpperCase().replace(/^PCI:V/, 'pci:v');
+  const modalias = `pci:v0000${device.vendor}d0000${device.device}sv0000${subsystem.vendor}sd0000${subsystem.device}bc${cls}sc${sub}i${progIf}`
+    .toUpperCase()
+    .replace(/^PCI:V/, 'pci:v');
   attr('modalias', modalias, 0o444);
   const uevent = [
     ...(device.driver ? [`DRIVER=${device.driver}`] : []),
@@ -209,7 +215,12 @@ export function ensureDriverFolder(root: string, driver: string): void {
 }
 
 /** PCI drivers registered by a module of another name (xhci_hcd lives in xhci_pci). */
-export const DRIVER_MODULES: Readonly<Record<string, string>> = { xhci_hcd: 'xhci_pci', 'nvidia-gpu': 'i2c_nvidia_gpu', ehci_pci: 'ehci_pci', 'ehci-pci': 'ehci_pci' };
+export const DRIVER_MODULES: Readonly<Record<string, string>> = {
+  xhci_hcd: 'xhci_pci',
+  'nvidia-gpu': 'i2c_nvidia_gpu',
+  ehci_pci: 'ehci_pci',
+  'ehci-pci': 'ehci_pci',
+};
 
 /** Module name of a driver name (vfio-pci -> vfio_pci), as /sys/module spells it. */
 export const moduleName = (name: string) => name.replace(/-/g, '_');
@@ -259,7 +270,9 @@ export function materialize(specInput: HostSpec | HostSpecInput, dir: string): H
   for (const d of devices) slotCount.set(d.address.slice(0, -2), (slotCount.get(d.address.slice(0, -2)) ?? 0) + 1);
   for (const device of devices) materializeDevice(root, spec, device, folders.get(device.address)!, (slotCount.get(device.address.slice(0, -2)) ?? 0) > 1);
   for (const pf of spec.devices) {
-    virtualFunctionSpecs(pf, pf.sriov?.numVfs ?? 0).forEach((vf, i) => { linkTree(root, `${folders.get(pf.address)}/virtfn${i}`, folders.get(vf.address)!); });
+    virtualFunctionSpecs(pf, pf.sriov?.numVfs ?? 0).forEach((vf, i) => {
+      linkTree(root, `${folders.get(pf.address)}/virtfn${i}`, folders.get(vf.address)!);
+    });
   }
   // drivers/D/module -> /sys/module/M when M is loaded: how tools learn a driver's module.
   const moduleOf = new Map(spec.drivers.filter((d) => d.module).map((d) => [d.name, d.module!]));
@@ -360,7 +373,10 @@ function iommuUnitOfDevice(spec: HostSpec, devices: DeviceSpec[], folders: Map<s
 function cpuinfo(spec: HostSpec): string {
   const vendorId = { intel: 'GenuineIntel', amd: 'AuthenticAMD', other: 'Unknown' }[spec.cpu.vendor];
   const flags = [...new Set(['fpu', 'lm', ...spec.cpu.flags, ...(spec.dmi?.virtual ? ['hypervisor'] : [])])].join(' ');
-  return Array.from({ length: spec.cpu.count }, (_, i) => `processor\t: ${i}\nvendor_id\t: ${vendorId}\nmodel name\t: ${spec.cpu.model}\nflags\t\t: ${flags}\n\n`).join('');
+  return Array.from(
+    { length: spec.cpu.count },
+    (_, i) => `processor\t: ${i}\nvendor_id\t: ${vendorId}\nmodel name\t: ${spec.cpu.model}\nflags\t\t: ${flags}\n\n`,
+  ).join('');
 }
 
 function interrupts(spec: HostSpec): string {

@@ -26,7 +26,6 @@ function tree(options: SimulatedKernelOptions = {}) {
 const dev = (address: string, attr = '') => `/sys/bus/pci/devices/${address}${attr ? `/${attr}` : ''}`;
 const OVERRIDE = dev('0000:01:00.1', 'driver_override');
 
-
 /** Moves 01:00.1 from snd_hda_intel to vfio-pci: override, unbind, drivers_probe. */
 function toVfio(host: HostFs, address = '0000:01:00.1', from = 'snd_hda_intel') {
   host.writeAttribute(dev(address, 'driver_override'), 'vfio-pci');

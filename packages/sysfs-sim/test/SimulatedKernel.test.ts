@@ -26,7 +26,16 @@ const LAB: HostSpecInput = {
     { name: 'nvme', ids: ['144d:*'] },
   ],
   devices: [
-    { address: '0000:00:01.0', vendor: '1022', device: '1483', class: '060400', secondaryBus: '02', driver: 'pcieport', iommuGroup: 1, pcie: { type: 'root-port' } },
+    {
+      address: '0000:00:01.0',
+      vendor: '1022',
+      device: '1483',
+      class: '060400',
+      secondaryBus: '02',
+      driver: 'pcieport',
+      iommuGroup: 1,
+      pcie: { type: 'root-port' },
+    },
     {
       address: '0000:02:00.0',
       vendor: '8086',
@@ -70,7 +79,6 @@ function codeOf(fn: () => unknown): string | undefined {
   }
   return undefined;
 }
-
 
 /** Every file and link under root (but the sidecar), with content or link target. */
 function snapshot(root: string, skip = (rel: string) => rel.startsWith('.sysfs-sim')): Record<string, string> {
@@ -310,7 +318,7 @@ describe('SR-IOV', () => {
     expect(host.exists('/sys/class/net/enp2s0v1')).toBe(true);
   });
 
-  it('puts VFs behind the PF\'s IOMMU unit and takes them away again', () => {
+  it("puts VFs behind the PF's IOMMU unit and takes them away again", () => {
     const { root, host } = tree({ ...LAB, iommu: { enabled: true, units: [{ name: 'ivhd0' }] } });
     host.writeAttribute(dev('0000:02:00.0', 'sriov_numvfs'), '2');
     const unit = host.linkName(dev('0000:02:00.0', 'iommu'));

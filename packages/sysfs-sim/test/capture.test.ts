@@ -11,7 +11,15 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sysfs-sim-capture-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const key = (d: LspciDevice) => ({ slot: d.slot, vendor: d.vendor, device: d.device, class: d.class, revision: d.revision, driver: d.driver, iommuGroup: d.iommuGroup });
+const key = (d: LspciDevice) => ({
+  slot: d.slot,
+  vendor: d.vendor,
+  device: d.device,
+  class: d.class,
+  revision: d.revision,
+  driver: d.driver,
+  iommuGroup: d.iommuGroup,
+});
 const sorted = (devices: LspciDevice[]) => devices.map(key).sort((a, b) => a.slot.localeCompare(b.slot));
 
 function files(dir: string): Map<string, Buffer | string> {
@@ -83,7 +91,9 @@ describe('capture', () => {
     fs.mkdirSync(path.join(nic, 'label'), { recursive: true }); // EISDIR on read
     const out = path.join(tmp, 'dsn-out');
     const result = capture(source, out);
-    const copied = fs.readFileSync(path.join(out, fs.realpathSync(path.join(source, 'sys/bus/pci/devices/0000:01:00.0')).slice(fs.realpathSync(source).length), 'config'));
+    const copied = fs.readFileSync(
+      path.join(out, fs.realpathSync(path.join(source, 'sys/bus/pci/devices/0000:01:00.0')).slice(fs.realpathSync(source).length), 'config'),
+    );
     expect(copied.subarray(0x404, 0x40c)).toEqual(Buffer.alloc(8));
     expect(copied.readUInt32LE(0x400) & 0xffff).toBe(0x0003);
     expect(copied.subarray(0, 0x400)).toEqual(config.subarray(0, 0x400));

@@ -12,7 +12,11 @@ import { lspci, pcilibLines } from './lspciOracle';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const specsDir = path.join(repo, 'fixtures/specs');
 const hostsDir = path.join(repo, 'fixtures/hosts');
-const specNames = fs.readdirSync(specsDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+const specNames = fs
+  .readdirSync(specsDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.slice(0, -5))
+  .sort();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sysfs-sim-fixtures-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -50,7 +54,22 @@ function snapshot(dir: string): Map<string, string> {
 describe('fixture specs', () => {
   it('has the fixtures the other packages use', () => {
     expect(specNames).toEqual(
-      expect.arrayContaining(['intel-workstation', 'intel-iommu-off', 'amd-shared-group', 'sriov-server', 'vmd-gaps', 'no-group-device', 'laptop-no-iommu', 'intel-pch-desktop', 'partial-capture', 'twin-gpu', 'numa-dual-socket', 'lxd-tuned', 'upgrade-before', 'upgrade-after']),
+      expect.arrayContaining([
+        'intel-workstation',
+        'intel-iommu-off',
+        'amd-shared-group',
+        'sriov-server',
+        'vmd-gaps',
+        'no-group-device',
+        'laptop-no-iommu',
+        'intel-pch-desktop',
+        'partial-capture',
+        'twin-gpu',
+        'numa-dual-socket',
+        'lxd-tuned',
+        'upgrade-before',
+        'upgrade-after',
+      ]),
     );
   });
 
@@ -115,7 +134,9 @@ describe('fixture specs', () => {
 
     const vmd = load('vmd-gaps');
     expect(vmd.domainParents).toEqual({ '10000': '0000:00:0e.0' });
-    expect(fs.realpathSync(path.join(freshTree('vmd-gaps'), 'sys/bus/pci/devices/10000:e1:00.0'))).toContain('/0000:00:0e.0/pci10000:e0/10000:e0:06.0/10000:e1:00.0');
+    expect(fs.realpathSync(path.join(freshTree('vmd-gaps'), 'sys/bus/pci/devices/10000:e1:00.0'))).toContain(
+      '/0000:00:0e.0/pci10000:e0/10000:e0:06.0/10000:e1:00.0',
+    );
 
     const noGroup = load('no-group-device');
     expect(noGroup.iommu.enabled).toBe(true);

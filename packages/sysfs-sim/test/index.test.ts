@@ -10,7 +10,16 @@ const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src')
 
 describe('@passthru/sysfs-sim index', () => {
   it('exports only the public values', () => {
-    expect(Object.keys(face).sort()).toEqual(['SimulatedKernel', 'SysfsSimError', 'allDevices', 'capture', 'generateLargeHost', 'loadHostSpec', 'materialize', 'parseHostSpec']);
+    expect(Object.keys(face).sort()).toEqual([
+      'SimulatedKernel',
+      'SysfsSimError',
+      'allDevices',
+      'capture',
+      'generateLargeHost',
+      'loadHostSpec',
+      'materialize',
+      'parseHostSpec',
+    ]);
   });
 
   it('keeps every source file readable in one sitting (at most 400 lines)', () => {

@@ -23,7 +23,8 @@ export interface LspciRun {
 
 /** `lspci -Dvmmnnk` on `root`'s /sys/bus/pci, or on the live host when root is undefined. */
 export function lspci(root?: string): LspciRun {
-  const args = root === undefined ? ['-Dvmmnnk'] : ['-A', 'linux-sysfs', '-O', `sysfs.path=${path.join(root, 'sys/bus/pci')}`, '-O', 'hwdb.disable=1', '-Dvmmnnk'];
+  const args =
+    root === undefined ? ['-Dvmmnnk'] : ['-A', 'linux-sysfs', '-O', `sysfs.path=${path.join(root, 'sys/bus/pci')}`, '-O', 'hwdb.disable=1', '-Dvmmnnk'];
   const started = performance.now();
   const run = spawnSync('lspci', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const ms = performance.now() - started;

@@ -71,11 +71,17 @@ export function planBind(chosen: PciDevice[], devices: PciDevice[], groups: Iomm
   const namedSlots = new Set(chosen.map((d) => slotOf(d.address)));
   const bridgesNamed = chosen.filter((d) => d.isBridge);
   if (bridgesNamed.length) {
-    throw new VfioBinderError('usage', `Failed planning bind of ${bridgesNamed.map((d) => d.address).join(', ')}: a PCI bridge is never bound to vfio-pci (name the endpoints behind it)`);
+    throw new VfioBinderError(
+      'usage',
+      `Failed planning bind of ${bridgesNamed.map((d) => d.address).join(', ')}: a PCI bridge is never bound to vfio-pci (name the endpoints behind it)`,
+    );
   }
   const noGroup = chosen.filter((d) => d.iommuGroup === null);
   if (noGroup.length) {
-    throw new VfioBinderError('refused', `Failed planning bind of ${noGroup.map((d) => d.address).join(', ')} via /sys/bus/pci/devices/*/iommu_group: no IOMMU group (the IOMMU is off or does not cover it, or its iommu_group link is broken: see the scan problems; run passthru doctor)`);
+    throw new VfioBinderError(
+      'refused',
+      `Failed planning bind of ${noGroup.map((d) => d.address).join(', ')} via /sys/bus/pci/devices/*/iommu_group: no IOMMU group (the IOMMU is off or does not cover it, or its iommu_group link is broken: see the scan problems; run passthru doctor)`,
+    );
   }
   const groupIds = [...new Set(chosen.map((d) => d.iommuGroup!))].sort((a, b) => a - b);
   for (const id of groupIds) {
@@ -120,7 +126,9 @@ export function formatPlan(plan: BindPlan): string {
     lines.push(`IOMMU group ${group.id}:${group.bridges.length ? ` (bridges left alone: ${group.bridges.join(', ')})` : ''}`);
     for (const d of group.devices) {
       const why = d.reason === 'named' ? '' : d.reason === 'same-slot' ? ' (another function of the same device)' : ' (shares the IOMMU group)';
-      lines.push(`  ${d.address} ${d.identity.vendorId}:${d.identity.deviceId} ${d.originalDriver ?? '(no driver)'} -> vfio-pci${why}${d.alreadyBound ? ': already bound, nothing to do' : ''}`);
+      lines.push(
+        `  ${d.address} ${d.identity.vendorId}:${d.identity.deviceId} ${d.originalDriver ?? '(no driver)'} -> vfio-pci${why}${d.alreadyBound ? ': already bound, nothing to do' : ''}`,
+      );
       if (isForeign(d.owner)) lines.push(`    owner: ${d.owner.summary} (changed only with --adopt; the journal keeps its original state)`);
       if (d.unrestorable) lines.push(`    cannot be restored exactly: ${d.unrestorable}`);
       for (const w of d.writes) lines.push(`    echo ${w.data} > ${w.path}    # ${w.purpose}`);

@@ -34,7 +34,15 @@ export const JournalEntrySchema = z.object({
   state: z.enum(['applying', 'applied', 'rolled-back', 'partial', 'restored']),
   devices: z.array(JournalDeviceSchema),
   /** An `sriov` entry: the PF and its VF count (and sriov_drivers_autoprobe) before and after; no devices. */
-  sriov: z.object({ pf: z.string(), fromNumVfs: z.number().int(), toNumVfs: z.number().int(), fromAutoprobe: z.boolean().nullable(), toAutoprobe: z.boolean().nullable() }).optional(),
+  sriov: z
+    .object({
+      pf: z.string(),
+      fromNumVfs: z.number().int(),
+      toNumVfs: z.number().int(),
+      fromAutoprobe: z.boolean().nullable(),
+      toAutoprobe: z.boolean().nullable(),
+    })
+    .optional(),
 });
 export type JournalEntry = z.infer<typeof JournalEntrySchema>;
 
@@ -357,7 +365,15 @@ function takeOver(host: HostFs, seen: LockSeen, pid: number, isAlive: (pid: numb
  * lock by link(2) again and exactly one wins.
  */
 export function acquireHostLock(host: HostFs, options: LockOptions = {}): () => void {
-  const { waitMs = 0, sleep = sleepSync, now = Date.now, isAlive = pidAlive, pid = process.pid, staleUnknownAfterMs = STALE_UNKNOWN_LOCK_MS, onTakeover } = options;
+  const {
+    waitMs = 0,
+    sleep = sleepSync,
+    now = Date.now,
+    isAlive = pidAlive,
+    pid = process.pid,
+    staleUnknownAfterMs = STALE_UNKNOWN_LOCK_MS,
+    onTakeover,
+  } = options;
   const deadline = now() + waitMs;
   const content = `${pid} ${randomBytes(16).toString('hex')}\n`;
   for (;;) {
@@ -374,7 +390,8 @@ export function acquireHostLock(host: HostFs, options: LockOptions = {}): () => 
     if (!seen) continue;
     let stale: string | undefined;
     if (seen.kind === 'pid') stale = seen.owner !== pid && !isAlive(seen.owner!) ? `pid ${seen.owner} is not running` : undefined;
-    else if (seen.kind !== 'unreadable' && seen.ageMs >= staleUnknownAfterMs) stale = `${describeLock(seen)}, older than ${Math.round(staleUnknownAfterMs / 1000)} s`;
+    else if (seen.kind !== 'unreadable' && seen.ageMs >= staleUnknownAfterMs)
+      stale = `${describeLock(seen)}, older than ${Math.round(staleUnknownAfterMs / 1000)} s`;
     const taken = stale ? takeOver(host, seen, pid, isAlive, now) : undefined;
     if (taken === 'removed') onTakeover?.(`removed the stale host lock ${LOCK_PATH}: ${stale}`);
     if (taken === 'removed' || taken === 'changed') continue;
@@ -383,7 +400,8 @@ export function acquireHostLock(host: HostFs, options: LockOptions = {}): () => 
       if (taken !== undefined) why = `${stale}, and another passthru run (pid ${taken || '?'}) is taking over that stale lock; try again when it ends`;
       else if (seen.kind === 'pid') why = `another passthru run (pid ${seen.owner}) is binding or restoring on this host; try again when it ends`;
       else if (seen.kind === 'unreadable') why = `${describeLock(seen)}; passthru treats it as held: remove it if no passthru runs`;
-      else why = `${describeLock(seen)}. passthru writes its pid before the lock appears, so only a crash or a full disk under an older passthru, or another writer, leaves such a lock: it counts as stale once ${Math.round(staleUnknownAfterMs / 1000)} s old and is then taken over; remove it sooner if no passthru runs`;
+      else
+        why = `${describeLock(seen)}. passthru writes its pid before the lock appears, so only a crash or a full disk under an older passthru, or another writer, leaves such a lock: it counts as stale once ${Math.round(staleUnknownAfterMs / 1000)} s old and is then taken over; remove it sooner if no passthru runs`;
       throw new VfioBinderError('refused', `Failed taking the host lock via ${LOCK_PATH}: ${why}`);
     }
     sleep(Math.min(100, Math.max(1, deadline - now())));

@@ -78,10 +78,16 @@ class WriteCounter {
  * bind to the original driver, drivers_probe as the fallback), verified by the driver link.
  * Returns the outcome; never throws for kernel errors (they become status 'left' with a note).
  */
-export function restoreDevice(host: HostFs, record: JournalDevice, writer: { write(path: string, data: string): void }, options: ApplyOptions = {}): DeviceOutcome {
+export function restoreDevice(
+  host: HostFs,
+  record: JournalDevice,
+  writer: { write(path: string, data: string): void },
+  options: ApplyOptions = {},
+): DeviceOutcome {
   const { address, originalDriver } = record;
   const before = currentDriver(host, address);
-  if (before === undefined) return { address, from: null, to: null, status: 'gone', note: 'the device is no longer present (hot-unplugged): nothing to restore' };
+  if (before === undefined)
+    return { address, from: null, to: null, status: 'gone', note: 'the device is no longer present (hot-unplugged): nothing to restore' };
   // An override the kernel refuses (PAGE_SIZE-1 bytes or more) is not written back: cleared instead, and said.
   const cannot = record.unrestorable ?? unrestorableOverride(record.originalOverride);
   const originalOverride = cannot ? null : record.originalOverride;
@@ -139,7 +145,10 @@ export function refuseForeign(plan: BindPlan, adopt: boolean | undefined): void 
   const foreign = plan.devices.filter((d) => isForeign(d.owner));
   if (foreign.length === 0 || adopt) return;
   const why = foreign.map((d) => `${d.address} is held by ${d.owner!.summary}${d.unrestorable ? ` (and ${d.unrestorable})` : ''}`).join('; ');
-  throw new VfioBinderError('refused', `Failed planning bind via /sys/bus/pci/devices/*/driver_override: ${why}; passthru changes another manager's device only with --adopt (the journal then keeps its original state for restore)`);
+  throw new VfioBinderError(
+    'refused',
+    `Failed planning bind via /sys/bus/pci/devices/*/driver_override: ${why}; passthru changes another manager's device only with --adopt (the journal then keeps its original state for restore)`,
+  );
 }
 
 /**
@@ -151,10 +160,18 @@ export function refuseForeign(plan: BindPlan, adopt: boolean | undefined): void 
 export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = {}): ApplyResult {
   refuseForeign(plan, options.adopt);
   if (plan.noop) {
-    return { status: 'noop', journalId: null, writes: 0, devices: plan.devices.map((d) => ({ address: d.address, from: d.originalDriver, to: VFIO_DRIVER, status: 'already-bound' })) };
+    return {
+      status: 'noop',
+      journalId: null,
+      writes: 0,
+      devices: plan.devices.map((d) => ({ address: d.address, from: d.originalDriver, to: VFIO_DRIVER, status: 'already-bound' })),
+    };
   }
   if (!host.exists(`${DRIVERS}/${VFIO_DRIVER}`)) {
-    throw new VfioBinderError('refused', `Failed binding to vfio-pci via ${DRIVERS}/${VFIO_DRIVER}: the vfio-pci driver is not loaded; run \`modprobe vfio-pci\` (and see passthru doctor: vfio.modules)`);
+    throw new VfioBinderError(
+      'refused',
+      `Failed binding to vfio-pci via ${DRIVERS}/${VFIO_DRIVER}: the vfio-pci driver is not loaded; run \`modprobe vfio-pci\` (and see passthru doctor: vfio.modules)`,
+    );
   }
   const release = acquireHostLock(host, options.lock);
   try {
@@ -169,7 +186,9 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
       throw new VfioBinderError('failed', `Failed journalling the bind via ${JOURNAL_PATH}: ${error.message}; no device was touched`, { cause: error });
     }
     const writer = new WriteCounter(host);
-    const outcomes: DeviceOutcome[] = plan.devices.filter((d) => !todo.includes(d)).map((d) => ({ address: d.address, from: d.originalDriver, to: VFIO_DRIVER, status: 'already-bound' }));
+    const outcomes: DeviceOutcome[] = plan.devices
+      .filter((d) => !todo.includes(d))
+      .map((d) => ({ address: d.address, from: d.originalDriver, to: VFIO_DRIVER, status: 'already-bound' }));
     let failure: string | undefined;
     for (const [index, device] of todo.entries()) {
       options.onDevice?.(device, index, todo.length);
@@ -183,15 +202,30 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
         } catch (error) {
           record.status = 'pending';
           if (!(error instanceof HostFsError)) throw error;
-          throw new VfioBinderError('failed', `Failed journalling ${device.address} before binding it via ${JOURNAL_PATH}: ${error.message}; ${device.address} was not touched`, { cause: error });
+          throw new VfioBinderError(
+            'failed',
+            `Failed journalling ${device.address} before binding it via ${JOURNAL_PATH}: ${error.message}; ${device.address} was not touched`,
+            { cause: error },
+          );
         }
         for (const w of device.writes) writer.write(w.path, w.data);
         if (!waitForDriver(host, device.address, VFIO_DRIVER, options)) {
           const now = currentDriver(host, device.address);
-          throw new VfioBinderError('failed', `Failed binding ${device.address} to vfio-pci via /sys/bus/pci/devices/${device.address}/driver: ${now === undefined ? 'the device vanished' : `the driver link names ${now ?? 'no driver'} after the probe`}`);
+          throw new VfioBinderError(
+            'failed',
+            `Failed binding ${device.address} to vfio-pci via /sys/bus/pci/devices/${device.address}/driver: ${now === undefined ? 'the device vanished' : `the driver link names ${now ?? 'no driver'} after the probe`}`,
+          );
         }
-        const adopted = isForeign(device.owner) ? { note: `adopted from ${device.owner.summary}${device.unrestorable ? `; restore cannot put back: ${device.unrestorable}` : ''}` } : {};
-        outcomes.push({ address: device.address, from: device.originalDriver, to: VFIO_DRIVER, status: device.alreadyBound ? 'already-bound' : 'bound', ...adopted });
+        const adopted = isForeign(device.owner)
+          ? { note: `adopted from ${device.owner.summary}${device.unrestorable ? `; restore cannot put back: ${device.unrestorable}` : ''}` }
+          : {};
+        outcomes.push({
+          address: device.address,
+          from: device.originalDriver,
+          to: VFIO_DRIVER,
+          status: device.alreadyBound ? 'already-bound' : 'bound',
+          ...adopted,
+        });
       } catch (error) {
         if (!(error instanceof HostFsError) && !(error instanceof VfioBinderError)) throw error;
         failure = error instanceof HostFsError ? `Failed binding ${device.address} to vfio-pci: ${error.message}` : error.message;
@@ -219,7 +253,15 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
  * record it (a full disk): the devices matter more than the record, and the journal then still
  * says `bound`, which `restore` later finds already done. The failure says so.
  */
-function rollBack(host: HostFs, journal: Journal, entry: JournalEntry, writer: WriteCounter, outcomes: DeviceOutcome[], failure: string, options: ApplyOptions): ApplyResult {
+function rollBack(
+  host: HostFs,
+  journal: Journal,
+  entry: JournalEntry,
+  writer: WriteCounter,
+  outcomes: DeviceOutcome[],
+  failure: string,
+  options: ApplyOptions,
+): ApplyResult {
   const touched = entry.devices.filter((d) => d.status === 'bound').reverse();
   const rolled: DeviceOutcome[] = [];
   let unjournalled: string | undefined;
@@ -238,13 +280,17 @@ function rollBack(host: HostFs, journal: Journal, entry: JournalEntry, writer: W
     record(() => journal.mark(entry, device));
     rolled.push(outcome);
   }
-  const untouched = entry.devices.filter((d) => d.status === 'pending').map((d): DeviceOutcome => ({ address: d.address, from: d.originalDriver, to: d.originalDriver, status: 'untouched' }));
+  const untouched = entry.devices
+    .filter((d) => d.status === 'pending')
+    .map((d): DeviceOutcome => ({ address: d.address, from: d.originalDriver, to: d.originalDriver, status: 'untouched' }));
   const left = rolled.filter((o) => o.status === 'left');
   // A device that vanished needs no restore, but the host is not as it was: say so (exit 3).
   const gone = rolled.filter((o) => o.status === 'gone');
   const state = left.length || gone.length ? 'partial' : 'rolled-back';
   record(() => journal.finish(entry, state));
   const devices = [...outcomes.filter((o) => o.status === 'already-bound'), ...rolled.reverse(), ...untouched];
-  const note = unjournalled ? `; the journal could not record the rollback (${unjournalled}): once ${JOURNAL_PATH} can be written, \`passthru restore --all\` brings it up to date` : '';
+  const note = unjournalled
+    ? `; the journal could not record the rollback (${unjournalled}): once ${JOURNAL_PATH} can be written, \`passthru restore --all\` brings it up to date`
+    : '';
   return { status: state, journalId: entry.id, writes: writer.count, devices, error: `${failure}${note}` };
 }

@@ -63,7 +63,10 @@ export function bindDevices(host: HostFs, state: HostState, request: BindRequest
   refuseRenumbered(host, devices, new Set(plan.devices.map((d) => d.address)), 'bind');
   const guards = evaluateGuards(host, plan, devices);
   const foreign = plan.devices.filter((d) => isForeign(d.owner));
-  const blockedBy = [...(guards.length > 0 && !request.force ? (['guards'] as const) : []), ...(foreign.length > 0 && !request.adopt ? (['foreign'] as const) : [])];
+  const blockedBy = [
+    ...(guards.length > 0 && !request.force ? (['guards'] as const) : []),
+    ...(foreign.length > 0 && !request.adopt ? (['foreign'] as const) : []),
+  ];
   const outcome: BindOutcome = { status: blockedBy.length && !request.dryRun ? 'blocked' : 'planned', plan, guards, foreign, blockedBy, warnings };
   request.onPlanned?.(outcome);
   if (request.dryRun || blockedBy.length) return outcome;

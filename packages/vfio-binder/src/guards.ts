@@ -118,7 +118,11 @@ function blockDevicePaths(host: HostFs): Array<{ name: string; sysfsPath: string
  * `plan` is a bind plan, or any list of devices to take (persist passes what the boot
  * configuration would claim).
  */
-export function evaluateGuards(host: HostFs, plan: { devices: ReadonlyArray<Pick<PlannedDevice, 'address' | 'alreadyBound' | 'reason'> & Partial<Pick<PlannedDevice, 'owner'>>> }, devices: PciDevice[]): GuardFinding[] {
+export function evaluateGuards(
+  host: HostFs,
+  plan: { devices: ReadonlyArray<Pick<PlannedDevice, 'address' | 'alreadyBound' | 'reason'> & Partial<Pick<PlannedDevice, 'owner'>>> },
+  devices: PciDevice[],
+): GuardFinding[] {
   const byAddress = new Map(devices.map((d) => [d.address, d]));
   const findings: GuardFinding[] = [];
   const routes = defaultRouteInterfaces(host);
@@ -127,14 +131,23 @@ export function evaluateGuards(host: HostFs, plan: { devices: ReadonlyArray<Pick
     .split('\n')
     .map((l) => l.split(' '))
     .filter((f) => f.length > 2);
-  const swaps = readOr(host, '/proc/swaps').split('\n').slice(1).map((l) => l.split(/\s+/)[0] ?? '');
+  const swaps = readOr(host, '/proc/swaps')
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(/\s+/)[0] ?? '');
   const blocks = blockDevicePaths(host);
   const libvirt = libvirtHostdevs(host);
 
   // The device nodes of every planned GPU, and one walk of /proc/*/fd for all of them.
-  const nvidiaNodes = host.list('/dev').filter((n) => /^nvidia(\d+|ctl|-uvm|-modeset)?$/.test(n)).map((n) => `/dev/${n}`);
+  const nvidiaNodes = host
+    .list('/dev')
+    .filter((n) => /^nvidia(\d+|ctl|-uvm|-modeset)?$/.test(n))
+    .map((n) => `/dev/${n}`);
   const nodesOf = (d: PciDevice) => [...d.drm.map((n) => `/dev/dri/${n}`), ...(d.driver === 'nvidia' ? nvidiaNodes : [])];
-  const toBind = plan.devices.filter((p) => !p.alreadyBound).map((p) => byAddress.get(p.address)).filter((d): d is PciDevice => d !== undefined);
+  const toBind = plan.devices
+    .filter((p) => !p.alreadyBound)
+    .map((p) => byAddress.get(p.address))
+    .filter((d): d is PciDevice => d !== undefined);
   const holders = processesHolding(host, [...new Set(toBind.flatMap(nodesOf))]);
 
   for (const planned of plan.devices) {
@@ -143,29 +156,54 @@ export function evaluateGuards(host: HostFs, plan: { devices: ReadonlyArray<Pick
     if (!d) continue;
     const add = (id: GuardFinding['id'], summary: string, evidence: string[]) => findings.push({ id, address: d.address, summary, evidence });
 
-    if (d.bootVga) add('boot-vga', 'it is the boot/console GPU: unbinding it takes the console (and often the display manager) away', [`${d.sysfsPath}/boot_vga = 1`]);
+    if (d.bootVga)
+      add('boot-vga', 'it is the boot/console GPU: unbinding it takes the console (and often the display manager) away', [`${d.sysfsPath}/boot_vga = 1`]);
     const routed = d.net.filter((n) => routes.includes(n));
-    if (routed.length) add('default-route', `it carries the default route (${routed.join(', ')}): remote sessions over it would drop`, ['/proc/net/route', '/proc/net/ipv6_route'].map((p) => `${p}: default via ${routed.join(', ')}`));
+    if (routed.length)
+      add(
+        'default-route',
+        `it carries the default route (${routed.join(', ')}): remote sessions over it would drop`,
+        ['/proc/net/route', '/proc/net/ipv6_route'].map((p) => `${p}: default via ${routed.join(', ')}`),
+      );
     const ownUp = d.net.filter((n) => upInterfaces.includes(n));
     if (ownUp.length && upInterfaces.every((n) => d.net.includes(n))) {
-      add('only-nic-up', `its interface ${ownUp.join(', ')} is the only network interface up`, ownUp.map((n) => `/sys/class/net/${n}/operstate = up`));
+      add(
+        'only-nic-up',
+        `its interface ${ownUp.join(', ')} is the only network interface up`,
+        ownUp.map((n) => `/sys/class/net/${n}/operstate = up`),
+      );
     }
     const disks = blocks.filter((b) => b.sysfsPath.startsWith(`${d.sysfsPath}/`)).map((b) => b.name);
     const mounted = mounts.filter(([source]) => disks.some((b) => source === `/dev/${b}` || new RegExp(`^/dev/${b}p?\\d+$`).test(source!)));
     const swapped = swaps.filter((s) => disks.some((b) => s === `/dev/${b}` || new RegExp(`^/dev/${b}p?\\d+$`).test(s)));
     if (mounted.length || swapped.length) {
-      add('mounted-block', `its disks are in use (${[...mounted.map((m) => `${m[0]} on ${m[1]}`), ...swapped.map((s) => `${s} as swap`)].join(', ')})`, ['/proc/mounts', '/proc/swaps', ...disks.map((b) => `/sys/class/block/${b}`)]);
+      add('mounted-block', `its disks are in use (${[...mounted.map((m) => `${m[0]} on ${m[1]}`), ...swapped.map((s) => `${s} as swap`)].join(', ')})`, [
+        '/proc/mounts',
+        '/proc/swaps',
+        ...disks.map((b) => `/sys/class/block/${b}`),
+      ]);
     }
     const nodes = new Set(nodesOf(d));
     const holding = holders.filter((h) => nodes.has(h.node));
     if (holding.length) {
-      add('device-in-use', `processes hold it open: ${holding.map((h) => `${h.comm} (pid ${h.pid}) on ${h.node}`).join(', ')}; unbinding a GPU in use can hang the host`, holding.map((h) => `/proc/${h.pid}/fd -> ${h.node}`));
+      add(
+        'device-in-use',
+        `processes hold it open: ${holding.map((h) => `${h.comm} (pid ${h.pid}) on ${h.node}`).join(', ')}; unbinding a GPU in use can hang the host`,
+        holding.map((h) => `/proc/${h.pid}/fd -> ${h.node}`),
+      );
     }
     // A domain that manages it (managed='yes') makes libvirt its owner: --adopt decides that, not --force.
     const managers = planned.owner?.kind === 'libvirt' ? [] : libvirt.filter((h) => h.address === d.address);
-    if (managers.length) add('managed-by-libvirt', `libvirt domains use it: ${managers.map((m) => m.file).join(', ')}`, managers.map((m) => m.file));
+    if (managers.length)
+      add(
+        'managed-by-libvirt',
+        `libvirt domains use it: ${managers.map((m) => m.file).join(', ')}`,
+        managers.map((m) => m.file),
+      );
     if (planned.reason === 'same-group') {
-      add('foreign-endpoint', `it was not named but shares IOMMU group ${d.iommuGroup} with what was: the whole group must move to vfio-pci`, [`/sys/kernel/iommu_groups/${d.iommuGroup}/devices/${d.address}`]);
+      add('foreign-endpoint', `it was not named but shares IOMMU group ${d.iommuGroup} with what was: the whole group must move to vfio-pci`, [
+        `/sys/kernel/iommu_groups/${d.iommuGroup}/devices/${d.address}`,
+      ]);
     }
   }
   return findings;

@@ -85,9 +85,26 @@ export function hostReadiness(host: HostFs, state: HostState): HostReadiness {
         const np = notPassable(platform);
         return { status: 'not-passable', summary: `${capitalise(np.summary)} (${np.why}). ${np.fix}` };
       }
-      if (viable && bound > 0) return { status: 'ready', summary: bound === endpoints.length ? `Viable: every endpoint (${bound}) is on vfio-pci.` : `Viable: ${bound} of ${endpoints.length} endpoint(s) on vfio-pci, the rest without a driver.` };
-      if (guarded.length) return { status: 'guarded', summary: `A bind would be refused: ${[...new Set(guarded.flatMap((a) => guardsByAddress.get(a)!.map((f) => f.id)))].join(', ')} (${guarded.join(', ')}).` };
-      return { status: 'bindable', summary: slots <= 1 ? `Can be bound: ${endpoints.length} function(s) of one device, alone in the group.` : `Can be bound, all together: ${endpoints.length} endpoints of ${slots} devices share the group.` };
+      if (viable && bound > 0)
+        return {
+          status: 'ready',
+          summary:
+            bound === endpoints.length
+              ? `Viable: every endpoint (${bound}) is on vfio-pci.`
+              : `Viable: ${bound} of ${endpoints.length} endpoint(s) on vfio-pci, the rest without a driver.`,
+        };
+      if (guarded.length)
+        return {
+          status: 'guarded',
+          summary: `A bind would be refused: ${[...new Set(guarded.flatMap((a) => guardsByAddress.get(a)!.map((f) => f.id)))].join(', ')} (${guarded.join(', ')}).`,
+        };
+      return {
+        status: 'bindable',
+        summary:
+          slots <= 1
+            ? `Can be bound: ${endpoints.length} function(s) of one device, alone in the group.`
+            : `Can be bound, all together: ${endpoints.length} endpoints of ${slots} devices share the group.`,
+      };
     })();
     return { ...g, viable, isolated: slots <= 1, bound, ...judged, platformFunctions: platform ?? [] };
   });
@@ -100,11 +117,15 @@ export function hostReadiness(host: HostFs, state: HostState): HostReadiness {
     const sharedWith = group && !d.isBridge ? group.endpoints.filter((a) => slotOf(a) !== slotOf(d.address)) : [];
     const judged = ((): Pick<DeviceReadiness, 'status' | 'summary'> => {
       if (d.isBridge) return { status: 'bridge', summary: 'PCI bridge: stays on its driver; the endpoints behind it are what passes through.' };
-      if (d.iommuGroup === null) return { status: 'no-group', summary: 'No IOMMU group: the IOMMU is off or does not cover this device, so it cannot be passed through.' };
+      if (d.iommuGroup === null)
+        return { status: 'no-group', summary: 'No IOMMU group: the IOMMU is off or does not cover this device, so it cannot be passed through.' };
       const platform = platformOf.get(d.iommuGroup);
       if (platform) {
         const np = notPassable(platform);
-        return { status: 'not-passable', summary: `${capitalise(np.summary)}: IOMMU group ${d.iommuGroup} cannot be passed through without ACS (${np.why}). ${np.fix}` };
+        return {
+          status: 'not-passable',
+          summary: `${capitalise(np.summary)}: IOMMU group ${d.iommuGroup} cannot be passed through without ACS (${np.why}). ${np.fix}`,
+        };
       }
       if (d.driver === VFIO_DRIVER && group?.viable) return { status: 'ready', summary: `Ready: on vfio-pci, and IOMMU group ${d.iommuGroup} is viable.` };
       if (isForeign(owner) && d.driver !== VFIO_DRIVER) return { status: 'guarded', summary: `Held by ${owner.summary}: a bind changes it only with --adopt.` };
@@ -113,8 +134,15 @@ export function hostReadiness(host: HostFs, state: HostState): HostReadiness {
         const holding = group && blockingEndpoints(group, byAddress);
         return { status: 'group-not-viable', summary: `On vfio-pci, but group ${d.iommuGroup} is not viable: ${holding?.join(', ')} still on a host driver.` };
       }
-      if (sharedWith.length) return { status: 'shared-group', summary: `Bindable with its group: shares IOMMU group ${d.iommuGroup} with ${sharedWith.length} other device(s) that move to vfio-pci too.` };
-      return { status: 'bindable', summary: `Bindable: IOMMU group ${d.iommuGroup} holds only this device${group && group.endpoints.length > 1 ? "'s functions" : ''}; now on ${d.driver ?? 'no driver'}.` };
+      if (sharedWith.length)
+        return {
+          status: 'shared-group',
+          summary: `Bindable with its group: shares IOMMU group ${d.iommuGroup} with ${sharedWith.length} other device(s) that move to vfio-pci too.`,
+        };
+      return {
+        status: 'bindable',
+        summary: `Bindable: IOMMU group ${d.iommuGroup} holds only this device${group && group.endpoints.length > 1 ? "'s functions" : ''}; now on ${d.driver ?? 'no driver'}.`,
+      };
     })();
     return { address: d.address, ...judged, sharedWith, owner, guards };
   });

@@ -20,5 +20,14 @@ export { readOwnership, isForeign, type DeviceOwner, type OwnerKind, type Owners
 export { evaluateGuards, type GuardFinding } from './guards';
 export { JOURNAL_PATH, type LockOptions } from './Journal';
 export { sriovDevices, type SriovRequest, type SriovOutcome } from './sriovDevices';
-export { planSriov, applySriov, evaluateSriovGuards, formatSriovPlan, type SriovPlan, type SriovResult, type SriovGuardFinding, type SriovApplyOptions } from './sriov';
+export {
+  planSriov,
+  applySriov,
+  evaluateSriovGuards,
+  formatSriovPlan,
+  type SriovPlan,
+  type SriovResult,
+  type SriovGuardFinding,
+  type SriovApplyOptions,
+} from './sriov';
 export { persistSriov, sriovUnitText, sriovUnitName, type SriovPersistRequest, type SriovPersistPlan, type SriovPersistOutcome } from './sriovPersist';

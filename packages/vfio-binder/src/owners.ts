@@ -28,13 +28,15 @@ export interface DeviceOwner {
   evidence: string[];
 }
 
-export const isForeign = (owner: DeviceOwner | null | undefined): owner is DeviceOwner => owner !== null && owner !== undefined && owner.kind !== 'passthru' && owner.kind !== 'adopted';
+export const isForeign = (owner: DeviceOwner | null | undefined): owner is DeviceOwner =>
+  owner !== null && owner !== undefined && owner.kind !== 'passthru' && owner.kind !== 'adopted';
 
 /** Why an original driver_override cannot be written back (null: it can). */
 export function unrestorableOverride(override: string | null): string | null {
   if (override === null) return null;
   const bytes = Buffer.byteLength(override);
-  if (bytes > MAX_OVERRIDE_BYTES) return `driver_override held ${bytes} bytes; the kernel refuses overrides of PAGE_SIZE-1 (4095) bytes or more (EINVAL), so it cannot be written back`;
+  if (bytes > MAX_OVERRIDE_BYTES)
+    return `driver_override held ${bytes} bytes; the kernel refuses overrides of PAGE_SIZE-1 (4095) bytes or more (EINVAL), so it cannot be written back`;
   return null;
 }
 

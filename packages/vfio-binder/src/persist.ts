@@ -59,7 +59,10 @@ export function readPersistRecord(host: HostFs): z.infer<typeof PersistRecordSch
   const text = host.readTextIfExists(PERSIST_RECORD);
   if (text === undefined) return { schemaVersion: 1, devices: [] };
   // A corrupt record is bad input (exit 2): nothing is planned or written on top of it.
-  const corrupt = (detail: string, cause?: unknown) => new VfioBinderError('usage', `Failed reading the persist record via ${PERSIST_RECORD}: ${detail}; move it aside (the next persist writes a new one)`, { cause });
+  const corrupt = (detail: string, cause?: unknown) =>
+    new VfioBinderError('usage', `Failed reading the persist record via ${PERSIST_RECORD}: ${detail}; move it aside (the next persist writes a new one)`, {
+      cause,
+    });
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -67,7 +70,8 @@ export function readPersistRecord(host: HostFs): z.infer<typeof PersistRecordSch
     throw corrupt((error as Error).message, error);
   }
   const parsed = PersistRecordSchema.safeParse(json);
-  if (!parsed.success) throw corrupt(`unexpected content (${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`, parsed.error);
+  if (!parsed.success)
+    throw corrupt(`unexpected content (${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`, parsed.error);
   return parsed.data;
 }
 
@@ -91,7 +95,10 @@ export function refuseRenumbered(host: HostFs, devices: PciDevice[], addresses: 
   if (renumbered.length === 0) return;
   const detail = doing === 'bind' ? 'than persist recorded' : '';
   const fix = doing === 'persist' ? `; check the hardware, then remove ${PERSIST_RECORD}` : '';
-  throw new VfioBinderError('refused', `Failed planning ${doing}: the address now names another device${detail ? ` ${detail}` : ''} (${renumbered.join(', ')})${fix}`);
+  throw new VfioBinderError(
+    'refused',
+    `Failed planning ${doing}: the address now names another device${detail ? ` ${detail}` : ''} (${renumbered.join(', ')})${fix}`,
+  );
 }
 
 /** `vendor:device` of a device, as `options vfio-pci ids=` spells it. */
@@ -137,7 +144,14 @@ export function vfioInstallLine(addresses: string[]): string {
  * chosen devices plus those persisted before, nothing else; the bind guards run on every
  * device it claims and refuse (kind `refused`) unless `force`. Reads only; `applyPersist` writes.
  */
-export function planPersist(host: HostFs, chosen: PciDevice[], all: PciDevice[], cmdlinePlans: BootConfigEditPlan[], stamp: string, options: { force?: boolean } = {}): PersistPlan {
+export function planPersist(
+  host: HostFs,
+  chosen: PciDevice[],
+  all: PciDevice[],
+  cmdlinePlans: BootConfigEditPlan[],
+  stamp: string,
+  options: { force?: boolean } = {},
+): PersistPlan {
   const record = readPersistRecord(host);
   const previous = host.readTextIfExists(MODPROBE_FILE) ?? '';
   const keptIds = /^options vfio[-_]pci ids=(\S+)/m.exec(previous)?.[1]?.split(',') ?? [];
@@ -163,13 +177,18 @@ export function planPersist(host: HostFs, chosen: PciDevice[], all: PciDevice[],
   // console GPU of a host with two identical cards, stays with its driver.
   const present = all.filter((d) => claimed.has(d.address));
   const ids = [...new Set(present.map(idOf))].filter((id) => all.every((d) => idOf(d) !== id || claimed.has(d.address))).sort();
-  const addresses = present.filter((d) => !ids.includes(idOf(d))).map((d) => d.address).sort();
+  const addresses = present
+    .filter((d) => !ids.includes(idOf(d)))
+    .map((d) => d.address)
+    .sort();
   const gone = [...claimed].filter((a) => !all.some((d) => d.address === a)).sort();
   if (gone.length) warnings.push(`persisted before but absent now, not claimed at boot: ${gone.join(', ')}`);
   const release = host.readTextIfExists('/proc/sys/kernel/osrelease')?.trim();
   const builtin = release ? (host.readTextIfExists(`/lib/modules/${release}/modules.builtin`) ?? '') : '';
   if (addresses.length && /(^|\/)vfio-pci\.ko$/m.test(builtin)) {
-    warnings.push(`vfio-pci is built into this kernel (/lib/modules/${release}/modules.builtin): its modprobe.d install command never runs, so ${addresses.join(', ')} will not be bound at boot`);
+    warnings.push(
+      `vfio-pci is built into this kernel (/lib/modules/${release}/modules.builtin): its modprobe.d install command never runs, so ${addresses.join(', ')} will not be bound at boot`,
+    );
   }
   for (const a of addresses) {
     const twins = all.filter((d) => idOf(d) === idOf(present.find((p) => p.address === a)!) && !claimed.has(d.address)).map((d) => d.address);
@@ -178,9 +197,16 @@ export function planPersist(host: HostFs, chosen: PciDevice[], all: PciDevice[],
 
   // The guards of bind, on every device the boot configuration would match.
   const matched = all.filter((d) => ids.includes(idOf(d)) || addresses.includes(d.address));
-  const guards = evaluateGuards(host, { devices: matched.map((d) => ({ address: d.address, alreadyBound: d.driver === VFIO_DRIVER, reason: 'named' as const })) }, all);
+  const guards = evaluateGuards(
+    host,
+    { devices: matched.map((d) => ({ address: d.address, alreadyBound: d.driver === VFIO_DRIVER, reason: 'named' as const })) },
+    all,
+  );
   if (guards.length && !options.force) {
-    throw new VfioBinderError('refused', `Failed planning persist: the boot configuration would claim guarded devices: ${guards.map((g) => `${g.address} [${g.id}] ${g.summary}`).join('; ')}; nothing was written (--force overrides)`);
+    throw new VfioBinderError(
+      'refused',
+      `Failed planning persist: the boot configuration would claim guarded devices: ${guards.map((g) => `${g.address} [${g.id}] ${g.summary}`).join('; ')}; nothing was written (--force overrides)`,
+    );
   }
   for (const g of guards) warnings.push(`overridden (--force): ${g.address} [${g.id}] ${g.summary}`);
 
@@ -206,12 +232,32 @@ export function planPersist(host: HostFs, chosen: PciDevice[], all: PciDevice[],
     const present = new Set(parseInitramfsToolsModules(text, '/etc/initramfs-tools/modules').modules.map((m) => m.module.replace(/-/g, '_')));
     const missing = INITRAMFS_VFIO_MODULES.filter((m) => !present.has(m));
     if (missing.length) {
-      add(change(host, '/etc/initramfs-tools/modules', `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}# passthru: vfio in the initramfs\n${missing.join('\n')}\n`, 'vfio modules in the initramfs (initramfs-tools)', stamp));
+      add(
+        change(
+          host,
+          '/etc/initramfs-tools/modules',
+          `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}# passthru: vfio in the initramfs\n${missing.join('\n')}\n`,
+          'vfio modules in the initramfs (initramfs-tools)',
+          stamp,
+        ),
+      );
     }
     followUp.push('update-initramfs -u -k all');
   } else if (host.exists('/etc/dracut.conf.d') || host.exists('/etc/dracut.conf')) {
-    const files = host.list('/etc/dracut.conf.d').filter((f) => f.endsWith('.conf')).map((f) => ({ path: `/etc/dracut.conf.d/${f}`, text: host.readText(`/etc/dracut.conf.d/${f}`) }));
-    if (!parseDracutConf(files).loadedBeforeUdev) add(change(host, DRACUT_FILE, `# Written by passthru persist\nforce_drivers+=" ${INITRAMFS_VFIO_MODULES.join(' ')} "\n`, 'vfio modules forced into the initramfs (dracut)', stamp));
+    const files = host
+      .list('/etc/dracut.conf.d')
+      .filter((f) => f.endsWith('.conf'))
+      .map((f) => ({ path: `/etc/dracut.conf.d/${f}`, text: host.readText(`/etc/dracut.conf.d/${f}`) }));
+    if (!parseDracutConf(files).loadedBeforeUdev)
+      add(
+        change(
+          host,
+          DRACUT_FILE,
+          `# Written by passthru persist\nforce_drivers+=" ${INITRAMFS_VFIO_MODULES.join(' ')} "\n`,
+          'vfio modules forced into the initramfs (dracut)',
+          stamp,
+        ),
+      );
     followUp.push('dracut -f --regenerate-all');
   } else if (mkinitcpio !== undefined) {
     const parsed = parseMkinitcpioConf([{ path: '/etc/mkinitcpio.conf', text: mkinitcpio }]);
@@ -256,12 +302,19 @@ export type CommandRunner = (command: string) => Promise<{ exitCode: number; out
  * When putting back fails too, kind `partial`: the message lists what is left and the cause
  * is an AggregateError of the first error and every rollback error.
  */
-export async function applyPersist(host: HostFs, plan: PersistPlan, runner?: CommandRunner): Promise<{ written: string[]; ran: Array<{ command: string; exitCode: number; output: string }> }> {
+export async function applyPersist(
+  host: HostFs,
+  plan: PersistPlan,
+  runner?: CommandRunner,
+): Promise<{ written: string[]; ran: Array<{ command: string; exitCode: number; output: string }> }> {
   const record = readPersistRecord(host);
   const kept = record.devices.filter((r) => !plan.devices.some((d) => d.address === r.address));
   const recordText = `${JSON.stringify({ schemaVersion: 1, devices: [...kept, ...plan.devices.map((d) => ({ address: d.address, identity: d.identity }))] }, null, 2)}\n`;
   // The record goes last and is put back like the files.
-  const writes = [...plan.changes.map((c) => ({ path: c.path, before: c.before, after: c.after })), { path: PERSIST_RECORD, before: host.readTextIfExists(PERSIST_RECORD) ?? null, after: recordText }];
+  const writes = [
+    ...plan.changes.map((c) => ({ path: c.path, before: c.before, after: c.after })),
+    { path: PERSIST_RECORD, before: host.readTextIfExists(PERSIST_RECORD) ?? null, after: recordText },
+  ];
   const backups: string[] = [];
   const written: typeof writes = [];
   let doing = '';
@@ -292,11 +345,17 @@ export async function applyPersist(host: HostFs, plan: PersistPlan, runner?: Com
     }
     const kept = backups.length ? `; backups kept: ${backups.join(', ')}` : '';
     if (rollbackErrors.length) {
-      throw new VfioBinderError('partial', `Failed persisting via ${doing}: ${detail}; then failed putting back ${left.length} of ${written.length} file(s) written: ${left.join('; ')}${kept}`, {
-        cause: new AggregateError([error, ...rollbackErrors], `Failed persisting via ${doing}, and failed putting files back`),
-      });
+      throw new VfioBinderError(
+        'partial',
+        `Failed persisting via ${doing}: ${detail}; then failed putting back ${left.length} of ${written.length} file(s) written: ${left.join('; ')}${kept}`,
+        {
+          cause: new AggregateError([error, ...rollbackErrors], `Failed persisting via ${doing}, and failed putting files back`),
+        },
+      );
     }
-    throw new VfioBinderError('failed', `Failed persisting via ${doing}: ${detail}; the ${written.length} file(s) written so far were put back${kept}`, { cause: error });
+    throw new VfioBinderError('failed', `Failed persisting via ${doing}: ${detail}; the ${written.length} file(s) written so far were put back${kept}`, {
+      cause: error,
+    });
   }
   const ran: Array<{ command: string; exitCode: number; output: string }> = [];
   if (runner) for (const command of plan.followUp) ran.push({ command, ...(await runner(command)) });

@@ -42,7 +42,12 @@ export function planRecovery(host: HostFs, devices: PciDevice[]): RecoveryPlan {
 }
 
 export function formatRecoveryPlan(plan: RecoveryPlan): string {
-  return plan.devices.map(({ address }) => `  ${address}: vfio-pci -> the driver the kernel's id tables pick (no readable journal record; clear driver_override, unbind, drivers_probe)\n`).join('');
+  return plan.devices
+    .map(
+      ({ address }) =>
+        `  ${address}: vfio-pci -> the driver the kernel's id tables pick (no readable journal record; clear driver_override, unbind, drivers_probe)\n`,
+    )
+    .join('');
 }
 
 /**
@@ -90,7 +95,8 @@ export function applyRecovery(host: HostFs, plan: RecoveryPlan, options: ApplyOp
 
 function recoverDevice(host: HostFs, address: string, write: (path: string, data: string) => void, options: ApplyOptions): DeviceOutcome {
   const before = currentDriver(host, address);
-  if (before === undefined) return { address, from: null, to: null, status: 'gone', note: 'the device is no longer present (hot-unplugged): nothing to restore' };
+  if (before === undefined)
+    return { address, from: null, to: null, status: 'gone', note: 'the device is no longer present (hot-unplugged): nothing to restore' };
   try {
     write(`/sys/bus/pci/devices/${address}/driver_override`, '\n');
     if (before) write(`${DRIVERS}/${before}/unbind`, address);
@@ -108,6 +114,13 @@ function recoverDevice(host: HostFs, address: string, write: (path: string, data
     after = currentDriver(host, address);
   }
   if (after === undefined) return { address, from: before, to: null, status: 'gone', note: 'the device vanished while it was being restored' };
-  if (after === null || after === VFIO_DRIVER) return { address, from: before, to: after, status: 'left', note: `no driver's id table claims it (the driver link names ${after ?? 'no driver'}); bind it to its driver by hand` };
+  if (after === null || after === VFIO_DRIVER)
+    return {
+      address,
+      from: before,
+      to: after,
+      status: 'left',
+      note: `no driver's id table claims it (the driver link names ${after ?? 'no driver'}); bind it to its driver by hand`,
+    };
   return { address, from: before, to: after, status: 'restored' };
 }

@@ -18,7 +18,8 @@ export function setAsideDamaged(host: HostFs, lock: LockOptions = {}): SetAside 
 }
 
 /** The operator's line for lines moved aside (also printed by restore when it salvages). */
-export const setAsideNote = (moved: SetAside) => `moved unreadable journal line(s) ${moved.lines.join(', ')} verbatim into ${moved.path}; every readable record stays in ${JOURNAL_PATH}.`;
+export const setAsideNote = (moved: SetAside) =>
+  `moved unreadable journal line(s) ${moved.lines.join(', ')} verbatim into ${moved.path}; every readable record stays in ${JOURNAL_PATH}.`;
 
 export interface RepairOutcome {
   /** The unreadable lines found (empty: the journal is whole, nothing done). */

@@ -63,10 +63,16 @@ export function planRestore(host: HostFs, devices: PciDevice[], chosen: string[]
     const unknown = chosen.filter((a) => !outstanding.has(a) && !journaled.has(a));
     const held = unknown.filter((a) => isForeign(owners.get(a)));
     if (held.length) {
-      throw new VfioBinderError('usage', `Failed planning restore of ${held.join(', ')}: ${held.map((a) => `${a} is held by ${owners.get(a)!.summary}`).join('; ')}; passthru never restores another manager's device (\`bind --adopt\` takes one over)`);
+      throw new VfioBinderError(
+        'usage',
+        `Failed planning restore of ${held.join(', ')}: ${held.map((a) => `${a} is held by ${owners.get(a)!.summary}`).join('; ')}; passthru never restores another manager's device (\`bind --adopt\` takes one over)`,
+      );
     }
     if (unknown.length) {
-      throw new VfioBinderError('usage', `Failed planning restore of ${unknown.join(', ')} via /var/lib/passthru/journal.jsonl: passthru has no record of binding it (nothing to restore; \`passthru bind\` journals what it changes)`);
+      throw new VfioBinderError(
+        'usage',
+        `Failed planning restore of ${unknown.join(', ')} via /var/lib/passthru/journal.jsonl: passthru has no record of binding it (nothing to restore; \`passthru bind\` journals what it changes)`,
+      );
     }
     const named = chosen.filter((a) => outstanding.has(a));
     // A target already restored (--split-group) still names its group: the rest of it comes back.
@@ -77,29 +83,58 @@ export function planRestore(host: HostFs, devices: PciDevice[], chosen: string[]
   // Bind order: the journal's order of outstanding records.
   const order = new Map([...outstanding.keys()].map((a, i) => [a, i]));
   addresses.sort((a, b) => order.get(a)! - order.get(b)!);
-  const planned = addresses.map((address) => ({ record: outstanding.get(address)!.device, current: currentDriver(host, address), reason: reasons.get(address) ?? (chosen === 'all' ? 'named' : 'same-group') }) as const);
+  const planned = addresses.map(
+    (address) =>
+      ({
+        record: outstanding.get(address)!.device,
+        current: currentDriver(host, address),
+        reason: reasons.get(address) ?? (chosen === 'all' ? 'named' : 'same-group'),
+      }) as const,
+  );
   for (const { record } of planned) {
     const device = byAddress.get(record.address);
     const changed = device ? identityMismatch(record.identity, device) : [];
     if (changed.length) {
-      throw new VfioBinderError('refused', `Failed planning restore of ${record.address}: the address now names another device (${changed.join('; ')}); refusing to touch it`);
+      throw new VfioBinderError(
+        'refused',
+        `Failed planning restore of ${record.address}: the address now names another device (${changed.join('; ')}); refusing to touch it`,
+      );
     }
   }
   const restoring = new Set(addresses);
-  const foreign = devices.filter((d) => d.driver === VFIO_DRIVER && isForeign(owners.get(d.address))).map((d) => ({ address: d.address, owner: owners.get(d.address)! }));
+  const foreign = devices
+    .filter((d) => d.driver === VFIO_DRIVER && isForeign(owners.get(d.address)))
+    .map((d) => ({ address: d.address, owner: owners.get(d.address)! }));
   // What of the restored groups stays on vfio-pci: passthru's devices not named (--split-group), and other managers' devices.
-  const leftOnVfio = [...new Set([...inGroups(groups), ...devices.filter((d) => d.driver === VFIO_DRIVER && d.iommuGroup !== null && groups.has(d.iommuGroup)).map((d) => d.address)])]
+  const leftOnVfio = [
+    ...new Set([
+      ...inGroups(groups),
+      ...devices.filter((d) => d.driver === VFIO_DRIVER && d.iommuGroup !== null && groups.has(d.iommuGroup)).map((d) => d.address),
+    ]),
+  ]
     .filter((a) => !restoring.has(a) && (outstanding.has(a) || byAddress.get(a)?.driver === VFIO_DRIVER))
     .sort()
     .map((address) => {
       const owner = owners.get(address);
       const ours = outstanding.get(address)?.device.owner === 'adopted' ? 'adopted by passthru' : 'bound by passthru';
-      return { address, iommuGroup: groupOf(address), why: isForeign(owner) ? `held by ${owner.summary}: passthru never restores it` : `${ours}, not named (--split-group)` };
+      return {
+        address,
+        iommuGroup: groupOf(address),
+        why: isForeign(owner) ? `held by ${owner.summary}: passthru never restores it` : `${ours}, not named (--split-group)`,
+      };
     });
   // Leaving a group half on host drivers, half on vfio-pci is only done when asked for.
   const movesOff = planned.some(({ record, current }) => current === VFIO_DRIVER && record.originalDriver !== VFIO_DRIVER);
   if (chosen !== 'all' && !options.splitGroup && leftOnVfio.length && movesOff) {
-    const byGroup = [...groups].map((g) => `IOMMU group ${g}: ${leftOnVfio.filter((l) => l.iommuGroup === g).map((l) => `${l.address} (${l.why})`).join(', ')}`).filter((t) => !t.endsWith(': '));
+    const byGroup = [...groups]
+      .map(
+        (g) =>
+          `IOMMU group ${g}: ${leftOnVfio
+            .filter((l) => l.iommuGroup === g)
+            .map((l) => `${l.address} (${l.why})`)
+            .join(', ')}`,
+      )
+      .filter((t) => !t.endsWith(': '));
     throw new VfioBinderError(
       'usage',
       `Failed planning restore of ${addresses.join(', ')}: it would split ${byGroup.join('; ')} would stay on vfio-pci while the rest goes back to host drivers (a group is used whole). Re-run with --split-group to restore only ${chosen.join(', ')} and leave those on vfio-pci`,
@@ -128,9 +163,11 @@ export function formatRestorePlan(plan: RestorePlan): string {
 /** The lines that say what a restore leaves on vfio-pci and which devices it leaves alone. */
 export function leftLines(plan: Pick<RestorePlan, 'leftOnVfio' | 'foreign'>): string[] {
   const lines: string[] = [];
-  if (plan.leftOnVfio.length) lines.push(`Left on vfio-pci (the group is split): ${plan.leftOnVfio.map((l) => `${l.address} (IOMMU group ${l.iommuGroup}, ${l.why})`).join(', ')}`);
+  if (plan.leftOnVfio.length)
+    lines.push(`Left on vfio-pci (the group is split): ${plan.leftOnVfio.map((l) => `${l.address} (IOMMU group ${l.iommuGroup}, ${l.why})`).join(', ')}`);
   const alone = plan.foreign.filter((f) => !plan.leftOnVfio.some((l) => l.address === f.address));
-  if (alone.length) lines.push(`Left alone (another manager holds them; passthru never restores them): ${alone.map((f) => `${f.address} (${f.owner.summary})`).join(', ')}`);
+  if (alone.length)
+    lines.push(`Left alone (another manager holds them; passthru never restores them): ${alone.map((f) => `${f.address} (${f.owner.summary})`).join(', ')}`);
   return lines;
 }
 
@@ -141,7 +178,10 @@ export function applyRestore(host: HostFs, plan: RestorePlan, options: ApplyOpti
   const release = acquireHostLock(host, options.lock);
   try {
     const journal = new Journal(host, options.clock);
-    const entry = journal.begin('restore', plan.devices.map(({ record }) => ({ ...record, status: 'pending' as const })));
+    const entry = journal.begin(
+      'restore',
+      plan.devices.map(({ record }) => ({ ...record, status: 'pending' as const })),
+    );
     let writes = 0;
     const writer = {
       write: (path: string, data: string) => {

@@ -54,10 +54,15 @@ export function restoreDevices(host: HostFs, state: HostState, request: RestoreR
   const recoveryIncluded = all && (Boolean(request.unrecorded) || found.damagedLines.length > 0);
   const recovery: RecoveryPlan = recoveryIncluded ? found : { devices: [], damagedLines: found.damagedLines };
   const notes: string[] = [];
-  if (found.damagedLines.length) notes.push(`journal line(s) ${found.damagedLines.join(', ')} of ${JOURNAL_PATH} cannot be read (a record torn by a crash or a full disk); every readable record is used${request.dryRun ? '' : ', and the unreadable lines are moved aside into a dated file next to it'}.`);
+  if (found.damagedLines.length)
+    notes.push(
+      `journal line(s) ${found.damagedLines.join(', ')} of ${JOURNAL_PATH} cannot be read (a record torn by a crash or a full disk); every readable record is used${request.dryRun ? '' : ', and the unreadable lines are moved aside into a dated file next to it'}.`,
+    );
   if (!recoveryIncluded && found.devices.length) {
     const one = found.devices.length === 1;
-    notes.push(`${found.devices.map((d) => d.address).join(', ')} ${one ? 'is' : 'are'} on vfio-pci by driver_override with no readable journal record (bound by another tool, or by a run whose record was lost): not restored. \`passthru restore --all --unrecorded\` gives ${one ? 'it' : 'them'} to the driver the kernel's id tables pick.`);
+    notes.push(
+      `${found.devices.map((d) => d.address).join(', ')} ${one ? 'is' : 'are'} on vfio-pci by driver_override with no readable journal record (bound by another tool, or by a run whose record was lost): not restored. \`passthru restore --all --unrecorded\` gives ${one ? 'it' : 'them'} to the driver the kernel's id tables pick.`,
+    );
   }
   const outcome: RestoreOutcome = { status: 'planned', plan, recovery, recoveryIncluded, notes };
   request.onPlanned?.(outcome);
@@ -66,6 +71,7 @@ export function restoreDevices(host: HostFs, state: HostState, request: RestoreR
   const movedAside = found.damagedLines.length ? setAsideDamaged(host, options.lock) : undefined;
   const result = applyRestore(host, plan, options);
   const recovered = applyRecovery(host, recovery, options);
-  const status = result.status === 'partial' || recovered.status === 'partial' ? 'partial' : result.status === 'noop' && recovered.status === 'noop' ? 'noop' : 'restored';
+  const status =
+    result.status === 'partial' || recovered.status === 'partial' ? 'partial' : result.status === 'noop' && recovered.status === 'noop' ? 'noop' : 'restored';
   return { ...outcome, status, result, recovered, ...(movedAside ? { movedAside } : {}) };
 }

@@ -61,19 +61,40 @@ export function planSriov(host: HostFs, pf: PciDevice, numVfs: number, autoprobe
   const total = readNumber(host, dev(pf.address, 'sriov_totalvfs'));
   const current = readNumber(host, dev(pf.address, 'sriov_numvfs'));
   if (total === null || current === null || pf.sriov?.role !== 'pf') {
-    throw new VfioBinderError('usage', `Failed planning sriov for ${pf.address} via ${dev(pf.address, 'sriov_totalvfs')}: the device is not an SR-IOV physical function`);
+    throw new VfioBinderError(
+      'usage',
+      `Failed planning sriov for ${pf.address} via ${dev(pf.address, 'sriov_totalvfs')}: the device is not an SR-IOV physical function`,
+    );
   }
-  if (!Number.isInteger(numVfs) || numVfs < 0) throw new VfioBinderError('usage', `Failed planning sriov for ${pf.address}: --numvfs must be a whole number from 0 to ${total}, not ${numVfs}`);
-  if (numVfs > total) throw new VfioBinderError('usage', `Failed planning sriov for ${pf.address} via ${dev(pf.address, 'sriov_totalvfs')}: ${numVfs} VFs exceeds sriov_totalvfs ${total} (the kernel answers ERANGE); nothing was written`);
+  if (!Number.isInteger(numVfs) || numVfs < 0)
+    throw new VfioBinderError('usage', `Failed planning sriov for ${pf.address}: --numvfs must be a whole number from 0 to ${total}, not ${numVfs}`);
+  if (numVfs > total)
+    throw new VfioBinderError(
+      'usage',
+      `Failed planning sriov for ${pf.address} via ${dev(pf.address, 'sriov_totalvfs')}: ${numVfs} VFs exceeds sriov_totalvfs ${total} (the kernel answers ERANGE); nothing was written`,
+    );
   const autoText = host.readAttributeIfExists(dev(pf.address, 'sriov_drivers_autoprobe'));
   const fromAutoprobe = autoText === undefined ? null : autoText === '1';
   const toAutoprobe = autoprobe === undefined || autoprobe === fromAutoprobe ? null : autoprobe;
   const writes: PlannedWrite[] = [];
-  if (toAutoprobe !== null) writes.push({ path: dev(pf.address, 'sriov_drivers_autoprobe'), data: toAutoprobe ? '1' : '0', purpose: toAutoprobe ? 'let new VFs probe their driver' : 'keep new VFs unbound (free for vfio-pci)' });
-  if (numVfs !== current && current > 0) writes.push({ path: dev(pf.address, 'sriov_numvfs'), data: '0', purpose: `remove the ${current} VFs (the kernel changes a non-zero count only through 0)` });
+  if (toAutoprobe !== null)
+    writes.push({
+      path: dev(pf.address, 'sriov_drivers_autoprobe'),
+      data: toAutoprobe ? '1' : '0',
+      purpose: toAutoprobe ? 'let new VFs probe their driver' : 'keep new VFs unbound (free for vfio-pci)',
+    });
+  if (numVfs !== current && current > 0)
+    writes.push({
+      path: dev(pf.address, 'sriov_numvfs'),
+      data: '0',
+      purpose: `remove the ${current} VFs (the kernel changes a non-zero count only through 0)`,
+    });
   if (numVfs !== current && numVfs > 0) writes.push({ path: dev(pf.address, 'sriov_numvfs'), data: String(numVfs), purpose: `create ${numVfs} VFs` });
   if (numVfs !== current && pf.driver === null) {
-    throw new VfioBinderError('refused', `Failed planning sriov for ${pf.address} via ${dev(pf.address, 'driver')}: no driver is bound to the PF, and the kernel configures SR-IOV only through the PF's driver (ENOENT); nothing was written`);
+    throw new VfioBinderError(
+      'refused',
+      `Failed planning sriov for ${pf.address} via ${dev(pf.address, 'driver')}: no driver is bound to the PF, and the kernel configures SR-IOV only through the PF's driver (ENOENT); nothing was written`,
+    );
   }
   const routes = defaultRouteInterfaces(host);
   return {
@@ -101,22 +122,41 @@ export function evaluateSriovGuards(host: HostFs, plan: SriovPlan, devices: PciD
   const byAddress = new Map(devices.map((d) => [d.address, d]));
   const findings: SriovGuardFinding[] = [];
   const vfs = plan.removedVfs.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined);
-  const holders = processesHolding(host, vfs.flatMap((d) => (d.iommuGroup === null ? [] : [`/dev/vfio/${d.iommuGroup}`])));
+  const holders = processesHolding(
+    host,
+    vfs.flatMap((d) => (d.iommuGroup === null ? [] : [`/dev/vfio/${d.iommuGroup}`])),
+  );
   const libvirt = libvirtHostdevs(host);
   const outstanding = new Journal(host).outstanding();
   const routes = defaultRouteInterfaces(host);
   for (const d of vfs) {
     const add = (id: SriovGuardFinding['id'], summary: string, evidence: string[]) => findings.push({ id, address: d.address, summary, evidence });
     const held = holders.filter((h) => h.node === `/dev/vfio/${d.iommuGroup}`);
-    if (held.length) add('vf-held', `processes hold its VFIO group open: ${held.map((h) => `${h.comm} (pid ${h.pid})`).join(', ')} (a VM or an LXD instance uses it)`, held.map((h) => `/proc/${h.pid}/fd -> ${h.node}`));
+    if (held.length)
+      add(
+        'vf-held',
+        `processes hold its VFIO group open: ${held.map((h) => `${h.comm} (pid ${h.pid})`).join(', ')} (a VM or an LXD instance uses it)`,
+        held.map((h) => `/proc/${h.pid}/fd -> ${h.node}`),
+      );
     const domains = libvirt.filter((h) => h.address === d.address);
-    if (domains.length) add('vf-in-libvirt', `libvirt domains use it: ${domains.map((m) => m.file).join(', ')}`, domains.map((m) => m.file));
+    if (domains.length)
+      add(
+        'vf-in-libvirt',
+        `libvirt domains use it: ${domains.map((m) => m.file).join(', ')}`,
+        domains.map((m) => m.file),
+      );
     const bound = outstanding.get(d.address);
-    if (bound && d.driver === VFIO_DRIVER) add('vf-bound-by-passthru', `passthru bound it to vfio-pci (journal entry ${bound.entry.id}) for passthrough`, [JOURNAL_PATH]);
+    if (bound && d.driver === VFIO_DRIVER)
+      add('vf-bound-by-passthru', `passthru bound it to vfio-pci (journal entry ${bound.entry.id}) for passthrough`, [JOURNAL_PATH]);
     const routed = d.net.filter((n) => routes.includes(n));
     if (routed.length) add('vf-default-route', `its interface ${routed.join(', ')} carries the default route`, ['/proc/net/route', '/proc/net/ipv6_route']);
     const up = d.net.filter((n) => !routed.includes(n) && (host.readAttributeIfExists(`/sys/class/net/${n}/operstate`) ?? '') === 'up');
-    if (up.length) add('vf-interface-up', `its interface ${up.join(', ')} is up (in use on the host)`, up.map((n) => `/sys/class/net/${n}/operstate = up`));
+    if (up.length)
+      add(
+        'vf-interface-up',
+        `its interface ${up.join(', ')} is up (in use on the host)`,
+        up.map((n) => `/sys/class/net/${n}/operstate = up`),
+      );
   }
   return findings;
 }
@@ -148,7 +188,13 @@ export function applySriov(host: HostFs, plan: SriovPlan, options: SriovApplyOpt
     const journal = new Journal(host, options.clock);
     let entry: JournalEntry;
     try {
-      entry = journal.begin('sriov', [], { pf: plan.pf, fromNumVfs: plan.fromNumVfs, toNumVfs: plan.toNumVfs, fromAutoprobe: plan.fromAutoprobe, toAutoprobe: plan.toAutoprobe });
+      entry = journal.begin('sriov', [], {
+        pf: plan.pf,
+        fromNumVfs: plan.fromNumVfs,
+        toNumVfs: plan.toNumVfs,
+        fromAutoprobe: plan.fromAutoprobe,
+        toAutoprobe: plan.toAutoprobe,
+      });
     } catch (error) {
       if (!(error instanceof HostFsError)) throw error;
       throw new VfioBinderError('failed', `Failed journalling the sriov change via ${JOURNAL_PATH}: ${error.message}; nothing was written`, { cause: error });
@@ -161,7 +207,12 @@ export function applySriov(host: HostFs, plan: SriovPlan, options: SriovApplyOpt
         host.writeAttribute(w.path, w.data);
       } catch (error) {
         const code = (error as { code?: string }).code;
-        const why = code === 'EBUSY' ? 'the kernel answered EBUSY (VFs are still enabled, or the PF driver is busy)' : code === 'ERANGE' ? 'the kernel answered ERANGE (above sriov_totalvfs)' : (error as Error).message;
+        const why =
+          code === 'EBUSY'
+            ? 'the kernel answered EBUSY (VFs are still enabled, or the PF driver is busy)'
+            : code === 'ERANGE'
+              ? 'the kernel answered ERANGE (above sriov_totalvfs)'
+              : (error as Error).message;
         failure = `Failed writing ${w.data} via ${w.path}: ${why}`;
         break;
       }
@@ -185,7 +236,14 @@ export function applySriov(host: HostFs, plan: SriovPlan, options: SriovApplyOpt
     } catch {
       // The PF matters more than the record: the result still says what happened.
     }
-    return { status: state, journalId: entry.id, writes, numVfs: readNumber(host, dev(plan.pf, 'sriov_numvfs')) ?? 0, vfs: vfsOf(host, plan.pf), error: left ? `${failure}; the rollback did not finish: ${left}` : `${failure}; the PF is back at ${plan.fromNumVfs} VFs` };
+    return {
+      status: state,
+      journalId: entry.id,
+      writes,
+      numVfs: readNumber(host, dev(plan.pf, 'sriov_numvfs')) ?? 0,
+      vfs: vfsOf(host, plan.pf),
+      error: left ? `${failure}; the rollback did not finish: ${left}` : `${failure}; the PF is back at ${plan.fromNumVfs} VFs`,
+    };
   } finally {
     release();
   }

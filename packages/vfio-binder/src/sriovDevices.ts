@@ -34,7 +34,10 @@ export interface SriovOutcome {
 export function sriovDevices(host: HostFs, state: HostState, request: SriovRequest, options: SriovApplyOptions = {}): SriovOutcome {
   const named = resolveTargets([request.target], state.devices, state.groups).filter((d) => d.sriov?.role === 'pf');
   if (named.length !== 1) {
-    const what = named.length === 0 ? 'names no SR-IOV physical function' : `names ${named.length} physical functions (${named.map((d) => d.address).join(', ')}); give one address`;
+    const what =
+      named.length === 0
+        ? 'names no SR-IOV physical function'
+        : `names ${named.length} physical functions (${named.map((d) => d.address).join(', ')}); give one address`;
     throw new VfioBinderError('usage', `Failed resolving the PF via /sys/bus/pci/devices: ${request.target.text} ${what}; nothing was written`);
   }
   const plan = planSriov(host, named[0]!, request.numVfs, request.autoprobe);

@@ -42,7 +42,11 @@ export const sriovUnitName = (pf: string) => `passthru-sriov-${pf.replace(/:/g, 
 /** Pure: the unit text that makes `numVfs` VFs on `pf` at boot. */
 export function sriovUnitText(pf: string, identity: string, numVfs: number, autoprobe: boolean | undefined): string {
   const dev = `/sys/bus/pci/devices/${pf}`;
-  const steps = [...(autoprobe === undefined ? [] : [`echo ${autoprobe ? 1 : 0} > ${dev}/sriov_drivers_autoprobe`]), `echo 0 > ${dev}/sriov_numvfs`, ...(numVfs > 0 ? [`echo ${numVfs} > ${dev}/sriov_numvfs`] : [])];
+  const steps = [
+    ...(autoprobe === undefined ? [] : [`echo ${autoprobe ? 1 : 0} > ${dev}/sriov_drivers_autoprobe`]),
+    `echo 0 > ${dev}/sriov_numvfs`,
+    ...(numVfs > 0 ? [`echo ${numVfs} > ${dev}/sriov_numvfs`] : []),
+  ];
   return [
     `# Written by passthru sriov --persist: ${numVfs} VFs on ${pf} (${identity}) at every boot.`,
     '[Unit]',
@@ -67,12 +71,25 @@ export function sriovUnitText(pf: string, identity: string, numVfs: number, auto
 /** The persist use case of `sriov`: plan the unit (diff, backup), write it, enable it with a runner. */
 export async function persistSriov(host: HostFs, state: HostState, request: SriovPersistRequest): Promise<SriovPersistOutcome> {
   const pf = resolveTargets([request.target], state.devices, state.groups).find((d) => d.sriov?.role === 'pf');
-  if (!pf) throw new VfioBinderError('usage', `Failed planning sriov --persist via /sys/bus/pci/devices: ${request.target.text} names no SR-IOV physical function`);
+  if (!pf)
+    throw new VfioBinderError('usage', `Failed planning sriov --persist via /sys/bus/pci/devices: ${request.target.text} names no SR-IOV physical function`);
   const unit = sriovUnitName(pf.address);
   const path = `${SYSTEMD_DIR}/${unit}`;
   const after = sriovUnitText(pf.address, `${pf.vendorId}:${pf.deviceId}`, request.numVfs, request.autoprobe);
   const before = host.readTextIfExists(path) ?? null;
-  const changes: FileChange[] = before === after ? [] : [{ path, before, after, diff: unifiedPatch(path, before, after), backup: before === null ? null : `${path}.passthru-${request.stamp}.bak`, why: `make ${request.numVfs} VFs on ${pf.address} at boot` }];
+  const changes: FileChange[] =
+    before === after
+      ? []
+      : [
+          {
+            path,
+            before,
+            after,
+            diff: unifiedPatch(path, before, after),
+            backup: before === null ? null : `${path}.passthru-${request.stamp}.bak`,
+            why: `make ${request.numVfs} VFs on ${pf.address} at boot`,
+          },
+        ];
   const plan: SriovPersistPlan = { unit, changes, followUp: changes.length ? ['systemctl daemon-reload', `systemctl enable ${unit}`] : [] };
   request.onPlanned?.(plan);
   if (request.dryRun) return { status: 'planned', plan, written: [], ran: [] };
@@ -82,7 +99,11 @@ export async function persistSriov(host: HostFs, state: HostState, request: Srio
     if (c.backup && c.before !== null) host.writeFile(c.backup, c.before);
     host.writeFile(c.path, c.after);
   } catch (error) {
-    throw new VfioBinderError('failed', `Failed persisting sriov via ${c.path}: ${(error as Error).message}${c.backup && c.before !== null ? `; the old unit is kept as ${c.backup}` : ''}`, { cause: error });
+    throw new VfioBinderError(
+      'failed',
+      `Failed persisting sriov via ${c.path}: ${(error as Error).message}${c.backup && c.before !== null ? `; the old unit is kept as ${c.backup}` : ''}`,
+      { cause: error },
+    );
   }
   const ran: SriovPersistOutcome['ran'] = [];
   if (request.runner) for (const command of plan.followUp) ran.push({ command, ...(await request.runner(command)) });

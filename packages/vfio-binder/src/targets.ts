@@ -32,7 +32,10 @@ export function resolveTargets(targets: Target[], devices: PciDevice[], groups: 
         const group = groups.find((g) => g.id === target.group);
         found = group ? group.endpoints.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined) : [];
         if (group && found.length === 0) {
-          throw new VfioBinderError('usage', `Failed resolving target ${quoteTarget(target.text)}: IOMMU group ${group.id} holds only bridges (${group.bridges.join(', ')}), which are never bound`);
+          throw new VfioBinderError(
+            'usage',
+            `Failed resolving target ${quoteTarget(target.text)}: IOMMU group ${group.id} holds only bridges (${group.bridges.join(', ')}), which are never bound`,
+          );
         }
         break;
       }
@@ -40,10 +43,18 @@ export function resolveTargets(targets: Target[], devices: PciDevice[], groups: 
         found = devices.filter((d) => d.net.includes(target.name));
         break;
       case 'usb':
-        throw new VfioBinderError('usage', `Failed resolving target ${quoteTarget(target.text)}: a USB device, not a PCI function (passthru attach --type usb passes USB devices to LXD)`);
+        throw new VfioBinderError(
+          'usage',
+          `Failed resolving target ${quoteTarget(target.text)}: a USB device, not a PCI function (passthru attach --type usb passes USB devices to LXD)`,
+        );
     }
     if (found.length === 0) {
-      const what = { address: 'no PCI device has this address', ids: 'no PCI device has these ids', group: 'no IOMMU group has this number', interface: 'no PCI network interface has this name' }[target.kind];
+      const what = {
+        address: 'no PCI device has this address',
+        ids: 'no PCI device has these ids',
+        group: 'no IOMMU group has this number',
+        interface: 'no PCI network interface has this name',
+      }[target.kind];
       throw new VfioBinderError('usage', `Failed resolving target ${quoteTarget(target.text)}: ${what} (see passthru list / groups)`);
     }
     for (const d of found) chosen.add(d.address);

@@ -86,7 +86,9 @@ describe('bind and restore on the simulated kernel', () => {
     const audio = refusal('00:1f.3');
     expect(audio).toBeInstanceOf(VfioBinderError);
     expect(audio.kind).toBe('refused');
-    expect(audio.message).toMatch(/IOMMU group 10 is not passable: holds platform function 0000:00:1f\.0 \(ISA bridge\), 0000:00:1f\.4 \(SMBus controller\), 0000:00:1f\.5 \(SPI flash controller\)/);
+    expect(audio.message).toMatch(
+      /IOMMU group 10 is not passable: holds platform function 0000:00:1f\.0 \(ISA bridge\), 0000:00:1f\.4 \(SMBus controller\), 0000:00:1f\.5 \(SPI flash controller\)/,
+    );
     expect(audio.message).toMatch(/--force does not override this/);
     expect(audio.message).toMatch(/a slot whose root port has ACS/);
     const bridge = refusal('0000:00:00.0');
@@ -126,15 +128,18 @@ describe('bind and restore on the simulated kernel', () => {
 });
 
 describe('targets', () => {
-  it.each(['0000:01:00.8', '01:20.0', '../../', '', 'x'.repeat(10_000), 'gpu\u00e9', '0000:01:00.0; rm -rf /', 'group:-1', '1:2:3'])('refuses bad target #%# as a usage error', (raw) => {
-    expect(() => parseTarget(raw)).toThrow(VfioBinderError);
-    try {
-      parseTarget(raw);
-    } catch (error) {
-      expect((error as VfioBinderError).kind).toBe('usage');
-      expect((error as Error).message.length).toBeLessThan(300);
-    }
-  });
+  it.each(['0000:01:00.8', '01:20.0', '../../', '', 'x'.repeat(10_000), 'gpu\u00e9', '0000:01:00.0; rm -rf /', 'group:-1', '1:2:3'])(
+    'refuses bad target #%# as a usage error',
+    (raw) => {
+      expect(() => parseTarget(raw)).toThrow(VfioBinderError);
+      try {
+        parseTarget(raw);
+      } catch (error) {
+        expect((error as VfioBinderError).kind).toBe('usage');
+        expect((error as Error).message.length).toBeLessThan(300);
+      }
+    },
+  );
 
   it('accepts the four spellings', () => {
     expect(parseTarget('0000:01:00.0')).toMatchObject({ kind: 'address', address: '0000:01:00.0' });
@@ -163,7 +168,10 @@ describe('host lock', () => {
     let journalAtFirstWrite: unknown;
     const original = kernel.write.bind(kernel);
     kernel.write = (p: string, d: string) => {
-      journalAtFirstWrite ??= new Journal(host).read().entries.at(-1)?.devices.map((x) => x.address);
+      journalAtFirstWrite ??= new Journal(host)
+        .read()
+        .entries.at(-1)
+        ?.devices.map((x) => x.address);
       original(p, d);
     };
     applyBind(host, plan(host, '01:00.0'), instant);

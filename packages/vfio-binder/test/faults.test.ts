@@ -19,7 +19,12 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bind-faults-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 const pristine = path.join(work, 'pristine');
 materialize(loadHostSpec(path.resolve(__dirname, '../../../fixtures/specs/intel-workstation.yaml')), pristine);
-const ORIGINAL: Record<string, string> = { '0000:01:00.0': 'nvidia', '0000:01:00.1': 'snd_hda_intel', '0000:01:00.2': 'xhci_hcd', '0000:01:00.3': 'nvidia-gpu' };
+const ORIGINAL: Record<string, string> = {
+  '0000:01:00.0': 'nvidia',
+  '0000:01:00.1': 'snd_hda_intel',
+  '0000:01:00.2': 'xhci_hcd',
+  '0000:01:00.3': 'nvidia-gpu',
+};
 const options = { verifyTimeoutMs: 0, sleep: () => {} };
 
 let n = 0;
@@ -47,7 +52,11 @@ const effects: Array<[string, (w: (typeof writes)[number]) => Omit<FaultSpec, 'p
   ['noBind', () => ({ noBind: true })],
 ];
 // noBind only means something for a write that probes (drivers_probe).
-const matrix = writes.flatMap((w) => effects.filter(([name]) => name !== 'noBind' || w.path.endsWith('drivers_probe')).map(([name, effect]) => ({ name: `${name} at ${w.path} ${w.data}`, fault: { path: w.path, data: w.data, nth: 1, ...effect(w) } as FaultSpec })));
+const matrix = writes.flatMap((w) =>
+  effects
+    .filter(([name]) => name !== 'noBind' || w.path.endsWith('drivers_probe'))
+    .map(([name, effect]) => ({ name: `${name} at ${w.path} ${w.data}`, fault: { path: w.path, data: w.data, nth: 1, ...effect(w) } as FaultSpec })),
+);
 
 function settle(root: string, host: HostFs, kernel: SimulatedKernel, before: Map<string, string>, status: string) {
   if (status === 'applied') {

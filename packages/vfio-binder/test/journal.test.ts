@@ -126,7 +126,9 @@ describe('a journal with unreadable lines', () => {
     const { devices } = scanPciDevices(host);
     const groups = readIommuGroups(host, devices);
     const nic = planBind(resolveTargets([parseTarget('00:1f.6')], devices, groups), devices, groups);
-    expect(() => applyBind(host, nic, instant)).toThrow(/Failed journalling the bind via \/var\/lib\/passthru\/journal\.jsonl: line 7 cannot be read \(a torn last record.*nothing was changed.*passthru restore --all.*passthru restore --repair-journal/);
+    expect(() => applyBind(host, nic, instant)).toThrow(
+      /Failed journalling the bind via \/var\/lib\/passthru\/journal\.jsonl: line 7 cannot be read \(a torn last record.*nothing was changed.*passthru restore --all.*passthru restore --repair-journal/,
+    );
     expect(kernel.writes.length).toBe(writes);
     expect(fs.readFileSync(file, 'utf8')).toBe(torn);
     expect(host.exists(LOCK_PATH)).toBe(false);
@@ -204,10 +206,14 @@ describe('host lock', () => {
     fs.writeFileSync(lockFile(root), content);
     const mtime = fs.statSync(lockFile(root)).mtimeMs;
     expect(() => acquireHostLock(host, { now: () => mtime + 5_000 })).toThrow(words);
-    expect(() => acquireHostLock(host, { now: () => mtime + 5_000 })).toThrow(/counts as stale once 30 s old and is then taken over; remove it sooner if no passthru runs/);
+    expect(() => acquireHostLock(host, { now: () => mtime + 5_000 })).toThrow(
+      /counts as stale once 30 s old and is then taken over; remove it sooner if no passthru runs/,
+    );
     const told: string[] = [];
     const release = acquireHostLock(host, { now: () => mtime + 30_000, pid: 77, onTakeover: (m) => told.push(m) });
-    expect(told).toEqual([expect.stringMatching(/removed the stale host lock \/run\/passthru\/bind\.lock: the lock file (is empty|holds no pid).*older than 30 s/)]);
+    expect(told).toEqual([
+      expect.stringMatching(/removed the stale host lock \/run\/passthru\/bind\.lock: the lock file (is empty|holds no pid).*older than 30 s/),
+    ]);
     expect(fs.readFileSync(lockFile(root), 'utf8')).toMatch(/^77 /);
     release();
   });
@@ -235,7 +241,9 @@ describe('host lock', () => {
     fs.writeFileSync(lockFile(root), '999999 00112233445566778899aabbccddeeff\n');
     fs.writeFileSync(`${lockFile(root)}.takeover-00112233445566778899aabbccddeeff-1`, '888888\n');
     // While the claimant lives, its takeover is in progress: refuse, naming it.
-    expect(() => acquireHostLock(host, { pid: 5, isAlive: (p) => p === 888888 })).toThrow(/pid 999999 is not running, and another passthru run \(pid 888888\) is taking over that stale lock/);
+    expect(() => acquireHostLock(host, { pid: 5, isAlive: (p) => p === 888888 })).toThrow(
+      /pid 999999 is not running, and another passthru run \(pid 888888\) is taking over that stale lock/,
+    );
     const release = acquireHostLock(host, { pid: 5, isAlive: () => false });
     expect(fs.readdirSync(path.dirname(lockFile(root)))).toEqual(['bind.lock']);
     release();

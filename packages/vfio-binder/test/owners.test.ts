@@ -20,7 +20,11 @@ import { diffSnapshots, snapshotTree } from './treeSnapshot';
 
 const specs = path.resolve(__dirname, '../../../fixtures/specs');
 const roots: string[] = [];
-afterEach(() => roots.splice(0).forEach((r) => { fs.rmSync(r, { recursive: true, force: true }); }));
+afterEach(() =>
+  roots.splice(0).forEach((r) => {
+    fs.rmSync(r, { recursive: true, force: true });
+  }),
+);
 
 function fixture(name = 'intel-workstation') {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `owners-${name}-`));
@@ -124,10 +128,16 @@ describe('devices another manager holds', () => {
     expect(readOwnership(host, scan(host)).owners.size).toBe(0);
     foreignBind(host, '0000:01:00.0', 'nvidia');
     host.writeFile('/etc/driverctl.d/pci-0000:01:00.1', 'vfio-pci\n');
-    host.writeFile('/run/libvirt/qemu/win11.xml', "<domain><devices><hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x01' slot='0x00' function='0x2'/></source><address type='pci' domain='0x0000' bus='0x07' slot='0x00' function='0x0'/></hostdev></devices></domain>\n");
+    host.writeFile(
+      '/run/libvirt/qemu/win11.xml',
+      "<domain><devices><hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x01' slot='0x00' function='0x2'/></source><address type='pci' domain='0x0000' bus='0x07' slot='0x00' function='0x0'/></hostdev></devices></domain>\n",
+    );
     foreignBind(host, '0000:00:1f.6', 'e1000e');
     host.writeAttribute('/sys/bus/pci/devices/0000:00:1f.6/driver_override', '\n');
-    host.writeFile('/etc/libvirt/qemu/unmanaged.xml', "<domain><devices><hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x01' slot='0x00' function='0x3'/></source></hostdev></devices></domain>\n");
+    host.writeFile(
+      '/etc/libvirt/qemu/unmanaged.xml',
+      "<domain><devices><hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x01' slot='0x00' function='0x3'/></source></hostdev></devices></domain>\n",
+    );
     const { owners } = readOwnership(host, scan(host));
     expect(owners.get('0000:01:00.0')).toMatchObject({ kind: 'driver_override', summary: 'a driver_override passthru did not write (vfio-pci)' });
     expect(owners.get('0000:01:00.1')).toMatchObject({ kind: 'driverctl' });
@@ -158,9 +168,17 @@ describe('devices another manager holds', () => {
 
     const result = applyBind(host, p, { ...instant, adopt: true });
     expect(result.status).toBe('applied');
-    expect(result.devices.find((d) => d.address === '0000:01:00.0')).toMatchObject({ status: 'already-bound', note: expect.stringContaining('adopted from a driver_override') });
+    expect(result.devices.find((d) => d.address === '0000:01:00.0')).toMatchObject({
+      status: 'already-bound',
+      note: expect.stringContaining('adopted from a driver_override'),
+    });
     const record = new Journal(host).outstanding().get('0000:01:00.0')!.device;
-    expect(record).toMatchObject({ owner: 'adopted', originalDriver: 'vfio-pci', originalOverride: 'vfio-pci', adoptedFrom: 'a driver_override passthru did not write (vfio-pci)' });
+    expect(record).toMatchObject({
+      owner: 'adopted',
+      originalDriver: 'vfio-pci',
+      originalOverride: 'vfio-pci',
+      adoptedFrom: 'a driver_override passthru did not write (vfio-pci)',
+    });
     expect(new Journal(host).outstanding().get('0000:01:00.1')!.device.owner).toBe('passthru');
     expect(readOwnership(host, scan(host)).owners.get('0000:01:00.0')).toMatchObject({ kind: 'adopted' });
 
@@ -202,7 +220,9 @@ describe('devices another manager holds', () => {
     const { root, host, kernel } = fixture();
     const folder = fs.realpathSync(path.join(root, 'sys/bus/pci/devices/0000:01:00.0'));
     fs.writeFileSync(path.join(folder, 'driver_override'), `${'x'.repeat(5000)}\n`);
-    expect(() => applyBind(host, plan(host, '01:00.0'), instant)).toThrow(/driver_override held 5000 bytes; the kernel refuses overrides of PAGE_SIZE-1 \(4095\) bytes or more \(EINVAL\)/);
+    expect(() => applyBind(host, plan(host, '01:00.0'), instant)).toThrow(
+      /driver_override held 5000 bytes; the kernel refuses overrides of PAGE_SIZE-1 \(4095\) bytes or more \(EINVAL\)/,
+    );
     expect(kernel.writes).toEqual([]);
     const bound = applyBind(host, plan(host, '01:00.0'), { ...instant, adopt: true });
     expect(bound.status).toBe('applied');
@@ -223,7 +243,13 @@ describe('devices another manager holds', () => {
     // What an older passthru did: no owners, no refusal.
     expect(applyBind(host, plan(host, '01:00.0', false), instant).status).toBe('applied');
     const file = path.join(root, 'var/lib/passthru/journal.jsonl');
-    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/,"owner":"passthru"/g, '').replace(/,"unrestorable":"[^"]*"/g, ''));
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(file, 'utf8')
+        .replace(/,"owner":"passthru"/g, '')
+        .replace(/,"unrestorable":"[^"]*"/g, ''),
+    );
     const record = new Journal(host).outstanding().get('0000:01:00.0')!.device;
     expect(record.unrestorable).toBeUndefined();
     expect(record.owner).toBe('passthru');

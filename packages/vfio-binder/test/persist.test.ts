@@ -15,7 +15,11 @@ import { MODPROBE_FILE, PERSIST_RECORD, applyPersist, formatPersistPlan, planPer
 import { giveDeviceId } from './renumber';
 
 const roots: string[] = [];
-afterEach(() => roots.splice(0).forEach((r) => { fs.rmSync(r, { recursive: true, force: true }); }));
+afterEach(() =>
+  roots.splice(0).forEach((r) => {
+    fs.rmSync(r, { recursive: true, force: true });
+  }),
+);
 
 function fixture(name: string) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `persist-${name}-`));
@@ -117,7 +121,9 @@ describe('persist on a host with two identical GPUs (twin-gpu: 01:00.0 is the bo
   it('binds the second card by address at boot and leaves no ids= line that matches the first', async () => {
     const { host, devices } = fixture('twin-gpu');
     const [first, second] = [byAddress(devices, CARD('01')), byAddress(devices, CARD('02'))];
-    expect(first.map((d) => `${d.vendorId}:${d.deviceId}:${d.subsystemVendorId}:${d.subsystemDeviceId}`)).toEqual(second.map((d) => `${d.vendorId}:${d.deviceId}:${d.subsystemVendorId}:${d.subsystemDeviceId}`));
+    expect(first.map((d) => `${d.vendorId}:${d.deviceId}:${d.subsystemVendorId}:${d.subsystemDeviceId}`)).toEqual(
+      second.map((d) => `${d.vendorId}:${d.deviceId}:${d.subsystemVendorId}:${d.subsystemDeviceId}`),
+    );
     expect(devices.find((d) => d.address === '0000:01:00.0')!.bootVga).toBe(true);
 
     const plan = planPersist(host, second, devices, [], 'T');
@@ -210,7 +216,9 @@ describe('persist failures (issue 18)', () => {
     expect((thrown as Error).cause).toBeInstanceOf(SyntaxError);
     expect(host.exists(MODPROBE_FILE)).toBe(false);
     host.writeFile(PERSIST_RECORD, '{"schemaVersion": 2}');
-    expect(() => readPersistRecord(host)).toThrow(/^Failed reading the persist record via \/var\/lib\/passthru\/persist\.json: unexpected content \(schemaVersion: /);
+    expect(() => readPersistRecord(host)).toThrow(
+      /^Failed reading the persist record via \/var\/lib\/passthru\/persist\.json: unexpected content \(schemaVersion: /,
+    );
   });
 
   it('names the file whose write failed, not the first one written', async () => {
@@ -221,7 +229,9 @@ describe('persist failures (issue 18)', () => {
     fs.mkdirSync(path.join(root, 'etc/initramfs-tools/modules.passthru-' + process.pid + '.tmp'), { recursive: true });
     const error = await applyPersist(host, plan).catch((e: unknown) => e as VfioBinderError);
     expect(error.kind).toBe('failed');
-    expect(error.message).toMatch(/^Failed persisting via \/etc\/initramfs-tools\/modules: .*; the 1 file\(s\) written so far were put back; backups kept: \/etc\/initramfs-tools\/modules\.passthru-T\.bak$/);
+    expect(error.message).toMatch(
+      /^Failed persisting via \/etc\/initramfs-tools\/modules: .*; the 1 file\(s\) written so far were put back; backups kept: \/etc\/initramfs-tools\/modules\.passthru-T\.bak$/,
+    );
     expect(host.exists(PERSIST_RECORD)).toBe(false);
   });
 
@@ -240,7 +250,9 @@ describe('persist failures (issue 18)', () => {
     fs.mkdirSync(path.join(root, 'etc/initramfs-tools/modules.passthru-' + process.pid + '.tmp'), { recursive: true });
     const error = await applyPersist(host, plan).catch((e: unknown) => e as VfioBinderError);
     expect(error.kind).toBe('partial');
-    expect(error.message).toMatch(/^Failed persisting via \/etc\/initramfs-tools\/modules: .*; then failed putting back 1 of 1 file\(s\) written: \/etc\/modprobe\.d\/passthru-vfio\.conf has the new text \(it did not exist before\): .*EROFS/);
+    expect(error.message).toMatch(
+      /^Failed persisting via \/etc\/initramfs-tools\/modules: .*; then failed putting back 1 of 1 file\(s\) written: \/etc\/modprobe\.d\/passthru-vfio\.conf has the new text \(it did not exist before\): .*EROFS/,
+    );
     expect(error.cause).toBeInstanceOf(AggregateError);
     const errors = (error.cause as AggregateError).errors as Error[];
     expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/initramfs-tools\/modules/), expect.stringMatching(/EROFS|read-only/)]);
@@ -255,6 +267,8 @@ describe('persist by address on a kernel with vfio-pci built in', () => {
     const release = host.readText('/proc/sys/kernel/osrelease').trim();
     host.writeFile(`/lib/modules/${release}/modules.builtin`, 'kernel/drivers/vfio/pci/vfio-pci.ko\n');
     const plan = planPersist(host, byAddress(devices, CARD('02')), devices, [], 'T');
-    expect(plan.warnings.join('\n')).toMatch(/vfio-pci is built into this kernel .*: its modprobe.d install command never runs, so 0000:02:00\.0, 0000:02:00\.1 will not be bound at boot/);
+    expect(plan.warnings.join('\n')).toMatch(
+      /vfio-pci is built into this kernel .*: its modprobe.d install command never runs, so 0000:02:00\.0, 0000:02:00\.1 will not be bound at boot/,
+    );
   });
 });

@@ -17,4 +17,7 @@ export function simHost(name: string, prefix: string): { root: string; host: Hos
 }
 
 /** Removes every host simHost made (afterEach). */
-export const cleanSimHosts = () => made.splice(0).forEach((r) => { fs.rmSync(r, { recursive: true, force: true }); });
+export const cleanSimHosts = () =>
+  made.splice(0).forEach((r) => {
+    fs.rmSync(r, { recursive: true, force: true });
+  });

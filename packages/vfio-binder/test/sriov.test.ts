@@ -21,12 +21,25 @@ function state(host: HostFs) {
   const { devices } = scanPciDevices(host);
   return { devices, groups: readIommuGroups(host, devices) };
 }
-const sriov = (host: HostFs, pf: string, numVfs: number, extra: { dryRun?: boolean; force?: boolean; autoprobe?: boolean } = {}) => sriovDevices(host, state(host), { target: parseTarget(pf), numVfs, ...extra });
+const sriov = (host: HostFs, pf: string, numVfs: number, extra: { dryRun?: boolean; force?: boolean; autoprobe?: boolean } = {}) =>
+  sriovDevices(host, state(host), { target: parseTarget(pf), numVfs, ...extra });
 const vfsOf = (host: HostFs, pf: string) => scanPciDevices(host).devices.filter((d) => d.sriov?.role === 'vf' && d.sriov.physfn === pf);
 
 async function expectLspciAgrees(root: string, host: HostFs) {
-  const scan = scanPciDevices(host).devices.map((d) => ({ address: d.address, vendorId: d.vendorId, deviceId: d.deviceId, driver: d.driver, iommuGroup: d.iommuGroup }));
-  const lspci = (await runLspci({ sysfsRoot: root })).map((r) => ({ address: r.address, vendorId: r.vendorId, deviceId: r.deviceId, driver: r.driver ?? null, iommuGroup: r.iommuGroup ?? null }));
+  const scan = scanPciDevices(host).devices.map((d) => ({
+    address: d.address,
+    vendorId: d.vendorId,
+    deviceId: d.deviceId,
+    driver: d.driver,
+    iommuGroup: d.iommuGroup,
+  }));
+  const lspci = (await runLspci({ sysfsRoot: root })).map((r) => ({
+    address: r.address,
+    vendorId: r.vendorId,
+    deviceId: r.deviceId,
+    driver: r.driver ?? null,
+    iommuGroup: r.iommuGroup ?? null,
+  }));
   expect(scan).toEqual(lspci);
 }
 
@@ -116,7 +129,10 @@ describe('sriov', () => {
   it('leaves a PF carrying the default route alone in the guards (VFs do not take it away) and says so', () => {
     const { root, host } = simHost('sriov-server', 'sriov');
     fs.mkdirSync(path.join(root, 'proc/net'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'proc/net/route'), 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\nens2f0\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n');
+    fs.writeFileSync(
+      path.join(root, 'proc/net/route'),
+      'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\nens2f0\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n',
+    );
     const outcome = sriov(host, X710, 0, { dryRun: true });
     expect(outcome.guards).toEqual([]);
     expect(outcome.plan.pfRoutes).toEqual(['ens2f0']);

@@ -37,7 +37,9 @@ describe('sriov --persist', () => {
     expect(first.status).toBe('written');
     expect(first.plan.followUp).toEqual(['systemctl daemon-reload', 'systemctl enable passthru-sriov-0000-af-00.0.service']);
     const text = fs.readFileSync(path.join(root, UNIT), 'utf8');
-    expect(text).toContain("ExecStart=/bin/sh -c 'echo 0 > /sys/bus/pci/devices/0000:af:00.0/sriov_drivers_autoprobe && echo 0 > /sys/bus/pci/devices/0000:af:00.0/sriov_numvfs && echo 3 > /sys/bus/pci/devices/0000:af:00.0/sriov_numvfs'");
+    expect(text).toContain(
+      "ExecStart=/bin/sh -c 'echo 0 > /sys/bus/pci/devices/0000:af:00.0/sriov_drivers_autoprobe && echo 0 > /sys/bus/pci/devices/0000:af:00.0/sriov_numvfs && echo 3 > /sys/bus/pci/devices/0000:af:00.0/sriov_numvfs'",
+    );
     expect((await persistSriov(host, state(host), { target: parseTarget('ens2f0'), numVfs: 3, autoprobe: false, stamp: 's2' })).status).toBe('unchanged');
     const second = await persistSriov(host, state(host), { target: parseTarget('0000:af:00.0'), numVfs: 6, stamp: 's3' });
     expect(second.plan.changes[0]!.diff).toMatch(/^-.*echo 3 > .*sriov_numvfs'$/m);

@@ -30,5 +30,8 @@ export function snapshotTree(root: string): Map<string, string> {
 /** The entries that differ between two snapshots, for a readable assertion. */
 export function diffSnapshots(before: Map<string, string>, after: Map<string, string>): string[] {
   const keys = new Set([...before.keys(), ...after.keys()]);
-  return [...keys].filter((k) => before.get(k) !== after.get(k)).sort().map((k) => `${k}: ${before.get(k) ?? '(absent)'} -> ${after.get(k) ?? '(absent)'}`);
+  return [...keys]
+    .filter((k) => before.get(k) !== after.get(k))
+    .sort()
+    .map((k) => `${k}: ${before.get(k) ?? '(absent)'} -> ${after.get(k) ?? '(absent)'}`);
 }

@@ -79,7 +79,12 @@ describe('persistDevices', () => {
     const { root, host } = fixture('intel-workstation');
     const before = snapshotTree(root);
     const seen: number[] = [];
-    const dry = await persistDevices(host, state(host), { targets: targets('01:00.0'), dryRun: true, stamp: 't', onPlanned: (p) => seen.push(p.changes.length) });
+    const dry = await persistDevices(host, state(host), {
+      targets: targets('01:00.0'),
+      dryRun: true,
+      stamp: 't',
+      onPlanned: (p) => seen.push(p.changes.length),
+    });
     expect(dry.status).toBe('planned');
     expect(dry.plan.devices.map((d) => d.address)).toEqual(['0000:01:00.0', '0000:01:00.1', '0000:01:00.2', '0000:01:00.3']);
     expect(seen).toEqual([dry.plan.changes.length]);

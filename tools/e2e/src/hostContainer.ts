@@ -55,7 +55,8 @@ export class HostContainer {
   /** Runs a command that must succeed (exit codes in `ok`), else throws with its stderr. */
   async run(command: string[], ok: number[] = [0]): Promise<ExecOutput> {
     const r = await this.exec(command);
-    if (!ok.includes(r.exitCode)) throw new Error(`${command.join(' ')} exited ${r.exitCode} in the ${this.fixture} container:\n${r.stderr}${r.stdout.slice(0, 2000)}`);
+    if (!ok.includes(r.exitCode))
+      throw new Error(`${command.join(' ')} exited ${r.exitCode} in the ${this.fixture} container:\n${r.stderr}${r.stdout.slice(0, 2000)}`);
     return r;
   }
 
@@ -65,7 +66,9 @@ export class HostContainer {
     try {
       return JSON.parse(r.stdout) as T;
     } catch {
-      throw new Error(`passthru ${args.join(' ')} printed no JSON in the ${this.fixture} container (exit ${r.exitCode}):\n${r.stderr}${r.stdout.slice(0, 500)}`);
+      throw new Error(
+        `passthru ${args.join(' ')} printed no JSON in the ${this.fixture} container (exit ${r.exitCode}):\n${r.stderr}${r.stdout.slice(0, 500)}`,
+      );
     }
   }
 

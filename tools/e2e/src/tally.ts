@@ -82,7 +82,10 @@ export function summarize(): { made: number; agreed: number; anchorBugs: number;
   let anchorBugs = 0;
   const lines: string[] = [];
   if (!fs.existsSync(TALLY_DIR)) return { made, agreed, anchorBugs, lines };
-  for (const file of fs.readdirSync(TALLY_DIR).filter((f) => f.startsWith('tally-')).sort()) {
+  for (const file of fs
+    .readdirSync(TALLY_DIR)
+    .filter((f) => f.startsWith('tally-'))
+    .sort()) {
     const list = JSON.parse(fs.readFileSync(path.join(TALLY_DIR, file), 'utf8')) as Comparison[];
     made += list.length;
     agreed += list.filter((c) => c.agreed).length;

@@ -27,7 +27,12 @@ describe(`bind and restore in a container on a copy of ${FIXTURE}`, () => {
     const driverctl = parseDriverctlList((await host.run(['driverctl', 'list-devices'])).stdout);
     return { list, lspci, driverctl };
   };
-  const agree = (step: string, want: (address: string) => string | null, overridden: (address: string) => boolean, seen: Awaited<ReturnType<typeof drivers>>) => {
+  const agree = (
+    step: string,
+    want: (address: string) => string | null,
+    overridden: (address: string) => boolean,
+    seen: Awaited<ReturnType<typeof drivers>>,
+  ) => {
     const start = tally.comparisons.length;
     for (const d of seen.list.devices) {
       tally.compare(FIXTURE, 'passthru', d.address, `driver after ${step}`, want(d.address), d.driver);
@@ -70,6 +75,11 @@ describe(`bind and restore in a container on a copy of ${FIXTURE}`, () => {
 
   it('restore --all gives every device back its original driver and clears the overrides', async () => {
     await host.run(['passthru', '--root', '/host', 'restore', '--all', '--yes']);
-    agree('restore', (a) => before.get(a)!, () => false, await drivers());
+    agree(
+      'restore',
+      (a) => before.get(a)!,
+      () => false,
+      await drivers(),
+    );
   });
 });

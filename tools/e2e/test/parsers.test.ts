@@ -11,7 +11,19 @@ describe('peer tool parsers', () => {
     ].join('\n\n');
     const [bridge, gpu, nvme] = parseLspciVmm(`${text}\n`);
     expect(bridge).toMatchObject({ address: '0000:00:01.0', parent: null, classCode: '0604', driver: 'pcieport', iommuGroup: 1, numaNode: null });
-    expect(gpu).toMatchObject({ address: '0000:01:00.0', parent: '0000:00:01.0', vendorId: '10de', deviceId: '2684', subsystemVendorId: '1043', subsystemDeviceId: '889d', revision: 'a1', progIf: null, driver: 'nvidia', iommuGroup: 12, numaNode: 0 });
+    expect(gpu).toMatchObject({
+      address: '0000:01:00.0',
+      parent: '0000:00:01.0',
+      vendorId: '10de',
+      deviceId: '2684',
+      subsystemVendorId: '1043',
+      subsystemDeviceId: '889d',
+      revision: 'a1',
+      progIf: null,
+      driver: 'nvidia',
+      iommuGroup: 12,
+      numaNode: 0,
+    });
     expect(nvme).toMatchObject({ address: '10000:e1:00.0', parent: '10000:e0:06.0', progIf: '02', iommuGroup: 42 });
   });
 
@@ -43,10 +55,38 @@ describe('peer tool parsers', () => {
       '============================',
     ].join('\n');
     expect(parseDevbindStatus(text)).toEqual([
-      { address: '0000:3b:02.0', section: 'Network devices using DPDK-compatible driver', name: 'Ethernet Adaptive Virtual Function 1889', driver: 'vfio-pci', interfaces: [], unused: ['iavf'] },
-      { address: '0000:00:1f.6', section: 'Network devices using kernel driver', name: 'Ethernet Connection (17) I219-LM 1a1c', driver: 'e1000e', interfaces: ['eno1'], unused: ['vfio-pci'] },
-      { address: '0000:3b:00.0', section: 'Network devices using kernel driver', name: 'Ethernet Controller E810-C for QSFP 1592', driver: 'ice', interfaces: ['ens1f0', 'ens1f0d1'], unused: ['vfio-pci'] },
-      { address: '0000:3b:00.1', section: 'Other Network devices', name: 'Ethernet Controller E810-C for QSFP 1592', driver: null, interfaces: [], unused: ['ice', 'vfio-pci'] },
+      {
+        address: '0000:3b:02.0',
+        section: 'Network devices using DPDK-compatible driver',
+        name: 'Ethernet Adaptive Virtual Function 1889',
+        driver: 'vfio-pci',
+        interfaces: [],
+        unused: ['iavf'],
+      },
+      {
+        address: '0000:00:1f.6',
+        section: 'Network devices using kernel driver',
+        name: 'Ethernet Connection (17) I219-LM 1a1c',
+        driver: 'e1000e',
+        interfaces: ['eno1'],
+        unused: ['vfio-pci'],
+      },
+      {
+        address: '0000:3b:00.0',
+        section: 'Network devices using kernel driver',
+        name: 'Ethernet Controller E810-C for QSFP 1592',
+        driver: 'ice',
+        interfaces: ['ens1f0', 'ens1f0d1'],
+        unused: ['vfio-pci'],
+      },
+      {
+        address: '0000:3b:00.1',
+        section: 'Other Network devices',
+        name: 'Ethernet Controller E810-C for QSFP 1592',
+        driver: null,
+        interfaces: [],
+        unused: ['ice', 'vfio-pci'],
+      },
     ]);
   });
 

@@ -7,7 +7,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FIXTURES, HostContainer } from '../src/hostContainer';
-import { parseDevbindStatus, parseDriverctlList, parseLspciVmm, parseVirtHostValidate, type DevbindDevice, type DriverctlDevice, type LspciDevice, type ValidateCheck } from '../src/parsers';
+import {
+  parseDevbindStatus,
+  parseDriverctlList,
+  parseLspciVmm,
+  parseVirtHostValidate,
+  type DevbindDevice,
+  type DriverctlDevice,
+  type LspciDevice,
+  type ValidateCheck,
+} from '../src/parsers';
 import type { DoctorJson, GroupsJson, ListJson } from '../src/passthruJson';
 import { describeDisagreements, Tally, TALLY_DIR } from '../src/tally';
 
@@ -21,7 +30,10 @@ const rows = new Map<string, string[]>();
 afterAll(() => {
   tally.write();
   const head = '| fixture | lspci | driverctl | dpdk-devbind.py | virt-host-validate (IOMMU) | passthru |\n|---|---|---|---|---|---|\n';
-  const body = fixtures.filter((f) => rows.has(f)).map((f) => `| ${f} | ${rows.get(f)!.join(' | ')} |`).join('\n');
+  const body = fixtures
+    .filter((f) => rows.has(f))
+    .map((f) => `| ${f} | ${rows.get(f)!.join(' | ')} |`)
+    .join('\n');
   fs.mkdirSync(TALLY_DIR, { recursive: true });
   fs.writeFileSync(path.join(TALLY_DIR, 'peer-table.md'), `${head}${body}\n`);
 });
@@ -86,7 +98,11 @@ describe.each(fixtures)('%s', (fixture) => {
       if (!p) continue;
       const c = (field: string, peer: unknown, ours: unknown) => tally.compare(fixture, 'lspci', l.address, field, peer, ours);
       c('vendor:device', `${l.vendorId}:${l.deviceId}`, `${p.vendorId}:${p.deviceId}`);
-      c('subsystem', l.subsystemVendorId && `${l.subsystemVendorId}:${l.subsystemDeviceId}`, p.subsystemVendorId && `${p.subsystemVendorId}:${p.subsystemDeviceId}`);
+      c(
+        'subsystem',
+        l.subsystemVendorId && `${l.subsystemVendorId}:${l.subsystemDeviceId}`,
+        p.subsystemVendorId && `${p.subsystemVendorId}:${p.subsystemDeviceId}`,
+      );
       c('class', `${l.classCode}${l.progIf ?? '00'}`, p.class);
       c('revision', l.revision ?? '00', p.revision ?? '00');
       c('driver', l.driver, p.driver);
@@ -126,7 +142,17 @@ describe.each(fixtures)('%s', (fixture) => {
   it('dpdk-devbind.py --status agrees on the network devices, their drivers and interfaces', () => {
     const mine = new Map(rooted.list.devices.map((d) => [d.address, d]));
     const nics = devbind.filter((d) => d.section.startsWith('Network') || d.section.startsWith('Other Network'));
-    tally.compare(fixture, 'dpdk-devbind', 'network devices', 'addresses', nics.map((d) => d.address).sort(), rooted.list.devices.filter((d) => d.class.startsWith('02')).map((d) => d.address).sort());
+    tally.compare(
+      fixture,
+      'dpdk-devbind',
+      'network devices',
+      'addresses',
+      nics.map((d) => d.address).sort(),
+      rooted.list.devices
+        .filter((d) => d.class.startsWith('02'))
+        .map((d) => d.address)
+        .sort(),
+    );
     for (const d of devbind) {
       const p = mine.get(d.address);
       tally.compare(fixture, 'dpdk-devbind', d.address, 'driver', d.driver, p ? p.driver : 'absent');
@@ -158,7 +184,8 @@ describe.each(fixtures)('%s', (fixture) => {
       `${lspci.length} devices, ${groups} IOMMU groups, ${lspci.filter((l) => l.driver).length} with a driver`,
       `${driverctl.length} devices, ${overrides} overrides`,
       nics.length <= 2
-        ? nics.map((n) => `${n.address} ${n.driver ?? 'no driver'}${n.interfaces.length ? ` if=${n.interfaces.join(',')}` : ''}`).join('; ') || 'no network devices'
+        ? nics.map((n) => `${n.address} ${n.driver ?? 'no driver'}${n.interfaces.length ? ` if=${n.interfaces.join(',')}` : ''}`).join('; ') ||
+          'no network devices'
         : `${nics.length} NICs: ${[...nics.reduce((m, n) => m.set(n.driver ?? 'no driver', (m.get(n.driver ?? 'no driver') ?? 0) + 1), new Map<string, number>())].map(([drv, k]) => (k > 1 ? `${drv} x${k}` : drv)).join(', ')}`,
       `firmware: ${short(fw)}; kernel: ${short(kernel)}`,
       `list: ${rooted.list.devices.length} devices; groups: ${rooted.groups.groups.length}; doctor: ${d.verdict} (iommu.kernel ${kernelCheck?.status ?? '?'})`,

@@ -26,7 +26,10 @@ export const attachCommand: CommandSpec = {
       .option('--dry-run', 'check everything and print the change; write nothing')
       .option('--lxc-config', 'print lxc.cgroup2.devices.allow / lxc.mount.entry lines for plain LXC (no LXD contact)')
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
-      .addHelpText('after', '\nExamples:\n  passthru attach c1 01:00.0 --dry-run\n  passthru attach vm1 0000:01:00.0 --type pci\n  passthru attach c1 enp5s0f0v1\n  passthru attach c1 046d:c52b --type usb\n  passthru attach mylxc 01:00.0 --lxc-config >> /var/lib/lxc/mylxc/config\n\nRemote LXD: PASSTHRU_LXD_URL=https://host:8443 PASSTHRU_LXD_CERT=client.crt PASSTHRU_LXD_KEY=client.key [PASSTHRU_LXD_SERVER_CERT=server.crt]')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  passthru attach c1 01:00.0 --dry-run\n  passthru attach vm1 0000:01:00.0 --type pci\n  passthru attach c1 enp5s0f0v1\n  passthru attach c1 046d:c52b --type usb\n  passthru attach mylxc 01:00.0 --lxc-config >> /var/lib/lxc/mylxc/config\n\nRemote LXD: PASSTHRU_LXD_URL=https://host:8443 PASSTHRU_LXD_CERT=client.crt PASSTHRU_LXD_KEY=client.key [PASSTHRU_LXD_SERVER_CERT=server.crt]',
+      )
       .action(
         run<AttachOptions>(async (ctx, options, args) => {
           const [instance, target] = args as [string, string];
@@ -38,7 +41,14 @@ export const attachCommand: CommandSpec = {
             return EXIT.ok;
           }
           const { client, remote } = lxdClientFor(ctx);
-          const plan = await planAttach(client, ctx.host, { instance, target, type: options.type, ...(options.name ? { name: options.name } : {}), ...(options.project ? { project: options.project } : {}), hostCheck: !remote });
+          const plan = await planAttach(client, ctx.host, {
+            instance,
+            target,
+            type: options.type,
+            ...(options.name ? { name: options.name } : {}),
+            ...(options.project ? { project: options.project } : {}),
+            hostCheck: !remote,
+          });
           if (options.dryRun) {
             if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan });
             else ctx.out.stdout.write(formatAttachPlan(plan, client.via));

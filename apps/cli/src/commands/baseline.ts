@@ -16,7 +16,10 @@ export const baselineCommand: CommandSpec = {
     const baseline = program
       .command('baseline')
       .description('Record everything passthrough depends on, and diff it after a kernel or firmware upgrade (exit 1 on a change that breaks passthrough)')
-      .addHelpText('after', '\nExamples:\n  passthru baseline save /var/lib/passthru/baseline.json\n  passthru baseline diff /var/lib/passthru/baseline.json\n\nExit codes (diff): 0 unchanged or harmless changes, 1 a change breaks a binding or a VM\'s device, 2 bad input.');
+      .addHelpText(
+        'after',
+        "\nExamples:\n  passthru baseline save /var/lib/passthru/baseline.json\n  passthru baseline diff /var/lib/passthru/baseline.json\n\nExit codes (diff): 0 unchanged or harmless changes, 1 a change breaks a binding or a VM's device, 2 bad input.",
+      );
     baseline
       .command('save')
       .description('Write the baseline of this host (devices with identities, groups, drivers, reset methods, kernel, firmware) to FILE')
@@ -42,9 +45,16 @@ export const baselineCommand: CommandSpec = {
           const diff = diffBaselines(saved, current(ctx));
           if (ctx.format === 'json') printJson(ctx.out, diff);
           else {
-            for (const c of diff.changes) ctx.out.stdout.write(`${c.breaking ? paint(ctx.out, 'red', 'BREAKS  ') : paint(ctx.out, 'gray', 'harmless')} ${c.kind.padEnd(21)} ${c.summary}\n`);
+            for (const c of diff.changes)
+              ctx.out.stdout.write(
+                `${c.breaking ? paint(ctx.out, 'red', 'BREAKS  ') : paint(ctx.out, 'gray', 'harmless')} ${c.kind.padEnd(21)} ${c.summary}\n`,
+              );
             const breaking = diff.changes.filter((c) => c.breaking).length;
-            ctx.out.stdout.write(diff.changes.length === 0 ? 'No change since the baseline.\n' : `${diff.changes.length} change(s) since the baseline, ${breaking} breaking passthrough.\n`);
+            ctx.out.stdout.write(
+              diff.changes.length === 0
+                ? 'No change since the baseline.\n'
+                : `${diff.changes.length} change(s) since the baseline, ${breaking} breaking passthrough.\n`,
+            );
           }
           return diff.breaking ? EXIT.failed : EXIT.ok;
         }),

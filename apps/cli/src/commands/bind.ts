@@ -23,9 +23,15 @@ export const bindCommand: CommandSpec = {
       .option('--yes', 'proceed on this machine without asking')
       .option('--force', 'override the guards (each one is printed as the reason)')
       .option('--persist', 'also make the binding survive reboots (see passthru persist)')
-      .option('--adopt', "take over devices another manager holds (libvirt managed='yes', driverctl, a foreign driver_override, vfio-pci bound by something else); the journal records them as adopted with their original state, which restore puts back")
+      .option(
+        '--adopt',
+        "take over devices another manager holds (libvirt managed='yes', driverctl, a foreign driver_override, vfio-pci bound by something else); the journal records them as adopted with their original state, which restore puts back",
+      )
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
-      .addHelpText('after', '\nExamples:\n  passthru bind 01:00.0 --dry-run\n  passthru bind 10de:2684 --yes --persist\n  passthru --root fixtures/hosts/intel-workstation bind group:12\n\nExit codes: 0 bound (or already bound), 1 refused by a guard or failed and rolled back,\n2 bad input (nothing written), 3 not fully rolled back (see passthru restore).\nA device another manager holds is refused (exit 1, nothing written) unless --adopt.')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  passthru bind 01:00.0 --dry-run\n  passthru bind 10de:2684 --yes --persist\n  passthru --root fixtures/hosts/intel-workstation bind group:12\n\nExit codes: 0 bound (or already bound), 1 refused by a guard or failed and rolled back,\n2 bad input (nothing written), 3 not fully rolled back (see passthru restore).\nA device another manager holds is refused (exit 1, nothing written) unless --adopt.',
+      )
       .action(
         run<BindOptions>((ctx, options, args) => {
           const targets = args.map(parseTarget);

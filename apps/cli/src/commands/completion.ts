@@ -10,7 +10,10 @@ export const completionCommand: CommandSpec = {
       .command('completion')
       .description('Print the shell completion script for bash or zsh')
       .addArgument(new Argument('<shell>', 'bash or zsh').choices(['bash', 'zsh']))
-      .addHelpText('after', '\nExamples:\n  source <(passthru completion bash)          # this shell\n  passthru completion bash > /etc/bash_completion.d/passthru\n  passthru completion zsh > "${fpath[1]}/_passthru"')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  source <(passthru completion bash)          # this shell\n  passthru completion bash > /etc/bash_completion.d/passthru\n  passthru completion zsh > "${fpath[1]}/_passthru"',
+      )
       .action(
         run((ctx, _options, [shell]) => {
           ctx.out.stdout.write(shell === 'zsh' ? zshCompletion(program) : bashCompletion(program));

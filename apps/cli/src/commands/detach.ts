@@ -14,7 +14,7 @@ export const detachCommand: CommandSpec = {
   register(program, run) {
     program
       .command('detach')
-      .description("Remove a device from an LXD instance (with ETag), and verify it is gone")
+      .description('Remove a device from an LXD instance (with ETag), and verify it is gone')
       .argument('<instance>', 'LXD instance')
       .argument('<dev>', 'device name in the instance')
       .option('--project <project>', 'LXD project')
@@ -26,7 +26,9 @@ export const detachCommand: CommandSpec = {
           const [instance, device] = args as [string, string];
           const { client } = lxdClientFor(ctx);
           const plan = await planDetach(client, { instance, device, ...(options.project ? { project: options.project } : {}) });
-          const text = `detach ${plan.deviceName} (${Object.entries(plan.device).map(([k, v]) => `${k}=${v}`).join(' ')}) from ${plan.instance} (project ${plan.project}, ${plan.instanceStatus})\n`;
+          const text = `detach ${plan.deviceName} (${Object.entries(plan.device)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}) from ${plan.instance} (project ${plan.project}, ${plan.instanceStatus})\n`;
           if (options.dryRun) {
             if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan });
             else ctx.out.stdout.write(text);

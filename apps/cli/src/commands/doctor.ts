@@ -12,9 +12,17 @@ import { paint, printJson, renderTable } from '../output';
 function render(ctx: CliContext, report: DoctorReport): string {
   const out = ctx.out;
   const colour = (c: CheckResult): string => paint(out, STATUS_COLOUR[c.status], c.status);
-  const v = report.verdict === 'not-ready' ? paint(out, 'red', headline(report)) : report.verdict === 'ready' ? paint(out, 'green', headline(report)) : paint(out, 'yellow', headline(report));
+  const v =
+    report.verdict === 'not-ready'
+      ? paint(out, 'red', headline(report))
+      : report.verdict === 'ready'
+        ? paint(out, 'green', headline(report))
+        : paint(out, 'yellow', headline(report));
   let text = `${v}\n${hostLine(report.host)}\n\n`;
-  text += renderTable(['STATUS', 'CHECK', 'SUMMARY'], report.checks.map((c) => [colour(c), c.id, c.summary]));
+  text += renderTable(
+    ['STATUS', 'CHECK', 'SUMMARY'],
+    report.checks.map((c) => [colour(c), c.id, c.summary]),
+  );
   if (ctx.options.verbose) {
     text += '\nEvidence:\n';
     for (const c of report.checks) text += `  ${c.id}:\n${c.evidence.map((e) => `    ${e}`).join('\n')}\n`;
@@ -22,7 +30,11 @@ function render(ctx: CliContext, report: DoctorReport): string {
   const fixes = report.checks.filter((c) => c.remediation !== undefined && (c.status === 'FAIL' || c.status === 'WARN'));
   if (fixes.length > 0) {
     text += '\nRemediation:\n';
-    for (const c of fixes) text += `  ${colour(c)} ${paint(out, 'bold', c.id)}\n${c.remediation!.split('\n').map((l) => `    ${l}`).join('\n')}\n`;
+    for (const c of fixes)
+      text += `  ${colour(c)} ${paint(out, 'bold', c.id)}\n${c
+        .remediation!.split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n')}\n`;
   }
   return text;
 }
@@ -31,10 +43,15 @@ export const doctorCommand: CommandSpec = {
   register(program, run) {
     program
       .command('doctor')
-      .description('Check that this host is ready for PCI passthrough (firmware, kernel, cmdline, interrupt remapping, vfio, groups, ACS) and say exactly what to fix')
+      .description(
+        'Check that this host is ready for PCI passthrough (firmware, kernel, cmdline, interrupt remapping, vfio, groups, ACS) and say exactly what to fix',
+      )
       .addOption(new Option('--device <bdf...>', 'also check these devices: IOMMU group viability and ACS above them'))
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
-      .addHelpText('after', '\nExit status: 0 ready (warnings allowed), 1 a check failed or the tree is incomplete (whole layers such as /sys/firmware or /sys/kernel absent: verdict "incomplete").\n\nExamples:\n  passthru doctor\n  passthru doctor --device 01:00.0\n  passthru doctor --format json | jq \'.checks[] | select(.status == "FAIL")\'\n  passthru --root fixtures/hosts/amd-shared-group doctor --device 0000:06:00.0')
+      .addHelpText(
+        'after',
+        '\nExit status: 0 ready (warnings allowed), 1 a check failed or the tree is incomplete (whole layers such as /sys/firmware or /sys/kernel absent: verdict "incomplete").\n\nExamples:\n  passthru doctor\n  passthru doctor --device 01:00.0\n  passthru doctor --format json | jq \'.checks[] | select(.status == "FAIL")\'\n  passthru --root fixtures/hosts/amd-shared-group doctor --device 0000:06:00.0',
+      )
       .action(
         run<{ device?: string[] }>(async (ctx, options) => {
           const devices: string[] = [];
@@ -54,7 +71,9 @@ export const doctorCommand: CommandSpec = {
           if (ctx.host.isLive) checkOptions.identity = await liveIdentity(ctx);
           const report: DoctorReport = runChecks(ctx.host, checkOptions);
           if (scan.devices.length === 0) {
-            ctx.note(`passthru: no PCI devices readable under ${ctx.host.isLive ? '' : ctx.host.root}/sys/bus/pci/devices (no PCI bus here, or reading is denied); to see a full report try: passthru --root fixtures/hosts/intel-workstation doctor`);
+            ctx.note(
+              `passthru: no PCI devices readable under ${ctx.host.isLive ? '' : ctx.host.root}/sys/bus/pci/devices (no PCI bus here, or reading is denied); to see a full report try: passthru --root fixtures/hosts/intel-workstation doctor`,
+            );
           }
           if (ctx.format === 'json') printJson(ctx.out, { verdict: report.verdict, host: report.host, checks: report.checks, absent: report.absent });
           else ctx.out.stdout.write(render(ctx, report));

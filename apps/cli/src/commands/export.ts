@@ -37,10 +37,17 @@ export const exportCommand: CommandSpec = {
   register(program, run) {
     program
       .command('export')
-      .description('Publish readiness where Kubernetes and monitoring look: an NFD feature file, a Prometheus textfile, KubeVirt permittedHostDevices, SR-IOV device plugin config')
+      .description(
+        'Publish readiness where Kubernetes and monitoring look: an NFD feature file, a Prometheus textfile, KubeVirt permittedHostDevices, SR-IOV device plugin config',
+      )
       .addArgument(new Argument('<kind>', 'nfd, prometheus, kubevirt or sriov-dp').choices([...KINDS]))
-      .argument('[path]', `nfd: the features.d folder (default ${NFD_FEATURES_DIR}; gets the file "${NFD_FILE_NAME}"); prometheus: the .prom file (default ${PROMETHEUS_TEXTFILE}); kubevirt, sriov-dp: a file (default stdout); "-" for stdout`)
-      .addOption(new Option('--ttl <seconds>', 'nfd: seconds the labels stand without a newer export (# +expiry-time=)').default(String(NFD_DEFAULT_TTL_SECONDS)))
+      .argument(
+        '[path]',
+        `nfd: the features.d folder (default ${NFD_FEATURES_DIR}; gets the file "${NFD_FILE_NAME}"); prometheus: the .prom file (default ${PROMETHEUS_TEXTFILE}); kubevirt, sriov-dp: a file (default stdout); "-" for stdout`,
+      )
+      .addOption(
+        new Option('--ttl <seconds>', 'nfd: seconds the labels stand without a newer export (# +expiry-time=)').default(String(NFD_DEFAULT_TTL_SECONDS)),
+      )
       .option('--bound-only', 'kubevirt, sriov-dp: only devices already on vfio-pci in a viable group (default: also those `bind` would make ready)')
       .addOption(new Option('--resource-prefix <prefix>', 'kubevirt, sriov-dp: the resource name prefix').default(DEFAULT_RESOURCE_PREFIX))
       .addHelpText(
@@ -52,10 +59,16 @@ export const exportCommand: CommandSpec = {
           const kind = args[0] as Kind;
           const target = args[1];
           if (!KINDS.includes(kind)) throw new CliError(`export: KIND must be one of ${KINDS.join(', ')}`, EXIT.usage);
-          if (ctx.format === 'json' && (kind === 'nfd' || kind === 'prometheus')) throw new CliError(`export ${kind} writes ${kind === 'nfd' ? "NFD's feature file" : "Prometheus' text format"}; --format json is for kubevirt and sriov-dp`, EXIT.usage);
+          if (ctx.format === 'json' && (kind === 'nfd' || kind === 'prometheus'))
+            throw new CliError(
+              `export ${kind} writes ${kind === 'nfd' ? "NFD's feature file" : "Prometheus' text format"}; --format json is for kubevirt and sriov-dp`,
+              EXIT.usage,
+            );
           const ttl = Number(options.ttl);
-          if (!/^\d+$/.test(options.ttl) || ttl < 1) throw new CliError(`--ttl must be a whole number of seconds, at least 1 (got '${options.ttl}')`, EXIT.usage);
-          if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(options.resourcePrefix) || options.resourcePrefix.length > 253) throw new CliError(`--resource-prefix must be a DNS subdomain such as ${DEFAULT_RESOURCE_PREFIX} (got '${options.resourcePrefix}')`, EXIT.usage);
+          if (!/^\d+$/.test(options.ttl) || ttl < 1)
+            throw new CliError(`--ttl must be a whole number of seconds, at least 1 (got '${options.ttl}')`, EXIT.usage);
+          if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(options.resourcePrefix) || options.resourcePrefix.length > 253)
+            throw new CliError(`--resource-prefix must be a DNS subdomain such as ${DEFAULT_RESOURCE_PREFIX} (got '${options.resourcePrefix}')`, EXIT.usage);
 
           // Where it goes, checked before the host is read: bad input writes nothing.
           let file: string | undefined;

@@ -15,8 +15,11 @@ export const groupsCommand: CommandSpec = {
       .command('groups')
       .description('List IOMMU groups with their members (endpoints and bridges)')
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
-      .option('--tree', 'draw the PCI tree (like lspci -tv) with each function\'s group, then the groups several devices share')
-      .addHelpText('after', '\nExamples:\n  passthru groups\n  passthru groups --tree\n  passthru groups --format json | jq \'.groups[] | select(.endpoints | length > 1)\'')
+      .option('--tree', "draw the PCI tree (like lspci -tv) with each function's group, then the groups several devices share")
+      .addHelpText(
+        'after',
+        "\nExamples:\n  passthru groups\n  passthru groups --tree\n  passthru groups --format json | jq '.groups[] | select(.endpoints | length > 1)'",
+      )
       .action(
         run<{ tree?: boolean }>((ctx, options) => {
           if (options.tree) refuseJsonTree(ctx.format);
@@ -25,7 +28,9 @@ export const groupsCommand: CommandSpec = {
           const byAddress = new Map(scan.devices.map((d) => [d.address, d]));
           // Groups that hold a platform function: never bindable (bind refuses them, --force too).
           const platform = groups.map((g) => ({ id: g.id, found: platformFunctionsOf(g, byAddress) })).filter((p) => p.found.length > 0);
-          const fix = platform.length ? notPassable(platform[0]!.found).fix.replace(/^This group cannot/, platform.length > 1 ? 'These groups cannot' : 'This group cannot') : '';
+          const fix = platform.length
+            ? notPassable(platform[0]!.found).fix.replace(/^This group cannot/, platform.length > 1 ? 'These groups cannot' : 'This group cannot')
+            : '';
           const notPassableLines = platform.length ? `\n${platform.map((p) => `Group ${p.id}: ${notPassable(p.found).summary}.`).join('\n')}\n${fix}\n` : '';
           if (options.tree) {
             ctx.out.stdout.write(renderTree(ctx.out, scan.devices, groups, { legend: true }) + notPassableLines);
@@ -34,7 +39,16 @@ export const groupsCommand: CommandSpec = {
           const ungrouped = scan.devices.filter((d) => d.iommuGroup === null).map((d) => d.address);
           const owners = ownersOf(ctx, scan.devices);
           if (ctx.format === 'json') {
-            printJson(ctx.out, { root: ctx.host.root, groups: groups.map((g) => ({ ...g, owners: Object.fromEntries(g.devices.filter((a) => owners.has(a)).map((a) => [a, owners.get(a)!])), platformFunctions: platformFunctionsOf(g, byAddress) })), ungrouped, problems: scan.problems });
+            printJson(ctx.out, {
+              root: ctx.host.root,
+              groups: groups.map((g) => ({
+                ...g,
+                owners: Object.fromEntries(g.devices.filter((a) => owners.has(a)).map((a) => [a, owners.get(a)!])),
+                platformFunctions: platformFunctionsOf(g, byAddress),
+              })),
+              ungrouped,
+              problems: scan.problems,
+            });
             return EXIT.ok;
           }
           if (groups.length === 0) {
@@ -57,7 +71,8 @@ export const groupsCommand: CommandSpec = {
             }),
           );
           ctx.out.stdout.write(renderTable(['GROUP', 'ADDRESS', 'IDS', 'CLASS', 'DEVICE', 'DRIVER', ...(withOwner ? ['OWNER'] : [])], rows));
-          for (const d of scan.devices.filter((x) => isForeign(owners.get(x.address)))) ctx.out.stdout.write(`${d.address}: held by ${owners.get(d.address)!.summary}\n`);
+          for (const d of scan.devices.filter((x) => isForeign(owners.get(x.address))))
+            ctx.out.stdout.write(`${d.address}: held by ${owners.get(d.address)!.summary}\n`);
           if (ungrouped.length) ctx.out.stdout.write(`\nNo IOMMU group: ${ungrouped.join(' ')}\n`);
           ctx.out.stdout.write(notPassableLines);
           return EXIT.ok;

@@ -21,7 +21,10 @@ export const listCommand: CommandSpec = {
       .addOption(new Option('--class <class>', 'only this class of device').choices([...DEVICE_CLASSES]).default('all'))
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
       .option('--tree', 'draw the PCI tree (like lspci -tv) with IOMMU groups marked; with --class, the matching devices and the bridges above them')
-      .addHelpText('after', '\nExamples:\n  passthru list --class gpu\n  passthru list --tree --class net\n  passthru list --format json | jq \'.devices[] | select(.iommuGroup == null)\'\n  passthru --root fixtures/hosts/sriov-server list --class net')
+      .addHelpText(
+        'after',
+        "\nExamples:\n  passthru list --class gpu\n  passthru list --tree --class net\n  passthru list --format json | jq '.devices[] | select(.iommuGroup == null)'\n  passthru --root fixtures/hosts/sriov-server list --class net",
+      )
       .action(
         run<{ class: DeviceClassFilter; tree?: boolean }>((ctx, options) => {
           if (!DEVICE_CLASSES.includes(options.class)) throw new CliError(`--class must be one of ${DEVICE_CLASSES.join(', ')}`, EXIT.usage);
@@ -51,7 +54,8 @@ export const listCommand: CommandSpec = {
             ...(withOwner ? [ownerCell(ctx.out, owners.get(d.address))] : []),
           ]);
           ctx.out.stdout.write(renderTable(['ADDRESS', 'IDS', 'CLASS', 'DEVICE', 'DRIVER', 'GROUP', 'NUMA', ...(withOwner ? ['OWNER'] : [])], rows));
-          for (const d of devices.filter((x) => isForeign(owners.get(x.address)))) ctx.out.stdout.write(`${d.address}: held by ${owners.get(d.address)!.summary}\n`);
+          for (const d of devices.filter((x) => isForeign(owners.get(x.address))))
+            ctx.out.stdout.write(`${d.address}: held by ${owners.get(d.address)!.summary}\n`);
           return EXIT.ok;
         }),
       );

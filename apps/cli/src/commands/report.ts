@@ -22,14 +22,20 @@ export const reportCommand: CommandSpec = {
       .addOption(new Option('--format <format>', 'table (a summary line) or json (the report data on stdout)').choices(['table', 'json']))
       .addHelpText(
         'after',
-        "\nExamples:\n  passthru report --html host.html && xdg-open host.html\n  passthru --root fixtures/hosts/sriov-server report --html sriov.html\n  passthru report --format json | jq '.devices[] | select(.readiness.status == \"ready\") | .address'\n\nExit codes: 0 written, 2 bad input (no --html and no --format json, or FILE not writable).",
+        '\nExamples:\n  passthru report --html host.html && xdg-open host.html\n  passthru --root fixtures/hosts/sriov-server report --html sriov.html\n  passthru report --format json | jq \'.devices[] | select(.readiness.status == "ready") | .address\'\n\nExit codes: 0 written, 2 bad input (no --html and no --format json, or FILE not writable).',
       )
       .action(
         run<ReportOptions>((ctx, options) => {
           if (!options.html && ctx.format !== 'json') throw new CliError('report needs --html FILE (or --format json for the data)', EXIT.usage);
           const started = Date.now();
           const scan = scanHost(ctx);
-          const report = buildReport({ host: ctx.host, devices: scan.devices, groups: readIommuGroups(ctx.host, scan.devices), problems: scan.problems, version });
+          const report = buildReport({
+            host: ctx.host,
+            devices: scan.devices,
+            groups: readIommuGroups(ctx.host, scan.devices),
+            problems: scan.problems,
+            version,
+          });
           if (report.doctorError) ctx.note(`passthru: warning: ${report.doctorError}`);
           if (options.html) {
             const html = renderHtml(report);
@@ -44,7 +50,9 @@ export const reportCommand: CommandSpec = {
             ctx.verbose(`report built in ${Date.now() - started} ms, ${html.length} bytes`);
             if (options.html !== '-' && ctx.format !== 'json') {
               const counts = (s: string) => report.devices.filter((d) => d.readiness.status === s).length;
-              const verdict = report.doctor ? paint(ctx.out, report.doctor.verdict === 'ready' ? 'green' : report.doctor.verdict === 'not-ready' ? 'red' : 'yellow', report.doctor.verdict) : 'not run';
+              const verdict = report.doctor
+                ? paint(ctx.out, report.doctor.verdict === 'ready' ? 'green' : report.doctor.verdict === 'not-ready' ? 'red' : 'yellow', report.doctor.verdict)
+                : 'not run';
               ctx.out.stdout.write(
                 `Wrote ${options.html} (${Math.round(html.length / 1024)} KiB): ${report.devices.length} PCI functions, ${report.groups.length} IOMMU groups; ` +
                   `${counts('ready')} ready, ${counts('bindable') + counts('shared-group')} bindable, ${counts('guarded')} guarded, ${counts('not-passable')} not passable (platform), ${counts('no-group')} without a group; doctor: ${verdict}.\n`,

@@ -20,9 +20,18 @@ export const restoreCommand: CommandSpec = {
       .description("Give devices back to their original drivers, from passthru's journal")
       .argument('[target...]', 'PCI address, vendor:device, group:N or interface name')
       .option('--all', 'every device the journal lists as bound by passthru (devices another manager holds are left alone)')
-      .option('--split-group', 'restore only the named devices and leave the rest of their IOMMU group on vfio-pci (the output names the devices left there); without it a TARGET restores its whole group, and a restore that would leave part of a group on vfio-pci is refused (exit 2)')
-      .option('--unrecorded', "with --all: also devices on vfio-pci by driver_override that the journal has no readable record of (given to the driver the kernel's id tables pick)")
-      .option('--repair-journal', 'only move unreadable journal lines aside into a dated file next to the journal (every readable record is kept; nothing is restored)')
+      .option(
+        '--split-group',
+        'restore only the named devices and leave the rest of their IOMMU group on vfio-pci (the output names the devices left there); without it a TARGET restores its whole group, and a restore that would leave part of a group on vfio-pci is refused (exit 2)',
+      )
+      .option(
+        '--unrecorded',
+        "with --all: also devices on vfio-pci by driver_override that the journal has no readable record of (given to the driver the kernel's id tables pick)",
+      )
+      .option(
+        '--repair-journal',
+        'only move unreadable journal lines aside into a dated file next to the journal (every readable record is kept; nothing is restored)',
+      )
       .option('--dry-run', 'print what would be restored; write nothing')
       .option('--yes', 'proceed on this machine without asking')
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
@@ -46,8 +55,25 @@ export const restoreCommand: CommandSpec = {
           if (options.unrecorded && !options.all) throw new CliError('restore --unrecorded needs --all');
           if (options.all && options.splitGroup) throw new CliError('--split-group applies to TARGETs, not to --all');
           const targets = options.all ? ('all' as const) : args.map(parseTarget);
-          const request = { targets, splitGroup: options.splitGroup, unrecorded: options.unrecorded, dryRun: options.dryRun, consent: consent(ctx, options.yes) };
-          const outcome = restoreDevices(ctx.host, hostState(ctx), { ...request, onPlanned: (o) => o.notes.forEach((n) => { ctx.note(`passthru: ${n}`); }) }, progressOptions(ctx));
+          const request = {
+            targets,
+            splitGroup: options.splitGroup,
+            unrecorded: options.unrecorded,
+            dryRun: options.dryRun,
+            consent: consent(ctx, options.yes),
+          };
+          const outcome = restoreDevices(
+            ctx.host,
+            hostState(ctx),
+            {
+              ...request,
+              onPlanned: (o) =>
+                o.notes.forEach((n) => {
+                  ctx.note(`passthru: ${n}`);
+                }),
+            },
+            progressOptions(ctx),
+          );
           return printRestoreOutcome(ctx, outcome);
         }),
       );

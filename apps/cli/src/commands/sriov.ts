@@ -16,7 +16,10 @@ interface SriovOptions {
   persist?: boolean;
 }
 
-const persistText = (p: SriovPersistPlan) => (p.changes.length === 0 ? `Nothing to change: ${p.unit} already makes these VFs at boot.\n` : `${p.changes.map((c) => `# ${c.why}${c.backup ? ` (backup: ${c.backup})` : ' (new file)'}\n${c.diff}`).join('')}Then run (passthru runs them with --yes):\n${p.followUp.map((f) => `  ${f}\n`).join('')}`);
+const persistText = (p: SriovPersistPlan) =>
+  p.changes.length === 0
+    ? `Nothing to change: ${p.unit} already makes these VFs at boot.\n`
+    : `${p.changes.map((c) => `# ${c.why}${c.backup ? ` (backup: ${c.backup})` : ' (new file)'}\n${c.diff}`).join('')}Then run (passthru runs them with --yes):\n${p.followUp.map((f) => `  ${f}\n`).join('')}`;
 
 const count = (text: string) => {
   if (!/^\d{1,5}$/.test(text)) throw new InvalidArgumentError('a whole number of VFs (0 removes them all)');
@@ -34,7 +37,12 @@ function printOutcome(ctx: CliContext, o: SriovOutcome, force: boolean | undefin
   const result = o.result!;
   if (ctx.format === 'json') printJson(ctx.out, { result, guards: o.guards });
   else {
-    const summary = { applied: `${o.plan.pf} now has ${result.numVfs} VF(s) (${result.writes} writes)${result.vfs.length ? `: ${result.vfs.join(', ')}` : ''}.`, noop: `Nothing to do: ${o.plan.pf} already has ${result.numVfs} VF(s).`, 'rolled-back': `Failed, and ${o.plan.pf} is back at ${o.plan.fromNumVfs} VF(s).`, partial: `Failed, and the rollback did not finish: ${o.plan.pf} shows ${result.numVfs} VF(s).` }[result.status];
+    const summary = {
+      applied: `${o.plan.pf} now has ${result.numVfs} VF(s) (${result.writes} writes)${result.vfs.length ? `: ${result.vfs.join(', ')}` : ''}.`,
+      noop: `Nothing to do: ${o.plan.pf} already has ${result.numVfs} VF(s).`,
+      'rolled-back': `Failed, and ${o.plan.pf} is back at ${o.plan.fromNumVfs} VF(s).`,
+      partial: `Failed, and the rollback did not finish: ${o.plan.pf} shows ${result.numVfs} VF(s).`,
+    }[result.status];
     ctx.out.stdout.write(`${summary}\n`);
   }
   if (result.error) ctx.note(`passthru: ${result.error}`);
@@ -54,15 +62,36 @@ export const sriovCommand: CommandSpec = {
       .option('--force', 'remove VFs that are in use (each guard is printed as the reason)')
       .option('--persist', 'also write a systemd unit that makes these VFs at boot (diff and backup; enabled with --yes on this machine)')
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
-      .addHelpText('after', '\nExamples:\n  passthru sriov ens1f0 --numvfs 8 --dry-run\n  passthru sriov 0000:18:00.0 --numvfs 4 --no-autoprobe --yes --persist\n\nExit codes: 0 done (or nothing to do), 1 refused by a guard or failed and rolled back,\n2 bad input such as more than sriov_totalvfs (nothing written), 3 not fully rolled back.')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  passthru sriov ens1f0 --numvfs 8 --dry-run\n  passthru sriov 0000:18:00.0 --numvfs 4 --no-autoprobe --yes --persist\n\nExit codes: 0 done (or nothing to do), 1 refused by a guard or failed and rolled back,\n2 bad input such as more than sriov_totalvfs (nothing written), 3 not fully rolled back.',
+      )
       .action(
         run<SriovOptions>(async (ctx, options, args) => {
-          const request = { target: parseTarget(args[0]!), numVfs: options.numvfs, autoprobe: options.autoprobe === false ? false : undefined, dryRun: options.dryRun, force: options.force, consent: () => !ctx.host.isLive || Boolean(options.yes) };
-          const outcome = sriovDevices(ctx.host, hostState(ctx), { ...request, onPlanned: (o) => o.guards.forEach((g) => ctx.note(`${paint(ctx.out, options.force ? 'yellow' : 'red', options.force ? 'overridden (--force)' : 'refused')}: ${g.address} [${g.id}] ${g.summary}`)) });
+          const request = {
+            target: parseTarget(args[0]!),
+            numVfs: options.numvfs,
+            autoprobe: options.autoprobe === false ? false : undefined,
+            dryRun: options.dryRun,
+            force: options.force,
+            consent: () => !ctx.host.isLive || Boolean(options.yes),
+          };
+          const outcome = sriovDevices(ctx.host, hostState(ctx), {
+            ...request,
+            onPlanned: (o) => {
+              const said = options.force ? paint(ctx.out, 'yellow', 'overridden (--force)') : paint(ctx.out, 'red', 'refused');
+              for (const g of o.guards) ctx.note(`${said}: ${g.address} [${g.id}] ${g.summary}`);
+            },
+          });
           const code = printOutcome(ctx, outcome, options.force);
           if (code !== EXIT.ok || !options.persist) return code;
           const runner = ctx.host.isLive && options.yes ? runCommand : undefined;
-          const persisted = await persistSriov(ctx.host, hostState(ctx), { ...request, stamp: new Date().toISOString().replace(/[:.]/g, '-'), runner, onPlanned: (p) => ctx.format !== 'json' && ctx.out.stdout.write(persistText(p)) });
+          const persisted = await persistSriov(ctx.host, hostState(ctx), {
+            ...request,
+            stamp: new Date().toISOString().replace(/[:.]/g, '-'),
+            runner,
+            onPlanned: (p) => ctx.format !== 'json' && ctx.out.stdout.write(persistText(p)),
+          });
           for (const r of persisted.ran.filter((x) => x.exitCode !== 0)) ctx.note(`passthru: \`${r.command}\` exited ${r.exitCode}:\n${r.output}`);
           return persisted.ran.some((r) => r.exitCode !== 0) ? EXIT.failed : code;
         }),

@@ -21,9 +21,17 @@ const runCommand = async (command: string) => {
 function renderTune(outcome: TuneOutcome, dryRun: boolean): string {
   const { plan, written, ran } = outcome;
   if (plan.diff === '') return `${plan.path} is up to date: nothing to write.\n`;
-  const lines = [`# ${plan.path}: LXD's production kernel limits (${plan.settings.length} settings)${plan.backup ? ` (backup: ${plan.backup})` : ' (new file)'}`, plan.diff.trimEnd()];
+  const lines = [
+    `# ${plan.path}: LXD's production kernel limits (${plan.settings.length} settings)${plan.backup ? ` (backup: ${plan.backup})` : ' (new file)'}`,
+    plan.diff.trimEnd(),
+  ];
   if (dryRun) lines.push('(dry run: nothing written)');
-  else lines.push(`wrote ${written.join(', ')}`, ...ran.map((r) => `ran ${r.command}: exit ${r.exitCode}${r.output ? `\n${r.output}` : ''}`), ...(ran.length === 0 ? ['load it now with: sysctl --system (or reboot)'] : []));
+  else
+    lines.push(
+      `wrote ${written.join(', ')}`,
+      ...ran.map((r) => `ran ${r.command}: exit ${r.exitCode}${r.output ? `\n${r.output}` : ''}`),
+      ...(ran.length === 0 ? ['load it now with: sysctl --system (or reboot)'] : []),
+    );
   return `${lines.join('\n')}\n`;
 }
 

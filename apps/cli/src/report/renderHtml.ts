@@ -20,7 +20,10 @@ export function embedJson(value: unknown): string {
  * that forbids every fetch (default-src 'none'), so opening it never touches the network.
  */
 export function renderHtml(report: Report): string {
-  if (!REPORT_SCRIPT) throw new Error('Failed rendering the report page via src/report/page/main.ts: its script is not built in (apps/cli/build.mjs and vitest.config.ts define PASSTHRU_REPORT_SCRIPT)');
+  if (!REPORT_SCRIPT)
+    throw new Error(
+      'Failed rendering the report page via src/report/page/main.ts: its script is not built in (apps/cli/build.mjs and vitest.config.ts define PASSTHRU_REPORT_SCRIPT)',
+    );
   const title = `passthru report: ${report.root === '/' ? 'this host' : report.root}`;
   const host = report.doctor?.host;
   const meta = [

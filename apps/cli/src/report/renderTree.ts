@@ -36,7 +36,13 @@ export function renderTree(out: Output, devices: PciDevice[], groups: IommuGroup
   const lines: string[] = [];
   for (const { node, depth, last } of walkTopology(topology)) {
     // Roots start at the left edge; below them each level adds "| " or "  ", then "+-" or "\-".
-    const prefix = depth === 0 ? '' : last.slice(1, -1).map((l) => (l ? '  ' : '| ')).join('') + (last[last.length - 1] ? '\\-' : '+-');
+    const prefix =
+      depth === 0
+        ? ''
+        : last
+            .slice(1, -1)
+            .map((l) => (l ? '  ' : '| '))
+            .join('') + (last[last.length - 1] ? '\\-' : '+-');
     if (node.kind === 'root-bus') {
       const [domain, bus] = node.id.slice(3).split(':');
       const where = node.parent ? `PCI domain ${domain} behind ${node.parent}` : `host bridge, domain ${domain} bus ${bus}`;

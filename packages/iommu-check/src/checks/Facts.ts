@@ -3,7 +3,18 @@ import type { HostFs } from '@passthru/hostfs';
 import { readIommuGroups, scanPciDevices, type IommuGroup, type PciDevice, type PciScan } from '@passthru/pci-discovery';
 import { planCmdlineRemediation, type CmdlineRemediationPlan } from '../BootLoaderCmdline';
 import type { CmdlineEditSpec, Distro } from '../GrubEdit';
-import { detectDistro, dmiLooksVirtual, parseCpuInfo, readDmiIdentity, readKernelConfig, readKernelRelease, tryList, tryReadText, type CpuInfo, type KernelConfig } from '../HostFacts';
+import {
+  detectDistro,
+  dmiLooksVirtual,
+  parseCpuInfo,
+  readDmiIdentity,
+  readKernelConfig,
+  readKernelRelease,
+  tryList,
+  tryReadText,
+  type CpuInfo,
+  type KernelConfig,
+} from '../HostFacts';
 import { IommuCheckError } from '../IommuCheckError';
 import { judgeIommuParams, type IommuParamFinding } from '../IommuParams';
 import { parseCmdline, type KernelParam } from '../KernelCmdline';
@@ -72,7 +83,10 @@ export function gatherFacts(host: HostFs, options: RunChecksOptions): Facts {
   const params = cmd.value === undefined ? [] : parseCmdline(cmd.value).params;
   const units = tryList(host, IOMMU_CLASS).value ?? [];
   const groupsList = tryList(host, IOMMU_GROUPS);
-  const groupIds = (groupsList.value ?? []).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  const groupIds = (groupsList.value ?? [])
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
   const scan = options.scan ?? scanPciDevices(host);
   const linkedGroups = linkedGroupsOf(host, scan.devices);
   const absent = absentLayers(host, cmd, groupsList.error, linkedGroups);
@@ -80,7 +94,8 @@ export function gatherFacts(host: HostFs, options: RunChecksOptions): Facts {
   // x86 firmware is always ACPI: a missing tables folder under /sys/firmware means no table,
   // while elsewhere (device tree) it means "not ACPI".
   // A tree without /sys/firmware at all says nothing (see EVIDENCE_LAYERS).
-  if (tablesList.value === undefined && tablesList.error === undefined && !absent.has('/sys/firmware') && (cpu.vendor === 'intel' || cpu.vendor === 'amd')) tablesList.value = [];
+  if (tablesList.value === undefined && tablesList.error === undefined && !absent.has('/sys/firmware') && (cpu.vendor === 'intel' || cpu.vendor === 'amd'))
+    tablesList.value = [];
   const groups = groupIds.length > 0 ? readIommuGroups(host, scan.devices) : [];
   const dmi = readDmiIdentity(host);
   const isVm = options.identity?.isVirtualMachine ?? (cpu.hypervisor || dmiLooksVirtual(dmi));

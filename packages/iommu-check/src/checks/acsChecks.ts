@@ -15,9 +15,16 @@ function portLabel(iso: PciConfigIsolation): string {
 function acsDetail(iso: PciConfigIsolation): string {
   const a = iso.acs;
   if (!a.present) return 'no ACS capability';
-  const need: Array<[keyof NonNullable<typeof a.control>, string]> = [['sourceValidation', 'SV'], ['p2pRequestRedirect', 'RR'], ['p2pCompletionRedirect', 'CR'], ['upstreamForwarding', 'UF']];
+  const need: Array<[keyof NonNullable<typeof a.control>, string]> = [
+    ['sourceValidation', 'SV'],
+    ['p2pRequestRedirect', 'RR'],
+    ['p2pCompletionRedirect', 'CR'],
+    ['upstreamForwarding', 'UF'],
+  ];
   const missing = need.filter(([k]) => a.capability?.[k] && !a.control?.[k]).map(([, n]) => n);
-  return a.isolates ? `ACS enabled (ctrl 0x${(a.control?.raw ?? 0).toString(16).padStart(4, '0')})` : `ACS capability present but ${missing.join(' ') || 'required flags'} not enabled (ctrl 0x${(a.control?.raw ?? 0).toString(16).padStart(4, '0')})`;
+  return a.isolates
+    ? `ACS enabled (ctrl 0x${(a.control?.raw ?? 0).toString(16).padStart(4, '0')})`
+    : `ACS capability present but ${missing.join(' ') || 'required flags'} not enabled (ctrl 0x${(a.control?.raw ?? 0).toString(16).padStart(4, '0')})`;
 }
 
 export function checkAcs(f: Facts, address: string): CheckResult {
@@ -42,12 +49,24 @@ export function checkAcs(f: Facts, address: string): CheckResult {
     if (bytes.value === undefined) {
       ev.push(`${path}: ${bytes.error ?? 'absent'}`);
       if (dev === d) continue;
-      return check(id, 'SKIP', `Cannot decode ACS: ${path} is ${bytes.error ? 'unreadable' : 'absent'} (${bytes.error ?? 'no config file'}).`, ev, bytes.error ? 'Run as root: config space past 64 bytes is readable by root only.' : undefined);
+      return check(
+        id,
+        'SKIP',
+        `Cannot decode ACS: ${path} is ${bytes.error ? 'unreadable' : 'absent'} (${bytes.error ?? 'no config file'}).`,
+        ev,
+        bytes.error ? 'Run as root: config space past 64 bytes is readable by root only.' : undefined,
+      );
     }
     if (bytes.value.length <= 64) {
       ev.push(`${path}: ${bytes.value.length} bytes`);
       if (dev === d) continue;
-      return check(id, 'SKIP', `Cannot decode ACS: only the first ${bytes.value.length} bytes of ${path} are readable (the capability lists lie beyond; unprivileged readers get 64 bytes).`, ev, 'Run passthru doctor as root.');
+      return check(
+        id,
+        'SKIP',
+        `Cannot decode ACS: only the first ${bytes.value.length} bytes of ${path} are readable (the capability lists lie beyond; unprivileged readers get 64 bytes).`,
+        ev,
+        'Run passthru doctor as root.',
+      );
     }
     const iso = inspectPciConfig(new Uint8Array(bytes.value));
     decoded.set(dev.address, iso);
@@ -60,14 +79,25 @@ export function checkAcs(f: Facts, address: string): CheckResult {
   const group = d.iommuGroup === null ? undefined : f.groups.find((g) => g.id === d.iommuGroup);
   const sharers = (group?.endpoints ?? []).filter((a) => slotOf(a) !== slotOf(address));
   if (chain.length === 0 && !selfLacks) {
-    return check(id, 'PASS', `${address} sits on a root bus (no bridge above it)${selfIso?.multiFunction ? ' and its functions isolate with ACS' : ''}: nothing upstream can join it to other devices.`, ev);
+    return check(
+      id,
+      'PASS',
+      `${address} sits on a root bus (no bridge above it)${selfIso?.multiFunction ? ' and its functions isolate with ACS' : ''}: nothing upstream can join it to other devices.`,
+      ev,
+    );
   }
   // The topmost non-isolating port decides the group: everything below it shares one group.
   const top = lacking.at(-1);
   if (d.iommuGroup === null) {
-    const text = lacking.length > 0 ? `Ports without ACS above ${address}: ${lacking.map((b) => `${b.address} (${portLabel(decoded.get(b.address)!)}, ${acsDetail(decoded.get(b.address)!)})`).join('; ')}.` : `Every port above ${address} has ACS (${chain.map((b) => b.address).join(' ')}).`;
+    const text =
+      lacking.length > 0
+        ? `Ports without ACS above ${address}: ${lacking.map((b) => `${b.address} (${portLabel(decoded.get(b.address)!)}, ${acsDetail(decoded.get(b.address)!)})`).join('; ')}.`
+        : `Every port above ${address} has ACS (${chain.map((b) => b.address).join(' ')}).`;
     const link = f.linkedGroups().get(address);
-    const tail = link !== undefined ? `Its IOMMU group (${link}) ${notInTree(`${IOMMU_GROUPS}/${link}`).replace(/^\S+ /, '')}, so what shares it cannot be told.` : `${address} has no IOMMU group, so its isolation is moot until the IOMMU covers it.`;
+    const tail =
+      link !== undefined
+        ? `Its IOMMU group (${link}) ${notInTree(`${IOMMU_GROUPS}/${link}`).replace(/^\S+ /, '')}, so what shares it cannot be told.`
+        : `${address} has no IOMMU group, so its isolation is moot until the IOMMU covers it.`;
     return check(id, lacking.length > 0 ? 'WARN' : 'PASS', `${text} ${tail}`, ev);
   }
   if (sharers.length > 0) {
@@ -99,11 +129,19 @@ export function checkAcs(f: Facts, address: string): CheckResult {
         if (!iso.kernelAcsEnabled && !sharerPorts.some((x) => x.startsWith(b.address))) sharerPorts.push(`${b.address} above ${a} (${acsDetail(iso)})`);
       }
     }
-    const why = top !== undefined
-      ? `${top.address} (${portLabel(decoded.get(top.address)!)}) lacks ACS isolation (${acsDetail(decoded.get(top.address)!)}), so the devices below it and its peer ports can reach each other by peer-to-peer DMA and the kernel puts them in one group` +
-        `${sharerPorts.length > 0 ? `; their ports lack ACS too: ${sharerPorts.join(', ')}` : ''}` +
-        `${lacking.length > 1 ? `; also without ACS on ${address}'s path: ${lacking.slice(0, -1).map((b) => `${b.address} (${acsDetail(decoded.get(b.address)!)})`).join(', ')}` : ''}`
-      : `every port above it has ACS; a kernel quirk or a multi-function device joins them`;
+    const why =
+      top !== undefined
+        ? `${top.address} (${portLabel(decoded.get(top.address)!)}) lacks ACS isolation (${acsDetail(decoded.get(top.address)!)}), so the devices below it and its peer ports can reach each other by peer-to-peer DMA and the kernel puts them in one group` +
+          `${sharerPorts.length > 0 ? `; their ports lack ACS too: ${sharerPorts.join(', ')}` : ''}` +
+          `${
+            lacking.length > 1
+              ? `; also without ACS on ${address}'s path: ${lacking
+                  .slice(0, -1)
+                  .map((b) => `${b.address} (${acsDetail(decoded.get(b.address)!)})`)
+                  .join(', ')}`
+              : ''
+          }`
+        : `every port above it has ACS; a kernel quirk or a multi-function device joins them`;
     return check(
       id,
       'FAIL',
@@ -113,11 +151,24 @@ export function checkAcs(f: Facts, address: string): CheckResult {
     );
   }
   if (selfLacks && lacking.length === 0) {
-    return check(id, 'PASS', `Isolated: every port above ${address} has ACS enabled (${chain.map((b) => b.address).join(' <- ')}); its own functions share group ${d.iommuGroup} (a multi-function device without ACS), which is how a card is passed: whole.`, ev);
+    return check(
+      id,
+      'PASS',
+      `Isolated: every port above ${address} has ACS enabled (${chain.map((b) => b.address).join(' <- ')}); its own functions share group ${d.iommuGroup} (a multi-function device without ACS), which is how a card is passed: whole.`,
+      ev,
+    );
   }
   if (lacking.length > 0 || selfLacks) {
-    const list = [...lacking.map((b) => `${b.address} (${acsDetail(decoded.get(b.address)!)})`), ...(selfLacks ? [`${address}'s own functions (multi-function, ${acsDetail(selfIso!)})`] : [])];
-    return check(id, 'PASS', `Group ${d.iommuGroup} holds only ${address}'s own card: ports without ACS (${list.join('; ')}) join only functions of the same device.`, ev);
+    const list = [
+      ...lacking.map((b) => `${b.address} (${acsDetail(decoded.get(b.address)!)})`),
+      ...(selfLacks ? [`${address}'s own functions (multi-function, ${acsDetail(selfIso!)})`] : []),
+    ];
+    return check(
+      id,
+      'PASS',
+      `Group ${d.iommuGroup} holds only ${address}'s own card: ports without ACS (${list.join('; ')}) join only functions of the same device.`,
+      ev,
+    );
   }
   return check(id, 'PASS', `Isolated: every port above ${address} has ACS enabled (${chain.map((b) => b.address).join(' <- ')}).`, ev);
 }

@@ -9,20 +9,40 @@ import type { Facts } from './Facts';
 import { diagnoseKernel } from './kernelChecks';
 
 export function checkCmdline(f: Facts): CheckResult {
-  if (f.cmdlineText === undefined && f.absent.has('/proc/cmdline')) return check('iommu.cmdline', 'SKIP', `${notInTree('/proc/cmdline')}: the running kernel's parameters cannot be read.`, ['/proc/cmdline: absent']);
-  if (f.cmdlineText === undefined) return check('iommu.cmdline', 'SKIP', `/proc/cmdline not readable${f.cmdlineError ? `: ${f.cmdlineError}` : ''}.`, ['/proc/cmdline: not readable']);
+  if (f.cmdlineText === undefined && f.absent.has('/proc/cmdline'))
+    return check('iommu.cmdline', 'SKIP', `${notInTree('/proc/cmdline')}: the running kernel's parameters cannot be read.`, ['/proc/cmdline: absent']);
+  if (f.cmdlineText === undefined)
+    return check('iommu.cmdline', 'SKIP', `/proc/cmdline not readable${f.cmdlineError ? `: ${f.cmdlineError}` : ''}.`, ['/proc/cmdline: not readable']);
   const ev = [`/proc/cmdline: ${excerpt(f.cmdlineText, 400)}`, ...f.findings.map((x) => `${x.param}: ${x.verdict}: ${x.reason}`)];
   const fails = f.findings.filter((x) => x.verdict === 'fail');
   const warns = f.findings.filter((x) => x.verdict === 'warn');
   const missingOn = f.groupIds.length === 0 && !kernelAbsent(f) && diagnoseKernel(f).some((d) => d.kind === 'not-enabled-by-default');
   const fixes = [...fails, ...warns].map((x) => x.fix).filter((x): x is string => x !== undefined);
   if (fails.length > 0 || missingOn) {
-    const parts = [...fails.map((x) => `${x.param}: ${x.reason}`), ...(missingOn ? ['intel_iommu=on is missing and this kernel leaves VT-d off without it.'] : [])];
-    return check('iommu.cmdline', 'FAIL', parts.join(' '), ev, planRemediation(f, '', fixes.join(' ') || 'Add intel_iommu=on to the kernel command line and reboot.'));
+    const parts = [
+      ...fails.map((x) => `${x.param}: ${x.reason}`),
+      ...(missingOn ? ['intel_iommu=on is missing and this kernel leaves VT-d off without it.'] : []),
+    ];
+    return check(
+      'iommu.cmdline',
+      'FAIL',
+      parts.join(' '),
+      ev,
+      planRemediation(f, '', fixes.join(' ') || 'Add intel_iommu=on to the kernel command line and reboot.'),
+    );
   }
   if (warns.length > 0) {
-    const note = f.cpu.vendor === 'amd' ? ' AMD-Vi needs no kernel parameter: it is on by default when the firmware has an IVRS table (amd_iommu has no "on" value; iommu=pt is an optional trade-off).' : '';
-    return check('iommu.cmdline', 'WARN', warns.map((x) => `${x.param}: ${x.reason}`).join(' '), ev, planRemediation(f, note ? `${note.trim()}\n` : '', fixes.join(' ')));
+    const note =
+      f.cpu.vendor === 'amd'
+        ? ' AMD-Vi needs no kernel parameter: it is on by default when the firmware has an IVRS table (amd_iommu has no "on" value; iommu=pt is an optional trade-off).'
+        : '';
+    return check(
+      'iommu.cmdline',
+      'WARN',
+      warns.map((x) => `${x.param}: ${x.reason}`).join(' '),
+      ev,
+      planRemediation(f, note ? `${note.trim()}\n` : '', fixes.join(' ')),
+    );
   }
   const relevant = f.findings.filter((x) => x.verdict === 'ok').map((x) => x.param);
   const what = relevant.length > 0 ? ` (${relevant.join(' ')})` : f.cpu.vendor === 'amd' ? ' (none needed on AMD)' : '';
@@ -37,7 +57,12 @@ function isRelevant(p: KernelParam, vendor: CpuVendor): boolean {
 export function checkBootloaderPending(f: Facts): CheckResult {
   const loaders = readBootLoaderCmdlines(f.host);
   if (loaders.length === 0) {
-    return check('bootloader.pending', 'SKIP', 'No boot-loader configuration found (/etc/default/grub, /etc/kernel/cmdline, /etc/kernelstub/configuration): cannot tell what the next boot passes.', ['/etc/default/grub, /etc/kernel/cmdline, /etc/kernelstub/configuration: absent']);
+    return check(
+      'bootloader.pending',
+      'SKIP',
+      'No boot-loader configuration found (/etc/default/grub, /etc/kernel/cmdline, /etc/kernelstub/configuration): cannot tell what the next boot passes.',
+      ['/etc/default/grub, /etc/kernel/cmdline, /etc/kernelstub/configuration: absent'],
+    );
   }
   const running = f.params.filter((p) => isRelevant(p, f.cpu.vendor)).map(formatParam);
   const ev: string[] = [`/proc/cmdline (relevant): ${running.join(' ') || '(none)'}`];
@@ -60,7 +85,9 @@ export function checkBootloaderPending(f: Facts): CheckResult {
     if (added.length === 0 && dropped.length === 0) {
       parts.push(`${loaderName[l.loader]} will pass the same IOMMU parameters as the running kernel (${pending.join(' ') || 'none'}).`);
     } else {
-      const diff = [added.length > 0 ? `adds ${added.join(' ')}` : '', dropped.length > 0 ? `drops ${dropped.join(' ')}` : ''].filter((x) => x !== '').join(' and ');
+      const diff = [added.length > 0 ? `adds ${added.join(' ')}` : '', dropped.length > 0 ? `drops ${dropped.join(' ')}` : '']
+        .filter((x) => x !== '')
+        .join(' and ');
       parts.push(`The next boot differs from the running kernel: ${loaderName[l.loader]} ${diff}${badNext.length > 0 ? '' : ' (reboot to apply)'}.`);
       if (status === 'PASS') status = 'WARN';
     }
@@ -69,6 +96,11 @@ export function checkBootloaderPending(f: Facts): CheckResult {
       status = 'FAIL';
     }
   }
-  const remediation = status === 'FAIL' ? planRemediation(f, '', 'Fix the boot-loader configuration before rebooting.') : status === 'WARN' ? 'Reboot to run with the configured parameters (after regenerating the boot-loader configuration: update-grub, kernel-install or kernelstub).' : undefined;
+  const remediation =
+    status === 'FAIL'
+      ? planRemediation(f, '', 'Fix the boot-loader configuration before rebooting.')
+      : status === 'WARN'
+        ? 'Reboot to run with the configured parameters (after regenerating the boot-loader configuration: update-grub, kernel-install or kernelstub).'
+        : undefined;
   return check('bootloader.pending', status, parts.join(' '), ev, remediation);
 }

@@ -31,7 +31,6 @@ export function describeDevice(d: PciDevice | undefined, address: string): strin
   return `${d.address} ${kind} ${name} (${d.driver ? `driver ${d.driver}` : 'no driver'}${d.bootVga ? ', boot GPU' : ''})`;
 }
 
-
 /** A device's id as vfio-pci's ids= matches it. */
 export function idOf(d: PciDevice): string {
   return `${d.vendorId}:${d.deviceId}`;

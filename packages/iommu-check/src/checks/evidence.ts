@@ -44,7 +44,12 @@ export function linkedGroupsOf(host: HostFs, devices: readonly PciDevice[]): () 
  * fails; /sys/kernel/iommu_groups only when device links name groups the tree does not hold
  * (then the groups folder is missing, not empty).
  */
-export function absentLayers(host: HostFs, cmdline: { value?: string | undefined; error?: string | undefined }, groupsError: string | undefined, linkedGroups: () => Map<string, string>): Set<EvidenceLayer> {
+export function absentLayers(
+  host: HostFs,
+  cmdline: { value?: string | undefined; error?: string | undefined },
+  groupsError: string | undefined,
+  linkedGroups: () => Map<string, string>,
+): Set<EvidenceLayer> {
   const absent = new Set<EvidenceLayer>();
   if (cmdline.value === undefined && cmdline.error === undefined) absent.add('/proc/cmdline');
   if (!host.exists('/proc/cpuinfo')) absent.add('/proc/cpuinfo');

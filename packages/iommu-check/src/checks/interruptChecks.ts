@@ -55,21 +55,53 @@ export function checkIrqRemapping(f: Facts): CheckResult {
   const unsafe = unsafeInterruptsAllowed(f);
   if (unsafe) ev.push(unsafe);
   if (chips?.remapped) {
-    if (unsafe) return check('irq.remapping', 'WARN', `Interrupt remapping is on (${chips.chips.join(', ')}), but VFIO is told to allow unsafe interrupts, which is not needed here.`, ev, 'Remove vfio_iommu_type1.allow_unsafe_interrupts=1 (kernel command line or /etc/modprobe.d).');
+    if (unsafe)
+      return check(
+        'irq.remapping',
+        'WARN',
+        `Interrupt remapping is on (${chips.chips.join(', ')}), but VFIO is told to allow unsafe interrupts, which is not needed here.`,
+        ev,
+        'Remove vfio_iommu_type1.allow_unsafe_interrupts=1 (kernel command line or /etc/modprobe.d).',
+      );
     return check('irq.remapping', 'PASS', `Interrupt remapping is on (${chips.chips.join(', ')}): assigned devices cannot inject arbitrary interrupts.`, ev);
   }
-  if (kernelAbsent(f)) return check('irq.remapping', 'SKIP', `No remapped interrupts seen, and whether the IOMMU is on cannot be read (${notInTree(missingKernelLayer(f)!)}).`, ev);
+  if (kernelAbsent(f))
+    return check(
+      'irq.remapping',
+      'SKIP',
+      `No remapped interrupts seen, and whether the IOMMU is on cannot be read (${notInTree(missingKernelLayer(f)!)}).`,
+      ev,
+    );
   if (f.groupIds.length === 0) return check('irq.remapping', 'SKIP', 'Interrupt remapping needs the IOMMU, which is not enabled (see iommu.kernel).', ev);
   if (chips === undefined) return check('irq.remapping', 'SKIP', 'Cannot tell: neither /proc/interrupts nor /sys/kernel/irq/*/chip_name is readable.', ev);
   const intremapOff = f.params.filter((p) => canonicalParamKey(p.key) === 'intremap' && splitOptions(p.value).includes('off'));
   const unsafeNote = unsafe ? ' VFIO is told to allow unsafe interrupts, so assignment works without isolation.' : '';
   const status: CheckStatus = unsafe ? 'WARN' : 'FAIL';
   if (intremapOff.length > 0) {
-    return check('irq.remapping', status, `Interrupt remapping is off: intremap=off on the command line; VFIO refuses device assignment without it.${unsafeNote}`, ev, planRemediation(f, '', 'Remove intremap=off from the kernel command line and reboot.'));
+    return check(
+      'irq.remapping',
+      status,
+      `Interrupt remapping is off: intremap=off on the command line; VFIO refuses device assignment without it.${unsafeNote}`,
+      ev,
+      planRemediation(f, '', 'Remove intremap=off from the kernel command line and reboot.'),
+    );
   }
-  const unsafeFix = 'Only if you accept that an assigned device can inject interrupts into the host: `options vfio_iommu_type1 allow_unsafe_interrupts=1` in /etc/modprobe.d/vfio.conf.';
+  const unsafeFix =
+    'Only if you accept that an assigned device can inject interrupts into the host: `options vfio_iommu_type1 allow_unsafe_interrupts=1` in /etc/modprobe.d/vfio.conf.';
   if (ecaps.length > 0 && ecaps.some((x) => !x)) {
-    return check('irq.remapping', status, `The IOMMU hardware has no interrupt remapping (ecap IR=0): VFIO refuses device assignment without it.${unsafeNote}`, ev, `Use a platform with interrupt remapping. ${unsafeFix}`);
+    return check(
+      'irq.remapping',
+      status,
+      `The IOMMU hardware has no interrupt remapping (ecap IR=0): VFIO refuses device assignment without it.${unsafeNote}`,
+      ev,
+      `Use a platform with interrupt remapping. ${unsafeFix}`,
+    );
   }
-  return check('irq.remapping', status, `Interrupt remapping is off although the IOMMU is on: no IR- irq chips.${unsafeNote}`, ev, `Check \`dmesg | grep -i -e DMAR-IR -e 'AMD-Vi.*remap' -e x2apic\` (firmware x2APIC opt-out, IOAPIC/HPET missing from the IVRS/DMAR table); update the firmware. ${unsafeFix}`);
+  return check(
+    'irq.remapping',
+    status,
+    `Interrupt remapping is off although the IOMMU is on: no IR- irq chips.${unsafeNote}`,
+    ev,
+    `Check \`dmesg | grep -i -e DMAR-IR -e 'AMD-Vi.*remap' -e x2apic\` (firmware x2APIC opt-out, IOAPIC/HPET missing from the IVRS/DMAR table); update the firmware. ${unsafeFix}`,
+  );
 }

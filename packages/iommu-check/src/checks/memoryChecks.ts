@@ -30,7 +30,12 @@ function lxdPid(f: Facts): string | undefined {
   return undefined;
 }
 
-const UNITS = ['/etc/systemd/system/snap.lxd.daemon.service', '/etc/systemd/system/lxd.service', '/lib/systemd/system/lxd.service', '/usr/lib/systemd/system/lxd.service'];
+const UNITS = [
+  '/etc/systemd/system/snap.lxd.daemon.service',
+  '/etc/systemd/system/lxd.service',
+  '/lib/systemd/system/lxd.service',
+  '/usr/lib/systemd/system/lxd.service',
+];
 
 const MEMLOCK_FIX =
   'Let the LXD daemon lock memory without limit (LXD production setup): add "* soft memlock unlimited", "* hard memlock unlimited", "root soft memlock unlimited" and "root hard memlock unlimited" to /etc/security/limits.conf, and LimitMEMLOCK=infinity in a drop-in of the LXD unit (systemctl edit lxd, or snap.lxd.daemon), then restart LXD.';
@@ -46,7 +51,9 @@ export function checkMemlock(f: Facts): CheckResult {
     const row = /^Max locked memory\s+(\S+)\s+(\S+)/m.exec(limits);
     if (row) {
       const ev = [`/proc/${pid}/limits (lxd): Max locked memory soft ${row[1]} hard ${row[2]}`];
-      return isUnlimited(row[1]!) && isUnlimited(row[2]!) ? check('memlock', 'PASS', 'The LXD daemon may lock unlimited memory (vfio DMA mapping of a VM\'s whole memory).', ev) : check('memlock', 'WARN', `The LXD daemon may lock only ${row[1]} bytes: a VM with vfio devices cannot pin its memory.`, ev, MEMLOCK_FIX);
+      return isUnlimited(row[1]!) && isUnlimited(row[2]!)
+        ? check('memlock', 'PASS', "The LXD daemon may lock unlimited memory (vfio DMA mapping of a VM's whole memory).", ev)
+        : check('memlock', 'WARN', `The LXD daemon may lock only ${row[1]} bytes: a VM with vfio devices cannot pin its memory.`, ev, MEMLOCK_FIX);
     }
   }
   const ev: string[] = [];
@@ -60,18 +67,38 @@ export function checkMemlock(f: Facts): CheckResult {
     }
     if (value !== undefined) {
       ev.push(`${where}: LimitMEMLOCK=${value}`);
-      return isUnlimited(value) ? check('memlock', 'PASS', 'The LXD unit lets the daemon lock unlimited memory.', ev) : check('memlock', 'WARN', `The LXD unit limits locked memory to ${value}: a VM with vfio devices cannot pin its memory.`, ev, MEMLOCK_FIX);
+      return isUnlimited(value)
+        ? check('memlock', 'PASS', 'The LXD unit lets the daemon lock unlimited memory.', ev)
+        : check('memlock', 'WARN', `The LXD unit limits locked memory to ${value}: a VM with vfio devices cannot pin its memory.`, ev, MEMLOCK_FIX);
     }
   }
-  const files = ['/etc/security/limits.conf', ...(tryList(f.host, '/etc/security/limits.d').value ?? []).filter((n) => n.endsWith('.conf')).map((n) => `/etc/security/limits.d/${n}`)];
+  const files = [
+    '/etc/security/limits.conf',
+    ...(tryList(f.host, '/etc/security/limits.d').value ?? []).filter((n) => n.endsWith('.conf')).map((n) => `/etc/security/limits.d/${n}`),
+  ];
   const found = files.map((file) => ({ file, text: tryReadText(f.host, file).value })).filter((x) => x.text !== undefined);
-  if (found.length === 0) return check('memlock', 'SKIP', 'No LXD daemon, LXD unit or limits.conf found: the memlock limit is not known.', [...UNITS.map((u) => `${u}: absent`), '/etc/security/limits.conf: absent']);
-  const lines = found.flatMap(({ file, text }) => parseMemlockLimits(text!).filter((l) => l.domain === '*' || l.domain === 'root').map((l) => ({ ...l, file })));
+  if (found.length === 0)
+    return check('memlock', 'SKIP', 'No LXD daemon, LXD unit or limits.conf found: the memlock limit is not known.', [
+      ...UNITS.map((u) => `${u}: absent`),
+      '/etc/security/limits.conf: absent',
+    ]);
+  const lines = found.flatMap(({ file, text }) =>
+    parseMemlockLimits(text!)
+      .filter((l) => l.domain === '*' || l.domain === 'root')
+      .map((l) => ({ ...l, file })),
+  );
   for (const l of lines) ev.push(`${l.file}: ${l.domain} ${l.type} memlock ${l.value}`);
-  const ok = (domain: string) => ['soft', 'hard'].every((type) => lines.some((l) => l.domain === domain && (l.type === type || l.type === '-') && isUnlimited(l.value)));
+  const ok = (domain: string) =>
+    ['soft', 'hard'].every((type) => lines.some((l) => l.domain === domain && (l.type === type || l.type === '-') && isUnlimited(l.value)));
   if (ok('*') || ok('root')) return check('memlock', 'PASS', 'limits.conf lets processes lock unlimited memory.', ev);
   if (ev.length === 0) ev.push(...found.map(({ file }) => `${file}: no memlock line for * or root`));
-  return check('memlock', 'WARN', 'limits.conf sets no unlimited memlock for * or root (the kernel default is 8 MiB): a VM with vfio devices cannot pin its memory.', ev, MEMLOCK_FIX);
+  return check(
+    'memlock',
+    'WARN',
+    'limits.conf sets no unlimited memlock for * or root (the kernel default is 8 MiB): a VM with vfio devices cannot pin its memory.',
+    ev,
+    MEMLOCK_FIX,
+  );
 }
 
 /** Hugepages reserved per NUMA node (nr_hugepages summed over sizes), from /sys/devices/system/node. */
@@ -101,18 +128,40 @@ export function checkHugepages(f: Facts, asked: readonly PciDevice[]): CheckResu
   const nodes = nodeHugepages(f);
   const meminfo = tryReadText(f.host, '/proc/meminfo').value;
   const total = meminfo === undefined ? undefined : Number(/^HugePages_Total:\s+(\d+)/m.exec(meminfo)?.[1] ?? '0');
-  if (nodes.size === 0 && total === undefined) return check('hugepages', 'SKIP', 'Neither /sys/devices/system/node nor /proc/meminfo is readable: hugepage reservations are not known.', ['/sys/devices/system/node: absent', '/proc/meminfo: absent']);
+  if (nodes.size === 0 && total === undefined)
+    return check('hugepages', 'SKIP', 'Neither /sys/devices/system/node nor /proc/meminfo is readable: hugepage reservations are not known.', [
+      '/sys/devices/system/node: absent',
+      '/proc/meminfo: absent',
+    ]);
   const ev = [...[...nodes.values()].flatMap((n) => n.ev), ...(total === undefined ? [] : [`/proc/meminfo: HugePages_Total ${total}`])];
   const fix = (node: number | undefined) =>
     `Reserve hugepages${node === undefined ? '' : ` on NUMA node ${node}`} for large VMs with vfio devices and set limits.memory.hugepages=true on them: echo 1024 > /sys/devices/system/node/node${node ?? 0}/hugepages/hugepages-2048kB/nr_hugepages (at boot: a sysctl vm.nr_hugepages or the kernel parameters hugepagesz=2M hugepages=N).`;
   const withNode = asked.filter((d) => d.numaNode !== null && nodes.has(d.numaNode));
   if (withNode.length > 0) {
     const missing = withNode.filter((d) => nodes.get(d.numaNode!)!.pages === 0);
-    if (missing.length === 0) return check('hugepages', 'PASS', `Hugepages are reserved on the NUMA node of ${withNode.map((d) => `${d.address} (node ${d.numaNode})`).join(', ')}.`, ev);
+    if (missing.length === 0)
+      return check(
+        'hugepages',
+        'PASS',
+        `Hugepages are reserved on the NUMA node of ${withNode.map((d) => `${d.address} (node ${d.numaNode})`).join(', ')}.`,
+        ev,
+      );
     const node = missing[0]!.numaNode!;
-    return check('hugepages', 'WARN', `No hugepages are reserved on NUMA node ${node}, where ${missing.map((d) => d.address).join(', ')} sit${missing.length === 1 ? 's' : ''}: a VM given ${missing.length === 1 ? 'it' : 'them'} cannot use limits.memory.hugepages there.`, ev, fix(node));
+    return check(
+      'hugepages',
+      'WARN',
+      `No hugepages are reserved on NUMA node ${node}, where ${missing.map((d) => d.address).join(', ')} sit${missing.length === 1 ? 's' : ''}: a VM given ${missing.length === 1 ? 'it' : 'them'} cannot use limits.memory.hugepages there.`,
+      ev,
+      fix(node),
+    );
   }
   const reserved = nodes.size > 0 ? [...nodes.values()].reduce((n, x) => n + x.pages, 0) : total!;
-  if (reserved > 0) return check('hugepages', 'PASS', `${reserved} hugepages are reserved${nodes.size > 1 ? ` (${[...nodes].map(([n, x]) => `node ${n}: ${x.pages}`).join(', ')})` : ''}.`, ev);
+  if (reserved > 0)
+    return check(
+      'hugepages',
+      'PASS',
+      `${reserved} hugepages are reserved${nodes.size > 1 ? ` (${[...nodes].map(([n, x]) => `node ${n}: ${x.pages}`).join(', ')})` : ''}.`,
+      ev,
+    );
   return check('hugepages', 'WARN', 'No hugepages are reserved: large VMs with vfio devices pin fragmented 4 KiB pages.', ev, fix(undefined));
 }

@@ -26,29 +26,61 @@ export function firmwareRemediation(f: Facts): string {
       'or virtio-iommu), then boot it with intel_iommu=on. Hypervisors without a virtual IOMMU (Firecracker, most cloud instances) cannot pass devices through to nested guests.'
     );
   }
-  if (f.cpu.vendor === 'intel') return 'Enable VT-d (Intel Virtualization Technology for Directed I/O) in the firmware setup (UEFI/BIOS; often under Chipset or System Agent configuration), save and power-cycle.';
-  if (f.cpu.vendor === 'amd') return 'Enable IOMMU (AMD-Vi) and SVM Mode in the firmware setup (UEFI/BIOS; IOMMU is often under AMD CBS > NBIO Common Options and set to Auto), save and power-cycle.';
+  if (f.cpu.vendor === 'intel')
+    return 'Enable VT-d (Intel Virtualization Technology for Directed I/O) in the firmware setup (UEFI/BIOS; often under Chipset or System Agent configuration), save and power-cycle.';
+  if (f.cpu.vendor === 'amd')
+    return 'Enable IOMMU (AMD-Vi) and SVM Mode in the firmware setup (UEFI/BIOS; IOMMU is often under AMD CBS > NBIO Common Options and set to Auto), save and power-cycle.';
   return 'Enable the SMMU / IOMMU in the firmware setup, or use firmware that describes it (ACPI IORT).';
 }
 
 export function checkCpuVirtualization(f: Facts): CheckResult {
-  if (f.absent.has('/proc/cpuinfo')) return check('cpu.virtualization', 'SKIP', `${notInTree('/proc/cpuinfo')}: the CPU's virtualization flags (vmx/svm) cannot be read.`, ['/proc/cpuinfo: absent']);
-  const ev = [`${f.cpuPath}: vendor ${f.cpu.vendorId ?? 'unknown'}, ${f.cpu.virtualization ? `flag ${f.cpu.virtualization}` : 'no vmx/svm flag'}${f.cpu.hypervisor ? ', flag hypervisor' : ''}`];
+  if (f.absent.has('/proc/cpuinfo'))
+    return check('cpu.virtualization', 'SKIP', `${notInTree('/proc/cpuinfo')}: the CPU's virtualization flags (vmx/svm) cannot be read.`, [
+      '/proc/cpuinfo: absent',
+    ]);
+  const ev = [
+    `${f.cpuPath}: vendor ${f.cpu.vendorId ?? 'unknown'}, ${f.cpu.virtualization ? `flag ${f.cpu.virtualization}` : 'no vmx/svm flag'}${f.cpu.hypervisor ? ', flag hypervisor' : ''}`,
+  ];
   if (f.cpu.virtualization !== null) {
-    return check('cpu.virtualization', 'PASS', `Hardware virtualization available (${f.cpu.virtualization === 'vmx' ? 'Intel VT-x' : 'AMD-V'}): KVM can run the VMs devices are passed to.`, ev);
+    return check(
+      'cpu.virtualization',
+      'PASS',
+      `Hardware virtualization available (${f.cpu.virtualization === 'vmx' ? 'Intel VT-x' : 'AMD-V'}): KVM can run the VMs devices are passed to.`,
+      ev,
+    );
   }
   if (f.cpu.vendor === 'other') {
     const kvm = f.host.exists('/dev/kvm');
     ev.push(`/dev/kvm: ${kvm ? 'present' : 'absent'}`);
     return kvm
       ? check('cpu.virtualization', 'PASS', 'KVM is available (/dev/kvm).', ev)
-      : check('cpu.virtualization', 'WARN', 'No /dev/kvm: VMs cannot run on this host (containers can still get devices).', ev, 'Enable virtualization in the firmware and load the kvm module.');
+      : check(
+          'cpu.virtualization',
+          'WARN',
+          'No /dev/kvm: VMs cannot run on this host (containers can still get devices).',
+          ev,
+          'Enable virtualization in the firmware and load the kvm module.',
+        );
   }
   const name = f.cpu.vendor === 'intel' ? 'VT-x (vmx)' : 'AMD-V (svm)';
   if (f.isVm) {
-    return check('cpu.virtualization', 'FAIL', `No ${name} flag: this virtual machine has no nested virtualization, so it cannot run VMs to pass devices to (containers are unaffected).`, ev, `Enable nested virtualization in the outer hypervisor (KVM: kvm_${f.cpu.vendor === 'intel' ? 'intel' : 'amd'} nested=1 and a CPU model with ${f.cpu.vendor === 'intel' ? 'vmx' : 'svm'}, e.g. -cpu host).`);
+    return check(
+      'cpu.virtualization',
+      'FAIL',
+      `No ${name} flag: this virtual machine has no nested virtualization, so it cannot run VMs to pass devices to (containers are unaffected).`,
+      ev,
+      `Enable nested virtualization in the outer hypervisor (KVM: kvm_${f.cpu.vendor === 'intel' ? 'intel' : 'amd'} nested=1 and a CPU model with ${f.cpu.vendor === 'intel' ? 'vmx' : 'svm'}, e.g. -cpu host).`,
+    );
   }
-  return check('cpu.virtualization', 'FAIL', `No ${name} flag in /proc/cpuinfo: hardware virtualization is off in the firmware, so KVM cannot run VMs (containers are unaffected).`, ev, f.cpu.vendor === 'intel' ? 'Enable Intel Virtualization Technology (VT-x) in the firmware setup, save and power-cycle.' : 'Enable SVM Mode in the firmware setup, save and power-cycle.');
+  return check(
+    'cpu.virtualization',
+    'FAIL',
+    `No ${name} flag in /proc/cpuinfo: hardware virtualization is off in the firmware, so KVM cannot run VMs (containers are unaffected).`,
+    ev,
+    f.cpu.vendor === 'intel'
+      ? 'Enable Intel Virtualization Technology (VT-x) in the firmware setup, save and power-cycle.'
+      : 'Enable SVM Mode in the firmware setup, save and power-cycle.',
+  );
 }
 
 export function checkFirmware(f: Facts): CheckResult {
@@ -56,12 +88,27 @@ export function checkFirmware(f: Facts): CheckResult {
   const ev: string[] = [];
   if (f.tables === undefined) {
     ev.push(`${ACPI_TABLES}: ${f.tablesError ?? 'absent'}`);
-    if (f.units.length > 0) return check('iommu.firmware', 'PASS', `No ACPI tables visible, but the kernel registered IOMMU units (${f.units.join(', ')}): the firmware describes an IOMMU.`, ev);
-    if (f.absent.has('/sys/firmware')) return check('iommu.firmware', 'SKIP', `${notInTree('/sys/firmware')}: whether the firmware describes an IOMMU (ACPI ${want} table) cannot be read.`, ev);
-    return check('iommu.firmware', 'FAIL', `${ACPI_TABLES} is ${f.tablesError ? 'unreadable' : 'absent'}: no ACPI ${want} table can be seen, so the firmware exposes no IOMMU to this kernel.`, ev, f.tablesError ? 'Run as root to read the ACPI tables.' : firmwareRemediation(f));
+    if (f.units.length > 0)
+      return check(
+        'iommu.firmware',
+        'PASS',
+        `No ACPI tables visible, but the kernel registered IOMMU units (${f.units.join(', ')}): the firmware describes an IOMMU.`,
+        ev,
+      );
+    if (f.absent.has('/sys/firmware'))
+      return check('iommu.firmware', 'SKIP', `${notInTree('/sys/firmware')}: whether the firmware describes an IOMMU (ACPI ${want} table) cannot be read.`, ev);
+    return check(
+      'iommu.firmware',
+      'FAIL',
+      `${ACPI_TABLES} is ${f.tablesError ? 'unreadable' : 'absent'}: no ACPI ${want} table can be seen, so the firmware exposes no IOMMU to this kernel.`,
+      ev,
+      f.tablesError ? 'Run as root to read the ACPI tables.' : firmwareRemediation(f),
+    );
   }
   const found = f.tables.filter((t) => ['DMAR', 'IVRS', 'IORT'].includes(t));
-  ev.push(`${ACPI_TABLES}: ${found.length > 0 ? found.join(', ') : f.tables.length === 0 ? 'no tables' : `no DMAR, IVRS or IORT (${f.tables.length} tables: ${f.tables.slice(0, 12).join(' ')}${f.tables.length > 12 ? ' ...' : ''})`}`);
+  ev.push(
+    `${ACPI_TABLES}: ${found.length > 0 ? found.join(', ') : f.tables.length === 0 ? 'no tables' : `no DMAR, IVRS or IORT (${f.tables.length} tables: ${f.tables.slice(0, 12).join(' ')}${f.tables.length > 12 ? ' ...' : ''})`}`,
+  );
   if (found.includes(want)) {
     const what = want === 'DMAR' ? 'Intel VT-d DMA remapping units (DMAR)' : want === 'IVRS' ? 'AMD-Vi I/O virtualization (IVRS)' : 'SMMUs (IORT)';
     return check('iommu.firmware', 'PASS', `The firmware describes ${what}: the IOMMU is on in the firmware.`, ev);
@@ -78,13 +125,25 @@ export function checkFirmware(f: Facts): CheckResult {
 export function checkPciDevices(f: Facts): CheckResult {
   const ev = [`/sys/bus/pci/devices: ${f.scan.devices.length} devices`, ...f.scan.problems.slice(0, 5).map((p) => `${p.address}: ${p.message}`)];
   if (f.scan.devices.length === 0) {
-    return check('pci.devices', 'FAIL', `No PCI devices readable under /sys/bus/pci/devices${f.scan.problems.length > 0 ? ` (${f.scan.problems.length} unreadable)` : ''}: nothing to pass through here (or reading is denied).`, ev, 'Run on the host itself (not a container without /sys), as root; to see a full report meanwhile: passthru doctor --root fixtures/hosts/intel-workstation');
+    return check(
+      'pci.devices',
+      'FAIL',
+      `No PCI devices readable under /sys/bus/pci/devices${f.scan.problems.length > 0 ? ` (${f.scan.problems.length} unreadable)` : ''}: nothing to pass through here (or reading is denied).`,
+      ev,
+      'Run on the host itself (not a container without /sys), as root; to see a full report meanwhile: passthru doctor --root fixtures/hosts/intel-workstation',
+    );
   }
   const unreadable = f.scan.problems.filter((p) => !f.byAddress.has(p.address)).length;
   const partial = new Set(f.scan.problems.filter((p) => f.byAddress.has(p.address)).map((p) => p.address)).size;
   if (f.scan.problems.length > 0) {
     const parts = [unreadable > 0 ? `${unreadable} could not be read` : '', partial > 0 ? `${partial} read in part` : ''].filter((x) => x !== '').join(', ');
-    return check('pci.devices', 'WARN', `${f.scan.devices.length} PCI devices read; ${parts} (see evidence).`, ev, unreadable > 0 ? 'Run as root.' : 'Capture the whole tree (the links lead to folders it lacks).');
+    return check(
+      'pci.devices',
+      'WARN',
+      `${f.scan.devices.length} PCI devices read; ${parts} (see evidence).`,
+      ev,
+      unreadable > 0 ? 'Run as root.' : 'Capture the whole tree (the links lead to folders it lacks).',
+    );
   }
   return check('pci.devices', 'PASS', `${f.scan.devices.length} PCI devices, ${f.groups.length} IOMMU groups.`, ev);
 }

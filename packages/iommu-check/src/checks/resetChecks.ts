@@ -40,14 +40,27 @@ export function checkReset(f: Facts, address: string): CheckResult {
     const bytes = tryReadBytes(f.host, `${sysfs}/config`, 4096);
     const flr = bytes.value === undefined ? undefined : flrFromConfig(new Uint8Array(bytes.value));
     ev.push(`${sysfs}/config: ${flr === undefined ? 'PCIe Device Capabilities not readable' : `PCIe Device Capabilities FLR ${flr ? '+' : '-'}`}`);
-    if (flr === undefined) return check(id, 'SKIP', `Cannot tell how ${address} resets: no reset_method, and its config space past 64 bytes is not readable.`, ev, 'Run passthru doctor as root.');
+    if (flr === undefined)
+      return check(
+        id,
+        'SKIP',
+        `Cannot tell how ${address} resets: no reset_method, and its config space past 64 bytes is not readable.`,
+        ev,
+        'Run passthru doctor as root.',
+      );
     methods = [...(flr ? ['flr'] : []), ...(d.parent !== null ? ['bus'] : [])];
   }
   const family = noResetFamily(d.vendorId, d.deviceId);
   if (family !== undefined) {
     const vr = vendorResetLoaded(f);
     ev.push(vr.evidence);
-    if (vr.loaded && methods.includes('device_specific')) return check(id, 'PASS', `${address} is an ${family} GPU, which does not reset by itself; vendor-reset is loaded and reset_method offers device_specific.`, ev);
+    if (vr.loaded && methods.includes('device_specific'))
+      return check(
+        id,
+        'PASS',
+        `${address} is an ${family} GPU, which does not reset by itself; vendor-reset is loaded and reset_method offers device_specific.`,
+        ev,
+      );
     return check(
       id,
       'WARN',
@@ -57,13 +70,25 @@ export function checkReset(f: Facts, address: string): CheckResult {
     );
   }
   const own = methods.filter((m) => (FUNCTION_RESETS as readonly string[]).includes(m));
-  if (own.length > 0) return check(id, 'PASS', `${address} resets by itself (${own.join(', ')}${methods.some((m) => (BUS_RESETS as readonly string[]).includes(m)) ? ', bus as fallback' : ''}).`, ev);
+  if (own.length > 0)
+    return check(
+      id,
+      'PASS',
+      `${address} resets by itself (${own.join(', ')}${methods.some((m) => (BUS_RESETS as readonly string[]).includes(m)) ? ', bus as fallback' : ''}).`,
+      ev,
+    );
   if (methods.some((m) => (BUS_RESETS as readonly string[]).includes(m))) {
     const hits = busResetHits(f, d);
     const others = hits.filter((x) => slotOf(x.address) !== slotOf(address));
     ev.push(...hits.map((x) => `bus reset also resets ${describeDevice(x, x.address)}`));
     const what = hits.length === 0 ? 'nothing else is behind its bridge' : `it also resets ${hits.map((x) => x.address).join(', ')}`;
-    if (others.length === 0) return check(id, 'PASS', `${address} resets only by a secondary bus reset of bridge ${d.parent}: ${what}${hits.length ? ' (functions of the same card, which move with it)' : ''}.`, ev);
+    if (others.length === 0)
+      return check(
+        id,
+        'PASS',
+        `${address} resets only by a secondary bus reset of bridge ${d.parent}: ${what}${hits.length ? ' (functions of the same card, which move with it)' : ''}.`,
+        ev,
+      );
     return check(
       id,
       'WARN',
@@ -72,5 +97,11 @@ export function checkReset(f: Facts, address: string): CheckResult {
       `Pass ${others.map((x) => x.address).join(', ')} to the same VM, or move the card to a slot of its own; a VM cannot be reset without disturbing them.`,
     );
   }
-  return check(id, 'WARN', `${address} offers no reset method: after a VM stops, its state carries over to the next user, and reuse may need a host reboot.`, ev, 'Check for firmware updates; where the device has a known quirk, vendor-reset may add a device_specific reset.');
+  return check(
+    id,
+    'WARN',
+    `${address} offers no reset method: after a VM stops, its state carries over to the next user, and reuse may need a host reboot.`,
+    ev,
+    'Check for firmware updates; where the device has a known quirk, vendor-reset may add a device_specific reset.',
+  );
 }

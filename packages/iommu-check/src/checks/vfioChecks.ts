@@ -27,7 +27,11 @@ function readLoadedModules(f: Facts): { loaded: Set<string>; builtin: Set<string
   const builtinPath = f.release ? `/lib/modules/${f.release}/modules.builtin` : undefined;
   const builtinText = builtinPath ? tryReadText(f.host, builtinPath).value : undefined;
   for (const line of (builtinText ?? '').split('\n')) {
-    const base = line.trim().split('/').pop()?.replace(/\.ko(\.[a-z]+)?$/, '');
+    const base = line
+      .trim()
+      .split('/')
+      .pop()
+      ?.replace(/\.ko(\.[a-z]+)?$/, '');
     if (base) builtin.add(normalizeModuleName(base));
   }
   const show = (s: Set<string>): string => REQUIRED_VFIO.filter((m) => s.has(m)).join(' ') || 'none of vfio, vfio_pci, vfio_iommu_type1';
@@ -46,16 +50,43 @@ export function checkVfioModules(f: Facts): CheckResult {
   const blocked = REQUIRED_VFIO.filter((m) => isModuleBlocked(f.modprobe, m));
   if (blocked.length > 0) {
     ev.push(`/etc/modprobe.d: ${blocked.join(', ')} blacklisted or install-disabled`);
-    return check('vfio.modules', 'FAIL', `${blocked.join(', ')} blocked by modprobe.d (blacklist or install /bin/false): vfio-pci cannot load.`, ev, `Remove the blacklist / install lines for ${blocked.join(', ')} from ${[...new Set([...f.modprobe.blacklists, ...f.modprobe.installs].filter((b) => blocked.includes(b.module as (typeof REQUIRED_VFIO)[number])).map((b) => b.origin.path))].join(', ')}.`);
+    return check(
+      'vfio.modules',
+      'FAIL',
+      `${blocked.join(', ')} blocked by modprobe.d (blacklist or install /bin/false): vfio-pci cannot load.`,
+      ev,
+      `Remove the blacklist / install lines for ${blocked.join(', ')} from ${[...new Set([...f.modprobe.blacklists, ...f.modprobe.installs].filter((b) => blocked.includes(b.module as (typeof REQUIRED_VFIO)[number])).map((b) => b.origin.path))].join(', ')}.`,
+    );
   }
   if (missing.length === 0) {
     return check('vfio.modules', 'PASS', `${REQUIRED_VFIO.map((m) => `${m} ${state(m)}`).join(', ')}.`, ev);
   }
-  const notBuilt = f.config ? missing.filter((m) => { const v = f.config!.options.get(cfgName[m]!); return v === undefined || v === 'n'; }) : [];
+  const notBuilt = f.config
+    ? missing.filter((m) => {
+        const v = f.config!.options.get(cfgName[m]!);
+        return v === undefined || v === 'n';
+      })
+    : [];
   if (notBuilt.length > 0) {
-    return check('vfio.modules', 'FAIL', `${notBuilt.join(', ')} not built for this kernel (${notBuilt.map((m) => `${cfgName[m]} ${f.config!.options.get(cfgName[m]!) === 'n' ? 'is not set' : 'absent'}`).join(', ')} in ${f.config!.path}): VFIO passthrough is impossible with this kernel.`, ev, 'Boot a kernel built with CONFIG_VFIO, CONFIG_VFIO_PCI and CONFIG_VFIO_IOMMU_TYPE1 (=m or =y; every major distribution kernel has them).');
+    return check(
+      'vfio.modules',
+      'FAIL',
+      `${notBuilt.join(', ')} not built for this kernel (${notBuilt.map((m) => `${cfgName[m]} ${f.config!.options.get(cfgName[m]!) === 'n' ? 'is not set' : 'absent'}`).join(', ')} in ${f.config!.path}): VFIO passthrough is impossible with this kernel.`,
+      ev,
+      'Boot a kernel built with CONFIG_VFIO, CONFIG_VFIO_PCI and CONFIG_VFIO_IOMMU_TYPE1 (=m or =y; every major distribution kernel has them).',
+    );
   }
-  return check('vfio.modules', 'WARN', `Not loaded: ${missing.join(', ')} (${REQUIRED_VFIO.filter((m) => !missing.includes(m)).map((m) => `${m} ${state(m)}`).join(', ') || 'none loaded'}).`, ev, 'modprobe vfio-pci (it pulls in vfio and vfio_iommu_type1); to load it at every boot: echo vfio-pci > /etc/modules-load.d/vfio-pci.conf');
+  return check(
+    'vfio.modules',
+    'WARN',
+    `Not loaded: ${missing.join(', ')} (${
+      REQUIRED_VFIO.filter((m) => !missing.includes(m))
+        .map((m) => `${m} ${state(m)}`)
+        .join(', ') || 'none loaded'
+    }).`,
+    ev,
+    'modprobe vfio-pci (it pulls in vfio and vfio_iommu_type1); to load it at every boot: echo vfio-pci > /etc/modules-load.d/vfio-pci.conf',
+  );
 }
 
 function idMatches(id: string, d: PciDevice): boolean {
@@ -95,15 +126,29 @@ export function checkVfioModprobe(f: Facts, asked: readonly PciDevice[]): CheckR
 
   const good = ids.filter((id) => !bad.includes(id));
   const claimed = f.scan.devices.filter((d) => good.some((id) => idMatches(id, d)));
-  if (good.length > 0) notes.push(`vfio-pci ids=${good.join(',')} claims ${claimed.length > 0 ? claimed.map((d) => d.address).join(' ') : 'no device of this host'}`);
+  if (good.length > 0)
+    notes.push(`vfio-pci ids=${good.join(',')} claims ${claimed.length > 0 ? claimed.map((d) => d.address).join(' ') : 'no device of this host'}`);
   if (asked.length > 0 && good.length > 0) {
     const wanted = new Set(asked.flatMap((d) => groupEndpoints(f, d)));
     const extra = claimed.filter((d) => !wanted.has(d.address));
-    if (extra.length > 0) problems.push(`ids= also claims ${extra.map((d) => `${d.address} (${idOf(d)}${d.bootVga ? ', the boot GPU' : ''}${d.driver ? `, now on ${d.driver}` : ''})`).join(', ')}, which ${extra.length === 1 ? 'is' : 'are'} not in the asked devices' groups: vfio-pci takes every device with a listed id`);
+    if (extra.length > 0)
+      problems.push(
+        `ids= also claims ${extra.map((d) => `${d.address} (${idOf(d)}${d.bootVga ? ', the boot GPU' : ''}${d.driver ? `, now on ${d.driver}` : ''})`).join(', ')}, which ${extra.length === 1 ? 'is' : 'are'} not in the asked devices' groups: vfio-pci takes every device with a listed id`,
+      );
   }
   // The native driver must not win the race: a softdep <driver> pre: vfio-pci per claimed device's driver.
-  const racing = [...new Set(claimed.map((d) => d.driver).filter((drv): drv is string => drv !== null && !keepsGroupViable(drv)).map(normalizeModuleName))].filter((m) => !softdeps.some((s) => s.module === m) && m !== 'pcieport');
-  if (racing.length > 0 && good.length > 0) problems.push(`no \`softdep <driver> pre: vfio-pci\` for ${racing.join(', ')}: ${racing.length === 1 ? 'it' : 'they'} can claim the listed devices before vfio-pci loads`);
+  const racing = [
+    ...new Set(
+      claimed
+        .map((d) => d.driver)
+        .filter((drv): drv is string => drv !== null && !keepsGroupViable(drv))
+        .map(normalizeModuleName),
+    ),
+  ].filter((m) => !softdeps.some((s) => s.module === m) && m !== 'pcieport');
+  if (racing.length > 0 && good.length > 0)
+    problems.push(
+      `no \`softdep <driver> pre: vfio-pci\` for ${racing.join(', ')}: ${racing.length === 1 ? 'it' : 'they'} can claim the listed devices before vfio-pci loads`,
+    );
   if (isModuleBlocked(cfg, 'vfio_pci')) problems.push('vfio_pci is blacklisted or install-disabled');
 
   const summary = [...problems, ...notes].join('; ') || 'No vfio-pci options in modprobe.d (none are needed when passthru binds by driver_override).';
@@ -111,8 +156,18 @@ export function checkVfioModprobe(f: Facts, asked: readonly PciDevice[]): CheckR
     const fixes: string[] = [];
     if (racing.length > 0) fixes.push(`Add to /etc/modprobe.d/vfio.conf: ${racing.map((m) => `softdep ${m} pre: vfio-pci`).join('; ')}.`);
     if (asked.length > 0) {
-      const wantIds = [...new Set(asked.flatMap((d) => [d.address, ...d.functions]).map((a) => f.byAddress.get(a)).filter((d): d is PciDevice => d !== undefined).map(idOf))];
-      fixes.push(`Prefer binding by address (\`passthru bind ${asked.map((d) => d.address).join(' ')} --persist\` uses driver_override) over ids=; or list only ${wantIds.join(',')} when no other device shares those ids.`);
+      const wantIds = [
+        ...new Set(
+          asked
+            .flatMap((d) => [d.address, ...d.functions])
+            .map((a) => f.byAddress.get(a))
+            .filter((d): d is PciDevice => d !== undefined)
+            .map(idOf),
+        ),
+      ];
+      fixes.push(
+        `Prefer binding by address (\`passthru bind ${asked.map((d) => d.address).join(' ')} --persist\` uses driver_override) over ids=; or list only ${wantIds.join(',')} when no other device shares those ids.`,
+      );
     }
     if (bad.length > 0) fixes.push('Write ids as vendor:device in hex, e.g. ids=10de:2684,10de:22ba.');
     return check('vfio.modprobe', 'WARN', `${summary}.`, ev, fixes.join(' ') || 'Fix the lines listed in the evidence.');
@@ -153,24 +208,59 @@ export function checkVfioInitramfs(f: Facts, asked: readonly PciDevice[]): Check
   for (const r of reports) ev.push(`${r.path} (${r.report.tool}): ${r.report.modules.map((m) => m.module).join(' ') || '(no modules)'}`);
   for (const e of errors) ev.push(e);
   if (reports.length === 0 && errors.length === 0) {
-    return check('vfio.initramfs', 'SKIP', 'No initramfs generator configuration found (/etc/initramfs-tools/modules, /etc/dracut.conf[.d], /etc/mkinitcpio.conf): vfio-pci can only bind after the root filesystem is mounted, which is fine unless a native driver in the initramfs claims the device first.', ['/etc/initramfs-tools/modules, /etc/dracut.conf, /etc/mkinitcpio.conf: absent']);
+    return check(
+      'vfio.initramfs',
+      'SKIP',
+      'No initramfs generator configuration found (/etc/initramfs-tools/modules, /etc/dracut.conf[.d], /etc/mkinitcpio.conf): vfio-pci can only bind after the root filesystem is mounted, which is fine unless a native driver in the initramfs claims the device first.',
+      ['/etc/initramfs-tools/modules, /etc/dracut.conf, /etc/mkinitcpio.conf: absent'],
+    );
   }
-  if (errors.length > 0 && reports.length === 0) return check('vfio.initramfs', 'WARN', `Cannot evaluate the initramfs configuration: ${errors.join('; ')}`, ev, 'Fix the file named above.');
+  if (errors.length > 0 && reports.length === 0)
+    return check('vfio.initramfs', 'WARN', `Cannot evaluate the initramfs configuration: ${errors.join('; ')}`, ev, 'Fix the file named above.');
   const withVfio = reports.filter((r) => r.report.includesVfioPci);
   const notes = reports.flatMap((r) => r.report.notes);
   if (withVfio.length > 0) {
     const order = withVfio.filter((r) => r.report.gpuDrivers.length > 0 && !r.report.vfioBeforeGpu);
     if (order.length > 0) {
-      return check('vfio.initramfs', 'WARN', `vfio_pci is in the initramfs, but after ${order.flatMap((r) => r.report.gpuDrivers).join(', ')}: the GPU driver loads first and claims the card.`, ev, 'List vfio_pci (and vfio, vfio_iommu_type1) before the GPU driver, then rebuild the initramfs (update-initramfs -u, dracut -f or mkinitcpio -P).');
+      return check(
+        'vfio.initramfs',
+        'WARN',
+        `vfio_pci is in the initramfs, but after ${order.flatMap((r) => r.report.gpuDrivers).join(', ')}: the GPU driver loads first and claims the card.`,
+        ev,
+        'List vfio_pci (and vfio, vfio_iommu_type1) before the GPU driver, then rebuild the initramfs (update-initramfs -u, dracut -f or mkinitcpio -P).',
+      );
     }
     ev.push(...notes.map((n) => `note: ${n}`));
-    return check('vfio.initramfs', 'PASS', `vfio_pci is in the initramfs (${withVfio.map((r) => r.report.tool).join(', ')}): it can claim devices before their native drivers.`, ev);
+    return check(
+      'vfio.initramfs',
+      'PASS',
+      `vfio_pci is in the initramfs (${withVfio.map((r) => r.report.tool).join(', ')}): it can claim devices before their native drivers.`,
+      ev,
+    );
   }
-  const gpus = asked.filter((d) => d.class.startsWith('03') || (d.driver !== null && (GPU_DRIVERS as readonly string[]).includes(normalizeModuleName(d.driver))));
+  const gpus = asked.filter(
+    (d) => d.class.startsWith('03') || (d.driver !== null && (GPU_DRIVERS as readonly string[]).includes(normalizeModuleName(d.driver))),
+  );
   const tool = reports[0]!.report.tool;
-  const how = tool === 'initramfs-tools' ? 'add vfio, vfio_iommu_type1 and vfio_pci to /etc/initramfs-tools/modules, then update-initramfs -u' : tool === 'dracut' ? 'add force_drivers+=" vfio vfio_iommu_type1 vfio_pci " to /etc/dracut.conf.d/vfio.conf, then dracut -f' : 'put vfio_pci vfio vfio_iommu_type1 first in MODULES=() in /etc/mkinitcpio.conf, then mkinitcpio -P';
+  const how =
+    tool === 'initramfs-tools'
+      ? 'add vfio, vfio_iommu_type1 and vfio_pci to /etc/initramfs-tools/modules, then update-initramfs -u'
+      : tool === 'dracut'
+        ? 'add force_drivers+=" vfio vfio_iommu_type1 vfio_pci " to /etc/dracut.conf.d/vfio.conf, then dracut -f'
+        : 'put vfio_pci vfio vfio_iommu_type1 first in MODULES=() in /etc/mkinitcpio.conf, then mkinitcpio -P';
   if (gpus.length > 0) {
-    return check('vfio.initramfs', 'WARN', `vfio_pci is not in the initramfs (${tool}): the native driver of ${gpus.map((d) => d.address).join(', ')} can claim it at boot before vfio-pci.`, ev, `To claim the GPU at boot: ${how} (\`passthru persist\` can do this).`);
+    return check(
+      'vfio.initramfs',
+      'WARN',
+      `vfio_pci is not in the initramfs (${tool}): the native driver of ${gpus.map((d) => d.address).join(', ')} can claim it at boot before vfio-pci.`,
+      ev,
+      `To claim the GPU at boot: ${how} (\`passthru persist\` can do this).`,
+    );
   }
-  return check('vfio.initramfs', 'PASS', `vfio_pci is not in the initramfs (${tool}); needed only to claim a device before its native driver loads from the initramfs (a boot GPU).`, ev);
+  return check(
+    'vfio.initramfs',
+    'PASS',
+    `vfio_pci is not in the initramfs (${tool}); needed only to claim a device before its native driver loads from the initramfs (a boot GPU).`,
+    ev,
+  );
 }

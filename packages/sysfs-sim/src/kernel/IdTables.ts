@@ -148,7 +148,15 @@ export class IdTables {
 /** A static id table entry `vvvv:dddd` or `vvvv:*` as a pci_device_id. */
 function parseTableEntry(entry: string): DynamicId {
   const [vendor, device] = entry.split(':') as [string, string];
-  return { vendor: parseInt(vendor, 16), device: device === '*' ? ANY : parseInt(device, 16), subvendor: ANY, subdevice: ANY, class: 0, classMask: 0, driverData: 0 };
+  return {
+    vendor: parseInt(vendor, 16),
+    device: device === '*' ? ANY : parseInt(device, 16),
+    subvendor: ANY,
+    subdevice: ANY,
+    class: 0,
+    classMask: 0,
+    driverData: 0,
+  };
 }
 
 /** pci_match_one_device. */

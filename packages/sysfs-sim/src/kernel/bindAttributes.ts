@@ -14,7 +14,8 @@ export function writeBind(ctx: WriteContext, driver: string, data: string): void
   const name = sysfsName(data);
   const device = ctx.tree.device(name);
   if (!device) throw errnoError('ENODEV', `bind: no device ${name}`);
-  if (!ctx.ids.matches(driver, device)) throw errnoError('ENODEV', `bind: ${driver} does not match ${name}${device.override ? ` (driver_override is ${device.override})` : ''}`);
+  if (!ctx.ids.matches(driver, device))
+    throw errnoError('ENODEV', `bind: ${driver} does not match ${name}${device.override ? ` (driver_override is ${device.override})` : ''}`);
   if (device.driver) throw errnoError('EBUSY', `bind: ${name} is already bound to ${device.driver}`);
   const error = probe(ctx, driver, device);
   if (error && error !== 'quiet') throw errnoError(error, `bind: ${driver} probe of ${name} failed`);

@@ -43,12 +43,24 @@ export interface InjectedFault extends Omit<FaultSpec, 'path'> {
   fired: number;
 }
 
-const FaultPathSchema = z.union([z.string().min(1), z.object({ regexp: z.string().min(1), flags: z.string().regex(/^[imsu]*$/).default('') })]);
+const FaultPathSchema = z.union([
+  z.string().min(1),
+  z.object({
+    regexp: z.string().min(1),
+    flags: z
+      .string()
+      .regex(/^[imsu]*$/)
+      .default(''),
+  }),
+]);
 const FaultFieldsSchema = z.object({
   data: z.string().optional(),
   nth: z.number().int().min(1).optional(),
   once: z.boolean().optional(),
-  fail: z.string().regex(/^E[A-Z0-9]+$/, 'fail: an errno name like EBUSY').optional(),
+  fail: z
+    .string()
+    .regex(/^E[A-Z0-9]+$/, 'fail: an errno name like EBUSY')
+    .optional(),
   hang: z.number().min(0).optional(),
   vanish: PciAddressSchema.optional(),
   noBind: z.boolean().optional(),
@@ -76,7 +88,8 @@ export function addFault(root: string, fault: FaultSpec): number {
   const parsedFields = FaultFieldsSchema.safeParse(fields);
   if (!parsedFields.success) throw new SysfsSimError('injecting fault', JSON.stringify(fault), undefined, issuesDetail(parsedFields.error));
   const storedPath = where instanceof RegExp ? { regexp: where.source, flags: where.flags.replace(/[gy]/g, '') } : where;
-  if (typeof storedPath === 'string' && storedPath.length === 0) throw new SysfsSimError('injecting fault', '(empty path)', undefined, 'path must not be empty');
+  if (typeof storedPath === 'string' && storedPath.length === 0)
+    throw new SysfsSimError('injecting fault', '(empty path)', undefined, 'path must not be empty');
   const file = loadFaults(root);
   const id = file.nextId;
   file.faults.push({ ...parsedFields.data, id, path: storedPath, seen: 0, fired: 0 });

@@ -9,7 +9,8 @@ import { hex4, scanHex } from './sysfsParse';
 /** pci-driver.c new_id_store + pci_add_dynid: EEXIST when the driver already matches, then driver_attach. */
 export function writeNewId(ctx: WriteContext, driver: string, data: string): void {
   const fields = scanHex(data, 7);
-  if (fields.length < 2) throw errnoError('EINVAL', `new_id: expected "vendor device [subvendor subdevice class class_mask driver_data]", got ${JSON.stringify(data)}`);
+  if (fields.length < 2)
+    throw errnoError('EINVAL', `new_id: expected "vendor device [subvendor subdevice class class_mask driver_data]", got ${JSON.stringify(data)}`);
   const [vendor, device, subvendor = ANY, subdevice = ANY, cls = 0, classMask = 0, driverData = 0] = fields as [number, number, ...number[]];
   const id: DynamicId = { vendor, device, subvendor, subdevice, class: cls, classMask, driverData };
   // Only a write without driver_data is checked against what the driver already matches.
@@ -29,5 +30,6 @@ export function writeRemoveId(ids: IdTables, driver: string, data: string): void
   const fields = scanHex(data, 6);
   if (fields.length < 2) throw errnoError('EINVAL', `remove_id: expected "vendor device [subvendor subdevice class class_mask]", got ${JSON.stringify(data)}`);
   const [vendor, device, subvendor = ANY, subdevice = ANY, cls = 0, classMask = 0] = fields as [number, number, ...number[]];
-  if (!ids.removeDynamicId(driver, { vendor, device, subvendor, subdevice, class: cls, classMask })) throw errnoError('ENODEV', `remove_id: ${driver} has no dynamic id ${hex4(vendor)}:${hex4(device)}`);
+  if (!ids.removeDynamicId(driver, { vendor, device, subvendor, subdevice, class: cls, classMask }))
+    throw errnoError('ENODEV', `remove_id: ${driver} has no dynamic id ${hex4(vendor)}:${hex4(device)}`);
 }

@@ -47,7 +47,10 @@ function rescan(ctx: WriteContext, under: string | undefined): void {
   // Removal order is children first: bring parents back first.
   const order = [...back].reverse();
   for (const r of order) for (const entry of r.entries) restoreEntry(tree, entry);
-  saveRemoved(tree, removed.filter((r) => !back.includes(r)));
+  saveRemoved(
+    tree,
+    removed.filter((r) => !back.includes(r)),
+  );
   for (const r of order) {
     if (tree.readFile(`${r.folder}/driver_override`) !== undefined) tree.writeFile(`${r.folder}/driver_override`, '(null)\n');
     if (tree.readFile(`${r.folder}/sriov_numvfs`) !== undefined) disableSriov(tree, r.folder);

@@ -57,7 +57,9 @@ function enableVfs(ctx: WriteContext, address: string, folder: string, count: nu
   for (const a of [...existing, ...vfs.map((v) => v.address)]) slots.set(a.slice(0, -2), (slots.get(a.slice(0, -2)) ?? 0) + 1);
   const taken = vfs.find((vf) => existing.includes(vf.address));
   if (taken) throw errnoError('EBUSY', `sriov_numvfs: VF address ${taken.address} is taken by another device`);
-  vfs.forEach((vf, i) => { addVirtualFunction(tree, spec, folder, vf, i, (slots.get(vf.address.slice(0, -2)) ?? 0) > 1); });
+  vfs.forEach((vf, i) => {
+    addVirtualFunction(tree, spec, folder, vf, i, (slots.get(vf.address.slice(0, -2)) ?? 0) > 1);
+  });
   tree.writeFile(`${folder}/sriov_numvfs`, `${count}\n`);
   setSriovControl(tree, folder, count);
   // pci_bus_add_device -> device_attach, unless bus autoprobe is off; pci_device_can_probe

@@ -49,7 +49,8 @@ export function kstrtobool(data: string, what: string): boolean {
 /** kobject_synth_uevent: a uevent write names an action; nothing in the tree changes. */
 export function checkUevent(data: string): void {
   const action = data.replace(/\n$/, '').split(' ')[0];
-  if (!['add', 'remove', 'change', 'move', 'online', 'offline', 'bind', 'unbind'].includes(action ?? '')) throw errnoError('EINVAL', `uevent: unknown action ${JSON.stringify(action)}`);
+  if (!['add', 'remove', 'change', 'move', 'online', 'offline', 'bind', 'unbind'].includes(action ?? ''))
+    throw errnoError('EINVAL', `uevent: unknown action ${JSON.stringify(action)}`);
 }
 
 /**

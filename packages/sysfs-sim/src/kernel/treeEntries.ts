@@ -18,7 +18,14 @@ export function entriesOf(tree: SysfsTree, hostPath: string): TreeEntry[] {
   const stat = lstatOrUndefined(real);
   if (!stat) return [];
   if (stat.isSymbolicLink()) return [{ kind: 'link', path: hostPath, target: fs.readlinkSync(real) }];
-  if (stat.isDirectory()) return [{ kind: 'dir', path: hostPath, mode: stat.mode & 0o7777 }, ...fs.readdirSync(real).sort().flatMap((name) => entriesOf(tree, `${hostPath}/${name}`))];
+  if (stat.isDirectory())
+    return [
+      { kind: 'dir', path: hostPath, mode: stat.mode & 0o7777 },
+      ...fs
+        .readdirSync(real)
+        .sort()
+        .flatMap((name) => entriesOf(tree, `${hostPath}/${name}`)),
+    ];
   return [{ kind: 'file', path: hostPath, mode: stat.mode & 0o7777, data: fs.readFileSync(real).toString('base64') }];
 }
 

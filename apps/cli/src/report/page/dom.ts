@@ -35,9 +35,27 @@ export function groupBadge(id: number | null): HTMLElement {
 }
 
 /** Readiness labels, in legend order. */
-export const READY: Record<ReportDevice['readiness']['status'], string> = { ready: 'ready', bindable: 'bindable', 'shared-group': 'shares group', guarded: 'guarded', 'group-not-viable': 'group not viable', 'no-group': 'no IOMMU group', 'not-passable': 'not passable (platform)', bridge: 'bridge' };
-export const GROUP_STATUS = { ready: 'ready', bindable: 'bindable', guarded: 'guarded', 'not-passable': 'not passable (platform)', 'bridges-only': 'bridges only' } as const;
+export const READY: Record<ReportDevice['readiness']['status'], string> = {
+  ready: 'ready',
+  bindable: 'bindable',
+  'shared-group': 'shares group',
+  guarded: 'guarded',
+  'group-not-viable': 'group not viable',
+  'no-group': 'no IOMMU group',
+  'not-passable': 'not passable (platform)',
+  bridge: 'bridge',
+};
+export const GROUP_STATUS = {
+  ready: 'ready',
+  bindable: 'bindable',
+  guarded: 'guarded',
+  'not-passable': 'not passable (platform)',
+  'bridges-only': 'bridges only',
+} as const;
 
 /** VF lists fill on first open (thousands of VFs): what fills each, for expand, filter and print. */
 export const fillers = new WeakMap<Element, () => void>();
-export const fillAll = () => document.querySelectorAll('details.vfs').forEach((d) => { fillers.get(d)?.(); });
+export const fillAll = () =>
+  document.querySelectorAll('details.vfs').forEach((d) => {
+    fillers.get(d)?.();
+  });

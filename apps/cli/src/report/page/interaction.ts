@@ -17,7 +17,9 @@ let highlighted: string | null = null;
 /** Highlights every function of group `id` (a second click on the same group clears it). */
 export function highlightGroup(id: string): void {
   fillAll();
-  document.querySelectorAll('li.fn.hl').forEach((li) => { li.classList.remove('hl'); });
+  document.querySelectorAll('li.fn.hl').forEach((li) => {
+    li.classList.remove('hl');
+  });
   if (highlighted === id) {
     highlighted = null;
     return;
@@ -36,7 +38,9 @@ export function highlightGroup(id: string): void {
 function applyFilter(data: PageData, raw: string): void {
   const q = raw.trim().toLowerCase();
   const counter = document.getElementById('match-count')!;
-  document.querySelectorAll('li.fn').forEach((li) => { li.classList.remove('dim', 'hit'); });
+  document.querySelectorAll('li.fn').forEach((li) => {
+    li.classList.remove('dim', 'hit');
+  });
   if (!q) {
     counter.textContent = '';
     return;
@@ -47,7 +51,8 @@ function applyFilter(data: PageData, raw: string): void {
   let count = 0;
   items.forEach((li) => {
     const d = data.dev.get(li.dataset.address!)!;
-    const hay = `${d.address} ${d.vendorId}:${d.deviceId} ${nameOf(d)} ${classOf(d)} ${d.driver || 'no driver'} ${d.net.join(' ')} ${READY[d.readiness.status]}`.toLowerCase();
+    const hay =
+      `${d.address} ${d.vendorId}:${d.deviceId} ${nameOf(d)} ${classOf(d)} ${d.driver || 'no driver'} ${d.net.join(' ')} ${READY[d.readiness.status]}`.toLowerCase();
     const hit = gm ? String(d.iommuGroup) === gm[1] : hay.includes(q);
     if (hit) {
       li.classList.add('hit');
@@ -71,7 +76,12 @@ const button = (label: string, id: string | null, onClick: () => void) => {
 
 export function toolbar(data: PageData): HTMLElement {
   const nav = el('nav', 'toolbar');
-  for (const [href, label] of [['#topology', 'Topology'], ['#groups', 'Groups'], ['#guards', 'Guards'], ['#doctor', 'Doctor']] as const) {
+  for (const [href, label] of [
+    ['#topology', 'Topology'],
+    ['#groups', 'Groups'],
+    ['#guards', 'Guards'],
+    ['#doctor', 'Doctor'],
+  ] as const) {
     const a = el('a', null, label);
     a.href = href;
     nav.appendChild(a);
@@ -87,7 +97,14 @@ export function toolbar(data: PageData): HTMLElement {
   });
   const count = el('span', null, '');
   count.id = 'match-count';
-  return add(nav, input, count, button('Expand VF lists', 'expand-vfs', () => allVfLists(true)), button('Collapse VF lists', 'collapse-vfs', () => allVfLists(false)), button('Print', null, () => window.print()));
+  return add(
+    nav,
+    input,
+    count,
+    button('Expand VF lists', 'expand-vfs', () => allVfLists(true)),
+    button('Collapse VF lists', 'collapse-vfs', () => allVfLists(false)),
+    button('Print', null, () => window.print()),
+  );
 }
 
 /** Group badges anywhere on the page highlight their group; printing fills the open VF lists. */
@@ -104,5 +121,9 @@ export function listen(): void {
     },
     true,
   );
-  window.addEventListener('beforeprint', () => document.querySelectorAll('details.vfs[open]').forEach((d) => { fillers.get(d)?.(); }));
+  window.addEventListener('beforeprint', () =>
+    document.querySelectorAll('details.vfs[open]').forEach((d) => {
+      fillers.get(d)?.();
+    }),
+  );
 }

@@ -56,14 +56,23 @@ export function guardsSection({ report, dev }: PageData): HTMLElement {
   const s = el('section');
   s.id = 'guards';
   add(s, el('h2', null, `Guards that would stop a bind (${report.guards.length})`));
-  add(s, el('p', 'hint', 'Evaluated on a plan of each IOMMU group (what passthru bind group:N would do). passthru bind refuses these unless --force is given.'));
+  add(
+    s,
+    el('p', 'hint', 'Evaluated on a plan of each IOMMU group (what passthru bind group:N would do). passthru bind refuses these unless --force is given.'),
+  );
   if (!report.guards.length) return add(s, el('p', 'empty', 'None: no group would be refused.'));
   const body = el('tbody');
   for (const f of report.guards) {
     const d = dev.get(f.address);
     const tr = el('tr');
     tr.dataset.guard = f.id;
-    add(tr, add(el('td'), code(f.address), d ? el('div', 'ev', nameOf(d)) : null), add(el('td'), code(f.id)), el('td', null, f.summary), el('td', 'ev', f.evidence.join('\n')));
+    add(
+      tr,
+      add(el('td'), code(f.address), d ? el('div', 'ev', nameOf(d)) : null),
+      add(el('td'), code(f.id)),
+      el('td', null, f.summary),
+      el('td', 'ev', f.evidence.join('\n')),
+    );
     body.appendChild(tr);
   }
   return add(s, add(el('table'), head('Device', 'Guard', 'Why', 'Evidence'), body));
@@ -92,7 +101,16 @@ export function doctorSection({ report }: PageData): HTMLElement {
   add(s, el('h2', null, 'Doctor checks'));
   if (!report.doctor) return add(s, el('p', 'empty', report.doctorError || 'The doctor checks were not run.'));
   const h = report.doctor.host;
-  const facts = [h.cpuModel || h.cpuVendor, h.virtualization ? `virtualization ${h.virtualization}` : 'no VT-x/AMD-V flag', h.kernelRelease ? `kernel ${h.kernelRelease}` : null, h.board, h.bios ? `BIOS ${h.bios}` : null, h.isVirtualMachine ? 'a virtual machine' : null].filter(Boolean).join(' · ');
+  const facts = [
+    h.cpuModel || h.cpuVendor,
+    h.virtualization ? `virtualization ${h.virtualization}` : 'no VT-x/AMD-V flag',
+    h.kernelRelease ? `kernel ${h.kernelRelease}` : null,
+    h.board,
+    h.bios ? `BIOS ${h.bios}` : null,
+    h.isVirtualMachine ? 'a virtual machine' : null,
+  ]
+    .filter(Boolean)
+    .join(' · ');
   add(s, add(el('p'), badge(report.doctor.verdict, report.doctor.verdict), text(`  ${facts}`)));
   const hostChecks = report.doctor.checks.filter((c) => !PER_DEVICE.test(c.id));
   const deviceChecks = report.doctor.checks.filter((c) => PER_DEVICE.test(c.id));
@@ -117,10 +135,23 @@ export function doctorSection({ report }: PageData): HTMLElement {
 /** Devices the scan could not read, and the FAILs of a not-ready host: shown first. */
 export function warningSections({ report }: PageData): HTMLElement[] {
   const out: HTMLElement[] = [];
-  if (report.problems.length) out.push(add(el('section'), el('h2', null, 'Devices that could not be read'), add(el('ul'), ...report.problems.map((p) => add(el('li'), code(p.address), text(` ${p.message}`))))));
+  if (report.problems.length)
+    out.push(
+      add(
+        el('section'),
+        el('h2', null, 'Devices that could not be read'),
+        add(el('ul'), ...report.problems.map((p) => add(el('li'), code(p.address), text(` ${p.message}`)))),
+      ),
+    );
   if (report.doctor?.verdict === 'not-ready') {
     const fails = report.doctor.checks.filter((c) => c.status === 'FAIL');
-    out.push(add(el('section'), add(el('h2'), badge('not-ready', 'not ready'), text(' This host cannot pass devices through yet')), add(el('ul'), ...fails.slice(0, 6).map((c) => add(el('li'), code(c.id), text(` ${c.summary}`))))));
+    out.push(
+      add(
+        el('section'),
+        add(el('h2'), badge('not-ready', 'not ready'), text(' This host cannot pass devices through yet')),
+        add(el('ul'), ...fails.slice(0, 6).map((c) => add(el('li'), code(c.id), text(` ${c.summary}`)))),
+      ),
+    );
   }
   return out;
 }

@@ -33,7 +33,22 @@ function infoPanel(data: PageData, d: ReportDevice): HTMLElement {
   }
   if (d.checks.length) {
     add(box, el('b', null, 'Doctor checks'));
-    add(box, add(el('ul'), ...d.checks.map((c) => add(el('li'), badge(c.status, c.status), text(' '), code(c.id), text(` ${c.summary}`), c.remediation ? el('div', 'ev', `Fix: ${c.remediation}`) : null))));
+    add(
+      box,
+      add(
+        el('ul'),
+        ...d.checks.map((c) =>
+          add(
+            el('li'),
+            badge(c.status, c.status),
+            text(' '),
+            code(c.id),
+            text(` ${c.summary}`),
+            c.remediation ? el('div', 'ev', `Fix: ${c.remediation}`) : null,
+          ),
+        ),
+      ),
+    );
   }
   return box;
 }
@@ -65,7 +80,14 @@ function fnItem(data: PageData, d: ReportDevice, enclosingGroup?: number | null)
   add(name, el('small', null, classOf(d) + (d.sriov?.role === 'pf' ? ` · ${d.sriov.numVfs}/${d.sriov.totalVfs} VFs` : '')));
   name.title = `${nameOf(d)} — ${classOf(d)}`;
   const drv = el('span', `drv mono${d.driver === 'vfio-pci' ? ' vfio' : d.driver ? '' : ' none'}`, d.driver || 'no driver');
-  add(row, el('span', 'addr mono', d.address), groupBadge(d.iommuGroup), name, drv, add(el('span', 'rd'), badge(d.readiness.status, READY[d.readiness.status])));
+  add(
+    row,
+    el('span', 'addr mono', d.address),
+    groupBadge(d.iommuGroup),
+    name,
+    drv,
+    add(el('span', 'rd'), badge(d.readiness.status, READY[d.readiness.status])),
+  );
   row.title = d.readiness.summary;
   add(details, add(el('summary'), row));
   details.addEventListener('toggle', () => {
@@ -102,7 +124,10 @@ function busItem(data: PageData, id: string): HTMLLIElement {
   const li = el('li', 'bus');
   li.dataset.bus = id;
   const parts = id.slice(3).split(':');
-  const row = add(el('div', 'busrow mono', id), el('span', 'sub', n.parent ? `PCI domain ${parts[0]} behind ${n.parent} (Intel VMD)` : `host bridge (root complex): domain ${parts[0]}, bus ${parts[1]}`));
+  const row = add(
+    el('div', 'busrow mono', id),
+    el('span', 'sub', n.parent ? `PCI domain ${parts[0]} behind ${n.parent} (Intel VMD)` : `host bridge (root complex): domain ${parts[0]}, bus ${parts[1]}`),
+  );
   return add(li, row, childList(data, n.children, undefined));
 }
 
@@ -146,7 +171,14 @@ export function topologySection(data: PageData): HTMLElement {
   const s = el('section');
   s.id = 'topology';
   add(s, el('h2', null, 'PCI topology and IOMMU groups'));
-  add(s, el('p', 'hint', 'Host bridges, bridges and functions as the kernel sees them; each row has the colour of its IOMMU group, and a framed region holds a group of several functions (everything in a group moves to vfio-pci together). Click a row for details, guards and checks; click a group badge to highlight its members.'));
+  add(
+    s,
+    el(
+      'p',
+      'hint',
+      'Host bridges, bridges and functions as the kernel sees them; each row has the colour of its IOMMU group, and a framed region holds a group of several functions (everything in a group moves to vfio-pci together). Click a row for details, guards and checks; click a group badge to highlight its members.',
+    ),
+  );
   const legend = el('div', 'legend');
   for (const [k, label] of Object.entries(READY)) add(legend, badge(k, label));
   add(s, legend);
