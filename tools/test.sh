@@ -10,6 +10,8 @@ bash tools/provision/system.sh pciutils libvirt-clients chromium kmod libicu72 p
 command -v lspci >/dev/null || { echo "passthru tests: lspci is missing: apt-get install -y pciutils" >&2; exit 1; }
 
 bash tools/install.sh
+# Lint and format (Biome): a finding fails the run before any test starts.
+npx biome check .
 npm run --silent build
 bash tools/provision/docker.sh   # Docker engine + base image for the e2e project (tools/e2e)
 
