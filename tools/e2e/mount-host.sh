@@ -48,4 +48,6 @@ bind_or_hide /lib/modules dir
 bind_or_hide /dev/vfio dir
 bind_or_hide /dev/dri dir
 bind_or_hide /boot dir
+bind_or_hide /etc/security dir     # limits.conf: the memlock check
+bind_or_hide /etc/sysctl.d dir     # the server-sysctl findings
 : >/run/passthru-e2e-mounted
