@@ -97,6 +97,15 @@ export function checkReset(f: Facts, address: string): CheckResult {
       `Pass ${others.map((x) => x.address).join(', ')} to the same VM, or move the card to a slot of its own; a VM cannot be reset without disturbing them.`,
     );
   }
+  // A function without a method of its own on a card whose other function offers a bus reset is
+  // reset with the card: vfio's hot reset of that function resets the whole slot behind the bridge.
+  const carrier = [...f.byAddress.values()].find(
+    (o) => o.address !== address && slotOf(o.address) === slotOf(address) && (o.resetMethods ?? []).some((m) => (BUS_RESETS as readonly string[]).includes(m)),
+  );
+  if (methods.length === 0 && carrier) {
+    ev.push(`${carrier.sysfsPath}/reset_method: ${carrier.resetMethods!.join(' ')}`);
+    return check(id, 'PASS', `${address} has no reset of its own; it is reset with its card, by the secondary bus reset that ${carrier.address} offers.`, ev);
+  }
   return check(
     id,
     'WARN',
