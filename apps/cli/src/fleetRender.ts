@@ -1,8 +1,9 @@
-import type { FleetStatus, PublishResult } from '@passthru/fleet';
+import type { FleetStatus, Placement, PublishResult } from '@passthru/fleet';
 import { LxdClient } from '@passthru/lxd-device-attach';
 import { CliError, EXIT } from './CliError';
 import type { CliContext } from './context';
-import { paint, renderTable } from './output';
+import { lxdClientFor } from './lxd';
+import { paint, printJson, renderTable } from './output';
 
 // Rendering and option parsing of `passthru fleet` (the command file parses and calls).
 
@@ -13,6 +14,14 @@ export function seconds(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag} must be a whole number of seconds > 0 (got ${JSON.stringify(text)})`, EXIT.usage);
   return n;
+}
+
+/** --stale and --timeout of `fleet status` and `fleet place` checked, then the LXD client and the per-member resources client. */
+export function memberClients(ctx: CliContext, options: { stale: string; timeout: string }) {
+  const stale = seconds(options.stale, '--stale');
+  const timeout = seconds(options.timeout, '--timeout');
+  const { client } = lxdClientFor(ctx);
+  return { client, resourcesClient: resourcesClient(client, timeout), staleAfterSeconds: stale };
 }
 
 export function renderPublish(r: PublishResult): string {
@@ -76,4 +85,27 @@ export function renderStatus(ctx: CliContext, s: FleetStatus, tree: boolean): st
     ? `\nCluster groups kept by passthru:\n${s.groups.map((g) => `  ${g.name}: ${g.members.join(' ') || '(empty)'}`).join('\n')}\n`
     : '\nNo cluster groups kept by passthru yet (run passthru fleet publish on each member).\n';
   return text;
+}
+
+/** `fleet publish`: what was (or would be) written, as text or JSON. */
+export function printPublish(ctx: CliContext, result: PublishResult): void {
+  if (ctx.format === 'json') printJson(ctx.out, result);
+  else ctx.out.stdout.write(renderPublish(result));
+}
+
+/** `fleet status`: every member, as a table (with --tree, each member's devices) or JSON. */
+export function printStatus(ctx: CliContext, status: FleetStatus, tree: boolean): void {
+  if (ctx.format === 'json') printJson(ctx.out, status);
+  else ctx.out.stdout.write(renderStatus(ctx, status, tree));
+}
+
+/** `fleet place`: the --target to use on stdout (JSON with --format json), the candidates or why none fits on stderr. */
+export function printPlacement(ctx: CliContext, placement: Placement): void {
+  if (ctx.format === 'json') printJson(ctx.out, placement);
+  else if (placement.target) {
+    ctx.out.stdout.write(`--target ${placement.target}\n`);
+    ctx.note(
+      `${placement.candidates.map((c) => `${c.member}: ${c.devices.join(', ')}`).join('; ')}${placement.group ? `; or let LXD choose: --target @${placement.group}` : ''}`,
+    );
+  } else ctx.note(`no member can give a VM a free VM-ready ${placement.want}: ${placement.rejected.map((r) => `${r.member}: ${r.why}`).join('; ')}`);
 }

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { HostDir, MAX_ATTRIBUTE_BYTES } from './HostDir';
-import { HostFsError, errnoError, errnoOf } from './HostFsError';
+import { HostFsError, errnoOf } from './HostFsError';
+import { appendAll, linkNewFile, replaceFile, wrapError, type WriteSync } from './regularFile';
 
 /** statfs(2) f_type of sysfs: a write there reaches the kernel. */
 export const SYSFS_MAGIC = 0x62656572;
@@ -38,7 +38,7 @@ export class HostFs {
   readonly root: string;
   readonly kernel: SimulatedKernelWriter | undefined;
   private readonly fsTypeOf: (realPath: string) => number;
-  private readonly writeSync: (fd: number, buffer: Buffer, offset: number, length: number) => number;
+  private readonly writeSync: WriteSync;
 
   constructor(root = '/', options: HostFsOptions = {}) {
     let real: string;
@@ -276,24 +276,9 @@ export class HostFs {
     if (/^\/(sys|proc|dev)(\/|$)/.test(clean)) throw new HostFsError('writing', hostPath, 'EINVAL', 'not a regular file tree; use writeAttribute for /sys');
     this.mkdirp(path.posix.dirname(clean));
     const real = this.resolve(clean, true);
-    const temp = `${real}.passthru-${process.pid}.tmp`;
     try {
-      const fd = fs.openSync(temp, 'w', mode);
-      try {
-        fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(temp, real);
-      const dirFd = fs.openSync(path.dirname(real), 'r');
-      try {
-        fs.fsyncSync(dirFd);
-      } finally {
-        fs.closeSync(dirFd);
-      }
+      replaceFile(real, data, mode);
     } catch (error) {
-      fs.rmSync(temp, { force: true });
       throw this.wrap('writing', hostPath, error, real);
     }
   }
@@ -310,44 +295,7 @@ export class HostFs {
     if (/^\/(sys|proc|dev)(\/|$)/.test(clean)) throw new HostFsError('appending to', hostPath, 'EINVAL', 'not a regular file tree');
     this.mkdirp(path.posix.dirname(clean));
     const real = this.resolve(clean, true);
-    const bytes = Buffer.from(data);
-    let fd: number | undefined;
-    let before = 0;
-    try {
-      fd = fs.openSync(real, 'a', 0o644);
-      before = fs.fstatSync(fd).size;
-    } catch (error) {
-      if (fd !== undefined) fs.closeSync(fd);
-      throw this.wrap('appending to', hostPath, error, real);
-    }
-    try {
-      for (let done = 0; done < bytes.length; ) {
-        const n = this.writeSync(fd, bytes, done, bytes.length - done);
-        if (n <= 0) throw errnoError('EIO', `write(2) wrote nothing after ${done} of ${bytes.length} bytes`);
-        done += n;
-      }
-      fs.fsyncSync(fd);
-    } catch (error) {
-      const detail = detailOf(error);
-      try {
-        fs.ftruncateSync(fd, before);
-        fs.fsyncSync(fd);
-      } catch (undo) {
-        throw new HostFsError(
-          'appending to',
-          hostPath,
-          errnoOf(error),
-          `${detail}; truncating it back to ${before} bytes failed too (${errnoOf(undo)}): its last line may be torn`,
-          { realPath: real, cause: error },
-        );
-      }
-      throw new HostFsError('appending to', hostPath, errnoOf(error), `${detail}; nothing of it was kept (the file is back to its ${before} bytes)`, {
-        realPath: real,
-        cause: error,
-      });
-    } finally {
-      fs.closeSync(fd);
-    }
+    appendAll(this.writeSync, hostPath, real, data);
   }
 
   /**
@@ -360,27 +308,10 @@ export class HostFs {
     const clean = HostFs.checkHostPath(hostPath);
     this.mkdirp(path.posix.dirname(clean));
     const real = this.resolve(clean, true);
-    const temp = `${real}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
     try {
-      const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
-      try {
-        const bytes = Buffer.from(data);
-        for (let done = 0; done < bytes.length; ) {
-          const n = this.writeSync(fd, bytes, done, bytes.length - done);
-          if (n <= 0) throw errnoError('EIO', `write(2) wrote nothing after ${done} of ${bytes.length} bytes`);
-          done += n;
-        }
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.linkSync(temp, real);
-      return true;
+      return linkNewFile(this.writeSync, real, data);
     } catch (error) {
-      if (errnoOf(error) === 'EEXIST') return false;
       throw this.wrap('creating', hostPath, error, real);
-    } finally {
-      fs.rmSync(temp, { force: true });
     }
   }
 
@@ -455,12 +386,6 @@ export class HostFs {
 
   /** @internal wraps a node error into a HostFsError. */
   wrap(doing: string, hostPath: string, error: unknown, realPath: string): HostFsError {
-    if (error instanceof HostFsError) return error;
-    return new HostFsError(doing, hostPath, errnoOf(error), detailOf(error), { realPath, cause: error });
+    return wrapError(doing, hostPath, error, realPath);
   }
-}
-
-/** A node error's message without its errno prefix and its trailing syscall and path. */
-function detailOf(error: unknown): string {
-  return error instanceof Error ? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '') : String(error);
 }

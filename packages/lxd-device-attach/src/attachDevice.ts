@@ -11,7 +11,7 @@ import {
 } from '@passthru/pci-discovery';
 import type { LxdClient } from './LxdClient';
 import { LxdError } from './LxdError';
-import { numaFindings } from './auditInstance';
+import { numaFindings } from './numaFindings';
 import { checkDeviceName, checkInstanceName, checkProjectName } from './names';
 import { probeHostNuma } from './numa';
 import { chooseDevice, resolveTarget, type AttachType, type DeviceChoice, type HostTarget } from './resolveTarget';

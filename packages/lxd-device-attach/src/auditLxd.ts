@@ -1,6 +1,8 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
 import { z } from 'zod';
-import { FindingSchema, auditInstance, auditProject, isSerious, type Finding, type HostIommuState, type NetworkTypes } from './auditInstance';
+import { auditInstance, auditProject, type HostIommuState } from './auditInstance';
+import { FindingSchema, isSerious, type Finding } from './Finding';
+import type { NetworkTypes } from './limitFindings';
 import { auditServer } from './auditServer';
 import type { LxdClient } from './LxdClient';
 import { LxdError } from './LxdError';

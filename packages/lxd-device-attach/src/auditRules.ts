@@ -1,4 +1,4 @@
-import type { Severity } from './auditInstance';
+import type { Severity } from './Finding';
 
 /**
  * The items of LXD's security checklist ("About security" and "How to harden security for LXD" in

@@ -1,5 +1,5 @@
 import type { Location, Log, ReportingDescriptor, Result } from 'sarif';
-import type { Severity } from './auditInstance';
+import type { Severity } from './Finding';
 import { allFindings, type AuditReport, type FindingScope } from './auditLxd';
 import { CHECKLIST, auditRule } from './auditRules';
 

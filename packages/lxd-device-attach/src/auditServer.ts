@@ -1,4 +1,4 @@
-import { sortFindings, type Finding, type Severity } from './auditInstance';
+import { sortFindings, type Finding, type Severity } from './Finding';
 import { LXD_SERIES, lxdSupport, type LxdSupport } from './lxdSeries';
 import type { Certificate, Server } from './schemas';
 

@@ -16,7 +16,7 @@ export {
   type ServerAudit,
   type SocketAccess,
 } from './auditLxd';
-export type { Finding, Severity } from './auditInstance';
+export type { Finding, Severity } from './Finding';
 export { auditSarif } from './auditSarif';
 export { lxcConfigLines, type LxcConfig } from './lxcConfig';
 export * from './cluster';

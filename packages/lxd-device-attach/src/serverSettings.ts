@@ -1,6 +1,6 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
 import { z } from 'zod';
-import type { Finding, Severity } from './auditInstance';
+import type { Finding, Severity } from './Finding';
 
 /**
  * The kernel limits LXD's "Server settings for a LXD production setup" asks for on hosts that run

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { HostFs } from '@passthru/hostfs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LxdClient } from '../src/LxdClient';
-import { isSerious, type Finding } from '../src/auditInstance';
+import { isSerious, type Finding } from '../src/Finding';
 import { auditLxd, type AuditReport } from '../src/auditLxd';
 import { auditSarif } from '../src/auditSarif';
 import { validateSarif } from './sarifValidator';

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { auditInstance, auditProject, dockerSigns } from '../src/auditInstance';
+import { auditInstance, auditProject } from '../src/auditInstance';
+import { dockerSigns } from '../src/dockerSigns';
 import { AuditReportSchema, allFindings, type AuditReport } from '../src/auditLxd';
 import { AUDIT_RULES, AUDIT_RULE_IDS } from '../src/auditRules';
 import { SARIF_LEVEL, auditSarif } from '../src/auditSarif';

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
 import { describe, expect, it } from 'vitest';
-import { auditInstance, numaFindings } from '../src/auditInstance';
+import { auditInstance } from '../src/auditInstance';
+import { numaFindings } from '../src/numaFindings';
 import { formatCpuList, parseCpuList, pinnedCpus, probeHostNuma } from '../src/numa';
 import { InstanceSchema } from '../src/schemas';
 import { instance } from './fakeLxd';

@@ -1,6 +1,7 @@
 import { HostFsError, sleepSync, type HostFs } from '@passthru/hostfs';
 import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER, type BindPlan, type PlannedDevice } from './BindPlan';
-import { JOURNAL_PATH, Journal, acquireHostLock, type JournalDevice, type JournalEntry, type LockOptions } from './Journal';
+import { acquireHostLock, type LockOptions } from './HostLock';
+import { JOURNAL_PATH, Journal, type JournalDevice, type JournalEntry } from './Journal';
 import { isForeign, unrestorableOverride } from './owners';
 import { VfioBinderError } from './VfioBinderError';
 

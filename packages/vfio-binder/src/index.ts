@@ -18,7 +18,8 @@ export { formatRecoveryPlan, type RecoveryPlan, type RecoveryResult, type Unreco
 export { formatPersistPlan, type PersistPlan, type FileChange, type CommandRunner } from './persist';
 export { readOwnership, isForeign, type DeviceOwner, type OwnerKind, type Ownership } from './owners';
 export { evaluateGuards, type GuardFinding } from './guards';
-export { JOURNAL_PATH, type LockOptions } from './Journal';
+export type { LockOptions } from './HostLock';
+export { JOURNAL_PATH } from './Journal';
 export { sriovDevices, type SriovRequest, type SriovOutcome } from './sriovDevices';
 export {
   planSriov,

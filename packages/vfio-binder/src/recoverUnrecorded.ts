@@ -2,7 +2,8 @@ import { HostFsError, sleepSync, type HostFs } from '@passthru/hostfs';
 import { identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
 import { currentDriver, type ApplyOptions, type DeviceOutcome } from './applyBind';
 import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER } from './BindPlan';
-import { Journal, acquireHostLock, type JournalDevice } from './Journal';
+import { acquireHostLock } from './HostLock';
+import { Journal, type JournalDevice } from './Journal';
 
 /**
  * A device on vfio-pci with driver_override `vfio-pci` that the journal has no readable record

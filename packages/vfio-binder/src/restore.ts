@@ -2,7 +2,8 @@ import type { HostFs } from '@passthru/hostfs';
 import { identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
 import { currentDriver, restoreDevice, type ApplyOptions, type DeviceOutcome } from './applyBind';
 import { VFIO_DRIVER } from './BindPlan';
-import { Journal, acquireHostLock, type JournalDevice } from './Journal';
+import { acquireHostLock } from './HostLock';
+import { Journal, type JournalDevice } from './Journal';
 import { isForeign, readOwnership, type DeviceOwner } from './owners';
 import { VfioBinderError } from './VfioBinderError';
 

@@ -9,7 +9,8 @@ import type { PciDevice } from '@passthru/pci-discovery';
 import type { PlannedWrite } from './BindPlan';
 import { VFIO_DRIVER } from './BindPlan';
 import { defaultRouteInterfaces, libvirtHostdevs, processesHolding } from './guards';
-import { JOURNAL_PATH, Journal, acquireHostLock, type JournalEntry, type LockOptions } from './Journal';
+import { acquireHostLock, type LockOptions } from './HostLock';
+import { JOURNAL_PATH, Journal, type JournalEntry } from './Journal';
 import { VfioBinderError } from './VfioBinderError';
 
 export interface SriovPlan {

@@ -1,43 +1,13 @@
 import { Option } from 'commander';
 import { HostFsError } from '@passthru/hostfs';
 import { normalizePciAddress, type PciScan } from '@passthru/pci-discovery';
-import { runChecks, type CheckResult, type DoctorReport, type RunChecksOptions } from '@passthru/iommu-check';
+import { runChecks, type DoctorReport, type RunChecksOptions } from '@passthru/iommu-check';
 import type { CommandSpec } from '../command';
-import type { CliContext } from '../context';
 import { CliError, EXIT } from '../CliError';
-import { headline, hostLine, liveIdentity, STATUS_COLOUR } from '../doctorHost';
+import { liveIdentity } from '../doctorHost';
+import { renderDoctor } from '../doctorRender';
 import { scanHost } from '../names';
-import { paint, printJson, renderTable } from '../output';
-
-function render(ctx: CliContext, report: DoctorReport): string {
-  const out = ctx.out;
-  const colour = (c: CheckResult): string => paint(out, STATUS_COLOUR[c.status], c.status);
-  const v =
-    report.verdict === 'not-ready'
-      ? paint(out, 'red', headline(report))
-      : report.verdict === 'ready'
-        ? paint(out, 'green', headline(report))
-        : paint(out, 'yellow', headline(report));
-  let text = `${v}\n${hostLine(report.host)}\n\n`;
-  text += renderTable(
-    ['STATUS', 'CHECK', 'SUMMARY'],
-    report.checks.map((c) => [colour(c), c.id, c.summary]),
-  );
-  if (ctx.options.verbose) {
-    text += '\nEvidence:\n';
-    for (const c of report.checks) text += `  ${c.id}:\n${c.evidence.map((e) => `    ${e}`).join('\n')}\n`;
-  }
-  const fixes = report.checks.filter((c) => c.remediation !== undefined && (c.status === 'FAIL' || c.status === 'WARN'));
-  if (fixes.length > 0) {
-    text += '\nRemediation:\n';
-    for (const c of fixes)
-      text += `  ${colour(c)} ${paint(out, 'bold', c.id)}\n${c
-        .remediation!.split('\n')
-        .map((l) => `    ${l}`)
-        .join('\n')}\n`;
-  }
-  return text;
-}
+import { printJson } from '../output';
 
 export const doctorCommand: CommandSpec = {
   register(program, run) {
@@ -76,7 +46,7 @@ export const doctorCommand: CommandSpec = {
             );
           }
           if (ctx.format === 'json') printJson(ctx.out, { verdict: report.verdict, host: report.host, checks: report.checks, absent: report.absent });
-          else ctx.out.stdout.write(render(ctx, report));
+          else ctx.out.stdout.write(renderDoctor(ctx, report));
           // incomplete exits 1 like not-ready: readiness is not shown, and `doctor && bind` must stop.
           return report.verdict === 'not-ready' || report.verdict === 'incomplete' ? EXIT.failed : EXIT.ok;
         }),

@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Argument, Option } from 'commander';
 import {
   NFD_DEFAULT_TTL_SECONDS,
@@ -8,30 +6,12 @@ import {
   PROMETHEUS_TEXTFILE,
   DEFAULT_RESOURCE_PREFIX,
   readHostReport,
-  renderKubevirt,
-  renderNfdFeatures,
-  renderPrometheus,
-  renderSriovDp,
-  renderYaml,
   writeFileAtomic,
 } from '@passthru/exporters';
 import type { CommandSpec } from '../command';
 import { CliError, EXIT } from '../CliError';
 import { scanHost } from '../names';
-
-const KINDS = ['nfd', 'prometheus', 'kubevirt', 'sriov-dp'] as const;
-type Kind = (typeof KINDS)[number];
-
-/** The folder an output goes into must exist: a missing one is bad input (exit 2, nothing written). */
-function checkFolder(dir: string, what: string): void {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(dir);
-  } catch (error) {
-    throw new CliError(`${what} ${dir}: no such folder`, EXIT.usage, { cause: error });
-  }
-  if (!stat.isDirectory()) throw new CliError(`${what} ${dir}: not a folder`, EXIT.usage);
-}
+import { KINDS, exportFile, renderExport, type Kind } from '../exportFiles';
 
 export const exportCommand: CommandSpec = {
   register(program, run) {
@@ -69,36 +49,9 @@ export const exportCommand: CommandSpec = {
             throw new CliError(`--ttl must be a whole number of seconds, at least 1 (got '${options.ttl}')`, EXIT.usage);
           if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(options.resourcePrefix) || options.resourcePrefix.length > 253)
             throw new CliError(`--resource-prefix must be a DNS subdomain such as ${DEFAULT_RESOURCE_PREFIX} (got '${options.resourcePrefix}')`, EXIT.usage);
-
-          // Where it goes, checked before the host is read: bad input writes nothing.
-          let file: string | undefined;
-          if (kind === 'nfd') {
-            const dir = target ?? NFD_FEATURES_DIR;
-            if (dir !== '-') {
-              checkFolder(dir, 'export nfd: DIR');
-              file = path.join(dir, NFD_FILE_NAME);
-            }
-          } else if (kind === 'prometheus') {
-            const f = target ?? PROMETHEUS_TEXTFILE;
-            if (f !== '-') {
-              checkFolder(path.dirname(f), 'export prometheus: the folder of FILE');
-              if (!f.endsWith('.prom')) ctx.note(`passthru: warning: ${f} does not end in .prom: node-exporter's textfile collector reads only *.prom files`);
-              file = f;
-            }
-          } else if (target !== undefined && target !== '-') {
-            checkFolder(path.dirname(target), `export ${kind}: the folder of FILE`);
-            file = target;
-          }
-
+          const file = exportFile(ctx, kind, target);
           const report = readHostReport(ctx.host, { scan: scanHost(ctx) });
-          const selection = { boundOnly: options.boundOnly === true, resourcePrefix: options.resourcePrefix };
-          let text: string;
-          if (kind === 'nfd') text = renderNfdFeatures(report, { ttlSeconds: ttl });
-          else if (kind === 'prometheus') text = renderPrometheus(report);
-          else {
-            const doc = kind === 'kubevirt' ? renderKubevirt(report, selection) : renderSriovDp(report, selection);
-            text = kind === 'kubevirt' && ctx.format !== 'json' ? renderYaml(doc) : `${JSON.stringify(doc, null, 2)}\n`;
-          }
+          const text = renderExport(ctx, kind, report, { ...options, ttl });
           if (file === undefined) ctx.out.raw.stdout.write(text);
           else {
             writeFileAtomic(file, text);

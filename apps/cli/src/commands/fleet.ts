@@ -2,11 +2,10 @@ import { Option } from 'commander';
 import { DEFAULT_STALE_SECONDS, fleetStatus, placeDevice, publishReadiness, statusExitCode } from '@passthru/fleet';
 import type { CommandSpec } from '../command';
 import { EXIT } from '../CliError';
-import { printJson } from '../output';
 import { version } from '../version';
 import { lxdClientFor } from '../lxd';
 import { refuseJsonTree } from '../cells';
-import { renderPublish, renderStatus, resourcesClient, seconds } from '../fleetRender';
+import { memberClients, printPlacement, printPublish, printStatus } from '../fleetRender';
 
 export const fleetCommand: CommandSpec = {
   register(program, run) {
@@ -37,8 +36,7 @@ export const fleetCommand: CommandSpec = {
             ...(options.member !== undefined ? { member: options.member } : {}),
             dryRun: options.dryRun === true,
           });
-          if (ctx.format === 'json') printJson(ctx.out, result);
-          else ctx.out.stdout.write(renderPublish(result));
+          printPublish(ctx, result);
           return EXIT.ok;
         }),
       );
@@ -58,12 +56,8 @@ export const fleetCommand: CommandSpec = {
       .action(
         run<{ stale: string; timeout: string; tree?: boolean }>(async (ctx, options) => {
           if (options.tree) refuseJsonTree(ctx.format);
-          const stale = seconds(options.stale, '--stale');
-          const timeout = seconds(options.timeout, '--timeout');
-          const { client } = lxdClientFor(ctx);
-          const status = await fleetStatus({ client, resourcesClient: resourcesClient(client, timeout), staleAfterSeconds: stale });
-          if (ctx.format === 'json') printJson(ctx.out, status);
-          else ctx.out.stdout.write(renderStatus(ctx, status, options.tree === true));
+          const status = await fleetStatus(memberClients(ctx, options));
+          printStatus(ctx, status, options.tree === true);
           return statusExitCode(status);
         }),
       );
@@ -77,17 +71,8 @@ export const fleetCommand: CommandSpec = {
       .addHelpText('after', '\nExamples:\n  passthru fleet place gpu\n  lxc launch IMAGE vm1 --vm $(passthru fleet place 10de:2684)')
       .action(
         run<{ stale: string; timeout: string }>(async (ctx, options, args) => {
-          const stale = seconds(options.stale, '--stale');
-          const timeout = seconds(options.timeout, '--timeout');
-          const { client } = lxdClientFor(ctx);
-          const placement = await placeDevice({ client, resourcesClient: resourcesClient(client, timeout), want: args[0]!, staleAfterSeconds: stale });
-          if (ctx.format === 'json') printJson(ctx.out, placement);
-          else if (placement.target) {
-            ctx.out.stdout.write(`--target ${placement.target}\n`);
-            ctx.note(
-              `${placement.candidates.map((c) => `${c.member}: ${c.devices.join(', ')}`).join('; ')}${placement.group ? `; or let LXD choose: --target @${placement.group}` : ''}`,
-            );
-          } else ctx.note(`no member can give a VM a free VM-ready ${placement.want}: ${placement.rejected.map((r) => `${r.member}: ${r.why}`).join('; ')}`);
+          const placement = await placeDevice({ ...memberClients(ctx, options), want: args[0]! });
+          printPlacement(ctx, placement);
           return placement.target ? EXIT.ok : EXIT.failed;
         }),
       );

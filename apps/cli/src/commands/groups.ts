@@ -1,13 +1,12 @@
 import { Option } from 'commander';
-import { deviceLabel, notPassable, platformFunctionsOf, readIommuGroups } from '@passthru/pci-discovery';
+import { notPassable, platformFunctionsOf, readIommuGroups } from '@passthru/pci-discovery';
 import type { CommandSpec } from '../command';
 import { EXIT } from '../CliError';
 import { scanHost } from '../names';
-import { paint, printJson, renderTable } from '../output';
+import { printJson } from '../output';
 import { renderTree } from '../report/renderTree';
-import { driverCell, ownerCell, ownersOf, refuseJsonTree } from '../cells';
-import { classLabel } from './list';
-import { isForeign } from '@passthru/vfio-binder';
+import { ownersOf, refuseJsonTree } from '../cells';
+import { printGroupsTable } from '../groupsRender';
 
 export const groupsCommand: CommandSpec = {
   register(program, run) {
@@ -55,24 +54,7 @@ export const groupsCommand: CommandSpec = {
             ctx.out.stdout.write('No IOMMU groups: the IOMMU is off or absent (run `passthru doctor`).\n');
             return EXIT.ok;
           }
-          const withOwner = scan.devices.some((d) => owners.has(d.address));
-          const rows = groups.flatMap((g) =>
-            g.devices.map((address, i) => {
-              const d = byAddress.get(address);
-              return [
-                i === 0 ? String(g.id) : '',
-                address,
-                d ? `${d.vendorId}:${d.deviceId}` : '?',
-                d ? classLabel(d) : '?',
-                d ? (d.isBridge ? `${deviceLabel(d)} ${paint(ctx.out, 'gray', '(bridge)')}` : deviceLabel(d)) : 'not in /sys/bus/pci/devices',
-                d ? driverCell(ctx.out, d) : '-',
-                ...(withOwner ? [ownerCell(ctx.out, owners.get(address))] : []),
-              ];
-            }),
-          );
-          ctx.out.stdout.write(renderTable(['GROUP', 'ADDRESS', 'IDS', 'CLASS', 'DEVICE', 'DRIVER', ...(withOwner ? ['OWNER'] : [])], rows));
-          for (const d of scan.devices.filter((x) => isForeign(owners.get(x.address))))
-            ctx.out.stdout.write(`${d.address}: held by ${owners.get(d.address)!.summary}\n`);
+          printGroupsTable(ctx, scan.devices, groups, byAddress, owners);
           if (ungrouped.length) ctx.out.stdout.write(`\nNo IOMMU group: ${ungrouped.join(' ')}\n`);
           ctx.out.stdout.write(notPassableLines);
           return EXIT.ok;

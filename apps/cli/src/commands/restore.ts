@@ -3,15 +3,7 @@ import { parseTarget, repairJournal, restoreDevices } from '@passthru/vfio-binde
 import type { CommandSpec } from '../command';
 import { consent, hostState, printRepair, printRestoreOutcome, progressOptions } from '../binder';
 import { CliError } from '../CliError';
-
-interface RestoreOptions {
-  all?: boolean;
-  dryRun?: boolean;
-  yes?: boolean;
-  unrecorded?: boolean;
-  repairJournal?: boolean;
-  splitGroup?: boolean;
-}
+import { checkRestoreArgs, type RestoreOptions } from '../restoreArgs';
 
 export const restoreCommand: CommandSpec = {
   register(program, run) {
@@ -50,10 +42,7 @@ export const restoreCommand: CommandSpec = {
             if (options.all || args.length > 0 || options.unrecorded) throw new CliError('restore --repair-journal takes no TARGET, --all or --unrecorded');
             return printRepair(ctx, repairJournal(ctx.host, { dryRun: options.dryRun }, progressOptions(ctx).lock));
           }
-          if (!options.all && args.length === 0) throw new CliError('restore needs a TARGET or --all');
-          if (options.all && args.length > 0) throw new CliError('restore takes TARGETs or --all, not both');
-          if (options.unrecorded && !options.all) throw new CliError('restore --unrecorded needs --all');
-          if (options.all && options.splitGroup) throw new CliError('--split-group applies to TARGETs, not to --all');
+          checkRestoreArgs(options, args);
           const targets = options.all ? ('all' as const) : args.map(parseTarget);
           const request = {
             targets,

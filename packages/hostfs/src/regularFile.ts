@@ -1,0 +1,116 @@
+import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { HostFsError, errnoError, errnoOf } from './HostFsError';
+
+// The regular-file writes of HostFs on real paths (resolved and confined by the caller):
+// writeFile's replaceFile, appendFile's appendAll, createExclusive's linkNewFile.
+
+/** write(2) of regular files (fs.writeSync's shape). */
+export type WriteSync = (fd: number, buffer: Buffer, offset: number, length: number) => number;
+
+/** Temp file, fsync, rename, fsync of the folder; the temp file is removed on failure and the error thrown as is. */
+export function replaceFile(real: string, data: string | Buffer, mode: number): void {
+  const temp = `${real}.passthru-${process.pid}.tmp`;
+  try {
+    const fd = fs.openSync(temp, 'w', mode);
+    try {
+      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, real);
+    const dirFd = fs.openSync(path.dirname(real), 'r');
+    try {
+      fs.fsyncSync(dirFd);
+    } finally {
+      fs.closeSync(dirFd);
+    }
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+/** appendFile's whole-or-nothing append to `real` (see HostFs.appendFile); every failure is a HostFsError for `hostPath`. */
+export function appendAll(writeSync: WriteSync, hostPath: string, real: string, data: string): void {
+  const bytes = Buffer.from(data);
+  let fd: number | undefined;
+  let before = 0;
+  try {
+    fd = fs.openSync(real, 'a', 0o644);
+    before = fs.fstatSync(fd).size;
+  } catch (error) {
+    if (fd !== undefined) fs.closeSync(fd);
+    throw wrapError('appending to', hostPath, error, real);
+  }
+  try {
+    for (let done = 0; done < bytes.length; ) {
+      const n = writeSync(fd, bytes, done, bytes.length - done);
+      if (n <= 0) throw errnoError('EIO', `write(2) wrote nothing after ${done} of ${bytes.length} bytes`);
+      done += n;
+    }
+    fs.fsyncSync(fd);
+  } catch (error) {
+    const detail = detailOf(error);
+    try {
+      fs.ftruncateSync(fd, before);
+      fs.fsyncSync(fd);
+    } catch (undo) {
+      throw new HostFsError(
+        'appending to',
+        hostPath,
+        errnoOf(error),
+        `${detail}; truncating it back to ${before} bytes failed too (${errnoOf(undo)}): its last line may be torn`,
+        { realPath: real, cause: error },
+      );
+    }
+    throw new HostFsError('appending to', hostPath, errnoOf(error), `${detail}; nothing of it was kept (the file is back to its ${before} bytes)`, {
+      realPath: real,
+      cause: error,
+    });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * createExclusive on `real` (see HostFs.createExclusive): false when the name is taken; other
+ * errors are thrown as is (the caller wraps them).
+ */
+export function linkNewFile(writeSync: WriteSync, real: string, data: string): boolean {
+  const temp = `${real}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+    try {
+      const bytes = Buffer.from(data);
+      for (let done = 0; done < bytes.length; ) {
+        const n = writeSync(fd, bytes, done, bytes.length - done);
+        if (n <= 0) throw errnoError('EIO', `write(2) wrote nothing after ${done} of ${bytes.length} bytes`);
+        done += n;
+      }
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.linkSync(temp, real);
+    return true;
+  } catch (error) {
+    if (errnoOf(error) === 'EEXIST') return false;
+    throw error;
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+}
+
+/** @internal wraps a node error into a HostFsError (HostFs.wrap). */
+export function wrapError(doing: string, hostPath: string, error: unknown, realPath: string): HostFsError {
+  if (error instanceof HostFsError) return error;
+  return new HostFsError(doing, hostPath, errnoOf(error), detailOf(error), { realPath, cause: error });
+}
+
+/** A node error's message without its errno prefix and its trailing syscall and path. */
+function detailOf(error: unknown): string {
+  return error instanceof Error ? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '') : String(error);
+}

@@ -1,0 +1,66 @@
+import type { Severity, Finding } from './Finding';
+import { configOff } from './configOff';
+import type { Instance } from './schemas';
+
+/** security.syscalls.* and linux.kernel_modules (LXD's system call interception page). */
+export function syscallFindings(instance: Instance, privileged: boolean): Finding[] {
+  const cfg = instance.expanded_config;
+  const on = (k: string) => cfg[k] === 'true';
+  const out: Finding[] = [];
+  const add = (id: string, severity: Severity, summary: string, fix: string) => out.push({ id, severity, summary, fix });
+  if (instance.type === 'container') {
+    if (on('security.syscalls.intercept.mount')) {
+      const allowed = cfg['security.syscalls.intercept.mount.allowed']?.trim();
+      const shift = on('security.syscalls.intercept.mount.shift');
+      const fuse = cfg['security.syscalls.intercept.mount.fuse']?.trim();
+      const what = [
+        allowed ? `the host kernel mounts ${allowed} for the container (a crafted filesystem image attacks the host kernel)` : '',
+        shift ? 'with shifted (idmapped) mounts' : '',
+        fuse ? `redirects ${fuse} to FUSE` : '',
+      ].filter(Boolean);
+      add(
+        'syscalls-intercept-mount',
+        allowed ? 'high' : shift ? 'medium' : 'low',
+        `security.syscalls.intercept.mount: ${what.join(', ') || 'mount() is handled by LXD on the host'}`,
+        configOff(instance, 'security.syscalls.intercept.mount', 'false'),
+      );
+    }
+    if (on('security.syscalls.intercept.mknod'))
+      add(
+        'syscalls-intercept-mknod',
+        'low',
+        'security.syscalls.intercept.mknod: LXD creates the device nodes it considers safe for the container',
+        `${configOff(instance, 'security.syscalls.intercept.mknod', 'false')} (unless it runs Docker)`,
+      );
+    if (on('security.syscalls.intercept.setxattr'))
+      add(
+        'syscalls-intercept-setxattr',
+        'low',
+        'security.syscalls.intercept.setxattr: LXD sets trusted.* extended attributes for the container with host privileges',
+        `${configOff(instance, 'security.syscalls.intercept.setxattr', 'false')} (unless it runs Docker)`,
+      );
+    if (on('security.syscalls.intercept.bpf'))
+      add(
+        'syscalls-intercept-bpf',
+        'medium',
+        `security.syscalls.intercept.bpf${on('security.syscalls.intercept.bpf.devices') ? ' with bpf.devices' : ''}: the container loads device cgroup BPF programs with host privileges`,
+        configOff(instance, 'security.syscalls.intercept.bpf', 'false'),
+      );
+    if (cfg['security.syscalls.deny_default'] === 'false')
+      add(
+        'syscalls-deny-default-off',
+        privileged ? 'high' : 'medium',
+        `security.syscalls.deny_default=false: LXD's default seccomp deny list (kexec_load, open_by_handle_at, init_module...) is off${privileged ? ' in a privileged container (open_by_handle_at escapes)' : ''}`,
+        configOff(instance, 'security.syscalls.deny_default', 'true'),
+      );
+  }
+  const modules = cfg['linux.kernel_modules']?.trim();
+  if (modules)
+    add(
+      'kernel-modules',
+      'medium',
+      `linux.kernel_modules: the host loads ${modules} into its kernel when the instance starts`,
+      `${configOff(instance, 'linux.kernel_modules')} (load what is needed on the host: /etc/modules-load.d)`,
+    );
+  return out;
+}
