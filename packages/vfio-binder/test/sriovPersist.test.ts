@@ -47,7 +47,9 @@ describe('sriov --persist', () => {
     expect(fs.readFileSync(path.join(root, `${UNIT}.passthru-s3.bak`), 'utf8')).toBe(text);
   });
 
-  it.skipIf(!hasSystemdAnalyze())('systemd-analyze verify accepts the unit', () => {
+  it('systemd-analyze verify accepts the unit', () => {
+    // Not skipped in silence: without the checker this test fails and says how to get it.
+    if (!hasSystemdAnalyze()) throw new Error('systemd-analyze is missing: apt-get install -y systemd');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sriov-unit-'));
     try {
       const file = path.join(dir, 'passthru-sriov-0000-af-00.0.service');
