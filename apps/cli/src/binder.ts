@@ -21,8 +21,8 @@ import { scanHost } from './names';
 import { paint, printJson, progressLine, renderTable } from './output';
 
 /** What the binder's use cases plan from: one scan (with pci.ids names) and its IOMMU groups. */
-export function hostState(ctx: CliContext): HostState {
-  const { devices } = scanHost(ctx);
+export async function hostState(ctx: CliContext): Promise<HostState> {
+  const { devices } = await scanHost(ctx);
   return { devices, groups: readIommuGroups(ctx.host, devices) };
 }
 

@@ -16,6 +16,8 @@ export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** The scan's worker module (dist/scanWorker.mjs beside the bundle); without it scans use one thread. */
+  scanWorker?: URL;
 }
 
 /** Output formats; a command offers `table` and `json` unless its own --format lists more (audit: sarif). */
@@ -28,6 +30,8 @@ export interface CliContext {
   format: OutputFormat;
   out: Output;
   env: NodeJS.ProcessEnv;
+  /** See CliIo.scanWorker. */
+  scanWorker: URL | undefined;
   /** Diagnostics to stderr (never stdout: stdout carries data). */
   note(message: string): void;
   verbose(message: string): void;
@@ -98,6 +102,7 @@ export function createContext(
     format,
     out,
     env: io.env,
+    scanWorker: io.scanWorker,
     note: (message) => out.stderr.write(`${message}\n`),
     verbose: (message) => {
       if (options.verbose) out.stderr.write(`${message}\n`);

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { PciIds, findPciIdsFile, scanPciDevices, type PciScan } from '@passthru/pci-discovery';
+import { availableParallelism } from 'node:os';
+import { PciIds, findPciIdsFile, scanPciDevices, scanPciDevicesParallel, type PciScan } from '@passthru/pci-discovery';
 import { CliError } from './CliError';
 import type { CliContext } from './context';
 
@@ -21,9 +22,36 @@ export function loadNames(ctx: CliContext): PciIds | undefined {
   return PciIds.fromFile(file);
 }
 
+/** Hosts with fewer functions are scanned by one thread: a worker's start-up would cost more. */
+const PARALLEL_FROM = 400;
+
+/**
+ * Threads for a scan: PASSTHRU_SCAN_THREADS when set (any host size: tests and benchmarks use
+ * it), else up to 2 on a machine with more than one core, for hosts of PARALLEL_FROM functions
+ * or more. More threads gained nothing measurable over 2 (tools/bench/scale.ts).
+ */
+function scanThreads(ctx: CliContext): { threads: number; minEntries: number } {
+  const asked = ctx.env.PASSTHRU_SCAN_THREADS;
+  if (asked !== undefined && asked !== '') {
+    const threads = Number(asked);
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64)
+      throw new CliError(`PASSTHRU_SCAN_THREADS must be an integer from 1 to 64 (got ${JSON.stringify(asked)})`);
+    return { threads, minEntries: 0 };
+  }
+  return { threads: Math.min(2, availableParallelism()), minEntries: PARALLEL_FROM };
+}
+
 /** Scans the host's PCI devices with names, and says on stderr what could not be read. */
-export function scanHost(ctx: CliContext): PciScan {
-  const scan = scanPciDevices(ctx.host, loadNames(ctx));
+export async function scanHost(ctx: CliContext): Promise<PciScan> {
+  const names = loadNames(ctx);
+  const scan = ctx.scanWorker
+    ? await scanPciDevicesParallel(ctx.host, names, {
+        workerUrl: ctx.scanWorker,
+        ...scanThreads(ctx),
+        onShared: ({ entries, workers, readByWorkers }) =>
+          ctx.verbose(`scan: ${entries} entries, ${readByWorkers} read by ${workers} worker thread${workers === 1 ? '' : 's'}`),
+      })
+    : scanPciDevices(ctx.host, names);
   for (const problem of scan.problems) ctx.note(`passthru: warning: ${problem.message}`);
   return scan;
 }

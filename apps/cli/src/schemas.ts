@@ -34,7 +34,7 @@ import type {
   RestorePlan,
   RestoreResult,
 } from '@passthru/vfio-binder';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const SchemaVersion = z.literal(1).describe('Version of this document; bumped on a breaking change.');
 const Address = z.string().describe('PCI address, domain:bus:slot.function (0000:01:00.0; Intel VMD domains have 5 hex digits)');

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Log } from 'sarif';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { instance, startFakeLxd, sync } from '../../../packages/lxd-device-attach/test/fakeLxd';
 import { runCli } from '../src/cli';
 import { repo } from './runCli';

@@ -7,7 +7,7 @@ import { PciDiscoveryError } from '@passthru/pci-discovery';
 import { SysfsSimError } from '@passthru/sysfs-sim';
 import { VfioBinderError } from '@passthru/vfio-binder';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CliError, toCliError } from '../src/CliError';
 
 const zodError = (() => {

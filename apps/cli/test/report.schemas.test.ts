@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { generatedSchemas, SCHEMA_DIR } from '../../../tools/gen-schemas';
 import { cleanFixtures, cli, fixtureCopy, repo } from './runCli';
 

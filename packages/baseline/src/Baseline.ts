@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One PCI function as passthrough depends on it (kernel nouns verbatim). */
 export const BaselineDeviceSchema = z.object({

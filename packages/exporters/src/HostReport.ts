@@ -3,7 +3,7 @@
  * pure functions of it; `readHostReport` builds it from a HostFs (and can later be pointed at
  * the readiness use case without a renderer changing).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CheckStatusSchema, VerdictSchema } from '@passthru/iommu-check';
 import { PlatformFunctionSchema } from '@passthru/pci-discovery';
 

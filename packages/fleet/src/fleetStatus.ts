@@ -8,7 +8,7 @@
  */
 import { getMemberResources, listClusterGroups, listClusterMembers, type LxdClient, type Resources } from '@passthru/lxd-device-attach';
 import { VerdictSchema } from '@passthru/iommu-check';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isPassthruGroup } from './groups';
 import { readPublished, type Published } from './published';
 import { requireCluster } from './requireCluster';

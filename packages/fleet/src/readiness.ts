@@ -8,7 +8,7 @@ import type { HostFs } from '@passthru/hostfs';
 import { runChecks, VerdictSchema, type CheckResult } from '@passthru/iommu-check';
 import { deviceClassOf, platformFunctionsOf, readIommuGroups, scanPciDevices, type IommuGroup, type PciDevice } from '@passthru/pci-discovery';
 import { isForeign, readOwnership, VFIO_DRIVER } from '@passthru/vfio-binder';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Drivers that leave an IOMMU group viable (the kernel's vfio_dev_driver_allowed, or none). */
 const VIABLE_DRIVERS = new Set([VFIO_DRIVER, 'pci-stub']);

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { HostFs } from '@passthru/hostfs';
 import { getClusterMember, listClusterGroups, LxdClient } from '@passthru/lxd-device-attach';
 import { describe, expect, inject, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { FleetStatusSchema, publishReadiness, type FleetStatus, type ReadinessSummary } from '../src/index';
 
 const execFileAsync = promisify(execFile);

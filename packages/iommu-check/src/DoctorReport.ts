@@ -2,7 +2,7 @@
  * The readiness report of `passthru doctor` (its JSON output, with `schemaVersion` added by the
  * CLI). Check ids are stable: scripts select checks by id.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const CHECK_STATUSES = ['PASS', 'WARN', 'FAIL', 'SKIP'] as const;
 export const CheckStatusSchema = z.enum(CHECK_STATUSES);

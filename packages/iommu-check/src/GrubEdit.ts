@@ -5,7 +5,7 @@
  * (Pop!_OS). A plan never writes: it returns the new text, its unified patch and the command
  * that makes the change reach the boot loader. Applying a plan to its own output changes nothing.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { IommuCheckError } from './IommuCheckError';
 import { canonicalParamKey, tokenizeCmdline, type KernelParamToken } from './KernelCmdline';
 import { lexShellAssignments } from './ShellAssignments';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { LxdError } from './LxdError';
 import {
   CertificateSchema,

@@ -1,5 +1,5 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { auditInstance, auditProject, type HostIommuState } from './auditInstance';
 import { FindingSchema, isSerious, type Finding } from './Finding';
 import type { NetworkTypes } from './limitFindings';

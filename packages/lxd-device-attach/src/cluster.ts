@@ -5,7 +5,7 @@
  * "Online"/"Offline"/"Evacuated"...; `/1.0/cluster/members/NAME/state` is not implemented;
  * `iommu_group` is 0 for every device of a host without an IOMMU and `numa_node` -1 reads 0.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LxdClient, Purpose } from './LxdClient';
 import { LxdError } from './LxdError';
 

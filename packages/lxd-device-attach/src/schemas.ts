@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** LXD answers every request with one of three envelopes (doc/rest-api.md "Return values"). */
 export const SyncEnvelopeSchema = z.looseObject({

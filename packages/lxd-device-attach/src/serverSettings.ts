@@ -1,5 +1,5 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Finding, Severity } from './Finding';
 
 /**

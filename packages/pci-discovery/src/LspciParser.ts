@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PciDiscoveryError } from './PciDiscoveryError';
 import { PCI_ADDRESS_RE, normalizePciAddress } from './pciAddress';
 

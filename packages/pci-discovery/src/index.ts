@@ -18,6 +18,7 @@ export { PciDeviceSchema, IommuGroupSchema, ScanProblemSchema, DEVICE_CLASSES, d
 export type { PciDevice, IommuGroup, ScanProblem, DeviceClassFilter } from './PciDevice';
 // Reading a host: sysfs scan, pci.ids names, lspci as an optional source.
 export { scanPciDevices, readPciDevice, readIommuGroups, PCI_DEVICES, type PciScan } from './scanPciDevices';
+export { scanPciDevicesParallel, serveScanWorker, type ParallelScanOptions } from './parallelScan';
 export { PciIds, findPciIdsFile } from './PciIds';
 export { parseLspciVmm, type LspciRecord } from './LspciParser';
 export { runLspci, execaRunner, type Runner, type LspciOptions } from './LspciRunner';

@@ -132,8 +132,7 @@ export function readPciDevice(host: HostFs, address: string, names?: PciIds, opt
           maxSpeed: maxSpeed && !LINK_UNKNOWN.test(maxSpeed) ? maxSpeed : null,
           maxWidth: maxWidth && /^\d+$/.test(maxWidth) && maxWidth !== '0' ? Number(maxWidth) : null,
         };
-  const classNames = names?.className(classCode);
-  return {
+  const device: PciDevice = {
     address,
     vendorId,
     deviceId,
@@ -141,10 +140,10 @@ export function readPciDevice(host: HostFs, address: string, names?: PciIds, opt
     subsystemDeviceId,
     class: classCode,
     revision,
-    vendorName: names?.vendorName(vendorId) ?? null,
-    deviceName: names?.deviceName(vendorId, deviceId) ?? null,
-    subsystemName: subsystemVendorId && subsystemDeviceId ? (names?.subsystemName(vendorId, deviceId, subsystemVendorId, subsystemDeviceId) ?? null) : null,
-    className: classNames?.subclassName ?? classNames?.className ?? null,
+    vendorName: null,
+    deviceName: null,
+    subsystemName: null,
+    className: null,
     driver: optionalLink(dir, 'driver') ?? null,
     driverOverride: override === undefined || override === '(null)' || override === '' ? null : override,
     iommuGroup,
@@ -160,6 +159,18 @@ export function readPciDevice(host: HostFs, address: string, names?: PciIds, opt
     resetMethods: reset === undefined ? null : reset.split(/\s+/).filter(Boolean),
     link,
   };
+  return names ? nameDevice(device, names) : device;
+}
+
+/** Fills a device's names from pci.ids in place (the fields keep their place in the object). */
+function nameDevice(d: PciDevice, names: PciIds): PciDevice {
+  const classNames = names.className(d.class);
+  d.vendorName = names.vendorName(d.vendorId) ?? null;
+  d.deviceName = names.deviceName(d.vendorId, d.deviceId) ?? null;
+  d.subsystemName =
+    d.subsystemVendorId && d.subsystemDeviceId ? (names.subsystemName(d.vendorId, d.deviceId, d.subsystemVendorId, d.subsystemDeviceId) ?? null) : null;
+  d.className = classNames?.subclassName ?? classNames?.className ?? null;
+  return d;
 }
 
 /**
@@ -198,28 +209,64 @@ function hostPathOf(host: HostFs, dir: HostDir): string {
   return host.isLive ? dir.realPath : dir.realPath.slice(host.root.length) || '/';
 }
 
+/** One entry of /sys/bus/pci/devices as read: the device (unnamed), or null, and what could not be read. */
+export interface ScannedEntry {
+  device: PciDevice | null;
+  problems: ScanProblem[];
+}
+
+/** What a scan reads before its devices: the entries in lspci order and the group names. */
+export interface ScanInput {
+  entries: string[];
+  groupIds: ReadonlySet<string>;
+}
+
+export function scanInput(host: HostFs): ScanInput {
+  return {
+    entries: host.list(PCI_DEVICES).sort(compareAddresses),
+    groupIds: new Set(orElse(() => host.list(IOMMU_GROUPS), [] as string[])),
+  };
+}
+
+/** Reads one entry; a device that cannot be read becomes a problem, never an exception. */
+export function readEntry(host: HostFs, entry: string, groupIds: ReadonlySet<string>): ScannedEntry {
+  const problems: ScanProblem[] = [];
+  if (!PCI_ADDRESS_RE.test(entry)) {
+    problems.push({ address: entry, message: `Failed reading ${PCI_DEVICES}/${entry}: not a PCI address` });
+    return { device: null, problems };
+  }
+  try {
+    const device = readPciDevice(host, entry, undefined, { groupIds, onProblem: (message) => problems.push({ address: entry, message }) });
+    return { device, problems };
+  } catch (error) {
+    if (!(error instanceof HostFsError)) throw error;
+    problems.push({ address: entry, message: error.message });
+    return { device: null, problems };
+  }
+}
+
+/** The scan of entries read in order (by one thread or several): names filled in, relatives linked. */
+export function assembleScan(read: readonly ScannedEntry[], names?: PciIds): PciScan {
+  const devices: PciDevice[] = [];
+  const problems: ScanProblem[] = [];
+  for (const { device, problems: own } of read) {
+    if (device) devices.push(names ? nameDevice(device, names) : device);
+    problems.push(...own);
+  }
+  linkRelatives(devices);
+  return { devices, problems };
+}
+
 /**
  * Every PCI function under /sys/bus/pci/devices, in lspci order. A device that cannot be read
  * is reported in `problems` and the scan goes on: captured trees often lack files.
  */
 export function scanPciDevices(host: HostFs, names?: PciIds): PciScan {
-  const devices: PciDevice[] = [];
-  const problems: ScanProblem[] = [];
-  const groupIds = new Set(orElse(() => host.list(IOMMU_GROUPS), [] as string[]));
-  for (const entry of host.list(PCI_DEVICES).sort(compareAddresses)) {
-    if (!PCI_ADDRESS_RE.test(entry)) {
-      problems.push({ address: entry, message: `Failed reading ${PCI_DEVICES}/${entry}: not a PCI address` });
-      continue;
-    }
-    try {
-      devices.push(readPciDevice(host, entry, names, { groupIds, onProblem: (message) => problems.push({ address: entry, message }) }));
-    } catch (error) {
-      if (!(error instanceof HostFsError)) throw error;
-      problems.push({ address: entry, message: error.message });
-    }
-  }
-  linkRelatives(devices);
-  return { devices, problems };
+  const { entries, groupIds } = scanInput(host);
+  return assembleScan(
+    entries.map((entry) => readEntry(host, entry, groupIds)),
+    names,
+  );
 }
 
 /** Fills `functions` (siblings of a slot) and each VF's index from its PF's virtfnN links. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SysfsSimError } from './SysfsSimError';
 
 const hex = (digits: number, what: string) =>

@@ -1,6 +1,6 @@
 import type { HostFs } from '@passthru/hostfs';
 import { DeviceIdentitySchema } from '@passthru/pci-discovery';
-import { z } from 'zod';
+import * as z from 'zod';
 import { VfioBinderError } from './VfioBinderError';
 
 export const JOURNAL_DIR = '/var/lib/passthru';

@@ -1,7 +1,7 @@
 import type { HostFs } from '@passthru/hostfs';
 import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, unifiedPatch, type BootConfigEditPlan } from '@passthru/iommu-check';
 import { DeviceIdentitySchema, PCI_ADDRESS_SOURCE, identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
-import { z } from 'zod';
+import * as z from 'zod';
 import { VFIO_DRIVER } from './BindPlan';
 import { evaluateGuards } from './guards';
 import { Journal } from './Journal';

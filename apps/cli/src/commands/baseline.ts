@@ -9,7 +9,7 @@ import { paint, printJson } from '../output';
 
 /** The file a baseline is saved to or read from: on the machine running passthru, not under --root. */
 const fileArg = (file: string) => path.resolve(file);
-const current = (ctx: CliContext) => takeBaseline(ctx.host, scanHost(ctx));
+const current = async (ctx: CliContext) => takeBaseline(ctx.host, await scanHost(ctx));
 
 export const baselineCommand: CommandSpec = {
   register(program, run) {
@@ -26,8 +26,8 @@ export const baselineCommand: CommandSpec = {
       .argument('<file>', 'where to write the baseline (JSON)')
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
       .action(
-        run((ctx, _options, args) => {
-          const record = current(ctx);
+        run(async (ctx, _options, args) => {
+          const record = await current(ctx);
           writeBaselineFile(fileArg(args[0]!), record);
           if (ctx.format === 'json') printJson(ctx.out, { file: fileArg(args[0]!), devices: record.devices.length, groups: record.groups.length });
           else ctx.out.stdout.write(`Saved the baseline of ${record.devices.length} devices in ${record.groups.length} IOMMU groups to ${args[0]}.\n`);
@@ -40,9 +40,9 @@ export const baselineCommand: CommandSpec = {
       .argument('<file>', 'a baseline written by baseline save')
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
       .action(
-        run((ctx, _options, args) => {
+        run(async (ctx, _options, args) => {
           const saved = readBaselineFile(fileArg(args[0]!));
-          const diff = diffBaselines(saved, current(ctx));
+          const diff = diffBaselines(saved, await current(ctx));
           if (ctx.format === 'json') printJson(ctx.out, diff);
           else {
             for (const c of diff.changes)

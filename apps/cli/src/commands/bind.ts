@@ -33,10 +33,15 @@ export const bindCommand: CommandSpec = {
         '\nExamples:\n  passthru bind 01:00.0 --dry-run\n  passthru bind 10de:2684 --yes --persist\n  passthru --root fixtures/hosts/intel-workstation bind group:12\n\nExit codes: 0 bound (or already bound), 1 refused by a guard or failed and rolled back,\n2 bad input (nothing written), 3 not fully rolled back (see passthru restore).\nA device another manager holds is refused (exit 1, nothing written) unless --adopt.',
       )
       .action(
-        run<BindOptions>((ctx, options, args) => {
+        run<BindOptions>(async (ctx, options, args) => {
           const targets = args.map(parseTarget);
           const request = { targets, dryRun: options.dryRun, force: options.force, adopt: options.adopt, consent: consent(ctx, options.yes) };
-          const outcome = bindDevices(ctx.host, hostState(ctx), { ...request, onPlanned: (o) => printBindPlanned(ctx, o, options) }, progressOptions(ctx));
+          const outcome = bindDevices(
+            ctx.host,
+            await hostState(ctx),
+            { ...request, onPlanned: (o) => printBindPlanned(ctx, o, options) },
+            progressOptions(ctx),
+          );
           const code = printBindOutcome(ctx, outcome);
           if (code !== EXIT.ok || !options.persist || outcome.status === 'planned') return code;
           return runPersist(ctx, targets, { yes: options.yes, force: options.force });

@@ -32,7 +32,7 @@ export const doctorCommand: CommandSpec = {
           }
           let scan: PciScan;
           try {
-            scan = scanHost(ctx);
+            scan = await scanHost(ctx);
           } catch (error) {
             if (!(error instanceof HostFsError)) throw error;
             scan = { devices: [], problems: [{ address: '/sys/bus/pci/devices', message: error.message }] };

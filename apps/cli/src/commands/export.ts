@@ -35,7 +35,7 @@ export const exportCommand: CommandSpec = {
         `\nThe host is read with --root (a DaemonSet mounts the node's / at /host: --root /host); the output paths are plain paths of the machine passthru runs on. Files are written atomically (a dot-file in the same folder, fsync, rename). kubevirt prints YAML (JSON with --format json); sriov-dp prints the plugin's config.json.\nExit status: 0 written (whatever the verdict: it is in the data), 1 reading the host or writing failed, 2 bad input (a missing folder, a bad --ttl; nothing written).\n\nExamples:\n  passthru export nfd\n  passthru --root /host export prometheus /var/lib/prometheus/node-exporter/passthru.prom\n  passthru --root fixtures/hosts/intel-workstation export prometheus -\n  passthru export kubevirt --bound-only\n  passthru --root fixtures/hosts/sriov-server export sriov-dp`,
       )
       .action(
-        run<{ ttl: string; boundOnly?: boolean; resourcePrefix: string }>((ctx, options, args) => {
+        run<{ ttl: string; boundOnly?: boolean; resourcePrefix: string }>(async (ctx, options, args) => {
           const kind = args[0] as Kind;
           const target = args[1];
           if (!KINDS.includes(kind)) throw new CliError(`export: KIND must be one of ${KINDS.join(', ')}`, EXIT.usage);
@@ -50,7 +50,7 @@ export const exportCommand: CommandSpec = {
           if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(options.resourcePrefix) || options.resourcePrefix.length > 253)
             throw new CliError(`--resource-prefix must be a DNS subdomain such as ${DEFAULT_RESOURCE_PREFIX} (got '${options.resourcePrefix}')`, EXIT.usage);
           const file = exportFile(ctx, kind, target);
-          const report = readHostReport(ctx.host, { scan: scanHost(ctx) });
+          const report = readHostReport(ctx.host, { scan: await scanHost(ctx) });
           const text = renderExport(ctx, kind, report, { ...options, ttl });
           if (file === undefined) ctx.out.raw.stdout.write(text);
           else {

@@ -20,9 +20,9 @@ export const groupsCommand: CommandSpec = {
         "\nExamples:\n  passthru groups\n  passthru groups --tree\n  passthru groups --format json | jq '.groups[] | select(.endpoints | length > 1)'",
       )
       .action(
-        run<{ tree?: boolean }>((ctx, options) => {
+        run<{ tree?: boolean }>(async (ctx, options) => {
           if (options.tree) refuseJsonTree(ctx.format);
-          const scan = scanHost(ctx);
+          const scan = await scanHost(ctx);
           const groups = readIommuGroups(ctx.host, scan.devices);
           const byAddress = new Map(scan.devices.map((d) => [d.address, d]));
           // Groups that hold a platform function: never bindable (bind refuses them, --force too).

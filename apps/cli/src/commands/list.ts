@@ -26,10 +26,10 @@ export const listCommand: CommandSpec = {
         "\nExamples:\n  passthru list --class gpu\n  passthru list --tree --class net\n  passthru list --format json | jq '.devices[] | select(.iommuGroup == null)'\n  passthru --root fixtures/hosts/sriov-server list --class net",
       )
       .action(
-        run<{ class: DeviceClassFilter; tree?: boolean }>((ctx, options) => {
+        run<{ class: DeviceClassFilter; tree?: boolean }>(async (ctx, options) => {
           if (!DEVICE_CLASSES.includes(options.class)) throw new CliError(`--class must be one of ${DEVICE_CLASSES.join(', ')}`, EXIT.usage);
           if (options.tree) refuseJsonTree(ctx.format);
-          const scan = scanHost(ctx);
+          const scan = await scanHost(ctx);
           if (options.tree) {
             const keep = options.class === 'all' ? undefined : (d: PciDevice) => deviceClassOf(d.class) === options.class;
             ctx.out.stdout.write(renderTree(ctx.out, scan.devices, readIommuGroups(ctx.host, scan.devices), { keep }));

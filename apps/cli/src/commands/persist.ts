@@ -25,7 +25,7 @@ export async function runPersist(ctx: CliContext, targets: Target[], options: Pe
   const runner = ctx.host.isLive && options.yes ? runCommand : undefined;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const request = { targets, dryRun: options.dryRun, force: options.force, bootloader: options.bootloader, stamp, runner };
-  const outcome = await persistDevices(ctx.host, hostState(ctx), { ...request, onPlanned: (plan) => printPersistPlan(ctx, { plan }, options.dryRun) });
+  const outcome = await persistDevices(ctx.host, await hostState(ctx), { ...request, onPlanned: (plan) => printPersistPlan(ctx, { plan }, options.dryRun) });
   return printPersistOutcome(ctx, outcome, runner !== undefined);
 }
 

@@ -25,10 +25,10 @@ export const reportCommand: CommandSpec = {
         '\nExamples:\n  passthru report --html host.html && xdg-open host.html\n  passthru --root fixtures/hosts/sriov-server report --html sriov.html\n  passthru report --format json | jq \'.devices[] | select(.readiness.status == "ready") | .address\'\n\nExit codes: 0 written, 2 bad input (no --html and no --format json, or FILE not writable).',
       )
       .action(
-        run<ReportOptions>((ctx, options) => {
+        run<ReportOptions>(async (ctx, options) => {
           if (!options.html && ctx.format !== 'json') throw new CliError('report needs --html FILE (or --format json for the data)', EXIT.usage);
           const started = Date.now();
-          const scan = scanHost(ctx);
+          const scan = await scanHost(ctx);
           const report = buildReport({
             host: ctx.host,
             devices: scan.devices,

@@ -37,7 +37,7 @@ export const restoreCommand: CommandSpec = {
           'Exit codes: 0 restored (or nothing to do), 1 refused, 2 bad input or a restore that would split\na group without --split-group (nothing written), 3 not fully restored (the journal says what is left).',
       )
       .action(
-        run<RestoreOptions>((ctx, options, args) => {
+        run<RestoreOptions>(async (ctx, options, args) => {
           if (options.repairJournal) {
             if (options.all || args.length > 0 || options.unrecorded) throw new CliError('restore --repair-journal takes no TARGET, --all or --unrecorded');
             return printRepair(ctx, repairJournal(ctx.host, { dryRun: options.dryRun }, progressOptions(ctx).lock));
@@ -53,7 +53,7 @@ export const restoreCommand: CommandSpec = {
           };
           const outcome = restoreDevices(
             ctx.host,
-            hostState(ctx),
+            await hostState(ctx),
             {
               ...request,
               onPlanned: (o) =>

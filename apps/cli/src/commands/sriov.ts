@@ -43,7 +43,7 @@ export const sriovCommand: CommandSpec = {
             force: options.force,
             consent: () => !ctx.host.isLive || Boolean(options.yes),
           };
-          const outcome = sriovDevices(ctx.host, hostState(ctx), {
+          const outcome = sriovDevices(ctx.host, await hostState(ctx), {
             ...request,
             onPlanned: (o) => {
               const said = options.force ? paint(ctx.out, 'yellow', 'overridden (--force)') : paint(ctx.out, 'red', 'refused');
@@ -53,7 +53,7 @@ export const sriovCommand: CommandSpec = {
           const code = printOutcome(ctx, outcome, options.force);
           if (code !== EXIT.ok || !options.persist) return code;
           const runner = ctx.host.isLive && options.yes ? runCommand : undefined;
-          const persisted = await persistSriov(ctx.host, hostState(ctx), {
+          const persisted = await persistSriov(ctx.host, await hostState(ctx), {
             ...request,
             stamp: new Date().toISOString().replace(/[:.]/g, '-'),
             runner,

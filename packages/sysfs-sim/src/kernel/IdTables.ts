@@ -2,7 +2,7 @@
 // fixed at first load, dynamic ids added through new_id, and driver_override over both.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HostSpec } from '../HostSpec';
 import { virtualFunctionSpecs } from '../materialize';
 import { SIM_KERNEL_STATE_FILE, readSidecar, writeSidecar } from './sidecar';

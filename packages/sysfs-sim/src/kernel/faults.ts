@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoError } from '@passthru/hostfs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PciAddressSchema } from '../HostSpec';
 import { SysfsSimError } from '../SysfsSimError';
 import { SIM_FAULTS_FILE, issuesDetail, readSidecar, writeSidecar } from './sidecar';

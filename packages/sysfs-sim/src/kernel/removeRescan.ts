@@ -2,7 +2,7 @@
 // in `.sysfs-sim/removed.json`; a bus or device `rescan` finds it again as a new pci_dev.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { WriteContext } from './WriteContext';
 import { removeDevice, type RemovedDevice } from './deviceLifecycle';
 import { attach } from './probe';

@@ -2,7 +2,7 @@
 // what sysfs does not show but every process on the tree must agree on.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { SIM_STATE_DIR } from '../materialize';
 import { SysfsSimError } from '../SysfsSimError';
 

@@ -1,7 +1,7 @@
 // A part of the tree kept as data (what a `remove` takes out, so a `rescan` can put it back).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { lstatOrUndefined, type SysfsTree } from './SysfsTree';
 
 /** One tree entry as it was just before `remove` took it out (file data base64: config is binary). */

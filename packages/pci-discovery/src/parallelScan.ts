@@ -1,0 +1,98 @@
+import { Worker, parentPort, workerData } from 'node:worker_threads';
+import { HostFs } from '@passthru/hostfs';
+import type { PciIds } from './PciIds';
+import { type PciScan, type ScannedEntry, assembleScan, readEntry, scanInput } from './scanPciDevices';
+
+// A scan shared between this thread and worker threads. Reading sysfs from Node costs about
+// 5 us per attribute, mostly the binding around each open/read/close, not the kernel: on a host
+// with thousands of functions the scan is CPU-bound in one thread, and a second core halves it.
+// Threads claim chunks of entries from one shared counter (Atomics), so a worker that starts
+// late, or a busy core, only means this thread reads more. The output is the sequential scan's,
+// entry for entry: every thread reads with the same function and the results are put back in
+// order before names and relatives are filled in.
+
+/** Entries claimed at a time: small enough to balance, large enough that the counter is cold. */
+const CHUNK = 16;
+
+export interface ParallelScanOptions {
+  /** A module that calls serveScanWorker() (the CLI bundle's scanWorker.mjs). */
+  workerUrl: URL;
+  /** Threads in all, this one included; 1 scans here alone. */
+  threads: number;
+  /** Below this many entries a worker's start-up (about 25 ms) costs more than it saves. */
+  minEntries?: number;
+  /** Told how the entries were shared out: how many the workers read (0: this thread read all). */
+  onShared?: (share: { entries: number; workers: number; readByWorkers: number }) => void;
+}
+
+interface WorkerInput {
+  root: string;
+  entries: string[];
+  groupIds: string[];
+  counter: Int32Array;
+}
+
+type WorkerOutput = Array<[index: number, read: ScannedEntry]>;
+
+/** Claims chunks until none is left, reading each entry of a chunk into `read`. */
+function claimAndRead(host: HostFs, input: Omit<WorkerInput, 'root'>, groupIds: ReadonlySet<string>, read: (index: number, entry: ScannedEntry) => void): void {
+  const { entries, counter } = input;
+  for (let start = Atomics.add(counter, 0, CHUNK); start < entries.length; start = Atomics.add(counter, 0, CHUNK)) {
+    const end = Math.min(start + CHUNK, entries.length);
+    for (let i = start; i < end; i++) read(i, readEntry(host, entries[i]!, groupIds));
+  }
+}
+
+/**
+ * scanPciDevices with `threads - 1` worker threads reading beside this one. Same result as the
+ * sequential scan. A worker that fails (its module absent, an exception) leaves its unread
+ * entries to this thread, which reads them after the others are done.
+ */
+export async function scanPciDevicesParallel(host: HostFs, names: PciIds | undefined, options: ParallelScanOptions): Promise<PciScan> {
+  const { entries, groupIds } = scanInput(host);
+  const workerCount = Math.max(0, Math.floor(options.threads) - 1);
+  const read = new Array<ScannedEntry | undefined>(entries.length);
+  if (workerCount === 0 || entries.length < (options.minEntries ?? 0)) {
+    for (let i = 0; i < entries.length; i++) read[i] = readEntry(host, entries[i]!, groupIds);
+    options.onShared?.({ entries: entries.length, workers: 0, readByWorkers: 0 });
+    return assembleScan(read as ScannedEntry[], names);
+  }
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const input: WorkerInput = { root: host.root, entries, groupIds: [...groupIds], counter };
+  const results = Array.from({ length: workerCount }, () => {
+    return new Promise<WorkerOutput>((resolve) => {
+      let worker: Worker;
+      try {
+        worker = new Worker(options.workerUrl, { workerData: input });
+      } catch {
+        resolve([]);
+        return;
+      }
+      worker.once('message', (output: WorkerOutput) => resolve(output));
+      // What a failed worker claimed and did not send is read below, here.
+      worker.once('error', () => resolve([]));
+      worker.once('exit', () => resolve([]));
+    });
+  });
+  claimAndRead(host, input, groupIds, (i, entry) => {
+    read[i] = entry;
+  });
+  let readByWorkers = 0;
+  for (const output of await Promise.all(results)) {
+    for (const [i, entry] of output) read[i] = entry;
+    readByWorkers += output.length;
+  }
+  options.onShared?.({ entries: entries.length, workers: workerCount, readByWorkers });
+  for (let i = 0; i < entries.length; i++) read[i] ??= readEntry(host, entries[i]!, groupIds);
+  return assembleScan(read as ScannedEntry[], names);
+}
+
+/** The worker side: reads the entries it claims and posts them back, once. */
+export function serveScanWorker(): void {
+  if (!parentPort) throw new Error('serveScanWorker runs in a worker thread');
+  const input = workerData as WorkerInput;
+  const host = new HostFs(input.root);
+  const output: WorkerOutput = [];
+  claimAndRead(host, input, new Set(input.groupIds), (i, entry) => output.push([i, entry]));
+  parentPort.postMessage(output);
+}
