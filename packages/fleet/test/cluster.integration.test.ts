@@ -5,51 +5,20 @@
  * $STATE/mN/host fleet publish` on mN's socket stands in for passthru running on mN.
  * The tests run in order; the last one stops m3 (the next run's setup restarts it).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { HostFs } from '@passthru/hostfs';
-import { getClusterMember, listClusterGroups, LxdClient } from '@passthru/lxd-device-attach';
+import { getClusterMember, listClusterGroups } from '@passthru/lxd-device-attach';
 import { describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { FleetStatusSchema, publishReadiness, type FleetStatus, type ReadinessSummary } from '../src/index';
+import { client, hostOf, lxc, passthru, REPO, STATE } from './clusterCli';
 
-const execFileAsync = promisify(execFile);
-const REPO = path.resolve(__dirname, '../../..');
-const CLI = path.join(REPO, 'apps/cli/dist/passthru.mjs');
-const STATE = inject('clusterState');
 const committedSchema = z.fromJSONSchema(JSON.parse(fs.readFileSync(path.join(REPO, 'docs/schemas/fleet-status.schema.json'), 'utf8')));
 const id = randomBytes(3).toString('hex');
-const socketOf = (m: string) => `${STATE}/${m}/lxd`;
-const hostOf = (m: string) => `${STATE}/${m}/host`;
-const client = (m = 'm1') => new LxdClient({ kind: 'unix', socketPath: `${socketOf(m)}/unix.socket` });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-async function run(file: string, args: string[], member = 'm1'): Promise<Run> {
-  try {
-    const p = execFileAsync(file, args, { env: { ...process.env, LXD_DIR: socketOf(member), NO_COLOR: '1' }, timeout: 120_000 });
-    p.child.stdin?.end();
-    const { stdout, stderr } = await p;
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw error;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-const passthru = (args: string[], member = 'm1') => run(process.execPath, [CLI, ...args], member);
-const lxc = async (...args: string[]) => {
-  const r = await run('lxc', args);
-  if (r.code !== 0) throw new Error(`lxc ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
 async function status(extra: string[] = []): Promise<{ code: number; status: FleetStatus; stderr: string }> {
   const r = await passthru(['fleet', 'status', '--format', 'json', ...extra]);
   const doc = JSON.parse(r.stdout);
