@@ -1,12 +1,14 @@
 import { defineProject } from 'vitest/config';
 
-// The cluster suite needs a real three-member LXD cluster: started once per run by globalSetup
-// (tools/provision/lxd-cluster.sh), which hands the cluster's state folder to the tests.
+// The cluster suites need a real three-member LXD cluster: started once per run by globalSetup
+// (tools/provision/lxd-cluster.sh), which hands the cluster's state folder to the tests. They
+// change that one cluster (publish, bind, stop a member), so the files run one after another.
 export default defineProject({
   test: {
     name: 'fleet',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['test/clusterSetup.ts'],
+    fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 300_000,
   },

@@ -211,6 +211,9 @@ export const ReportGroupSchema = IommuGroupSchema.extend({
   platformFunctions: z.array(PlatformFunctionSchema),
 });
 
+/** `report --cluster`: `fleet status --format json` without its own schemaVersion (the report's versions it). */
+export const ReportClusterSchema = FleetStatusSchema.omit({ schemaVersion: true });
+
 export const ReportSchema = z.object({
   schemaVersion: SchemaVersion,
   generatedAt: z.string(),
@@ -227,8 +230,12 @@ export const ReportSchema = z.object({
     .describe('The doctor report; null when the checks could not run (doctorError says why)'),
   doctorError: z.string().optional(),
   problems: z.array(ScanProblemSchema),
+  cluster: ReportClusterSchema.optional().describe(
+    "With --cluster: the LXD cluster as `fleet status` sees it (every member's state, published readiness and its age, devices, passthru's cluster groups); absent otherwise",
+  ),
 });
 export type Report = z.infer<typeof ReportSchema>;
+export type ReportCluster = z.infer<typeof ReportClusterSchema>;
 export type ReportDevice = z.infer<typeof ReportDeviceSchema>;
 export type ReportGroup = z.infer<typeof ReportGroupSchema>;
 

@@ -10,7 +10,7 @@ import { getMemberResources, listClusterGroups, listClusterMembers, type LxdClie
 import { VerdictSchema } from '@passthru/iommu-check';
 import * as z from 'zod';
 import { isPassthruGroup } from './groups';
-import { readPublished, type Published } from './published';
+import { publishedAge, readPublished, type Published } from './published';
 import { requireCluster } from './requireCluster';
 
 export const FleetDeviceSchema = z.object({
@@ -80,8 +80,7 @@ export async function fleetStatus(request: StatusRequest): Promise<FleetStatus> 
     members.map(async (m): Promise<FleetMember> => {
       const status = m.status.toUpperCase();
       const published = readPublished(m.config);
-      const ageSeconds = published ? Math.max(0, Math.round((now.getTime() - Date.parse(published.publishedAt)) / 1000)) : null;
-      const stale = ageSeconds !== null && ageSeconds > staleAfterSeconds;
+      const { ageSeconds, stale } = publishedAge(published, now, staleAfterSeconds);
       let devices: FleetDevice[] = [];
       let error: string | null = null;
       if (status === 'OFFLINE') error = `member is OFFLINE (${m.message || 'LXD lost contact'}): its resources were not asked`;

@@ -3,7 +3,7 @@
 // groups; status across members; placement advice. Uses lxd-device-attach's LXD client.
 export { FleetError, type FleetErrorKind } from './FleetError';
 export { readinessOf, ReadinessSummarySchema, ViableCountSchema, DEVICE_KINDS, type ReadinessSummary, type ViableCount } from './readiness';
-export { KEYS, PUBLISHED_PREFIX, publishedConfig, readPublished, withPublished, type Published } from './published';
+export { KEYS, PUBLISHED_PREFIX, publishedAge, publishedConfig, readPublished, withPublished, type Published } from './published';
 export { GROUP_PREFIX, GROUP_MARK, isPassthruGroup, wantedGroups } from './groups';
 export { requireCluster } from './requireCluster';
 export { publishReadiness, type PublishRequest, type PublishResult, type PlannedCall } from './publishReadiness';
@@ -21,3 +21,5 @@ export {
   type StatusRequest,
 } from './fleetStatus';
 export { placeDevice, type PlaceRequest, type Placement } from './placeDevice';
+export { memberInventory, type MemberFacts } from './memberInventory';
+export { planClusterAttach, readMemberInventory, type ClusterAttachRequest } from './clusterAttach';

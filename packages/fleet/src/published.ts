@@ -70,6 +70,12 @@ export function readPublished(config: Record<string, string>): Published | null 
   };
 }
 
+/** How old a publication is, in whole seconds (null: nothing published), and whether it is older than allowed (stale: not trusted). */
+export function publishedAge(published: Published | null, now: Date, staleAfterSeconds: number): { ageSeconds: number | null; stale: boolean } {
+  const ageSeconds = published ? Math.max(0, Math.round((now.getTime() - Date.parse(published.publishedAt)) / 1000)) : null;
+  return { ageSeconds, stale: ageSeconds !== null && ageSeconds > staleAfterSeconds };
+}
+
 /** The config with every user.passthru.* key replaced by `published`; other keys untouched. */
 export function withPublished(config: Record<string, string>, published: Record<string, string>): Record<string, string> {
   const kept = Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith(PUBLISHED_PREFIX)));

@@ -1,8 +1,9 @@
 /**
  * Servers the test cluster cannot be: an LXD without per-member config (before the
- * `clustering_config` extension) and a standalone (not clustered) server. A small HTTP server
- * on a unix socket answers GET /1.0 as such a server would and records every request, so the
- * tests show the CLI exits 2 having written nothing.
+ * `clustering_config` extension) and a standalone (not clustered) server, for `fleet publish`
+ * and `report --cluster`. A small HTTP server on a unix socket answers GET /1.0 as such a
+ * server would and records every request, so the tests show the CLI exits 2 having written
+ * nothing.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -35,15 +36,16 @@ async function serve(environment: object, extensions: string[]): Promise<{ lxdDi
   return { lxdDir: dir, requests };
 }
 
-async function publish(lxdDir: string): Promise<{ code: number; stderr: string }> {
+async function cli(lxdDir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    await promisify(execFile)(process.execPath, [CLI, '--root', FIXTURE, 'fleet', 'publish'], { env: { ...process.env, LXD_DIR: lxdDir } });
-    return { code: 0, stderr: '' };
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, '--root', FIXTURE, ...args], { env: { ...process.env, LXD_DIR: lxdDir } });
+    return { code: 0, stdout, stderr };
   } catch (error) {
-    const e = error as { code: number; stderr: string };
-    return { code: e.code, stderr: e.stderr };
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+const publish = (lxdDir: string) => cli(lxdDir, ['fleet', 'publish']);
 
 describe('fleet publish refuses servers that cannot hold a fleet', () => {
   it('a standalone server (not a cluster): exit 2, only GET /1.0 asked', async () => {
@@ -60,5 +62,19 @@ describe('fleet publish refuses servers that cannot hold a fleet', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('per-member user.* configuration (API extension clustering_config)');
     expect(requests).toEqual(['GET /1.0']);
+  });
+
+  it('report asks LXD only with --cluster; on a standalone server that is exit 2 and no page is written', async () => {
+    const { lxdDir, requests } = await serve({ server_clustered: false, server_name: 'solo' }, ['clustering', 'clustering_config', 'clustering_groups']);
+    const plain = await cli(lxdDir, ['report', '--format', 'json']);
+    expect(plain.code).toBe(0);
+    expect(JSON.parse(plain.stdout)).not.toHaveProperty('cluster');
+    expect(requests).toEqual([]);
+    const page = path.join(lxdDir, 'report.html');
+    const r = await cli(lxdDir, ['report', '--cluster', '--html', page]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('this server is not a cluster member');
+    expect(requests).toEqual(['GET /1.0']);
+    expect(fs.existsSync(page)).toBe(false);
   });
 });

@@ -3,53 +3,26 @@
  * member's /sys/bus/pci, /sys/devices/pci0000:00, /sys/kernel/iommu_groups and
  * /sys/class/iommu being its own fixture host copy ($STATE/mN/host). `passthru --root
  * $STATE/mN/host fleet publish` on mN's socket stands in for passthru running on mN.
- * The tests run in order; the last one stops m3 (the next run's setup restarts it).
+ * The tests run in order; the last but one stops m3 (the next run's setup restarts it), and the
+ * last reports the cluster with m3 OFFLINE.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { HostFs } from '@passthru/hostfs';
-import { getClusterMember, listClusterGroups, LxdClient } from '@passthru/lxd-device-attach';
+import { getClusterMember, listClusterGroups } from '@passthru/lxd-device-attach';
 import { describe, expect, inject, it } from 'vitest';
 import * as z from 'zod';
+import { chromium } from 'playwright-core';
 import { FleetStatusSchema, publishReadiness, type FleetStatus, type ReadinessSummary } from '../src/index';
+import { client, hostOf, lxc, passthru, REPO, STATE } from './clusterCli';
 
-const execFileAsync = promisify(execFile);
-const REPO = path.resolve(__dirname, '../../..');
-const CLI = path.join(REPO, 'apps/cli/dist/passthru.mjs');
-const STATE = inject('clusterState');
-const committedSchema = z.fromJSONSchema(JSON.parse(fs.readFileSync(path.join(REPO, 'docs/schemas/fleet-status.schema.json'), 'utf8')));
+const schemaOf = (name: string) => z.fromJSONSchema(JSON.parse(fs.readFileSync(path.join(REPO, `docs/schemas/${name}.schema.json`), 'utf8')));
+const committedSchema = schemaOf('fleet-status');
+const reportSchema = schemaOf('report');
 const id = randomBytes(3).toString('hex');
-const socketOf = (m: string) => `${STATE}/${m}/lxd`;
-const hostOf = (m: string) => `${STATE}/${m}/host`;
-const client = (m = 'm1') => new LxdClient({ kind: 'unix', socketPath: `${socketOf(m)}/unix.socket` });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-async function run(file: string, args: string[], member = 'm1'): Promise<Run> {
-  try {
-    const p = execFileAsync(file, args, { env: { ...process.env, LXD_DIR: socketOf(member), NO_COLOR: '1' }, timeout: 120_000 });
-    p.child.stdin?.end();
-    const { stdout, stderr } = await p;
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw error;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-const passthru = (args: string[], member = 'm1') => run(process.execPath, [CLI, ...args], member);
-const lxc = async (...args: string[]) => {
-  const r = await run('lxc', args);
-  if (r.code !== 0) throw new Error(`lxc ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
 async function status(extra: string[] = []): Promise<{ code: number; status: FleetStatus; stderr: string }> {
   const r = await passthru(['fleet', 'status', '--format', 'json', ...extra]);
   const doc = JSON.parse(r.stdout);
@@ -298,4 +271,77 @@ describe.sequential('fleet on a real three-member LXD cluster', () => {
     expect(table.code).toBe(1);
     expect(table.stdout).toMatch(/m3\s+OFFLINE \(unreachable\)/);
   }, 180_000);
+
+  it('report --cluster (m3 still stopped): the JSON and the HTML page carry every member; the OFFLINE one never fails the report', async () => {
+    const r = await passthru(['--root', hostOf('m1'), 'report', '--cluster', '--format', 'json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const valid = reportSchema.safeParse(doc);
+    expect(valid.success, valid.success ? '' : JSON.stringify(valid.error.issues.slice(0, 3))).toBe(true);
+    expect(doc.cluster).not.toHaveProperty('schemaVersion');
+    const cluster = FleetStatusSchema.parse({ schemaVersion: 1, ...doc.cluster });
+    expect(cluster.members.map((m) => [m.name, m.status, m.reachable, m.verdict])).toEqual([
+      ['m1', 'ONLINE', true, 'ready'],
+      ['m2', 'ONLINE', true, 'ready-with-warnings'],
+      ['m3', 'OFFLINE', false, 'not-ready'],
+    ]);
+    expect(device(cluster, 'm1', '0000:01:00.0')).toMatchObject({ vmReady: true, iommuGroup: 12, driver: 'vfio-pci' });
+    expect(groupMembers(cluster, 'passthru-gpu')).toEqual(['m1']);
+    // The page: the summary line names each member; Chromium draws the section from the embedded JSON.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-report-'));
+    try {
+      const file = path.join(dir, 'fleet.html');
+      const html = await passthru(['--root', hostOf('m1'), 'report', '--cluster', '--html', file]);
+      expect(html.code).toBe(0);
+      expect(html.stdout).toContain('cluster: m1 ready, m2 ready-with-warnings, m3 OFFLINE (unreachable).');
+      const rows = await clusterRows(file);
+      expect(rows.members).toEqual([
+        ['m1', 'ONLINE', 'ready'],
+        ['m2', 'ONLINE', 'ready-with-warnings'],
+        ['m3', 'OFFLINE (unreachable)', 'not-ready'],
+      ]);
+      expect(rows.vmReady.m1).toContain('0000:01:00.0 10de:2684 · group 12 · vfio-pci');
+      expect(rows.vmReady.m2).toEqual(['none']);
+      expect(rows.vmReady.m3).toEqual(['not asked']);
+      expect(rows.groups).toContainEqual(['passthru-gpu', 'm1']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** The cluster section as Debian's Chromium draws it (headless, offline, only file:// loads). */
+async function clusterRows(file: string) {
+  if (!fs.existsSync('/usr/bin/chromium'))
+    throw new Error(
+      "Chromium is missing at /usr/bin/chromium: install Debian's package with `apt-get install -y chromium` (the test never downloads a browser)",
+    );
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  try {
+    const context = await browser.newContext({ offline: true });
+    await context.route('**/*', (route) => (route.request().url().startsWith('file://') ? route.continue() : route.abort()));
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('html[data-rendered="true"]');
+    expect(errors).toEqual([]);
+    expect(await page.$$eval('nav.toolbar a', (links) => links.map((a) => a.textContent))).toContain('Cluster');
+    const members = await page.$$eval('#cluster tr[data-member]', (rows) =>
+      rows.map((tr) => {
+        const cell = (n: number) => tr.querySelector(`td:nth-child(${n})`)!;
+        const lines = (n: number) => [...cell(n).querySelectorAll(':scope > div, :scope > .empty')].map((e) => e.textContent);
+        return {
+          row: [cell(1).textContent, cell(2).querySelector('.badge')!.textContent, cell(3).querySelector('.badge')!.textContent],
+          vmReady: lines(4),
+        };
+      }),
+    );
+    const groups = await page.$$eval('#cluster tr[data-cluster-group]', (rows) =>
+      rows.map((tr) => [tr.querySelector('td:nth-child(1)')!.textContent, tr.querySelector('td:nth-child(2)')!.textContent]),
+    );
+    return { members: members.map((m) => m.row), vmReady: Object.fromEntries(members.map((m) => [m.row[0], m.vmReady])), groups };
+  } finally {
+    await browser.close();
+  }
+}

@@ -2,7 +2,7 @@
 // cluster (tools/provision/lxd-cluster.sh), started once per run. Member hosts: m1 the
 // intel-workstation fixture with its RTX 4090 group bound to vfio-pci (a VM-ready GPU), m2
 // amd-shared-group (the GPU shares its group with chipset bridges without ACS and the SATA
-// controller), m3 intel-iommu-off. What an earlier run published is cleared first. There is no
+// controller), m3 intel-iommu-off. What an earlier run published is cleared first (forgetFleetState). There is no
 // skipping: without LXD the suite fails and says how to install it. Teardown stops the three
 // daemons by pid (PASSTHRU_KEEP_CLUSTER=1 leaves them running for the next run to reuse).
 import { execFileSync } from 'node:child_process';
@@ -38,10 +38,22 @@ export function setup(project: TestProject): void {
   const env = { ...process.env, LXD_DIR: `${STATE}/m1/lxd` };
   // m1's GPU group on vfio-pci, through the simulated kernel of its own host copy.
   sh(process.execPath, ['apps/cli/dist/passthru.mjs', '--root', `${STATE}/m1/host`, 'bind', '01:00.0', '--yes'], env);
-  // Forget what an earlier run left: instances of this suite, published keys, passthru's groups.
-  const lxc = (...args: string[]) => sh('lxc', args, env);
+  forgetFleetState(STATE);
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(`fleet setup: LXD cluster m1..m3 ready in ${seconds.toFixed(1)} s (bundle, provisioning, clean-up)`);
+  project.provide('clusterState', STATE);
+  project.provide('clusterSetupSeconds', seconds);
+}
+
+/**
+ * Forgets what a run left: instances named fleet-*, the user.* keys of `members`, and the
+ * passthru-* and fleet-* cluster groups. A suite that publishes calls it when done, so the
+ * next suite finds the cluster as setup left it (nothing published).
+ */
+export function forgetFleetState(state: string, members = ['m1', 'm2', 'm3']): void {
+  const lxc = (...args: string[]) => sh('lxc', args, { ...process.env, LXD_DIR: `${state}/m1/lxd` });
   for (const line of lxc('list', '--format', 'csv', '-c', 'n').split('\n')) if (line.startsWith('fleet-')) lxc('delete', '--force', line);
-  for (const m of ['m1', 'm2', 'm3']) {
+  for (const m of members) {
     const config = JSON.parse(lxc('query', `/1.0/cluster/members/${m}`)).config as Record<string, string>;
     for (const key of Object.keys(config)) if (key.startsWith('user.')) lxc('cluster', 'unset', m, key);
   }
@@ -50,10 +62,6 @@ export function setup(project: TestProject): void {
     for (const m of g.members) lxc('cluster', 'group', 'remove', m, g.name);
     lxc('cluster', 'group', 'delete', g.name);
   }
-  const seconds = (performance.now() - t0) / 1000;
-  console.log(`fleet setup: LXD cluster m1..m3 ready in ${seconds.toFixed(1)} s (bundle, provisioning, clean-up)`);
-  project.provide('clusterState', STATE);
-  project.provide('clusterSetupSeconds', seconds);
 }
 
 export function teardown(): void {

@@ -88,15 +88,15 @@ export interface PciConfigIsolation {
 }
 
 const PORT_TYPES: Record<number, PciePortType> = {
-  0x0: 'endpoint',
-  0x1: 'legacy-endpoint',
-  0x4: 'root-port',
-  0x5: 'upstream-switch-port',
-  0x6: 'downstream-switch-port',
-  0x7: 'pcie-to-pci-bridge',
-  0x8: 'pci-to-pcie-bridge',
-  0x9: 'rc-integrated-endpoint',
-  0xa: 'rc-event-collector',
+  0: 'endpoint',
+  1: 'legacy-endpoint',
+  4: 'root-port',
+  5: 'upstream-switch-port',
+  6: 'downstream-switch-port',
+  7: 'pcie-to-pci-bridge',
+  8: 'pci-to-pcie-bridge',
+  9: 'rc-integrated-endpoint',
+  10: 'rc-event-collector',
 };
 
 const u16 = (b: Uint8Array, o: number): number => (b[o] ?? 0) | ((b[o + 1] ?? 0) << 8);

@@ -1,20 +1,11 @@
 import type { HostFs } from '@passthru/hostfs';
-import {
-  blockingEndpoints,
-  normalizePciAddress,
-  notPassable,
-  platformFunctionsOf,
-  readIommuGroups,
-  scanPciDevices,
-  type PciDevice,
-  type PlatformFunction,
-} from '@passthru/pci-discovery';
+import { normalizePciAddress } from '@passthru/pci-discovery';
+import { hostInventory, THIS_HOST, type DeviceInventory } from './deviceInventory';
+import type { IommuVerdict } from './iommuVerdict';
 import type { LxdClient } from './LxdClient';
 import { LxdError } from './LxdError';
-import { numaFindings } from './numaFindings';
 import { checkDeviceName, checkInstanceName, checkProjectName } from './names';
-import { probeHostNuma } from './numa';
-import { chooseDevice, resolveTarget, type AttachType, type DeviceChoice, type HostTarget } from './resolveTarget';
+import { chooseDevice, lookUpTarget, parseAttachTarget, type AttachType, type DeviceChoice, type HostTarget } from './resolveTarget';
 import { instancePut, type DeviceConfig, type Instance } from './schemas';
 
 export interface AttachRequest {
@@ -35,18 +26,6 @@ export interface DeviceHolder {
   device: string;
 }
 
-export interface IommuVerdict {
-  group: number | null;
-  /** Every endpoint of the group is on vfio-pci (or only the target is, and LXD binds it). */
-  viable: boolean;
-  /** The endpoints that must move to vfio-pci first, with their current drivers. */
-  toBind: { address: string; driver: string | null }[];
-  /** Platform functions in the group (host bridge, LPC bridge, SMBus, SPI flash...): the group can never be passed. */
-  platformFunctions: PlatformFunction[];
-  /** The plan text: what `passthru bind` would do. */
-  plan: string[];
-}
-
 /** A checked, not yet applied attach (what `--dry-run` prints). */
 export interface AttachPlan {
   instance: string;
@@ -58,6 +37,8 @@ export interface AttachPlan {
   choice: Omit<DeviceChoice, 'device' | 'name'>;
   target: HostTarget;
   iommu: IommuVerdict | null;
+  /** Whose inventory the device was checked against: `this host`, `cluster member m2`; null: not checked (remote LXD). */
+  checkedOn: string | null;
   notes: string[];
   /** What works but costs: the device on another NUMA node than the instance's pinned CPUs (with the fix). */
   warnings: string[];
@@ -73,6 +54,15 @@ export interface AttachResult {
 export interface AttachHooks {
   /** Called after the instance (and its ETag) is read and before the write (tests race here). */
   afterRead?: (instance: Instance) => Promise<void> | void;
+}
+
+export interface PlanOptions {
+  /**
+   * The inventory of the machine the instance lives on when that is not this host (in a
+   * cluster: the member of `instance.location`); null: this host. Given, TARGET is looked up
+   * after the instance is read; without it, before (this host's sysfs, as always).
+   */
+  inventoryFor?: (instance: Instance) => Promise<DeviceInventory | null>;
 }
 
 const projectOf = (p?: string) => p ?? 'default';
@@ -124,8 +114,17 @@ export function holdsSameDevice(config: DeviceConfig, choice: Pick<DeviceChoice,
   return false;
 }
 
-/** Every instance (all projects when LXD allows) whose expanded devices hold the same host device. */
-export async function findHolders(client: LxdClient, choice: Pick<DeviceChoice, 'pciAddress' | 'iface' | 'device'>, project?: string): Promise<DeviceHolder[]> {
+/**
+ * Every instance (all projects when LXD allows) whose expanded devices hold the same host device.
+ * In a cluster an address names a device of one member: with `location`, only instances on
+ * that member count (an instance without a location, on a server that is no cluster, always does).
+ */
+export async function findHolders(
+  client: LxdClient,
+  choice: Pick<DeviceChoice, 'pciAddress' | 'iface' | 'device'>,
+  project?: string,
+  location?: string,
+): Promise<DeviceHolder[]> {
   let instances: Instance[];
   try {
     instances = await client.listInstances({ allProjects: true });
@@ -135,6 +134,7 @@ export async function findHolders(client: LxdClient, choice: Pick<DeviceChoice, 
   }
   const holders: DeviceHolder[] = [];
   for (const inst of instances) {
+    if (location && inst.location && inst.location !== location) continue;
     for (const [name, config] of Object.entries(inst.expanded_devices)) {
       if (holdsSameDevice(config, choice)) holders.push({ project: inst.project ?? projectOf(project), instance: inst.name, device: name });
     }
@@ -143,64 +143,27 @@ export async function findHolders(client: LxdClient, choice: Pick<DeviceChoice, 
 }
 
 /**
- * IOMMU viability for a VM device: the kernel lets vfio use a group only when every endpoint
- * in it is on vfio-pci (or driverless/pci-stub). LXD binds only the function it is given,
- * so "group N is not viable" otherwise appears at VM start; passthru says it here, with the plan.
- */
-export function iommuVerdict(host: HostFs, device: PciDevice, devices?: PciDevice[]): IommuVerdict {
-  if (device.iommuGroup === null) {
-    return {
-      group: null,
-      viable: false,
-      toBind: [],
-      platformFunctions: [],
-      plan: [`${device.address} has no IOMMU group: enable the IOMMU first (passthru doctor)`],
-    };
-  }
-  const all = devices ?? scanPciDevices(host).devices;
-  const group = readIommuGroups(host, all).find((g) => g.id === device.iommuGroup);
-  const byAddress = new Map(all.map((d) => [d.address, d]));
-  const endpoints = group ? group.endpoints : [device.address];
-  const platformFunctions = platformFunctionsOf(group ?? { devices: [device.address] }, byAddress);
-  if (platformFunctions.length > 0) {
-    const np = notPassable(platformFunctions);
-    return {
-      group: device.iommuGroup,
-      viable: false,
-      toBind: [],
-      platformFunctions,
-      plan: [`IOMMU group ${device.iommuGroup} is ${np.summary} (${np.why}); the host cannot give it away`, np.fix],
-    };
-  }
-  // The target itself may keep its driver: LXD rebinds it to vfio-pci at start.
-  const toBind = blockingEndpoints({ endpoints }, byAddress, device.address).map((a) => ({ address: a, driver: byAddress.get(a)?.driver ?? null }));
-  const plan =
-    toBind.length === 0
-      ? [
-          `IOMMU group ${device.iommuGroup} is viable (${endpoints.length} endpoint${endpoints.length === 1 ? '' : 's'}); LXD binds ${device.address} to vfio-pci at VM start`,
-        ]
-      : [
-          `IOMMU group ${device.iommuGroup} is not viable: ${toBind.length} other endpoint${toBind.length === 1 ? '' : 's'} still on a host driver`,
-          ...toBind.map((m) => `  ${m.address}: ${m.driver} -> vfio-pci`),
-          `plan: passthru bind group:${device.iommuGroup} --dry-run   (then without --dry-run), and attach again`,
-        ];
-  return { group: device.iommuGroup, viable: toBind.length === 0, toBind, platformFunctions, plan };
-}
-
-/**
  * Checks everything before a write: names, project, instance, device type for the instance type,
- * the host device (exists, right driver), no other instance holding it, and IOMMU viability for
- * a VM. Reads only; throws an LxdError (`bad-input`, `not-found`, `preflight`, `conflict`).
+ * the device (exists, right driver) on the machine the instance lives on (this host, or the
+ * cluster member `options.inventoryFor` names), no other instance there holding it, and IOMMU
+ * viability for a VM. Reads only; throws an LxdError (`bad-input`, `not-found`, `preflight`, `conflict`).
  */
-export async function planAttach(client: LxdClient, host: HostFs, request: AttachRequest): Promise<AttachPlan> {
+export async function planAttach(client: LxdClient, host: HostFs, request: AttachRequest, options: PlanOptions = {}): Promise<AttachPlan> {
   const instanceName = checkInstanceName(request.instance);
   if (request.name !== undefined) checkDeviceName(request.name);
   const project = request.project;
+  const type = request.type ?? 'auto';
+  const query = parseAttachTarget(request.target, type);
   const hostCheck = request.hostCheck ?? true;
-  const target = resolveTarget(host, request.target, request.type ?? 'auto', { hostCheck });
+  const here = hostInventory(host);
+  // This host's sysfs is read before LXD is asked (a missing device is said without a request).
+  let target = options.inventoryFor ? null : lookUpTarget(here, request.target, query, { hostCheck });
   await checkProject(client, project);
   const { instance } = await client.getInstance(instanceName, project);
-  const choice = chooseDevice(target, instance.type, request.type ?? 'auto');
+  const elsewhere = (await options.inventoryFor?.(instance)) ?? null;
+  const inventory = elsewhere ?? (hostCheck ? here : null);
+  target ??= lookUpTarget(elsewhere ?? here, request.target, query, { hostCheck: elsewhere !== null || hostCheck });
+  const choice = chooseDevice(target, instance.type, type);
   const deviceName = request.name ?? choice.name;
   checkDeviceName(deviceName);
   const where = `instance ${instanceName}${project ? ` in project ${project}` : ''}`;
@@ -214,22 +177,24 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
     );
   }
   const notes: string[] = [choice.reason];
+  if (inventory?.note) notes.push(inventory.note);
   const d = target.kind === 'usb' ? null : target.device;
   const vm = instance.type === 'virtual-machine';
+  const on = inventory && inventory !== here ? ` on ${inventory.where}` : '';
   if (d && !vm && choice.type === 'gpu' && (d.driver === null || d.driver === 'vfio-pci')) {
     throw refuse(
-      `${d.address} is ${d.driver ? 'bound to vfio-pci' : 'without a driver'}; a container uses the host GPU driver's device nodes: give it back to its driver first (passthru restore ${d.address})`,
+      `${d.address}${on} is ${d.driver ? 'bound to vfio-pci' : 'without a driver'}; a container uses the host GPU driver's device nodes: give it back to its driver first (passthru restore ${d.address}${on ? ' on that member' : ''})`,
     );
   }
   let iommu: IommuVerdict | null = null;
-  if (vm && d && (choice.type === 'pci' || choice.type === 'gpu' || choice.device.nictype === 'physical')) {
-    iommu = iommuVerdict(host, d);
+  if (vm && d && inventory && (choice.type === 'pci' || choice.type === 'gpu' || choice.device.nictype === 'physical')) {
+    iommu = inventory.iommu(d);
     if (!iommu.viable) throw refuse(iommu.plan.join('\n'));
     notes.push(...iommu.plan);
   }
-  if (!hostCheck) notes.push('host check off: LXD alone checks that the device exists (at hot-plug, or at start for a stopped instance)');
+  if (!inventory) notes.push('host check off: LXD alone checks that the device exists (at hot-plug, or at start for a stopped instance)');
 
-  const holders = (await findHolders(client, choice, project)).filter(
+  const holders = (await findHolders(client, choice, project, instance.location)).filter(
     (h) => !(h.instance === instanceName && h.project === projectOf(project) && h.device === deviceName),
   );
   if (holders.length > 0) {
@@ -239,11 +204,7 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
     );
   }
   // NUMA: the audit's rule on the instance as it will be (pinned CPUs off the device's node).
-  const warnings = hostCheck
-    ? numaFindings({ ...instance, expanded_devices: { ...instance.expanded_devices, [deviceName]: choice.device } }, probeHostNuma(host))
-        .filter((f) => f.severity === 'medium')
-        .map((f) => `NUMA: ${f.summary}; fix: ${f.fix}`)
-    : [];
+  const warnings = inventory ? inventory.numaWarnings({ ...instance, expanded_devices: { ...instance.expanded_devices, [deviceName]: choice.device } }) : [];
   const { device: _device, name: _name, ...rest } = choice;
   return {
     instance: instanceName,
@@ -255,6 +216,7 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
     choice: rest,
     target,
     iommu,
+    checkedOn: inventory?.where ?? null,
     notes,
     warnings,
   };
@@ -328,7 +290,7 @@ export async function applyAttach(client: LxdClient, host: HostFs | undefined, p
       );
     }
     verified.push(`instance ${plan.instance} holds device ${plan.deviceName} ${JSON.stringify(applied)}`);
-    if (host?.isLive && plan.choice.iface && plan.device.nictype === 'physical' && after.status === 'Running') {
+    if (host?.isLive && plan.checkedOn === THIS_HOST && plan.choice.iface && plan.device.nictype === 'physical' && after.status === 'Running') {
       if (host.exists(`/sys/class/net/${plan.choice.iface}`)) {
         throw new LxdError('verifying', what, client.via, `interface ${plan.choice.iface} is still on the host after the attach`, { kind: 'verify' });
       }

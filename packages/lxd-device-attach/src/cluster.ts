@@ -56,7 +56,7 @@ export const ClusterGroupSchema = z.looseObject({
 });
 export type ClusterGroup = z.infer<typeof ClusterGroupSchema>;
 
-/** The parts of GET /1.0/resources that passthru reads: PCI devices and GPU cards. */
+/** The parts of GET /1.0/resources that passthru reads: PCI devices, GPU and network cards, USB devices. */
 export const ResourcesPciDeviceSchema = z.looseObject({
   pci_address: z.string(),
   vendor_id: z.string().optional().default(''),
@@ -74,6 +74,28 @@ export const ResourcesGpuCardSchema = z.looseObject({
   driver: z.string().optional().default(''),
   numa_node: z.number().int().optional().default(0),
 });
+/** A network card and its ports (`id` is the interface name on that member). */
+export const ResourcesNetworkCardSchema = z.looseObject({
+  pci_address: z.string().optional().default(''),
+  ports: z
+    .array(z.looseObject({ id: z.string() }))
+    .nullable()
+    .optional()
+    .transform((p) => p ?? []),
+});
+export const ResourcesUsbDeviceSchema = z.looseObject({
+  vendor_id: z.string().optional().default(''),
+  product_id: z.string().optional().default(''),
+  bus_address: z.number().int().optional().default(0),
+  device_address: z.number().int().optional().default(0),
+});
+const listOf = <S extends z.ZodType>(item: S) =>
+  z
+    .array(item)
+    .nullable()
+    .optional()
+    .transform((d) => d ?? []);
+
 export const ResourcesSchema = z.looseObject({
   pci: z
     .looseObject({
@@ -93,6 +115,8 @@ export const ResourcesSchema = z.looseObject({
         .transform((c) => c ?? []),
     })
     .optional(),
+  network: z.looseObject({ cards: listOf(ResourcesNetworkCardSchema) }).optional(),
+  usb: z.looseObject({ devices: listOf(ResourcesUsbDeviceSchema) }).optional(),
 });
 export type Resources = z.infer<typeof ResourcesSchema>;
 

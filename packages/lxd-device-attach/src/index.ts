@@ -5,7 +5,10 @@ export { LxdError, type LxdErrorKind, type LxdErrorOptions } from './LxdError';
 export { LxdClient, findLxdSocket, type LxdEndpoint, type LxdClientOptions } from './LxdClient';
 export { resolveTarget, ATTACH_TYPES, type AttachType, type HostTarget, type DeviceChoice, type ResolveOptions } from './resolveTarget';
 export { planAttach, applyAttach, planDetach, applyDetach } from './attachDevice';
-export type { AttachRequest, AttachPlan, AttachResult, AttachHooks, DetachRequest, DetachPlan, DeviceHolder } from './attachDevice';
+export type { AttachRequest, AttachPlan, AttachResult, AttachHooks, PlanOptions, DetachRequest, DetachPlan, DeviceHolder } from './attachDevice';
+export { hostInventory, THIS_HOST, type DeviceInventory } from './deviceInventory';
+export type { IommuVerdict } from './iommuVerdict';
+export type { Instance } from './schemas';
 export {
   auditLxd,
   auditFailed,

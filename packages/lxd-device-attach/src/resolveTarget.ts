@@ -1,32 +1,30 @@
-import { HostFsError, type HostFs } from '@passthru/hostfs';
-import {
-  PCI_ADDRESS_RE,
-  PCI_DEVICES,
-  PciDiscoveryError,
-  deviceClassOf,
-  parseTarget,
-  readPciDevice,
-  scanPciDevices,
-  type PciDevice,
-  type Target,
-} from '@passthru/pci-discovery';
+import type { HostFs } from '@passthru/hostfs';
+import { PciDiscoveryError, deviceClassOf, parseTarget, type PciDevice, type Target } from '@passthru/pci-discovery';
+import { hostInventory, type DeviceInventory } from './deviceInventory';
 import { LxdError } from './LxdError';
 import type { DeviceConfig, InstanceType } from './schemas';
 
 export const ATTACH_TYPES = ['auto', 'gpu', 'pci', 'nic', 'usb'] as const;
 export type AttachType = (typeof ATTACH_TYPES)[number];
 
-/** What TARGET names on the host. */
+/** What TARGET names on the host (or on the cluster member the instance lives on). */
 export type HostTarget =
   | { kind: 'pci'; address: string; device: PciDevice | null }
   | { kind: 'netdev'; iface: string; device: PciDevice | null }
   | { kind: 'usb'; vendorId: string; productId: string; sysfsName: string | null };
 
+/** TARGET as written, before it is looked up anywhere. */
+export type TargetQuery =
+  | { kind: 'address'; address: string }
+  | { kind: 'ids'; vendorId: string; deviceId: string }
+  | { kind: 'usb'; vendorId: string; productId: string }
+  | { kind: 'netdev'; iface: string };
+
 export interface ResolveOptions {
   /**
-   * Check TARGET against this host's sysfs (default true). Turn off only when LXD runs on
-   * another machine (HTTPS remote): then a PCI address is passed to LXD as given, and LXD (at
-   * hot-plug or at start) is the one to say it does not exist.
+   * Check TARGET against the inventory (default true). Turn off only when LXD runs on another
+   * machine (HTTPS remote) and no inventory of it is known: then a PCI address is passed to LXD
+   * as given, and LXD (at hot-plug or at start) is the one to say it does not exist.
    */
   hostCheck?: boolean;
 }
@@ -35,23 +33,12 @@ function bad(target: string, detail: string, kind: 'bad-input' | 'not-found' = '
   return new LxdError('resolving', `target ${JSON.stringify(target)}`, '', detail, { kind });
 }
 
-/** The PciDevice at `address`, or null when sysfs has no such folder. */
-function pciAt(host: HostFs, address: string): PciDevice | null {
-  if (!host.exists(`${PCI_DEVICES}/${address}`)) return null;
-  try {
-    return readPciDevice(host, address);
-  } catch (error) {
-    if (error instanceof HostFsError) throw new LxdError('reading', `PCI device ${address}`, host.root, error.message, { kind: 'not-found', cause: error });
-    throw error;
-  }
-}
-
 /**
- * TARGET -> what it is on this host: a PCI address (0000:01:00.0 or 01:00.0), vendor:device
- * (10de:2684, or a USB vendor:product with --type usb), or a network interface name.
+ * TARGET's grammar for attach, pure (bad syntax is said before anything is asked): a PCI address
+ * (0000:01:00.0 or 01:00.0), vendor:device (10de:2684, or a USB vendor:product with --type usb),
+ * or a network interface name. A group is refused: attach takes one device.
  */
-export function resolveTarget(host: HostFs, target: string, type: AttachType = 'auto', options: ResolveOptions = {}): HostTarget {
-  const hostCheck = options.hostCheck ?? true;
+export function parseAttachTarget(target: string, type: AttachType = 'auto'): TargetQuery {
   const usbHint = 'a USB target is vendor:product in hex, e.g. 046d:c52b';
   let parsed: Target;
   try {
@@ -62,66 +49,52 @@ export function resolveTarget(host: HostFs, target: string, type: AttachType = '
   }
   if (parsed.kind === 'group')
     throw bad(target, 'attach takes one device; name one address of the group (the whole group is bound with `passthru bind group:N`)');
-
   if (type === 'usb' || parsed.kind === 'usb') {
-    const ids =
-      parsed.kind === 'usb'
-        ? { vendorId: parsed.vendorId, productId: parsed.productId }
-        : parsed.kind === 'ids'
-          ? { vendorId: parsed.vendorId, productId: parsed.deviceId }
-          : undefined;
-    if (!ids) throw bad(target, usbHint);
-    const sysfsName = hostCheck ? findUsb(host, ids.vendorId, ids.productId) : null;
-    if (hostCheck && sysfsName === null)
-      throw bad(target, `no USB device ${ids.vendorId}:${ids.productId} under /sys/bus/usb/devices on this host`, 'not-found');
-    return { kind: 'usb', ...ids, sysfsName };
+    if (parsed.kind === 'usb') return { kind: 'usb', vendorId: parsed.vendorId, productId: parsed.productId };
+    if (parsed.kind === 'ids') return { kind: 'usb', vendorId: parsed.vendorId, productId: parsed.deviceId };
+    throw bad(target, usbHint);
   }
+  if (parsed.kind === 'address') return { kind: 'address', address: parsed.address };
+  if (parsed.kind === 'ids') return { kind: 'ids', vendorId: parsed.vendorId, deviceId: parsed.deviceId };
+  return { kind: 'netdev', iface: parsed.name };
+}
 
-  if (parsed.kind === 'address') {
-    const { address } = parsed;
-    const device = hostCheck ? pciAt(host, address) : null;
-    if (hostCheck && device === null) throw bad(target, `no PCI device ${address} on this host (${PCI_DEVICES}/${address} does not exist)`, 'not-found');
+/** A parsed TARGET looked up in an inventory: this host's sysfs, or another cluster member's. */
+export function lookUpTarget(inventory: DeviceInventory, target: string, query: TargetQuery, options: ResolveOptions = {}): HostTarget {
+  const hostCheck = options.hostCheck ?? true;
+  const where = inventory.where;
+  if (query.kind === 'usb') {
+    const sysfsName = hostCheck ? inventory.usb(query.vendorId, query.productId) : null;
+    if (hostCheck && sysfsName === null)
+      throw bad(
+        target,
+        `no USB device ${query.vendorId}:${query.productId} on ${where} (${inventory.absent('usb', `${query.vendorId}:${query.productId}`)})`,
+        'not-found',
+      );
+    return { kind: 'usb', vendorId: query.vendorId, productId: query.productId, sysfsName };
+  }
+  if (query.kind === 'address') {
+    const { address } = query;
+    const device = hostCheck ? inventory.pciAt(address) : null;
+    if (hostCheck && device === null) throw bad(target, `no PCI device ${address} on ${where} (${inventory.absent('pci', address)})`, 'not-found');
     return { kind: 'pci', address, device };
   }
-
-  if (parsed.kind === 'ids') {
-    const ids = `${parsed.vendorId}:${parsed.deviceId}`;
-    const matches = scanPciDevices(host).devices.filter((d) => d.vendorId === parsed.vendorId && d.deviceId === parsed.deviceId);
-    if (matches.length === 0) throw bad(target, `no PCI device with ids ${ids} on this host`, 'not-found');
+  if (query.kind === 'ids') {
+    const ids = `${query.vendorId}:${query.deviceId}`;
+    const matches = inventory.pciDevices().filter((d) => d.vendorId === query.vendorId && d.deviceId === query.deviceId);
+    if (matches.length === 0) throw bad(target, `no PCI device with ids ${ids} on ${where}`, 'not-found');
     if (matches.length > 1)
       throw bad(target, `${matches.length} PCI devices have ids ${ids} (${matches.map((m) => m.address).join(', ')}); name one by address`);
     return { kind: 'pci', address: matches[0]!.address, device: matches[0]! };
   }
-
-  const iface = parsed.name;
-  if (!host.exists(`/sys/class/net/${iface}`))
-    throw bad(target, `no network interface ${iface} on this host (and not a PCI address or vendor:device)`, 'not-found');
-  return { kind: 'netdev', iface, device: netdevPci(host, iface) };
+  const device = inventory.netdev(query.iface);
+  if (device === undefined) throw bad(target, `no network interface ${query.iface} on ${where} (and not a PCI address or vendor:device)`, 'not-found');
+  return { kind: 'netdev', iface: query.iface, device };
 }
 
-/** The PCI function behind an interface: its `device` link, else the PCI folder above net/<iface>. */
-function netdevPci(host: HostFs, iface: string): PciDevice | null {
-  const link = host.linkName(`/sys/class/net/${iface}/device`);
-  if (link && PCI_ADDRESS_RE.test(link)) return pciAt(host, link);
-  let real: string;
-  try {
-    real = host.realHostPath(`/sys/class/net/${iface}`);
-  } catch {
-    return null;
-  }
-  const parts = real.split('/');
-  const parent = parts.at(-2) === 'net' ? parts.at(-3) : undefined;
-  return parent && PCI_ADDRESS_RE.test(parent) ? pciAt(host, parent) : null;
-}
-
-function findUsb(host: HostFs, vendor: string, product: string): string | null {
-  for (const name of host.list('/sys/bus/usb/devices')) {
-    if (name.includes(':')) continue; // interfaces, not devices
-    const v = host.readAttributeIfExists(`/sys/bus/usb/devices/${name}/idVendor`);
-    const p = host.readAttributeIfExists(`/sys/bus/usb/devices/${name}/idProduct`);
-    if (v === vendor && p === product) return name;
-  }
-  return null;
+/** TARGET -> what it is on this host (parseAttachTarget, then lookUpTarget in this host's sysfs). */
+export function resolveTarget(host: HostFs, target: string, type: AttachType = 'auto', options: ResolveOptions = {}): HostTarget {
+  return lookUpTarget(hostInventory(host), target, parseAttachTarget(target, type), options);
 }
 
 /** The LXD device for a target and instance type, and why that type was chosen. */

@@ -54,6 +54,8 @@ export const InstanceSchema = z.looseObject({
   status: z.string(),
   status_code: z.number().int().optional(),
   project: z.string().optional(),
+  /** The cluster member it lives on (`none` on a server that is no cluster). */
+  location: z.string().optional(),
   architecture: z.string(),
   config: z.record(z.string(), z.string()),
   devices: DevicesSchema,

@@ -1,9 +1,12 @@
 import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
+import type { PciDevice } from '@passthru/pci-discovery';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LxdClient } from '../src/LxdClient';
 import type { LxdError } from '../src/LxdError';
 import { applyAttach, planAttach, planDetach } from '../src/attachDevice';
+import { hostInventory, type DeviceInventory } from '../src/deviceInventory';
+import type { Instance } from '../src/schemas';
 import { lxcConfigLines } from '../src/lxcConfig';
 import { chooseDevice, resolveTarget } from '../src/resolveTarget';
 import { error, instance, startFakeLxd, sync, type FakeRequest } from './fakeLxd';
@@ -130,6 +133,70 @@ describe('planAttach / applyAttach against a fake LXD', () => {
     await expect(planAttach(client, pch, { instance: 'vm1', target: '01:00.0', type: 'pci' })).rejects.toThrow(
       /IOMMU group 12 is not viable[\s\S]*passthru bind group:12/,
     );
+    expect(server.requests.filter((r) => r.method === 'PUT')).toEqual([]);
+  });
+
+  it("in a cluster an address is one member's device: only instances on the same member hold it", async () => {
+    const c1 = instance('c1', { location: 'm1' });
+    const held = (location: string) => instance('c2', { location, expanded_devices: { g: { type: 'gpu', pci: '0000:01:00.0' } } });
+    const elsewhere = await lxd({ c1, c2: held('m2') });
+    await expect(planAttach(elsewhere.client, workstation, { instance: 'c1', target: '00:02.0' })).resolves.toMatchObject({ checkedOn: 'this host' });
+    const gpu = await planAttach(elsewhere.client, workstation, { instance: 'c1', target: '01:00.0' });
+    expect(gpu.device).toEqual({ type: 'gpu', pci: '0000:01:00.0' });
+    const same = await lxd({ c1: instance('c1', { location: 'm1' }), c2: held('m1') });
+    await expect(planAttach(same.client, workstation, { instance: 'c1', target: '01:00.0' })).rejects.toThrow(/already given to default\/c2 \(device g\)/);
+  });
+
+  it('with an inventory for the instance (another cluster member), TARGET is looked up and judged there, after the instance is read', async () => {
+    const vm = instance('vm1', { type: 'virtual-machine', location: 'm2' });
+    const { server, client } = await lxd({ vm1: vm });
+    const gpu = { ...resolveTarget(workstation, '01:00.0').device!, address: '0000:06:00.0', iommuGroup: 14, driver: 'vfio-pci' } as PciDevice;
+    const seen: string[] = [];
+    const member = (viable: boolean): DeviceInventory => ({
+      ...hostInventory(workstation),
+      where: 'cluster member m2',
+      note: 'checked against cluster member m2',
+      pciAt: (a) => (a === gpu.address ? gpu : null),
+      pciDevices: () => [gpu],
+      absent: () => 'its resources list no such function',
+      iommu: (d) => ({
+        group: d.iommuGroup,
+        viable,
+        toBind: [],
+        platformFunctions: [],
+        plan: [viable ? 'group 14 is VM-ready on m2' : 'not VM-ready on m2: publish'],
+      }),
+      numaWarnings: () => [],
+    });
+    const inventoryFor = (viable: boolean) => async (i: Instance) => {
+      seen.push(i.location ?? '');
+      return member(viable);
+    };
+    const plan = await planAttach(client, workstation, { instance: 'vm1', target: '06:00.0' }, { inventoryFor: inventoryFor(true) });
+    expect(plan).toMatchObject({ checkedOn: 'cluster member m2', device: { type: 'gpu', pci: '0000:06:00.0' }, iommu: { viable: true } });
+    expect(plan.notes).toEqual(expect.arrayContaining(['checked against cluster member m2', 'group 14 is VM-ready on m2']));
+    expect(seen).toEqual(['m2']);
+    // 01:00.0 exists on this host, not on m2: refused as absent there.
+    await expect(planAttach(client, workstation, { instance: 'vm1', target: '01:00.0' }, { inventoryFor: inventoryFor(true) })).rejects.toMatchObject({
+      kind: 'not-found',
+      message: expect.stringContaining('no PCI device 0000:01:00.0 on cluster member m2 (its resources list no such function)'),
+    });
+    await expect(planAttach(client, workstation, { instance: 'vm1', target: '06:00.0' }, { inventoryFor: inventoryFor(false) })).rejects.toMatchObject({
+      kind: 'preflight',
+      message: expect.stringContaining('not VM-ready on m2: publish'),
+    });
+    // Bad syntax is still said before LXD is asked; an instance on this host (null) is checked here.
+    const before = server.requests.length;
+    await expect(planAttach(client, workstation, { instance: 'vm1', target: 'group:12' }, { inventoryFor: inventoryFor(true) })).rejects.toMatchObject({
+      kind: 'bad-input',
+    });
+    expect(server.requests.length).toBe(before);
+    await expect(
+      planAttach(client, workstation, { instance: 'vm1', target: '00:1f.6', type: 'pci' }, { inventoryFor: async () => null }),
+    ).resolves.toMatchObject({
+      checkedOn: 'this host',
+      iommu: { viable: true },
+    });
     expect(server.requests.filter((r) => r.method === 'PUT')).toEqual([]);
   });
 

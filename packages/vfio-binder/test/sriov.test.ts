@@ -9,7 +9,7 @@ import { parseTarget, readIommuGroups, runLspci, scanPciDevices } from '@passthr
 import { afterEach, describe, expect, it } from 'vitest';
 import { Journal } from '../src/Journal';
 import { sriovDevices } from '../src/sriovDevices';
-import { VfioBinderError } from '../src/VfioBinderError';
+import type { VfioBinderError } from '../src/VfioBinderError';
 import { cleanSimHosts, simHost } from './simHost';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';
 

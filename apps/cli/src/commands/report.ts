@@ -6,11 +6,13 @@ import { CliError, EXIT } from '../CliError';
 import { scanHost } from '../names';
 import { paint, printJson } from '../output';
 import { buildReport } from '../report/buildReport';
+import { clusterSummary, readCluster } from '../report/reportCluster';
 import { renderHtml } from '../report/renderHtml';
 import { version } from '../version';
 
 interface ReportOptions {
   html?: string;
+  cluster?: boolean;
 }
 
 export const reportCommand: CommandSpec = {
@@ -19,15 +21,17 @@ export const reportCommand: CommandSpec = {
       .command('report')
       .description('Write the host as one self-contained HTML page: PCI tree, IOMMU groups, readiness, guards, doctor checks')
       .option('--html <file>', "write the HTML report to FILE ('-': stdout); no network, no external assets")
+      .option('--cluster', "add the LXD cluster: every member's state, published readiness and VM-ready devices, passthru's cluster groups (asks LXD)")
       .addOption(new Option('--format <format>', 'table (a summary line) or json (the report data on stdout)').choices(['table', 'json']))
       .addHelpText(
         'after',
-        '\nExamples:\n  passthru report --html host.html && xdg-open host.html\n  passthru --root fixtures/hosts/sriov-server report --html sriov.html\n  passthru report --format json | jq \'.devices[] | select(.readiness.status == "ready") | .address\'\n\nExit codes: 0 written, 2 bad input (no --html and no --format json, or FILE not writable).',
+        '\nExamples:\n  passthru report --html host.html && xdg-open host.html\n  passthru --root fixtures/hosts/sriov-server report --html sriov.html\n  passthru report --format json | jq \'.devices[] | select(.readiness.status == "ready") | .address\'\n  passthru report --cluster --html fleet.html\n\nExit codes: 0 written (an OFFLINE member is shown, not an error), 2 bad input (no --html and no --format json, FILE not writable, --cluster on a server that is no cluster).',
       )
       .action(
         run<ReportOptions>(async (ctx, options) => {
           if (!options.html && ctx.format !== 'json') throw new CliError('report needs --html FILE (or --format json for the data)', EXIT.usage);
           const started = Date.now();
+          const cluster = options.cluster ? await readCluster(ctx) : undefined;
           const scan = await scanHost(ctx);
           const report = buildReport({
             host: ctx.host,
@@ -35,6 +39,7 @@ export const reportCommand: CommandSpec = {
             groups: readIommuGroups(ctx.host, scan.devices),
             problems: scan.problems,
             version,
+            ...(cluster ? { cluster } : {}),
           });
           if (report.doctorError) ctx.note(`passthru: warning: ${report.doctorError}`);
           if (options.html) {
@@ -55,7 +60,7 @@ export const reportCommand: CommandSpec = {
                 : 'not run';
               ctx.out.stdout.write(
                 `Wrote ${options.html} (${Math.round(html.length / 1024)} KiB): ${report.devices.length} PCI functions, ${report.groups.length} IOMMU groups; ` +
-                  `${counts('ready')} ready, ${counts('bindable') + counts('shared-group')} bindable, ${counts('guarded')} guarded, ${counts('not-passable')} not passable (platform), ${counts('no-group')} without a group; doctor: ${verdict}.\n`,
+                  `${counts('ready')} ready, ${counts('bindable') + counts('shared-group')} bindable, ${counts('guarded')} guarded, ${counts('not-passable')} not passable (platform), ${counts('no-group')} without a group; doctor: ${verdict}${cluster ? `; ${clusterSummary(cluster)}` : ''}.\n`,
               );
             }
           }

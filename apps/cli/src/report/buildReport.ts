@@ -3,7 +3,7 @@ import { runChecks, type CheckResult, type DoctorReport } from '@passthru/iommu-
 import type { IommuGroup, PciDevice, ScanProblem } from '@passthru/pci-discovery';
 import { hostReadiness } from '@passthru/vfio-binder';
 import { SCHEMA_VERSION } from '../output';
-import type { Report, ReportDevice } from '../schemas';
+import type { Report, ReportCluster, ReportDevice } from '../schemas';
 import { buildTopology } from '@passthru/pci-discovery';
 
 export interface ReportInput {
@@ -16,6 +16,8 @@ export interface ReportInput {
   now?: () => Date;
   /** The doctor checks; injected so a failure there still leaves a report (doctorError). */
   doctor?: (host: HostFs, devices: string[]) => DoctorReport;
+  /** With `report --cluster`: the LXD cluster's fleet status, shown in its own section. */
+  cluster?: ReportCluster;
 }
 
 /**
@@ -92,6 +94,7 @@ export function buildReport(input: ReportInput): Report {
     problems,
   };
   if (doctorError !== undefined) report.doctorError = doctorError;
+  if (input.cluster) report.cluster = input.cluster;
   return report;
 }
 

@@ -81,6 +81,7 @@ export function toolbar(data: PageData): HTMLElement {
     ['#groups', 'Groups'],
     ['#guards', 'Guards'],
     ['#doctor', 'Doctor'],
+    ...(data.report.cluster ? ([['#cluster', 'Cluster']] as const) : []),
   ] as const) {
     const a = el('a', null, label);
     a.href = href;

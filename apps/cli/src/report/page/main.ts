@@ -5,6 +5,7 @@
 import { readPageData } from './data';
 import { add } from './dom';
 import { listen, toolbar } from './interaction';
+import { clusterSection } from './cluster';
 import { cards, doctorSection, groupsSection, guardsSection, warningSections } from './sections';
 import { topologySection } from './topology';
 
@@ -12,7 +13,17 @@ const t0 = performance.now();
 const data = readPageData(document);
 const app = document.getElementById('app')!;
 app.textContent = '';
-add(app, cards(data), toolbar(data), ...warningSections(data), topologySection(data), groupsSection(data), guardsSection(data), doctorSection(data));
+add(
+  app,
+  cards(data),
+  toolbar(data),
+  ...warningSections(data),
+  topologySection(data),
+  groupsSection(data),
+  guardsSection(data),
+  doctorSection(data),
+  clusterSection(data),
+);
 listen();
 document.documentElement.dataset.renderMs = String(Math.round(performance.now() - t0));
 document.documentElement.dataset.rendered = 'true';
