@@ -77,17 +77,40 @@ export function paint(out: Output, colour: Colour, text: string): string {
 /** JSON.stringify leaves DEL, C1 and the bidi controls raw; as `\u` escapes the value is the same. */
 const JSON_RAW_CONTROL = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
+/** JSON text with the raw controls escaped. */
+const escapeControls = (text: string) => text.replace(JSON_RAW_CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** Array members written per write(2): large enough to be few writes, small enough to stay small. */
+const ARRAY_BATCH = 256;
+
 /**
  * Prints a domain object as the JSON contract: `schemaVersion` first, then the object. The data
  * stays exact: control characters are JSON escapes (never raw bytes a terminal would act on).
+ * The bytes are JSON.stringify(value, null, 2)'s, written as they are made: a top-level array
+ * (8,000 devices) goes out in batches instead of one string of many megabytes.
  */
 export function printJson(out: Output, value: object): void {
-  const text = JSON.stringify({ schemaVersion: SCHEMA_VERSION, ...value }, null, 2).replace(
-    JSON_RAW_CONTROL,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  const write = (text: string) => out.raw.stdout.write(escapeControls(text));
+  // JSON.stringify leaves out members it cannot write: undefined, functions, symbols.
+  const entries = Object.entries({ schemaVersion: SCHEMA_VERSION, ...value }).filter(
+    ([, v]) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol',
   );
-  out.raw.stdout.write(`${text}\n`);
+  write('{');
+  entries.forEach(([key, v], i) => {
+    write(`${i === 0 ? '' : ','}\n  ${JSON.stringify(key)}: `);
+    if (!Array.isArray(v) || v.length <= ARRAY_BATCH) return void write(indent(JSON.stringify(v, null, 2), '  '));
+    write('[');
+    for (let at = 0; at < v.length; at += ARRAY_BATCH) {
+      const batch = v.slice(at, at + ARRAY_BATCH).map((m) => `\n    ${indent(JSON.stringify(m ?? null, null, 2) ?? 'null', '    ')}`);
+      write(`${at === 0 ? '' : ','}${batch.join(',')}`);
+    }
+    write('\n  ]');
+  });
+  write('\n}\n');
 }
+
+/** A JSON.stringify(x, null, 2) text placed at an indentation (its strings hold no raw newline). */
+const indent = (text: string, by: string) => text.replaceAll('\n', `\n${by}`);
 
 const ANSI = /\u001b\[[0-9;]*m/g;
 const visibleLength = (s: string) => s.replace(ANSI, '').length;

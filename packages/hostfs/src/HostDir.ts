@@ -28,28 +28,36 @@ export class HostDir {
   }
 
   private names: Set<string> | undefined;
-  /** Entries that are real folders (not symlinks): listed without resolving their path again. */
-  private folders: Set<string> | undefined;
 
   /** The folder's entry names, read once (one readdir answers every "is it there?"). */
   private entries(): Set<string> {
     if (!this.names) {
-      this.names = new Set();
-      this.folders = new Set();
       try {
-        for (const entry of fs.readdirSync(this.realPath, { withFileTypes: true })) {
-          this.names.add(entry.name);
-          if (entry.isDirectory()) this.folders.add(entry.name);
-        }
+        this.names = new Set(fs.readdirSync(this.realPath));
       } catch {
         // an unreadable folder has no entries
+        this.names = new Set();
       }
     }
     return this.names;
   }
 
-  /** Bytes of a file in this folder, at most `maxBytes` (EFBIG beyond). */
-  readBytes(name: string, maxBytes = MAX_ATTRIBUTE_BYTES): Buffer {
+  /** An entry that is a real folder (not a symlink): it can be read without resolving its path again. */
+  private isRealFolder(name: string): boolean {
+    if (!this.entries().has(name)) return false;
+    try {
+      return fs.lstatSync(`${this.realPath}/${name}`).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Bytes of a file in this folder, at most `maxBytes` (EFBIG beyond). With `keepBytes`, the file
+   * is still read (and held to `maxBytes`) but only its first `keepBytes` are returned: a scan
+   * that needs the 64-byte config header of every device does not keep 4 KiB of each.
+   */
+  readBytes(name: string, maxBytes = MAX_ATTRIBUTE_BYTES, keepBytes = maxBytes): Buffer {
     const hostPath = this.child(name);
     const real = `${this.realPath}/${name}`;
     let fd: number;
@@ -57,7 +65,7 @@ export class HostDir {
       fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     } catch (error) {
       // ELOOP: the name is a symlink; let HostFs resolve and confine it.
-      if (errnoOf(error) === 'ELOOP') return this.host.readBytes(hostPath, maxBytes);
+      if (errnoOf(error) === 'ELOOP') return this.host.readBytes(hostPath, maxBytes).subarray(0, keepBytes);
       throw this.host.wrap('reading', hostPath, error, real);
     }
     try {
@@ -69,12 +77,13 @@ export class HostDir {
         if (n === 0) break;
         total += n;
         if (total > maxBytes) throw Object.assign(new Error(`more than ${maxBytes} bytes`), { code: 'EFBIG' });
-        chunks.push(Buffer.from(scratch.subarray(0, n)));
+        const keep = Math.min(n, keepBytes - (total - n));
+        if (keep > 0) chunks.push(Buffer.from(scratch.subarray(0, keep)));
         // A short read is the end: sysfs returns a whole attribute in its first read, and a
         // regular file reads short only at its end. Saves one read(2) per attribute.
         if (n < scratch.length) break;
       }
-      return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+      return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     } catch (error) {
       throw this.host.wrap('reading', hostPath, error, real);
     } finally {
@@ -121,13 +130,24 @@ export class HostDir {
   list(sub?: string): string[] {
     if (!sub) return [...this.entries()].sort();
     if (!this.entries().has(sub)) return [];
-    if (!this.folders!.has(sub)) return this.host.list(this.child(sub));
+    if (!this.isRealFolder(sub)) return this.host.list(this.child(sub));
     try {
       return fs.readdirSync(`${this.realPath}/${sub}`).sort();
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') return [];
       throw this.host.wrap('listing', this.child(sub), error, `${this.realPath}/${sub}`);
     }
+  }
+
+  /**
+   * A sub-folder as a HostDir of its own: a real folder listed here is opened without resolving
+   * its path again; a symlink (or a name this snapshot did not list) goes through HostFs, which
+   * resolves and confines it. Throws a HostFsError when it is absent.
+   */
+  openDir(name: string): HostDir {
+    const hostPath = this.child(name);
+    if (this.isRealFolder(name)) return new HostDir(this.host, hostPath, `${this.realPath}/${name}`);
+    return this.host.openDir(hostPath);
   }
 
   has(name: string): boolean {

@@ -48,7 +48,7 @@ const optionalList = (dir: HostDir, name: string) => orElse(() => dir.list(name)
 /** The first 64 bytes of config space, read only when an attribute file is missing. */
 function configHeader(dir: HostDir): Buffer | undefined {
   try {
-    const bytes = dir.readBytes('config', 4096);
+    const bytes = dir.readBytes('config', 4096, 64);
     return bytes.length >= 64 ? bytes : undefined;
   } catch {
     return undefined;
@@ -294,13 +294,17 @@ function linkRelatives(devices: PciDevice[]): void {
  */
 export function readIommuGroups(host: HostFs, devices: PciDevice[]): IommuGroup[] {
   const byAddress = new Map(devices.map((d) => [d.address, d]));
-  return host
-    .list(IOMMU_GROUPS)
+  const groupsDir = openDirIfExists(host, IOMMU_GROUPS);
+  if (!groupsDir) return [];
+  // One folder opened for all groups: each group's `devices` is then one readdir, not a
+  // resolution of /sys/kernel/iommu_groups/N/devices from the root (thousands of VFs, thousands of groups).
+  return groupsDir
+    .list()
     .filter((n) => /^\d+$/.test(n))
     .map(Number)
     .sort((a, b) => a - b)
     .map((id) => {
-      const members = host.list(`${IOMMU_GROUPS}/${id}/devices`).sort(compareAddresses);
+      const members = groupsDir.openDir(String(id)).list('devices').sort(compareAddresses);
       const known = members.filter((a) => byAddress.has(a));
       return {
         id,
@@ -310,4 +314,14 @@ export function readIommuGroups(host: HostFs, devices: PciDevice[]): IommuGroup[
         unknown: members.filter((a) => !byAddress.has(a)),
       };
     });
+}
+
+/** A folder of the host opened once, or undefined when it is absent. */
+export function openDirIfExists(host: HostFs, hostPath: string): HostDir | undefined {
+  try {
+    return host.openDir(hostPath);
+  } catch (error) {
+    if (error instanceof HostFsError && (error.code === 'ENOENT' || error.code === 'ENOTDIR')) return undefined;
+    throw error;
+  }
 }

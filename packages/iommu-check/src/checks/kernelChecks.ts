@@ -1,6 +1,6 @@
 /** Kernel layer: whether the kernel enabled the IOMMU (and why not), and its DMA translation mode. */
+import { HostFsError, type HostDir } from '@passthru/hostfs';
 import type { CheckResult } from '../DoctorReport';
-import { tryReadText } from '../HostFacts';
 import { canonicalParamKey, formatParam, splitOptions, type KernelParam } from '../KernelCmdline';
 import { check, excerpt, planRemediation } from './check';
 import { IOMMU_GROUPS, kernelAbsent, missingKernelLayer, notInTree } from './evidence';
@@ -130,15 +130,31 @@ export function checkKernel(f: Facts): CheckResult {
   return check('iommu.kernel', 'FAIL', summary, ev, remedies.join('\n'));
 }
 
+/** Each group's `type` (DMA, DMA-FQ, identity, ...; unknown when unreadable), its folder opened once for all groups. */
+function groupTypes(f: Facts): string[] {
+  let groupsDir: HostDir;
+  try {
+    groupsDir = f.host.openDir(IOMMU_GROUPS);
+  } catch (error) {
+    if (error instanceof HostFsError) return f.groupIds.map(() => 'unknown');
+    throw error;
+  }
+  return f.groupIds.map((id) => {
+    try {
+      return groupsDir.openDir(String(id)).readAttribute('type').trim();
+    } catch (error) {
+      if (error instanceof HostFsError) return 'unknown';
+      throw error;
+    }
+  });
+}
+
 export function checkMode(f: Facts): CheckResult {
   if (kernelAbsent(f))
     return check('iommu.mode', 'SKIP', `${notInTree(missingKernelLayer(f)!)}: no DMA translation mode to read.`, [`${IOMMU_GROUPS}: absent`]);
   if (f.groupIds.length === 0) return check('iommu.mode', 'SKIP', 'No IOMMU groups: no DMA translation mode to report.', [`${IOMMU_GROUPS}: empty`]);
   const counts = new Map<string, number>();
-  for (const id of f.groupIds) {
-    const t = tryReadText(f.host, `${IOMMU_GROUPS}/${id}/type`).value?.trim() ?? 'unknown';
-    counts.set(t, (counts.get(t) ?? 0) + 1);
-  }
+  for (const t of groupTypes(f)) counts.set(t, (counts.get(t) ?? 0) + 1);
   const types = [...counts.entries()].map(([t, n]) => `${t} x${n}`).join(', ');
   const ptParams = f.params.filter((p) => {
     const k = canonicalParamKey(p.key);
