@@ -42,13 +42,18 @@ export class HostDir {
     return this.names;
   }
 
-  /** An entry that is a real folder (not a symlink): it can be read without resolving its path again. */
-  private isRealFolder(name: string): boolean {
-    if (!this.entries().has(name)) return false;
+  /**
+   * What an entry is, by lstat (a symlink is not followed): absent when this folder's listing,
+   * if it was read, lacks it or lstat finds nothing. A folder listed only for this question is
+   * not read: one lstat is cheaper than a readdir.
+   */
+  private kindOf(name: string): 'folder' | 'other' | 'absent' {
+    if (this.names && !this.names.has(name)) return 'absent';
     try {
-      return fs.lstatSync(`${this.realPath}/${name}`).isDirectory();
+      const stat = fs.lstatSync(`${this.realPath}/${name}`, { throwIfNoEntry: false });
+      return stat === undefined ? 'absent' : stat.isDirectory() ? 'folder' : 'other';
     } catch {
-      return false;
+      return 'other';
     }
   }
 
@@ -129,8 +134,9 @@ export class HostDir {
   /** Entry names of this folder or of a sub-folder; [] when absent. */
   list(sub?: string): string[] {
     if (!sub) return [...this.entries()].sort();
-    if (!this.entries().has(sub)) return [];
-    if (!this.isRealFolder(sub)) return this.host.list(this.child(sub));
+    const kind = this.kindOf(sub);
+    if (kind === 'absent') return [];
+    if (kind === 'other') return this.host.list(this.child(sub));
     try {
       return fs.readdirSync(`${this.realPath}/${sub}`).sort();
     } catch (error) {
@@ -140,14 +146,42 @@ export class HostDir {
   }
 
   /**
-   * A sub-folder as a HostDir of its own: a real folder listed here is opened without resolving
-   * its path again; a symlink (or a name this snapshot did not list) goes through HostFs, which
-   * resolves and confines it. Throws a HostFsError when it is absent.
+   * A sub-folder as a HostDir of its own: a real folder is opened without resolving its path
+   * again; a symlink goes through HostFs, which resolves and confines it. Throws a HostFsError
+   * when it is absent.
    */
   openDir(name: string): HostDir {
     const hostPath = this.child(name);
-    if (this.isRealFolder(name)) return new HostDir(this.host, hostPath, `${this.realPath}/${name}`);
+    if (this.kindOf(name) === 'folder') return new HostDir(this.host, hostPath, `${this.realPath}/${name}`);
     return this.host.openDir(hostPath);
+  }
+
+  /**
+   * Every sub-folder (real or symlinked) by name, from one typed readdir: /sys/kernel/iommu_groups
+   * with thousands of groups costs one listing, not a lookup per group. Symlinks go through
+   * HostFs (resolved and confined); one that leads nowhere or outside the root is left out.
+   */
+  folders(): Map<string, HostDir> {
+    const found = new Map<string, HostDir>();
+    let listing: fs.Dirent[];
+    try {
+      listing = fs.readdirSync(this.realPath, { withFileTypes: true });
+    } catch {
+      return found;
+    }
+    for (const entry of listing) {
+      const hostPath = this.child(entry.name);
+      if (entry.isDirectory()) found.set(entry.name, new HostDir(this.host, hostPath, `${this.realPath}/${entry.name}`));
+      else if (entry.isSymbolicLink()) {
+        try {
+          const dir = this.host.openDir(hostPath);
+          if (fs.statSync(dir.realPath).isDirectory()) found.set(entry.name, dir);
+        } catch {
+          // a dangling or escaping link is no folder of this tree
+        }
+      }
+    }
+    return found;
   }
 
   has(name: string): boolean {

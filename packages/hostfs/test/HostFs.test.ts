@@ -241,4 +241,31 @@ describe('HostDir', () => {
     expect(codeOf(() => device.readAttribute('label'))).toBe('EXDEV');
     expect(codeOf(() => device.readAttribute('../vendor'))).toBe('EINVAL');
   });
+
+  it('folders(): real and symlinked sub-folders from one listing; links leaving the root or leading nowhere are left out', () => {
+    put('sys/kernel/iommu_groups/1/devices/.keep', '');
+    put('sys/kernel/iommu_groups/1/type', 'DMA\n');
+    put('sys/kernel/iommu_groups/elsewhere/2/devices/.keep', '');
+    put('sys/kernel/iommu_groups/notafolder', 'x\n');
+    fs.symlinkSync('elsewhere/2', path.join(dir, 'sys/kernel/iommu_groups/2'));
+    fs.symlinkSync(outside, path.join(dir, 'sys/kernel/iommu_groups/3'));
+    fs.symlinkSync('missing', path.join(dir, 'sys/kernel/iommu_groups/4'));
+    const folders = new HostFs(dir).openDir('/sys/kernel/iommu_groups').folders();
+    expect([...folders.keys()].sort()).toEqual(['1', '2', 'elsewhere']);
+    expect(folders.get('1')!.readAttribute('type')).toBe('DMA');
+    expect(folders.get('2')!.realPath).toBe(fs.realpathSync(path.join(dir, 'sys/kernel/iommu_groups/elsewhere/2')));
+    expect(folders.get('2')!.list('devices')).toEqual(['.keep']);
+  });
+
+  it('list(sub) and openDir(name): a real folder directly, a symlink through HostFs (confined), absent is empty', () => {
+    put('sys/devices/pci0000:00/0000:01:00.0/net/eth0/address', '00:11:22:33:44:55\n');
+    fs.symlinkSync(outside, path.join(dir, 'sys/devices/pci0000:00/0000:01:00.0/drm'));
+    const device = new HostFs(dir).openDir('/sys/devices/pci0000:00/0000:01:00.0');
+    expect(device.list('net')).toEqual(['eth0']);
+    expect(device.openDir('net').list()).toEqual(['eth0']);
+    expect(device.list('absent')).toEqual([]);
+    expect(codeOf(() => device.list('drm'))).toBe('EXDEV');
+    expect(codeOf(() => device.openDir('drm'))).toBe('EXDEV');
+    expect(codeOf(() => device.openDir('absent'))).toBe('ENOENT');
+  });
 });

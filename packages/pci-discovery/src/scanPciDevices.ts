@@ -298,13 +298,13 @@ export function readIommuGroups(host: HostFs, devices: PciDevice[]): IommuGroup[
   if (!groupsDir) return [];
   // One folder opened for all groups: each group's `devices` is then one readdir, not a
   // resolution of /sys/kernel/iommu_groups/N/devices from the root (thousands of VFs, thousands of groups).
-  return groupsDir
-    .list()
+  const groups = groupsDir.folders();
+  return [...groups.keys()]
     .filter((n) => /^\d+$/.test(n))
     .map(Number)
     .sort((a, b) => a - b)
     .map((id) => {
-      const members = groupsDir.openDir(String(id)).list('devices').sort(compareAddresses);
+      const members = groups.get(String(id))!.list('devices').sort(compareAddresses);
       const known = members.filter((a) => byAddress.has(a));
       return {
         id,

@@ -132,16 +132,16 @@ export function checkKernel(f: Facts): CheckResult {
 
 /** Each group's `type` (DMA, DMA-FQ, identity, ...; unknown when unreadable), its folder opened once for all groups. */
 function groupTypes(f: Facts): string[] {
-  let groupsDir: HostDir;
+  let groups: Map<string, HostDir>;
   try {
-    groupsDir = f.host.openDir(IOMMU_GROUPS);
+    groups = f.host.openDir(IOMMU_GROUPS).folders();
   } catch (error) {
     if (error instanceof HostFsError) return f.groupIds.map(() => 'unknown');
     throw error;
   }
   return f.groupIds.map((id) => {
     try {
-      return groupsDir.openDir(String(id)).readAttribute('type').trim();
+      return groups.get(String(id))?.readAttribute('type').trim() ?? 'unknown';
     } catch (error) {
       if (error instanceof HostFsError) return 'unknown';
       throw error;
