@@ -1,5 +1,6 @@
 // Issue 12: the floor under `passthru list` in Node.js. A bare loop of the reads the output needs
-// (per device: a readdir of its folder and 9 attribute files; no links, no names, no JSON) over a
+// (per device: a readdir of its folder, 9 attribute files, its links (iommu_group, driver,
+// physfn) and its `net` folder; no names, no JSON, no checks) over a
 // generated host of 2,038 functions, on one thread, on two threads (a worker claiming chunks from
 // a shared counter, as the scan does) and in two processes (each half). Prints medians of --runs
 // (default 7) in milliseconds; compare with lspci's whole run in `npm run bench -- scale`.
@@ -37,6 +38,8 @@ function readClaimed(dirs: string[], counter: Int32Array): number {
         fs.readSync(fd, buffer, 0, buffer.length, null);
         fs.closeSync(fd);
       }
+      for (const name of ['iommu_group', 'driver', 'physfn']) if (names.has(name)) fs.readlinkSync(`${dir}/${name}`);
+      if (names.has('net')) fs.readdirSync(`${dir}/net`);
       n++;
     }
   }
@@ -94,7 +97,7 @@ parentPort.postMessage(readClaimed(workerData.dirs, workerData.counter));`;
       samples.processes.push(twoProcesses());
     }
     console.log(
-      `${functions} functions, readdir + ${FILES.length} attributes each, medians of ${runs}: one thread ${median(samples.one).toFixed(0)} ms, two threads ${median(samples.threads).toFixed(0)} ms (worker start-up included), two processes ${median(samples.processes).toFixed(0)} ms (slower half, start-up excluded)`,
+      `${functions} functions, readdir + ${FILES.length} attributes + links + net each, medians of ${runs}: one thread ${median(samples.one).toFixed(0)} ms, two threads ${median(samples.threads).toFixed(0)} ms (worker start-up included), two processes ${median(samples.processes).toFixed(0)} ms (slower half, start-up excluded)`,
     );
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
