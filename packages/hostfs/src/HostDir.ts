@@ -63,6 +63,20 @@ export class HostDir {
    * that needs the 64-byte config header of every device does not keep 4 KiB of each.
    */
   readBytes(name: string, maxBytes = MAX_ATTRIBUTE_BYTES, keepBytes = maxBytes): Buffer {
+    return this.readFile(name, maxBytes, keepBytes, false) as Buffer;
+  }
+
+  /** A sysfs attribute with its trailing newline removed. */
+  readAttribute(name: string, maxBytes = MAX_ATTRIBUTE_BYTES): string {
+    return (this.readFile(name, maxBytes, maxBytes, true) as string).replace(/\n+$/, '');
+  }
+
+  /**
+   * Reads a file through the shared scratch buffer. As text, a file that one read(2) holds (every
+   * sysfs attribute) is decoded from the scratch buffer directly: no Buffer per attribute for
+   * the garbage collector (a scan of 8,000 functions reads 80,000 of them).
+   */
+  private readFile(name: string, maxBytes: number, keepBytes: number, asText: boolean): Buffer | string {
     const hostPath = this.child(name);
     const real = `${this.realPath}/${name}`;
     let fd: number;
@@ -70,11 +84,13 @@ export class HostDir {
       fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     } catch (error) {
       // ELOOP: the name is a symlink; let HostFs resolve and confine it.
-      if (errnoOf(error) === 'ELOOP') return this.host.readBytes(hostPath, maxBytes).subarray(0, keepBytes);
+      if (errnoOf(error) === 'ELOOP') {
+        const bytes = this.host.readBytes(hostPath, maxBytes);
+        return asText ? bytes.toString('utf8') : bytes.subarray(0, keepBytes);
+      }
       throw this.host.wrap('reading', hostPath, error, real);
     }
     try {
-      // Sysfs attributes fit in a page: read into a shared scratch buffer, copy out the bytes.
       const chunks: Buffer[] = [];
       let total = 0;
       for (;;) {
@@ -82,23 +98,20 @@ export class HostDir {
         if (n === 0) break;
         total += n;
         if (total > maxBytes) throw Object.assign(new Error(`more than ${maxBytes} bytes`), { code: 'EFBIG' });
-        const keep = Math.min(n, keepBytes - (total - n));
-        if (keep > 0) chunks.push(Buffer.from(scratch.subarray(0, keep)));
         // A short read is the end: sysfs returns a whole attribute in its first read, and a
         // regular file reads short only at its end. Saves one read(2) per attribute.
+        if (asText && total === n && n < scratch.length) return scratch.toString('utf8', 0, n);
+        const keep = Math.min(n, keepBytes - (total - n));
+        if (keep > 0) chunks.push(Buffer.from(scratch.subarray(0, keep)));
         if (n < scratch.length) break;
       }
-      return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      return asText ? bytes.toString('utf8') : bytes;
     } catch (error) {
       throw this.host.wrap('reading', hostPath, error, real);
     } finally {
       fs.closeSync(fd);
     }
-  }
-
-  /** A sysfs attribute with its trailing newline removed. */
-  readAttribute(name: string, maxBytes = MAX_ATTRIBUTE_BYTES): string {
-    return this.readBytes(name, maxBytes).toString('utf8').replace(/\n+$/, '');
   }
 
   /** An attribute, or undefined when the file does not exist. */
