@@ -96,16 +96,19 @@ export function printJson(out: Output, value: object): void {
     ([, v]) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol',
   );
   write('{');
-  entries.forEach(([key, v], i) => {
+  for (const [i, [key, v]] of entries.entries()) {
     write(`${i === 0 ? '' : ','}\n  ${JSON.stringify(key)}: `);
-    if (!Array.isArray(v) || v.length <= ARRAY_BATCH) return void write(indent(JSON.stringify(v, null, 2), '  '));
+    if (!Array.isArray(v) || v.length <= ARRAY_BATCH) {
+      write(indent(JSON.stringify(v, null, 2), '  '));
+      continue;
+    }
     write('[');
     for (let at = 0; at < v.length; at += ARRAY_BATCH) {
       const batch = v.slice(at, at + ARRAY_BATCH).map((m) => `\n    ${indent(JSON.stringify(m ?? null, null, 2) ?? 'null', '    ')}`);
       write(`${at === 0 ? '' : ','}${batch.join(',')}`);
     }
     write('\n  ]');
-  });
+  }
   write('\n}\n');
 }
 
