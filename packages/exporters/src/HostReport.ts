@@ -1,7 +1,7 @@
 /**
  * The one input of every renderer: a host's readiness as one small document. The renderers are
- * pure functions of it; `readHostReport` builds it from a HostFs (and can later be pointed at
- * the readiness use case without a renderer changing).
+ * pure functions of it; `readHostReport` builds it from a HostFs and vfio-binder's readiness
+ * use case (`hostReadiness`), whose judgement the statuses below publish.
  */
 import * as z from 'zod';
 import { CheckStatusSchema, VerdictSchema } from '@passthru/iommu-check';
@@ -10,8 +10,9 @@ import { PlatformFunctionSchema } from '@passthru/pci-discovery';
 /**
  * Where a device stands for passthrough to a VM:
  * - ready: on vfio-pci, and its IOMMU group is viable (every endpoint on vfio-pci, pci-stub or none);
- * - bindable: `passthru bind` would move its group to vfio-pci (no guard refuses it);
- * - guarded: a bind would be refused (boot GPU, default-route NIC, mounted disk, a foreign manager holds it ...);
+ * - bindable: `passthru bind` would move its group to vfio-pci (no guard refuses it; `shared-group` in the report);
+ * - guarded: a bind of its group would be refused (boot GPU, default-route NIC, mounted disk, a foreign manager
+ *   holds it ..., on it or on another endpoint of its group);
  * - group-not-viable: on vfio-pci, but another endpoint of its group is on a host driver;
  * - not-passable: its group holds a platform function (chipset, firmware flash);
  * - no-group: no IOMMU group (IOMMU off, or not covering it);

@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
+import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
 import { SimulatedKernel } from '@passthru/sysfs-sim';
+import { bindDevices, hostReadiness, parseTarget } from '@passthru/vfio-binder';
 import { parse as parseYaml } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -68,6 +70,33 @@ describe('readHostReport', () => {
     const r2 = readHostReport(partial.host, {}, at);
     expect(r2.groups.find((g) => g.id === 12)).toMatchObject({ viable: false });
     expect(r2.devices.find((d) => d.address === '0000:01:00.0')?.readiness).toBe('group-not-viable');
+  });
+
+  // The readiness published is vfio-binder's hostReadiness, `shared-group` folded into `bindable`.
+  it.each(FIXTURES)('%s: each device and group as hostReadiness judges it', (name) => {
+    const host = fixture(name);
+    const { devices } = scanPciDevices(host);
+    const judged = hostReadiness(host, { devices, groups: readIommuGroups(host, devices) });
+    const report = readHostReport(host, {}, at);
+    expect(report.devices.map((d) => d.readiness)).toEqual(judged.devices.map((d) => (d.status === 'shared-group' ? 'bindable' : d.status)));
+    expect(report.groups.map((g) => [g.id, g.status, g.viable])).toEqual(judged.groups.map((g) => [g.id, g.status, g.viable]));
+  });
+
+  // An endpoint without a driver, in a group that is VM-ready through another endpoint, is
+  // guarded when binding it meets a guard (here the console GPU's boot-vga): `bindable` promises
+  // that `passthru bind` would succeed. The exporters used to publish it as bindable.
+  it('an unbound console GPU in a ready group is guarded, its group ready', () => {
+    const { host } = copy('twin-gpu');
+    const state = () => {
+      const { devices } = scanPciDevices(host);
+      return { devices, groups: readIommuGroups(host, devices) };
+    };
+    expect(bindDevices(host, state(), { targets: [parseTarget('01:00.0')], force: true }, { verifyTimeoutMs: 0, sleep: () => {} }).status).toBe('applied');
+    host.writeAttribute('/sys/bus/pci/drivers/vfio-pci/unbind', '0000:01:00.0'); // passthru's journal still holds it
+    const report = readHostReport(host, {}, at);
+    expect(report.groups.find((g) => g.endpoints.includes('0000:01:00.0'))).toMatchObject({ status: 'ready', viable: true });
+    expect(report.devices.find((d) => d.address === '0000:01:00.0')).toMatchObject({ driver: null, readiness: 'guarded', drift: 'journal-not-bound' });
+    expect(report.devices.find((d) => d.address === '0000:01:00.1')).toMatchObject({ readiness: 'ready' });
   });
 
   it('pcie_acs_override on the command line is seen; interrupt remapping comes from /proc/interrupts', () => {

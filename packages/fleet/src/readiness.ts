@@ -1,18 +1,13 @@
 /**
- * The small readiness summary a member publishes into its cluster configuration, and the one
- * adapter that computes it from today's APIs (iommu-check `runChecks`, pci-discovery's scan,
- * groups and platform functions, vfio-binder's ownership). The adapter is the only place that
- * judges readiness; when the readiness use case lands in vfio-binder it points there instead.
+ * The small readiness summary a member publishes into its cluster configuration. The judgement
+ * of each device is vfio-binder's `hostReadiness` (the one the report and the exporters use);
+ * what this module adds is about publishing: the doctor verdict and its FAILing checks.
  */
 import type { HostFs } from '@passthru/hostfs';
-import { runChecks, VerdictSchema, type CheckResult } from '@passthru/iommu-check';
-import { deviceClassOf, platformFunctionsOf, readIommuGroups, scanPciDevices, type IommuGroup, type PciDevice } from '@passthru/pci-discovery';
-import { isForeign, readOwnership, VFIO_DRIVER } from '@passthru/vfio-binder';
+import { runChecks, VerdictSchema } from '@passthru/iommu-check';
+import { deviceClassOf, readIommuGroups, scanPciDevices, trailingPciAddress, type IommuGroup } from '@passthru/pci-discovery';
+import { hostReadiness, isForeign, VFIO_DRIVER } from '@passthru/vfio-binder';
 import * as z from 'zod';
-
-/** Drivers that leave an IOMMU group viable (the kernel's vfio_dev_driver_allowed, or none). */
-const VIABLE_DRIVERS = new Set([VFIO_DRIVER, 'pci-stub']);
-const ADDRESS_AT_END = /([0-9a-f]{4,8}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7])$/;
 
 export const DEVICE_KINDS = ['gpu', 'net', 'storage', 'usb', 'accel', 'other'] as const;
 
@@ -39,39 +34,35 @@ export const ReadinessSummarySchema = z.object({
 export type ReadinessSummary = z.infer<typeof ReadinessSummarySchema>;
 
 /**
- * This host's readiness summary. A function is VM-ready when: it is an endpoint on vfio-pci;
- * every endpoint of its IOMMU group is on vfio-pci, pci-stub or no driver (the group is
- * viable); the group holds no platform function; no foreign manager (libvirt, driverctl, a
- * driver_override passthru did not write) holds it; and no host-wide check nor a check of
- * its own (group.viable.*, acs.*) FAILs.
+ * This host's readiness summary. A function is VM-ready when hostReadiness says `ready` (an
+ * endpoint on vfio-pci, its IOMMU group viable and free of platform functions), no foreign
+ * manager holds it (libvirt, driverctl, a driver_override passthru did not write, or vfio-pci
+ * without passthru's journal: an instance placed here would compete with that manager), and
+ * no host-wide check nor a check of its own (group.viable.*, acs.*) FAILs.
  */
 export function readinessOf(host: HostFs): ReadinessSummary {
   const scan = scanPciDevices(host);
   const devices = scan.devices;
-  const byAddress = new Map(devices.map((d) => [d.address, d]));
   let groups: IommuGroup[] = [];
   try {
     groups = readIommuGroups(host, devices);
   } catch {
     groups = []; // no /sys/kernel/iommu_groups: the doctor checks say why
   }
-  const groupById = new Map(groups.map((g) => [g.id, g]));
-  const candidates = devices.filter((d) => !d.isBridge && d.driver === VFIO_DRIVER && d.iommuGroup !== null);
-  const doctor = runChecks(host, { devices: candidates.map((d) => d.address), scan });
+  // The doctor is asked about every grouped function on vfio-pci: the verdict a member publishes.
+  const asked = devices.filter((d) => !d.isBridge && d.driver === VFIO_DRIVER && d.iommuGroup !== null);
+  const doctor = runChecks(host, { devices: asked.map((d) => d.address), scan });
   const failing = doctor.checks.filter((c) => c.status === 'FAIL');
-  const hostFails = failing.some((c) => !ADDRESS_AT_END.test(c.id));
-  const deviceFails = new Set(failing.flatMap((c: CheckResult) => ADDRESS_AT_END.exec(c.id)?.[1] ?? []));
-  const { owners } = readOwnership(host, devices);
+  const hostFails = failing.some((c) => trailingPciAddress(c.id) === undefined);
+  const deviceFails = new Set(failing.flatMap((c) => trailingPciAddress(c.id) ?? []));
+  const readiness = hostReadiness(host, { devices, groups });
 
-  const ready = (d: PciDevice): boolean => {
-    if (hostFails || deviceFails.has(d.address) || d.iommuGroup === null) return false;
-    const group = groupById.get(d.iommuGroup);
-    if (!group || platformFunctionsOf(group, byAddress).length > 0) return false;
-    const endpoints = group.endpoints.map((a) => byAddress.get(a));
-    if (!endpoints.every((e) => e !== undefined && (e.driver === null || VIABLE_DRIVERS.has(e.driver)))) return false;
-    return !isForeign(owners.get(d.address));
-  };
-  const vmReady = candidates.filter(ready);
+  const vmReady = hostFails
+    ? []
+    : devices.filter((d, i) => {
+        const { status, owner } = readiness.devices[i]!; // hostReadiness keeps scan order
+        return status === 'ready' && !isForeign(owner) && !deviceFails.has(d.address);
+      });
   const counts = new Map<string, { kind: ViableCount['kind']; vendorId: string; deviceId: string; groups: Set<number> }>();
   for (const d of vmReady) {
     const kind = deviceClassOf(d.class);

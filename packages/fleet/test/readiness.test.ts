@@ -3,6 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
+import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
+import { SimulatedKernel } from '@passthru/sysfs-sim';
+import { hostReadiness } from '@passthru/vfio-binder';
 import { afterAll, describe, expect, it } from 'vitest';
 import { joinDevices, publishedConfig, readinessOf, readPublished, wantedGroups, withPublished } from '../src/index';
 
@@ -22,6 +25,28 @@ describe("readinessOf (the adapter over today's APIs)", () => {
     expect(r.vmReady).toEqual(['0000:01:00.0', '0000:01:00.1', '0000:01:00.2', '0000:01:00.3']);
     expect(r.viable).toContainEqual({ kind: 'gpu', vendorId: '10de', deviceId: '2684', groups: 1 });
     expect([...wantedGroups(r).keys()]).toEqual(['passthru-gpu', 'passthru-10de-2684', 'passthru-10de-1ad8']);
+  });
+
+  // The one condition publishing adds to hostReadiness's `ready`: no foreign manager holds the
+  // function (docs/reference.md, fleet publish). vfio-pci without passthru's journal (vfio-pci.ids,
+  // new_id, another manager) is such an owner: the report says ready, the member does not offer it.
+  it('a GPU group on vfio-pci that passthru did not bind is ready for the report, not VM-ready for the fleet', () => {
+    const copy = path.join(tmp, 'behind');
+    execFileSync('cp', ['-a', path.join(REPO, 'fixtures/hosts/intel-workstation'), copy]);
+    const host = new HostFs(copy, { kernel: new SimulatedKernel(copy, { logWrites: false }) });
+    const functions = ['0000:01:00.0', '0000:01:00.1', '0000:01:00.2', '0000:01:00.3'];
+    for (const a of functions) {
+      host.writeAttribute(`/sys/bus/pci/devices/${a}/driver_override`, 'vfio-pci');
+      host.writeAttribute(`/sys/bus/pci/devices/${a}/driver/unbind`, a);
+      host.writeAttribute('/sys/bus/pci/drivers_probe', a);
+      host.writeAttribute(`/sys/bus/pci/devices/${a}/driver_override`, '\n');
+    }
+    const { devices } = scanPciDevices(host);
+    const judged = hostReadiness(host, { devices, groups: readIommuGroups(host, devices) }).devices.filter((d) => functions.includes(d.address));
+    expect(judged.map((d) => [d.status, d.owner?.kind])).toEqual(functions.map(() => ['ready', 'other']));
+    const r = readinessOf(host);
+    expect(r.verdict).toBe('ready');
+    expect(r.vmReady).toEqual([]);
   });
 
   it('the same host with the GPU on its host driver has nothing VM-ready', () => {

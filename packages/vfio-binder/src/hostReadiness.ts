@@ -33,7 +33,7 @@ export interface DeviceReadiness {
   sharedWith: string[];
   /** Who holds it (null: nobody but its driver). */
   owner: DeviceOwner | null;
-  /** What `bind` of its group would meet. */
+  /** What `bind` of its group would meet: its own guards, then those of the group's other endpoints (none for a bridge). */
   guards: GuardFinding[];
 }
 
@@ -50,6 +50,12 @@ export interface HostReadiness {
  * can be bound (alone or with its group), is guarded (and by what, or by whom), holds a
  * platform function, or has no group. What the report draws, and what a fleet agent or an
  * exporter publishes. Reads only.
+ *
+ * `guarded` means what `passthru bind` of the device (that is, of its whole group) meets: a
+ * guard on any endpoint of the group (--force overrides), or an endpoint on a host driver that
+ * a foreign manager holds (only --adopt changes it). A device on vfio-pci is never guarded: it
+ * is `ready` or `group-not-viable`. A device whose group is not listed under
+ * /sys/kernel/iommu_groups (a partial capture) has `no-group`: its group cannot be judged.
  */
 export function hostReadiness(host: HostFs, state: HostState): HostReadiness {
   const { devices, groups } = state;
@@ -71,6 +77,11 @@ export function hostReadiness(host: HostFs, state: HostState): HostReadiness {
   const guards = endpoints.length ? evaluateGuards(host, planBind(endpoints, devices, groups, owners), devices) : [];
   const guardsByAddress = new Map<string, GuardFinding[]>();
   for (const f of guards) guardsByAddress.set(f.address, [...(guardsByAddress.get(f.address) ?? []), f]);
+  // An endpoint on a host driver that libvirt, driverctl or another's driver_override holds: a
+  // bind of its group is refused until --adopt (a foreign owner on vfio-pci is left as it is).
+  const heldByForeign = (a: string) => isForeign(owners.get(a)) && byAddress.get(a)?.driver !== VFIO_DRIVER;
+  const groupGuards = new Map<number, GuardFinding[]>();
+  const heldIn = new Map<number, string[]>();
 
   const groupReadiness = groups.map((g): GroupReadiness => {
     const endpoints = endpointsOf(g);
@@ -78,6 +89,12 @@ export function hostReadiness(host: HostFs, state: HostState): HostReadiness {
     const bound = endpoints.filter((d) => d.driver === VFIO_DRIVER).length;
     const slots = new Set(g.endpoints.map(slotOf)).size;
     const guarded = g.endpoints.filter((a) => guardsByAddress.has(a));
+    const held = g.endpoints.filter(heldByForeign);
+    groupGuards.set(
+      g.id,
+      guarded.flatMap((a) => guardsByAddress.get(a)!),
+    );
+    heldIn.set(g.id, held);
     const platform = platformOf.get(g.id);
     const judged = ((): Pick<GroupReadiness, 'status' | 'summary'> => {
       if (endpoints.length === 0) return { status: 'bridges-only', summary: 'Bridges only: nothing here is passed through.' };
@@ -93,11 +110,13 @@ export function hostReadiness(host: HostFs, state: HostState): HostReadiness {
               ? `Viable: every endpoint (${bound}) is on vfio-pci.`
               : `Viable: ${bound} of ${endpoints.length} endpoint(s) on vfio-pci, the rest without a driver.`,
         };
-      if (guarded.length)
+      if (guarded.length || held.length) {
+        const why = [...new Set([...groupGuards.get(g.id)!.map((f) => f.id), ...held.map((a) => `held by ${owners.get(a)!.kind}`)])];
         return {
           status: 'guarded',
-          summary: `A bind would be refused: ${[...new Set(guarded.flatMap((a) => guardsByAddress.get(a)!.map((f) => f.id)))].join(', ')} (${guarded.join(', ')}).`,
+          summary: `A bind would be refused: ${why.join(', ')} (${g.endpoints.filter((a) => guardsByAddress.has(a) || held.includes(a)).join(', ')}).`,
         };
+      }
       return {
         status: 'bindable',
         summary:
@@ -112,13 +131,20 @@ export function hostReadiness(host: HostFs, state: HostState): HostReadiness {
 
   const deviceReadiness = devices.map((d): DeviceReadiness => {
     const group = d.iommuGroup === null ? undefined : groupById.get(d.iommuGroup);
-    const guards = guardsByAddress.get(d.address) ?? [];
+    const own = guardsByAddress.get(d.address) ?? [];
+    // Its own findings first, then the other endpoints' (a bind of the device is a bind of its group).
+    const guards = group && !d.isBridge ? [...own, ...(groupGuards.get(group.id) ?? []).filter((f) => f.address !== d.address)] : own;
     const owner = owners.get(d.address) ?? null;
     const sharedWith = group && !d.isBridge ? group.endpoints.filter((a) => slotOf(a) !== slotOf(d.address)) : [];
     const judged = ((): Pick<DeviceReadiness, 'status' | 'summary'> => {
       if (d.isBridge) return { status: 'bridge', summary: 'PCI bridge: stays on its driver; the endpoints behind it are what passes through.' };
       if (d.iommuGroup === null)
         return { status: 'no-group', summary: 'No IOMMU group: the IOMMU is off or does not cover this device, so it cannot be passed through.' };
+      if (!group)
+        return {
+          status: 'no-group',
+          summary: `IOMMU group ${d.iommuGroup} is not listed under /sys/kernel/iommu_groups: its members cannot be known, so it cannot be passed through.`,
+        };
       const platform = platformOf.get(d.iommuGroup);
       if (platform) {
         const np = notPassable(platform);
@@ -127,13 +153,19 @@ export function hostReadiness(host: HostFs, state: HostState): HostReadiness {
           summary: `${capitalise(np.summary)}: IOMMU group ${d.iommuGroup} cannot be passed through without ACS (${np.why}). ${np.fix}`,
         };
       }
-      if (d.driver === VFIO_DRIVER && group?.viable) return { status: 'ready', summary: `Ready: on vfio-pci, and IOMMU group ${d.iommuGroup} is viable.` };
+      if (d.driver === VFIO_DRIVER && group.viable) return { status: 'ready', summary: `Ready: on vfio-pci, and IOMMU group ${d.iommuGroup} is viable.` };
       if (isForeign(owner) && d.driver !== VFIO_DRIVER) return { status: 'guarded', summary: `Held by ${owner.summary}: a bind changes it only with --adopt.` };
-      if (guards.length) return { status: 'guarded', summary: `A bind would be refused (--force overrides): ${guards.map((g) => g.summary).join('; ')}.` };
-      if (d.driver === VFIO_DRIVER) {
-        const holding = group && blockingEndpoints(group, byAddress);
-        return { status: 'group-not-viable', summary: `On vfio-pci, but group ${d.iommuGroup} is not viable: ${holding?.join(', ')} still on a host driver.` };
-      }
+      if (own.length) return { status: 'guarded', summary: `A bind would be refused (--force overrides): ${own.map((g) => g.summary).join('; ')}.` };
+      if (d.driver === VFIO_DRIVER)
+        return {
+          status: 'group-not-viable',
+          summary: `On vfio-pci, but group ${d.iommuGroup} is not viable: ${blockingEndpoints(group, byAddress).join(', ')} still on a host driver.`,
+        };
+      const others = [
+        ...guards.map((f) => `on ${f.address}, ${f.summary} (--force overrides)`),
+        ...heldIn.get(group.id)!.map((a) => `${a} is held by ${owners.get(a)!.summary} (--adopt)`),
+      ];
+      if (others.length) return { status: 'guarded', summary: `A bind of its group would be refused: ${others.join('; ')}.` };
       if (sharedWith.length)
         return {
           status: 'shared-group',
@@ -141,7 +173,7 @@ export function hostReadiness(host: HostFs, state: HostState): HostReadiness {
         };
       return {
         status: 'bindable',
-        summary: `Bindable: IOMMU group ${d.iommuGroup} holds only this device${group && group.endpoints.length > 1 ? "'s functions" : ''}; now on ${d.driver ?? 'no driver'}.`,
+        summary: `Bindable: IOMMU group ${d.iommuGroup} holds only this device${group.endpoints.length > 1 ? "'s functions" : ''}; now on ${d.driver ?? 'no driver'}.`,
       };
     })();
     return { address: d.address, ...judged, sharedWith, owner, guards };

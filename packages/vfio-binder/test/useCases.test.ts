@@ -109,6 +109,57 @@ describe('hostReadiness', () => {
     expect(r.guards.every((g) => g.address.startsWith('0000:01:00.'))).toBe(true);
   });
 
+  // `guarded` is what `bind` of the device meets, and a bind takes its whole group: the HDMI
+  // audio function of the console GPU is guarded by the GPU's boot-vga guard (the exporters
+  // published this already; the report called it bindable, while `bind 01:00.1` was refused).
+  it('a function whose group-mate is guarded is guarded too, naming that guard; bind agrees', () => {
+    const { host } = fixture('twin-gpu');
+    const r = hostReadiness(host, state(host));
+    const audio = r.devices.find((d) => d.address === '0000:01:00.1')!;
+    expect(audio.status).toBe('guarded');
+    expect(audio.guards.map((g) => `${g.id} ${g.address}`)).toEqual(['boot-vga 0000:01:00.0']);
+    expect(audio.summary).toMatch(/^A bind of its group would be refused: on 0000:01:00.0, it is the boot\/console GPU/);
+    expect(bindDevices(host, state(host), { targets: targets('01:00.1') }, instant).blockedBy).toEqual(['guards']);
+  });
+
+  // A foreign manager's endpoint on a host driver refuses a bind of its group until --adopt: the
+  // group is guarded, and so are its other endpoints (the exporters said so already).
+  it('an endpoint a foreign manager holds guards its group and its group-mates', () => {
+    const { host } = fixture('twin-gpu');
+    host.writeFile('/etc/driverctl.d/pci-0000:02:00.1', 'snd_hda_intel\n');
+    const r = hostReadiness(host, state(host));
+    const group = r.groups.find((g) => g.endpoints.includes('0000:02:00.0'))!;
+    expect(group.status).toBe('guarded');
+    expect(group.summary).toBe('A bind would be refused: held by driverctl (0000:02:00.1).');
+    expect(r.devices.find((d) => d.address === '0000:02:00.1')!.status).toBe('guarded');
+    const gpu = r.devices.find((d) => d.address === '0000:02:00.0')!;
+    expect(gpu.status).toBe('guarded');
+    expect(gpu.summary).toMatch(/0000:02:00.1 is held by driverctl .*\(--adopt\)\.$/);
+    expect(bindDevices(host, state(host), { targets: targets('02:00.0') }, instant).blockedBy).toEqual(['foreign']);
+  });
+
+  // In a group that is ready (viable, one endpoint on vfio-pci) an endpoint left without a driver
+  // can still be guarded: binding it meets its guard (the exporters used to call it bindable).
+  it('an endpoint without a driver in a ready group is guarded by its own guard', () => {
+    const { host } = fixture('twin-gpu');
+    expect(bindDevices(host, state(host), { targets: targets('01:00.0'), force: true }, instant).status).toBe('applied');
+    host.writeAttribute('/sys/bus/pci/drivers/vfio-pci/unbind', '0000:01:00.0'); // passthru's journal still holds it
+    const r = hostReadiness(host, state(host));
+    expect(r.groups.find((g) => g.endpoints.includes('0000:01:00.0'))).toMatchObject({ status: 'ready', viable: true, bound: 1 });
+    expect(r.devices.find((d) => d.address === '0000:01:00.0')).toMatchObject({ status: 'guarded' });
+    expect(r.devices.find((d) => d.address === '0000:01:00.1')).toMatchObject({ status: 'ready' });
+    expect(bindDevices(host, state(host), { targets: targets('01:00.0') }, instant).blockedBy).toEqual(['guards']);
+  });
+
+  it('a device whose group is not listed under /sys/kernel/iommu_groups has no group to judge', () => {
+    const { host } = fixture('twin-gpu');
+    const { devices, groups } = state(host);
+    const r = hostReadiness(host, { devices, groups: groups.filter((g) => !g.endpoints.includes('0000:02:00.0')) });
+    const gpu = r.devices.find((d) => d.address === '0000:02:00.0')!;
+    expect(gpu.status).toBe('no-group');
+    expect(gpu.summary).toMatch(/^IOMMU group \d+ is not listed under \/sys\/kernel\/iommu_groups/);
+  });
+
   it('a group bound to vfio-pci is ready', () => {
     const { host } = fixture('twin-gpu');
     bindDevices(host, state(host), { targets: targets('02:00.0') }, instant);

@@ -4,7 +4,7 @@ import type { IommuGroup, PciDevice, ScanProblem } from '@passthru/pci-discovery
 import { hostReadiness } from '@passthru/vfio-binder';
 import { SCHEMA_VERSION } from '../output';
 import type { Report, ReportCluster, ReportDevice } from '../schemas';
-import { buildTopology } from '@passthru/pci-discovery';
+import { buildTopology, trailingPciAddress } from '@passthru/pci-discovery';
 
 export interface ReportInput {
   host: HostFs;
@@ -49,8 +49,8 @@ export function buildReport(input: ReportInput): Report {
   }
   const checksByAddress = new Map<string, CheckResult[]>();
   for (const c of doctor?.checks ?? []) {
-    const m = /([0-9a-f]{4,8}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7])$/.exec(c.id);
-    if (m && byAddress.has(m[1]!)) checksByAddress.set(m[1]!, [...(checksByAddress.get(m[1]!) ?? []), c]);
+    const address = trailingPciAddress(c.id);
+    if (address && byAddress.has(address)) checksByAddress.set(address, [...(checksByAddress.get(address) ?? []), c]);
   }
 
   const judged = new Map(readiness.devices.map((r) => [r.address, r]));

@@ -29,7 +29,11 @@ function infoPanel(data: PageData, d: ReportDevice): HTMLElement {
   add(box, dl);
   if (d.guards.length) {
     add(box, el('b', null, 'Guards a bind would meet'));
-    add(box, add(el('ul'), ...d.guards.map((f) => add(el('li'), code(f.id), text(` ${f.summary}`), el('div', 'ev', f.evidence.join('; '))))));
+    const items = d.guards.map((f) => {
+      const where = f.address === d.address ? '' : ` on ${f.address}:`; // a group-mate's guard: a bind moves the whole group
+      return add(el('li'), code(f.id), text(`${where} ${f.summary}`), el('div', 'ev', f.evidence.join('; ')));
+    });
+    add(box, add(el('ul'), ...items));
   }
   if (d.checks.length) {
     add(box, el('b', null, 'Doctor checks'));
