@@ -3,7 +3,7 @@
 // run in turn (lspci, list, list on one thread, doctor, lspci, ...), wall time and peak RSS from
 // GNU time; medians of --runs (default 5). Prints a Markdown table and the marginal cost per
 // function of each (the slope between the smallest and the largest host). `list` runs as users
-// run it (its scan shared with a worker thread from 400 functions on a machine with more than one
+// run it (its scan shared with a worker thread from 1,200 functions on a machine with more than one
 // core); "1 thread" is the same with PASSTHRU_SCAN_THREADS=1, to show what the worker gives.
 // The hosts are written to /dev/shm when it exists: every tool reads them from memory either way,
 // and writing 8,000 device folders to a busy disk takes minutes.
