@@ -163,15 +163,29 @@ export function readPciDevice(host: HostFs, address: string, names?: PciIds, opt
 }
 
 /** Fills a device's names from pci.ids in place (the fields keep their place in the object). */
-function nameDevice(d: PciDevice, names: PciIds): PciDevice {
-  const classNames = names.className(d.class);
-  d.vendorName = names.vendorName(d.vendorId) ?? null;
-  d.deviceName = names.deviceName(d.vendorId, d.deviceId) ?? null;
-  d.subsystemName =
-    d.subsystemVendorId && d.subsystemDeviceId ? (names.subsystemName(d.vendorId, d.deviceId, d.subsystemVendorId, d.subsystemDeviceId) ?? null) : null;
-  d.className = classNames?.subclassName ?? classNames?.className ?? null;
+function nameDevice(d: PciDevice, names: PciIds, seen?: Map<string, DeviceNames>): PciDevice {
+  // A host of thousands of VFs has a handful of distinct ids: each is looked up once.
+  const key = `${d.vendorId}:${d.deviceId}:${d.subsystemVendorId}:${d.subsystemDeviceId}:${d.class}`;
+  let found = seen?.get(key);
+  if (!found) {
+    const classNames = names.className(d.class);
+    found = {
+      vendorName: names.vendorName(d.vendorId) ?? null,
+      deviceName: names.deviceName(d.vendorId, d.deviceId) ?? null,
+      subsystemName:
+        d.subsystemVendorId && d.subsystemDeviceId ? (names.subsystemName(d.vendorId, d.deviceId, d.subsystemVendorId, d.subsystemDeviceId) ?? null) : null,
+      className: classNames?.subclassName ?? classNames?.className ?? null,
+    };
+    seen?.set(key, found);
+  }
+  d.vendorName = found.vendorName;
+  d.deviceName = found.deviceName;
+  d.subsystemName = found.subsystemName;
+  d.className = found.className;
   return d;
 }
+
+type DeviceNames = Pick<PciDevice, 'vendorName' | 'deviceName' | 'subsystemName' | 'className'>;
 
 /**
  * The group an `iommu_group` link names, as lspci takes it: the last component of the link's
@@ -249,8 +263,9 @@ export function readEntry(host: HostFs, entry: string, groupIds: ReadonlySet<str
 export function assembleScan(read: readonly ScannedEntry[], names?: PciIds): PciScan {
   const devices: PciDevice[] = [];
   const problems: ScanProblem[] = [];
+  const seen = new Map<string, DeviceNames>();
   for (const { device, problems: own } of read) {
-    if (device) devices.push(names ? nameDevice(device, names) : device);
+    if (device) devices.push(names ? nameDevice(device, names, seen) : device);
     problems.push(...own);
   }
   linkRelatives(devices);
