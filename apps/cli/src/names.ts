@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { PciIds, findPciIdsFile, scanPciDevices, scanPciDevicesParallel, type PciScan } from '@passthru/pci-discovery';
+import { PciIds, findPciIdsFile, scanPciDevicesParallel, type PciScan } from '@passthru/pci-discovery';
 import { CliError } from './CliError';
 import type { CliContext } from './context';
 
@@ -48,14 +48,12 @@ function scanThreads(ctx: CliContext): { threads: number; minEntries: number } {
 /** Scans the host's PCI devices with names, and says on stderr what could not be read. */
 export async function scanHost(ctx: CliContext): Promise<PciScan> {
   const names = loadNames(ctx);
-  const scan = ctx.scanWorker
-    ? await scanPciDevicesParallel(ctx.host, names, {
-        workerUrl: ctx.scanWorker,
-        ...scanThreads(ctx),
-        onShared: ({ entries, workers, readByWorkers }) =>
-          ctx.verbose(`scan: ${entries} entries, ${readByWorkers} read by ${workers} worker thread${workers === 1 ? '' : 's'}`),
-      })
-    : scanPciDevices(ctx.host, names);
+  const scan = await scanPciDevicesParallel(ctx.host, names, {
+    workerUrl: ctx.scanWorker,
+    ...scanThreads(ctx),
+    onShared: ({ entries, workers, readByWorkers }) =>
+      ctx.verbose(`scan: ${entries} entries, ${readByWorkers} read by ${workers} worker thread${workers === 1 ? '' : 's'}`),
+  });
   for (const problem of scan.problems) ctx.note(`passthru: warning: ${problem.message}`);
   return scan;
 }

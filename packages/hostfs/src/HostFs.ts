@@ -348,6 +348,16 @@ export class HostFs {
     return new HostDir(this, HostFs.checkHostPath(hostPath), this.resolve(hostPath, false, 'opening'));
   }
 
+  /** openDir, or undefined when the folder does not exist; any other failure throws. */
+  openDirIfExists(hostPath: string): HostDir | undefined {
+    try {
+      return this.openDir(hostPath);
+    } catch (error) {
+      if (error instanceof HostFsError && error.code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
   /** Real paths of parent folders and their entry kinds, for openLinkedDir (a scan's parents repeat). */
   private readonly parents = new Map<string, { real: string; dirs: Set<string> } | null>();
 

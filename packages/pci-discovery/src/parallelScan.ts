@@ -15,8 +15,8 @@ import { type PciScan, type ScannedEntry, assembleScan, readEntry, scanInput } f
 const CHUNK = 16;
 
 export interface ParallelScanOptions {
-  /** A module that calls serveScanWorker() (the CLI bundle's scanWorker.mjs). */
-  workerUrl: URL;
+  /** A module that calls serveScanWorker() (the CLI bundle's scanWorker.mjs); without it no worker starts. */
+  workerUrl?: URL | undefined;
   /** Threads in all, this one included; 1 scans here alone. */
   threads: number;
   /** Below this many entries a worker's start-up (about 25 ms) costs more than it saves. */
@@ -44,26 +44,22 @@ function claimAndRead(host: HostFs, input: Omit<WorkerInput, 'root'>, groupIds: 
 }
 
 /**
- * scanPciDevices with `threads - 1` worker threads reading beside this one. Same result as the
- * sequential scan. A worker that fails (its module absent, an exception) leaves its unread
+ * scanPciDevices with `threads - 1` worker threads reading beside this one (none without a
+ * worker module or below `minEntries`). Same result as the sequential scan. A worker that fails (its module absent, an exception) leaves its unread
  * entries to this thread, which reads them after the others are done.
  */
 export async function scanPciDevicesParallel(host: HostFs, names: PciIds | undefined, options: ParallelScanOptions): Promise<PciScan> {
   const { entries, groupIds } = scanInput(host);
-  const workerCount = Math.max(0, Math.floor(options.threads) - 1);
-  const read = new Array<ScannedEntry | undefined>(entries.length);
-  if (workerCount === 0 || entries.length < (options.minEntries ?? 0)) {
-    for (let i = 0; i < entries.length; i++) read[i] = readEntry(host, entries[i]!, groupIds);
-    options.onShared?.({ entries: entries.length, workers: 0, readByWorkers: 0 });
-    return assembleScan(read as ScannedEntry[], names);
-  }
+  const { workerUrl } = options;
+  const wanted = workerUrl && entries.length >= (options.minEntries ?? 0) ? Math.floor(options.threads) - 1 : 0;
+  const workerCount = Math.max(0, wanted);
   const counter = new Int32Array(new SharedArrayBuffer(4));
   const input: WorkerInput = { root: host.root, entries, groupIds: [...groupIds], counter };
   const results = Array.from({ length: workerCount }, () => {
     return new Promise<WorkerOutput>((resolve) => {
       let worker: Worker;
       try {
-        worker = new Worker(options.workerUrl, { workerData: input });
+        worker = new Worker(workerUrl!, { workerData: input });
       } catch {
         resolve([]);
         return;
@@ -74,6 +70,7 @@ export async function scanPciDevicesParallel(host: HostFs, names: PciIds | undef
       worker.once('exit', () => resolve([]));
     });
   });
+  const read = new Array<ScannedEntry | undefined>(entries.length);
   claimAndRead(host, input, groupIds, (i, entry) => {
     read[i] = entry;
   });

@@ -309,7 +309,7 @@ function linkRelatives(devices: PciDevice[]): void {
  */
 export function readIommuGroups(host: HostFs, devices: PciDevice[]): IommuGroup[] {
   const byAddress = new Map(devices.map((d) => [d.address, d]));
-  const groupsDir = openDirIfExists(host, IOMMU_GROUPS);
+  const groupsDir = host.openDirIfExists(IOMMU_GROUPS);
   if (!groupsDir) return [];
   // One folder opened for all groups: each group's `devices` is then one readdir, not a
   // resolution of /sys/kernel/iommu_groups/N/devices from the root (thousands of VFs, thousands of groups).
@@ -329,14 +329,4 @@ export function readIommuGroups(host: HostFs, devices: PciDevice[]): IommuGroup[
         unknown: members.filter((a) => !byAddress.has(a)),
       };
     });
-}
-
-/** A folder of the host opened once, or undefined when it is absent. */
-export function openDirIfExists(host: HostFs, hostPath: string): HostDir | undefined {
-  try {
-    return host.openDir(hostPath);
-  } catch (error) {
-    if (error instanceof HostFsError && (error.code === 'ENOENT' || error.code === 'ENOTDIR')) return undefined;
-    throw error;
-  }
 }

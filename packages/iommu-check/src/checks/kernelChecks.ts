@@ -132,12 +132,11 @@ export function checkKernel(f: Facts): CheckResult {
 
 /** Each group's `type` (DMA, DMA-FQ, identity, ...; unknown when unreadable), its folder opened once for all groups. */
 function groupTypes(f: Facts): string[] {
-  let groups: Map<string, HostDir>;
+  let groups = new Map<string, HostDir>();
   try {
     groups = f.host.openDir(IOMMU_GROUPS).folders();
   } catch (error) {
-    if (error instanceof HostFsError) return f.groupIds.map(() => 'unknown');
-    throw error;
+    if (!(error instanceof HostFsError)) throw error; // unreadable: every type unknown
   }
   return f.groupIds.map((id) => {
     try {
