@@ -2,6 +2,13 @@ import type { Severity, Finding } from './Finding';
 import { configOff } from './configOff';
 import type { Instance } from './schemas';
 
+/** The interceptions that only hand the container a host privilege (mount, with its options, is judged apart). */
+const INTERCEPTS: ReadonlyArray<{ name: string; severity: Severity; does: string; unlessDocker: boolean }> = [
+  { name: 'mknod', severity: 'low', does: 'LXD creates the device nodes it considers safe for the container', unlessDocker: true },
+  { name: 'setxattr', severity: 'low', does: 'LXD sets trusted.* extended attributes for the container with host privileges', unlessDocker: true },
+  { name: 'bpf', severity: 'medium', does: 'the container loads device cgroup BPF programs with host privileges', unlessDocker: false },
+];
+
 /** security.syscalls.* and linux.kernel_modules (LXD's system call interception page). */
 export function syscallFindings(instance: Instance, privileged: boolean): Finding[] {
   const cfg = instance.expanded_config;
@@ -25,27 +32,17 @@ export function syscallFindings(instance: Instance, privileged: boolean): Findin
         configOff(instance, 'security.syscalls.intercept.mount', 'false'),
       );
     }
-    if (on('security.syscalls.intercept.mknod'))
+    for (const { name, severity, does, unlessDocker } of INTERCEPTS) {
+      const key = `security.syscalls.intercept.${name}`;
+      if (!on(key)) continue;
+      const devices = name === 'bpf' && on('security.syscalls.intercept.bpf.devices') ? ' with bpf.devices' : '';
       add(
-        'syscalls-intercept-mknod',
-        'low',
-        'security.syscalls.intercept.mknod: LXD creates the device nodes it considers safe for the container',
-        `${configOff(instance, 'security.syscalls.intercept.mknod', 'false')} (unless it runs Docker)`,
+        `syscalls-intercept-${name}`,
+        severity,
+        `${key}${devices}: ${does}`,
+        `${configOff(instance, key, 'false')}${unlessDocker ? ' (unless it runs Docker)' : ''}`,
       );
-    if (on('security.syscalls.intercept.setxattr'))
-      add(
-        'syscalls-intercept-setxattr',
-        'low',
-        'security.syscalls.intercept.setxattr: LXD sets trusted.* extended attributes for the container with host privileges',
-        `${configOff(instance, 'security.syscalls.intercept.setxattr', 'false')} (unless it runs Docker)`,
-      );
-    if (on('security.syscalls.intercept.bpf'))
-      add(
-        'syscalls-intercept-bpf',
-        'medium',
-        `security.syscalls.intercept.bpf${on('security.syscalls.intercept.bpf.devices') ? ' with bpf.devices' : ''}: the container loads device cgroup BPF programs with host privileges`,
-        configOff(instance, 'security.syscalls.intercept.bpf', 'false'),
-      );
+    }
     if (cfg['security.syscalls.deny_default'] === 'false')
       add(
         'syscalls-deny-default-off',
