@@ -1,0 +1,79 @@
+/**
+ * The kernel lab's guests: one q35 machine under QEMU's software emulation (TCG, never KVM)
+ * with the devices passthru is about, in a few IOMMU topologies, and the runs that boot them.
+ * Device addresses are fixed (guest/scenarios.sh names them):
+ *   00:01.0 std VGA (boot display)        00:10.0, 00:11.0 virtio-9p (the lab's shares)
+ *   00:1f.x ICH9 LPC, SATA, SMBus (one platform group)
+ *   01:00.0, 02:00.0 e1000e (two identical NICs, user networking with restrict=on: nothing leaves QEMU)
+ *   03:00.0 NVMe with SR-IOV (2 VFs)      04:00.0 bochs-display + 04:00.1 intel-hda (one card)
+ *   05:00.0 NVMe with a 64 MiB namespace  06:00.0 e1000 (the only device with its ids)
+ */
+export type IommuModel = 'intel' | 'amd' | 'none';
+
+export interface Topology {
+  name: string;
+  description: string;
+  iommu: IommuModel;
+  /** Extra kernel command line. */
+  append: string;
+  /** Root ports with ACS (QEMU's default) or without (disable-acs=on). */
+  acs: boolean;
+}
+
+export const TOPOLOGIES: Record<string, Topology> = {
+  vtd: { name: 'vtd', description: 'Intel VT-d with interrupt remapping', iommu: 'intel', append: '', acs: true },
+  amd: { name: 'amd', description: 'AMD-Vi with interrupt remapping', iommu: 'amd', append: '', acs: true },
+  'no-iommu': { name: 'no-iommu', description: 'no IOMMU at all', iommu: 'none', append: '', acs: true },
+  'iommu-off': { name: 'iommu-off', description: 'VT-d present, intel_iommu=off on the command line', iommu: 'intel', append: 'intel_iommu=off', acs: true },
+  'no-acs': { name: 'no-acs', description: 'VT-d, root ports without ACS', iommu: 'intel', append: '', acs: false },
+};
+
+/** A run: one guest boot (two for a reboot) running scenarios of guest/scenarios.sh in order. */
+export interface LabRun {
+  name: string;
+  topology: Topology;
+  scenarios: string[];
+  /** Scenarios of a second boot of the same guest, whose /etc is what the first left. */
+  afterReboot?: string[];
+}
+
+const t = TOPOLOGIES;
+export const RUNS: LabRun[] = [
+  {
+    name: 'vtd',
+    topology: t.vtd!,
+    scenarios: ['doctor', 'inventory', 'vfio_load', 'bind_nic', 'bind_card', 'bind_nvme', 'guards', 'kill9', 'sriov', 'reset'],
+  },
+  { name: 'amd', topology: t.amd!, scenarios: ['doctor', 'inventory', 'bind_card'] },
+  { name: 'no-iommu', topology: t['no-iommu']!, scenarios: ['doctor', 'inventory'] },
+  { name: 'iommu-off', topology: t['iommu-off']!, scenarios: ['doctor'] },
+  { name: 'no-acs', topology: t['no-acs']!, scenarios: ['inventory', 'bind_nic'] },
+  { name: 'persist-ids', topology: t.vtd!, scenarios: ['persist_ids'], afterReboot: ['after_reboot'] },
+  { name: 'persist-address', topology: t.vtd!, scenarios: ['persist_address'], afterReboot: ['after_reboot'] },
+];
+
+/** QEMU's arguments for a topology. `host` is shared read-only, `out` read-write, `disk` backs 05:00.0's namespace. */
+export function qemuArgs(topology: Topology, image: { kernel: string; initrd: string }, shares: { out: string; disk: string }): string[] {
+  const rootPort = (n: number) =>
+    `pcie-root-port,id=rp${n},chassis=${n},slot=${n},bus=pcie.0,addr=0x${(n + 2).toString(16)}${topology.acs ? '' : ',disable-acs=on'}`;
+  const iommu =
+    topology.iommu === 'intel' ? ['-device', 'intel-iommu,intremap=on,caching-mode=on'] : topology.iommu === 'amd' ? ['-device', 'amd-iommu,intremap=on'] : [];
+  return [
+    ...['-accel', 'tcg', '-machine', 'q35,kernel-irqchip=split', '-cpu', 'max', '-smp', '2', '-m', '1536'],
+    ...['-display', 'none', '-monitor', 'none', '-no-reboot', '-nodefaults', '-serial', 'stdio', '-vga', 'std'],
+    ...['-kernel', image.kernel, '-initrd', image.initrd, '-append', `console=ttyS0 panic=-1 quiet ${topology.append}`.trim()],
+    ...iommu,
+    ...['-fsdev', 'local,id=fs0,path=/,security_model=none,readonly=on,multidevs=remap'],
+    ...['-device', 'virtio-9p-pci,fsdev=fs0,mount_tag=host,bus=pcie.0,addr=0x10'],
+    ...['-fsdev', `local,id=fs1,path=${shares.out},security_model=none,multidevs=remap`],
+    ...['-device', 'virtio-9p-pci,fsdev=fs1,mount_tag=out,bus=pcie.0,addr=0x11'],
+    ...[1, 2, 3, 4, 5, 6].flatMap((n) => ['-device', rootPort(n)]),
+    ...['-netdev', 'user,id=n1,restrict=on', '-device', 'e1000e,netdev=n1,bus=rp1'],
+    ...['-netdev', 'user,id=n2,restrict=on', '-device', 'e1000e,netdev=n2,bus=rp2'],
+    ...['-device', 'nvme-subsys,id=subsys0'],
+    ...['-device', 'nvme,serial=lab0,subsys=subsys0,bus=rp3,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,max_ioqpairs=6,msix_qsize=4'],
+    ...['-device', 'bochs-display,bus=rp4,addr=0.0,multifunction=on', '-device', 'intel-hda,bus=rp4,addr=0.1'],
+    ...['-drive', `file=${shares.disk},if=none,id=disk1,format=raw`, '-device', 'nvme,serial=lab1,drive=disk1,bus=rp5'],
+    ...['-netdev', 'user,id=n3,restrict=on', '-device', 'e1000,netdev=n3,bus=rp6'],
+  ];
+}
