@@ -7,7 +7,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-bash "$repo/tools/provision/system.sh" qemu-system-x86 busybox-static cpio kmod perl pciutils
+bash "$repo/tools/provision/system.sh" qemu-system-x86 busybox-static cpio kmod perl pciutils libvirt-clients e2fsprogs
 
 # The kernel: the package linux-image-amd64 depends on, at the version apt offers now.
 meta=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
@@ -42,7 +42,7 @@ for m in 9pnet_virtio 9p overlay virtio_pci; do
 done | awk '!seen[$0]++' | while read -r ko; do
   cp "$ko" "$ird/modules/"; basename "$ko" >> "$ird/modules.order"
 done
-echo "${out#/}/root/lib/modules" | sed 's#^#/#' > "$ird/lab-modules"
+echo "$out/root" > "$ird/lab-kernel-root"
 (cd "$ird" && find . | cpio -o -H newc 2>/dev/null | gzip -1) > "$out/initrd.gz"
 echo "$kv" > "$out/ready"
 echo "$out"

@@ -89,7 +89,7 @@ export function printBindOutcome(ctx: CliContext, o: BindOutcome): number {
     ctx.out.stdout.write(outcomeTable(ctx, result.devices));
     const adopted = o.foreign.length ? `; adopted ${o.foreign.length} (${o.foreign.map((d) => d.address).join(', ')})` : '';
     const summary = {
-      applied: `Bound ${result.devices.filter((d) => d.status === 'bound').length} device(s) to vfio-pci with ${result.writes} writes${adopted}.`,
+      applied: `${o.plan.modules.length ? `Loaded ${o.plan.modules.join(', ')}. ` : ''}Bound ${result.devices.filter((d) => d.status === 'bound').length} device(s) to vfio-pci with ${result.writes} writes${adopted}.`,
       noop: 'Nothing to do: already on vfio-pci.',
       'rolled-back': 'Failed, and every device is back on its original driver.',
       partial: 'Failed, and the rollback did not finish: the journal lists what is left; run `passthru restore --all`.',

@@ -76,6 +76,11 @@ export function openHost(root: string, makeKernel?: KernelFactory): HostFs {
         kernel ??= makeKernel(probe.root);
         return kernel.write(path, data);
       },
+      loadModule: (module) => {
+        kernel ??= makeKernel(probe.root);
+        if (!kernel.loadModule) throw Object.assign(new Error('this simulated kernel cannot load modules'), { code: 'ENOTSUP' });
+        return kernel.loadModule(module);
+      },
     },
   });
 }

@@ -75,6 +75,8 @@ export const BindPlanSchema = z.object({
   groups: z.array(z.object({ id: z.number().int(), devices: z.array(PlannedDeviceSchema), bridges: z.array(Address) })),
   devices: z.array(PlannedDeviceSchema),
   noop: z.boolean(),
+  /** Modules loaded before the first write (vfio-pci when its driver is not registered). */
+  modules: z.array(z.string()),
 });
 
 export const DeviceOutcomeSchema = z.object({

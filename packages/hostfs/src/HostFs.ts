@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HostDir, MAX_ATTRIBUTE_BYTES } from './HostDir';
@@ -14,7 +15,27 @@ export const SYSFS_MAGIC = 0x62656572;
  */
 export interface SimulatedKernelWriter {
   write(hostPath: string, data: string): void;
+  /** What `modprobe MODULE` does to the tree; throws an error with an errno `code` when it cannot be loaded. */
+  loadModule?(module: string): void;
 }
+
+/** Runs `modprobe MODULE` on this machine; throws with the module loader's own words on failure. */
+export type ModprobeRunner = (module: string) => void;
+
+const runModprobe: ModprobeRunner = (module) => {
+  try {
+    execFileSync('modprobe', [module], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException & { stderr?: Buffer; status?: number | null };
+    const said = e.stderr?.toString('utf8').trim();
+    throw Object.assign(
+      new Error(said || (e.code === 'ENOENT' ? 'modprobe is not installed (Debian: apt-get install kmod)' : `modprobe exited ${e.status ?? e.code}`)),
+      {
+        code: e.code === 'ENOENT' ? 'ENOENT' : 'EIO',
+      },
+    );
+  }
+};
 
 export interface HostFsOptions {
   /** Gives sysfs writes their meaning when the target is not on a real sysfs mount. */
@@ -23,6 +44,8 @@ export interface HostFsOptions {
   fsTypeOf?: (realPath: string) => number;
   /** write(2) of regular files (fs.writeSync's shape); injectable so tests can write short. */
   writeSync?: (fd: number, buffer: Buffer, offset: number, length: number) => number;
+  /** `modprobe MODULE` on this machine (the live host's module loader); injectable for tests. */
+  modprobe?: ModprobeRunner;
 }
 
 const MAX_HOST_PATH = 4096;
@@ -39,6 +62,7 @@ export class HostFs {
   readonly kernel: SimulatedKernelWriter | undefined;
   private readonly fsTypeOf: (realPath: string) => number;
   private readonly writeSync: WriteSync;
+  private readonly modprobe: ModprobeRunner;
 
   constructor(root = '/', options: HostFsOptions = {}) {
     let real: string;
@@ -52,6 +76,7 @@ export class HostFs {
     this.kernel = options.kernel;
     this.fsTypeOf = options.fsTypeOf ?? ((p) => Number(fs.statfsSync(p).type));
     this.writeSync = options.writeSync ?? ((fd, buffer, offset, length) => fs.writeSync(fd, buffer, offset, length));
+    this.modprobe = options.modprobe ?? runModprobe;
   }
 
   /** True when this HostFs reads the machine it runs on. */
@@ -264,6 +289,38 @@ export class HostFs {
       this.kernel.write(clean, data);
     } catch (error) {
       throw this.wrap('writing', hostPath, error, real);
+    }
+  }
+
+  /**
+   * Loads a kernel module, by the write rule: on this machine's real sysfs the module loader
+   * does it (`modprobe MODULE`, with modprobe.d's options, softdeps and install hooks); on a
+   * fixture tree the simulated kernel gives it its meaning (the driver's folder appears and the
+   * driver probes the devices that are waiting for it). A real sysfs under another root (a
+   * container's view, a chroot) is refused: its modules are not this process's to load.
+   */
+  loadModule(module: string): void {
+    const where = `module ${module}`;
+    if (this.isRealSysfs('/sys/bus/pci')) {
+      if (!this.isLive)
+        throw new HostFsError(
+          'loading',
+          where,
+          'ENOTSUP',
+          `the root ${this.root} is a real sysfs but not this machine's /: load it there with modprobe ${module}`,
+        );
+      try {
+        this.modprobe(module);
+      } catch (error) {
+        throw new HostFsError('loading', where, errnoOf(error), `via modprobe: ${(error as Error).message}`, { cause: error });
+      }
+      return;
+    }
+    if (!this.kernel?.loadModule) throw new HostFsError('loading', where, 'ENOTSUP', 'this tree is not a real sysfs and no simulated kernel is attached');
+    try {
+      this.kernel.loadModule(module);
+    } catch (error) {
+      throw new HostFsError('loading', where, errnoOf(error), (error as Error).message, { cause: error });
     }
   }
 

@@ -1,6 +1,6 @@
 // @passthru/hostfs: one injected root for every host file, path confinement, the write rule.
 export { HostFs, SYSFS_MAGIC } from './HostFs';
 export { HostDir, MAX_ATTRIBUTE_BYTES } from './HostDir';
-export type { HostFsOptions, SimulatedKernelWriter } from './HostFs';
+export type { HostFsOptions, ModprobeRunner, SimulatedKernelWriter } from './HostFs';
 export { HostFsError, errnoOf, errnoError } from './HostFsError';
 export { sleepSync } from './sleepSync';

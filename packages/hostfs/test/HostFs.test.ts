@@ -269,3 +269,31 @@ describe('HostDir', () => {
     expect(codeOf(() => device.openDir('absent'))).toBe('ENOENT');
   });
 });
+
+describe('loadModule: the write rule for modules', () => {
+  it("on this machine's real sysfs: the module loader runs (injected here), its words kept on failure", () => {
+    const loaded: string[] = [];
+    const live = new HostFs('/', { modprobe: (m) => loaded.push(m) });
+    if (!live.isRealSysfs('/sys/bus/pci')) throw new Error('this test needs the real /sys mounted (sysfs)');
+    live.loadModule('vfio-pci');
+    expect(loaded).toEqual(['vfio-pci']);
+    const failing = new HostFs('/', {
+      modprobe: () => {
+        throw Object.assign(new Error('modprobe: FATAL: Module vfio_pci not found in directory /lib/modules/6.1.0'), { code: 'ENOENT' });
+      },
+    });
+    expect(() => failing.loadModule('vfio-pci')).toThrow(/Failed loading module vfio-pci: ENOENT via modprobe: modprobe: FATAL: Module vfio_pci not found/);
+  });
+
+  it('on a fixture tree: the simulated kernel loads it; without one, ENOTSUP', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hostfs-mod-'));
+    try {
+      const asked: string[] = [];
+      new HostFs(root, { kernel: { write: () => {}, loadModule: (m) => asked.push(m) } }).loadModule('vfio-pci');
+      expect(asked).toEqual(['vfio-pci']);
+      expect(() => new HostFs(root).loadModule('vfio-pci')).toThrow(/ENOTSUP/);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -5,6 +5,7 @@ import { parseHostSpec, type HostSpec } from './HostSpec';
 import { SIM_SPEC_FILE, SIM_STATE_DIR } from './materialize';
 import { SysfsSimError } from './SysfsSimError';
 import { applyWrite } from './kernel/applyWrite';
+import { loadModule } from './kernel/modules';
 import { removeDevice } from './kernel/deviceLifecycle';
 import { addFault, clearFaults, listFaults, removeFault, runFaults, type FaultSpec, type InjectedFault } from './kernel/faults';
 import { IdTables, type DynamicId } from './kernel/IdTables';
@@ -150,6 +151,16 @@ export class SimulatedKernel implements SimulatedKernelWriter {
 
   /** Applies one write(2) of `data` to `hostPath`; throws an error with an errno `code` as the kernel would. */
   write(hostPath: string, data: string): void {
+    this.change(hostPath, data, (noBind) => applyWrite({ tree: this.tree, spec: this.spec, ids: this.ids, noBind }, hostPath, data));
+  }
+
+  /** `modprobe MODULE` (logged as a write of MODULE to `modprobe`); throws ENOENT when the tree's kernel lacks it. */
+  loadModule(module: string): void {
+    this.change('modprobe', module, (noBind) => loadModule({ tree: this.tree, spec: this.spec, ids: this.ids, noBind }, module));
+  }
+
+  /** One change of the kernel's state: faults first, then `apply`, recorded and logged whatever the outcome. */
+  private change(hostPath: string, data: string, apply: (noBind: boolean) => void): void {
     const record: KernelWrite = { path: hostPath, data, result: 'ok', at: this.now() };
     try {
       this.ids.reload();
@@ -159,7 +170,7 @@ export class SimulatedKernel implements SimulatedKernelWriter {
         maxHangMs: this.maxHangMs,
         vanish: (address) => removeDevice(this.tree, address),
       });
-      applyWrite({ tree: this.tree, spec: this.spec, ids: this.ids, noBind }, hostPath, data);
+      apply(noBind);
     } catch (error) {
       record.result = errnoOf(error);
       throw error;

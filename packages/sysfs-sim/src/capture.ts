@@ -268,7 +268,40 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
   const osrelease = read('/proc/sys/kernel/osrelease')?.toString('utf8').trim();
   if (osrelease) write('/proc/sys/kernel/osrelease', `${osrelease}\n`);
   const release = options.kernelRelease ?? osrelease ?? (src === '/' ? os.release() : undefined);
-  if (release) copy(`/lib/modules/${release}/modules.builtin`);
+  if (release) {
+    copy(`/lib/modules/${release}/modules.builtin`);
+    // modules.dep only for the modules passthru loads (vfio-pci and its dependencies): the
+    // simulated kernel's `modprobe` needs to know whether the kernel has them, nothing more.
+    const dep = read(`/lib/modules/${release}/modules.dep`)?.toString('utf8');
+    if (dep !== undefined) {
+      const kept = dep.split('\n').filter((line) => /(^|\/)(vfio[^/:]*|irqbypass)\.ko(\.(xz|zst|gz))?:/.test(line));
+      write(`/lib/modules/${release}/modules.dep`, kept.length > 0 ? `${kept.join('\n')}\n` : '');
+    }
+    // modules.alias's pci: lines of the modules behind this host's PCI drivers: the id tables
+    // the kernel matches devices against (the simulated kernel binds by them).
+    const aliases = read(`/lib/modules/${release}/modules.alias`)?.toString('utf8');
+    if (aliases !== undefined) {
+      const modules = new Set(
+        list('/sys/bus/pci/drivers').map((d) => (target(`/sys/bus/pci/drivers/${d.name}/module`)?.split('/').pop() ?? d.name).replace(/-/g, '_')),
+      );
+      const kept = aliases.split('\n').filter((line) => {
+        const [word, pattern, module] = line.trim().split(/\s+/);
+        return word === 'alias' && pattern?.startsWith('pci:') && module !== undefined && modules.has(module.replace(/-/g, '_'));
+      });
+      write(`/lib/modules/${release}/modules.alias`, kept.length > 0 ? `${kept.join('\n')}\n` : '');
+    }
+  }
+  // What bind's guards read of the running system, reduced to what they judge: default routes
+  // (which interface; the gateway zeroed), mounts and swaps of block devices, and the block
+  // devices' sysfs folders (a disk belongs to the PCI device in its path).
+  copy('/proc/net/route', (c) => Buffer.from(defaultRoutes(c.toString('utf8'), 'v4')));
+  copy('/proc/net/ipv6_route', (c) => Buffer.from(defaultRoutes(c.toString('utf8'), 'v6')));
+  copy('/proc/mounts', (c) => Buffer.from(blockDeviceLines(c.toString('utf8'), 0)));
+  copy('/proc/swaps', (c) => Buffer.from(blockDeviceLines(c.toString('utf8'), 1)));
+  for (const block of list('/sys/class/block')) {
+    const folder = copyLink(`/sys/class/block/${block.name}`);
+    if (folder) copy(`${folder}/dev`) || write(`${folder}/dev`, '0:0\n', 0o444);
+  }
   for (const file of ['/etc/default/grub', '/etc/kernel/cmdline', '/etc/initramfs-tools/modules']) copy(file);
   for (const dir of ['/etc/default/grub.d', '/etc/modprobe.d']) {
     for (const entry of list(dir)) if (entry.isFile() || entry.isSymbolicLink()) copy(`${dir}/${entry.name}`);
@@ -297,4 +330,24 @@ function filterCpuinfo(text: string): string {
     .split('\n')
     .filter((line) => line.trim() === '' || CPUINFO_KEYS.has(line.split(':')[0]!.trim()))
     .join('\n');
+}
+
+/** The default routes of /proc/net/route (v4, header kept) or ipv6_route, with their gateways zeroed. */
+function defaultRoutes(text: string, family: 'v4' | 'v6'): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (family === 'v4') {
+    const [header, ...rows] = lines;
+    const kept = rows.map((l) => l.split(/\s+/)).filter((f) => f[1] === '00000000' && f[7] === '00000000');
+    return `${[header ?? '', ...kept.map((f) => [f[0], f[1], '00000000', ...f.slice(3)].join('\t'))].join('\n')}\n`;
+  }
+  const zero = '0'.repeat(32);
+  const kept = lines.map((l) => l.trim().split(/\s+/)).filter((f) => f[0] === zero && f[1] === '00');
+  return kept.map((f) => [...f.slice(0, 4), zero, ...f.slice(5)].join(' ')).join('\n') + (kept.length ? '\n' : '');
+}
+
+/** /proc/mounts (skip 0) or /proc/swaps (its header kept): only the lines of block devices (/dev/...). */
+function blockDeviceLines(text: string, header: 0 | 1): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const kept = [...lines.slice(0, header), ...lines.slice(header).filter((l) => l.startsWith('/dev/'))];
+  return kept.length ? `${kept.join('\n')}\n` : '';
 }

@@ -44,6 +44,13 @@ export interface BindPlan {
   devices: PlannedDevice[];
   /** True when every device is already on vfio-pci and none has a foreign owner to adopt. */
   noop: boolean;
+  /** Modules loaded before the first write (`modprobe vfio-pci` when its driver is not registered). */
+  modules: string[];
+}
+
+export interface PlanOptions {
+  /** Is vfio-pci's driver registered (/sys/bus/pci/drivers/vfio-pci)? When not, the plan loads it first. */
+  vfioLoaded?: boolean;
 }
 
 /** The writes that move one device to vfio-pci: override, unbind, probe (kernel order). */
@@ -65,7 +72,13 @@ export function bindWrites(device: PciDevice): PlannedWrite[] {
  * nor a group that holds a platform function (host bridge, LPC bridge, SMBus, SPI flash, ...):
  * that refusal is not a guard, and --force does not override it.
  */
-export function planBind(chosen: PciDevice[], devices: PciDevice[], groups: IommuGroup[], owners: Map<string, DeviceOwner> = new Map()): BindPlan {
+export function planBind(
+  chosen: PciDevice[],
+  devices: PciDevice[],
+  groups: IommuGroup[],
+  owners: Map<string, DeviceOwner> = new Map(),
+  options: PlanOptions = {},
+): BindPlan {
   const byAddress = new Map(devices.map((d) => [d.address, d]));
   const named = new Set(chosen.map((d) => d.address));
   const namedSlots = new Set(chosen.map((d) => slotOf(d.address)));
@@ -115,13 +128,14 @@ export function planBind(chosen: PciDevice[], devices: PciDevice[], groups: Iomm
     };
   });
   const all = planned.flatMap((g) => g.devices);
-  return { groups: planned, devices: all, noop: all.every((d) => d.alreadyBound && !isForeign(d.owner)) };
+  const noop = all.every((d) => d.alreadyBound && !isForeign(d.owner));
+  return { groups: planned, devices: all, noop, modules: noop || options.vfioLoaded !== false ? [] : [VFIO_DRIVER] };
 }
 
 /** The plan as the text `--dry-run` prints: every write, in order, with its purpose. */
 export function formatPlan(plan: BindPlan): string {
   if (plan.noop) return `Nothing to do: ${plan.devices.map((d) => d.address).join(', ')} already on vfio-pci.\n`;
-  const lines: string[] = [];
+  const lines: string[] = plan.modules.map((m) => `modprobe ${m}    # its driver is not registered yet: load it first (nothing is written if it cannot load)`);
   for (const group of plan.groups) {
     lines.push(`IOMMU group ${group.id}:${group.bridges.length ? ` (bridges left alone: ${group.bridges.join(', ')})` : ''}`);
     for (const d of group.devices) {

@@ -41,6 +41,8 @@ export const JournalEntrySchema = z.object({
       toAutoprobe: z.boolean().nullable(),
     })
     .optional(),
+  /** A `bind` that loaded modules first (vfio-pci was not registered); they stay loaded after a restore. */
+  modulesLoaded: z.array(z.string()).optional(),
 });
 export type JournalEntry = z.infer<typeof JournalEntrySchema>;
 
@@ -211,10 +213,10 @@ export class Journal {
   }
 
   /** Records a new entry (fsynced) and returns it; refuses when the journal has unreadable lines. */
-  begin(operation: JournalEntry['operation'], devices: JournalDevice[], sriov?: JournalEntry['sriov']): JournalEntry {
+  begin(operation: JournalEntry['operation'], devices: JournalDevice[], extra: Pick<JournalEntry, 'sriov' | 'modulesLoaded'> = {}): JournalEntry {
     this.assertWhole(operation);
     const startedAt = this.now().toISOString();
-    const entry: JournalEntry = { id: `${startedAt}-${process.pid}`, operation, startedAt, state: 'applying', devices, ...(sriov ? { sriov } : {}) };
+    const entry: JournalEntry = { id: `${startedAt}-${process.pid}`, operation, startedAt, state: 'applying', devices, ...extra };
     this.append({ event: 'begin', entry: JSON.parse(JSON.stringify(entry)) as JournalEntry });
     return entry;
   }

@@ -153,6 +153,28 @@ export function refuseForeign(plan: BindPlan, adopt: boolean | undefined): void 
 }
 
 /**
+ * Loads the plan's modules (vfio-pci) before anything else is written, and checks that the
+ * driver is there after: a module that cannot load refuses the bind with the module loader's
+ * reason and no write. The module stays loaded (LXD, Incus and driverctl leave it so too).
+ */
+function loadModules(host: HostFs, plan: BindPlan): void {
+  for (const module of plan.modules) {
+    try {
+      host.loadModule(module);
+    } catch (error) {
+      if (!(error instanceof HostFsError)) throw error;
+      throw new VfioBinderError('refused', `${error.message}; nothing was written (see passthru doctor: vfio.modules)`, { cause: error });
+    }
+  }
+  if (!host.exists(`${DRIVERS}/${VFIO_DRIVER}`)) {
+    throw new VfioBinderError(
+      'refused',
+      `Failed binding to vfio-pci via ${DRIVERS}/${VFIO_DRIVER}: the vfio-pci driver is not registered${plan.modules.length ? ' although modprobe vfio-pci succeeded' : ''}; nothing was written (see passthru doctor: vfio.modules)`,
+    );
+  }
+}
+
+/**
  * Applies a bind plan under the host lock: journal first (fsynced), then per device the
  * planned writes and a verify of the driver link; on any failure every touched device is
  * put back in reverse order and verified. Result status: applied, noop, rolled-back (exit 1)
@@ -168,20 +190,15 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
       devices: plan.devices.map((d) => ({ address: d.address, from: d.originalDriver, to: VFIO_DRIVER, status: 'already-bound' })),
     };
   }
-  if (!host.exists(`${DRIVERS}/${VFIO_DRIVER}`)) {
-    throw new VfioBinderError(
-      'refused',
-      `Failed binding to vfio-pci via ${DRIVERS}/${VFIO_DRIVER}: the vfio-pci driver is not loaded; run \`modprobe vfio-pci\` (and see passthru doctor: vfio.modules)`,
-    );
-  }
   const release = acquireHostLock(host, options.lock);
   try {
+    loadModules(host, plan);
     const journal = new Journal(host, options.clock);
     // Adopted devices are journaled even when already on vfio-pci: restore gives them back to their owner's state.
     const todo = plan.devices.filter((d) => !d.alreadyBound || isForeign(d.owner));
     let entry: JournalEntry;
     try {
-      entry = journal.begin('bind', todo.map(journalDevice));
+      entry = journal.begin('bind', todo.map(journalDevice), plan.modules.length > 0 ? { modulesLoaded: plan.modules } : {});
     } catch (error) {
       if (!(error instanceof HostFsError)) throw error;
       throw new VfioBinderError('failed', `Failed journalling the bind via ${JOURNAL_PATH}: ${error.message}; no device was touched`, { cause: error });

@@ -1,7 +1,7 @@
 import type { HostFs } from '@passthru/hostfs';
 import type { IommuGroup, PciDevice } from '@passthru/pci-discovery';
 import { applyBind, type ApplyOptions, type ApplyResult } from './applyBind';
-import { planBind, type BindPlan, type PlannedDevice } from './BindPlan';
+import { DRIVERS, VFIO_DRIVER, planBind, type BindPlan, type PlannedDevice } from './BindPlan';
 import { evaluateGuards, type GuardFinding } from './guards';
 import { isForeign, readOwnership } from './owners';
 import { refuseRenumbered } from './persist';
@@ -59,7 +59,9 @@ export function bindDevices(host: HostFs, state: HostState, request: BindRequest
   const { devices, groups } = state;
   const { owners, journalError } = readOwnership(host, devices);
   const warnings = journalError ? [journalError] : [];
-  const plan = planBind(resolveTargets(request.targets, devices, groups), devices, groups, owners);
+  const plan = planBind(resolveTargets(request.targets, devices, groups), devices, groups, owners, {
+    vfioLoaded: host.exists(`${DRIVERS}/${VFIO_DRIVER}`),
+  });
   refuseRenumbered(host, devices, new Set(plan.devices.map((d) => d.address)), 'bind');
   const guards = evaluateGuards(host, plan, devices);
   const foreign = plan.devices.filter((d) => isForeign(d.owner));

@@ -190,11 +190,13 @@ export function applySriov(host: HostFs, plan: SriovPlan, options: SriovApplyOpt
     let entry: JournalEntry;
     try {
       entry = journal.begin('sriov', [], {
-        pf: plan.pf,
-        fromNumVfs: plan.fromNumVfs,
-        toNumVfs: plan.toNumVfs,
-        fromAutoprobe: plan.fromAutoprobe,
-        toAutoprobe: plan.toAutoprobe,
+        sriov: {
+          pf: plan.pf,
+          fromNumVfs: plan.fromNumVfs,
+          toNumVfs: plan.toNumVfs,
+          fromAutoprobe: plan.fromAutoprobe,
+          toAutoprobe: plan.toAutoprobe,
+        },
       });
     } catch (error) {
       if (!(error instanceof HostFsError)) throw error;

@@ -2,6 +2,7 @@
 // Boots the lab's guests and leaves their records in DIR (tmp/kernel-lab by default); the
 // tests (npx vitest run --project kernel-lab) judge them. --scenario NAME runs one scenario of
 // guest/scenarios.sh in the topology of every run that lists it.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO, buildImage, runAll } from './lab';
@@ -22,4 +23,5 @@ if (runs.length === 0) {
 const out = path.resolve(values.out ?? path.join(REPO, 'tmp/kernel-lab'));
 const image = buildImage();
 const results = await runAll(image, runs, out, Number(values.parallel ?? 2));
+fs.writeFileSync(path.join(out, 'kernel-release'), `${image.kernelRelease}\n`);
 for (const r of results) console.log(`${r.run}: ${r.boots.map((b) => `${b.seconds.toFixed(1)} s, qemu exit ${b.exitCode}`).join('; ')} -> ${r.dir}`);

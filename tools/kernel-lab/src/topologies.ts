@@ -4,9 +4,9 @@
  * Device addresses are fixed (guest/scenarios.sh names them):
  *   00:01.0 std VGA (boot display)        00:10.0, 00:11.0 virtio-9p (the lab's shares)
  *   00:1f.x ICH9 LPC, SATA, SMBus (one platform group)
- *   01:00.0, 02:00.0 e1000e (two identical NICs, user networking with restrict=on: nothing leaves QEMU)
+ *   01:00.0, 02:00.0 e1000e (two identical NICs with no network behind them: nothing leaves QEMU)
  *   03:00.0 NVMe with SR-IOV (2 VFs)      04:00.0 bochs-display + 04:00.1 intel-hda (one card)
- *   05:00.0 NVMe with a 64 MiB namespace  06:00.0 e1000 (the only device with its ids)
+ *   05:00.0 NVMe with a 64 MiB namespace  06:00.0 e1000 (the only device with its ids; no network either)
  */
 export type IommuModel = 'intel' | 'amd' | 'none';
 
@@ -25,7 +25,7 @@ export const TOPOLOGIES: Record<string, Topology> = {
   amd: { name: 'amd', description: 'AMD-Vi with interrupt remapping', iommu: 'amd', append: '', acs: true },
   'no-iommu': { name: 'no-iommu', description: 'no IOMMU at all', iommu: 'none', append: '', acs: true },
   'iommu-off': { name: 'iommu-off', description: 'VT-d present, intel_iommu=off on the command line', iommu: 'intel', append: 'intel_iommu=off', acs: true },
-  'no-acs': { name: 'no-acs', description: 'VT-d, root ports without ACS', iommu: 'intel', append: '', acs: false },
+  'no-acs': { name: 'no-acs', description: 'VT-d, root ports without ACS (the two NIC ports share one slot)', iommu: 'intel', append: '', acs: false },
 };
 
 /** A run: one guest boot (two for a reboot) running scenarios of guest/scenarios.sh in order. */
@@ -47,15 +47,18 @@ export const RUNS: LabRun[] = [
   { name: 'amd', topology: t.amd!, scenarios: ['doctor', 'inventory', 'bind_card'] },
   { name: 'no-iommu', topology: t['no-iommu']!, scenarios: ['doctor', 'inventory'] },
   { name: 'iommu-off', topology: t['iommu-off']!, scenarios: ['doctor'] },
-  { name: 'no-acs', topology: t['no-acs']!, scenarios: ['inventory', 'bind_nic'] },
-  { name: 'persist-ids', topology: t.vtd!, scenarios: ['persist_ids'], afterReboot: ['after_reboot'] },
-  { name: 'persist-address', topology: t.vtd!, scenarios: ['persist_address'], afterReboot: ['after_reboot'] },
+  { name: 'no-acs', topology: t['no-acs']!, scenarios: ['inventory', 'shared_group'] },
+  { name: 'persist', topology: t.vtd!, scenarios: ['persist'], afterReboot: ['after_reboot'] },
 ];
 
 /** QEMU's arguments for a topology. `host` is shared read-only, `out` read-write, `disk` backs 05:00.0's namespace. */
 export function qemuArgs(topology: Topology, image: { kernel: string; initrd: string }, shares: { out: string; disk: string }): string[] {
-  const rootPort = (n: number) =>
-    `pcie-root-port,id=rp${n},chassis=${n},slot=${n},bus=pcie.0,addr=0x${(n + 2).toString(16)}${topology.acs ? '' : ',disable-acs=on'}`;
+  // Without ACS, the first two root ports are functions 0 and 1 of one slot (00:03.0, 00:03.1):
+  // the kernel then groups both ports and the NICs behind them together.
+  const rootPort = (n: number) => {
+    const addr = topology.acs || n > 2 ? `0x${(n + 2).toString(16)}` : `0x3.${n - 1}${n === 1 ? ',multifunction=on' : ''}`;
+    return `pcie-root-port,id=rp${n},chassis=${n},slot=${n},bus=pcie.0,addr=${addr}${topology.acs ? '' : ',disable-acs=on'}`;
+  };
   const iommu =
     topology.iommu === 'intel' ? ['-device', 'intel-iommu,intremap=on,caching-mode=on'] : topology.iommu === 'amd' ? ['-device', 'amd-iommu,intremap=on'] : [];
   return [
@@ -68,12 +71,11 @@ export function qemuArgs(topology: Topology, image: { kernel: string; initrd: st
     ...['-fsdev', `local,id=fs1,path=${shares.out},security_model=none,multidevs=remap`],
     ...['-device', 'virtio-9p-pci,fsdev=fs1,mount_tag=out,bus=pcie.0,addr=0x11'],
     ...[1, 2, 3, 4, 5, 6].flatMap((n) => ['-device', rootPort(n)]),
-    ...['-netdev', 'user,id=n1,restrict=on', '-device', 'e1000e,netdev=n1,bus=rp1'],
-    ...['-netdev', 'user,id=n2,restrict=on', '-device', 'e1000e,netdev=n2,bus=rp2'],
+    ...['-device', 'e1000e,bus=rp1', '-device', 'e1000e,bus=rp2'],
     ...['-device', 'nvme-subsys,id=subsys0'],
     ...['-device', 'nvme,serial=lab0,subsys=subsys0,bus=rp3,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,max_ioqpairs=6,msix_qsize=4'],
     ...['-device', 'bochs-display,bus=rp4,addr=0.0,multifunction=on', '-device', 'intel-hda,bus=rp4,addr=0.1'],
     ...['-drive', `file=${shares.disk},if=none,id=disk1,format=raw`, '-device', 'nvme,serial=lab1,drive=disk1,bus=rp5'],
-    ...['-netdev', 'user,id=n3,restrict=on', '-device', 'e1000,netdev=n3,bus=rp6'],
+    ...['-device', 'e1000,bus=rp6'],
   ];
 }

@@ -16,11 +16,12 @@ import {
   type KernelConfig,
 } from '../HostFacts';
 import { IommuCheckError } from '../IommuCheckError';
-import { judgeIommuParams, type IommuParamFinding } from '../IommuParams';
+import { judgeIommuParams, type CpuVendor, type IommuParamFinding } from '../IommuParams';
 import { parseCmdline, type KernelParam } from '../KernelCmdline';
 import { MODPROBE_DIRS, parseModprobeConfig, type ConfigFile, type ModprobeConfig } from '../ModprobeConfig';
 import type { RunChecksOptions } from '../runChecks';
 import { absentLayers, IOMMU_GROUPS, linkedGroupsOf, type EvidenceLayer } from './evidence';
+import { iommuVendorOf } from './platformChecks';
 
 export const ACPI_TABLES = '/sys/firmware/acpi/tables';
 export const IOMMU_CLASS = '/sys/class/iommu';
@@ -34,6 +35,8 @@ export interface Facts {
   linkedGroups: () => Map<string, string>;
   cpu: CpuInfo;
   cpuPath: string;
+  /** Whose IOMMU the kernel and firmware describe (iommuVendorOf); the CPU's vendor only when neither says. */
+  iommuVendor: CpuVendor;
   release: string | undefined;
   config: KernelConfig | undefined;
   cmdlineText: string | undefined;
@@ -96,6 +99,7 @@ export function gatherFacts(host: HostFs, options: RunChecksOptions): Facts {
   // A tree without /sys/firmware at all says nothing (see EVIDENCE_LAYERS).
   if (tablesList.value === undefined && tablesList.error === undefined && !absent.has('/sys/firmware') && (cpu.vendor === 'intel' || cpu.vendor === 'amd'))
     tablesList.value = [];
+  const iommuVendor = iommuVendorOf(units, tablesList.value, cpu.vendor);
   const groups = groupIds.length > 0 ? readIommuGroups(host, scan.devices) : [];
   const dmi = readDmiIdentity(host);
   const isVm = options.identity?.isVirtualMachine ?? (cpu.hypervisor || dmiLooksVirtual(dmi));
@@ -108,12 +112,13 @@ export function gatherFacts(host: HostFs, options: RunChecksOptions): Facts {
     linkedGroups,
     cpu,
     cpuPath: '/proc/cpuinfo',
+    iommuVendor,
     release,
     config,
     cmdlineText: cmd.value,
     cmdlineError: cmd.error,
     params,
-    findings: judgeIommuParams(params, cpu.vendor),
+    findings: judgeIommuParams(params, iommuVendor),
     tables: tablesList.value,
     tablesError: tablesList.error,
     units,
@@ -131,7 +136,7 @@ export function gatherFacts(host: HostFs, options: RunChecksOptions): Facts {
       let cached = plansCache.get(key);
       if (cached === undefined) {
         try {
-          cached = { plans: planCmdlineRemediation(host, cpu.vendor, extra === undefined ? { distro } : { distro, extra }) };
+          cached = { plans: planCmdlineRemediation(host, iommuVendor, extra === undefined ? { distro } : { distro, extra }) };
         } catch (error) {
           if (!(error instanceof IommuCheckError)) throw error;
           cached = { plans: [], error: error.message };

@@ -33,7 +33,7 @@ export function checkCmdline(f: Facts): CheckResult {
   }
   if (warns.length > 0) {
     const note =
-      f.cpu.vendor === 'amd'
+      f.iommuVendor === 'amd'
         ? ' AMD-Vi needs no kernel parameter: it is on by default when the firmware has an IVRS table (amd_iommu has no "on" value; iommu=pt is an optional trade-off).'
         : '';
     return check(
@@ -45,7 +45,7 @@ export function checkCmdline(f: Facts): CheckResult {
     );
   }
   const relevant = f.findings.filter((x) => x.verdict === 'ok').map((x) => x.param);
-  const what = relevant.length > 0 ? ` (${relevant.join(' ')})` : f.cpu.vendor === 'amd' ? ' (none needed on AMD)' : '';
+  const what = relevant.length > 0 ? ` (${relevant.join(' ')})` : f.iommuVendor === 'amd' ? ' (none needed on AMD)' : '';
   return check('iommu.cmdline', 'PASS', `No kernel parameter disables the IOMMU or interrupt remapping${what}.`, ev);
 }
 
@@ -64,7 +64,7 @@ export function checkBootloaderPending(f: Facts): CheckResult {
       ['/etc/default/grub, /etc/kernel/cmdline, /etc/kernelstub/configuration: absent'],
     );
   }
-  const running = f.params.filter((p) => isRelevant(p, f.cpu.vendor)).map(formatParam);
+  const running = f.params.filter((p) => isRelevant(p, f.iommuVendor)).map(formatParam);
   const ev: string[] = [`/proc/cmdline (relevant): ${running.join(' ') || '(none)'}`];
   let status: CheckStatus = 'PASS';
   const parts: string[] = [];
@@ -76,12 +76,12 @@ export function checkBootloaderPending(f: Facts): CheckResult {
       if (status === 'PASS') status = 'WARN';
       continue;
     }
-    const pendingParams = parseCmdline(l.cmdline).params.filter((p) => isRelevant(p, f.cpu.vendor));
+    const pendingParams = parseCmdline(l.cmdline).params.filter((p) => isRelevant(p, f.iommuVendor));
     const pending = pendingParams.map(formatParam);
     ev.push(`${l.files.join(' + ')}: ${excerpt(l.cmdline, 300) || '(empty)'}`);
     const added = multisetMinus(pending, running);
     const dropped = multisetMinus(running, pending);
-    const badNext = judgeIommuParams(pendingParams, f.cpu.vendor).filter((x) => x.verdict === 'fail');
+    const badNext = judgeIommuParams(pendingParams, f.iommuVendor).filter((x) => x.verdict === 'fail');
     if (added.length === 0 && dropped.length === 0) {
       parts.push(`${loaderName[l.loader]} will pass the same IOMMU parameters as the running kernel (${pending.join(' ') || 'none'}).`);
     } else {

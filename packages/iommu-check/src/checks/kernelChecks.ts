@@ -15,9 +15,9 @@ interface KernelDiagnosis {
 
 export function diagnoseKernel(f: Facts): KernelDiagnosis[] {
   const out: KernelDiagnosis[] = [];
-  const want = expectedTable(f.cpu.vendor);
+  const want = expectedTable(f.iommuVendor);
   if (f.config !== undefined) {
-    const opts = iommuConfigOption(f.cpu.vendor);
+    const opts = iommuConfigOption(f.iommuVendor);
     const built = opts.some((o) => f.config!.options.get(o) === 'y');
     if (!built) {
       out.push({
@@ -35,14 +35,14 @@ export function diagnoseKernel(f: Facts): KernelDiagnosis[] {
     const key = canonicalParamKey(p.key);
     const opts = splitOptions(p.value);
     return (
-      (key === 'intel_iommu' && f.cpu.vendor === 'intel' && opts.includes('off')) ||
+      (key === 'intel_iommu' && f.iommuVendor === 'intel' && opts.includes('off')) ||
       (key === 'iommu' && opts.some((o) => o.startsWith('off'))) ||
-      (key === 'amd_iommu' && f.cpu.vendor === 'amd' && opts.some((o) => o.startsWith('off')))
+      (key === 'amd_iommu' && f.iommuVendor === 'amd' && opts.some((o) => o.startsWith('off')))
     );
   });
   if (offParams.length > 0)
     out.push({ kind: 'off-on-cmdline', text: `off in the kernel: ${offParams.map(formatParam).join(' ')} on the command line switches it off` });
-  else if (f.cpu.vendor === 'intel' && !hasIntelIommuOn(f.params) && out.every((d) => d.kind !== 'not-built')) {
+  else if (f.iommuVendor === 'intel' && !hasIntelIommuOn(f.params) && out.every((d) => d.kind !== 'not-built')) {
     const defaultOn = f.config?.options.get('CONFIG_INTEL_IOMMU_DEFAULT_ON');
     if (defaultOn !== 'y') {
       const cfg =
@@ -58,7 +58,7 @@ export function diagnoseKernel(f: Facts): KernelDiagnosis[] {
   if (out.length === 0)
     out.push({
       kind: 'driver-failed',
-      text: `the ${vendorIommuName(f.cpu.vendor)} driver did not initialise although the firmware and the command line allow it (see \`dmesg | grep -i -e DMAR -e AMD-Vi -e IOMMU\` for firmware errors)`,
+      text: `the ${vendorIommuName(f.iommuVendor)} driver did not initialise although the firmware and the command line allow it (see \`dmesg | grep -i -e DMAR -e AMD-Vi -e IOMMU\` for firmware errors)`,
     });
   return out;
 }
@@ -75,8 +75,8 @@ export function checkKernel(f: Facts): CheckResult {
   ];
   if (f.config)
     ev.push(
-      `${f.config.path}: ${[...iommuConfigOption(f.cpu.vendor), 'CONFIG_INTEL_IOMMU_DEFAULT_ON', 'CONFIG_IOMMU_DEFAULT_PASSTHROUGH']
-        .filter((o, i, a) => a.indexOf(o) === i && (f.cpu.vendor === 'intel' || o !== 'CONFIG_INTEL_IOMMU_DEFAULT_ON'))
+      `${f.config.path}: ${[...iommuConfigOption(f.iommuVendor), 'CONFIG_INTEL_IOMMU_DEFAULT_ON', 'CONFIG_IOMMU_DEFAULT_PASSTHROUGH']
+        .filter((o, i, a) => a.indexOf(o) === i && (f.iommuVendor === 'intel' || o !== 'CONFIG_INTEL_IOMMU_DEFAULT_ON'))
         .map((o) => `${o}=${f.config!.options.get(o) ?? 'absent'}`)
         .join(' ')}`,
     );
@@ -103,7 +103,7 @@ export function checkKernel(f: Facts): CheckResult {
   }
   if (f.groupIds.length > 0) {
     const units = f.units.length > 0 ? ` by ${f.units.length} unit${f.units.length === 1 ? '' : 's'} (${f.units.join(', ')})` : '';
-    return check('iommu.kernel', 'PASS', `The kernel enabled ${vendorIommuName(f.cpu.vendor)}${units}: ${f.groupIds.length} IOMMU groups.`, ev);
+    return check('iommu.kernel', 'PASS', `The kernel enabled ${vendorIommuName(f.iommuVendor)}${units}: ${f.groupIds.length} IOMMU groups.`, ev);
   }
   const diagnosis = diagnoseKernel(f);
   const absent = diagnosis.some((d) => d.kind === 'not-built' || d.kind === 'off-in-firmware');
@@ -112,17 +112,17 @@ export function checkKernel(f: Facts): CheckResult {
   const summary = `${head}. No IOMMU groups, so no device can be passed through.`;
   const remedies: string[] = [];
   for (const d of diagnosis) {
-    if (d.kind === 'not-built') remedies.push(`Boot a kernel built with ${iommuConfigOption(f.cpu.vendor)[0]}=y (every major distribution kernel has it).`);
+    if (d.kind === 'not-built') remedies.push(`Boot a kernel built with ${iommuConfigOption(f.iommuVendor)[0]}=y (every major distribution kernel has it).`);
     else if (d.kind === 'off-in-firmware') remedies.push(firmwareRemediation(f));
     else if (d.kind === 'off-on-cmdline' || d.kind === 'not-enabled-by-default') {
       const fallback =
-        f.cpu.vendor === 'intel'
+        f.iommuVendor === 'intel'
           ? 'Add intel_iommu=on to the kernel command line of your boot loader and reboot.'
           : 'Remove the parameter that switches the IOMMU off from the kernel command line and reboot.';
       remedies.push(planRemediation(f, '', fallback));
     } else
       remedies.push(
-        f.cpu.vendor === 'amd'
+        f.iommuVendor === 'amd'
           ? 'AMD-Vi is on by default when the firmware has an IVRS table: nothing needs adding to the command line. Update the firmware; if dmesg reports an IVRS bug, amd_iommu=force_enable or an ivrs_ioapic= / ivrs_hpet= override may help.'
           : 'Check dmesg for DMAR errors and update the firmware.',
       );

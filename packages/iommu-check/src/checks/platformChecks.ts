@@ -18,6 +18,22 @@ export function iommuConfigOption(vendor: CpuVendor): string[] {
   return vendor === 'intel' ? ['CONFIG_INTEL_IOMMU'] : vendor === 'amd' ? ['CONFIG_AMD_IOMMU'] : ['CONFIG_ARM_SMMU_V3', 'CONFIG_ARM_SMMU'];
 }
 
+/**
+ * Whose IOMMU this host has: what the kernel registered (`dmar*` units are Intel VT-d, `ivhd*`
+ * AMD-Vi), else what the firmware describes (ACPI DMAR, IVRS, IORT), and only when neither says,
+ * the CPU's vendor (what such a host would need). Never the CPU first: a VM can have an Intel
+ * vIOMMU under a CPU that reports AMD-V (QEMU's `-cpu max` under TCG does).
+ */
+export function iommuVendorOf(units: readonly string[], tables: readonly string[] | undefined, cpuVendor: CpuVendor): CpuVendor {
+  if (units.some((u) => u.startsWith('dmar'))) return 'intel';
+  if (units.some((u) => u.startsWith('ivhd'))) return 'amd';
+  if (units.length > 0) return 'other';
+  if (tables?.includes('DMAR')) return 'intel';
+  if (tables?.includes('IVRS')) return 'amd';
+  if (tables?.includes('IORT')) return 'other';
+  return cpuVendor;
+}
+
 export function firmwareRemediation(f: Facts): string {
   if (f.isVm) {
     return (
@@ -26,9 +42,9 @@ export function firmwareRemediation(f: Facts): string {
       'or virtio-iommu), then boot it with intel_iommu=on. Hypervisors without a virtual IOMMU (Firecracker, most cloud instances) cannot pass devices through to nested guests.'
     );
   }
-  if (f.cpu.vendor === 'intel')
+  if (f.iommuVendor === 'intel')
     return 'Enable VT-d (Intel Virtualization Technology for Directed I/O) in the firmware setup (UEFI/BIOS; often under Chipset or System Agent configuration), save and power-cycle.';
-  if (f.cpu.vendor === 'amd')
+  if (f.iommuVendor === 'amd')
     return 'Enable IOMMU (AMD-Vi) and SVM Mode in the firmware setup (UEFI/BIOS; IOMMU is often under AMD CBS > NBIO Common Options and set to Auto), save and power-cycle.';
   return 'Enable the SMMU / IOMMU in the firmware setup, or use firmware that describes it (ACPI IORT).';
 }
@@ -84,7 +100,7 @@ export function checkCpuVirtualization(f: Facts): CheckResult {
 }
 
 export function checkFirmware(f: Facts): CheckResult {
-  const want = expectedTable(f.cpu.vendor);
+  const want = expectedTable(f.iommuVendor);
   const ev: string[] = [];
   if (f.tables === undefined) {
     ev.push(`${ACPI_TABLES}: ${f.tablesError ?? 'absent'}`);
@@ -114,11 +130,11 @@ export function checkFirmware(f: Facts): CheckResult {
     return check('iommu.firmware', 'PASS', `The firmware describes ${what}: the IOMMU is on in the firmware.`, ev);
   }
   if (found.length > 0) {
-    return check('iommu.firmware', 'WARN', `ACPI ${found.join(', ')} present but no ${want} table, which this ${f.cpu.vendor} CPU's IOMMU driver needs.`, ev);
+    return check('iommu.firmware', 'WARN', `ACPI ${found.join(', ')} present but no ${want} table, which this ${f.iommuVendor} CPU's IOMMU driver needs.`, ev);
   }
   const why = f.isVm
     ? `No ACPI ${want} table: this host is a virtual machine (hypervisor CPU flag) whose hypervisor exposes no virtual IOMMU.`
-    : `No ACPI ${want} table: the IOMMU is off in the firmware (${f.cpu.vendor === 'amd' ? 'IOMMU / AMD-Vi' : 'VT-d'} disabled in the setup) or not supported by this platform.`;
+    : `No ACPI ${want} table: the IOMMU is off in the firmware (${f.iommuVendor === 'amd' ? 'IOMMU / AMD-Vi' : 'VT-d'} disabled in the setup) or not supported by this platform.`;
   return check('iommu.firmware', 'FAIL', why, ev, firmwareRemediation(f));
 }
 

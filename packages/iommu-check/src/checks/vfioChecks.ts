@@ -83,7 +83,7 @@ export function checkVfioModules(f: Facts): CheckResult {
       REQUIRED_VFIO.filter((m) => !missing.includes(m))
         .map((m) => `${m} ${state(m)}`)
         .join(', ') || 'none loaded'
-    }).`,
+    }); \`passthru bind\` loads vfio-pci itself (modprobe) before its first write.`,
     ev,
     'modprobe vfio-pci (it pulls in vfio and vfio_iommu_type1); to load it at every boot: echo vfio-pci > /etc/modules-load.d/vfio-pci.conf',
   );

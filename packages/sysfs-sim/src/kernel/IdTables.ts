@@ -137,16 +137,68 @@ export class IdTables {
       add(d.driver, d.vendor, d.device);
       for (const vf of virtualFunctionSpecs(d, d.sriov?.totalVfs ?? 0)) add(vf.driver, vf.vendor, vf.device);
     }
+    // A captured tree carries the real tables: modules.alias's pci: patterns of each driver's module.
+    const fromAliases = this.aliasTables(listed);
+    for (const [driver, patterns] of fromAliases) tables.set(driver, new Set(patterns));
     for (const address of this.tree.deviceAddresses()) {
       const device = this.tree.device(address);
-      if (device?.driver) add(device.driver, hex4(device.vendor), hex4(device.device));
+      if (device?.driver && !fromAliases.has(device.driver)) add(device.driver, hex4(device.vendor), hex4(device.device));
     }
     return Object.fromEntries([...tables].map(([name, ids]) => [name, [...ids]]));
   }
+
+  /**
+   * The `alias pci:...` patterns of /lib/modules/<release>/modules.alias per registered driver
+   * (its module from the driver folder's `module` link, else its own name), for the drivers a
+   * spec does not list. What the kernel matches a device against is exactly these tables.
+   */
+  private aliasTables(listed: ReadonlySet<string>): Map<string, string[]> {
+    const release = this.tree.readFile('/proc/sys/kernel/osrelease')?.trim();
+    const text = release ? this.tree.readFile(`/lib/modules/${release}/modules.alias`) : undefined;
+    const result = new Map<string, string[]>();
+    if (!text) return result;
+    const byModule = new Map<string, string[]>();
+    for (const line of text.split('\n')) {
+      const [word, pattern, module] = line.trim().split(/\s+/);
+      if (word !== 'alias' || !pattern?.startsWith('pci:') || !module || parseModalias(pattern) === undefined) continue;
+      const key = module.replace(/-/g, '_');
+      byModule.set(key, [...(byModule.get(key) ?? []), pattern]);
+    }
+    for (const driver of this.tree.list('/sys/bus/pci/drivers')) {
+      if (listed.has(driver) || ID_LESS_DRIVERS.has(driver)) continue;
+      const module = (this.tree.linkName(`/sys/bus/pci/drivers/${driver}/module`) ?? driver).replace(/-/g, '_');
+      const patterns = byModule.get(module);
+      if (patterns) result.set(driver, patterns);
+    }
+    return result;
+  }
 }
 
-/** A static id table entry `vvvv:dddd` or `vvvv:*` as a pci_device_id. */
+/**
+ * A modalias pattern of modules.alias (`pci:v00008086d0000100Esv*sd*bc*sc*i*`, what
+ * file2alias makes of a driver's pci_device_id) as a pci_device_id; undefined for a pattern
+ * with a partial wildcard inside a field, which no pci_device_id makes.
+ */
+export function parseModalias(pattern: string): DynamicId | undefined {
+  const m = /^pci:v([0-9A-F]{8}|\*)d([0-9A-F]{8}|\*)sv([0-9A-F]{8}|\*)sd([0-9A-F]{8}|\*)bc([0-9A-F]{2}|\*)sc([0-9A-F]{2}|\*)i([0-9A-F]{2}|\*)\*?$/i.exec(
+    pattern,
+  );
+  if (!m) return undefined;
+  const id = (v: string) => (v === '*' ? ANY : parseInt(v, 16));
+  let cls = 0;
+  let classMask = 0;
+  for (const [i, v] of [m[5]!, m[6]!, m[7]!].entries()) {
+    if (v === '*') continue;
+    const shift = 16 - 8 * i;
+    cls |= parseInt(v, 16) << shift;
+    classMask |= 0xff << shift;
+  }
+  return { vendor: id(m[1]!), device: id(m[2]!), subvendor: id(m[3]!), subdevice: id(m[4]!), class: cls, classMask, driverData: 0 };
+}
+
+/** A static id table entry `vvvv:dddd`, `vvvv:*` or a modalias pattern (`pci:v...`) as a pci_device_id. */
 function parseTableEntry(entry: string): DynamicId {
+  if (entry.startsWith('pci:')) return parseModalias(entry) ?? { vendor: -1, device: -1, subvendor: -1, subdevice: -1, class: 0, classMask: 0, driverData: 0 };
   const [vendor, device] = entry.split(':') as [string, string];
   return {
     vendor: parseInt(vendor, 16),
