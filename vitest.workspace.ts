@@ -13,5 +13,6 @@ export default [
   'packages/baseline',
   'apps/cli',
   'tools/e2e',
+  'tools/kernel-lab',
   'tools/workspace',
 ];

@@ -99,7 +99,8 @@ scenario_kill9() {
     base=$(cat $journal 2>/dev/null | wc -l)
     passthru bind $CARD --yes > "$STEPS/kill9-$moment/stdout" 2>&1 &
     pid=$!
-    while kill -0 $pid 2>/dev/null && [ "$(cat $journal 2>/dev/null | wc -l)" -lt $((base + moment)) ]; do :; done
+    # Polled gently: a busy loop would starve the bind on the guest's one CPU.
+    while kill -0 $pid 2>/dev/null && [ "$(cat $journal 2>/dev/null | wc -l)" -lt $((base + moment)) ]; do sleep 0.02; done
     kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
     echo "$(( $(cat $journal 2>/dev/null | wc -l) - base ))" > "$STEPS/kill9-$moment/journal-lines"
     kstate "kill9-$moment"
@@ -115,9 +116,9 @@ scenario_sriov() {
   step sriov-resize --snapshot -- passthru sriov $NVME --numvfs 1 --yes
   local vf; vf=$(basename "$(readlink -f /sys/bus/pci/devices/$NVME/virtfn0)")
   echo "$vf" > "$STEPS/sriov-vf"
-  step sriov-bind-vf --view -- passthru bind "$vf" --yes
+  step sriov-bind-vf --view --snapshot -- passthru bind "$vf" --yes
   step sriov-remove-blocked --snapshot -- passthru sriov $NVME --numvfs 0 --yes
-  step sriov-restore-vf -- passthru restore "$vf" --yes
+  step sriov-restore-vf --snapshot -- passthru restore "$vf" --yes
   step sriov-remove --snapshot -- passthru sriov $NVME --numvfs 0 --yes
 }
 

@@ -45,6 +45,7 @@ export function boot(image: LabImage, run: LabRun, scenarios: string[], outDir: 
     `. "$REPO/tools/kernel-lab/guest/lab.sh"`,
     `. "$REPO/tools/kernel-lab/guest/scenarios.sh"`,
     'coldplug',
+    'mkdir -p "$STEPS/coldplug" && kstate coldplug',
     ...scenarios.map((s) => `echo "lab scenario ${s} at $(now) s"; unsnap; scenario_${s}`),
     'echo "lab done at $(now) s"',
     '',
