@@ -2,35 +2,14 @@
 // (fixtures/kernel-lab, see tools/kernel-lab). Each case is a disagreement the lab's
 // differential found between the simulated kernel and the real one, now fixed.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { HostFs } from '@passthru/hostfs';
-import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
-import { SimulatedKernel } from '@passthru/sysfs-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bindDevices, parseTarget, restoreDevices, sriovDevices } from '../src/index';
+import { capturedHost, cleanSimHosts, driverOf, instant, state, targets } from './simHost';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';
 
-const CAPTURES = path.resolve(__dirname, '../../../fixtures/kernel-lab');
-const made: string[] = [];
-afterEach(() => {
-  for (const r of made.splice(0)) fs.rmSync(r, { recursive: true, force: true });
-});
-
-function capture(name: string) {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), `real-${name}-`));
-  made.push(root);
-  fs.cpSync(path.join(CAPTURES, name), root, { recursive: true, verbatimSymlinks: true });
-  const kernel = new SimulatedKernel(root, { logWrites: true });
-  return { root, host: new HostFs(root, { kernel }), kernel };
-}
-const state = (host: HostFs) => {
-  const { devices } = scanPciDevices(host);
-  return { devices, groups: readIommuGroups(host, devices) };
-};
-const driverOf = (host: HostFs, a: string) => host.linkName(`/sys/bus/pci/devices/${a}/driver`) ?? null;
-const instant = { verifyTimeoutMs: 0, sleep: () => {} };
-const targets = (...raw: string[]) => raw.map(parseTarget);
+afterEach(cleanSimHosts);
+const capture = capturedHost;
 
 describe('bind loads vfio-pci as the real kernel does (qemu-vtd: Debian 6.1, vfio-pci not loaded)', () => {
   it('plans `modprobe vfio-pci` first, loads it, binds, journals the load; restore brings e1000 back by its modules.alias table', () => {

@@ -1,24 +1,15 @@
 // The use cases of the package door (bind, restore, persist, readiness): what a CLI, a fleet
 // agent or an exporter calls, with the policy (--force, --adopt, consent) inside.
 import * as path from 'node:path';
-import type { HostFs } from '@passthru/hostfs';
-import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bindDevices, hostReadiness, parseTarget, persistDevices, restoreDevices, VfioBinderError } from '../src/index';
-import { cleanSimHosts, simHost } from './simHost';
+import { bindDevices, hostReadiness, persistDevices, restoreDevices, VfioBinderError } from '../src/index';
+import { cleanSimHosts, driverOf, instant, simHost, state, targets } from './simHost';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';
 import { giveDeviceId } from './renumber';
 
 afterEach(cleanSimHosts);
 
 const fixture = (name: string) => simHost(name, 'usecase');
-const state = (host: HostFs) => {
-  const { devices } = scanPciDevices(host);
-  return { devices, groups: readIommuGroups(host, devices) };
-};
-const driverOf = (host: HostFs, a: string) => host.linkName(`/sys/bus/pci/devices/${a}/driver`) ?? null;
-const instant = { verifyTimeoutMs: 0, sleep: () => {} };
-const targets = (...raw: string[]) => raw.map(parseTarget);
 
 describe('bindDevices', () => {
   it('a guard blocks without force and writes nothing; with force the same plan applies', () => {
