@@ -95,10 +95,11 @@ export function createContext(
   if (!formats.includes(format)) throw new CliError(`--format must be one of ${formats.join(', ')} (got '${options.format}')`);
   const stdout = io.stdout as Output['stdout'];
   const stderr = io.stderr as Output['stderr'];
+  const color = wantsColor(stdout, options.color, io.env);
   const out: Output = {
-    stdout: printableStream(stdout),
-    stderr: printableStream(stderr),
-    color: wantsColor(stdout, options.color, io.env),
+    stdout: printableStream(stdout, color),
+    stderr: printableStream(stderr, color),
+    color,
     raw: { stdout, stderr },
   };
   return {

@@ -22,17 +22,19 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2
 
 /**
  * Text safe to show on a terminal: every control character of the data (a driver folder or a
- * pci.ids name may carry escapes) is dropped, except the colour sequences paint() writes
- * (`ESC[31m`..`ESC[36m`, `ESC[90m`, `ESC[1m`, `ESC[0m`). What followed a dropped ESC stays
- * visible as text. Tabs and newlines stay. JSON does not pass here (printJson escapes instead).
+ * pci.ids name may carry escapes) is dropped; with `ownColours` (the output is in colour) the
+ * colour sequences paint() writes (`ESC[31m`..`ESC[36m`, `ESC[90m`, `ESC[1m`, `ESC[0m`) are
+ * kept, and without it every escape goes, so data shaped like them cannot colour a --no-color
+ * output either. What followed a dropped ESC stays visible as text. Tabs and newlines stay.
+ * JSON does not pass here (printJson escapes instead).
  */
-export function printable(text: string): string {
+export function printable(text: string, ownColours = false): string {
   if (!CONTROL.test(text)) return text;
   let out = '';
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (c === '\u001b') {
-      const own = OWN_SGR.exec(text.slice(i, i + 5));
+      const own = ownColours ? OWN_SGR.exec(text.slice(i, i + 5)) : null;
       if (own) {
         out += own[0];
         i += own[0].length - 1;
@@ -44,12 +46,12 @@ export function printable(text: string): string {
   return out;
 }
 
-/** A stream whose string writes pass through printable(); everything else is the stream's own. */
-export function printableStream<S extends NodeJS.WritableStream>(stream: S): S {
+/** A stream whose string writes pass through printable() (keeping paint's colours when `ownColours`); everything else is the stream's own. */
+export function printableStream<S extends NodeJS.WritableStream>(stream: S, ownColours: boolean): S {
   return new Proxy(stream, {
     get(target, prop) {
       if (prop === 'write')
-        return (chunk: unknown, ...rest: never[]) => target.write(typeof chunk === 'string' ? printable(chunk) : (chunk as Uint8Array), ...rest);
+        return (chunk: unknown, ...rest: never[]) => target.write(typeof chunk === 'string' ? printable(chunk, ownColours) : (chunk as Uint8Array), ...rest);
       const value = Reflect.get(target, prop, target) as unknown;
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
@@ -58,7 +60,7 @@ export function printableStream<S extends NodeJS.WritableStream>(stream: S): S {
 
 /** A progress line that rewrites itself on a terminal: `\r`, the text (printable), erase to the end. */
 export function progressLine(out: Output, text: string): void {
-  out.raw.stderr.write(`\r${printable(text)}\u001b[K`);
+  out.raw.stderr.write(`\r${printable(text, out.color)}\u001b[K`);
 }
 
 /** Colour only on a TTY, never with NO_COLOR or --no-color (https://no-color.org). */

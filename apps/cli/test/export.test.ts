@@ -150,6 +150,9 @@ describe('passthru export: files and exit codes', () => {
       ['export', 'prometheus', path.join(missing, 'x.prom')],
       ['export', 'nfd', '-', '--ttl', '0'],
       ['export', 'nfd', '-', '--ttl', 'soon'],
+      // Past JavaScript's last date: was exit 1 "Invalid time value" (issue 22, item 10).
+      ['export', 'nfd', '-', '--ttl', '9000000000000'],
+      ['export', 'nfd', '-', '--ttl', '315360001'],
       ['--format', 'json', 'export', 'prometheus', '-'],
       ['export', 'kubevirt', '--resource-prefix', 'Not A Prefix'],
       ['export', 'carrier-pigeon'],

@@ -156,6 +156,25 @@ describe('terminal escapes in data (a driver folder, a pci.ids name)', () => {
     }
   });
 
+  it("without colour (--no-color, NO_COLOR) no escape at all reaches the output, not even one shaped like passthru's own colours (issue 22, item 12)", async () => {
+    const root = fixtureCopy('intel-workstation');
+    const drivers = path.join(root, 'sys/bus/pci/drivers');
+    const painted = 'nv\u001b[31mRED\u001b[0m';
+    fs.renameSync(path.join(drivers, 'nvidia'), path.join(drivers, painted));
+    const link = path.join(root, 'sys/bus/pci/devices/0000:01:00.0/driver');
+    fs.rmSync(link);
+    fs.symlinkSync(`../../../../bus/pci/drivers/${painted}`, link);
+    for (const argv of [
+      ['--root', root, '--no-color', 'list'],
+      ['--root', root, '--no-color', 'groups', '--tree'],
+      ['--root', root, '--no-color', 'bind', '01:00.0', '--dry-run'],
+    ]) {
+      const r = await onTerminal(argv);
+      expect(r.stdout + r.stderr, argv.join(' ')).toContain('nv[31mRED[0m');
+      expect(r.stdout + r.stderr, argv.join(' ')).not.toContain('\u001b');
+    }
+  });
+
   it('JSON keeps them exact (escaped, never raw)', async () => {
     const { root, ids } = hostileHost();
     const r = await onTerminal(['--root', root, '--pci-ids', ids, 'list', '--format', 'json']);

@@ -50,4 +50,16 @@ describe('passthru persist on a fixture tree', () => {
     expect(fs.existsSync(path.join(root, MODPROBE))).toBe(false);
     expect(fs.readFileSync(path.join(root, RECORD), 'utf8')).toBe('not json');
   });
+
+  it('a malformed kernelstub configuration: exit 2 naming the file, with --dry-run too, nothing written (was exit 1, unnamed: issue 22, item 10)', async () => {
+    const root = fixtureCopy('intel-workstation');
+    fs.mkdirSync(path.join(root, 'etc/kernelstub'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'etc/kernelstub/configuration'), '{"user": {"kernel_options": [');
+    for (const argv of [['--dry-run'], []]) {
+      const r = await cli('--root', root, 'persist', '01:00.0', ...argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/Failed parsing the kernelstub configuration via \/etc\/kernelstub\/configuration: not valid JSON/);
+      expect(fs.existsSync(path.join(root, MODPROBE))).toBe(false);
+    }
+  });
 });

@@ -9,6 +9,7 @@
  */
 import type { HostFs } from '@passthru/hostfs';
 import { effectiveGrubCmdline, parseGrubDefault, type GrubDefaultFile } from './GrubDefault';
+import { IommuCheckError } from './IommuCheckError';
 import {
   kernelInstallFallbackCmdline,
   planGrubCmdlineEdit,
@@ -58,10 +59,17 @@ export function readGrubDefaultFiles(host: HostFs): { files: GrubDefaultFile[]; 
   return { files };
 }
 
+/** `user.kernel_options` (else `default.`) of kernelstub's configuration; an IommuCheckError naming the file when it cannot be read as such. */
 function kernelstubOptions(jsonText: string): string[] {
-  const json = JSON.parse(jsonText) as { user?: { kernel_options?: unknown }; default?: { kernel_options?: unknown } };
-  const options = (json.user ?? json.default)?.kernel_options;
-  if (!Array.isArray(options) || !options.every((o) => typeof o === 'string')) throw new Error('kernel_options is not a list of strings');
+  let json: { user?: { kernel_options?: unknown }; default?: { kernel_options?: unknown } } | null;
+  try {
+    json = JSON.parse(jsonText);
+  } catch (cause) {
+    throw new IommuCheckError('parsing', 'the kernelstub configuration', KERNELSTUB_PATH, `not valid JSON (${(cause as Error).message})`, { cause });
+  }
+  const options = (json?.user ?? json?.default)?.kernel_options;
+  if (!Array.isArray(options) || !options.every((o) => typeof o === 'string'))
+    throw new IommuCheckError('parsing', 'the kernelstub configuration', KERNELSTUB_PATH, 'user.kernel_options is not a list of strings');
   return options as string[];
 }
 
@@ -96,7 +104,7 @@ export function readBootLoaderCmdlines(host: HostFs): BootLoaderCmdline[] {
       try {
         entry.cmdline = kernelstubOptions(ks.value!).join(' ');
       } catch (error) {
-        entry.error = `Failed parsing the kernelstub configuration via ${KERNELSTUB_PATH}: ${(error as Error).message}`;
+        entry.error = (error as Error).message;
       }
     }
     out.push(entry);

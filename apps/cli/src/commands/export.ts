@@ -13,6 +13,9 @@ import { CliError, EXIT } from '../CliError';
 import { scanHost } from '../names';
 import { KINDS, exportFile, renderExport, type Kind } from '../exportFiles';
 
+/** The longest --ttl: ten years of seconds. */
+const MAX_TTL_SECONDS = 315_360_000;
+
 export const exportCommand: CommandSpec = {
   register(program, run) {
     program
@@ -45,8 +48,9 @@ export const exportCommand: CommandSpec = {
               EXIT.usage,
             );
           const ttl = Number(options.ttl);
-          if (!/^\d+$/.test(options.ttl) || ttl < 1)
-            throw new CliError(`--ttl must be a whole number of seconds, at least 1 (got '${options.ttl}')`, EXIT.usage);
+          // Ten years at most: the expiry stays a date (JavaScript's dates end in the year 275760).
+          if (!/^\d+$/.test(options.ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS)
+            throw new CliError(`--ttl must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS} (ten years) (got '${options.ttl}')`, EXIT.usage);
           if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(options.resourcePrefix) || options.resourcePrefix.length > 253)
             throw new CliError(`--resource-prefix must be a DNS subdomain such as ${DEFAULT_RESOURCE_PREFIX} (got '${options.resourcePrefix}')`, EXIT.usage);
           const file = exportFile(ctx, kind, target);
