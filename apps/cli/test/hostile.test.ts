@@ -184,3 +184,22 @@ describe('terminal escapes in data (a driver folder, a pci.ids name)', () => {
     expect(gpu.vendorName).toBe(VENDOR);
   });
 });
+
+describe('the simulated kernel never leaves the tree (issue 22, item 7)', () => {
+  it('with dev/vfio a symlink to a folder outside, bind creates nothing there and restore deletes nothing there', async () => {
+    const root = fixtureCopy('intel-workstation');
+    const outside = fs.mkdtempSync(path.join(scratch, 'outside-'));
+    for (const f of fs.readdirSync(path.join(root, 'dev/vfio'))) fs.copyFileSync(path.join(root, 'dev/vfio', f), path.join(outside, f));
+    fs.writeFileSync(path.join(outside, 'keep'), 'not the simulator\'s\n');
+    fs.rmSync(path.join(root, 'dev/vfio'), { recursive: true });
+    fs.symlinkSync(outside, path.join(root, 'dev/vfio'));
+    const before = fs.readdirSync(outside).sort();
+    const bound = await cli('--root', root, 'bind', '01:00.0');
+    expect(bound.stderr).toMatch(/EXDEV|leads out of the simulated tree/);
+    expect(bound.code).toBe(1);
+    expect(fs.readdirSync(outside).sort()).toEqual(before);
+    const restored = await cli('--root', root, 'restore', '--all');
+    expect([0, 1]).toContain(restored.code);
+    expect(fs.readdirSync(outside).sort()).toEqual(before);
+  });
+});

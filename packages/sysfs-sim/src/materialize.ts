@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { buildConfigSpace, isBridgeClass } from './configSpace';
 import { parseHostSpec, type DeviceSpec, type HostSpec, type HostSpecInput } from './HostSpec';
 import { SysfsSimError } from './SysfsSimError';
+import { treePath } from './treePath';
 
 /** Where the simulator keeps what sysfs does not show (driver id tables, SR-IOV templates). */
 export const SIM_STATE_DIR = '.sysfs-sim';
@@ -10,14 +11,14 @@ export const SIM_SPEC_FILE = `${SIM_STATE_DIR}/host.json`;
 
 /** Writes `content` at host path `hostPath` under `root`, creating folders. */
 export function writeTreeFile(root: string, hostPath: string, content: string | Buffer, mode = 0o644): void {
-  const file = path.join(root, hostPath);
+  const file = treePath(root, hostPath);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, content, { mode });
 }
 
 /** A relative symlink at host path `link` pointing at host path `target`, as sysfs makes them. */
 export function linkTree(root: string, link: string, target: string): void {
-  const file = path.join(root, link);
+  const file = treePath(root, link);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.rmSync(file, { force: true });
   fs.symlinkSync(path.posix.relative(path.posix.dirname(link), target), file);

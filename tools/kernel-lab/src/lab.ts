@@ -41,6 +41,7 @@ export interface BootResult {
 export function boot(image: LabImage, run: LabRun, scenarios: string[], outDir: string, timeoutSeconds = 600): Promise<BootResult> {
   const script = [
     `REPO=${JSON.stringify(REPO)}`,
+    '[ -d "$REPO/tools/kernel-lab/guest" ] || { echo "lab: the checkout $REPO is not visible in the guest"; exit 1; }',
     'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root NO_COLOR=1',
     `. "$REPO/tools/kernel-lab/guest/lab.sh"`,
     `. "$REPO/tools/kernel-lab/guest/scenarios.sh"`,
@@ -93,8 +94,12 @@ export async function runLab(image: LabImage, run: LabRun, dir: string): Promise
   boots.push(first);
   fs.writeFileSync(path.join(dir, 'console-1.log'), first.console);
   if (run.afterReboot) {
-    fs.renameSync(path.join(dir, 'steps'), path.join(dir, 'steps-boot-1'));
-    fs.renameSync(path.join(dir, 'guest.log'), path.join(dir, 'guest-boot-1.log'));
+    // A first boot that recorded nothing is left for the tests to report (with its console).
+    for (const [from, to] of [
+      ['steps', 'steps-boot-1'],
+      ['guest.log', 'guest-boot-1.log'],
+    ] as const)
+      if (fs.existsSync(path.join(dir, from))) fs.renameSync(path.join(dir, from), path.join(dir, to));
     const second = await boot(image, run, run.afterReboot, dir);
     boots.push(second);
     fs.writeFileSync(path.join(dir, 'console-2.log'), second.console);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isBridgeClass } from '../configSpace';
 import { PCI_ADDRESS_RE } from '../HostSpec';
+import { treePath } from '../treePath';
 
 /** What pci_match_one_device compares. */
 export interface PciIdentity {
@@ -132,14 +133,20 @@ export class SysfsTree {
     return lstatOrUndefined(path.join(this.root, hostPath));
   }
 
-  /** Rewrites an attribute's content, keeping its mode. */
+  /** Rewrites an attribute's content, keeping its mode (inside the tree only: treePath). */
   writeFile(hostPath: string, content: string): void {
-    fs.writeFileSync(path.join(this.root, hostPath), content);
+    fs.writeFileSync(treePath(this.root, hostPath), content);
   }
 
-  /** Removes what is at hostPath (a folder with all below it); nothing when absent. */
+  /** Removes what is at hostPath (a folder with all below it); nothing when absent, or when it lies outside the tree. */
   remove(hostPath: string): void {
-    fs.rmSync(path.join(this.root, hostPath), { recursive: true, force: true });
+    let file: string;
+    try {
+      file = treePath(this.root, hostPath);
+    } catch {
+      return;
+    }
+    fs.rmSync(file, { recursive: true, force: true });
   }
 
   /** A writable attribute with no special meaning: a readable one shows the value back, a write-only one swallows it. */

@@ -10,6 +10,7 @@ import { writeRemove, writeRescan } from './removeRescan';
 import { writeSriovDriversAutoprobe, writeSriovNumvfs } from './sriov';
 import { PAGE_SIZE, checkUevent, kstrtoul } from './sysfsParse';
 import { classify } from './target';
+import { treePath } from '../treePath';
 
 /** Applies one write of `data` to `hostPath`, throwing an errno error as the kernel would. */
 export function applyWrite(ctx: WriteContext, hostPath: string, data: string): void {
@@ -105,7 +106,7 @@ function writeDevice(ctx: WriteContext, address: string, folder: string, attr: s
       return;
     case 'config': {
       // A write at offset 0 of the config space: the bytes land over the old ones.
-      const real = path.join(ctx.tree.root, file);
+      const real = treePath(ctx.tree.root, file);
       const current = fs.readFileSync(real);
       Buffer.from(data, 'latin1').copy(current, 0, 0, current.length);
       fs.writeFileSync(real, current);

@@ -6,6 +6,7 @@ import { errnoError } from '@passthru/hostfs';
 import { EXT_CAP_OFFSET, EXT_CAP_SRIOV } from '../configSpace';
 import { parseHostSpec, type DeviceSpec, type HostSpec } from '../HostSpec';
 import { virtualFunctionSpecs } from '../materialize';
+import { treePath } from '../treePath';
 import type { WriteContext } from './WriteContext';
 import { addVirtualFunction, removeDevice } from './deviceLifecycle';
 import { attach } from './probe';
@@ -33,7 +34,7 @@ export function writeSriovNumvfs(ctx: WriteContext, address: string, folder: str
     for (const link of tree.virtfnLinks(folder)) {
       const vf = tree.linkName(`${folder}/${link}`);
       if (vf) removeDevice(tree, vf);
-      fs.rmSync(path.join(tree.root, folder, link), { force: true });
+      tree.remove(`${folder}/${link}`);
     }
     disableSriov(tree, folder);
     return;
@@ -80,7 +81,7 @@ function setSriovControl(tree: SysfsTree, folder: string, count: number): void {
     if ((header & 0xffff) === EXT_CAP_SRIOV) {
       config.writeUInt16LE(count > 0 ? 0x0009 : 0x0000, offset + 0x08);
       config.writeUInt16LE(count, offset + 0x10);
-      fs.writeFileSync(path.join(tree.root, folder, 'config'), config);
+      fs.writeFileSync(treePath(tree.root, `${folder}/config`), config);
       return;
     }
     offset = header >>> 20;

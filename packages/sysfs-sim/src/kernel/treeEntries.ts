@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as z from 'zod';
+import { treePath } from '../treePath';
 import { lstatOrUndefined, type SysfsTree } from './SysfsTree';
 
 /** One tree entry as it was just before `remove` took it out (file data base64: config is binary). */
@@ -31,7 +32,7 @@ export function entriesOf(tree: SysfsTree, hostPath: string): TreeEntry[] {
 
 /** Puts one kept entry back; what exists already is left as it is. */
 export function restoreEntry(tree: SysfsTree, entry: TreeEntry): void {
-  const real = path.join(tree.root, entry.path);
+  const real = treePath(tree.root, entry.path);
   fs.mkdirSync(path.dirname(real), { recursive: true });
   const exists = lstatOrUndefined(real) !== undefined;
   if (entry.kind === 'dir') {
