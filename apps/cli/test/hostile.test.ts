@@ -190,7 +190,7 @@ describe('the simulated kernel never leaves the tree (issue 22, item 7)', () => 
     const root = fixtureCopy('intel-workstation');
     const outside = fs.mkdtempSync(path.join(scratch, 'outside-'));
     for (const f of fs.readdirSync(path.join(root, 'dev/vfio'))) fs.copyFileSync(path.join(root, 'dev/vfio', f), path.join(outside, f));
-    fs.writeFileSync(path.join(outside, 'keep'), 'not the simulator\'s\n');
+    fs.writeFileSync(path.join(outside, 'keep'), "not the simulator's\n");
     fs.rmSync(path.join(root, 'dev/vfio'), { recursive: true });
     fs.symlinkSync(outside, path.join(root, 'dev/vfio'));
     const before = fs.readdirSync(outside).sort();
