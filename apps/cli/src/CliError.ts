@@ -59,6 +59,8 @@ export function toCliError(error: unknown): CliError {
   if (isError(error, 'FleetError')) return wrap(error.kind === 'bad-input' ? EXIT.usage : EXIT.failed);
   if (isError(error, 'BaselineError')) return wrap(error.kind === 'usage' ? EXIT.usage : EXIT.failed);
   if (isError(error, 'IommuCheckError') || isError(error, 'PciDiscoveryError') || isError(error, 'SysfsSimError')) return wrap(EXIT.usage);
+  // An output file passthru refused to write over (not a regular file): nothing was written.
+  if (isError(error, 'HostFsError') && error.refused === true) return wrap(EXIT.usage);
   if (isError(error, 'ZodError') && Array.isArray(error.issues)) {
     const issues = error.issues as Array<{ path: PropertyKey[]; message: string }>;
     return wrap(EXIT.usage, `Failed validating input: ${issues.map((i) => `${i.path.map(String).join('.') || '(value)'} ${i.message}`).join('; ')}`);

@@ -203,3 +203,59 @@ describe('the simulated kernel never leaves the tree (issue 22, item 7)', () => 
     expect(fs.readdirSync(outside).sort()).toEqual(before);
   });
 });
+
+describe('the one output writer: report, export and baseline replace only regular files (issue 22, items 5, 6, 11)', () => {
+  const targets: Array<[string, (file: string) => void]> = [
+    ['a FIFO', (f) => execFileSync('mkfifo', [f])],
+    ['a device node', (f) => execFileSync('mknod', [f, 'c', '1', '3'])],
+    ['a folder', (f) => fs.mkdirSync(f)],
+    [
+      'a symlink to a file elsewhere',
+      (f) => {
+        const elsewhere = `${f}.elsewhere`;
+        fs.writeFileSync(elsewhere, "not passthru's\n");
+        fs.symlinkSync(elsewhere, f);
+      },
+    ],
+  ];
+  const commands: Array<[string, (root: string, file: string) => string[]]> = [
+    ['report --html', (root, file) => ['--root', root, 'report', '--html', file]],
+    ['export prometheus', (root, file) => ['--root', root, 'export', 'prometheus', file]],
+    ['baseline save', (root, file) => ['--root', root, 'baseline', 'save', file]],
+  ];
+  const describeTarget = (file: string) => {
+    const st = fs.lstatSync(file);
+    return `${st.mode.toString(8)} ${st.isSymbolicLink() ? fs.readlinkSync(file) : ''} ${st.rdev}`;
+  };
+  for (const [what, argv] of commands) {
+    it.each(targets)(`${what} onto %s: exit 2, it is left as it was, nothing beside it`, async (_kind, make) => {
+      const root = fixtureCopy('intel-workstation');
+      const dir = fs.mkdtempSync(path.join(scratch, 'out-'));
+      const file = path.join(dir, 'target');
+      make(file);
+      const before = describeTarget(file);
+      const entries = fs.readdirSync(dir).sort();
+      const r = await cli(...argv(root, file));
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/replaces only regular files; nothing was written/);
+      expect(describeTarget(file)).toBe(before);
+      expect(fs.readdirSync(dir).sort()).toEqual(entries);
+    });
+  }
+
+  it('a failed write keeps the old file whole (an immutable folder: exit 2, nothing written, no temp file left)', async () => {
+    const root = fixtureCopy('intel-workstation');
+    const dir = fs.mkdtempSync(path.join(scratch, 'ro-'));
+    const file = path.join(dir, 'page.html');
+    fs.writeFileSync(file, 'the old page\n');
+    execFileSync('chattr', ['+i', dir], { stdio: 'ignore' });
+    try {
+      const r = await cli('--root', root, 'report', '--html', file);
+      expect(r.code).toBe(2);
+      expect(fs.readFileSync(file, 'utf8')).toBe('the old page\n');
+      expect(fs.readdirSync(dir)).toEqual(['page.html']);
+    } finally {
+      execFileSync('chattr', ['-i', dir], { stdio: 'ignore' });
+    }
+  });
+});

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import type { HostFs } from '@passthru/hostfs';
+import { writeOutputFile, type HostFs } from '@passthru/hostfs';
 import { runChecks } from '@passthru/iommu-check';
 import { compareAddresses, readIommuGroups, type PciScan } from '@passthru/pci-discovery';
 import { BaselineSchema, type Baseline } from './Baseline';
@@ -64,20 +63,12 @@ export function readBaselineFile(file: string): Baseline {
   return parsed.data;
 }
 
-/** Writes a baseline file atomically (temp file, fsync, rename). */
+/** Writes a baseline file with hostfs's one output writer; a target that is not a regular file is bad input (`usage`), nothing written. */
 export function writeBaselineFile(file: string, baseline: Baseline): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    const fd = fs.openSync(temp, 'w', 0o644);
-    try {
-      fs.writeSync(fd, `${JSON.stringify(baseline, null, 2)}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temp, file);
+    writeOutputFile(file, `${JSON.stringify(baseline, null, 2)}\n`);
   } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw new BaselineError('failed', `Failed writing the baseline via ${file}: ${(error as Error).message}`, { cause: error });
+    const refused = (error as { refused?: boolean }).refused === true;
+    throw new BaselineError(refused ? 'usage' : 'failed', `Failed writing the baseline via ${file}: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ExportersError, readHostReport, renderNfdFeatures, renderPrometheus, writeFileAtomic } from '../src/index';
+import { readHostReport, renderNfdFeatures, renderPrometheus, writeFileAtomic } from '../src/index';
 
 const repo = path.resolve(__dirname, '../../..');
 const SCAN_TIMES = ['2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z'];
@@ -95,8 +95,10 @@ describe('writeFileAtomic', () => {
   it('a failed write leaves neither the target nor a temporary file, and says what failed', () => {
     const dir = tmpDir();
     fs.mkdirSync(path.join(dir, 'passthru'));
-    expect(() => writeFileAtomic(path.join(dir, 'passthru'), 'x\n')).toThrow(ExportersError);
-    expect(() => writeFileAtomic(path.join(dir, 'passthru'), 'x\n')).toThrow(/^Failed renaming .*passthru via .*\.passthru\.\d+\.tmp/);
+    // A folder is not a file passthru replaces: refused before anything is written (issue 22).
+    expect(() => writeFileAtomic(path.join(dir, 'passthru'), 'x\n')).toThrow(
+      /^Failed writing .*passthru: EISDIR it is a folder, and passthru replaces only regular files; nothing was written/,
+    );
     expect(fs.readdirSync(dir)).toEqual(['passthru']);
     expect(fs.statSync(path.join(dir, 'passthru')).isDirectory()).toBe(true);
   });

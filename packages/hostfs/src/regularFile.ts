@@ -9,27 +9,80 @@ import { HostFsError, errnoError, errnoOf } from './HostFsError';
 /** write(2) of regular files (fs.writeSync's shape). */
 export type WriteSync = (fd: number, buffer: Buffer, offset: number, length: number) => number;
 
-/** Temp file, fsync, rename, fsync of the folder; the temp file is removed on failure and the error thrown as is. */
-export function replaceFile(real: string, data: string | Buffer, mode: number): void {
-  const temp = `${real}.passthru-${process.pid}.tmp`;
+/** What a file passthru writes may replace: nothing, or a regular file (never a device node, FIFO, socket, folder or symlink). */
+function refuseNonRegular(real: string): void {
+  let st: fs.Stats;
   try {
-    const fd = fs.openSync(temp, 'w', mode);
+    st = fs.lstatSync(real);
+  } catch {
+    return;
+  }
+  if (st.isFile()) return;
+  const kind = st.isDirectory()
+    ? 'a folder'
+    : st.isSymbolicLink()
+      ? 'a symlink'
+      : st.isFIFO()
+        ? 'a FIFO'
+        : st.isCharacterDevice() || st.isBlockDevice()
+          ? 'a device node'
+          : 'a socket';
+  throw Object.assign(errnoError(st.isDirectory() ? 'EISDIR' : 'EEXIST', `it is ${kind}, and passthru replaces only regular files; nothing was written`), {
+    refused: true,
+  });
+}
+
+/**
+ * The one way passthru replaces a file: refuses anything but a regular file at the target;
+ * writes a temp file beside it under an unpredictable name, created exclusively (O_EXCL: a
+ * name planted in advance, symlink or not, is never followed), fsyncs, renames over the target,
+ * then fsyncs the folder (best effort: the file is whole either way). On any failure the temp
+ * file goes and the old file stays as it was; the error is thrown as is.
+ */
+export function replaceFile(real: string, data: string | Buffer, mode: number): void {
+  refuseNonRegular(real);
+  const temp = path.join(path.dirname(real), `.${path.basename(real)}.passthru-${randomBytes(8).toString('hex')}.tmp`);
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  let created = false;
+  try {
+    const fd = fs.openSync(temp, 'wx', mode);
+    created = true;
     try {
-      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
     fs.renameSync(temp, real);
+    created = false;
+  } catch (error) {
+    if (created) fs.rmSync(temp, { force: true });
+    throw error;
+  }
+  try {
     const dirFd = fs.openSync(path.dirname(real), 'r');
     try {
       fs.fsyncSync(dirFd);
     } finally {
       fs.closeSync(dirFd);
     }
+  } catch {
+    // Some file systems refuse fsync on a folder (EINVAL); the rename is done and the file whole.
+  }
+}
+
+/**
+ * Writes an output file on this machine (a report, an export, a baseline: a plain path, not
+ * under --root) the way replaceFile does. Errors are HostFsErrors for `file`; a refused target
+ * (not a regular file) has `refused` set, which the CLI reports as bad input (exit 2).
+ */
+export function writeOutputFile(file: string, data: string | Buffer, mode = 0o644): void {
+  const real = path.resolve(file);
+  try {
+    replaceFile(real, data, mode);
   } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw error;
+    const wrapped = new HostFsError('writing', file, errnoOf(error), detailOf(error), { realPath: real, cause: error });
+    throw Object.assign(wrapped, { refused: (error as { refused?: boolean }).refused === true });
   }
 }
 

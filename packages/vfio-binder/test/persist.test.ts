@@ -1,7 +1,7 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { HostFs, HostFsError } from '@passthru/hostfs';
 import { moduleOptions, parseModprobeConfig } from '@passthru/iommu-check';
 import { identityOf, scanPciDevices } from '@passthru/pci-discovery';
@@ -30,6 +30,20 @@ function fixture(name: string) {
 }
 
 const gpu = (devices: ReturnType<typeof scanPciDevices>['devices']) => devices.filter((d) => d.address.startsWith('0000:01:00.'));
+
+/**
+ * Fault injection for the second file of a persist: the file made immutable (chattr +i, root on
+ * ext4), so renaming the new text over it fails with EPERM while its backup can still be read.
+ * The temp names are unpredictable now, so a folder planted at one cannot make the write fail.
+ */
+const immutables: string[] = [];
+function immutable(file: string): void {
+  execFileSync('chattr', ['+i', file]);
+  immutables.push(file);
+}
+afterEach(() => {
+  for (const f of immutables.splice(0)) execFileSync('chattr', ['-i', f]);
+});
 
 describe('persist', () => {
   it('plans modprobe.d ids + softdeps and the initramfs modules, with diffs and backups, and applies idempotently', async () => {
@@ -83,7 +97,7 @@ describe('persist', () => {
     const { root, host, devices } = fixture('intel-workstation');
     host.writeFile('/etc/initramfs-tools/modules', 'loop\n');
     const plan = planPersist(host, gpu(devices), devices, [], 'T');
-    fs.mkdirSync(path.join(root, 'etc/initramfs-tools/modules.passthru-' + process.pid + '.tmp'), { recursive: true });
+    immutable(path.join(root, 'etc/initramfs-tools/modules'));
     await expect(applyPersist(host, plan)).rejects.toThrow(/put back/);
     expect(host.exists(MODPROBE_FILE)).toBe(false);
     expect(host.readText('/etc/initramfs-tools/modules')).toBe('loop\n');
@@ -226,7 +240,7 @@ describe('persist failures (issue 18)', () => {
     host.writeFile('/etc/initramfs-tools/modules', 'loop\n');
     const plan = planPersist(host, gpu(devices), devices, [], 'T');
     expect(plan.changes.map((c) => c.path).slice(0, 2)).toEqual([MODPROBE_FILE, '/etc/initramfs-tools/modules']);
-    fs.mkdirSync(path.join(root, 'etc/initramfs-tools/modules.passthru-' + process.pid + '.tmp'), { recursive: true });
+    immutable(path.join(root, 'etc/initramfs-tools/modules'));
     const error = await applyPersist(host, plan).catch((e: unknown) => e as VfioBinderError);
     expect(error.kind).toBe('failed');
     expect(error.message).toMatch(
@@ -247,7 +261,7 @@ describe('persist failures (issue 18)', () => {
     const host = new StuckEtc(root, { kernel: new SimulatedKernel(root, { logWrites: false }) });
     host.writeFile('/etc/initramfs-tools/modules', 'loop\n');
     const plan = planPersist(host, gpu(devices), devices, [], 'T');
-    fs.mkdirSync(path.join(root, 'etc/initramfs-tools/modules.passthru-' + process.pid + '.tmp'), { recursive: true });
+    immutable(path.join(root, 'etc/initramfs-tools/modules'));
     const error = await applyPersist(host, plan).catch((e: unknown) => e as VfioBinderError);
     expect(error.kind).toBe('partial');
     expect(error.message).toMatch(

@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import { Option } from 'commander';
+import { writeOutputFile } from '@passthru/hostfs';
 import { readIommuGroups } from '@passthru/pci-discovery';
 import type { CommandSpec } from '../command';
 import { CliError, EXIT } from '../CliError';
@@ -46,8 +46,10 @@ export const reportCommand: CommandSpec = {
             const html = renderHtml(report);
             if (options.html === '-') ctx.out.raw.stdout.write(html);
             else {
+              // The one output writer: on any failure (a full disk included) nothing is written and the
+              // old page stays whole, so a failed write is exit 2 like any other refusal.
               try {
-                writeFileSync(options.html, html);
+                writeOutputFile(options.html, html);
               } catch (error) {
                 throw new CliError(`Failed writing the report via ${options.html}: ${(error as Error).message}`, EXIT.usage, { cause: error });
               }
