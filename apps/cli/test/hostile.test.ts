@@ -259,3 +259,28 @@ describe('the one output writer: report, export and baseline replace only regula
     }
   });
 });
+
+describe('inputs that are not regular files never hang or eat memory (issue 22, item 9)', () => {
+  it('baseline diff of a FIFO, /dev/zero or a folder: exit 2 at once, nothing compared', async () => {
+    const root = fixtureCopy('intel-workstation');
+    const dir = fs.mkdtempSync(path.join(scratch, 'in-'));
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const file of [fifo, '/dev/zero', dir]) {
+      const r = await cli('--root', root, 'baseline', 'diff', file);
+      expect(r.code, `${file}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/not a regular file/);
+    }
+  });
+
+  it('a FIFO in place of a sysfs attribute (sriov_totalvfs) reads as absent: list, groups and doctor finish', async () => {
+    const root = fixtureCopy('sriov-server');
+    const pf = fs.realpathSync(path.join(root, 'sys/bus/pci/devices/0000:18:00.0'));
+    fs.rmSync(path.join(pf, 'sriov_totalvfs'));
+    execFileSync('mkfifo', [path.join(pf, 'sriov_totalvfs')]);
+    for (const argv of [['list'], ['groups'], ['doctor', '--device', '18:00.0']]) {
+      const r = await cli('--root', root, ...argv);
+      expect([0, 1], `${argv.join(' ')}: ${r.stderr}`).toContain(r.code);
+    }
+  });
+});

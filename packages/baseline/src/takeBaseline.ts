@@ -1,5 +1,4 @@
-import * as fs from 'node:fs';
-import { writeOutputFile, type HostFs } from '@passthru/hostfs';
+import { readInputFile, writeOutputFile, type HostFs } from '@passthru/hostfs';
 import { runChecks } from '@passthru/iommu-check';
 import { compareAddresses, readIommuGroups, type PciScan } from '@passthru/pci-discovery';
 import { BaselineSchema, type Baseline } from './Baseline';
@@ -41,7 +40,8 @@ export function takeBaseline(host: HostFs, scan: PciScan): Baseline {
 export function readBaselineFile(file: string): Baseline {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // A regular file of at most 64 MiB, read without blocking: a FIFO or /dev/zero is refused at once.
+    text = readInputFile(file, 64 * 1024 * 1024).toString('utf8');
   } catch (error) {
     throw new BaselineError('usage', `Failed reading the baseline via ${file}: ${(error as Error).message}`, { cause: error });
   }

@@ -81,7 +81,8 @@ export class HostDir {
     const real = `${this.realPath}/${name}`;
     let fd: number;
     try {
-      fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      // O_NONBLOCK: a FIFO in place of an attribute reads as empty instead of hanging the scan.
+      fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     } catch (error) {
       // ELOOP: the name is a symlink; let HostFs resolve and confine it.
       if (errnoOf(error) === 'ELOOP') {

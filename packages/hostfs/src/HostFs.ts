@@ -159,14 +159,9 @@ export class HostFs {
     }
   }
 
-  /** Reads a whole text file. */
+  /** Reads a whole text file (16 MiB at most; a FIFO in its place reads as empty instead of hanging: readBytes). */
   readText(hostPath: string): string {
-    const real = this.resolve(hostPath, false, 'reading');
-    try {
-      return fs.readFileSync(real, 'utf8');
-    } catch (error) {
-      throw this.wrap('reading', hostPath, error, real);
-    }
+    return this.readBytes(hostPath).toString('utf8');
   }
 
   /** Reads a text file, or undefined when it does not exist; any other failure throws. */
@@ -202,7 +197,9 @@ export class HostFs {
     const real = this.resolve(hostPath, false, 'reading');
     let fd: number | undefined;
     try {
-      fd = fs.openSync(real, 'r');
+      // O_NONBLOCK: a FIFO planted in a tree opens and reads without waiting for a writer (it
+      // reads as empty); sysfs attributes and regular files ignore the flag.
+      fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
       const limit = Math.min(maxBytes, 16 * 1024 * 1024);
       const chunks: Buffer[] = [];
       let total = 0;

@@ -4,4 +4,4 @@ export { HostDir, MAX_ATTRIBUTE_BYTES } from './HostDir';
 export type { HostFsOptions, ModprobeRunner, SimulatedKernelWriter } from './HostFs';
 export { HostFsError, errnoOf, errnoError } from './HostFsError';
 export { sleepSync } from './sleepSync';
-export { writeOutputFile } from './regularFile';
+export { readInputFile, writeOutputFile } from './regularFile';

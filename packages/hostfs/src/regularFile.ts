@@ -72,6 +72,41 @@ export function replaceFile(real: string, data: string | Buffer, mode: number): 
 }
 
 /**
+ * Reads an input file on this machine (a baseline, a plain path, not under --root): a regular
+ * file of at most `maxBytes`, opened without blocking, so a FIFO, a device (/dev/zero) or a
+ * folder is refused at once (`refused`: the CLI says exit 2) instead of hanging or eating memory.
+ */
+export function readInputFile(file: string, maxBytes: number): Buffer {
+  const real = path.resolve(file);
+  const fail = (code: string, detail: string, cause?: unknown, refused = true) =>
+    Object.assign(new HostFsError('reading', file, code, detail, { realPath: real, cause }), { refused });
+  let fd: number;
+  try {
+    fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (error) {
+    throw fail(errnoOf(error), detailOf(error), error, true);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw fail(st.isDirectory() ? 'EISDIR' : 'EINVAL', 'not a regular file: passthru reads only regular files here');
+    if (st.size > maxBytes) throw fail('EFBIG', `${st.size} bytes, more than the ${maxBytes} a file of this kind can hold`);
+    const bytes = Buffer.alloc(st.size);
+    let done = 0;
+    while (done < st.size) {
+      const n = fs.readSync(fd, bytes, done, st.size - done, null);
+      if (n === 0) break;
+      done += n;
+    }
+    return bytes.subarray(0, done);
+  } catch (error) {
+    if (error instanceof HostFsError) throw error;
+    throw fail(errnoOf(error), detailOf(error), error, false);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
  * Writes an output file on this machine (a report, an export, a baseline: a plain path, not
  * under --root) the way replaceFile does. Errors are HostFsErrors for `file`; a refused target
  * (not a regular file) has `refused` set, which the CLI reports as bad input (exit 2).
