@@ -4,6 +4,7 @@ import {
   formatPlan,
   formatRecoveryPlan,
   formatRestorePlan,
+  formatSriovRestorePlan,
   JOURNAL_PATH,
   leftLines,
   setAsideNote,
@@ -103,25 +104,34 @@ export function printBindOutcome(ctx: CliContext, o: BindOutcome): number {
 /** restore's result (plan on a dry run, else the outcomes and what stays on vfio-pci), and its exit code. */
 export function printRestoreOutcome(ctx: CliContext, o: RestoreOutcome): number {
   const recovery = o.recoveryIncluded ? { recovery: o.status === 'planned' ? o.recovery : o.recovered } : {};
+  const sriov = o.sriov.length ? { sriov: o.status === 'planned' ? o.sriov : o.sriovResults } : {};
   if (o.status === 'consent-refused') throw consentRefused('restore');
   if (o.movedAside) ctx.note(`passthru: ${setAsideNote(o.movedAside)}`);
+  const sriovPlan = formatSriovRestorePlan(o.sriov);
   if (o.status === 'planned') {
-    if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan: o.plan, ...recovery });
+    if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan: o.plan, ...recovery, ...sriov });
     else
       ctx.out.stdout.write(
-        o.plan.devices.length === 0 && o.recovery.devices.length ? formatRecoveryPlan(o.recovery) : formatRestorePlan(o.plan) + formatRecoveryPlan(o.recovery),
+        o.plan.devices.length === 0 && (o.recovery.devices.length || o.sriov.length)
+          ? sriovPlan + formatRecoveryPlan(o.recovery)
+          : formatRestorePlan(o.plan) + formatRecoveryPlan(o.recovery) + sriovPlan,
       );
     return EXIT.ok;
   }
-  if (ctx.format === 'json') printJson(ctx.out, { result: o.result, ...recovery });
+  if (ctx.format === 'json') printJson(ctx.out, { result: o.result, ...recovery, ...sriov });
   else if (o.status === 'noop') ctx.out.stdout.write(formatRestorePlan(o.plan));
-  else
+  else {
+    const devices = [...o.result!.devices, ...o.recovered!.devices];
     ctx.out.stdout.write(
-      outcomeTable(ctx, [...o.result!.devices, ...o.recovered!.devices]) +
+      (devices.length ? outcomeTable(ctx, devices) : '') +
+        (o.sriovResults ?? [])
+          .map((r) => `sriov ${r.pf}: ${r.status === 'restored' ? `back at ${r.numVfs} VF(s)` : `left at ${r.numVfs ?? '?'} VF(s): ${r.note}`}\n`)
+          .join('') +
         leftLines(o.plan)
           .map((l) => `${l}\n`)
           .join(''),
     );
+  }
   return o.status === 'partial' ? EXIT.partial : EXIT.ok;
 }
 
@@ -131,12 +141,15 @@ export function printPersistPlan(ctx: CliContext, o: Pick<PersistOutcome, 'plan'
   else ctx.out.stdout.write(formatPersistPlan(o.plan));
 }
 
+/** Why a plan's follow-up commands (rebuilds, systemctl) were not run. */
+export const noteNotRun = (ctx: CliContext) =>
+  ctx.note(ctx.host.isLive ? 'Not run without --yes: the commands above.' : `Not run: --root ${ctx.host.root} is not this machine.`);
+
 /** persist's result after writing, and its exit code. */
 export function printPersistOutcome(ctx: CliContext, o: PersistOutcome, ranCommands: boolean): number {
   if (o.status !== 'written') return EXIT.ok;
   ctx.out.stdout.write(`Wrote ${o.written.length} file(s)${o.written.length ? `: ${o.written.join(', ')}` : ''}.\n`);
-  if (!ranCommands && o.plan.followUp.length)
-    ctx.note(ctx.host.isLive ? 'Not run without --yes: the commands above.' : `Not run: --root ${ctx.host.root} is not this machine.`);
+  if (!ranCommands && o.plan.followUp.length) noteNotRun(ctx);
   const failed = o.ran.filter((r) => r.exitCode !== 0);
   for (const r of failed) ctx.note(`passthru: \`${r.command}\` exited ${r.exitCode}:\n${r.output}`);
   return failed.length ? EXIT.failed : EXIT.ok;

@@ -137,6 +137,28 @@ export const RestoreResultSchema = z.object({
 
 /** Recovery of devices no readable record explains: a restore without groups or owners to report. */
 export const RecoveryResultSchema = RestoreResultSchema.omit({ leftOnVfio: true, foreign: true });
+export const SriovGuardFindingSchema = z.object({
+  id: z.enum(['vf-held', 'vf-in-libvirt', 'vf-managed', 'vf-bound-by-passthru', 'vf-interface-up', 'vf-default-route']),
+  address: Address,
+  summary: z.string(),
+  evidence: z.array(z.string()),
+});
+export const SriovRestorePlanSchema = z.object({
+  entryId: z.string().describe('The journal entry of the unfinished sriov change'),
+  pf: Address,
+  state: z.enum(['applying', 'partial']).describe('applying: interrupted (kill -9, power loss); partial: its rollback did not finish'),
+  toNumVfs: z.number().int(),
+  nowNumVfs: z.number().int().nullable(),
+  fromNumVfs: z.number().int().describe('The count restore puts back (the count before the change)'),
+  unit: z.string().optional().describe('The boot unit written with the change, put back too'),
+  guards: z.array(SriovGuardFindingSchema),
+});
+export const SriovRestoreResultSchema = z.object({
+  pf: Address,
+  status: z.enum(['restored', 'left']),
+  numVfs: z.number().int().nullable(),
+  note: z.string().optional(),
+});
 
 export const RecoveryPlanSchema = z.object({
   /** On vfio-pci by driver_override with no readable journal record. */
@@ -267,8 +289,19 @@ export const BindOutputSchema = z.union([
   z.object({ schemaVersion: SchemaVersion, result: ApplyResultSchema, guards: z.array(GuardFindingSchema) }),
 ]);
 export const RestoreOutputSchema = z.union([
-  z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: RestorePlanSchema, recovery: RecoveryPlanSchema.optional() }),
-  z.object({ schemaVersion: SchemaVersion, result: RestoreResultSchema, recovery: RecoveryResultSchema.optional() }),
+  z.object({
+    schemaVersion: SchemaVersion,
+    dryRun: z.literal(true),
+    plan: RestorePlanSchema,
+    recovery: RecoveryPlanSchema.optional(),
+    sriov: z.array(SriovRestorePlanSchema).optional(),
+  }),
+  z.object({
+    schemaVersion: SchemaVersion,
+    result: RestoreResultSchema,
+    recovery: RecoveryResultSchema.optional(),
+    sriov: z.array(SriovRestoreResultSchema).optional(),
+  }),
 ]);
 export const PersistOutputSchema = z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: PersistPlanSchema });
 export const SriovPlanSchema = z.object({
@@ -284,22 +317,26 @@ export const SriovPlanSchema = z.object({
   writes: z.array(PlannedWriteSchema),
   noop: z.boolean(),
 });
-export const SriovGuardFindingSchema = z.object({
-  id: z.enum(['vf-held', 'vf-in-libvirt', 'vf-bound-by-passthru', 'vf-interface-up', 'vf-default-route']),
-  address: Address,
-  summary: z.string(),
-  evidence: z.array(z.string()),
-});
 export const SriovResultSchema = z.object({
   status: z.enum(['applied', 'noop', 'rolled-back', 'partial']),
   journalId: z.string().nullable(),
   writes: z.number().int(),
   numVfs: z.number().int(),
   vfs: z.array(Address),
+  unit: z.string().optional().describe('The boot unit written with the VFs (--persist)'),
   error: z.string().optional(),
 });
 export const SriovOutputSchema = z.union([
-  z.object({ schemaVersion: SchemaVersion, dryRun: z.literal(true), plan: SriovPlanSchema, guards: z.array(SriovGuardFindingSchema) }),
+  z.object({
+    schemaVersion: SchemaVersion,
+    dryRun: z.literal(true),
+    plan: SriovPlanSchema,
+    guards: z.array(SriovGuardFindingSchema),
+    unit: z
+      .object({ unit: z.string(), changes: z.array(FileChangeSchema), followUp: z.array(z.string()) })
+      .optional()
+      .describe('--persist: the boot unit, written after the VFs in the same transaction'),
+  }),
   z.object({ schemaVersion: SchemaVersion, result: SriovResultSchema, guards: z.array(SriovGuardFindingSchema) }),
 ]);
 export const BaselineSaveOutputSchema = z.object({ schemaVersion: SchemaVersion, file: z.string(), devices: z.number().int(), groups: z.number().int() });

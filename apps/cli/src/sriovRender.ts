@@ -18,7 +18,7 @@ export const count = (text: string) => {
 export function printOutcome(ctx: CliContext, o: SriovOutcome, force: boolean | undefined): number {
   if (o.status === 'consent-refused') throw consentRefused('sriov');
   if (o.status === 'planned' || o.status === 'blocked') {
-    if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan: o.plan, guards: o.guards });
+    if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan: o.plan, guards: o.guards, ...(o.unit ? { unit: o.unit } : {}) });
     else ctx.out.stdout.write(formatSriovPlan(o.plan));
     if (o.status === 'blocked') ctx.note('Nothing was written. Use --force to remove VFs that are in use; --dry-run shows the plan.');
     return o.guards.length && !force ? EXIT.failed : EXIT.ok;
@@ -27,7 +27,7 @@ export function printOutcome(ctx: CliContext, o: SriovOutcome, force: boolean | 
   if (ctx.format === 'json') printJson(ctx.out, { result, guards: o.guards });
   else {
     const summary = {
-      applied: `${o.plan.pf} now has ${result.numVfs} VF(s) (${result.writes} writes)${result.vfs.length ? `: ${result.vfs.join(', ')}` : ''}.`,
+      applied: `${o.plan.pf} now has ${result.numVfs} VF(s) (${result.writes} writes)${result.vfs.length ? `: ${result.vfs.join(', ')}` : ''}.${result.unit ? ` Wrote ${result.unit}.` : ''}`,
       noop: `Nothing to do: ${o.plan.pf} already has ${result.numVfs} VF(s).`,
       'rolled-back': `Failed, and ${o.plan.pf} is back at ${o.plan.fromNumVfs} VF(s).`,
       partial: `Failed, and the rollback did not finish: ${o.plan.pf} shows ${result.numVfs} VF(s).`,

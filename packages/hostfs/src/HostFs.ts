@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HostDir, MAX_ATTRIBUTE_BYTES } from './HostDir';
 import { HostFsError, errnoOf } from './HostFsError';
-import { appendAll, linkNewFile, replaceFile, wrapError, type WriteSync } from './regularFile';
+import { appendAll, checkReplaceable, linkNewFile, replaceFile, wrapError, type WriteSync } from './regularFile';
 
 /** statfs(2) f_type of sysfs: a write there reaches the kernel. */
 export const SYSFS_MAGIC = 0x62656572;
@@ -334,6 +334,35 @@ export class HostFs {
       replaceFile(real, data, mode);
     } catch (error) {
       throw this.wrap('writing', hostPath, error, real);
+    }
+  }
+
+  /**
+   * Checks, writing nothing, what writeFile or appendFile of `hostPath` would run into that can
+   * be known in advance: the path confined to the root (EXDEV), every existing ancestor a folder
+   * (ENOTDIR), the nearest existing folder writable (EACCES, EROFS, EPERM of an immutable folder),
+   * and the target absent or a writable regular file (a device node, FIFO, socket, folder or
+   * symlink: `refused`). A full disk is not knowable: the writers keep the old file whole then.
+   * Commands check every file they will write before their first write of any kind.
+   */
+  checkWritable(hostPath: string): void {
+    const clean = HostFs.checkHostPath(hostPath);
+    if (/^\/(sys|proc|dev)(\/|$)/.test(clean)) throw new HostFsError('checking', hostPath, 'EINVAL', 'not a regular file tree; use writeAttribute for /sys');
+    let folder = path.posix.dirname(clean);
+    while (folder !== '/' && this.lstat(folder) === undefined) folder = path.posix.dirname(folder);
+    const realFolder = this.resolve(folder, false, 'checking');
+    try {
+      if (!fs.statSync(realFolder).isDirectory()) throw new HostFsError('checking', hostPath, 'ENOTDIR', `${folder} is not a folder`, { realPath: realFolder });
+      fs.accessSync(realFolder, fs.constants.W_OK);
+    } catch (error) {
+      throw this.wrap('checking', hostPath, error, realFolder);
+    }
+    if (folder !== path.posix.dirname(clean)) return;
+    const real = this.resolve(clean, true, 'checking');
+    try {
+      checkReplaceable(real);
+    } catch (error) {
+      throw Object.assign(this.wrap('checking', hostPath, error, real), { refused: (error as { refused?: boolean }).refused === true });
     }
   }
 

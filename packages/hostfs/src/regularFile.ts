@@ -32,6 +32,12 @@ function refuseNonRegular(real: string): void {
   });
 }
 
+/** What replaceFile will find at `real`: nothing, or a regular file it may replace (immutable: EPERM). */
+export function checkReplaceable(real: string): void {
+  refuseNonRegular(real);
+  if (fs.existsSync(real)) fs.accessSync(real, fs.constants.W_OK);
+}
+
 /**
  * The one way passthru replaces a file: refuses anything but a regular file at the target;
  * writes a temp file beside it under an unpredictable name, created exclusively (O_EXCL: a

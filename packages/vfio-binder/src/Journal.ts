@@ -39,6 +39,8 @@ export const JournalEntrySchema = z.object({
       toNumVfs: z.number().int(),
       fromAutoprobe: z.boolean().nullable(),
       toAutoprobe: z.boolean().nullable(),
+      /** `sriov --persist`: the boot unit written with the change (its text before, null: none, and after). */
+      unit: z.object({ path: z.string(), before: z.string().nullable(), after: z.string() }).optional(),
     })
     .optional(),
   /** A `bind` that loaded modules first (vfio-pci was not registered); they stay loaded after a restore. */

@@ -31,4 +31,5 @@ export {
   type SriovGuardFinding,
   type SriovApplyOptions,
 } from './sriov';
-export { persistSriov, sriovUnitText, sriovUnitName, type SriovPersistRequest, type SriovPersistPlan, type SriovPersistOutcome } from './sriovPersist';
+export { sriovUnitText, sriovUnitName, type SriovPersistPlan } from './sriovPersist';
+export { formatSriovRestorePlan, type SriovRestorePlan, type SriovRestoreResult } from './sriovRestore';

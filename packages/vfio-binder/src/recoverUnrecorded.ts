@@ -4,6 +4,7 @@ import { currentDriver, type ApplyOptions, type DeviceOutcome } from './applyBin
 import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER } from './BindPlan';
 import { acquireHostLock } from './HostLock';
 import { Journal, type JournalDevice } from './Journal';
+import { readOwnership } from './owners';
 
 /**
  * A device on vfio-pci with driver_override `vfio-pci` that the journal has no readable record
@@ -30,14 +31,18 @@ export interface RecoveryResult {
 
 /**
  * Devices on vfio-pci by driver_override `vfio-pci` with no readable journal record of being
- * bound by passthru (the journal read salvaging: unreadable lines are skipped).
+ * bound by passthru (the journal read salvaging: unreadable lines are skipped), except those
+ * driverctl or a libvirt domain holds (they stay where their manager put them).
  */
 export function planRecovery(host: HostFs, devices: PciDevice[]): RecoveryPlan {
   const journal = new Journal(host);
   const { damaged } = journal.inspect();
   const recorded = journal.outstanding();
+  // The one ownership rule: what driverctl or libvirt holds is theirs, never recovered.
+  const { owners } = readOwnership(host, devices, recorded);
+  const managed = (d: PciDevice) => ['driverctl', 'libvirt'].includes(owners.get(d.address)?.kind ?? '');
   const unrecorded = devices
-    .filter((d) => d.driver === VFIO_DRIVER && d.driverOverride === VFIO_DRIVER && !recorded.has(d.address))
+    .filter((d) => d.driver === VFIO_DRIVER && d.driverOverride === VFIO_DRIVER && !recorded.has(d.address) && !managed(d))
     .map((device) => ({ address: device.address, identity: identityOf(device) }));
   return { devices: unrecorded, damagedLines: damaged.map((d) => d.line) };
 }

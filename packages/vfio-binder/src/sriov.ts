@@ -10,7 +10,9 @@ import type { PlannedWrite } from './BindPlan';
 import { VFIO_DRIVER } from './BindPlan';
 import { defaultRouteInterfaces, libvirtHostdevs, processesHolding } from './guards';
 import { acquireHostLock, type LockOptions } from './HostLock';
+import { isForeign, readOwnership } from './owners';
 import { JOURNAL_PATH, Journal, type JournalEntry } from './Journal';
+import { type SriovPersistPlan, type SriovUnitRecord, undoSriovUnit, writeSriovUnit } from './sriovPersist';
 import { VfioBinderError } from './VfioBinderError';
 
 export interface SriovPlan {
@@ -32,7 +34,7 @@ export interface SriovPlan {
 
 /** A reason not to remove a VF: something uses it. */
 export interface SriovGuardFinding {
-  id: 'vf-held' | 'vf-in-libvirt' | 'vf-bound-by-passthru' | 'vf-interface-up' | 'vf-default-route';
+  id: 'vf-held' | 'vf-in-libvirt' | 'vf-managed' | 'vf-bound-by-passthru' | 'vf-interface-up' | 'vf-default-route';
   address: string;
   summary: string;
   evidence: string[];
@@ -44,6 +46,8 @@ export interface SriovResult {
   writes: number;
   numVfs: number;
   vfs: string[];
+  /** The boot unit written with the VFs (`--persist`). */
+  unit?: string;
   error?: string;
 }
 
@@ -53,6 +57,9 @@ function readNumber(host: HostFs, path: string): number | null {
   const text = host.readAttributeIfExists(path);
   return text === undefined || !/^\d+$/.test(text) ? null : Number(text);
 }
+
+/** The PF's sriov_numvfs now (null: absent or unreadable). */
+export const readVfCount = (host: HostFs, pf: string) => readNumber(host, dev(pf, 'sriov_numvfs'));
 
 /**
  * The plan: reads the PF's SR-IOV attributes (refusing what the kernel would refuse, before any
@@ -116,9 +123,11 @@ export function planSriov(host: HostFs, pf: PciDevice, numVfs: number, autoprobe
 /**
  * What stands against removing the plan's VFs (a count change resets every VF): a process
  * holding a VF's /dev/vfio group (a VM, LXD's or libvirt's qemu), a libvirt domain naming it,
- * a passthru bind of it not restored, or its interface up or carrying the default route.
+ * another manager holding it (driverctl, a driver_override passthru did not write: the one
+ * ownership rule of bind and restore), a passthru bind of it not restored, or its interface up
+ * or carrying the default route.
  */
-export function evaluateSriovGuards(host: HostFs, plan: SriovPlan, devices: PciDevice[]): SriovGuardFinding[] {
+export function evaluateSriovGuards(host: HostFs, plan: Pick<SriovPlan, 'removedVfs'>, devices: PciDevice[]): SriovGuardFinding[] {
   if (plan.removedVfs.length === 0) return [];
   const byAddress = new Map(devices.map((d) => [d.address, d]));
   const findings: SriovGuardFinding[] = [];
@@ -129,6 +138,7 @@ export function evaluateSriovGuards(host: HostFs, plan: SriovPlan, devices: PciD
   );
   const libvirt = libvirtHostdevs(host);
   const outstanding = new Journal(host).outstanding();
+  const { owners } = readOwnership(host, vfs, outstanding);
   const routes = defaultRouteInterfaces(host);
   for (const d of vfs) {
     const add = (id: SriovGuardFinding['id'], summary: string, evidence: string[]) => findings.push({ id, address: d.address, summary, evidence });
@@ -146,6 +156,9 @@ export function evaluateSriovGuards(host: HostFs, plan: SriovPlan, devices: PciD
         `libvirt domains use it: ${domains.map((m) => m.file).join(', ')}`,
         domains.map((m) => m.file),
       );
+    const owner = owners.get(d.address);
+    // libvirt's domains are the guard above; driverctl and other overrides hold the VF on purpose.
+    if (isForeign(owner) && owner.kind !== 'libvirt' && owner.kind !== 'other') add('vf-managed', `${owner.summary} holds it`, owner.evidence);
     const bound = outstanding.get(d.address);
     if (bound && d.driver === VFIO_DRIVER)
       add('vf-bound-by-passthru', `passthru bound it to vfio-pci (journal entry ${bound.entry.id}) for passthrough`, [JOURNAL_PATH]);
@@ -165,6 +178,8 @@ export function evaluateSriovGuards(host: HostFs, plan: SriovPlan, devices: PciD
 export interface SriovApplyOptions {
   clock?: () => Date;
   lock?: LockOptions;
+  /** `--persist`: the boot unit to write after the VFs, in the same transaction (planSriovUnit). */
+  unit?: SriovPersistPlan;
 }
 
 function vfsOf(host: HostFs, pf: string): string[] {
@@ -183,7 +198,9 @@ function vfsOf(host: HostFs, pf: string): string[] {
  * autoprobe setting back. 'partial' (exit 3) when that did not finish either.
  */
 export function applySriov(host: HostFs, plan: SriovPlan, options: SriovApplyOptions = {}): SriovResult {
-  if (plan.noop) return { status: 'noop', journalId: null, writes: 0, numVfs: plan.fromNumVfs, vfs: vfsOf(host, plan.pf) };
+  const unitChange = options.unit?.changes[0];
+  if (plan.noop && !unitChange) return { status: 'noop', journalId: null, writes: 0, numVfs: plan.fromNumVfs, vfs: vfsOf(host, plan.pf) };
+  const unit: SriovUnitRecord | undefined = unitChange && { path: unitChange.path, before: unitChange.before, after: unitChange.after };
   const release = acquireHostLock(host, options.lock);
   try {
     const journal = new Journal(host, options.clock);
@@ -196,6 +213,7 @@ export function applySriov(host: HostFs, plan: SriovPlan, options: SriovApplyOpt
           toNumVfs: plan.toNumVfs,
           fromAutoprobe: plan.fromAutoprobe,
           toAutoprobe: plan.toAutoprobe,
+          ...(unit ? { unit } : {}),
         },
       });
     } catch (error) {
@@ -209,7 +227,10 @@ export function applySriov(host: HostFs, plan: SriovPlan, options: SriovApplyOpt
         writes++;
         host.writeAttribute(w.path, w.data);
       } catch (error) {
+        // A write fails with an errno; anything else is not the kernel's answer: the journal
+        // entry stays 'applying' (as after a kill -9) and `restore` finishes it.
         const code = (error as { code?: string }).code;
+        if (code === undefined) throw error;
         const why =
           code === 'EBUSY'
             ? 'the kernel answered EBUSY (VFs are still enabled, or the PF driver is busy)'
@@ -228,11 +249,19 @@ export function applySriov(host: HostFs, plan: SriovPlan, options: SriovApplyOpt
         }
       }
     }
+    if (failure === undefined && options.unit) {
+      try {
+        writeSriovUnit(host, options.unit);
+      } catch (error) {
+        if ((error as { code?: string }).code === undefined) throw error;
+        failure = `Failed writing the boot unit via ${unit!.path}: ${(error as Error).message}`;
+      }
+    }
     if (failure === undefined) {
       journal.finish(entry, 'applied');
-      return { status: 'applied', journalId: entry.id, writes, numVfs: plan.toNumVfs, vfs: vfsOf(host, plan.pf) };
+      return { status: 'applied', journalId: entry.id, writes, numVfs: plan.toNumVfs, vfs: vfsOf(host, plan.pf), ...(unit ? { unit: unit.path } : {}) };
     }
-    const left = rollBackSriov(host, plan);
+    const left = rollBackSriov(host, { ...plan, unit });
     const state = left ? 'partial' : 'rolled-back';
     try {
       journal.finish(entry, state);
@@ -252,8 +281,22 @@ export function applySriov(host: HostFs, plan: SriovPlan, options: SriovApplyOpt
   }
 }
 
-/** Puts the count and autoprobe back as they were; returns what could not be, or undefined. */
-function rollBackSriov(host: HostFs, plan: SriovPlan): string | undefined {
+/** What a rollback needs: a plan, or the journal's record of an interrupted change. */
+export type SriovChange = Pick<SriovPlan, 'pf' | 'fromNumVfs' | 'fromAutoprobe' | 'toAutoprobe'> & { unit?: SriovUnitRecord };
+
+/**
+ * Puts the count and autoprobe back as they were, and a unit written with them; returns what
+ * could not be, or undefined. The unit first: it is a file (it cannot fail the way the device can).
+ */
+export function rollBackSriov(host: HostFs, plan: SriovChange): string | undefined {
+  if (plan.unit) {
+    try {
+      const kept = undoSriovUnit(host, plan.unit);
+      if (kept) return kept;
+    } catch (error) {
+      return `putting back ${plan.unit.path}: ${(error as Error).message}`;
+    }
+  }
   // autoprobe first: VFs re-created while it is still 0 would come back without their driver.
   const undo: Array<[string, string]> = [];
   if (plan.toAutoprobe !== null && plan.fromAutoprobe !== null) undo.push([dev(plan.pf, 'sriov_drivers_autoprobe'), plan.fromAutoprobe ? '1' : '0']);

@@ -2,6 +2,7 @@ import type { HostFs } from '@passthru/hostfs';
 import type { Target } from '@passthru/pci-discovery';
 import type { HostState } from './bindDevices';
 import { applySriov, evaluateSriovGuards, planSriov, type SriovApplyOptions, type SriovGuardFinding, type SriovPlan, type SriovResult } from './sriov';
+import { planSriovUnit, type SriovPersistPlan } from './sriovPersist';
 import { resolveTargets } from './targets';
 import { VfioBinderError } from './VfioBinderError';
 
@@ -17,19 +18,25 @@ export interface SriovRequest {
   /** Asked once before anything is written (a live host asks its operator); false: `consent-refused`. */
   consent?: (plan: SriovPlan) => boolean;
   onPlanned?: (outcome: SriovOutcome) => void;
+  /** `--persist`: also write the boot unit, in the same transaction; `stamp` names its backup. */
+  persist?: { stamp: string };
 }
 
 export interface SriovOutcome {
   status: 'planned' | 'blocked' | 'consent-refused' | SriovResult['status'];
   plan: SriovPlan;
   guards: SriovGuardFinding[];
+  /** The boot unit's plan (`persist`): its diff, backup and the systemctl commands to run after. */
+  unit?: SriovPersistPlan;
   result?: SriovResult;
 }
 
 /**
  * The sriov use case: resolve the PF, plan the sriov_numvfs writes (through 0, ERANGE and
- * ENOENT refused before any write), refuse when a VF that would go away is in use (unless
- * force), ask consent, and apply under the host lock with the journal, verify and rollback.
+ * ENOENT refused before any write) and, with `persist`, the boot unit (its path checked before
+ * any write), refuse when a VF that would go away is in use (unless force), ask consent, and
+ * apply under the host lock as one journaled transaction: VFs, then the unit; verify; a failure
+ * anywhere rolls back both, and `restore` finishes an interrupted one.
  */
 export function sriovDevices(host: HostFs, state: HostState, request: SriovRequest, options: SriovApplyOptions = {}): SriovOutcome {
   const named = resolveTargets([request.target], state.devices, state.groups).filter((d) => d.sriov?.role === 'pf');
@@ -41,12 +48,14 @@ export function sriovDevices(host: HostFs, state: HostState, request: SriovReque
     throw new VfioBinderError('usage', `Failed resolving the PF via /sys/bus/pci/devices: ${request.target.text} ${what}; nothing was written`);
   }
   const plan = planSriov(host, named[0]!, request.numVfs, request.autoprobe);
+  const unit = request.persist && planSriovUnit(host, named[0]!, request.numVfs, request.autoprobe, request.persist.stamp);
   const guards = evaluateSriovGuards(host, plan, state.devices);
   const blocked = guards.length > 0 && !request.force;
-  const outcome: SriovOutcome = { status: blocked && !request.dryRun ? 'blocked' : 'planned', plan, guards };
+  const outcome: SriovOutcome = { status: blocked && !request.dryRun ? 'blocked' : 'planned', plan, guards, ...(unit ? { unit } : {}) };
   request.onPlanned?.(outcome);
   if (request.dryRun || blocked) return outcome;
-  if (!plan.noop && request.consent && !request.consent(plan)) return { ...outcome, status: 'consent-refused' };
-  const result = applySriov(host, plan, options);
+  const changes = !plan.noop || (unit !== undefined && unit.changes.length > 0);
+  if (changes && request.consent && !request.consent(plan)) return { ...outcome, status: 'consent-refused' };
+  const result = applySriov(host, plan, { ...options, ...(unit ? { unit } : {}) });
   return { ...outcome, status: result.status, result };
 }

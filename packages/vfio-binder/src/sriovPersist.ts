@@ -1,27 +1,15 @@
 // `sriov --persist`: VFs vanish at reboot, so a systemd unit makes them again at boot, before the
 // network and the VM managers start: sriov_drivers_autoprobe (when asked), then sriov_numvfs
 // through 0, as `passthru sriov` writes them. One unit per PF, with a diff and a backup as
-// `persist` writes its files; `systemctl daemon-reload` and `enable` run only with a runner (--yes).
-import type { HostFs } from '@passthru/hostfs';
+// `persist` writes its files. The unit is part of the sriov change's transaction (applySriov):
+// planned and checked before the first write, written after the VFs, undone with them.
+import { HostFsError, type HostFs } from '@passthru/hostfs';
 import { unifiedPatch } from '@passthru/iommu-check';
-import type { Target } from '@passthru/pci-discovery';
-import type { HostState } from './bindDevices';
-import type { CommandRunner, FileChange } from './persist';
-import { resolveTargets } from './targets';
+import type { PciDevice } from '@passthru/pci-discovery';
+import type { FileChange } from './persist';
 import { VfioBinderError } from './VfioBinderError';
 
 export const SYSTEMD_DIR = '/etc/systemd/system';
-
-export interface SriovPersistRequest {
-  target: Target;
-  numVfs: number;
-  autoprobe?: boolean;
-  dryRun?: boolean;
-  /** Names the backup (`<file>.passthru-<stamp>.bak`). */
-  stamp: string;
-  runner?: CommandRunner;
-  onPlanned?: (plan: SriovPersistPlan) => void;
-}
 
 export interface SriovPersistPlan {
   unit: string;
@@ -29,11 +17,12 @@ export interface SriovPersistPlan {
   followUp: string[];
 }
 
-export interface SriovPersistOutcome {
-  status: 'planned' | 'unchanged' | 'written';
-  plan: SriovPersistPlan;
-  written: string[];
-  ran: Array<{ command: string; exitCode: number; output: string }>;
+/** What a composite `sriov --persist` records in its journal entry, so a rollback or `restore` can put the unit back. */
+export interface SriovUnitRecord {
+  path: string;
+  /** The unit's text before (null: there was none). */
+  before: string | null;
+  after: string;
 }
 
 /** The unit's name: the PF's address with ':' as '-' (systemd-analyze verify reads a ':' in a path as a separator). */
@@ -68,15 +57,26 @@ export function sriovUnitText(pf: string, identity: string, numVfs: number, auto
   ].join('\n');
 }
 
-/** The persist use case of `sriov`: plan the unit (diff, backup), write it, enable it with a runner. */
-export async function persistSriov(host: HostFs, state: HostState, request: SriovPersistRequest): Promise<SriovPersistOutcome> {
-  const pf = resolveTargets([request.target], state.devices, state.groups).find((d) => d.sriov?.role === 'pf');
-  if (!pf)
-    throw new VfioBinderError('usage', `Failed planning sriov --persist via /sys/bus/pci/devices: ${request.target.text} names no SR-IOV physical function`);
+/**
+ * The unit `sriov --persist` writes for `pf`, planned before anything is written: the diff
+ * against the unit there now, the backup's name, and the follow-up commands. Every file it will
+ * write is checked first (resolvable inside the root, a folder above it, writable, a regular
+ * file or nothing at its name): refused (usage, nothing written) otherwise, so the VFs are never
+ * changed for a unit that cannot be written.
+ */
+export function planSriovUnit(host: HostFs, pf: PciDevice, numVfs: number, autoprobe: boolean | undefined, stamp: string): SriovPersistPlan {
   const unit = sriovUnitName(pf.address);
   const path = `${SYSTEMD_DIR}/${unit}`;
-  const after = sriovUnitText(pf.address, `${pf.vendorId}:${pf.deviceId}`, request.numVfs, request.autoprobe);
-  const before = host.readTextIfExists(path) ?? null;
+  const after = sriovUnitText(pf.address, `${pf.vendorId}:${pf.deviceId}`, numVfs, autoprobe);
+  let before: string | null;
+  try {
+    host.checkWritable(path);
+    before = host.readTextIfExists(path) ?? null;
+    if (before !== null && before !== after) host.checkWritable(`${path}.passthru-${stamp}.bak`);
+  } catch (error) {
+    if (!(error instanceof HostFsError)) throw error;
+    throw new VfioBinderError('usage', `Failed planning sriov --persist via ${path}: ${error.message}; nothing was written`, { cause: error });
+  }
   const changes: FileChange[] =
     before === after
       ? []
@@ -86,26 +86,39 @@ export async function persistSriov(host: HostFs, state: HostState, request: Srio
             before,
             after,
             diff: unifiedPatch(path, before, after),
-            backup: before === null ? null : `${path}.passthru-${request.stamp}.bak`,
-            why: `make ${request.numVfs} VFs on ${pf.address} at boot`,
+            backup: before === null ? null : `${path}.passthru-${stamp}.bak`,
+            why: `make ${numVfs} VFs on ${pf.address} at boot`,
           },
         ];
-  const plan: SriovPersistPlan = { unit, changes, followUp: changes.length ? ['systemctl daemon-reload', `systemctl enable ${unit}`] : [] };
-  request.onPlanned?.(plan);
-  if (request.dryRun) return { status: 'planned', plan, written: [], ran: [] };
-  if (changes.length === 0) return { status: 'unchanged', plan, written: [], ran: [] };
-  const c = changes[0]!;
+  return { unit, changes, followUp: changes.length ? ['systemctl daemon-reload', `systemctl enable ${unit}`] : [] };
+}
+
+/**
+ * Writes the planned unit: the backup of the old one first, then the unit (atomic). On a failure
+ * the backup it made goes again, so the tree is as it was, and the error is thrown.
+ */
+export function writeSriovUnit(host: HostFs, plan: SriovPersistPlan): void {
+  const c = plan.changes[0];
+  if (!c) return;
+  const backup = c.backup && c.before !== null ? c.backup : null;
+  if (backup) host.writeFile(backup, c.before!);
   try {
-    if (c.backup && c.before !== null) host.writeFile(c.backup, c.before);
     host.writeFile(c.path, c.after);
   } catch (error) {
-    throw new VfioBinderError(
-      'failed',
-      `Failed persisting sriov via ${c.path}: ${(error as Error).message}${c.backup && c.before !== null ? `; the old unit is kept as ${c.backup}` : ''}`,
-      { cause: error },
-    );
+    if (backup) host.removeFile(backup);
+    throw error;
   }
-  const ran: SriovPersistOutcome['ran'] = [];
-  if (request.runner) for (const command of plan.followUp) ran.push({ command, ...(await request.runner(command)) });
-  return { status: 'written', plan, written: [c.path], ran };
+}
+
+/**
+ * Puts a unit written by a composite change back as it was (removed when it did not exist),
+ * unless it no longer holds what passthru wrote: then it is left, and the reason returned.
+ */
+export function undoSriovUnit(host: HostFs, unit: SriovUnitRecord): string | undefined {
+  const now = host.readTextIfExists(unit.path) ?? null;
+  if (now === unit.before) return undefined;
+  if (now !== unit.after) return `${unit.path} was changed since passthru wrote it: left as it is`;
+  if (unit.before === null) host.removeFile(unit.path);
+  else host.writeFile(unit.path, unit.before);
+  return undefined;
 }

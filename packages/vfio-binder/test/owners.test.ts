@@ -259,3 +259,49 @@ describe('devices another manager holds', () => {
     expect(GPU.map((a) => driverOf(host, a))).toEqual(ORIGINAL);
   });
 });
+
+/** What `driverctl set-override ADDRESS vfio-pci` does: its file, the override, the device moved to vfio-pci. */
+function driverctlToVfio(host: HostFs, address: string, file = true) {
+  if (file) host.writeFile(`/etc/driverctl.d/pci-${address}`, 'vfio-pci\n');
+  host.writeAttribute(`/sys/bus/pci/devices/${address}/driver_override`, 'vfio-pci');
+  const driver = driverOf(host, address);
+  if (driver) host.writeAttribute(`/sys/bus/pci/drivers/${driver}/unbind`, address);
+  host.writeAttribute('/sys/bus/pci/drivers_probe', address);
+}
+
+describe('the one ownership rule in restore --unrecorded and sriov (issue 22, items 3 and 4)', () => {
+  it('restore --all --unrecorded leaves what driverctl holds on vfio-pci, and gives back only the device no manager explains', async () => {
+    const { restoreDevices } = await import('../src/restoreDevices');
+    const { host } = fixture();
+    for (const a of GPU.slice(0, 3)) driverctlToVfio(host, a);
+    driverctlToVfio(host, GPU[3]!, false);
+    const { devices } = scanPciDevices(host);
+    const outcome = restoreDevices(host, { devices, groups: readIommuGroups(host, devices) }, { targets: 'all', unrecorded: true }, instant);
+    expect(outcome.recovery.devices.map((d) => d.address)).toEqual([GPU[3]]);
+    expect(outcome.plan.foreign.map((f) => [f.address, f.owner.kind])).toEqual(GPU.slice(0, 3).map((a) => [a, 'driverctl']));
+    for (const a of GPU.slice(0, 3)) expect(driverOf(host, a)).toBe('vfio-pci');
+    expect(driverOf(host, GPU[3]!)).toBe('nvidia-gpu');
+  });
+
+  it('sriov refuses to remove a VF driverctl holds on vfio-pci (vf-managed), unless forced', async () => {
+    const { sriovDevices } = await import('../src/sriovDevices');
+    const { host } = fixture('sriov-server');
+    const state = () => {
+      const { devices } = scanPciDevices(host);
+      return { devices, groups: readIommuGroups(host, devices) };
+    };
+    const vf = state().devices.find((d) => d.sriov?.role === 'vf' && d.sriov.physfn === '0000:af:00.0')!.address;
+    driverctlToVfio(host, vf);
+    const blocked = sriovDevices(host, state(), { target: parseTarget('0000:af:00.0'), numVfs: 2 });
+    expect(blocked.status).toBe('blocked');
+    expect(blocked.guards).toEqual([
+      expect.objectContaining({
+        id: 'vf-managed',
+        address: vf,
+        summary: expect.stringMatching(/^driverctl \(override vfio-pci in \/etc\/driverctl\.d\/pci-.*\) holds it$/),
+      }),
+    ]);
+    expect(host.readAttribute('/sys/bus/pci/devices/0000:af:00.0/sriov_numvfs')).toBe('8');
+    expect(sriovDevices(host, state(), { target: parseTarget('0000:af:00.0'), numVfs: 2, force: true }).status).toBe('applied');
+  });
+});

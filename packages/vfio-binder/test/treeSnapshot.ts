@@ -20,7 +20,8 @@ export function snapshotTree(root: string): Map<string, string> {
       else if (st.isDirectory()) {
         if (!BOOKKEEPING_PARENTS.has(child)) out.set(child, `dir ${st.mode.toString(8)}`);
         walk(child);
-      } else out.set(child, `file ${st.mode.toString(8)} ${createHash('sha1').update(fs.readFileSync(full)).digest('hex')}`);
+      } else if (!st.isFile()) out.set(child, `special ${st.mode.toString(8)}`);
+      else out.set(child, `file ${st.mode.toString(8)} ${createHash('sha1').update(fs.readFileSync(full)).digest('hex')}`);
     }
   };
   walk('');

@@ -1,7 +1,7 @@
 import { Option } from 'commander';
-import { parseTarget, persistSriov, sriovDevices } from '@passthru/vfio-binder';
+import { parseTarget, sriovDevices } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
-import { hostState } from '../binder';
+import { hostState, noteNotRun } from '../binder';
 import { EXIT } from '../CliError';
 import { paint } from '../output';
 import { count, persistText, printOutcome } from '../sriovRender';
@@ -35,32 +35,33 @@ export const sriovCommand: CommandSpec = {
       )
       .action(
         run<SriovOptions>(async (ctx, options, args) => {
-          const request = {
+          const outcome = sriovDevices(ctx.host, await hostState(ctx), {
             target: parseTarget(args[0]!),
             numVfs: options.numvfs,
             autoprobe: options.autoprobe === false ? false : undefined,
             dryRun: options.dryRun,
             force: options.force,
             consent: () => !ctx.host.isLive || Boolean(options.yes),
-          };
-          const outcome = sriovDevices(ctx.host, await hostState(ctx), {
-            ...request,
+            ...(options.persist ? { persist: { stamp: new Date().toISOString().replace(/[:.]/g, '-') } } : {}),
             onPlanned: (o) => {
               const said = options.force ? paint(ctx.out, 'yellow', 'overridden (--force)') : paint(ctx.out, 'red', 'refused');
               for (const g of o.guards) ctx.note(`${said}: ${g.address} [${g.id}] ${g.summary}`);
+              if (o.unit && ctx.format !== 'json') ctx.out.stdout.write(persistText(o.unit));
             },
           });
           const code = printOutcome(ctx, outcome, options.force);
-          if (code !== EXIT.ok || !options.persist) return code;
-          const runner = ctx.host.isLive && options.yes ? runCommand : undefined;
-          const persisted = await persistSriov(ctx.host, await hostState(ctx), {
-            ...request,
-            stamp: new Date().toISOString().replace(/[:.]/g, '-'),
-            runner,
-            onPlanned: (p) => ctx.format !== 'json' && ctx.out.stdout.write(persistText(p)),
-          });
-          for (const r of persisted.ran.filter((x) => x.exitCode !== 0)) ctx.note(`passthru: \`${r.command}\` exited ${r.exitCode}:\n${r.output}`);
-          return persisted.ran.some((r) => r.exitCode !== 0) ? EXIT.failed : code;
+          if (code !== EXIT.ok || !outcome.unit?.followUp.length || outcome.status !== 'applied') return code;
+          if (!ctx.host.isLive || !options.yes) {
+            noteNotRun(ctx);
+            return code;
+          }
+          let failed = false;
+          for (const command of outcome.unit.followUp) {
+            const r = await runCommand(command);
+            if (r.exitCode !== 0) ctx.note(`passthru: \`${command}\` exited ${r.exitCode}:\n${r.output}`);
+            failed ||= r.exitCode !== 0;
+          }
+          return failed ? EXIT.failed : code;
         }),
       );
   },
