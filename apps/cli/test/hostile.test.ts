@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli';
-import { cleanFixtures, cli, fixtureCopy, treeSnapshot } from './runCli';
+import { cleanFixtures, cli, fixtureCopy, kernelWrites, treeSnapshot } from './runCli';
 
 afterEach(cleanFixtures);
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-hostile-'));
@@ -107,6 +107,42 @@ describe(`${CASES.length} hostile inputs: exit 2, one clear message, nothing wri
     expect(r.stdout).toBe('');
     expect(treeSnapshot(root)).toEqual(before);
     expect(treeSnapshot(scratch)).toEqual(scratchBefore);
+  });
+});
+
+/** Every writing command that writes a host file, and the file it writes. */
+const WRITERS: Array<[string, string[], string]> = [
+  ['persist', ['persist', '01:00.0'], 'etc/modprobe.d/passthru-vfio.conf'],
+  ['bind --persist', ['bind', '01:00.0', '--persist'], 'etc/modprobe.d/passthru-vfio.conf'],
+  ['tune', ['tune'], 'etc/sysctl.d/60-passthru-lxd.conf'],
+];
+/** What can stand where the file goes: each is refused before the first write of any kind. */
+const SPOILERS: Array<[string, RegExp, (file: string) => void]> = [
+  ['a FIFO', /a FIFO/, (f) => execFileSync('mkfifo', [f])],
+  ['a device node', /a device node/, (f) => execFileSync('mknod', [f, 'c', '1', '3'])],
+  ['a folder', /EISDIR/, (f) => fs.mkdirSync(f)],
+  ['a symlink out of the root', /EXDEV/, (f) => fs.symlinkSync('/etc/hostname', f)],
+  ['a file in place of its folder', /ENOTDIR/, (f) => fs.writeFileSync(path.dirname(f), 'x')],
+  ['its folder a symlink out of the root', /EXDEV/, (f) => fs.symlinkSync(os.tmpdir(), path.dirname(f))],
+];
+
+describe('every writing command checks the file it will write before any write (issue 22: plan before any write)', () => {
+  const cases = WRITERS.flatMap(([name, argv, file]) => SPOILERS.map(([what, why, spoil]) => ({ name: `${name}: ${what}`, argv, file, why, spoil })));
+  it.each(cases)('$name: exit 2, nothing written (--dry-run too)', async ({ argv, file, why, spoil }) => {
+    const root = fixtureCopy('intel-workstation');
+    const target = path.join(root, file);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    if (why.source === 'ENOTDIR' || (why.source === 'EXDEV' && spoil.toString().includes('dirname'))) fs.rmSync(path.dirname(target), { recursive: true });
+    spoil(target);
+    const before = treeSnapshot(root);
+    for (const dry of [['--dry-run'], []]) {
+      const r = await cli('--root', root, ...argv, ...dry);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(why);
+      expect(r.stderr).toMatch(/nothing was written/);
+    }
+    expect(treeSnapshot(root)).toEqual(before);
+    expect(kernelWrites(root)).toEqual([]);
   });
 });
 

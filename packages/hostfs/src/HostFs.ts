@@ -164,12 +164,12 @@ export class HostFs {
     return this.readBytes(hostPath).toString('utf8');
   }
 
-  /** Reads a text file, or undefined when it does not exist; any other failure throws. */
+  /** Reads a text file, or undefined when it does not exist (ENOENT, or ENOTDIR: a file where a folder on its path should be); any other failure throws. */
   readTextIfExists(hostPath: string): string | undefined {
     try {
       return this.readText(hostPath);
     } catch (error) {
-      if (error instanceof HostFsError && error.code === 'ENOENT') return undefined;
+      if (error instanceof HostFsError && (error.code === 'ENOENT' || error.code === 'ENOTDIR')) return undefined;
       throw error;
     }
   }
@@ -346,23 +346,27 @@ export class HostFs {
    * Commands check every file they will write before their first write of any kind.
    */
   checkWritable(hostPath: string): void {
+    // Every answer is a refusal before any write: `refused` (the CLI says exit 2, nothing written).
+    const refuse = (error: unknown, real: string) => {
+      const wrapped = this.wrap('checking', hostPath, error, real);
+      if (!wrapped.message.endsWith('nothing was written')) wrapped.message += '; nothing was written';
+      return Object.assign(wrapped, { refused: true });
+    };
     const clean = HostFs.checkHostPath(hostPath);
-    if (/^\/(sys|proc|dev)(\/|$)/.test(clean)) throw new HostFsError('checking', hostPath, 'EINVAL', 'not a regular file tree; use writeAttribute for /sys');
+    if (/^\/(sys|proc|dev)(\/|$)/.test(clean))
+      throw refuse(new HostFsError('checking', hostPath, 'EINVAL', 'not a regular file tree; use writeAttribute for /sys'), clean);
     let folder = path.posix.dirname(clean);
-    while (folder !== '/' && this.lstat(folder) === undefined) folder = path.posix.dirname(folder);
-    const realFolder = this.resolve(folder, false, 'checking');
+    let realFolder = folder;
     try {
+      while (folder !== '/' && !this.exists(folder) && this.lstat(folder) === undefined) folder = path.posix.dirname(folder);
+      realFolder = this.resolve(folder, false, 'checking');
       if (!fs.statSync(realFolder).isDirectory()) throw new HostFsError('checking', hostPath, 'ENOTDIR', `${folder} is not a folder`, { realPath: realFolder });
       fs.accessSync(realFolder, fs.constants.W_OK);
-    } catch (error) {
-      throw this.wrap('checking', hostPath, error, realFolder);
-    }
-    if (folder !== path.posix.dirname(clean)) return;
-    const real = this.resolve(clean, true, 'checking');
-    try {
+      if (folder !== path.posix.dirname(clean)) return;
+      const real = this.resolve(clean, true, 'checking');
       checkReplaceable(real);
     } catch (error) {
-      throw Object.assign(this.wrap('checking', hostPath, error, real), { refused: (error as { refused?: boolean }).refused === true });
+      throw refuse(error, realFolder);
     }
   }
 
@@ -420,6 +424,18 @@ export class HostFs {
       fs.rmSync(real, { force: true });
     } catch (error) {
       throw this.wrap('removing', hostPath, error, real);
+    }
+  }
+
+  /** Removes a folder if it is empty (a rollback taking back the folders it made); true when removed. */
+  removeEmptyFolder(hostPath: string): boolean {
+    const real = this.resolve(hostPath, true);
+    try {
+      fs.rmdirSync(real);
+      return true;
+    } catch (error) {
+      if (['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes(errnoOf(error))) return false;
+      throw this.wrap('removing folder', hostPath, error, real);
     }
   }
 

@@ -147,6 +147,8 @@ export interface TuneOutcome {
  * nothing to write.
  */
 export async function tuneServerSysctl(host: HostFs, request: TuneRequest): Promise<TuneOutcome> {
+  // Checked before anything is read or written, dry run included: a file that cannot be written is refused (nothing written).
+  host.checkWritable(SYSCTL_FILE);
   const before = readOr(host, SYSCTL_FILE) ?? null;
   const after = sysctlFileText(host);
   const unchanged = (before ?? '') === after;
@@ -158,6 +160,7 @@ export async function tuneServerSysctl(host: HostFs, request: TuneRequest): Prom
     backup: unchanged || before === null ? null : `${SYSCTL_FILE}.passthru-${request.stamp}.bak`,
     settings: [...parseSysctlConf(after)].map(([key, value]) => ({ key, value: Number(value) })),
   };
+  if (plan.backup) host.checkWritable(plan.backup);
   if (request.dryRun || unchanged) return { plan, written: [], ran: [] };
   // The backup first; the file itself is written atomically (temp, fsync, rename), so a failed
   // write leaves the old text in place and the HostFsError says where.

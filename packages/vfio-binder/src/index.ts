@@ -7,6 +7,7 @@
 export { VfioBinderError, type BinderErrorKind } from './VfioBinderError';
 export { parseTarget } from './targets';
 export { bindDevices, type BindRequest, type BindOutcome, type HostState } from './bindDevices';
+export { bindAndPersist, type BindPersistOutcome } from './bindPersist';
 export { restoreDevices, type RestoreRequest, type RestoreOutcome } from './restoreDevices';
 export { repairJournal, setAsideNote, type RepairOutcome, type SetAside } from './repairJournal';
 export { persistDevices, type PersistRequest, type PersistOutcome } from './persistDevices';

@@ -1,4 +1,4 @@
-import type { HostFs } from '@passthru/hostfs';
+import { HostFsError, type HostFs } from '@passthru/hostfs';
 import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, unifiedPatch, type BootConfigEditPlan } from '@passthru/iommu-check';
 import { DeviceIdentitySchema, PCI_ADDRESS_SOURCE, identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
 import * as z from 'zod';
@@ -152,6 +152,8 @@ export function planPersist(
   stamp: string,
   options: { force?: boolean } = {},
 ): PersistPlan {
+  // The file persist always writes is checked before it is read (a folder or FIFO there is refused, not read).
+  checkFileWrites(host, [], [MODPROBE_FILE], 'persist');
   const record = readPersistRecord(host);
   const previous = host.readTextIfExists(MODPROBE_FILE) ?? '';
   const keptIds = /^options vfio[-_]pci ids=(\S+)/m.exec(previous)?.[1]?.split(',') ?? [];
@@ -277,7 +279,25 @@ export function planPersist(
     add(change(host, plan.path, plan.newText, 'kernel command line for the IOMMU', stamp));
     followUp.push(...plan.followUp);
   }
+  checkFileWrites(host, changes, changes.length ? [PERSIST_RECORD] : [], 'persist');
   return { devices, boot: { ids, addresses }, changes, followUp: [...new Set(followUp)], warnings };
+}
+
+/**
+ * Checks every file a plan will write (each change, its backup, and `extra` files such as a
+ * record) before the first write of the command, sysfs included: refused (usage, nothing
+ * written) naming the file when one cannot be written (HostFs.checkWritable).
+ */
+export function checkFileWrites(host: HostFs, changes: FileChange[], extra: string[], doing: string): void {
+  const paths = [...changes.flatMap((c) => (c.backup && c.before !== null ? [c.backup, c.path] : [c.path])), ...extra];
+  for (const path of paths) {
+    try {
+      host.checkWritable(path);
+    } catch (error) {
+      if (!(error instanceof HostFsError)) throw error;
+      throw new VfioBinderError('usage', `Failed planning ${doing} via ${path}: ${error.message}`, { cause: error });
+    }
+  }
 }
 
 export function formatPersistPlan(plan: PersistPlan): string {
@@ -290,6 +310,14 @@ export function formatPersistPlan(plan: PersistPlan): string {
   if (plan.followUp.length) out.push('', 'Then run (passthru runs them with --yes):', ...plan.followUp.map((f) => `  ${f}`));
   for (const w of plan.warnings) out.push(`warning: ${w}`);
   return `${out.join('\n')}\n`;
+}
+
+/** The folders above `file` that do not exist yet, nearest first. */
+export function missingFolders(host: HostFs, file: string): string[] {
+  const missing: string[] = [];
+  for (let folder = file.slice(0, file.lastIndexOf('/')); folder && !host.exists(folder); folder = folder.slice(0, folder.lastIndexOf('/')))
+    missing.push(folder);
+  return missing;
 }
 
 export type CommandRunner = (command: string) => Promise<{ exitCode: number; output: string }>;
@@ -317,6 +345,8 @@ export async function applyPersist(
   ];
   const backups: string[] = [];
   const written: typeof writes = [];
+  // The folders the writes will make (modprobe.d on a bare system), taken back on a rollback.
+  const made = [...new Set(writes.flatMap((w) => missingFolders(host, w.path)))];
   let doing = '';
   try {
     for (const c of plan.changes) {
@@ -353,7 +383,24 @@ export async function applyPersist(
         },
       );
     }
-    throw new VfioBinderError('failed', `Failed persisting via ${doing}: ${detail}; the ${written.length} file(s) written so far were put back${kept}`, {
+    // Every file is as it was: the backups made for this run go too (they copy what is there now).
+    const stuck = backups.filter((b) => {
+      try {
+        host.removeFile(b);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    for (const folder of made.sort((a, b) => b.length - a.length)) {
+      try {
+        host.removeEmptyFolder(folder);
+      } catch {
+        // A folder that cannot go is harmless and empty: the files are what mattered.
+      }
+    }
+    const stayed = stuck.length ? `; backups kept: ${stuck.join(', ')}` : '';
+    throw new VfioBinderError('failed', `Failed persisting via ${doing}: ${detail}; the ${written.length} file(s) written so far were put back${stayed}`, {
       cause: error,
     });
   }

@@ -3,11 +3,10 @@
 // through 0, as `passthru sriov` writes them. One unit per PF, with a diff and a backup as
 // `persist` writes its files. The unit is part of the sriov change's transaction (applySriov):
 // planned and checked before the first write, written after the VFs, undone with them.
-import { HostFsError, type HostFs } from '@passthru/hostfs';
+import type { HostFs } from '@passthru/hostfs';
 import { unifiedPatch } from '@passthru/iommu-check';
 import type { PciDevice } from '@passthru/pci-discovery';
-import type { FileChange } from './persist';
-import { VfioBinderError } from './VfioBinderError';
+import { checkFileWrites, type FileChange } from './persist';
 
 export const SYSTEMD_DIR = '/etc/systemd/system';
 
@@ -68,15 +67,8 @@ export function planSriovUnit(host: HostFs, pf: PciDevice, numVfs: number, autop
   const unit = sriovUnitName(pf.address);
   const path = `${SYSTEMD_DIR}/${unit}`;
   const after = sriovUnitText(pf.address, `${pf.vendorId}:${pf.deviceId}`, numVfs, autoprobe);
-  let before: string | null;
-  try {
-    host.checkWritable(path);
-    before = host.readTextIfExists(path) ?? null;
-    if (before !== null && before !== after) host.checkWritable(`${path}.passthru-${stamp}.bak`);
-  } catch (error) {
-    if (!(error instanceof HostFsError)) throw error;
-    throw new VfioBinderError('usage', `Failed planning sriov --persist via ${path}: ${error.message}; nothing was written`, { cause: error });
-  }
+  checkFileWrites(host, [], [path], 'sriov --persist');
+  const before = host.readTextIfExists(path) ?? null;
   const changes: FileChange[] =
     before === after
       ? []
@@ -90,6 +82,7 @@ export function planSriovUnit(host: HostFs, pf: PciDevice, numVfs: number, autop
             why: `make ${numVfs} VFs on ${pf.address} at boot`,
           },
         ];
+  checkFileWrites(host, changes, [], 'sriov --persist');
   return { unit, changes, followUp: changes.length ? ['systemctl daemon-reload', `systemctl enable ${unit}`] : [] };
 }
 

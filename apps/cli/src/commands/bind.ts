@@ -1,9 +1,9 @@
 import { Option } from 'commander';
-import { bindDevices, parseTarget } from '@passthru/vfio-binder';
+import { bindAndPersist, bindDevices, parseTarget, type BindOutcome } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
-import { consent, hostState, printBindOutcome, printBindPlanned, progressOptions } from '../binder';
+import { consent, hostState, printBindOutcome, printBindPlanned, printPersistOutcome, progressOptions } from '../binder';
 import { EXIT } from '../CliError';
-import { runPersist } from './persist';
+import { persistOptions } from './persist';
 
 interface BindOptions {
   dryRun?: boolean;
@@ -36,15 +36,13 @@ export const bindCommand: CommandSpec = {
         run<BindOptions>(async (ctx, options, args) => {
           const targets = args.map(parseTarget);
           const request = { targets, dryRun: options.dryRun, force: options.force, adopt: options.adopt, consent: consent(ctx, options.yes) };
-          const outcome = bindDevices(
-            ctx.host,
-            await hostState(ctx),
-            { ...request, onPlanned: (o) => printBindPlanned(ctx, o, options) },
-            progressOptions(ctx),
-          );
-          const code = printBindOutcome(ctx, outcome);
-          if (code !== EXIT.ok || !options.persist || outcome.status === 'planned') return code;
-          return runPersist(ctx, targets, { yes: options.yes, force: options.force });
+          const onPlanned = (o: BindOutcome) => printBindPlanned(ctx, o, options);
+          const state = await hostState(ctx);
+          if (!options.persist) return printBindOutcome(ctx, bindDevices(ctx.host, state, { ...request, onPlanned }, progressOptions(ctx)));
+          const persist = persistOptions(ctx, { yes: options.yes });
+          const outcome = await bindAndPersist(ctx.host, state, { ...request, onPlanned, persist }, progressOptions(ctx));
+          const code = printBindOutcome(ctx, outcome.bind);
+          return code !== EXIT.ok || !outcome.persist ? code : printPersistOutcome(ctx, outcome.persist, persist.runner !== undefined);
         }),
       );
   },

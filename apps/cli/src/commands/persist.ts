@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { execa } from 'execa';
 import type { Target } from '@passthru/pci-discovery';
-import { parseTarget, persistDevices, type CommandRunner } from '@passthru/vfio-binder';
+import { parseTarget, persistDevices, type CommandRunner, type PersistPlan } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
 import { hostState, printPersistOutcome, printPersistPlan } from '../binder';
 import type { CliContext } from '../context';
@@ -20,13 +20,17 @@ export const runCommand: CommandRunner = async (command) => {
   return { exitCode: result.exitCode ?? 1, output: result.all ?? '' };
 };
 
-/** `persist`, also reached through `bind --persist`. Rebuild commands run only on the live host with --yes. */
-export async function runPersist(ctx: CliContext, targets: Target[], options: PersistOptions): Promise<number> {
+/** What persist needs besides its targets, from the command line (also for `bind --persist`). Rebuild commands run only on the live host with --yes. */
+export function persistOptions(ctx: CliContext, options: PersistOptions) {
   const runner = ctx.host.isLive && options.yes ? runCommand : undefined;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const request = { targets, dryRun: options.dryRun, force: options.force, bootloader: options.bootloader, stamp, runner };
-  const outcome = await persistDevices(ctx.host, await hostState(ctx), { ...request, onPlanned: (plan) => printPersistPlan(ctx, { plan }, options.dryRun) });
-  return printPersistOutcome(ctx, outcome, runner !== undefined);
+  return { bootloader: options.bootloader, stamp, runner, onPlanned: (plan: PersistPlan) => printPersistPlan(ctx, { plan }, options.dryRun) };
+}
+
+async function runPersist(ctx: CliContext, targets: Target[], options: PersistOptions): Promise<number> {
+  const request = persistOptions(ctx, options);
+  const outcome = await persistDevices(ctx.host, await hostState(ctx), { ...request, targets, dryRun: options.dryRun, force: options.force });
+  return printPersistOutcome(ctx, outcome, request.runner !== undefined);
 }
 
 export const persistCommand: CommandSpec = {
