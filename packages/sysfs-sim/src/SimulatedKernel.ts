@@ -10,6 +10,7 @@ import { removeDevice } from './kernel/deviceLifecycle';
 import { addFault, clearFaults, listFaults, removeFault, runFaults, type FaultSpec, type InjectedFault } from './kernel/faults';
 import { IdTables, type DynamicId } from './kernel/IdTables';
 import { SIM_WRITE_LOG_FILE } from './kernel/sidecar';
+import { finishInterruptedSriov } from './kernel/sriov';
 import { SysfsTree } from './kernel/SysfsTree';
 
 /** One write as the simulated kernel saw it (serialport binding-mock / nx Tree listChanges). */
@@ -90,6 +91,7 @@ export class SimulatedKernel implements SimulatedKernelWriter {
       this.spec = parseHostSpec(value, specFile);
     }
     this.ids = new IdTables(this.tree, this.spec);
+    finishInterruptedSriov(this.tree);
   }
 
   /** The kernel of a tree made by `materialize`; undefined when the tree has no host spec. */

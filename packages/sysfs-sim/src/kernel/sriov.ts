@@ -10,6 +10,9 @@ import { treePath } from '../treePath';
 import type { WriteContext } from './WriteContext';
 import { addVirtualFunction, removeDevice } from './deviceLifecycle';
 import { attach } from './probe';
+import * as z from 'zod';
+import { SIM_STATE_DIR } from '../materialize';
+import { readSidecar, writeSidecar } from './sidecar';
 import { kstrtobool, kstrtoul } from './sysfsParse';
 import type { SysfsTree } from './SysfsTree';
 
@@ -31,16 +34,49 @@ export function writeSriovNumvfs(ctx: WriteContext, address: string, folder: str
   if (count === current) return;
   if (!tree.driverOf(folder)) throw errnoError('ENOENT', `sriov_numvfs: no driver bound to ${address}; cannot configure SR-IOV`);
   if (count === 0) {
-    for (const link of tree.virtfnLinks(folder)) {
-      const vf = tree.linkName(`${folder}/${link}`);
-      if (vf) removeDevice(tree, vf);
-      tree.remove(`${folder}/${link}`);
-    }
-    disableSriov(tree, folder);
+    markPending(tree, { folder, vfs: [] });
+    removeVfs(tree, folder, []);
+    clearPending(tree);
     return;
   }
   if (current !== 0) throw errnoError('EBUSY', `sriov_numvfs: ${current} VFs already enabled; disable before enabling ${count}`);
   enableVfs(ctx, address, folder, count);
+}
+
+/**
+ * The kernel changes sriov_numvfs whole: a process killed while writing it finds, when it comes
+ * back, the write done or not done, never half. The simulator does the work in many file
+ * operations, so it marks the change first; a change a kill cut short is finished the way both
+ * directions end in the kernel when they cannot complete: every VF of the PF gone, the count 0
+ * (an enable starts from 0, a disable goes to 0). Run when a SimulatedKernel opens the tree.
+ */
+const SriovPendingSchema = z.object({ folder: z.string(), vfs: z.array(z.string()) });
+const SIM_SRIOV_PENDING_FILE = `${SIM_STATE_DIR}/sriov-pending.json`;
+
+function markPending(tree: SysfsTree, pending: z.infer<typeof SriovPendingSchema>): void {
+  writeSidecar(tree.root, SIM_SRIOV_PENDING_FILE, JSON.stringify(pending));
+}
+
+function clearPending(tree: SysfsTree): void {
+  fs.rmSync(path.join(tree.root, SIM_SRIOV_PENDING_FILE), { force: true });
+}
+
+/** Removes every VF of the PF (its virtfn links and the `also` addresses a cut-short enable made) and shows 0. */
+function removeVfs(tree: SysfsTree, folder: string, also: string[]): void {
+  for (const link of tree.virtfnLinks(folder)) {
+    const vf = tree.linkName(`${folder}/${link}`);
+    if (vf && tree.device(vf)) removeDevice(tree, vf);
+    tree.remove(`${folder}/${link}`);
+  }
+  for (const vf of also) if (tree.device(vf)) removeDevice(tree, vf);
+  disableSriov(tree, folder);
+}
+
+export function finishInterruptedSriov(tree: SysfsTree): void {
+  const pending = readSidecar(tree.root, SIM_SRIOV_PENDING_FILE, SriovPendingSchema, 'reading the interrupted sriov change');
+  if (!pending) return;
+  removeVfs(tree, pending.folder, pending.vfs);
+  clearPending(tree);
 }
 
 /** sriov_numvfs shows 0 and the capability's VF Enable is off (also what a rescanned PF shows). */
@@ -58,11 +94,13 @@ function enableVfs(ctx: WriteContext, address: string, folder: string, count: nu
   for (const a of [...existing, ...vfs.map((v) => v.address)]) slots.set(a.slice(0, -2), (slots.get(a.slice(0, -2)) ?? 0) + 1);
   const taken = vfs.find((vf) => existing.includes(vf.address));
   if (taken) throw errnoError('EBUSY', `sriov_numvfs: VF address ${taken.address} is taken by another device`);
+  markPending(tree, { folder, vfs: vfs.map((v) => v.address) });
   vfs.forEach((vf, i) => {
     addVirtualFunction(tree, spec, folder, vf, i, (slots.get(vf.address.slice(0, -2)) ?? 0) > 1);
   });
   tree.writeFile(`${folder}/sriov_numvfs`, `${count}\n`);
   setSriovControl(tree, folder, count);
+  clearPending(tree);
   // pci_bus_add_device -> device_attach, unless bus autoprobe is off; pci_device_can_probe
   // keeps VFs unbound when the PF's sriov_drivers_autoprobe is 0.
   if (tree.autoprobeOff()) return;
