@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { HostFs } from '@passthru/hostfs';
 import { PCI_ADDRESS_RE } from './HostSpec';
 import { acpiPlaceholder } from './materialize';
 import { SysfsSimError } from './SysfsSimError';
@@ -54,6 +55,9 @@ const DEVICE_ATTRIBUTES = [
   'index',
   'acpi_index',
 ];
+/** The largest file a capture copies (modules.alias of a distribution kernel is about 1.5 MB). */
+const MAX_CAPTURED_BYTES = 64 * 1024 * 1024;
+
 /** Write-only attributes: recreated empty with their mode (reading them fails by design). */
 const DEVICE_WRITE_ONLY = ['remove', 'rescan', 'reset'];
 const DEVICE_LINKS = ['driver', 'iommu_group', 'iommu', 'physfn', 'subsystem'];
@@ -102,9 +106,13 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
     });
   }
   const out = fs.realpathSync(outDir);
-  const src = path.resolve(root);
+  // Every read goes through HostFs: a symlink that leaves the root is skipped (EXDEV, listed),
+  // a FIFO reads as empty instead of hanging, and no file is loaded past MAX_CAPTURED_BYTES.
+  const host = new HostFs(root);
+  const src = host.root;
   const result: CaptureResult = { devices: 0, files: 0, skipped: [] };
-  const at = (hostPath: string) => path.join(src, hostPath);
+  /** The entry itself (not followed), its folder resolved inside the root. */
+  const entry = (hostPath: string) => path.join(host.resolve(path.posix.dirname(hostPath)), path.posix.basename(hostPath));
 
   const fail = (hostPath: string, error: unknown): undefined => {
     const code = (error as NodeJS.ErrnoException).code;
@@ -113,14 +121,14 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
   };
   const read = (hostPath: string): Buffer | undefined => {
     try {
-      return fs.readFileSync(at(hostPath));
+      return host.readBytes(hostPath, MAX_CAPTURED_BYTES);
     } catch (error) {
       return fail(hostPath, error);
     }
   };
   const list = (hostPath: string): fs.Dirent[] => {
     try {
-      return fs.readdirSync(at(hostPath), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+      return fs.readdirSync(host.resolve(hostPath), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
     } catch (error) {
       fail(hostPath, error);
       return [];
@@ -128,7 +136,8 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
   };
   const modeOf = (hostPath: string): number | undefined => {
     try {
-      return fs.lstatSync(at(hostPath)).mode & 0o777;
+      // The file's own mode (through a symlink inside the root, the target's, never the link's 0777).
+      return host.stat(hostPath).mode & 0o777;
     } catch {
       return undefined;
     }
@@ -137,7 +146,7 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
   const target = (hostLink: string): string | undefined => {
     let link: string;
     try {
-      link = fs.readlinkSync(at(hostLink));
+      link = fs.readlinkSync(entry(hostLink));
     } catch (error) {
       return fail(hostLink, error);
     }
@@ -172,7 +181,7 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
   };
   const isLink = (hostPath: string) => {
     try {
-      return fs.lstatSync(at(hostPath)).isSymbolicLink();
+      return fs.lstatSync(entry(hostPath)).isSymbolicLink();
     } catch {
       return false;
     }

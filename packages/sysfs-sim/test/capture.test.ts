@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -118,5 +119,36 @@ describe('capture', () => {
     expect(() => capture(fixture, path.join(file, 'out'))).toThrow(/the output path cannot be used: ENOTDIR/);
     expect(() => capture(fixture, '')).toThrow(/the output folder must be named/);
     expect(fs.readFileSync(file, 'utf8')).toBe('x');
+  });
+});
+
+describe('capture never leaves the root (issue 22, item 8)', () => {
+  it('skips what a symlink out of the root names (EXDEV, listed), keeps each file its own mode, and reads a FIFO as empty', () => {
+    const source = path.join(tmp, 'hostile-source');
+    materialize(generateLargeHost({ nics: 1, vfsPerNic: 0, gpus: 0, name: 'hostile-host' }), source);
+    const secret = path.join(tmp, 'secret.txt');
+    fs.writeFileSync(secret, 'SECRET OUTSIDE THE ROOT\n');
+    fs.rmSync(path.join(source, 'proc/cmdline'), { force: true });
+    fs.symlinkSync(secret, path.join(source, 'proc/cmdline'));
+    const nic = fs.realpathSync(path.join(source, 'sys/bus/pci/devices/0000:01:00.0'));
+    fs.rmSync(path.join(nic, 'numa_node'));
+    fs.symlinkSync(secret, path.join(nic, 'numa_node'));
+    fs.rmSync(path.join(nic, 'local_cpulist'), { force: true });
+    execFileSync('mkfifo', [path.join(nic, 'local_cpulist')]);
+    fs.mkdirSync(path.join(source, 'etc/default'), { recursive: true });
+    fs.writeFileSync(path.join(source, 'etc/default/grub.real'), 'GRUB_CMDLINE_LINUX=""\n', { mode: 0o600 });
+    fs.chmodSync(path.join(source, 'etc/default/grub.real'), 0o600);
+    fs.symlinkSync('grub.real', path.join(source, 'etc/default/grub'));
+    fs.mkdirSync(path.join(source, 'etc/modprobe.d'), { recursive: true });
+    fs.writeFileSync(path.join(source, 'etc/modprobe.d/private.conf'), 'options x y=1\n', { mode: 0o600 });
+    fs.chmodSync(path.join(source, 'etc/modprobe.d/private.conf'), 0o600);
+
+    const out = path.join(tmp, 'hostile-out');
+    const result = capture(source, out);
+    const all = files(out);
+    for (const content of all.values()) expect(String(content)).not.toContain('SECRET');
+    expect(result.skipped).toEqual(expect.arrayContaining([expect.stringMatching(/^\/proc\/cmdline: EXDEV$/), expect.stringMatching(/numa_node: EXDEV$/)]));
+    expect(fs.statSync(path.join(out, 'etc/default/grub')).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(out, 'etc/modprobe.d/private.conf')).mode & 0o777).toBe(0o600);
   });
 });
