@@ -140,11 +140,13 @@ export function splitOptions(value: string | undefined): string[] {
 
 /** The items of `a` left after taking out those of `b`, each as often as it occurs (parameter lists repeat keys). */
 export function multisetMinus(a: readonly string[], b: readonly string[]): string[] {
-  const rest = [...b];
+  // Counts, not indexOf + splice: linear in the length of both (a 1 MB command line has 80,000 parameters).
+  const left = new Map<string, number>();
+  for (const x of b) left.set(x, (left.get(x) ?? 0) + 1);
   return a.filter((x) => {
-    const i = rest.indexOf(x);
-    if (i < 0) return true;
-    rest.splice(i, 1);
+    const n = left.get(x) ?? 0;
+    if (n === 0) return true;
+    left.set(x, n - 1);
     return false;
   });
 }

@@ -13,6 +13,11 @@
  */
 import { IommuCheckError } from './IommuCheckError';
 
+/** Characters with no meaning inside double quotes, as a run (sticky: matched from lastIndex). */
+const PLAIN_IN_DOUBLE_QUOTES = /[^"\\$`]+/y;
+/** Characters with no meaning in an unquoted word, as a run. */
+const PLAIN_UNQUOTED = /[^\s;()|&<>\\'"$`]+/y;
+
 export type ShellQuote = 'none' | 'single' | 'double';
 
 export type ShellSegment =
@@ -205,9 +210,13 @@ export function lexShellAssignments(text: string, path: string, options: ShellLe
             push({ kind: 'cmdsub', raw: text.slice(j, end), quote: 'double' });
             j = end;
           } else {
-            if (d === '\n') line++;
-            push({ kind: 'literal', text: d, quote: 'double' });
-            j++;
+            // A run of plain characters at once (one segment per character made long values quadratic in garbage).
+            PLAIN_IN_DOUBLE_QUOTES.lastIndex = j;
+            const end = PLAIN_IN_DOUBLE_QUOTES.test(text) ? PLAIN_IN_DOUBLE_QUOTES.lastIndex : j + 1;
+            const run = text.slice(j, end);
+            line += countNewlines(run);
+            push({ kind: 'literal', text: run, quote: 'double' });
+            j = end;
           }
         }
         i = j + 1;
@@ -218,8 +227,10 @@ export function lexShellAssignments(text: string, path: string, options: ShellLe
         push({ kind: 'cmdsub', raw: text.slice(i, end), quote: 'none' });
         i = end;
       } else {
-        push({ kind: 'literal', text: c, quote: 'none' });
-        i++;
+        PLAIN_UNQUOTED.lastIndex = i;
+        const end = PLAIN_UNQUOTED.test(text) ? PLAIN_UNQUOTED.lastIndex : i + 1;
+        push({ kind: 'literal', text: text.slice(i, end), quote: 'none' });
+        i = end;
       }
     }
     return { segments, continued };
