@@ -111,10 +111,11 @@ describe(`${CASES.length} hostile inputs: exit 2, one clear message, nothing wri
 });
 
 /** Every writing command that writes a host file, and the file it writes. */
-const WRITERS: Array<[string, string[], string]> = [
+const WRITERS: Array<[string, string[], string, string?]> = [
   ['persist', ['persist', '01:00.0'], 'etc/modprobe.d/passthru-vfio.conf'],
   ['bind --persist', ['bind', '01:00.0', '--persist'], 'etc/modprobe.d/passthru-vfio.conf'],
   ['tune', ['tune'], 'etc/sysctl.d/60-passthru-lxd.conf'],
+  ['sriov --persist', ['sriov', '0000:18:00.0', '--numvfs', '2', '--persist'], 'etc/systemd/system/passthru-sriov-0000-18-00.0.service', 'sriov-server'],
 ];
 /** What can stand where the file goes: each is refused before the first write of any kind. */
 const SPOILERS: Array<[string, RegExp, (file: string) => void]> = [
@@ -124,12 +125,20 @@ const SPOILERS: Array<[string, RegExp, (file: string) => void]> = [
   ['a symlink out of the root', /EXDEV/, (f) => fs.symlinkSync('/etc/hostname', f)],
   ['a file in place of its folder', /ENOTDIR/, (f) => fs.writeFileSync(path.dirname(f), 'x')],
   ['its folder a symlink out of the root', /EXDEV/, (f) => fs.symlinkSync(os.tmpdir(), path.dirname(f))],
+  ['its folder read-only (immutable)', /EPERM/, (f) => execFileSync('chattr', ['+i', path.dirname(f)])],
 ];
 
 describe('every writing command checks the file it will write before any write (issue 22: plan before any write)', () => {
-  const cases = WRITERS.flatMap(([name, argv, file]) => SPOILERS.map(([what, why, spoil]) => ({ name: `${name}: ${what}`, argv, file, why, spoil })));
-  it.each(cases)('$name: exit 2, nothing written (--dry-run too)', async ({ argv, file, why, spoil }) => {
-    const root = fixtureCopy('intel-workstation');
+  const cases = WRITERS.flatMap(([name, argv, file, fixture]) =>
+    SPOILERS.map(([what, why, spoil]) => ({ name: `${name}: ${what}`, argv, file, fixture, why, spoil })),
+  );
+  const immutable: string[] = [];
+  afterEach(() => {
+    for (const f of immutable.splice(0)) execFileSync('chattr', ['-i', f]);
+  });
+  it.each(cases)('$name: exit 2, nothing written (--dry-run too)', async ({ argv, file, fixture, why, spoil }) => {
+    const root = fixtureCopy(fixture ?? 'intel-workstation');
+    if (why.source === 'EPERM') immutable.push(path.join(root, path.dirname(file)));
     const target = path.join(root, file);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     if (why.source === 'ENOTDIR' || (why.source === 'EXDEV' && spoil.toString().includes('dirname'))) fs.rmSync(path.dirname(target), { recursive: true });

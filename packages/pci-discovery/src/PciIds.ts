@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { HostFsError, readInputFile } from '@passthru/hostfs';
 import { gunzipSync } from 'node:zlib';
 import { PciDiscoveryError } from './PciDiscoveryError';
 
@@ -109,10 +109,14 @@ export class PciIds {
   static fromFile(path: string, { maxBytes = PCI_IDS_MAX_BYTES }: { maxBytes?: number } = {}): PciIds {
     let bytes: Buffer;
     try {
-      bytes = readRegularFile(path, maxBytes);
+      bytes = readInputFile(path, maxBytes);
     } catch (error) {
-      if (error instanceof PciDiscoveryError) throw error;
-      throw new PciDiscoveryError('reading', 'the pci.ids database', path, { cause: error });
+      if (!(error instanceof HostFsError)) throw error;
+      const said = REFUSED[error.code];
+      const size = /(\d+) bytes, more than/.exec(error.message)?.[1] ?? '?';
+      // Otherwise the errno and its words (ENOENT no such file or directory), without hostfs's own prefix.
+      const detail = said ? said(size, maxBytes) : error.message.slice(error.message.lastIndexOf(`: ${error.code}`) + 2);
+      throw new PciDiscoveryError('reading', 'the pci.ids database', path, { cause: error, detail });
     }
     let text: Buffer = bytes;
     if (path.endsWith('.gz')) {
@@ -294,33 +298,9 @@ function normalizeId(id: string, length: number): string | undefined {
   return s !== undefined && s.length === length ? s : undefined;
 }
 
-/** The bytes of a regular file of at most maxBytes; anything else is a PciDiscoveryError saying why. */
-function readRegularFile(path: string, maxBytes: number): Buffer {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile())
-      throw new PciDiscoveryError('reading', 'the pci.ids database', path, {
-        detail: `not a regular file (${stat.isDirectory() ? 'a folder' : 'a device, FIFO or socket'})`,
-      });
-    if (stat.size > maxBytes)
-      throw new PciDiscoveryError('reading', 'the pci.ids database', path, { detail: `${stat.size} bytes is more than the ${maxBytes} a pci.ids may have` });
-    // Read to the end, but never past maxBytes: the file may grow after the fstat.
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(Math.max(stat.size - total, 64 * 1024), maxBytes + 1 - total));
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
-      total += n;
-      if (total > maxBytes)
-        throw new PciDiscoveryError('reading', 'the pci.ids database', path, {
-          detail: `more than the ${maxBytes} bytes a pci.ids may have (it grew while read)`,
-        });
-    }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
-  } finally {
-    closeSync(fd);
-  }
-}
+/** What a refusal of hostfs's readInputFile means for a pci.ids, by its errno. */
+const REFUSED: Record<string, (size: string, max: number) => string> = {
+  EISDIR: () => 'not a regular file (a folder)',
+  EINVAL: () => 'not a regular file (a device, FIFO or socket)',
+  EFBIG: (size, max) => `${size} bytes is more than the ${max} a pci.ids may have`,
+};
