@@ -350,6 +350,31 @@ export const SnapshotOutputSchema = z.object({
   skipped: z.array(z.string()),
 });
 
+export const RomImageSchema = z.object({
+  offset: z.number().int(),
+  length: z.number().int().describe('Bytes, from the PCIR image length (512-byte units)'),
+  codeType: z.enum(['x86', 'open-firmware', 'hp-pa-risc', 'efi', 'other']),
+  codeTypeByte: z.number().int(),
+  vendorId: z.string(),
+  deviceId: z.string(),
+  class: z.string(),
+  last: z.boolean(),
+  checksumOk: z.boolean().nullable().describe('x86 images: the bytes sum to 0 mod 256; null for other code types'),
+  efi: z.object({ machine: z.string(), subsystem: z.string(), compressed: z.boolean() }).optional(),
+});
+export const RomOutputSchema = z.object({
+  schemaVersion: SchemaVersion,
+  address: Address,
+  file: z.string().optional().describe('rom dump: where the verified images were written'),
+  bytes: z.number().int().optional().describe('rom dump: the bytes written'),
+  rom: z.object({
+    size: z.number().int(),
+    images: z.array(RomImageSchema),
+    kind: z.enum(['legacy', 'efi', 'both', 'none']).describe('What a UEFI guest can use: efi or both (an EFI image for x64 or EBC)'),
+    problems: z.array(z.string()),
+  }),
+});
+
 /** Every JSON output, by the file name under docs/schemas (`<name>.schema.json`). */
 /** `passthru tune`: the /etc/sysctl.d plan, and what was written (nothing with --dry-run or when up to date). */
 export const TuneOutputSchema = z.object({ schemaVersion: SchemaVersion, dryRun: z.boolean(), plan: SysctlPlanSchema, written: z.array(z.string()) });
@@ -366,6 +391,7 @@ export const OUTPUT_SCHEMAS = {
   'baseline-diff': { schema: BaselineDiffOutputSchema, title: 'passthru baseline diff --format json (every change, and whether one breaks passthrough)' },
   report: { schema: ReportSchema, title: 'passthru report --format json (also embedded in the HTML report)' },
   snapshot: { schema: SnapshotOutputSchema, title: 'passthru snapshot --format json' },
+  rom: { schema: RomOutputSchema, title: 'passthru rom show|dump --format json' },
   audit: { schema: z.object({ schemaVersion: SchemaVersion }).extend(AuditReportSchema.shape), title: 'passthru audit --format json' },
   'fleet-status': { schema: FleetStatusSchema, title: 'passthru fleet status --format json' },
   tune: { schema: TuneOutputSchema, title: 'passthru tune --format json' },

@@ -26,3 +26,4 @@ export { runLspci, execaRunner, type Runner, type LspciOptions } from './LspciRu
 export { TopologyNodeSchema, buildTopology, walkTopology, type Topology, type TopologyNode } from './topology';
 export { keepsGroupViable, blockingEndpoints } from './groupViability';
 export { PlatformFunctionSchema, platformFunction, platformFunctionsOf, notPassable, type PlatformFunction } from './platformFunction';
+export { dumpOptionRom, formatRomImages, parseOptionRom, readOptionRom, MAX_ROM_BYTES, type OptionRom, type RomDump, type RomImage } from './optionRom';

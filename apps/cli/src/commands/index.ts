@@ -20,6 +20,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; load: () => Promise<Command
   { name: 'fleet', load: async () => (await import('./fleet')).fleetCommand },
   { name: 'baseline', load: async () => (await import('./baseline')).baselineCommand },
   { name: 'snapshot', load: async () => (await import('./snapshot')).snapshotCommand },
+  { name: 'rom', writesSysfs: true, load: async () => (await import('./rom')).romCommand },
   { name: 'report', load: async () => (await import('./report')).reportCommand },
   { name: 'export', load: async () => (await import('./export')).exportCommand },
   { name: 'completion', load: async () => (await import('./completion')).completionCommand },

@@ -82,6 +82,9 @@ function writeDevice(ctx: WriteContext, address: string, folder: string, attr: s
     case 'driver_override':
       writeDriverOverride(ctx.tree, file, data);
       return;
+    case 'rom':
+      // pci_write_rom: "0" disables reads of the ROM, anything else enables them; the ROM's bytes stay as they are.
+      return;
     case 'sriov_numvfs':
       writeSriovNumvfs(ctx, address, folder, data);
       return;
