@@ -20,6 +20,11 @@ scenario_inventory() {
   step list --view -- passthru list --format json
   step groups -- passthru groups --format json
   lspci -Dvmmnnk > "$STEPS/list/lspci" 2>&1
+  # Option ROMs through the kernel's sysfs (enable, read, disable): QEMU gives each e1000e the
+  # iPXE ROM (legacy + EFI), the bochs-display SeaVGABIOS (legacy only), the NVMe no ROM BAR.
+  step rom-nic -- passthru --format json rom dump $NIC1 "$STEPS/rom-nic/rom.bin"
+  step rom-card -- passthru --format json rom show $CARD
+  step rom-none -- passthru rom show $NVME
 }
 
 # bind refuses when vfio-pci cannot be loaded (exit 1, nothing written); with the module
