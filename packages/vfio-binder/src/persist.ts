@@ -1,10 +1,11 @@
-import { HostFsError, type HostFs } from '@passthru/hostfs';
+import type { HostFs } from '@passthru/hostfs';
 import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, unifiedPatch, type BootConfigEditPlan } from '@passthru/iommu-check';
 import { DeviceIdentitySchema, PCI_ADDRESS_SOURCE, identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
 import * as z from 'zod';
 import { VFIO_DRIVER } from './BindPlan';
 import { evaluateGuards } from './guards';
 import { Journal } from './Journal';
+import { checkFileWrites, missingFolders } from './plannedFiles';
 import { identityMismatch } from './restore';
 import { VfioBinderError } from './VfioBinderError';
 
@@ -283,23 +284,6 @@ export function planPersist(
   return { devices, boot: { ids, addresses }, changes, followUp: [...new Set(followUp)], warnings };
 }
 
-/**
- * Checks every file a plan will write (each change, its backup, and `extra` files such as a
- * record) before the first write of the command, sysfs included: refused (usage, nothing
- * written) naming the file when one cannot be written (HostFs.checkWritable).
- */
-export function checkFileWrites(host: HostFs, changes: FileChange[], extra: string[], doing: string): void {
-  const paths = [...changes.flatMap((c) => (c.backup && c.before !== null ? [c.backup, c.path] : [c.path])), ...extra];
-  for (const path of paths) {
-    try {
-      host.checkWritable(path);
-    } catch (error) {
-      if (!(error instanceof HostFsError)) throw error;
-      throw new VfioBinderError('usage', `Failed planning ${doing} via ${path}: ${error.message}`, { cause: error });
-    }
-  }
-}
-
 export function formatPersistPlan(plan: PersistPlan): string {
   const out: string[] = [];
   if (plan.changes.length === 0) out.push('Nothing to change: the binding already persists.');
@@ -310,14 +294,6 @@ export function formatPersistPlan(plan: PersistPlan): string {
   if (plan.followUp.length) out.push('', 'Then run (passthru runs them with --yes):', ...plan.followUp.map((f) => `  ${f}`));
   for (const w of plan.warnings) out.push(`warning: ${w}`);
   return `${out.join('\n')}\n`;
-}
-
-/** The folders above `file` that do not exist yet, nearest first. */
-export function missingFolders(host: HostFs, file: string): string[] {
-  const missing: string[] = [];
-  for (let folder = file.slice(0, file.lastIndexOf('/')); folder && !host.exists(folder); folder = folder.slice(0, folder.lastIndexOf('/')))
-    missing.push(folder);
-  return missing;
 }
 
 export type CommandRunner = (command: string) => Promise<{ exitCode: number; output: string }>;

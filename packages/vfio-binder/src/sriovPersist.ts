@@ -6,7 +6,8 @@
 import type { HostFs } from '@passthru/hostfs';
 import { unifiedPatch } from '@passthru/iommu-check';
 import type { PciDevice } from '@passthru/pci-discovery';
-import { checkFileWrites, type FileChange } from './persist';
+import type { FileChange } from './persist';
+import { checkFileWrites } from './plannedFiles';
 
 export const SYSTEMD_DIR = '/etc/systemd/system';
 
