@@ -37,7 +37,7 @@ export const romCommand: CommandSpec = {
   register(program, run) {
     const rom = program
       .command('rom')
-      .description("Read a device's option ROM through sysfs (enable, read, disable), parse its images (legacy x86, EFI), and dump it for a VM's romfile")
+      .description("Parse a device's option ROM (legacy x86, EFI images) and dump it for a VM's romfile")
       .addHelpText('after', '\nExamples:\n  passthru rom show 01:00.0\n  sudo passthru rom dump 01:00.0 ./gpu.rom');
     rom
       .command('show')
