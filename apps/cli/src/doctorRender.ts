@@ -3,7 +3,8 @@ import type { CliContext } from './context';
 import { headline, hostLine, STATUS_COLOUR } from './doctorHost';
 import { paint, renderTable } from './output';
 
-export function renderDoctor(ctx: CliContext, report: DoctorReport): string {
+/** The doctor's table; with --device, each asked device's readiness after it. */
+export function renderDoctor(ctx: CliContext, report: DoctorReport, asked: ReadonlyArray<{ address: string; status: string; summary: string }> = []): string {
   const out = ctx.out;
   const colour = (c: CheckResult): string => paint(out, STATUS_COLOUR[c.status], c.status);
   const v =
@@ -17,6 +18,11 @@ export function renderDoctor(ctx: CliContext, report: DoctorReport): string {
     ['STATUS', 'CHECK', 'SUMMARY'],
     report.checks.map((c) => [colour(c), c.id, c.summary]),
   );
+  if (asked.length > 0)
+    text += `\nReadiness:\n${renderTable(
+      ['DEVICE', 'STATUS', 'SUMMARY'],
+      asked.map((d) => [d.address, d.status, d.summary]),
+    )}`;
   if (ctx.options.verbose) {
     text += '\nEvidence:\n';
     for (const c of report.checks) text += `  ${c.id}:\n${c.evidence.map((e) => `    ${e}`).join('\n')}\n`;

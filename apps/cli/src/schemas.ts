@@ -243,6 +243,8 @@ export const ReportSchema = z.object({
   generatedAt: z.string(),
   passthruVersion: z.string(),
   root: z.string(),
+  verdict: VerdictSchema.describe("The host's verdict: its host checks (no device was asked about); the same doctor, export and fleet publish give"),
+  vmReadyGroups: z.array(z.number().int()).describe('IOMMU groups a VM can be given now (verdict usable, group ready, held by no other manager)'),
   topology: z.object({ roots: z.array(z.string()), nodes: z.array(TopologyNodeSchema) }),
   devices: z.array(ReportDeviceSchema),
   groups: z.array(ReportGroupSchema),
@@ -250,9 +252,7 @@ export const ReportSchema = z.object({
   guards: z.array(GuardFindingSchema),
   doctor: z
     .object({ verdict: VerdictSchema, host: HostIdentitySchema, checks: z.array(CheckResultSchema), absent: z.array(z.string()) })
-    .nullable()
-    .describe('The doctor report; null when the checks could not run (doctorError says why)'),
-  doctorError: z.string().optional(),
+    .describe("The host checks, as `passthru doctor` gives them; each device's own checks are under devices[].checks"),
   problems: z.array(ScanProblemSchema),
   cluster: ReportClusterSchema.optional().describe(
     "With --cluster: the LXD cluster as `fleet status` sees it (every member's state, published readiness and its age, devices, passthru's cluster groups); absent otherwise",
@@ -341,7 +341,13 @@ export const SriovOutputSchema = z.union([
 ]);
 export const BaselineSaveOutputSchema = z.object({ schemaVersion: SchemaVersion, file: z.string(), devices: z.number().int(), groups: z.number().int() });
 export const BaselineDiffOutputSchema = BaselineDiffSchema.extend({ schemaVersion: SchemaVersion });
-export const DoctorOutputSchema = DoctorReportSchema.extend({ schemaVersion: SchemaVersion });
+export const DoctorOutputSchema = DoctorReportSchema.omit({ examined: true }).extend({
+  schemaVersion: SchemaVersion,
+  devices: z
+    .array(z.object({ address: Address, status: z.enum(READINESS), summary: z.string() }))
+    .optional()
+    .describe("With --device: each asked device's readiness, the same report, export and fleet give"),
+});
 export const SnapshotOutputSchema = z.object({
   schemaVersion: SchemaVersion,
   outDir: z.string(),

@@ -28,7 +28,10 @@ interface Device {
   driver: string | null;
   iommuGroup: number | null;
   isBridge: boolean;
+  owner: { kind: string } | null;
 }
+/** Owners that are passthru itself: any other (libvirt, driverctl, vfio-pci without a journal record) competes with a VM placed here. */
+const OURS = new Set(['passthru', 'adopted']);
 
 async function json(...argv: string[]) {
   const r = await cli(...argv);
@@ -44,11 +47,14 @@ describe('passthru export agrees with doctor and groups', () => {
     const byAddress = new Map(devices.map((d) => [d.address, d]));
     const status = (id: string) => doctor.checks.find((c: { id: string }) => c.id === id)?.status;
     const readyVerdict = doctor.verdict === 'ready' || doctor.verdict === 'ready-with-warnings';
-    // A group is VM-ready when it holds no platform function, every endpoint is on vfio-pci,
-    // pci-stub or none, and at least one is on vfio-pci.
+    // A group is VM-ready when the verdict is usable, it holds no platform function, every
+    // endpoint is on vfio-pci, pci-stub or none, at least one is on vfio-pci, and no endpoint is
+    // held by a manager other than passthru.
     const vmReady = groups.filter(
       (g) =>
+        readyVerdict &&
         g.platformFunctions.length === 0 &&
+        g.endpoints.every((a) => byAddress.get(a)!.owner === null || OURS.has(byAddress.get(a)!.owner!.kind)) &&
         g.endpoints.length > 0 &&
         g.endpoints.every((a) => !byAddress.get(a)!.driver || VIABLE.has(byAddress.get(a)!.driver!)) &&
         g.endpoints.some((a) => byAddress.get(a)!.driver === 'vfio-pci'),

@@ -79,6 +79,23 @@ async function openReport(host: string, root = path.join(repo, 'fixtures/hosts',
 
 const json = async (...argv: string[]) => JSON.parse((await cli(...argv, '--format', 'json')).stdout);
 
+// A host whose GPU shares its group with the host's NIC, USB and SATA: the page must not open with
+// "not ready" (the host checks pass; the NVMe is bindable on its own), and the shared group is
+// one finding, not one per member.
+describe('report --html of amd-shared-group in Chromium', () => {
+  it('opens with the host verdict, and the shared group once', async () => {
+    const root = path.join(repo, 'fixtures/hosts', 'amd-shared-group');
+    const doctor = await json('--root', root, 'doctor');
+    const { page } = await openReport('amd-shared-group');
+    expect(await page.locator('#verdict b').innerText()).toBe(doctor.verdict);
+    expect(await page.locator('#app').innerText()).not.toContain('This host cannot pass devices through yet');
+    const findings = page.locator('section', { hasText: 'IOMMU groups that cannot pass as they are' }).locator('li');
+    expect(await findings.count()).toBe(1);
+    const text = await findings.first().innerText();
+    expect(text).toMatch(/^group 14 5 endpoint\(s\): 0000:06:00\.0 0000:06:00\.1 0000:07:00\.0 0000:08:00\.0 0000:09:00\.0 Group 14 is shared/);
+  });
+});
+
 describe.each(['intel-workstation', 'sriov-server'])('report --html of %s in Chromium', (host) => {
   it('shows every device and group, expands a VF list, and takes no network', async () => {
     const root = path.join(repo, 'fixtures/hosts', host);
@@ -136,11 +153,12 @@ describe.each(['intel-workstation', 'sriov-server'])('report --html of %s in Chr
     }
     expect(await page.locator('li.fn').count()).toBe(devices.length);
 
-    // The doctor ran against the fixture, and its checks are listed.
-    // (The report also asks about each device, so its verdict may be stricter than plain doctor's.)
+    // The doctor ran against the fixture, and its checks are listed; the page's verdict is doctor's.
     const embedded = JSON.parse(await page.evaluate(() => document.getElementById('passthru-data')!.textContent!));
-    expect(await page.locator('#doctor .badge').first().innerText()).toBe(embedded.doctor.verdict);
     const doctor = await json('--root', root, 'doctor');
+    expect(embedded.verdict).toBe(doctor.verdict);
+    expect(await page.locator('#doctor .badge').first().innerText()).toBe(doctor.verdict);
+    expect(await page.locator('#verdict b').innerText()).toBe(doctor.verdict);
     for (const c of doctor.checks as Array<{ id: string; status: string; summary: string }>) {
       const row = page.locator(`#doctor tr[data-check="${c.id}"]`);
       expect(await row.count(), c.id).toBe(1);

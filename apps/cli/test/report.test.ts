@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
-import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
+import { readHost } from '@passthru/vfio-binder';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReportSchema } from '../src/schemas';
 import { buildReport } from '../src/report/buildReport';
@@ -11,18 +11,9 @@ import { REPORT_SCRIPT } from '../src/report/reportScript';
 import { cleanFixtures, cli, fixtureCopy, repo } from './runCli';
 
 afterEach(cleanFixtures);
-const reportOf = (root: string, doctor?: Parameters<typeof buildReport>[0]['doctor']) => {
+const reportOf = (root: string) => {
   const host = new HostFs(root);
-  const { devices, problems } = scanPciDevices(host);
-  return buildReport({
-    host,
-    devices,
-    groups: readIommuGroups(host, devices),
-    problems,
-    version: 'test',
-    now: () => new Date(0),
-    ...(doctor ? { doctor } : {}),
-  });
+  return buildReport({ host, view: readHost(host, { examine: 'endpoints' }), version: 'test', now: () => new Date(0) });
 };
 const fixture = (name: string) => path.join(repo, 'fixtures/hosts', name);
 const status = (r: ReturnType<typeof reportOf>, a: string) => r.devices.find((d) => d.address === a)!.readiness.status;
@@ -37,7 +28,8 @@ describe('buildReport', () => {
     expect(status(r, '0000:00:01.0')).toBe('bridge');
     expect(r.groups.find((g) => g.id === 12)).toMatchObject({ viable: false, isolated: true, bound: 0, status: 'bindable' });
     expect(r.devices.find((d) => d.address === '0000:01:00.0')!.checks.map((c) => c.id)).toContain('group.viable.0000:01:00.0');
-    expect(r.doctor?.verdict).toBeDefined();
+    expect(r.verdict).toBe(r.doctor.verdict);
+    expect(r.doctor.checks.some((c) => c.id.endsWith('0000:01:00.0'))).toBe(false); // device checks live with their device
   });
 
   it('after a bind the group is viable and its functions ready', async () => {
@@ -60,13 +52,14 @@ describe('buildReport', () => {
     for (const a of none.ungrouped) expect(['no-group', 'bridge']).toContain(status(none, a));
   });
 
-  it('a failing doctor leaves a report that says why', () => {
-    const r = reportOf(fixture('intel-workstation'), () => {
-      throw new Error('boom');
-    });
-    expect(r.doctor).toBeNull();
-    expect(r.doctorError).toMatch(/boom/);
-    expect(ReportSchema.safeParse(r).success).toBe(true);
+  // The verdict is the host's (no device was asked about): a group shared with devices the host
+  // uses does not make the host not-ready; the group says so, once, in its own finding.
+  it('a shared group leaves the host verdict to the host checks; its FAILs stay with its devices', () => {
+    const r = reportOf(fixture('amd-shared-group'));
+    expect(r.verdict).toBe('ready-with-warnings');
+    const gpu = r.devices.find((d) => d.address === '0000:06:00.0')!;
+    expect(gpu.checks.find((c) => c.id === 'group.viable.0000:06:00.0')?.status).toBe('FAIL');
+    expect(r.doctor.checks.filter((c) => c.status === 'FAIL')).toEqual([]);
   });
 });
 

@@ -9,14 +9,19 @@ import { runCli } from '../src/cli';
 export const repo = path.resolve(__dirname, '../../..');
 
 /** Runs the CLI in-process with captured output; NO_COLOR so tables are plain text. */
-export async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWithEnv({}, ...argv);
+}
+
+/** `cli` with more environment (LXD_DIR, ...). */
+export async function cliWithEnv(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (c) => (out += c));
   stderr.on('data', (c) => (err += c));
-  const code = await runCli(argv, { stdout, stderr, env: { NO_COLOR: '1' } });
+  const code = await runCli(argv, { stdout, stderr, env: { NO_COLOR: '1', ...env } });
   return { code, stdout: out, stderr: err };
 }
 

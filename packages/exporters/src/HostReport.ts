@@ -66,6 +66,8 @@ export const ExportGroupSchema = z.object({
   viable: z.boolean(),
   platformFunctions: z.array(PlatformFunctionSchema),
   status: GroupStatusSchema,
+  /** A VM can be given it now: the verdict is usable, the group `ready`, and no other manager holds an endpoint of it. */
+  vmReady: z.boolean(),
 });
 export type ExportGroup = z.infer<typeof ExportGroupSchema>;
 

@@ -1,7 +1,7 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import { canonicalParamKey, parseCmdline, parseInterruptRemapping, runChecks, type DoctorReport } from '@passthru/iommu-check';
-import { readIommuGroups, scanPciDevices, type PciScan } from '@passthru/pci-discovery';
-import { hostReadiness, VFIO_DRIVER, type DeviceStatus } from '@passthru/vfio-binder';
+import { canonicalParamKey, parseCmdline, parseInterruptRemapping } from '@passthru/iommu-check';
+import { scanPciDevices, type PciScan } from '@passthru/pci-discovery';
+import { readHost, VFIO_DRIVER, type DeviceStatus, type HostView } from '@passthru/vfio-binder';
 import { ExportersError } from './ExportersError';
 import { HostReportSchema, type DeviceReadiness, type ExportDevice, type ExportGroup, type HostReport } from './HostReport';
 
@@ -20,8 +20,6 @@ const PUBLISHED: Record<DeviceStatus, DeviceReadiness> = {
 export interface ReadHostReportOptions {
   /** A scan already made (the CLI's, with names and its problems said on stderr). */
   scan?: PciScan;
-  /** The doctor checks (default: `passthru doctor`'s, with no --device, on the scan given). */
-  doctor?: (host: HostFs, scan: PciScan) => DoctorReport;
 }
 
 function readOptional(host: HostFs, path: string): string | undefined {
@@ -34,10 +32,10 @@ function readOptional(host: HostFs, path: string): string | undefined {
 }
 
 /**
- * The host as the renderers see it: the scan, each group's and device's readiness as
- * vfio-binder's `hostReadiness` judges it (the one judgement the report, the exporters and
- * fleet share: viability, platform functions, owners, guards), and `passthru doctor`'s checks
- * and verdict (no --device: the same verdict `passthru doctor` prints). `now` is the scan time.
+ * The host as the renderers see it: vfio-binder's read model (`readHost`: the scan, each group's
+ * and device's readiness, the host checks and THE verdict, the VM-ready groups), the same that
+ * `doctor`, `report` and `fleet publish` render, cut down to what the exporters publish.
+ * `now` is the scan time.
  */
 export function readHostReport(host: HostFs, options: ReadHostReportOptions = {}, now: () => Date = () => new Date()): HostReport {
   const scannedAt = now();
@@ -48,15 +46,14 @@ export function readHostReport(host: HostFs, options: ReadHostReportOptions = {}
     if (!(error instanceof HostFsError)) throw error;
     scan = { devices: [], problems: [{ address: '/sys/bus/pci/devices', message: error.message }] };
   }
-  const { devices } = scan;
-  const doctor = (options.doctor ?? ((h, s) => runChecks(h, { devices: [], scan: s })))(host, scan);
-  let groups: ReturnType<typeof readIommuGroups>;
+  let view: HostView;
   try {
-    groups = readIommuGroups(host, devices);
+    view = readHost(host, { scan });
   } catch (error) {
-    throw new ExportersError(`Failed reading IOMMU groups via ${host.root}/sys/kernel/iommu_groups: ${(error as Error).message}`, { cause: error });
+    if (!(error instanceof HostFsError)) throw error;
+    throw new ExportersError(`Failed reading IOMMU groups via ${host.root}/sys/kernel/iommu_groups: ${error.message}`, { cause: error });
   }
-  const readiness = hostReadiness(host, { devices, groups });
+  const { devices, readiness, doctor } = view;
   const exportGroups: ExportGroup[] = readiness.groups.map((g) => ({
     id: g.id,
     devices: g.devices,
@@ -65,6 +62,7 @@ export function readHostReport(host: HostFs, options: ReadHostReportOptions = {}
     viable: g.viable,
     platformFunctions: g.platformFunctions,
     status: g.status,
+    vmReady: view.vmReadyGroups.includes(g.id),
   }));
 
   const exportDevices: ExportDevice[] = devices.map((d, i) => {
@@ -94,7 +92,7 @@ export function readHostReport(host: HostFs, options: ReadHostReportOptions = {}
   const iommuEnabled = status('iommu.kernel') === 'PASS';
   const report: HostReport = {
     scannedAt: scannedAt.toISOString(),
-    verdict: doctor.verdict,
+    verdict: view.verdict,
     checks: doctor.checks.map((c) => ({ id: c.id, status: c.status, summary: c.summary })),
     facts: {
       iommuEnabled,

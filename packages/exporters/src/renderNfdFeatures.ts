@@ -35,12 +35,12 @@ function count(keys: string[]): Map<string, number> {
  */
 export function nfdLabels(report: HostReport): Array<[string, string]> {
   const byAddress = new Map(report.devices.map((d) => [d.address, d]));
-  const primaries = (status: string) =>
+  const primaries = (wanted: (g: HostReport['groups'][number]) => boolean) =>
     report.groups
-      .filter((g) => g.status === status)
+      .filter(wanted)
       .map((g) => primaryOf(g, byAddress))
       .filter((d) => d !== undefined);
-  const ready = primaries('ready');
+  const ready = primaries((g) => g.vmReady);
   const labels: Array<[string, string]> = [
     ['iommu.enabled', String(report.facts.iommuEnabled)],
     ['irq.remapping', String(report.facts.interruptRemapping)],
@@ -49,7 +49,7 @@ export function nfdLabels(report: HostReport): Array<[string, string]> {
     ['ready', String(report.verdict === 'ready' || report.verdict === 'ready-with-warnings')],
     ['verdict', report.verdict],
     ['vm-ready-groups', String(ready.length)],
-    ['bindable-groups', String(primaries('bindable').length)],
+    ['bindable-groups', String(primaries((g) => g.status === 'bindable').length)],
   ];
   for (const [cls, n] of count(ready.map((d) => deviceClassOf(d.class)))) labels.push([`vm-ready-groups.${cls}`, String(n)]);
   for (const [ids, n] of count(ready.map((d) => `${d.vendorId}-${d.deviceId}`))) labels.push([`vm-ready-groups.${ids}`, String(n)]);

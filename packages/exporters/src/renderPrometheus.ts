@@ -107,8 +107,8 @@ export function prometheusFamilies(report: HostReport): Family[] {
     },
     {
       name: 'passthru_vm_ready_groups',
-      help: 'IOMMU groups ready for a VM (viable, on vfio-pci, no platform function).',
-      samples: [[{}, report.groups.filter((g) => g.status === 'ready').length]],
+      help: 'IOMMU groups a VM can be given now: the verdict is ready or ready-with-warnings, the group ready (viable, on vfio-pci, no platform function) and held by no other manager.',
+      samples: [[{}, report.groups.filter((g) => g.vmReady).length]],
     },
     { name: 'passthru_scan_timestamp_seconds', help: 'When passthru read the host (Unix time).', samples: [[{}, Date.parse(report.scannedAt) / 1000]] },
   ];

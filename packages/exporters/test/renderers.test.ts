@@ -128,12 +128,25 @@ describe('renderNfdFeatures', () => {
     expect(labels.get('passthru.io/vfio.ready')).toBe(String(report.facts.vfioReady));
     expect(labels.get('passthru.io/verdict')).toBe(report.verdict);
     expect(labels.get('passthru.io/ready')).toBe(String(report.verdict === 'ready' || report.verdict === 'ready-with-warnings'));
-    expect(labels.get('passthru.io/vm-ready-groups')).toBe(String(report.groups.filter((g) => g.status === 'ready').length));
+    expect(labels.get('passthru.io/vm-ready-groups')).toBe(String(report.groups.filter((g) => g.vmReady).length));
+  });
+
+  // VM-ready is the read model's: a `ready` group that another manager holds (vfio-pci without
+  // passthru's journal) is ready, but a VM placed here would compete with that manager.
+  it('a ready group another manager holds is not VM-ready; the same group bound by passthru is', () => {
+    const behind = copy('intel-workstation');
+    for (const a of ['0000:01:00.0', '0000:01:00.1', '0000:01:00.2', '0000:01:00.3']) bindBehindPassthrusBack(behind.host, a);
+    const held = readHostReport(behind.host, {}, at);
+    expect(held.groups.find((g) => g.id === 12)).toMatchObject({ status: 'ready', vmReady: false });
+    expect(parseNfdFeatureFile(renderNfdFeatures(held), NOW).labels.get('passthru.io/vm-ready-groups')).toBe('0');
+    expect(parseExposition(renderPrometheus(held)).samples.find((s) => s.name === 'passthru_vm_ready_groups')?.value).toBe(0);
   });
 
   it('counts a VM-ready group once, under the class and vendor-device of its primary function', () => {
     const { host } = copy('intel-workstation');
-    for (const a of ['0000:01:00.0', '0000:01:00.1', '0000:01:00.2', '0000:01:00.3']) bindBehindPassthrusBack(host, a);
+    const { devices } = scanPciDevices(host);
+    const state = { devices, groups: readIommuGroups(host, devices) };
+    expect(bindDevices(host, state, { targets: [parseTarget('group:12')] }, { verifyTimeoutMs: 0, sleep: () => {} }).status).toBe('applied');
     const { labels } = parseNfdFeatureFile(renderNfdFeatures(readHostReport(host, {}, at)), NOW);
     expect(labels.get('passthru.io/vm-ready-groups')).toBe('1');
     expect(labels.get('passthru.io/vm-ready-groups.gpu')).toBe('1');
@@ -163,6 +176,7 @@ describe('renderNfdFeatures', () => {
         viable: true,
         platformFunctions: [],
         status: 'ready' as const,
+        vmReady: true,
       })),
     };
     expect(() => renderNfdFeatures(big)).toThrow(ExportersError);

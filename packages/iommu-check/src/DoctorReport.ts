@@ -50,6 +50,8 @@ export const DoctorReportSchema = z.object({
   checks: z.array(CheckResultSchema),
   /** Evidence layers absent from the tree (/proc/cpuinfo, /proc/cmdline, /sys/firmware, /sys/kernel, /sys/kernel/iommu_groups): the checks that need them are SKIP "not in this tree". */
   absent: z.array(z.string()),
+  /** The device checks of `examine`d devices: information, outside `checks` and the verdict. */
+  examined: z.array(CheckResultSchema).optional(),
 });
 export type DoctorReport = z.infer<typeof DoctorReportSchema>;
 

@@ -27,8 +27,13 @@ import { IommuCheckError } from './IommuCheckError';
 export { EVIDENCE_LAYERS, type EvidenceLayer } from './checks/evidence';
 
 export interface RunChecksOptions {
-  /** Addresses to check for passthrough (`0000:01:00.0` or `01:00.0`): adds group.viable.*, acs.* and reset.*. */
+  /** Addresses to check for passthrough (`0000:01:00.0` or `01:00.0`): adds group.viable.*, acs.* and reset.*; their checks count in the verdict. */
   devices?: string[];
+  /**
+   * Addresses whose device checks are wanted as information only (the report shows them per
+   * device): they go to `examined`, never into `checks`, the host checks or the verdict.
+   */
+  examine?: string[];
   /** Distribution family for remediation commands; read from /etc/os-release when absent. */
   distro?: Distro;
   /** A scan already made (with device names); scanned here when absent. */
@@ -75,17 +80,27 @@ function hostIdentity(f: Facts, options: RunChecksOptions): HostIdentity {
  * addresses throw IommuCheckError (the CLI turns that into a usage error before any check).
  */
 export function runChecks(host: HostFs, options: RunChecksOptions = {}): DoctorReport {
-  const addresses: string[] = [];
-  for (const raw of options.devices ?? []) {
-    const a = normalizePciAddress(raw);
-    if (a === undefined) throw new IommuCheckError('checking', 'device', raw, 'not a PCI address (expected 0000:01:00.0 or 01:00.0)');
-    if (!addresses.includes(a)) addresses.push(a);
-  }
-  addresses.sort(compareAddresses);
+  const addresses = normalized(options.devices ?? []);
   const f = gatherFacts(host, options);
   const asked = addresses.map((a) => f.byAddress.get(a)).filter((d): d is PciDevice => d !== undefined);
   const checks: CheckResult[] = HOST_CHECKS.map((c) => c(f, asked));
   for (const a of addresses) checks.push(...DEVICE_CHECKS.map((c) => c(f, a)));
   const absent = EVIDENCE_LAYERS.filter((l) => f.absent.has(l));
-  return DoctorReportSchema.parse({ verdict: verdictOf(checks, absent), host: hostIdentity(f, options), checks, absent });
+  const report: DoctorReport = { verdict: verdictOf(checks, absent), host: hostIdentity(f, options), checks, absent };
+  if (options.examine) {
+    const more = normalized(options.examine).filter((a) => !addresses.includes(a));
+    report.examined = more.flatMap((a) => DEVICE_CHECKS.map((c) => c(f, a)));
+  }
+  return DoctorReportSchema.parse(report);
+}
+
+/** Distinct PCI addresses in address order; one that is not an address throws IommuCheckError. */
+function normalized(raw: readonly string[]): string[] {
+  const addresses: string[] = [];
+  for (const r of raw) {
+    const a = normalizePciAddress(r);
+    if (a === undefined) throw new IommuCheckError('checking', 'device', r, 'not a PCI address (expected 0000:01:00.0 or 01:00.0)');
+    if (!addresses.includes(a)) addresses.push(a);
+  }
+  return addresses.sort(compareAddresses);
 }

@@ -12,6 +12,7 @@ export { restoreDevices, type RestoreRequest, type RestoreOutcome } from './rest
 export { repairJournal, setAsideNote, type RepairOutcome, type SetAside } from './repairJournal';
 export { persistDevices, type PersistRequest, type PersistOutcome } from './persistDevices';
 export { hostReadiness, type HostReadiness, type GroupReadiness, type DeviceReadiness, type GroupStatus, type DeviceStatus } from './hostReadiness';
+export { readHost, examinedEndpoints, isUsable, type HostView, type ReadHostOptions } from './readHost';
 export { planBind, formatPlan, VFIO_DRIVER, type BindPlan, type PlannedDevice, type PlannedGroup, type PlannedWrite } from './BindPlan';
 export { applyBind, type ApplyOptions, type ApplyResult, type DeviceOutcome } from './applyBind';
 export { planRestore, applyRestore, formatRestorePlan, leftLines, type RestorePlan, type RestoreResult, type RestoreOptions } from './restore';

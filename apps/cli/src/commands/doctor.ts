@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { HostFsError } from '@passthru/hostfs';
 import { normalizePciAddress, type PciScan } from '@passthru/pci-discovery';
-import { runChecks, type DoctorReport, type RunChecksOptions } from '@passthru/iommu-check';
+import { readHost, type ReadHostOptions } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
 import { CliError, EXIT } from '../CliError';
 import { liveIdentity } from '../doctorHost';
@@ -37,16 +37,28 @@ export const doctorCommand: CommandSpec = {
             if (!(error instanceof HostFsError)) throw error;
             scan = { devices: [], problems: [{ address: '/sys/bus/pci/devices', message: error.message }] };
           }
-          const checkOptions: RunChecksOptions = { devices, scan };
-          if (ctx.host.isLive) checkOptions.identity = await liveIdentity(ctx);
-          const report: DoctorReport = runChecks(ctx.host, checkOptions);
+          const readOptions: ReadHostOptions = { asked: devices, scan };
+          if (ctx.host.isLive) readOptions.identity = await liveIdentity(ctx);
+          const view = readHost(ctx.host, readOptions);
+          const report = view.doctor;
+          // The asked devices' readiness, as report, export and fleet give it.
+          const asked = (devices.length ? view.readiness.devices : [])
+            .filter((r) => devices.includes(r.address))
+            .map(({ address, status, summary }) => ({ address, status, summary }));
           if (scan.devices.length === 0) {
             ctx.note(
               `passthru: no PCI devices readable under ${ctx.host.isLive ? '' : ctx.host.root}/sys/bus/pci/devices (no PCI bus here, or reading is denied); to see a full report try: passthru --root fixtures/hosts/intel-workstation doctor`,
             );
           }
-          if (ctx.format === 'json') printJson(ctx.out, { verdict: report.verdict, host: report.host, checks: report.checks, absent: report.absent });
-          else ctx.out.stdout.write(renderDoctor(ctx, report));
+          if (ctx.format === 'json')
+            printJson(ctx.out, {
+              verdict: report.verdict,
+              host: report.host,
+              checks: report.checks,
+              absent: report.absent,
+              ...(devices.length ? { devices: asked } : {}),
+            });
+          else ctx.out.stdout.write(renderDoctor(ctx, report, asked));
           // incomplete exits 1 like not-ready: readiness is not shown, and `doctor && bind` must stop.
           return report.verdict === 'not-ready' || report.verdict === 'incomplete' ? EXIT.failed : EXIT.ok;
         }),

@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { writeOutputFile } from '@passthru/hostfs';
-import { readIommuGroups } from '@passthru/pci-discovery';
+import { readHost } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../command';
 import { CliError, EXIT } from '../CliError';
 import { scanHost } from '../names';
@@ -32,16 +32,8 @@ export const reportCommand: CommandSpec = {
           if (!options.html && ctx.format !== 'json') throw new CliError('report needs --html FILE (or --format json for the data)', EXIT.usage);
           const started = Date.now();
           const cluster = options.cluster ? await readCluster(ctx) : undefined;
-          const scan = await scanHost(ctx);
-          const report = buildReport({
-            host: ctx.host,
-            devices: scan.devices,
-            groups: readIommuGroups(ctx.host, scan.devices),
-            problems: scan.problems,
-            version,
-            ...(cluster ? { cluster } : {}),
-          });
-          if (report.doctorError) ctx.note(`passthru: warning: ${report.doctorError}`);
+          const view = readHost(ctx.host, { scan: await scanHost(ctx), examine: 'endpoints' });
+          const report = buildReport({ host: ctx.host, view, version, ...(cluster ? { cluster } : {}) });
           if (options.html) {
             const html = renderHtml(report);
             if (options.html === '-') ctx.out.raw.stdout.write(html);
@@ -57,12 +49,10 @@ export const reportCommand: CommandSpec = {
             ctx.verbose(`report built in ${Date.now() - started} ms, ${html.length} bytes`);
             if (options.html !== '-' && ctx.format !== 'json') {
               const counts = (s: string) => report.devices.filter((d) => d.readiness.status === s).length;
-              const verdict = report.doctor
-                ? paint(ctx.out, report.doctor.verdict === 'ready' ? 'green' : report.doctor.verdict === 'not-ready' ? 'red' : 'yellow', report.doctor.verdict)
-                : 'not run';
+              const verdict = paint(ctx.out, report.verdict === 'ready' ? 'green' : report.verdict === 'not-ready' ? 'red' : 'yellow', report.verdict);
               ctx.out.stdout.write(
                 `Wrote ${options.html} (${Math.round(html.length / 1024)} KiB): ${report.devices.length} PCI functions, ${report.groups.length} IOMMU groups; ` +
-                  `${counts('ready')} ready, ${counts('bindable') + counts('shared-group')} bindable, ${counts('guarded')} guarded, ${counts('not-passable')} not passable (platform), ${counts('no-group')} without a group; doctor: ${verdict}${cluster ? `; ${clusterSummary(cluster)}` : ''}.\n`,
+                  `${counts('ready')} ready, ${counts('bindable') + counts('shared-group')} bindable, ${counts('guarded')} guarded, ${counts('not-passable')} not passable (platform), ${counts('no-group')} without a group; host verdict: ${verdict}${cluster ? `; ${clusterSummary(cluster)}` : ''}.\n`,
               );
             }
           }

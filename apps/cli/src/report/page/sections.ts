@@ -3,7 +3,7 @@ import type { Report } from '../../schemas';
 import type { PageData } from './data';
 import { GROUP_STATUS, add, badge, code, el, groupBadge, nameOf, text } from './dom';
 
-type Check = NonNullable<Report['doctor']>['checks'][number];
+type Check = Report['doctor']['checks'][number];
 
 export function cards({ report }: PageData): HTMLElement {
   const counts: Record<string, number> = {};
@@ -21,8 +21,7 @@ export function cards({ report }: PageData): HTMLElement {
   card((counts.guarded ?? 0) + (counts['group-not-viable'] ?? 0), 'guarded / not viable');
   card(counts['no-group'] ?? 0, 'without IOMMU group');
   card(counts['not-passable'] ?? 0, 'not passable (platform)');
-  if (report.doctor) card(report.doctor.verdict, 'doctor verdict', `verdict-${report.doctor.verdict}`).id = 'verdict';
-  else card('n/a', 'doctor checks not run');
+  card(report.verdict, 'host verdict', `verdict-${report.verdict}`).id = 'verdict';
   return box;
 }
 
@@ -92,14 +91,10 @@ function checkTable(checks: Check[]): HTMLTableElement {
   return add(el('table'), head('Status', 'Check', 'Finding, evidence and fix'), body);
 }
 
-/** A check about one device ends in its PCI address. */
-const PER_DEVICE = /[0-9a-f]{4,8}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/;
-
 export function doctorSection({ report }: PageData): HTMLElement {
   const s = el('section');
   s.id = 'doctor';
   add(s, el('h2', null, 'Doctor checks'));
-  if (!report.doctor) return add(s, el('p', 'empty', report.doctorError || 'The doctor checks were not run.'));
   const h = report.doctor.host;
   const facts = [
     h.cpuModel || h.cpuVendor,
@@ -111,10 +106,9 @@ export function doctorSection({ report }: PageData): HTMLElement {
   ]
     .filter(Boolean)
     .join(' · ');
-  add(s, add(el('p'), badge(report.doctor.verdict, report.doctor.verdict), text(`  ${facts}`)));
-  const hostChecks = report.doctor.checks.filter((c) => !PER_DEVICE.test(c.id));
-  const deviceChecks = report.doctor.checks.filter((c) => PER_DEVICE.test(c.id));
-  add(s, checkTable(hostChecks));
+  add(s, add(el('p'), badge(report.verdict, report.verdict), text(`  ${facts}`)));
+  const deviceChecks = report.devices.flatMap((d) => d.checks);
+  add(s, checkTable(report.doctor.checks));
   if (deviceChecks.length) {
     const bad = deviceChecks.filter((c) => c.status === 'FAIL' || c.status === 'WARN');
     const more = el('details', 'more');
@@ -132,7 +126,11 @@ export function doctorSection({ report }: PageData): HTMLElement {
   return s;
 }
 
-/** Devices the scan could not read, and the FAILs of a not-ready host: shown first. */
+/**
+ * Shown first: devices the scan could not read, the FAILs of a not-ready host, and the IOMMU
+ * groups whose devices cannot pass as they are: one paragraph per group (the finding of its
+ * first endpoint; the others share it), not one per member.
+ */
 export function warningSections({ report }: PageData): HTMLElement[] {
   const out: HTMLElement[] = [];
   if (report.problems.length)
@@ -143,15 +141,41 @@ export function warningSections({ report }: PageData): HTMLElement[] {
         add(el('ul'), ...report.problems.map((p) => add(el('li'), code(p.address), text(` ${p.message}`)))),
       ),
     );
-  if (report.doctor?.verdict === 'not-ready') {
+  if (report.verdict === 'not-ready') {
     const fails = report.doctor.checks.filter((c) => c.status === 'FAIL');
     out.push(
       add(
         el('section'),
         add(el('h2'), badge('not-ready', 'not ready'), text(' This host cannot pass devices through yet')),
-        add(el('ul'), ...fails.slice(0, 6).map((c) => add(el('li'), code(c.id), text(` ${c.summary}`)))),
+        add(el('ul'), ...fails.map((c) => add(el('li'), code(c.id), text(` ${c.summary}`)))),
       ),
     );
   }
+  const blocked = groupFindings(report);
+  if (blocked.length)
+    out.push(
+      add(
+        el('section'),
+        el('h2', null, `IOMMU groups that cannot pass as they are (${blocked.length})`),
+        add(
+          el('ul'),
+          ...blocked.map(({ group, members, check }) =>
+            add(el('li'), groupBadge(group), text(` ${members.length} endpoint(s): `), code(members.join(' ')), text(` ${check.summary}`)),
+          ),
+        ),
+      ),
+    );
   return out;
+}
+
+/** Per IOMMU group, the first FAILing group.viable check of its endpoints (they all say the same of the group). */
+function groupFindings(report: Report): Array<{ group: number; members: string[]; check: Check }> {
+  const found = new Map<number, { group: number; members: string[]; check: Check }>();
+  for (const d of report.devices) {
+    const check = d.checks.find((c) => c.status === 'FAIL' && c.id.startsWith('group.viable.'));
+    if (d.iommuGroup === null || !check || found.has(d.iommuGroup)) continue;
+    const members = report.groups.find((g) => g.id === d.iommuGroup)?.endpoints ?? [d.address];
+    found.set(d.iommuGroup, { group: d.iommuGroup, members, check });
+  }
+  return [...found.values()].sort((a, b) => a.group - b.group);
 }
