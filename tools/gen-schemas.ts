@@ -1,11 +1,11 @@
 // Writes docs/schemas/<output>.schema.json: the JSON Schema (draft 2020-12) of every JSON output
-// of the CLI, generated from the zod schemas in apps/cli/src/schemas.ts. `--check` writes nothing
+// of the CLI, generated from the zod schemas listed in apps/cli/src/commands/outputs.ts. `--check` writes nothing
 // and exits 1 when a committed file differs (apps/cli/test/report.schemas.test.ts asserts the same).
 // Usage: npx tsx tools/gen-schemas.ts [--check]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OUTPUT_SCHEMAS, jsonSchemaOf } from '../apps/cli/src/schemas';
+import { OUTPUT_SCHEMAS, jsonSchemaOf } from '../apps/cli/src/commands/outputs';
 
 export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../docs/schemas');
 

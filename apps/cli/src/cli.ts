@@ -4,7 +4,7 @@ import type { CommandAction } from './command';
 import { loadCommands, writesSysfs } from './commands/index';
 import type { CommandSpec } from './command';
 import { createContext, type CliIo, type GlobalOptions, type KernelFactory, type OutputFormat } from './context';
-import { printable } from './output';
+import { printable } from './render/output';
 import { version } from './version';
 
 const HELP_EXAMPLES = `

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { HostFs, errnoOf, type SimulatedKernelWriter } from '@passthru/hostfs';
 import { CliError, EXIT } from './CliError';
-import { printableStream, wantsColor, type Output } from './output';
+import { printableStream, wantsColor, type Output } from './render/output';
 
 /** Options every command takes (docs/architecture.md: the CLI contract). */
 export interface GlobalOptions {
@@ -115,3 +115,8 @@ export function createContext(
     },
   };
 }
+
+/** Live changes need --yes: this machine's drivers are about to move (a use case's consent callback). */
+export const consent = (ctx: CliContext, yes: boolean | undefined) => () => !ctx.host.isLive || Boolean(yes);
+export const consentRefused = (what: string) =>
+  new CliError(`${what} changes drivers on this machine: re-run with --yes to proceed, or --dry-run to see the plan`, EXIT.usage);

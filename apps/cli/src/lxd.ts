@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { LxdClient, type AttachPlan } from '@passthru/lxd-device-attach';
+import { LxdClient } from '@passthru/lxd-device-attach';
 import { CliError, EXIT } from './CliError';
 import type { CliContext } from './context';
 
@@ -36,18 +36,4 @@ export function lxdClientFor(ctx: CliContext): { client: LxdClient; remote: bool
   const client = LxdClient.local(env);
   ctx.verbose(`LXD via ${client.via}`);
   return { client, remote: false };
-}
-
-export function formatAttachPlan(plan: AttachPlan, via: string): string {
-  const config = Object.entries(plan.device)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
-  return [
-    `attach ${plan.deviceName} to ${plan.instanceType} ${plan.instance} (project ${plan.project}, ${plan.instanceStatus})`,
-    `  device: ${config}`,
-    ...plan.notes.map((n) => `  ${n}`),
-    ...plan.warnings.map((w) => `  warning: ${w}`),
-    `  write: GET instance -> PUT /1.0/instances/${plan.instance} with If-Match (ETag) via ${via} -> re-read and verify`,
-    '',
-  ].join('\n');
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BaselineDiffOutputSchema, BaselineSaveOutputSchema } from '../src/schemas';
+import { BaselineDiffOutputSchema, BaselineSaveOutputSchema } from '../src/commands/outputs';
 import { cli, repo } from './runCli';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-baseline-'));

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DoctorOutputSchema, GroupsOutputSchema, ListOutputSchema, ReportSchema } from '../src/schemas';
+import { DoctorOutputSchema, GroupsOutputSchema, ListOutputSchema, ReportSchema } from '../src/commands/outputs';
 import { cleanFixtures, cli, driverOf, fixtureCopy, kernelWrites, repo } from './runCli';
 
 afterEach(cleanFixtures);

@@ -2,7 +2,7 @@
 // JSON.stringify(value, null, 2) (with DEL, C1 and bidi controls as \u escapes), whatever the shape.
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, printJson, type Output } from '../src/output';
+import { SCHEMA_VERSION, printJson, type Output } from '../src/render/output';
 
 function printed(value: object): { text: string; writes: number } {
   const stdout = new PassThrough();

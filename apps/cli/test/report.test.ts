@@ -4,10 +4,10 @@ import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
 import { readHost } from '@passthru/vfio-binder';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ReportSchema } from '../src/schemas';
-import { buildReport } from '../src/report/buildReport';
-import { embedJson, renderHtml } from '../src/report/renderHtml';
-import { REPORT_SCRIPT } from '../src/report/reportScript';
+import { ReportSchema } from '../src/commands/outputs';
+import { buildReport } from '../src/commands/report/buildReport';
+import { embedJson, renderHtml } from '../src/commands/report/renderHtml';
+import { REPORT_SCRIPT } from '../src/commands/report/script';
 import { cleanFixtures, cli, fixtureCopy, repo } from './runCli';
 
 afterEach(cleanFixtures);

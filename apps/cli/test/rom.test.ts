@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { romImage } from '../../../packages/pci-discovery/test/romImage';
-import { RomOutputSchema } from '../src/schemas';
+import { RomOutputSchema } from '../src/commands/outputs';
 import { cleanFixtures, cli, fixtureCopy, kernelWrites, treeSnapshot } from './runCli';
 
 afterEach(cleanFixtures);

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SriovOutputSchema } from '../src/schemas';
+import { SriovOutputSchema } from '../src/commands/outputs';
 import { cleanFixtures, cli, fixtureCopy, kernelWrites, treeSnapshot } from './runCli';
 
 afterEach(cleanFixtures);

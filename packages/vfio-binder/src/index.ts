@@ -35,3 +35,27 @@ export {
 } from './sriov';
 export { sriovUnitText, sriovUnitName, type SriovPersistPlan } from './sriovPersist';
 export { formatSriovRestorePlan, type SriovRestorePlan, type SriovRestoreResult } from './sriovRestore';
+export {
+  AddressSchema,
+  GuardFindingSchema,
+  DeviceOwnerSchema,
+  PlannedWriteSchema,
+  PlannedDeviceSchema,
+  BindPlanSchema,
+  DeviceOutcomeSchema,
+  ApplyResultSchema,
+  JournalDeviceSchema,
+  LeftOnVfioSchema,
+  ForeignDevicesSchema,
+  RestorePlanSchema,
+  RestoreResultSchema,
+  RecoveryResultSchema,
+  SriovGuardFindingSchema,
+  SriovRestorePlanSchema,
+  SriovRestoreResultSchema,
+  RecoveryPlanSchema,
+  FileChangeSchema,
+  PersistPlanSchema,
+  SriovPlanSchema,
+  SriovResultSchema,
+} from './outputSchemas';

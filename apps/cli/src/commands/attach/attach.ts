@@ -1,0 +1,69 @@
+import { Option } from 'commander';
+import { planClusterAttach } from '@passthru/fleet';
+import { ATTACH_TYPES, applyAttach, lxcConfigLines, resolveTarget, type AttachType } from '@passthru/lxd-device-attach';
+import type { CommandSpec } from '../../command';
+import { CliError, EXIT } from '../../CliError';
+import { lxdClientFor } from '../../lxd';
+import { formatAttachPlan } from './render';
+import { printJson } from '../../render/output';
+
+interface AttachOptions {
+  type: AttachType;
+  name?: string;
+  project?: string;
+  dryRun?: boolean;
+  lxcConfig?: boolean;
+}
+
+export const attachCommand: CommandSpec = {
+  register(program, run) {
+    program
+      .command('attach')
+      .description(
+        'Give a host device to an LXD instance (gpu, pci, nic or usb device), checked, with ETag and verify; in a cluster, on the member the instance lives on',
+      )
+      .argument('<instance>', 'LXD instance (or, with --lxc-config, the plain LXC container)')
+      .argument('<target>', 'PCI address (0000:01:00.0 or 01:00.0), vendor:device, a network interface, or USB vendor:product with --type usb')
+      .addOption(new Option('--type <type>', 'LXD device type; auto chooses from the device and the instance type').choices([...ATTACH_TYPES]).default('auto'))
+      .option('--name <dev>', 'device name in the instance (default: gpu-0000-01-00-0, nic-<iface>, ...)')
+      .option('--project <project>', 'LXD project')
+      .option('--dry-run', 'check everything and print the change; write nothing')
+      .option('--lxc-config', 'print lxc.cgroup2.devices.allow / lxc.mount.entry lines for plain LXC (no LXD contact)')
+      .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
+      .addHelpText(
+        'after',
+        "\nExamples:\n  passthru attach c1 01:00.0 --dry-run\n  passthru attach vm1 0000:01:00.0 --type pci\n  passthru attach c1 enp5s0f0v1\n  passthru attach c1 046d:c52b --type usb\n  passthru attach mylxc 01:00.0 --lxc-config >> /var/lib/lxc/mylxc/config\n\nLXD cluster: an instance on another member is checked against that member's devices (LXD resources) and the readiness it published (passthru fleet publish there); passthru fleet place gpu picks a member.\n\nRemote LXD: PASSTHRU_LXD_URL=https://host:8443 PASSTHRU_LXD_CERT=client.crt PASSTHRU_LXD_KEY=client.key [PASSTHRU_LXD_SERVER_CERT=server.crt]",
+      )
+      .action(
+        run<AttachOptions>(async (ctx, options, args) => {
+          const [instance, target] = args as [string, string];
+          if (options.lxcConfig) {
+            if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(instance)) throw new CliError(`not a valid container name: ${JSON.stringify(instance)}`);
+            const config = lxcConfigLines(ctx.host, resolveTarget(ctx.host, target, options.type), instance);
+            if (ctx.format === 'json') printJson(ctx.out, { container: instance, target, ...config });
+            else ctx.out.stdout.write(`${config.lines.join('\n')}\n`);
+            return EXIT.ok;
+          }
+          const { client, remote } = lxdClientFor(ctx);
+          // In a cluster an instance on another member is checked against that member's devices and published readiness.
+          const request = {
+            instance,
+            target,
+            type: options.type,
+            ...(options.name ? { name: options.name } : {}),
+            ...(options.project ? { project: options.project } : {}),
+          };
+          const plan = await planClusterAttach({ client, host: ctx.host, request, remote });
+          if (options.dryRun) {
+            if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan });
+            else ctx.out.stdout.write(formatAttachPlan(plan, client.via));
+            return EXIT.ok;
+          }
+          const result = await applyAttach(client, remote ? undefined : ctx.host, plan);
+          if (ctx.format === 'json') printJson(ctx.out, { dryRun: false, plan, applied: result.applied, verified: result.verified });
+          else ctx.out.stdout.write(`${formatAttachPlan(plan, client.via)}${result.verified.map((v) => `ok: ${v}`).join('\n')}\n`);
+          return EXIT.ok;
+        }),
+      );
+  },
+};
