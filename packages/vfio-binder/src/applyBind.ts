@@ -1,16 +1,12 @@
-import { HostFsError, sleepSync, type HostFs } from '@passthru/hostfs';
+import { HostFsError, type HostFs } from '@passthru/hostfs';
 import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER, type BindPlan, type PlannedDevice } from './BindPlan';
-import { acquireHostLock, type LockOptions } from './HostLock';
-import { JOURNAL_PATH, Journal, type JournalDevice, type JournalEntry } from './Journal';
+import type { LockOptions } from './HostLock';
+import { JOURNAL_PATH, type JournalDevice } from './Journal';
 import { isForeign, unrestorableOverride } from './owners';
+import { currentDriver, inTransaction, waitForDriver, type PollOptions } from './transaction';
 import { VfioBinderError } from './VfioBinderError';
 
-export interface ApplyOptions {
-  /** Upper bound on waiting for the `driver` link after a probe (the kernel may bind async). */
-  verifyTimeoutMs?: number;
-  verifyIntervalMs?: number;
-  sleep?: (ms: number) => void;
-  now?: () => number;
+export interface ApplyOptions extends PollOptions {
   clock?: () => Date;
   lock?: LockOptions;
   /** Take over devices another manager holds (bind only): the journal records them as adopted. */
@@ -35,42 +31,12 @@ export interface ApplyResult {
   error?: string;
 }
 
-/** The driver bound to a device now (null: none), or undefined when the device is gone. */
-export function currentDriver(host: HostFs, address: string): string | null | undefined {
-  if (!host.exists(`/sys/bus/pci/devices/${address}`)) return undefined;
-  return host.linkName(`/sys/bus/pci/devices/${address}/driver`) ?? null;
-}
-
 function currentOverride(host: HostFs, address: string): string | null {
   try {
     const value = host.readAttributeIfExists(`/sys/bus/pci/devices/${address}/driver_override`);
     return value === undefined || value === '(null)' || value === '' ? null : value;
   } catch {
     return null;
-  }
-}
-
-/**
- * Polls the `driver` link until it names `expected` (null: unbound) or the bound runs out.
- * The write's return code is never trusted: drivers_probe says success when nothing bound.
- */
-export function waitForDriver(host: HostFs, address: string, expected: string | null, options: ApplyOptions = {}): boolean {
-  const { verifyTimeoutMs = 2000, verifyIntervalMs = 25, sleep = sleepSync, now = Date.now } = options;
-  const deadline = now() + verifyTimeoutMs;
-  for (;;) {
-    const driver = currentDriver(host, address);
-    if (driver === expected) return true;
-    if (driver === undefined || now() >= deadline) return false;
-    sleep(verifyIntervalMs);
-  }
-}
-
-class WriteCounter {
-  count = 0;
-  constructor(private readonly host: HostFs) {}
-  write(path: string, data: string): void {
-    this.count++;
-    this.host.writeAttribute(path, data);
   }
 }
 
@@ -190,35 +156,40 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
       devices: plan.devices.map((d) => ({ address: d.address, from: d.originalDriver, to: VFIO_DRIVER, status: 'already-bound' })),
     };
   }
-  const release = acquireHostLock(host, options.lock);
-  try {
-    loadModules(host, plan);
-    const journal = new Journal(host, options.clock);
-    // Adopted devices are journaled even when already on vfio-pci: restore gives them back to their owner's state.
-    const todo = plan.devices.filter((d) => !d.alreadyBound || isForeign(d.owner));
-    let entry: JournalEntry;
-    try {
-      entry = journal.begin('bind', todo.map(journalDevice), plan.modules.length > 0 ? { modulesLoaded: plan.modules } : {});
-    } catch (error) {
-      if (!(error instanceof HostFsError)) throw error;
-      throw new VfioBinderError('failed', `Failed journalling the bind via ${JOURNAL_PATH}: ${error.message}; no device was touched`, { cause: error });
-    }
-    const writer = new WriteCounter(host);
+  // Adopted devices are journaled even when already on vfio-pci: restore gives them back to their owner's state.
+  const todo = plan.devices.filter((d) => !d.alreadyBound || isForeign(d.owner));
+  const begin = {
+    operation: 'bind' as const,
+    devices: todo.map(journalDevice),
+    extra: plan.modules.length > 0 ? { modulesLoaded: plan.modules } : {},
+    prepare: () => loadModules(host, plan),
+  };
+  return inTransaction(host, options, 'bind', begin, (tx) => {
     const outcomes: DeviceOutcome[] = plan.devices
       .filter((d) => !todo.includes(d))
       .map((d) => ({ address: d.address, from: d.originalDriver, to: VFIO_DRIVER, status: 'already-bound' }));
+    const rolled: DeviceOutcome[] = [];
+    let unjournalled: string | undefined;
+    const record = (write: () => void) => {
+      try {
+        write();
+      } catch (error) {
+        if (!(error instanceof HostFsError)) throw error;
+        unjournalled ??= error.code;
+      }
+    };
     let failure: string | undefined;
     for (const [index, device] of todo.entries()) {
       options.onDevice?.(device, index, todo.length);
-      const record = entry.devices[index]!;
+      const journalled = tx.entry.devices[index]!;
       try {
         // The device is marked touched (fsynced) before its first write: rollback and a
         // restore after a crash must consider it.
-        record.status = 'bound';
+        journalled.status = 'bound';
         try {
-          journal.mark(entry, record);
+          tx.mark(journalled);
         } catch (error) {
-          record.status = 'pending';
+          journalled.status = 'pending';
           if (!(error instanceof HostFsError)) throw error;
           throw new VfioBinderError(
             'failed',
@@ -226,7 +197,16 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
             { cause: error },
           );
         }
-        for (const w of device.writes) writer.write(w.path, w.data);
+        // Undone newest first: the device back as the journal recorded it. The rollback goes on
+        // when the journal cannot record it (a full disk): the devices matter more than the record.
+        tx.onUndo(() => {
+          const outcome = restoreDevice(host, journalled, tx, options);
+          journalled.status = outcome.status === 'restored' || outcome.status === 'gone' ? 'restored' : 'left';
+          if (outcome.note) journalled.note = outcome.note;
+          record(() => tx.mark(journalled));
+          rolled.push(outcome);
+        });
+        for (const w of device.writes) tx.write(w.path, w.data);
         if (!waitForDriver(host, device.address, VFIO_DRIVER, options)) {
           const now = currentDriver(host, device.address);
           throw new VfioBinderError(
@@ -252,63 +232,25 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
     }
     if (failure === undefined) {
       try {
-        journal.finish(entry, 'applied');
-        return { status: 'applied', journalId: entry.id, writes: writer.count, devices: outcomes };
+        tx.finish('applied');
+        return { status: 'applied', journalId: tx.entry.id, writes: tx.writes, devices: outcomes };
       } catch (error) {
         if (!(error instanceof HostFsError)) throw error;
         // A bind the journal cannot call finished is not reported as done: it is rolled back.
         failure = `Failed journalling the end of the bind via ${JOURNAL_PATH}: ${error.message}`;
       }
     }
-    return rollBack(host, journal, entry, writer, outcomes, failure, options);
-  } finally {
-    release();
-  }
-}
-
-/**
- * Puts every touched device back in reverse order. The rollback goes on when the journal cannot
- * record it (a full disk): the devices matter more than the record, and the journal then still
- * says `bound`, which `restore` later finds already done. The failure says so.
- */
-function rollBack(
-  host: HostFs,
-  journal: Journal,
-  entry: JournalEntry,
-  writer: WriteCounter,
-  outcomes: DeviceOutcome[],
-  failure: string,
-  options: ApplyOptions,
-): ApplyResult {
-  const touched = entry.devices.filter((d) => d.status === 'bound').reverse();
-  const rolled: DeviceOutcome[] = [];
-  let unjournalled: string | undefined;
-  const record = (write: () => void) => {
-    try {
-      write();
-    } catch (error) {
-      if (!(error instanceof HostFsError)) throw error;
-      unjournalled ??= error.code;
-    }
-  };
-  for (const device of touched) {
-    const outcome = restoreDevice(host, device, writer, options);
-    device.status = outcome.status === 'restored' || outcome.status === 'gone' ? 'restored' : 'left';
-    if (outcome.note) device.note = outcome.note;
-    record(() => journal.mark(entry, device));
-    rolled.push(outcome);
-  }
-  const untouched = entry.devices
-    .filter((d) => d.status === 'pending')
-    .map((d): DeviceOutcome => ({ address: d.address, from: d.originalDriver, to: d.originalDriver, status: 'untouched' }));
-  const left = rolled.filter((o) => o.status === 'left');
-  // A device that vanished needs no restore, but the host is not as it was: say so (exit 3).
-  const gone = rolled.filter((o) => o.status === 'gone');
-  const state = left.length || gone.length ? 'partial' : 'rolled-back';
-  record(() => journal.finish(entry, state));
-  const devices = [...outcomes.filter((o) => o.status === 'already-bound'), ...rolled.reverse(), ...untouched];
-  const note = unjournalled
-    ? `; the journal could not record the rollback (${unjournalled}): once ${JOURNAL_PATH} can be written, \`passthru restore --all\` brings it up to date`
-    : '';
-  return { status: state, journalId: entry.id, writes: writer.count, devices, error: `${failure}${note}` };
+    tx.undo();
+    const untouched = tx.entry.devices
+      .filter((d) => d.status === 'pending')
+      .map((d): DeviceOutcome => ({ address: d.address, from: d.originalDriver, to: d.originalDriver, status: 'untouched' }));
+    // A device that vanished needs no restore, but the host is not as it was: say so (exit 3).
+    const state = rolled.some((o) => o.status === 'left' || o.status === 'gone') ? 'partial' : 'rolled-back';
+    record(() => tx.finish(state));
+    const devices = [...outcomes.filter((o) => o.status === 'already-bound'), ...rolled.reverse(), ...untouched];
+    const note = unjournalled
+      ? `; the journal could not record the rollback (${unjournalled}): once ${JOURNAL_PATH} can be written, \`passthru restore --all\` brings it up to date`
+      : '';
+    return { status: state, journalId: tx.entry.id, writes: tx.writes, devices, error: `${failure}${note}` };
+  });
 }

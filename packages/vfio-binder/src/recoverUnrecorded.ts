@@ -1,9 +1,9 @@
-import { HostFsError, sleepSync, type HostFs } from '@passthru/hostfs';
+import { HostFsError, type HostFs } from '@passthru/hostfs';
 import { identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
-import { currentDriver, type ApplyOptions, type DeviceOutcome } from './applyBind';
+import type { ApplyOptions, DeviceOutcome } from './applyBind';
 import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER } from './BindPlan';
-import { acquireHostLock } from './HostLock';
 import { Journal, type JournalDevice } from './Journal';
+import { currentDriver, inTransaction, pollDriver, type Transaction } from './transaction';
 import { readOwnership } from './owners';
 
 /**
@@ -65,60 +65,44 @@ export function formatRecoveryPlan(plan: RecoveryPlan): string {
  */
 export function applyRecovery(host: HostFs, plan: RecoveryPlan, options: ApplyOptions = {}): RecoveryResult {
   if (plan.devices.length === 0) return { status: 'noop', devices: [], writes: 0 };
-  const release = acquireHostLock(host, options.lock);
-  try {
-    const journal = new Journal(host, options.clock);
-    const records: JournalDevice[] = plan.devices.map(({ address, identity }) => ({
-      address,
-      identity,
-      originalDriver: null,
-      originalOverride: VFIO_DRIVER,
-      owner: 'passthru',
-      status: 'pending',
-      note: 'no readable journal record: given to the driver drivers_probe picks',
-    }));
-    const entry = journal.begin('restore', records);
-    let writes = 0;
-    const write = (path: string, data: string) => {
-      writes++;
-      host.writeAttribute(path, data);
-    };
+  const records: JournalDevice[] = plan.devices.map(({ address, identity }) => ({
+    address,
+    identity,
+    originalDriver: null,
+    originalOverride: VFIO_DRIVER,
+    owner: 'passthru',
+    status: 'pending',
+    note: 'no readable journal record: given to the driver drivers_probe picks',
+  }));
+  return inTransaction(host, options, 'recovery', { operation: 'restore', devices: records }, (tx) => {
     const outcomes: DeviceOutcome[] = [];
-    for (const record of [...entry.devices].reverse()) {
-      const outcome = recoverDevice(host, record.address, write, options);
+    for (const record of [...tx.entry.devices].reverse()) {
+      const outcome = recoverDevice(host, record.address, tx, options);
       record.status = outcome.status === 'left' ? 'left' : 'restored';
       record.note = outcome.note ?? `given to ${outcome.to ?? 'no driver'} by drivers_probe`;
-      journal.mark(entry, record);
+      tx.mark(record);
       outcomes.push(outcome);
     }
     const left = outcomes.some((o) => o.status === 'left');
-    journal.finish(entry, left ? 'partial' : 'restored');
-    return { status: left ? 'partial' : 'restored', devices: outcomes.reverse(), writes };
-  } finally {
-    release();
-  }
+    tx.finish(left ? 'partial' : 'restored');
+    return { status: left ? 'partial' : 'restored', devices: outcomes.reverse(), writes: tx.writes };
+  });
 }
 
-function recoverDevice(host: HostFs, address: string, write: (path: string, data: string) => void, options: ApplyOptions): DeviceOutcome {
+function recoverDevice(host: HostFs, address: string, tx: Pick<Transaction, 'write'>, options: ApplyOptions): DeviceOutcome {
   const before = currentDriver(host, address);
   if (before === undefined)
     return { address, from: null, to: null, status: 'gone', note: 'the device is no longer present (hot-unplugged): nothing to restore' };
   try {
-    write(`/sys/bus/pci/devices/${address}/driver_override`, '\n');
-    if (before) write(`${DRIVERS}/${before}/unbind`, address);
-    write(DRIVERS_PROBE, address);
+    tx.write(`/sys/bus/pci/devices/${address}/driver_override`, '\n');
+    if (before) tx.write(`${DRIVERS}/${before}/unbind`, address);
+    tx.write(DRIVERS_PROBE, address);
   } catch (error) {
     if (!(error instanceof HostFsError)) throw error;
     return { address, from: before, to: currentDriver(host, address) ?? null, status: 'left', note: error.message };
   }
-  // The kernel may bind asynchronously after the probe: poll the driver link, bounded.
-  const { verifyTimeoutMs = 2000, verifyIntervalMs = 25, sleep = sleepSync, now = Date.now } = options;
-  const deadline = now() + verifyTimeoutMs;
-  let after = currentDriver(host, address);
-  while (after === null && now() < deadline) {
-    sleep(verifyIntervalMs);
-    after = currentDriver(host, address);
-  }
+  // The kernel may bind asynchronously after the probe: wait for any driver, bounded.
+  const after = pollDriver(host, address, (d) => d !== null, options);
   if (after === undefined) return { address, from: before, to: null, status: 'gone', note: 'the device vanished while it was being restored' };
   if (after === null || after === VFIO_DRIVER)
     return {

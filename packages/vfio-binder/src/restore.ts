@@ -1,8 +1,8 @@
 import type { HostFs } from '@passthru/hostfs';
 import { identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
-import { currentDriver, restoreDevice, type ApplyOptions, type DeviceOutcome } from './applyBind';
+import { restoreDevice, type ApplyOptions, type DeviceOutcome } from './applyBind';
+import { currentDriver, inTransaction } from './transaction';
 import { VFIO_DRIVER } from './BindPlan';
-import { acquireHostLock } from './HostLock';
 import { Journal, type JournalDevice } from './Journal';
 import { isForeign, readOwnership, type DeviceOwner } from './owners';
 import { VfioBinderError } from './VfioBinderError';
@@ -172,36 +172,22 @@ export function leftLines(plan: Pick<RestorePlan, 'leftOnVfio' | 'foreign'>): st
   return lines;
 }
 
-/** Restores the planned devices in reverse bind order under the host lock, journaled. */
+/** Restores the planned devices in reverse bind order, in one transaction. */
 export function applyRestore(host: HostFs, plan: RestorePlan, options: ApplyOptions = {}): RestoreResult {
   const left = { leftOnVfio: plan.leftOnVfio, foreign: plan.foreign };
   if (plan.devices.length === 0) return { status: 'noop', devices: [], writes: 0, ...left };
-  const release = acquireHostLock(host, options.lock);
-  try {
-    const journal = new Journal(host, options.clock);
-    const entry = journal.begin(
-      'restore',
-      plan.devices.map(({ record }) => ({ ...record, status: 'pending' as const })),
-    );
-    let writes = 0;
-    const writer = {
-      write: (path: string, data: string) => {
-        writes++;
-        host.writeAttribute(path, data);
-      },
-    };
+  const devices = plan.devices.map(({ record }) => ({ ...record, status: 'pending' as const }));
+  return inTransaction(host, options, 'restore', { operation: 'restore', devices }, (tx) => {
     const outcomes: DeviceOutcome[] = [];
-    for (const record of [...entry.devices].reverse()) {
-      const outcome = restoreDevice(host, record, writer, options);
+    for (const record of [...tx.entry.devices].reverse()) {
+      const outcome = restoreDevice(host, record, tx, options);
       record.status = outcome.status === 'left' ? 'left' : 'restored';
       if (outcome.note) record.note = outcome.note;
       outcomes.push(outcome);
-      journal.mark(entry, record);
+      tx.mark(record);
     }
     const partial = outcomes.some((o) => o.status === 'left');
-    journal.finish(entry, partial ? 'partial' : 'restored');
-    return { status: partial ? 'partial' : 'restored', devices: outcomes.reverse(), writes, ...left };
-  } finally {
-    release();
-  }
+    tx.finish(partial ? 'partial' : 'restored');
+    return { status: partial ? 'partial' : 'restored', devices: outcomes.reverse(), writes: tx.writes, ...left };
+  });
 }

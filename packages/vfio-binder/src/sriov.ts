@@ -9,9 +9,10 @@ import type { PciDevice } from '@passthru/pci-discovery';
 import type { PlannedWrite } from './BindPlan';
 import { VFIO_DRIVER } from './BindPlan';
 import { defaultRouteInterfaces, libvirtHostdevs, processesHolding } from './guards';
-import { acquireHostLock, type LockOptions } from './HostLock';
+import type { LockOptions } from './HostLock';
 import { isForeign, readOwnership } from './owners';
-import { JOURNAL_PATH, Journal, type JournalEntry } from './Journal';
+import { JOURNAL_PATH, Journal } from './Journal';
+import { inTransaction } from './transaction';
 import { type SriovPersistPlan, type SriovUnitRecord, undoSriovUnit, writeSriovUnit } from './sriovPersist';
 import { VfioBinderError } from './VfioBinderError';
 
@@ -201,31 +202,24 @@ export function applySriov(host: HostFs, plan: SriovPlan, options: SriovApplyOpt
   const unitChange = options.unit?.changes[0];
   if (plan.noop && !unitChange) return { status: 'noop', journalId: null, writes: 0, numVfs: plan.fromNumVfs, vfs: vfsOf(host, plan.pf) };
   const unit: SriovUnitRecord | undefined = unitChange && { path: unitChange.path, before: unitChange.before, after: unitChange.after };
-  const release = acquireHostLock(host, options.lock);
-  try {
-    const journal = new Journal(host, options.clock);
-    let entry: JournalEntry;
-    try {
-      entry = journal.begin('sriov', [], {
-        sriov: {
-          pf: plan.pf,
-          fromNumVfs: plan.fromNumVfs,
-          toNumVfs: plan.toNumVfs,
-          fromAutoprobe: plan.fromAutoprobe,
-          toAutoprobe: plan.toAutoprobe,
-          ...(unit ? { unit } : {}),
-        },
-      });
-    } catch (error) {
-      if (!(error instanceof HostFsError)) throw error;
-      throw new VfioBinderError('failed', `Failed journalling the sriov change via ${JOURNAL_PATH}: ${error.message}; nothing was written`, { cause: error });
-    }
-    let writes = 0;
+  const sriov = {
+    pf: plan.pf,
+    fromNumVfs: plan.fromNumVfs,
+    toNumVfs: plan.toNumVfs,
+    fromAutoprobe: plan.fromAutoprobe,
+    toAutoprobe: plan.toAutoprobe,
+    ...(unit ? { unit } : {}),
+  };
+  return inTransaction(host, options, 'sriov change', { operation: 'sriov', devices: [], extra: { sriov } }, (tx) => {
+    // One undo step for the whole change: the count back through 0, autoprobe and the unit back.
+    let left: string | undefined;
+    tx.onUndo(() => {
+      left = rollBackSriov(host, { ...plan, unit });
+    });
     let failure: string | undefined;
     for (const w of plan.writes) {
       try {
-        writes++;
-        host.writeAttribute(w.path, w.data);
+        tx.write(w.path, w.data);
       } catch (error) {
         // A write fails with an errno; anything else is not the kernel's answer: the journal
         // entry stays 'applying' (as after a kill -9) and `restore` finishes it.
@@ -258,27 +252,32 @@ export function applySriov(host: HostFs, plan: SriovPlan, options: SriovApplyOpt
       }
     }
     if (failure === undefined) {
-      journal.finish(entry, 'applied');
-      return { status: 'applied', journalId: entry.id, writes, numVfs: plan.toNumVfs, vfs: vfsOf(host, plan.pf), ...(unit ? { unit: unit.path } : {}) };
+      tx.finish('applied');
+      return {
+        status: 'applied',
+        journalId: tx.entry.id,
+        writes: tx.writes,
+        numVfs: plan.toNumVfs,
+        vfs: vfsOf(host, plan.pf),
+        ...(unit ? { unit: unit.path } : {}),
+      };
     }
-    const left = rollBackSriov(host, { ...plan, unit });
+    tx.undo();
     const state = left ? 'partial' : 'rolled-back';
     try {
-      journal.finish(entry, state);
+      tx.finish(state);
     } catch {
       // The PF matters more than the record: the result still says what happened.
     }
     return {
       status: state,
-      journalId: entry.id,
-      writes,
+      journalId: tx.entry.id,
+      writes: tx.writes,
       numVfs: readNumber(host, dev(plan.pf, 'sriov_numvfs')) ?? 0,
       vfs: vfsOf(host, plan.pf),
       error: left ? `${failure}; the rollback did not finish: ${left}` : `${failure}; the PF is back at ${plan.fromNumVfs} VFs`,
     };
-  } finally {
-    release();
-  }
+  });
 }
 
 /** What a rollback needs: a plan, or the journal's record of an interrupted change. */
