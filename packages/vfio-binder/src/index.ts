@@ -5,24 +5,24 @@
 // them (planBind/applyBind, planRestore/applyRestore) stay open for library users and the bench;
 // everything else is internal (tests import it by path).
 export { VfioBinderError, type BinderErrorKind } from './VfioBinderError';
-export { parseTarget } from './targets';
-export { bindDevices, type BindRequest, type BindOutcome, type HostState } from './bindDevices';
-export { bindAndPersist, type BindPersistOutcome } from './bindPersist';
-export { restoreDevices, type RestoreRequest, type RestoreOutcome } from './restoreDevices';
-export { repairJournal, setAsideNote, type RepairOutcome, type SetAside } from './repairJournal';
-export { persistDevices, type PersistRequest, type PersistOutcome } from './persistDevices';
-export { hostReadiness, type HostReadiness, type GroupReadiness, type DeviceReadiness, type GroupStatus, type DeviceStatus } from './hostReadiness';
-export { readHost, examinedEndpoints, isUsable, type HostView, type ReadHostOptions } from './readHost';
-export { planBind, formatPlan, VFIO_DRIVER, type BindPlan, type PlannedDevice, type PlannedGroup, type PlannedWrite } from './BindPlan';
-export { applyBind, type ApplyOptions, type ApplyResult, type DeviceOutcome } from './applyBind';
-export { planRestore, applyRestore, formatRestorePlan, leftLines, type RestorePlan, type RestoreResult, type RestoreOptions } from './restore';
-export { formatRecoveryPlan, type RecoveryPlan, type RecoveryResult, type UnrecordedDevice } from './recoverUnrecorded';
-export { formatPersistPlan, type PersistPlan, type FileChange, type CommandRunner } from './persist';
+export { parseTarget } from './bind/targets';
+export { bindDevices, type BindRequest, type BindOutcome, type HostState } from './bind/bindDevices';
+export { bindAndPersist, type BindPersistOutcome } from './bind/bindAndPersist';
+export { restoreDevices, type RestoreRequest, type RestoreOutcome } from './restore/restoreDevices';
+export { repairJournal, setAsideNote, type RepairOutcome, type SetAside } from './restore/repairJournal';
+export { persistDevices, type PersistRequest, type PersistOutcome } from './persist/persistDevices';
+export { hostReadiness, type HostReadiness, type GroupReadiness, type DeviceReadiness, type GroupStatus, type DeviceStatus } from './readiness/hostReadiness';
+export { readHost, examinedEndpoints, isUsable, type HostView, type ReadHostOptions } from './readiness/readHost';
+export { planBind, formatPlan, VFIO_DRIVER, type BindPlan, type PlannedDevice, type PlannedGroup, type PlannedWrite } from './bind/plan';
+export { applyBind, type ApplyOptions, type ApplyResult, type DeviceOutcome } from './bind/apply';
+export { planRestore, applyRestore, formatRestorePlan, leftLines, type RestorePlan, type RestoreResult, type RestoreOptions } from './restore/plan';
+export { formatRecoveryPlan, type RecoveryPlan, type RecoveryResult, type UnrecordedDevice } from './restore/recovery';
+export { formatPersistPlan, type PersistPlan, type FileChange, type CommandRunner } from './persist/plan';
 export { readOwnership, isForeign, type DeviceOwner, type OwnerKind, type Ownership } from './owners';
-export { evaluateGuards, type GuardFinding } from './guards';
+export { evaluateGuards, type GuardFinding } from './bind/guards';
 export type { LockOptions } from './HostLock';
 export { JOURNAL_PATH } from './Journal';
-export { sriovDevices, type SriovRequest, type SriovOutcome } from './sriovDevices';
+export { sriovDevices, type SriovRequest, type SriovOutcome } from './sriov/sriovDevices';
 export {
   planSriov,
   applySriov,
@@ -32,9 +32,9 @@ export {
   type SriovResult,
   type SriovGuardFinding,
   type SriovApplyOptions,
-} from './sriov';
-export { sriovUnitText, sriovUnitName, type SriovPersistPlan } from './sriovPersist';
-export { formatSriovRestorePlan, type SriovRestorePlan, type SriovRestoreResult } from './sriovRestore';
+} from './sriov/plan';
+export { sriovUnitText, sriovUnitName, type SriovPersistPlan } from './sriov/unit';
+export { formatSriovRestorePlan, type SriovRestorePlan, type SriovRestoreResult } from './sriov/restore';
 export {
   AddressSchema,
   GuardFindingSchema,

@@ -6,14 +6,14 @@
  */
 import { DeviceIdentitySchema } from '@passthru/pci-discovery';
 import * as z from 'zod';
-import type { ApplyResult } from './applyBind';
-import type { BindPlan } from './BindPlan';
-import type { GuardFinding } from './guards';
+import type { ApplyResult } from './bind/apply';
+import type { BindPlan } from './bind/plan';
+import type { GuardFinding } from './bind/guards';
 import type { DeviceOwner } from './owners';
-import type { PersistPlan } from './persist';
-import type { RecoveryPlan, RecoveryResult } from './recoverUnrecorded';
-import type { RestorePlan, RestoreResult } from './restore';
-import type { SriovGuardFinding, SriovPlan, SriovResult } from './sriov';
+import type { PersistPlan } from './persist/plan';
+import type { RecoveryPlan, RecoveryResult } from './restore/recovery';
+import type { RestorePlan, RestoreResult } from './restore/plan';
+import type { SriovGuardFinding, SriovPlan, SriovResult } from './sriov/plan';
 export const AddressSchema = z.string().describe('PCI address, domain:bus:slot.function (0000:01:00.0; Intel VMD domains have 5 hex digits)');
 
 export const GuardFindingSchema = z.object({

@@ -1,7 +1,7 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
 import type { PciDevice } from '@passthru/pci-discovery';
-import { VFIO_DRIVER } from './BindPlan';
-import { libvirtHostdevs } from './guards';
+import { VFIO_DRIVER } from './bind/plan';
+import { libvirtHostdevs } from './bind/guards';
 import { Journal, type JournalDevice } from './Journal';
 import { VfioBinderError } from './VfioBinderError';
 

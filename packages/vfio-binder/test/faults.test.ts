@@ -9,10 +9,10 @@ import { HostFs } from '@passthru/hostfs';
 import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
 import { SimulatedKernel, loadHostSpec, materialize, type FaultSpec } from '@passthru/sysfs-sim';
 import { afterAll, describe, expect, it } from 'vitest';
-import { planBind, type BindPlan } from '../src/BindPlan';
-import { applyBind } from '../src/applyBind';
-import { applyRestore, planRestore } from '../src/restore';
-import { parseTarget, resolveTargets } from '../src/targets';
+import { planBind, type BindPlan } from '../src/bind/plan';
+import { applyBind } from '../src/bind/apply';
+import { applyRestore, planRestore } from '../src/restore/plan';
+import { parseTarget, resolveTargets } from '../src/bind/targets';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bind-faults-'));

@@ -8,14 +8,14 @@ import { HostFs } from '@passthru/hostfs';
 import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
 import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterEach, describe, expect, it } from 'vitest';
-import { planBind } from '../src/BindPlan';
+import { planBind } from '../src/bind/plan';
 import { Journal } from '../src/Journal';
 import { VfioBinderError } from '../src/VfioBinderError';
-import { applyBind } from '../src/applyBind';
-import { parseLibvirtHostdevs } from '../src/guards';
+import { applyBind } from '../src/bind/apply';
+import { parseLibvirtHostdevs } from '../src/bind/guards';
 import { readOwnership } from '../src/owners';
-import { applyRestore, planRestore } from '../src/restore';
-import { parseTarget, resolveTargets } from '../src/targets';
+import { applyRestore, planRestore } from '../src/restore/plan';
+import { parseTarget, resolveTargets } from '../src/bind/targets';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';
 
 const specs = path.resolve(__dirname, '../../../fixtures/specs');
@@ -271,7 +271,7 @@ function driverctlToVfio(host: HostFs, address: string, file = true) {
 
 describe('the one ownership rule in restore --unrecorded and sriov (issue 22, items 3 and 4)', () => {
   it('restore --all --unrecorded leaves what driverctl holds on vfio-pci, and gives back only the device no manager explains', async () => {
-    const { restoreDevices } = await import('../src/restoreDevices');
+    const { restoreDevices } = await import('../src/restore/restoreDevices');
     const { host } = fixture();
     for (const a of GPU.slice(0, 3)) driverctlToVfio(host, a);
     driverctlToVfio(host, GPU[3]!, false);
@@ -284,7 +284,7 @@ describe('the one ownership rule in restore --unrecorded and sriov (issue 22, it
   });
 
   it('sriov refuses to remove a VF driverctl holds on vfio-pci (vf-managed), unless forced', async () => {
-    const { sriovDevices } = await import('../src/sriovDevices');
+    const { sriovDevices } = await import('../src/sriov/sriovDevices');
     const { host } = fixture('sriov-server');
     const state = () => {
       const { devices } = scanPciDevices(host);

@@ -8,10 +8,11 @@ import { identityOf, scanPciDevices } from '@passthru/pci-discovery';
 import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readIommuGroups } from '@passthru/pci-discovery';
-import { planBind } from '../src/BindPlan';
+import { planBind } from '../src/bind/plan';
 import { VfioBinderError } from '../src/VfioBinderError';
-import { applyBind } from '../src/applyBind';
-import { MODPROBE_FILE, PERSIST_RECORD, applyPersist, formatPersistPlan, planPersist, readPersistRecord, renumberedDevices } from '../src/persist';
+import { applyBind } from '../src/bind/apply';
+import { MODPROBE_FILE, applyPersist, formatPersistPlan, planPersist } from '../src/persist/plan';
+import { PERSIST_RECORD, readPersistRecord, renumberedDevices } from '../src/persist/record';
 import { giveDeviceId } from './renumber';
 
 const roots: string[] = [];
@@ -89,7 +90,7 @@ describe('persist', () => {
     expect(renumberedDevices(host, devices)).toEqual([]);
     giveDeviceId(fs.realpathSync(path.join(root, 'sys/bus/pci/devices/0000:01:00.0')), 0x2704);
     const now = scanPciDevices(host).devices;
-    expect(renumberedDevices(host, now)).toEqual(['0000:01:00.0: deviceId was 2684, is 2704']);
+    expect(renumberedDevices(host, now)).toEqual([{ address: '0000:01:00.0', changes: ['deviceId was 2684, is 2704'] }]);
     expect(() => planPersist(host, gpu(now), now, [], 'T')).toThrow(/now names another device/);
   });
 

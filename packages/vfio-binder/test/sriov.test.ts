@@ -8,7 +8,7 @@ import type { HostFs } from '@passthru/hostfs';
 import { parseTarget, readIommuGroups, runLspci, scanPciDevices } from '@passthru/pci-discovery';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Journal } from '../src/Journal';
-import { sriovDevices } from '../src/sriovDevices';
+import { sriovDevices } from '../src/sriov/sriovDevices';
 import type { VfioBinderError } from '../src/VfioBinderError';
 import { cleanSimHosts, simHost } from './simHost';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';

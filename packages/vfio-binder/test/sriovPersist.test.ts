@@ -11,9 +11,9 @@ import { HostFs } from '@passthru/hostfs';
 import { parseTarget } from '@passthru/pci-discovery';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Journal } from '../src/Journal';
-import { restoreDevices } from '../src/restoreDevices';
-import { sriovDevices, type SriovRequest } from '../src/sriovDevices';
-import { sriovUnitText } from '../src/sriovPersist';
+import { restoreDevices } from '../src/restore/restoreDevices';
+import { sriovDevices, type SriovRequest } from '../src/sriov/sriovDevices';
+import { sriovUnitText } from '../src/sriov/unit';
 import { cleanSimHosts, simHost, state } from './simHost';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
 import { PciDiscoveryError, readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
 import { describe, expect, it } from 'vitest';
-import { parseTarget, resolveTargets } from '../src/targets';
+import { parseTarget, resolveTargets } from '../src/bind/targets';
 import { VfioBinderError } from '../src/VfioBinderError';
 
 const host = new HostFs(path.resolve(__dirname, '../../../fixtures/hosts/intel-workstation'));

@@ -1,6 +1,6 @@
 import { identityOf, notPassable, platformFunctionsOf, slotOf, type DeviceIdentity, type IommuGroup, type PciDevice } from '@passthru/pci-discovery';
-import { isForeign, unrestorableOverride, type DeviceOwner } from './owners';
-import { VfioBinderError } from './VfioBinderError';
+import { isForeign, unrestorableOverride, type DeviceOwner } from '../owners';
+import { VfioBinderError } from '../VfioBinderError';
 
 export const VFIO_DRIVER = 'vfio-pci';
 export const DRIVERS = '/sys/bus/pci/drivers';

@@ -1,6 +1,6 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
 import type { PciDevice } from '@passthru/pci-discovery';
-import type { PlannedDevice } from './BindPlan';
+import type { PlannedDevice } from './plan';
 
 /** A reason not to take a device from the host, with what was read to decide it. */
 export interface GuardFinding {

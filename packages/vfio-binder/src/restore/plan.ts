@@ -1,11 +1,11 @@
 import type { HostFs } from '@passthru/hostfs';
 import { identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
-import { restoreDevice, type ApplyOptions, type DeviceOutcome } from './applyBind';
-import { currentDriver, inTransaction } from './transaction';
-import { VFIO_DRIVER } from './BindPlan';
-import { Journal, type JournalDevice } from './Journal';
-import { isForeign, readOwnership, type DeviceOwner } from './owners';
-import { VfioBinderError } from './VfioBinderError';
+import { restoreDevice, type ApplyOptions, type DeviceOutcome } from '../bind/apply';
+import { currentDriver, inTransaction } from '../transaction';
+import { VFIO_DRIVER } from '../bind/plan';
+import { Journal, type JournalDevice } from '../Journal';
+import { isForeign, readOwnership, type DeviceOwner } from '../owners';
+import { VfioBinderError } from '../VfioBinderError';
 
 export interface RestorePlan {
   /** In bind order (applied in reverse). reason: named by a target, or restored with it because it shares its IOMMU group. */

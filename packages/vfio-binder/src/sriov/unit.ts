@@ -6,8 +6,8 @@
 import type { HostFs } from '@passthru/hostfs';
 import { unifiedPatch } from '@passthru/iommu-check';
 import type { PciDevice } from '@passthru/pci-discovery';
-import type { FileChange } from './persist';
-import { checkFileWrites } from './plannedFiles';
+import type { FileChange } from '../persist/plan';
+import { checkFileWrites } from '../persist/plannedFiles';
 
 export const SYSTEMD_DIR = '/etc/systemd/system';
 

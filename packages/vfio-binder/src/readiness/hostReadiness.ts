@@ -1,9 +1,9 @@
 import type { HostFs } from '@passthru/hostfs';
 import { blockingEndpoints, notPassable, platformFunctionsOf, slotOf, type IommuGroup, type PciDevice, type PlatformFunction } from '@passthru/pci-discovery';
-import type { HostState } from './bindDevices';
-import { planBind, VFIO_DRIVER } from './BindPlan';
-import { evaluateGuards, type GuardFinding } from './guards';
-import { isForeign, readOwnership, type DeviceOwner } from './owners';
+import type { HostState } from '../bind/bindDevices';
+import { planBind, VFIO_DRIVER } from '../bind/plan';
+import { evaluateGuards, type GuardFinding } from '../bind/guards';
+import { isForeign, readOwnership, type DeviceOwner } from '../owners';
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 

@@ -4,9 +4,9 @@
 // change (its VF count and sriov_drivers_autoprobe), and a boot unit written with it put back.
 import type { HostFs } from '@passthru/hostfs';
 import type { PciDevice } from '@passthru/pci-discovery';
-import { acquireHostLock, type LockOptions } from './HostLock';
-import { Journal, type JournalEntry } from './Journal';
-import { evaluateSriovGuards, readVfCount, rollBackSriov, type SriovChange, type SriovGuardFinding } from './sriov';
+import { acquireHostLock, type LockOptions } from '../HostLock';
+import { Journal, type JournalEntry } from '../Journal';
+import { evaluateSriovGuards, readVfCount, rollBackSriov, type SriovChange, type SriovGuardFinding } from './plan';
 
 export interface SriovRestorePlan {
   /** The journal entry of the unfinished change. */

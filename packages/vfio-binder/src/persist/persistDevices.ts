@@ -1,10 +1,10 @@
 import type { HostFs } from '@passthru/hostfs';
 import { parseCpuInfo, planCmdlineRemediation, type BootLoader } from '@passthru/iommu-check';
-import type { HostState } from './bindDevices';
-import { planBind } from './BindPlan';
-import { applyPersist, planPersist, type CommandRunner, type PersistPlan } from './persist';
+import type { HostState } from '../bind/bindDevices';
+import { planBind } from '../bind/plan';
+import { applyPersist, planPersist, type CommandRunner, type PersistPlan } from './plan';
 import type { Target } from '@passthru/pci-discovery';
-import { resolveTargets } from './targets';
+import { resolveTargets } from '../bind/targets';
 
 export interface PersistRequest {
   targets: Target[];

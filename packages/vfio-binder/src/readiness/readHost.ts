@@ -1,9 +1,9 @@
 import type { HostFs } from '@passthru/hostfs';
 import { runChecks, type CheckResult, type DoctorReport, type DoctorVerdict, type RunChecksOptions } from '@passthru/iommu-check';
 import { readIommuGroups, scanPciDevices, trailingPciAddress, type PciDevice, type PciScan, type ScanProblem } from '@passthru/pci-discovery';
-import { VFIO_DRIVER } from './BindPlan';
+import { VFIO_DRIVER } from '../bind/plan';
 import { hostReadiness, type HostReadiness } from './hostReadiness';
-import { isForeign } from './owners';
+import { isForeign } from '../owners';
 
 export interface ReadHostOptions {
   /** A scan already made (the CLI's, with names, its problems said on stderr); scanned here when absent. */

@@ -1,10 +1,10 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER, type BindPlan, type PlannedDevice } from './BindPlan';
-import type { LockOptions } from './HostLock';
-import { JOURNAL_PATH, type JournalDevice } from './Journal';
-import { isForeign, unrestorableOverride } from './owners';
-import { currentDriver, inTransaction, waitForDriver, type PollOptions } from './transaction';
-import { VfioBinderError } from './VfioBinderError';
+import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER, type BindPlan, type PlannedDevice } from './plan';
+import type { LockOptions } from '../HostLock';
+import { JOURNAL_PATH, type JournalDevice } from '../Journal';
+import { isForeign, unrestorableOverride } from '../owners';
+import { currentDriver, inTransaction, waitForDriver, type PollOptions } from '../transaction';
+import { VfioBinderError } from '../VfioBinderError';
 
 export interface ApplyOptions extends PollOptions {
   clock?: () => Date;

@@ -6,15 +6,15 @@
 // can go straight to vfio-pci.
 import { HostFsError, type HostFs } from '@passthru/hostfs';
 import type { PciDevice } from '@passthru/pci-discovery';
-import type { PlannedWrite } from './BindPlan';
-import { VFIO_DRIVER } from './BindPlan';
-import { defaultRouteInterfaces, libvirtHostdevs, processesHolding } from './guards';
-import type { LockOptions } from './HostLock';
-import { isForeign, readOwnership } from './owners';
-import { JOURNAL_PATH, Journal } from './Journal';
-import { inTransaction } from './transaction';
-import { type SriovPersistPlan, type SriovUnitRecord, undoSriovUnit, writeSriovUnit } from './sriovPersist';
-import { VfioBinderError } from './VfioBinderError';
+import type { PlannedWrite } from '../bind/plan';
+import { VFIO_DRIVER } from '../bind/plan';
+import { defaultRouteInterfaces, libvirtHostdevs, processesHolding } from '../bind/guards';
+import type { LockOptions } from '../HostLock';
+import { isForeign, readOwnership } from '../owners';
+import { JOURNAL_PATH, Journal } from '../Journal';
+import { inTransaction } from '../transaction';
+import { type SriovPersistPlan, type SriovUnitRecord, undoSriovUnit, writeSriovUnit } from './unit';
+import { VfioBinderError } from '../VfioBinderError';
 
 export interface SriovPlan {
   pf: string;

@@ -1,10 +1,10 @@
 import type { HostFs } from '@passthru/hostfs';
 import type { Target } from '@passthru/pci-discovery';
-import type { HostState } from './bindDevices';
-import { applySriov, evaluateSriovGuards, planSriov, type SriovApplyOptions, type SriovGuardFinding, type SriovPlan, type SriovResult } from './sriov';
-import { planSriovUnit, type SriovPersistPlan } from './sriovPersist';
-import { resolveTargets } from './targets';
-import { VfioBinderError } from './VfioBinderError';
+import type { HostState } from '../bind/bindDevices';
+import { applySriov, evaluateSriovGuards, planSriov, type SriovApplyOptions, type SriovGuardFinding, type SriovPlan, type SriovResult } from './plan';
+import { planSriovUnit, type SriovPersistPlan } from './unit';
+import { resolveTargets } from '../bind/targets';
+import { VfioBinderError } from '../VfioBinderError';
 
 export interface SriovRequest {
   /** The physical function (an address, vendor:device naming one device, or its interface). */

@@ -1,10 +1,10 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
 import { identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
-import type { ApplyOptions, DeviceOutcome } from './applyBind';
-import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER } from './BindPlan';
-import { Journal, type JournalDevice } from './Journal';
-import { currentDriver, inTransaction, pollDriver, type Transaction } from './transaction';
-import { readOwnership } from './owners';
+import type { ApplyOptions, DeviceOutcome } from '../bind/apply';
+import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER } from '../bind/plan';
+import { Journal, type JournalDevice } from '../Journal';
+import { currentDriver, inTransaction, pollDriver, type Transaction } from '../transaction';
+import { readOwnership } from '../owners';
 
 /**
  * A device on vfio-pci with driver_override `vfio-pci` that the journal has no readable record

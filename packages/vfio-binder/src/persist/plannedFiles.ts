@@ -1,8 +1,8 @@
 // The files a plan will write, checked before the first write of a command, and the folders
 // its writes will make (a rollback takes them back).
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import type { FileChange } from './persist';
-import { VfioBinderError } from './VfioBinderError';
+import type { FileChange } from './plan';
+import { VfioBinderError } from '../VfioBinderError';
 
 /**
  * Checks every file a plan will write (each change, its backup, and `extra` files such as a

@@ -1,5 +1,5 @@
 import { PciDiscoveryError, parseTarget as parseTargetText, quoteTarget, type IommuGroup, type PciDevice, type Target } from '@passthru/pci-discovery';
-import { VfioBinderError } from './VfioBinderError';
+import { VfioBinderError } from '../VfioBinderError';
 
 /** Parses one TARGET (the grammar and its messages: pci-discovery's parseTarget); bad input is a usage error (exit 2). */
 export function parseTarget(raw: string): Target {

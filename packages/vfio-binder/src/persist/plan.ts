@@ -2,16 +2,15 @@ import type { HostFs } from '@passthru/hostfs';
 import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, unifiedPatch, type BootConfigEditPlan } from '@passthru/iommu-check';
 import { DeviceIdentitySchema, PCI_ADDRESS_SOURCE, identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
 import * as z from 'zod';
-import { VFIO_DRIVER } from './BindPlan';
-import { evaluateGuards } from './guards';
-import { Journal } from './Journal';
+import { VFIO_DRIVER } from '../bind/plan';
+import { evaluateGuards } from '../bind/guards';
+import { Journal } from '../Journal';
 import { checkFileWrites, missingFolders } from './plannedFiles';
-import { identityMismatch } from './restore';
-import { VfioBinderError } from './VfioBinderError';
+import { PERSIST_RECORD, readPersistRecord, refuseRenumbered } from './record';
+import { VfioBinderError } from '../VfioBinderError';
 
 export const MODPROBE_FILE = '/etc/modprobe.d/passthru-vfio.conf';
 export const DRACUT_FILE = '/etc/dracut.conf.d/passthru-vfio.conf';
-export const PERSIST_RECORD = '/var/lib/passthru/persist.json';
 /** vfio modules the initramfs must carry, in load order. */
 export const INITRAMFS_VFIO_MODULES = ['vfio', 'vfio_iommu_type1', 'vfio_pci'];
 
@@ -39,11 +38,6 @@ export interface PersistPlan {
   warnings: string[];
 }
 
-const PersistRecordSchema = z.object({
-  schemaVersion: z.literal(1),
-  devices: z.array(z.object({ address: z.string(), identity: DeviceIdentitySchema })),
-});
-
 /** The kernel module behind a driver (`/sys/bus/pci/drivers/D/module` link), else its name. */
 function moduleOfDriver(host: HostFs, driver: string): string {
   return host.linkName(`/sys/bus/pci/drivers/${driver}/module`) ?? driver.replace(/-/g, '_');
@@ -53,53 +47,6 @@ function change(host: HostFs, path: string, after: string, why: string, stamp: s
   const before = host.readTextIfExists(path) ?? null;
   if (before === after) return undefined;
   return { path, before, after, diff: unifiedPatch(path, before, after), backup: before === null ? null : `${path}.passthru-${stamp}.bak`, why };
-}
-
-/** The recorded identity of persisted devices: a later run refuses an address that now names another device. */
-export function readPersistRecord(host: HostFs): z.infer<typeof PersistRecordSchema> {
-  const text = host.readTextIfExists(PERSIST_RECORD);
-  if (text === undefined) return { schemaVersion: 1, devices: [] };
-  // A corrupt record is bad input (exit 2): nothing is planned or written on top of it.
-  const corrupt = (detail: string, cause?: unknown) =>
-    new VfioBinderError('usage', `Failed reading the persist record via ${PERSIST_RECORD}: ${detail}; move it aside (the next persist writes a new one)`, {
-      cause,
-    });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw corrupt((error as Error).message, error);
-  }
-  const parsed = PersistRecordSchema.safeParse(json);
-  if (!parsed.success)
-    throw corrupt(`unexpected content (${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`, parsed.error);
-  return parsed.data;
-}
-
-/** Addresses recorded by `persist` whose device changed since (renumbering after hardware changes). */
-export function renumberedDevices(host: HostFs, devices: PciDevice[]): string[] {
-  const byAddress = new Map(devices.map((d) => [d.address, d]));
-  return readPersistRecord(host).devices.flatMap((r) => {
-    const now = byAddress.get(r.address);
-    const diff = now ? identityMismatch(r.identity, now) : [];
-    return diff.length ? [`${r.address}: ${diff.join('; ')}`] : [];
-  });
-}
-
-/**
- * Refuses (kind `refused`, nothing written) a bind or persist touching an address that persist
- * recorded for another device: after a hardware change the boot configuration would claim the
- * wrong one.
- */
-export function refuseRenumbered(host: HostFs, devices: PciDevice[], addresses: ReadonlySet<string>, doing: 'bind' | 'persist'): void {
-  const renumbered = renumberedDevices(host, devices).filter((r) => addresses.has(r.slice(0, r.indexOf(': '))));
-  if (renumbered.length === 0) return;
-  const detail = doing === 'bind' ? 'than persist recorded' : '';
-  const fix = doing === 'persist' ? `; check the hardware, then remove ${PERSIST_RECORD}` : '';
-  throw new VfioBinderError(
-    'refused',
-    `Failed planning ${doing}: the address now names another device${detail ? ` ${detail}` : ''} (${renumbered.join(', ')})${fix}`,
-  );
 }
 
 /** `vendor:device` of a device, as `options vfio-pci ids=` spells it. */

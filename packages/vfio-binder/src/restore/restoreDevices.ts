@@ -1,13 +1,13 @@
 import type { HostFs } from '@passthru/hostfs';
-import type { ApplyOptions } from './applyBind';
-import type { HostState } from './bindDevices';
-import { JOURNAL_PATH, Journal } from './Journal';
-import { applyRecovery, planRecovery, type RecoveryPlan, type RecoveryResult } from './recoverUnrecorded';
+import type { ApplyOptions } from '../bind/apply';
+import type { HostState } from '../bind/bindDevices';
+import { JOURNAL_PATH, Journal } from '../Journal';
+import { applyRecovery, planRecovery, type RecoveryPlan, type RecoveryResult } from './recovery';
 import { setAsideDamaged, type SetAside } from './repairJournal';
-import { applyRestore, planRestore, type RestorePlan, type RestoreResult } from './restore';
+import { applyRestore, planRestore, type RestorePlan, type RestoreResult } from './plan';
 import type { Target } from '@passthru/pci-discovery';
-import { applySriovRestore, planSriovRestore, type SriovRestorePlan, type SriovRestoreResult } from './sriovRestore';
-import { resolveTargets } from './targets';
+import { applySriovRestore, planSriovRestore, type SriovRestorePlan, type SriovRestoreResult } from '../sriov/restore';
+import { resolveTargets } from '../bind/targets';
 
 /** Whether the journal has ever recorded binding `address` (restore refuses a target it has no record of). */
 const hasBindRecord = (host: HostFs, address: string) =>

@@ -1,10 +1,10 @@
 import type { HostFs } from '@passthru/hostfs';
 import type { IommuGroup, PciDevice } from '@passthru/pci-discovery';
-import { applyBind, type ApplyOptions, type ApplyResult } from './applyBind';
-import { DRIVERS, VFIO_DRIVER, planBind, type BindPlan, type PlannedDevice } from './BindPlan';
+import { applyBind, type ApplyOptions, type ApplyResult } from './apply';
+import { DRIVERS, VFIO_DRIVER, planBind, type BindPlan, type PlannedDevice } from './plan';
 import { evaluateGuards, type GuardFinding } from './guards';
-import { isForeign, readOwnership } from './owners';
-import { refuseRenumbered } from './persist';
+import { isForeign, readOwnership } from '../owners';
+import { refuseRenumbered } from '../persist/record';
 import type { Target } from '@passthru/pci-discovery';
 import { resolveTargets } from './targets';
 

@@ -4,12 +4,12 @@
 // journal record, so the host is as it was, or the error says exactly what is left.
 import type { HostFs } from '@passthru/hostfs';
 import { readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
-import type { ApplyOptions } from './applyBind';
+import type { ApplyOptions } from './apply';
 import { bindDevices, type BindOutcome, type BindRequest, type HostState } from './bindDevices';
-import { persistDevices, type PersistOutcome, type PersistRequest } from './persistDevices';
-import { restoreDevices } from './restoreDevices';
+import { persistDevices, type PersistOutcome, type PersistRequest } from '../persist/persistDevices';
+import { restoreDevices } from '../restore/restoreDevices';
 import { parseTarget } from './targets';
-import { VfioBinderError } from './VfioBinderError';
+import { VfioBinderError } from '../VfioBinderError';
 
 export interface BindPersistOutcome {
   bind: BindOutcome;

@@ -1,6 +1,6 @@
 import type { HostFs } from '@passthru/hostfs';
-import { acquireHostLock, type LockOptions } from './HostLock';
-import { JOURNAL_PATH, Journal, type DamagedLine } from './Journal';
+import { acquireHostLock, type LockOptions } from '../HostLock';
+import { JOURNAL_PATH, Journal, type DamagedLine } from '../Journal';
 
 /** Where the unreadable lines went: a dated file next to the journal. */
 export interface SetAside {
