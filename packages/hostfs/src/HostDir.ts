@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HostFs } from './HostFs';
+import { checkHostPath } from './hostPath';
 import { HostFsError, errnoOf } from './HostFsError';
 
 /** Sysfs attributes are at most a page; anything far larger is garbage, not an attribute. */
@@ -202,4 +203,40 @@ export class HostDir {
     this.child(name);
     return this.entries().has(name);
   }
+}
+
+/** Real paths of parent folders and their folder entries, per host path (null: unreadable). */
+export type LinkedParents = Map<string, { real: string; dirs: Set<string> } | null>;
+
+/**
+ * The folder a symlink names, opened as openDir would, at the cost of one readlink(2) instead
+ * of a realpath(3) that reads every component of a deep path (`/sys/bus/pci/devices/X` ->
+ * `../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0`). Confinement is kept: the target's
+ * parent is resolved (once per parent: siblings share it, cached in `parents`) and the last
+ * component must be a real folder there, not a symlink. Anything unusual falls back to openDir.
+ */
+export function openLinkedDir(host: HostFs, linkHostPath: string, parents: LinkedParents): HostDir {
+  const target = host.readlink(linkHostPath);
+  if (target === undefined || target.startsWith('/')) return host.openDir(linkHostPath);
+  const hostPath = path.posix.resolve(path.posix.dirname(checkHostPath(linkHostPath)), target);
+  const parentPath = path.posix.dirname(hostPath);
+  let parent = parents.get(parentPath);
+  if (parent === undefined) {
+    try {
+      const real = host.resolve(parentPath, false, 'opening');
+      const dirs = new Set(
+        fs
+          .readdirSync(real, { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name),
+      );
+      parent = { real, dirs };
+    } catch {
+      parent = null;
+    }
+    parents.set(parentPath, parent);
+  }
+  const name = path.posix.basename(hostPath);
+  if (!parent || !parent.dirs.has(name)) return host.openDir(linkHostPath);
+  return new HostDir(host, checkHostPath(linkHostPath), `${parent.real}/${name}`);
 }

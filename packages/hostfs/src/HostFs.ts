@@ -1,41 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HostDir, MAX_ATTRIBUTE_BYTES } from './HostDir';
+import { HostDir, MAX_ATTRIBUTE_BYTES, openLinkedDir, type LinkedParents } from './HostDir';
 import { HostFsError, errnoOf } from './HostFsError';
-import { appendAll, checkReplaceable, linkNewFile, replaceFile, wrapError, type WriteSync } from './regularFile';
-
-/** statfs(2) f_type of sysfs: a write there reaches the kernel. */
-export const SYSFS_MAGIC = 0x62656572;
-
-/**
- * What applies a sysfs write's kernel meaning to a tree that is not a real sysfs.
- * @passthru/sysfs-sim implements it; hostfs only knows this contract. `write` throws an
- * error with an errno `code` (as the kernel would return from write(2)) or returns normally.
- */
-export interface SimulatedKernelWriter {
-  write(hostPath: string, data: string): void;
-  /** What `modprobe MODULE` does to the tree; throws an error with an errno `code` when it cannot be loaded. */
-  loadModule?(module: string): void;
-}
-
-/** Runs `modprobe MODULE` on this machine; throws with the module loader's own words on failure. */
-export type ModprobeRunner = (module: string) => void;
-
-const runModprobe: ModprobeRunner = (module) => {
-  try {
-    execFileSync('modprobe', [module], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException & { stderr?: Buffer; status?: number | null };
-    const said = e.stderr?.toString('utf8').trim();
-    throw Object.assign(
-      new Error(said || (e.code === 'ENOENT' ? 'modprobe is not installed (Debian: apt-get install kmod)' : `modprobe exited ${e.status ?? e.code}`)),
-      {
-        code: e.code === 'ENOENT' ? 'ENOENT' : 'EIO',
-      },
-    );
-  }
-};
+import { loadModule, runModprobe, SYSFS_MAGIC, type ModprobeRunner, type SimulatedKernelWriter } from './kernel';
+import { checkHostPath } from './hostPath';
+import { appendAll, checkWritable, linkNewFile, replaceFile, wrapError, type WriteSync } from './regularFile';
 
 export interface HostFsOptions {
   /** Gives sysfs writes their meaning when the target is not on a real sysfs mount. */
@@ -47,8 +16,6 @@ export interface HostFsOptions {
   /** `modprobe MODULE` on this machine (the live host's module loader); injectable for tests. */
   modprobe?: ModprobeRunner;
 }
-
-const MAX_HOST_PATH = 4096;
 
 /**
  * One injected root for /sys, /proc, /etc, /dev and /lib/modules (prometheus/procfs `NewFS`).
@@ -86,15 +53,7 @@ export class HostFs {
 
   /** Checks a host path's spelling and returns it normalised (no trailing slash). */
   static checkHostPath(hostPath: string): string {
-    if (typeof hostPath !== 'string' || hostPath.length === 0)
-      throw new HostFsError('checking path', String(hostPath), 'EINVAL', 'a host path must be a non-empty string');
-    if (hostPath.length > MAX_HOST_PATH)
-      throw new HostFsError('checking path', `${hostPath.slice(0, 64)}...`, 'ENAMETOOLONG', `a host path is at most ${MAX_HOST_PATH} characters`);
-    if (hostPath.includes('\0')) throw new HostFsError('checking path', JSON.stringify(hostPath), 'EINVAL', 'a host path must not contain NUL');
-    if (!hostPath.startsWith('/')) throw new HostFsError('checking path', hostPath, 'EINVAL', 'a host path must be absolute');
-    const parts = hostPath.split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.includes('..')) throw new HostFsError('checking path', hostPath, 'EACCES', "'..' is refused in host paths");
-    return `/${parts.join('/')}`;
+    return checkHostPath(hostPath);
   }
 
   /** The path on this machine where `hostPath` lives, without following symlinks. */
@@ -297,28 +256,7 @@ export class HostFs {
    * container's view, a chroot) is refused: its modules are not this process's to load.
    */
   loadModule(module: string): void {
-    const where = `module ${module}`;
-    if (this.isRealSysfs('/sys/bus/pci')) {
-      if (!this.isLive)
-        throw new HostFsError(
-          'loading',
-          where,
-          'ENOTSUP',
-          `the root ${this.root} is a real sysfs but not this machine's /: load it there with modprobe ${module}`,
-        );
-      try {
-        this.modprobe(module);
-      } catch (error) {
-        throw new HostFsError('loading', where, errnoOf(error), `via modprobe: ${(error as Error).message}`, { cause: error });
-      }
-      return;
-    }
-    if (!this.kernel?.loadModule) throw new HostFsError('loading', where, 'ENOTSUP', 'this tree is not a real sysfs and no simulated kernel is attached');
-    try {
-      this.kernel.loadModule(module);
-    } catch (error) {
-      throw new HostFsError('loading', where, errnoOf(error), (error as Error).message, { cause: error });
-    }
+    loadModule({ realSysfs: this.isRealSysfs('/sys/bus/pci'), live: this.isLive, root: this.root, kernel: this.kernel, modprobe: this.modprobe }, module);
   }
 
   /**
@@ -346,28 +284,7 @@ export class HostFs {
    * Commands check every file they will write before their first write of any kind.
    */
   checkWritable(hostPath: string): void {
-    // Every answer is a refusal before any write: `refused` (the CLI says exit 2, nothing written).
-    const refuse = (error: unknown, real: string) => {
-      const wrapped = this.wrap('checking', hostPath, error, real);
-      if (!wrapped.message.endsWith('nothing was written')) wrapped.message += '; nothing was written';
-      return Object.assign(wrapped, { refused: true });
-    };
-    const clean = HostFs.checkHostPath(hostPath);
-    if (/^\/(sys|proc|dev)(\/|$)/.test(clean))
-      throw refuse(new HostFsError('checking', hostPath, 'EINVAL', 'not a regular file tree; use writeAttribute for /sys'), clean);
-    let folder = path.posix.dirname(clean);
-    let realFolder = folder;
-    try {
-      while (folder !== '/' && !this.exists(folder) && this.lstat(folder) === undefined) folder = path.posix.dirname(folder);
-      realFolder = this.resolve(folder, false, 'checking');
-      if (!fs.statSync(realFolder).isDirectory()) throw new HostFsError('checking', hostPath, 'ENOTDIR', `${folder} is not a folder`, { realPath: realFolder });
-      fs.accessSync(realFolder, fs.constants.W_OK);
-      if (folder !== path.posix.dirname(clean)) return;
-      const real = this.resolve(clean, true, 'checking');
-      checkReplaceable(real);
-    } catch (error) {
-      throw refuse(error, realFolder);
-    }
+    checkWritable(this, hostPath);
   }
 
   /**
@@ -458,39 +375,11 @@ export class HostFs {
   }
 
   /** Real paths of parent folders and their entry kinds, for openLinkedDir (a scan's parents repeat). */
-  private readonly parents = new Map<string, { real: string; dirs: Set<string> } | null>();
+  private readonly parents: LinkedParents = new Map();
 
-  /**
-   * The folder a symlink names, opened as openDir would, at the cost of one readlink(2) instead
-   * of a realpath(3) that reads every component of a deep path (`/sys/bus/pci/devices/X` ->
-   * `../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0`). Confinement is kept: the target's
-   * parent is resolved (once per parent: siblings share it) and the last component must be a
-   * real folder there, not a symlink. Anything unusual falls back to openDir.
-   */
+  /** The folder a symlink names, opened as openDir would, at the cost of one readlink(2) (see openLinkedDir in HostDir.ts). */
   openLinkedDir(linkHostPath: string): HostDir {
-    const target = this.readlink(linkHostPath);
-    if (target === undefined || target.startsWith('/')) return this.openDir(linkHostPath);
-    const hostPath = path.posix.resolve(path.posix.dirname(HostFs.checkHostPath(linkHostPath)), target);
-    const parentPath = path.posix.dirname(hostPath);
-    let parent = this.parents.get(parentPath);
-    if (parent === undefined) {
-      try {
-        const real = this.resolve(parentPath, false, 'opening');
-        const dirs = new Set(
-          fs
-            .readdirSync(real, { withFileTypes: true })
-            .filter((e) => e.isDirectory())
-            .map((e) => e.name),
-        );
-        parent = { real, dirs };
-      } catch {
-        parent = null;
-      }
-      this.parents.set(parentPath, parent);
-    }
-    const name = path.posix.basename(hostPath);
-    if (!parent || !parent.dirs.has(name)) return this.openDir(linkHostPath);
-    return new HostDir(this, HostFs.checkHostPath(linkHostPath), `${parent.real}/${name}`);
+    return openLinkedDir(this, linkHostPath, this.parents);
   }
 
   /** @internal wraps a node error into a HostFsError. */

@@ -1,10 +1,13 @@
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import type { HostFs } from './HostFs';
 import { HostFsError, errnoError, errnoOf } from './HostFsError';
+import { checkHostPath } from './hostPath';
 
 // The regular-file writes of HostFs on real paths (resolved and confined by the caller):
-// writeFile's replaceFile, appendFile's appendAll, createExclusive's linkNewFile.
+// writeFile's replaceFile, appendFile's appendAll, createExclusive's linkNewFile, and the
+// check of all of them before a command's first write (checkWritable).
 
 /** write(2) of regular files (fs.writeSync's shape). */
 export type WriteSync = (fd: number, buffer: Buffer, offset: number, length: number) => number;
@@ -207,4 +210,37 @@ export function wrapError(doing: string, hostPath: string, error: unknown, realP
 /** A node error's message without its errno prefix and its trailing syscall and path. */
 function detailOf(error: unknown): string {
   return error instanceof Error ? error.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '') : String(error);
+}
+
+/**
+ * Checks, writing nothing, what writeFile or appendFile of `hostPath` would run into that can
+ * be known in advance: the path confined to the root (EXDEV), every existing ancestor a folder
+ * (ENOTDIR), the nearest existing folder writable (EACCES, EROFS, EPERM of an immutable folder),
+ * and the target absent or a writable regular file (a device node, FIFO, socket, folder or
+ * symlink: `refused`). A full disk is not knowable: the writers keep the old file whole then.
+ * Commands check every file they will write before their first write of any kind.
+ */
+export function checkWritable(host: HostFs, hostPath: string): void {
+  // Every answer is a refusal before any write: `refused` (the CLI says exit 2, nothing written).
+  const refuse = (error: unknown, real: string) => {
+    const wrapped = host.wrap('checking', hostPath, error, real);
+    if (!wrapped.message.endsWith('nothing was written')) wrapped.message += '; nothing was written';
+    return Object.assign(wrapped, { refused: true });
+  };
+  const clean = checkHostPath(hostPath);
+  if (/^\/(sys|proc|dev)(\/|$)/.test(clean))
+    throw refuse(new HostFsError('checking', hostPath, 'EINVAL', 'not a regular file tree; use writeAttribute for /sys'), clean);
+  let folder = path.posix.dirname(clean);
+  let realFolder = folder;
+  try {
+    while (folder !== '/' && !host.exists(folder) && host.lstat(folder) === undefined) folder = path.posix.dirname(folder);
+    realFolder = host.resolve(folder, false, 'checking');
+    if (!fs.statSync(realFolder).isDirectory()) throw new HostFsError('checking', hostPath, 'ENOTDIR', `${folder} is not a folder`, { realPath: realFolder });
+    fs.accessSync(realFolder, fs.constants.W_OK);
+    if (folder !== path.posix.dirname(clean)) return;
+    const real = host.resolve(clean, true, 'checking');
+    checkReplaceable(real);
+  } catch (error) {
+    throw refuse(error, realFolder);
+  }
 }

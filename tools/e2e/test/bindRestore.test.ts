@@ -34,6 +34,11 @@ describe(`bind and restore in a container on a copy of ${FIXTURE}`, () => {
     seen: Awaited<ReturnType<typeof drivers>>,
   ) => {
     const start = tally.comparisons.length;
+    // Every peer must have answered with rows: a loop over an empty answer would agree with anything.
+    const ours = seen.list.devices.map((d) => d.address).sort();
+    expect(ours.length, `passthru listed no device after ${step}`).toBeGreaterThan(0);
+    expect(seen.lspci.map((l) => l.address).sort(), `lspci's devices after ${step}`).toEqual(ours);
+    expect(seen.driverctl.map((c) => c.address).sort(), `driverctl's devices after ${step}`).toEqual(ours);
     for (const d of seen.list.devices) {
       tally.compare(FIXTURE, 'passthru', d.address, `driver after ${step}`, want(d.address), d.driver);
       tally.compare(FIXTURE, 'passthru', d.address, `driver_override after ${step}`, overridden(d.address), d.driverOverride !== null);

@@ -1,0 +1,16 @@
+import { HostFsError } from './HostFsError';
+
+const MAX_HOST_PATH = 4096;
+
+/** Checks a host path's spelling and returns it normalised (no trailing slash). */
+export function checkHostPath(hostPath: string): string {
+  if (typeof hostPath !== 'string' || hostPath.length === 0)
+    throw new HostFsError('checking path', String(hostPath), 'EINVAL', 'a host path must be a non-empty string');
+  if (hostPath.length > MAX_HOST_PATH)
+    throw new HostFsError('checking path', `${hostPath.slice(0, 64)}...`, 'ENAMETOOLONG', `a host path is at most ${MAX_HOST_PATH} characters`);
+  if (hostPath.includes('\0')) throw new HostFsError('checking path', JSON.stringify(hostPath), 'EINVAL', 'a host path must not contain NUL');
+  if (!hostPath.startsWith('/')) throw new HostFsError('checking path', hostPath, 'EINVAL', 'a host path must be absolute');
+  const parts = hostPath.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new HostFsError('checking path', hostPath, 'EACCES', "'..' is refused in host paths");
+  return `/${parts.join('/')}`;
+}
