@@ -43,18 +43,18 @@ export function readBaselineFile(file: string): Baseline {
     // A regular file of at most 64 MiB, read without blocking: a FIFO or /dev/zero is refused at once.
     text = readInputFile(file, 64 * 1024 * 1024).toString('utf8');
   } catch (error) {
-    throw new BaselineError('usage', `Failed reading the baseline via ${file}: ${(error as Error).message}`, { cause: error });
+    throw new BaselineError('bad-input', `Failed reading the baseline via ${file}: ${(error as Error).message}`, { cause: error });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new BaselineError('usage', `Failed reading the baseline via ${file}: not JSON (${(error as Error).message})`, { cause: error });
+    throw new BaselineError('bad-input', `Failed reading the baseline via ${file}: not JSON (${(error as Error).message})`, { cause: error });
   }
   const parsed = BaselineSchema.safeParse(json);
   if (!parsed.success)
     throw new BaselineError(
-      'usage',
+      'bad-input',
       `Failed reading the baseline via ${file}: not a passthru baseline (${parsed.error.issues
         .map((i) => `${i.path.join('.') || '(value)'} ${i.message}`)
         .slice(0, 3)
@@ -69,6 +69,6 @@ export function writeBaselineFile(file: string, baseline: Baseline): void {
     writeOutputFile(file, `${JSON.stringify(baseline, null, 2)}\n`);
   } catch (error) {
     const refused = (error as { refused?: boolean }).refused === true;
-    throw new BaselineError(refused ? 'usage' : 'failed', `Failed writing the baseline via ${file}: ${(error as Error).message}`, { cause: error });
+    throw new BaselineError(refused ? 'bad-input' : 'failed', `Failed writing the baseline via ${file}: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -1,7 +1,7 @@
 // @passthru/fleet: an LXD cluster's view of passthrough readiness. Publish this member's
 // readiness into its cluster member config (user.passthru.*) and keep passthru's cluster
 // groups; status across members; placement advice. Uses lxd-device-attach's LXD client.
-export { FleetError, type FleetErrorKind } from './FleetError';
+export { FleetError, type FleetErrorReason } from './FleetError';
 export { readinessOf, ReadinessSummarySchema, ViableCountSchema, DEVICE_KINDS, type ReadinessSummary, type ViableCount } from './readiness';
 export { KEYS, PUBLISHED_PREFIX, publishedAge, publishedConfig, readPublished, withPublished, type Published } from './published';
 export { GROUP_PREFIX, GROUP_MARK, isPassthruGroup, wantedGroups } from './groups';

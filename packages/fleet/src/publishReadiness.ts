@@ -98,7 +98,7 @@ export async function publishReadiness(request: PublishRequest): Promise<Publish
       await createClusterGroup(client, name, wanted.get(name)!);
     } catch (error) {
       // Another member created it at the same moment: fine when it is passthru's.
-      if (!(error instanceof LxdError && error.kind === 'conflict')) throw error;
+      if (!(error instanceof LxdError && error.reason === 'conflict')) throw error;
       const again = (await listClusterGroups(client)).find((g) => g.name === name);
       if (!again || !isPassthruGroup(again))
         throw new FleetError('creating', `cluster group ${name}`, client.via, `a group of that name exists that passthru did not create`, 'failed', {
@@ -116,8 +116,8 @@ export async function publishReadiness(request: PublishRequest): Promise<Publish
       calls.push({ method: 'PUT', path: `/1.0/cluster/members/${member}`, ifMatch: etag ?? '', body: put });
       return { member, dryRun: false, summary, published, ...membership(m.groups, put.groups), created: toCreate, skipped, calls, attempts: attempt };
     } catch (error) {
-      if (!(error instanceof LxdError && error.kind === 'conflict' && error.status === 412) || attempt >= maxAttempts) {
-        if (error instanceof LxdError && error.kind === 'conflict')
+      if (!(error instanceof LxdError && error.reason === 'conflict' && error.status === 412) || attempt >= maxAttempts) {
+        if (error instanceof LxdError && error.reason === 'conflict')
           throw new FleetError(
             'publishing',
             `the readiness of cluster member ${member}`,
@@ -142,7 +142,7 @@ async function memberOrBadInput(client: LxdClient, member: string): Promise<void
   try {
     await getClusterMember(client, member);
   } catch (error) {
-    if (error instanceof LxdError && error.kind === 'not-found')
+    if (error instanceof LxdError && error.reason === 'not-found')
       throw new FleetError('publishing', `the readiness of cluster member ${member}`, client.via, 'no such cluster member', 'bad-input', { cause: error });
     throw error;
   }

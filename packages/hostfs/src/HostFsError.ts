@@ -3,7 +3,10 @@
  * the failed system call, the host path as the caller spelled it, and the cause chain.
  * Message shape: "Failed <doing> <host path> via <real path>: <CODE> <detail>".
  */
-export class HostFsError extends Error {
+import { PassthruError } from './PassthruError';
+
+/** `kind` is `failed`, or `bad-input` when passthru refused to write over what is there (`refused`: nothing was written). */
+export class HostFsError extends PassthruError {
   override readonly name = 'HostFsError';
   readonly code: string;
   readonly hostPath: string;
@@ -11,10 +14,19 @@ export class HostFsError extends Error {
 
   constructor(doing: string, hostPath: string, code: string, detail: string, options: { realPath?: string; cause?: unknown } = {}) {
     const via = options.realPath && options.realPath !== hostPath ? ` via ${options.realPath}` : '';
-    super(`Failed ${doing} ${hostPath}${via}: ${code} ${detail}`.trimEnd(), { cause: options.cause });
+    super('failed', `Failed ${doing} ${hostPath}${via}: ${code} ${detail}`.trimEnd(), { cause: options.cause });
     this.code = code;
     this.hostPath = hostPath;
     this.realPath = options.realPath;
+  }
+
+  /** passthru refused to read or write what is there (a FIFO, a device node, a symlink out of the root): bad input, nothing written. */
+  get refused(): boolean {
+    return this.kind === 'bad-input';
+  }
+
+  set refused(refused: boolean) {
+    this.kind = refused ? 'bad-input' : 'failed';
   }
 }
 

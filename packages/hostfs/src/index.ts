@@ -1,5 +1,6 @@
 // @passthru/hostfs: one injected root for every host file, path confinement, the write rule.
 export { HostFs } from './HostFs';
+export { PassthruError, type ErrorKind } from './PassthruError';
 export { SYSFS_MAGIC } from './kernel';
 export { HostDir, MAX_ATTRIBUTE_BYTES } from './HostDir';
 export type { HostFsOptions } from './HostFs';

@@ -3,7 +3,10 @@
  * Message shape: "Failed <doing> <what> via <path>[:<line>]: <detail>", the cause chain kept.
  * `path` is the host path as a live host spells it (/etc/default/grub), `line` is 1-based.
  */
-export class IommuCheckError extends Error {
+import { PassthruError } from '@passthru/hostfs';
+
+/** Always `bad-input`: a file or a --device that cannot be understood is raised while planning, before any write. */
+export class IommuCheckError extends PassthruError {
   override readonly name = 'IommuCheckError';
   readonly doing: string;
   readonly what: string;
@@ -13,7 +16,7 @@ export class IommuCheckError extends Error {
 
   constructor(doing: string, what: string, path: string, detail: string, options: { line?: number; cause?: unknown } = {}) {
     const at = options.line === undefined ? path : `${path}:${options.line}`;
-    super(`Failed ${doing} ${what} via ${at}: ${detail}`.trimEnd(), { cause: options.cause });
+    super('bad-input', `Failed ${doing} ${what} via ${at}: ${detail}`.trimEnd(), { cause: options.cause });
     this.doing = doing;
     this.what = what;
     this.path = path;

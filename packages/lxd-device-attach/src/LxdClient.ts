@@ -46,7 +46,7 @@ export function findLxdSocket(env: NodeJS.ProcessEnv = process.env, exists: (p: 
       'the LXD unix socket',
       candidates.join(', '),
       `no socket exists${env.LXD_DIR ? ' (LXD_DIR is set)' : ''}; is LXD installed and running?`,
-      { kind: 'unreachable' },
+      { reason: 'unreachable' },
     );
   }
   return found;
@@ -118,13 +118,13 @@ export class LxdClient {
       try {
         new URL(endpoint.url);
       } catch (error) {
-        throw new LxdError('parsing', 'the LXD URL', endpoint.url, 'not a URL', { kind: 'bad-input', cause: error });
+        throw new LxdError('parsing', 'the LXD URL', endpoint.url, 'not a URL', { reason: 'bad-input', cause: error });
       }
       if (endpoint.serverCert) {
         try {
           this.pinned = new X509Certificate(endpoint.serverCert).fingerprint256;
         } catch (error) {
-          throw new LxdError('reading', 'the pinned server certificate', endpoint.url, (error as Error).message, { kind: 'bad-input', cause: error });
+          throw new LxdError('reading', 'the pinned server certificate', endpoint.url, (error as Error).message, { reason: 'bad-input', cause: error });
         }
       }
     }
@@ -153,7 +153,7 @@ export class LxdClient {
     } catch (error) {
       throw new LxdError(purpose.doing, purpose.what, this.via, `HTTP ${status} with a body that is not JSON: ${text.slice(0, 200)}`, {
         status,
-        kind: 'lxd',
+        reason: 'lxd',
         cause: error,
       });
     }
@@ -164,7 +164,7 @@ export class LxdClient {
         purpose.what,
         this.via,
         `HTTP ${status} with an answer that is not an LXD envelope: ${parsed.error.issues[0]?.message ?? ''}`,
-        { status, kind: 'lxd', cause: parsed.error },
+        { status, reason: 'lxd', cause: parsed.error },
       );
     }
     return { status, etag, envelope: parsed.data };
@@ -199,7 +199,7 @@ export class LxdClient {
   async waitOperation(operation: string, purpose: Purpose, project?: string): Promise<Operation> {
     const id = operation.replace(/^\/1\.0\/operations\//, '');
     if (!/^[A-Za-z0-9-]+$/.test(id))
-      throw new LxdError(purpose.doing, purpose.what, this.via, `LXD named a malformed operation '${operation}'`, { kind: 'lxd' });
+      throw new LxdError(purpose.doing, purpose.what, this.via, `LXD named a malformed operation '${operation}'`, { reason: 'lxd' });
     const response = await this.raw('GET', `/1.0/operations/${id}/wait`, { project, query: { timeout: String(this.operationTimeout) } }, purpose);
     const envelope = response.envelope;
     if (envelope.type === 'error') {
@@ -211,12 +211,12 @@ export class LxdClient {
     const op = this.parse(OperationSchema, envelope.metadata, purpose, `operation ${id}`);
     if (op.status_code === 103 || op.status_code === 105 || op.status_code === 106) {
       throw new LxdError(purpose.doing, purpose.what, this.via, `operation ${id} still ${op.status} after ${this.operationTimeout} s`, {
-        kind: 'lxd',
+        reason: 'lxd',
         errorCode: op.status_code,
       });
     }
     if (op.status_code !== 200) {
-      throw new LxdError(purpose.doing, purpose.what, this.via, op.err || op.status, { kind: 'lxd', status: response.status, errorCode: op.status_code });
+      throw new LxdError(purpose.doing, purpose.what, this.via, op.err || op.status, { reason: 'lxd', status: response.status, errorCode: op.status_code });
     }
     return op;
   }
@@ -255,7 +255,7 @@ export class LxdClient {
     const what = `instance ${name}${project ? ` in project ${project}` : ''}`;
     if (!etag)
       throw new LxdError(doing, what, this.via, 'LXD sent no ETag for the instance, so a concurrent change could not be detected; refusing to write', {
-        kind: 'conflict',
+        reason: 'conflict',
       });
     try {
       await this.request('PUT', `/1.0/instances/${encodeURIComponent(name)}`, { project, body: put, headers: { 'If-Match': etag } }, { doing, what });
@@ -266,7 +266,7 @@ export class LxdClient {
           what,
           this.via,
           `the instance changed since it was read; nothing was overwritten, re-run to apply on top of the new config (LXD: ${error.detail})`,
-          { kind: 'conflict', status: 412, errorCode: error.errorCode, cause: error },
+          { reason: 'conflict', status: 412, errorCode: error.errorCode, cause: error },
         );
       }
       throw error;
@@ -303,7 +303,7 @@ export class LxdClient {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new LxdError(purpose.doing, what, this.via, `unexpected answer from LXD: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`, {
-        kind: 'lxd',
+        reason: 'lxd',
         cause: parsed.error,
       });
     }
@@ -320,7 +320,7 @@ export class LxdClient {
     return new Promise((resolve, reject) => {
       const unreachable = (error: Error & { code?: string }) =>
         new LxdError(purpose.doing, purpose.what, this.via, `${error.code ? `${error.code} ` : ''}${error.message}`.trim(), {
-          kind: 'unreachable',
+          reason: 'unreachable',
           cause: error,
         });
       const common: http.RequestOptions = { method, path, headers, timeout: this.requestTimeout };

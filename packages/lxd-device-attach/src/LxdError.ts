@@ -1,3 +1,5 @@
+import { PassthruError, type ErrorKind } from '@passthru/hostfs';
+
 /**
  * What went wrong, for callers that map errors to exit codes:
  * - `bad-input`: a malformed name or target, refused before any request (nothing written);
@@ -10,10 +12,10 @@
  * - `verify`: the write returned success but re-reading the instance shows something else;
  * - `rollback`: a failed change could not be fully undone (`leftover` says what is left).
  */
-export type LxdErrorKind = 'bad-input' | 'not-found' | 'preflight' | 'conflict' | 'unreachable' | 'lxd' | 'verify' | 'rollback';
+export type LxdErrorReason = 'bad-input' | 'not-found' | 'preflight' | 'conflict' | 'unreachable' | 'lxd' | 'verify' | 'rollback';
 
 export interface LxdErrorOptions {
-  kind?: LxdErrorKind;
+  reason?: LxdErrorReason;
   /** HTTP status of LXD's answer (404, 412, 500...). */
   status?: number;
   /** LXD's `error_code` (an error envelope) or the operation's `status_code` (400 = Failure). */
@@ -27,9 +29,10 @@ export interface LxdErrorOptions {
  * The one error class of @passthru/lxd-device-attach (Incus wording).
  * Message shape: "Failed <doing> <what> via <socket or URL>: <LXD's or the socket's message>".
  */
-export class LxdError extends Error {
+export class LxdError extends PassthruError {
   override readonly name = 'LxdError';
-  readonly kind: LxdErrorKind;
+  /** What went wrong in LXD's terms (see LxdErrorReason); `kind` is passthru's (bad-input, failed, partial). */
+  readonly reason: LxdErrorReason;
   readonly doing: string;
   readonly what: string;
   readonly via: string;
@@ -37,27 +40,38 @@ export class LxdError extends Error {
   readonly detail: string;
   readonly status: number | undefined;
   readonly errorCode: number | undefined;
-  readonly leftover: string[];
 
   constructor(doing: string, what: string, via: string, detail: string, options: LxdErrorOptions = {}) {
-    super(`Failed ${doing} ${what}${via ? ` via ${via}` : ''}: ${detail}`, { cause: options.cause });
-    this.kind = options.kind ?? kindOfStatus(options.status);
+    const reason = options.reason ?? reasonOfStatus(options.status);
+    super(KIND_OF[reason], `Failed ${doing} ${what}${via ? ` via ${via}` : ''}: ${detail}`, { cause: options.cause, leftover: options.leftover ?? [] });
+    this.reason = reason;
     this.doing = doing;
     this.what = what;
     this.via = via;
     this.detail = detail;
     this.status = options.status;
     this.errorCode = options.errorCode;
-    this.leftover = options.leftover ?? [];
   }
 
   /** True when the instance was left as it was before the call (safe to retry). */
   get unchanged(): boolean {
-    return this.kind !== 'rollback';
+    return this.reason !== 'rollback';
   }
 }
 
-function kindOfStatus(status: number | undefined): LxdErrorKind {
+/** passthru's kind of each reason: refused before a write is bad input; a failed rollback is partial. */
+const KIND_OF: Record<LxdErrorReason, ErrorKind> = {
+  'bad-input': 'bad-input',
+  'not-found': 'bad-input',
+  preflight: 'bad-input',
+  conflict: 'failed',
+  unreachable: 'failed',
+  lxd: 'failed',
+  verify: 'failed',
+  rollback: 'partial',
+};
+
+function reasonOfStatus(status: number | undefined): LxdErrorReason {
   if (status === 404) return 'not-found';
   if (status === 412 || status === 409) return 'conflict';
   if (status === 400) return 'bad-input';

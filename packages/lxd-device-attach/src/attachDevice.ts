@@ -76,7 +76,7 @@ async function checkProject(client: LxdClient, project: string | undefined): Pro
   } catch (error) {
     if (error instanceof LxdError && error.status === 404) {
       throw new LxdError('reading', `project ${project}`, client.via, `unknown project (LXD: ${error.detail})`, {
-        kind: 'not-found',
+        reason: 'not-found',
         status: 404,
         errorCode: error.errorCode,
         cause: error,
@@ -129,7 +129,7 @@ export async function findHolders(
   try {
     instances = await client.listInstances({ allProjects: true });
   } catch (error) {
-    if (!(error instanceof LxdError) || error.kind === 'unreachable') throw error;
+    if (!(error instanceof LxdError) || error.reason === 'unreachable') throw error;
     instances = await client.listInstances({ project });
   }
   const holders: DeviceHolder[] = [];
@@ -168,7 +168,7 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
   checkDeviceName(deviceName);
   const where = `instance ${instanceName}${project ? ` in project ${project}` : ''}`;
   const refuse = (detail: string, kind: 'preflight' | 'conflict' = 'preflight') =>
-    new LxdError('attaching', `${request.target} to ${where}`, client.via, detail, { kind });
+    new LxdError('attaching', `${request.target} to ${where}`, client.via, detail, { reason: kind });
 
   if (instance.expanded_devices[deviceName]) {
     throw refuse(
@@ -239,7 +239,7 @@ async function revertAdd(client: LxdClient, plan: AttachPlan, project: string | 
     }
   } catch (error) {
     throw new LxdError(cause.doing, cause.what, cause.via, `${cause.detail}; rolling back failed too: ${(error as Error).message}`, {
-      kind: 'rollback',
+      reason: 'rollback',
       status: cause.status,
       errorCode: cause.errorCode,
       leftover: [
@@ -260,7 +260,7 @@ export async function applyAttach(client: LxdClient, host: HostFs | undefined, p
   const what = `device ${plan.deviceName} to instance ${plan.instance}${project ? ` in project ${project}` : ''}`;
   const { instance, etag } = await client.getInstance(plan.instance, project);
   if (instance.expanded_devices[plan.deviceName])
-    throw new LxdError('attaching', what, client.via, `the instance already has a device named ${plan.deviceName}`, { kind: 'conflict' });
+    throw new LxdError('attaching', what, client.via, `the instance already has a device named ${plan.deviceName}`, { reason: 'conflict' });
   await hooks.afterRead?.(instance);
   const put = instancePut(instance);
   put.devices[plan.deviceName] = { ...plan.device };
@@ -271,8 +271,8 @@ export async function applyAttach(client: LxdClient, host: HostFs | undefined, p
     const wrapped =
       error.what === what
         ? error
-        : new LxdError('attaching', what, client.via, error.detail, { kind: error.kind, status: error.status, errorCode: error.errorCode, cause: error });
-    if (error.kind === 'conflict' || error.kind === 'unreachable') throw wrapped; // nothing was written (or we cannot know: reported)
+        : new LxdError('attaching', what, client.via, error.detail, { reason: error.reason, status: error.status, errorCode: error.errorCode, cause: error });
+    if (error.reason === 'conflict' || error.reason === 'unreachable') throw wrapped; // nothing was written (or we cannot know: reported)
     // LXD reverts a failed hot-plug itself; make sure nothing of ours is left.
     return revertAdd(client, plan, project, wrapped);
   }
@@ -286,13 +286,13 @@ export async function applyAttach(client: LxdClient, host: HostFs | undefined, p
         what,
         client.via,
         `re-reading the instance shows ${applied ? JSON.stringify(applied) : 'no such device'} instead of ${JSON.stringify(plan.device)}`,
-        { kind: 'verify' },
+        { reason: 'verify' },
       );
     }
     verified.push(`instance ${plan.instance} holds device ${plan.deviceName} ${JSON.stringify(applied)}`);
     if (host?.isLive && plan.checkedOn === THIS_HOST && plan.choice.iface && plan.device.nictype === 'physical' && after.status === 'Running') {
       if (host.exists(`/sys/class/net/${plan.choice.iface}`)) {
-        throw new LxdError('verifying', what, client.via, `interface ${plan.choice.iface} is still on the host after the attach`, { kind: 'verify' });
+        throw new LxdError('verifying', what, client.via, `interface ${plan.choice.iface} is still on the host after the attach`, { reason: 'verify' });
       }
       verified.push(`interface ${plan.choice.iface} left the host`);
     }
@@ -334,7 +334,7 @@ export async function planDetach(client: LxdClient, request: DetachRequest): Pro
       fromProfile
         ? `the device comes from a profile (${instance.profiles.join(', ')}); remove it from the profile or override it`
         : `the instance has no device named ${deviceName}`,
-      { kind: fromProfile ? 'preflight' : 'not-found' },
+      { reason: fromProfile ? 'preflight' : 'not-found' },
     );
   }
   return { instance: instanceName, project: projectOf(request.project), deviceName, device, instanceStatus: instance.status };
@@ -346,7 +346,7 @@ export async function applyDetach(client: LxdClient, plan: DetachPlan, hooks: At
   const what = `device ${plan.deviceName} from instance ${plan.instance}${project ? ` in project ${project}` : ''}`;
   const { instance, etag } = await client.getInstance(plan.instance, project);
   if (!instance.devices[plan.deviceName])
-    throw new LxdError('detaching', what, client.via, `the instance has no device named ${plan.deviceName} any more`, { kind: 'conflict' });
+    throw new LxdError('detaching', what, client.via, `the instance has no device named ${plan.deviceName} any more`, { reason: 'conflict' });
   await hooks.afterRead?.(instance);
   const put = instancePut(instance);
   delete put.devices[plan.deviceName];
@@ -354,11 +354,11 @@ export async function applyDetach(client: LxdClient, plan: DetachPlan, hooks: At
     await client.updateInstance(plan.instance, put, etag, project, 'detaching');
   } catch (error) {
     if (error instanceof LxdError && error.what !== what) {
-      throw new LxdError('detaching', what, client.via, error.detail, { kind: error.kind, status: error.status, errorCode: error.errorCode, cause: error });
+      throw new LxdError('detaching', what, client.via, error.detail, { reason: error.reason, status: error.status, errorCode: error.errorCode, cause: error });
     }
     throw error;
   }
   const after = (await client.getInstance(plan.instance, project)).instance;
-  if (after.devices[plan.deviceName]) throw new LxdError('verifying', what, client.via, 'the device is still there after the write', { kind: 'verify' });
+  if (after.devices[plan.deviceName]) throw new LxdError('verifying', what, client.via, 'the device is still there after the write', { reason: 'verify' });
   return { plan, verified: [`instance ${plan.instance} no longer holds device ${plan.deviceName}`] };
 }

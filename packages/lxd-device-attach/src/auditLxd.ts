@@ -150,7 +150,7 @@ export async function auditLxd(
   } catch (error) {
     if (error instanceof LxdError && error.status === 404)
       throw new LxdError('reading', `project ${request.project}`, client.via, `unknown project (LXD: ${error.detail})`, {
-        kind: 'not-found',
+        reason: 'not-found',
         status: 404,
         errorCode: error.errorCode,
         cause: error,
@@ -171,7 +171,7 @@ export async function auditLxd(
     try {
       return await read();
     } catch (error) {
-      if (!(error instanceof LxdError) || error.kind === 'unreachable') throw error;
+      if (!(error instanceof LxdError) || error.reason === 'unreachable') throw error;
       return fallback;
     }
   };

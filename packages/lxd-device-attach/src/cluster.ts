@@ -129,7 +129,7 @@ function parse<S extends z.ZodType>(client: LxdClient, schema: S, value: unknown
       purpose.what,
       client.via,
       `unexpected answer from LXD: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
-      { kind: 'lxd', cause: parsed.error },
+      { reason: 'lxd', cause: parsed.error },
     );
   }
   return parsed.data;
@@ -152,7 +152,7 @@ export async function getClusterMember(client: LxdClient, name: string): Promise
   } catch (error) {
     if (error instanceof LxdError && error.status === 404)
       throw new LxdError(purpose.doing, purpose.what, client.via, `no such cluster member (LXD: ${error.detail})`, {
-        kind: 'not-found',
+        reason: 'not-found',
         status: 404,
         cause: error,
       });
@@ -173,14 +173,14 @@ export async function updateClusterMember(client: LxdClient, name: string, put: 
       purpose.what,
       client.via,
       'LXD sent no ETag for the member, so a concurrent change could not be detected; refusing to write',
-      { kind: 'conflict' },
+      { reason: 'conflict' },
     );
   try {
     await client.request('PUT', memberPath(name), { body: put, headers: { 'If-Match': etag } }, purpose);
   } catch (error) {
     if (error instanceof LxdError && error.status === 412) {
       throw new LxdError(purpose.doing, purpose.what, client.via, `the member changed since it was read; nothing was overwritten (LXD: ${error.detail})`, {
-        kind: 'conflict',
+        reason: 'conflict',
         status: 412,
         cause: error,
       });
@@ -212,7 +212,7 @@ export async function createClusterGroup(client: LxdClient, name: string, descri
     await client.request('POST', '/1.0/cluster/groups', { body: { name, description, members: [] } }, purpose);
   } catch (error) {
     if (error instanceof LxdError && (error.status === 409 || /already exists/i.test(error.detail))) {
-      throw new LxdError(purpose.doing, purpose.what, client.via, error.detail, { kind: 'conflict', status: error.status, cause: error });
+      throw new LxdError(purpose.doing, purpose.what, client.via, error.detail, { reason: 'conflict', status: error.status, cause: error });
     }
     throw error;
   }

@@ -40,7 +40,7 @@ function pciAt(host: HostFs, address: string): PciDevice | null {
   try {
     return readPciDevice(host, address);
   } catch (error) {
-    if (error instanceof HostFsError) throw new LxdError('reading', `PCI device ${address}`, host.root, error.message, { kind: 'not-found', cause: error });
+    if (error instanceof HostFsError) throw new LxdError('reading', `PCI device ${address}`, host.root, error.message, { reason: 'not-found', cause: error });
     throw error;
   }
 }

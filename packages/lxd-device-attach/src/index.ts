@@ -1,7 +1,7 @@
 // @passthru/lxd-device-attach: LXD REST client, device attach/detach with ETag, audit, raw LXC lines.
 // The door: the client, the attach/detach and audit use cases with their types, and what a front
 // end renders (SARIF, raw LXC lines). Parsers, rules and helpers stay internal (tests import them by path).
-export { LxdError, type LxdErrorKind, type LxdErrorOptions } from './LxdError';
+export { LxdError, type LxdErrorReason, type LxdErrorOptions } from './LxdError';
 export { LxdClient, findLxdSocket, type LxdEndpoint, type LxdClientOptions } from './LxdClient';
 export { resolveTarget, ATTACH_TYPES, type AttachType, type HostTarget, type DeviceChoice, type ResolveOptions } from './resolveTarget';
 export { planAttach, applyAttach, planDetach, applyDetach } from './attachDevice';

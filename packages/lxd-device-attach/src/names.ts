@@ -9,7 +9,7 @@ export const DEVICE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 function check(re: RegExp, kind: string, value: string, rule: string): string {
   if (typeof value !== 'string' || !re.test(value) || value.includes('..')) {
-    throw new LxdError('checking', `${kind} name ${JSON.stringify(value)}`, '', `not a valid ${kind} name (${rule})`, { kind: 'bad-input' });
+    throw new LxdError('checking', `${kind} name ${JSON.stringify(value)}`, '', `not a valid ${kind} name (${rule})`, { reason: 'bad-input' });
   }
   return value;
 }

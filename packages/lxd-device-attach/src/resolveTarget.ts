@@ -30,7 +30,7 @@ export interface ResolveOptions {
 }
 
 function bad(target: string, detail: string, kind: 'bad-input' | 'not-found' = 'bad-input'): LxdError {
-  return new LxdError('resolving', `target ${JSON.stringify(target)}`, '', detail, { kind });
+  return new LxdError('resolving', `target ${JSON.stringify(target)}`, '', detail, { reason: kind });
 }
 
 /**
@@ -114,7 +114,7 @@ export interface DeviceChoice {
 const slug = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
 
 function refuse(detail: string): LxdError {
-  return new LxdError('choosing', 'the device type', '', detail, { kind: 'preflight' });
+  return new LxdError('choosing', 'the device type', '', detail, { reason: 'preflight' });
 }
 
 /**

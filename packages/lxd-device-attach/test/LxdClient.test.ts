@@ -38,7 +38,7 @@ describe('LxdClient envelopes', () => {
     const { client } = await fake(() => error(404, 'Instance not found'));
     const e = (await client.getInstance('c9').catch((x: unknown) => x)) as LxdError;
     expect(e).toBeInstanceOf(LxdError);
-    expect(e).toMatchObject({ kind: 'not-found', status: 404, errorCode: 404, detail: 'Instance not found' });
+    expect(e).toMatchObject({ reason: 'not-found', status: 404, errorCode: 404, detail: 'Instance not found' });
     expect(e.message).toMatch(/^Failed reading instance c9 via .*unix\.socket: Instance not found$/);
   });
 
@@ -55,7 +55,7 @@ describe('LxdClient envelopes', () => {
     expect((server.requests[0]!.body as { restore?: unknown }).restore).toBeUndefined();
     failing = true;
     await expect(client.updateInstance('c1', instancePut(instance('c1') as never), '"e1"')).rejects.toMatchObject({
-      kind: 'lxd',
+      reason: 'lxd',
       errorCode: 400,
       detail: 'Failed to start device "g": Invalid PCI address',
     });
@@ -64,10 +64,10 @@ describe('LxdClient envelopes', () => {
   it('turns a 412 into a conflict, and refuses to write without an ETag', async () => {
     const { server, client } = await fake(() => error(412, "ETag doesn't match: a vs b"));
     const e = (await client.updateInstance('c1', instancePut(instance('c1') as never), '"old"').catch((x: unknown) => x)) as LxdError;
-    expect(e).toMatchObject({ kind: 'conflict', status: 412, errorCode: 412 });
+    expect(e).toMatchObject({ reason: 'conflict', status: 412, errorCode: 412 });
     expect(e.message).toContain('nothing was overwritten');
     expect(e.message).toContain("ETag doesn't match");
-    await expect(client.updateInstance('c1', instancePut(instance('c1') as never), undefined)).rejects.toMatchObject({ kind: 'conflict' });
+    await expect(client.updateInstance('c1', instancePut(instance('c1') as never), undefined)).rejects.toMatchObject({ reason: 'conflict' });
     expect(server.requests).toHaveLength(1);
   });
 
@@ -83,7 +83,7 @@ describe('LxdClient envelopes', () => {
   it('reports an unreachable socket with the socket error', async () => {
     const client = new LxdClient({ kind: 'unix', socketPath: '/nonexistent/dir/unix.socket' });
     await expect(client.getServer()).rejects.toMatchObject({
-      kind: 'unreachable',
+      reason: 'unreachable',
       message: expect.stringMatching(/^Failed reading the LXD server via \/nonexistent\/dir\/unix\.socket: ENOENT/),
     });
   });

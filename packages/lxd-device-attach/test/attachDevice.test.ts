@@ -108,7 +108,7 @@ describe('planAttach / applyAttach against a fake LXD', () => {
       /IOMMU group 12 is not viable[\s\S]*0000:01:00.1: snd_hda_intel -> vfio-pci[\s\S]*passthru bind group:12/,
     );
     await expect(planAttach(client, workstation, { instance: 'vm1', target: '00:1f.6', type: 'pci' })).resolves.toMatchObject({ iommu: { viable: true } });
-    await expect(planAttach(client, workstation, { instance: 'c2', target: '00:02.0', name: 'g' })).rejects.toMatchObject({ kind: 'conflict' });
+    await expect(planAttach(client, workstation, { instance: 'c2', target: '00:02.0', name: 'g' })).rejects.toMatchObject({ reason: 'conflict' });
     const vm2 = await lxd({
       vm1: instance('vm1', { type: 'virtual-machine' }),
       c2: instance('c2', { expanded_devices: { g: { type: 'pci', address: '0000:00:17.0' } } }),
@@ -121,7 +121,7 @@ describe('planAttach / applyAttach against a fake LXD', () => {
     const vm = instance('vm1', { type: 'virtual-machine' });
     const { server, client } = await lxd({ vm1: vm });
     const e = (await planAttach(client, pch, { instance: 'vm1', target: '00:1f.3', type: 'pci' }).catch((x: unknown) => x)) as LxdError;
-    expect(e).toMatchObject({ kind: 'preflight' });
+    expect(e).toMatchObject({ reason: 'preflight' });
     expect(e.message).toMatch(
       /IOMMU group 10 is not passable: holds platform function 0000:00:1f\.0 \(ISA bridge\), 0000:00:1f\.4 \(SMBus controller\), 0000:00:1f\.5 \(SPI flash controller\)/,
     );
@@ -178,11 +178,11 @@ describe('planAttach / applyAttach against a fake LXD', () => {
     expect(seen).toEqual(['m2']);
     // 01:00.0 exists on this host, not on m2: refused as absent there.
     await expect(planAttach(client, workstation, { instance: 'vm1', target: '01:00.0' }, { inventoryFor: inventoryFor(true) })).rejects.toMatchObject({
-      kind: 'not-found',
+      reason: 'not-found',
       message: expect.stringContaining('no PCI device 0000:01:00.0 on cluster member m2 (its resources list no such function)'),
     });
     await expect(planAttach(client, workstation, { instance: 'vm1', target: '06:00.0' }, { inventoryFor: inventoryFor(false) })).rejects.toMatchObject({
-      kind: 'preflight',
+      reason: 'preflight',
       message: expect.stringContaining('not VM-ready on m2: publish'),
     });
     // Bad syntax is still said before LXD is asked; an instance on this host (null) is checked here.
@@ -210,7 +210,7 @@ describe('planAttach / applyAttach against a fake LXD', () => {
     const plan = await planAttach(client, workstation, { instance: 'c1', target: '01:00.0' });
     await expect(
       applyAttach(client, undefined, plan, { afterRead: async () => void (await applyAttach(client, undefined, { ...plan, deviceName: 'other' })) }),
-    ).rejects.toMatchObject({ kind: 'conflict', status: 412 });
+    ).rejects.toMatchObject({ reason: 'conflict', status: 412 });
     expect(Object.keys(c1.devices)).toEqual(['other']);
     await expect(applyAttach(client, undefined, { ...plan, deviceName: 'bad' })).rejects.toMatchObject({
       kind: 'bad-input',
@@ -223,19 +223,19 @@ describe('planAttach / applyAttach against a fake LXD', () => {
       if (devices['gpu-0000-01-00-0']) devices['gpu-0000-01-00-0'] = { type: 'gpu', pci: '0000:09:00.0' };
     });
     const e = (await applyAttach(mangled.client, undefined, plan).catch((x: unknown) => x)) as LxdError;
-    expect(e).toMatchObject({ kind: 'verify' });
+    expect(e).toMatchObject({ reason: 'verify' });
     expect((await mangled.client.getInstance('c1')).instance.devices).toEqual({});
   });
 
   it('detach refuses a device that comes from a profile, and an unknown one', async () => {
     const { client } = await lxd({ c1: instance('c1') });
     await expect(planDetach(client, { instance: 'c1', device: 'root' })).rejects.toMatchObject({
-      kind: 'preflight',
+      reason: 'preflight',
       message: expect.stringContaining('comes from a profile'),
     });
-    await expect(planDetach(client, { instance: 'c1', device: 'x' })).rejects.toMatchObject({ kind: 'not-found' });
+    await expect(planDetach(client, { instance: 'c1', device: 'x' })).rejects.toMatchObject({ reason: 'not-found' });
     await expect(planDetach(client, { instance: 'c1', device: 'x', project: 'nope' })).rejects.toMatchObject({
-      kind: 'not-found',
+      reason: 'not-found',
       message: expect.stringContaining('unknown project'),
     });
   });

@@ -63,12 +63,12 @@ describe('LxdClient over HTTPS with a TLS client certificate', () => {
   it('refuses a server whose certificate is not the pinned one, before sending anything', async () => {
     const before = seen.length;
     const client = new LxdClient({ kind: 'https', url, cert: clientCert.cert, key: clientCert.key, serverCert: other.cert });
-    await expect(client.getServer()).rejects.toMatchObject({ kind: 'unreachable', message: expect.stringContaining('CERT_PIN_MISMATCH') });
+    await expect(client.getServer()).rejects.toMatchObject({ reason: 'unreachable', message: expect.stringContaining('CERT_PIN_MISMATCH') });
     expect(seen.length).toBe(before);
   });
 
   it('without a pin, verifies the server with the system CAs (a self-signed server fails)', async () => {
     const client = new LxdClient({ kind: 'https', url, cert: clientCert.cert, key: clientCert.key });
-    await expect(client.getServer()).rejects.toMatchObject({ kind: 'unreachable', message: expect.stringMatching(/self.signed/i) });
+    await expect(client.getServer()).rejects.toMatchObject({ reason: 'unreachable', message: expect.stringMatching(/self.signed/i) });
   });
 });

@@ -112,7 +112,7 @@ describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
     expect((await client.getInstance(c)).instance.devices['gpu-0000-01-00-0']).toEqual({ type: 'gpu', pci: '0000:01:00.0' });
     // A second instance may not take the same GPU.
     await expect(planAttach(client, fixture, { instance: r, target: '0000:01:00.0' })).rejects.toMatchObject({
-      kind: 'conflict',
+      reason: 'conflict',
       message: expect.stringContaining(`default/${c} (device gpu-0000-01-00-0)`),
     });
     await applyDetach(client, await planDetach(client, { instance: c, device: 'gpu-0000-01-00-0' }));
@@ -122,7 +122,7 @@ describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
     const before = (await client.getInstance(c)).etag;
     const missing = await planAttach(client, host, { instance: c, target: '0000:ff:1f.7', type: 'gpu' }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(LxdError);
-    expect(missing).toMatchObject({ kind: 'not-found', message: expect.stringContaining('no PCI device 0000:ff:1f.7 on this host') });
+    expect(missing).toMatchObject({ reason: 'not-found', message: expect.stringContaining('no PCI device 0000:ff:1f.7 on this host') });
     expect((await client.getInstance(c)).etag).toBe(before);
 
     // Missing address with the host check off (as for a remote LXD): LXD's message, at hot-plug
@@ -130,7 +130,7 @@ describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
     const remotePlan = await planAttach(client, host, { instance: r, target: '0000:ff:1f.7', type: 'gpu', hostCheck: false });
     const lxdError = await timed('attachGpuMissingRunning', () => applyAttach(client, host, remotePlan).catch((e: unknown) => e));
     expect(lxdError).toBeInstanceOf(LxdError);
-    expect((lxdError as LxdError).kind).toBe('lxd');
+    expect((lxdError as LxdError).reason).toBe('lxd');
     expect((lxdError as LxdError).detail).toMatch(/Invalid PCI address \(no device found\): 0000:ff:1f\.7/);
     expect((lxdError as LxdError).message).toMatch(new RegExp(`^Failed attaching device gpu-0000-ff-1f-7 to instance ${r} via .*unix\\.socket: `));
     expect((await client.getInstance(r)).instance.devices).toEqual({});
@@ -144,7 +144,7 @@ describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
       applyAttach(client, host, plan, { afterRead: async () => void (await lxc('config', 'set', c, 'user.concurrent=kept')) }).catch((e: unknown) => e),
     );
     expect(error).toBeInstanceOf(LxdError);
-    expect(error).toMatchObject({ kind: 'conflict', status: 412, message: expect.stringContaining('nothing was overwritten') });
+    expect(error).toMatchObject({ reason: 'conflict', status: 412, message: expect.stringContaining('nothing was overwritten') });
     const { instance } = await client.getInstance(c);
     expect(instance.config['user.concurrent']).toBe('kept');
     expect(instance.devices).toEqual({});
@@ -154,7 +154,7 @@ describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
     await lxc('config', 'set', c, 'user.second=kept');
     const put = instancePut(stale.instance);
     put.config['user.mine'] = 'lost?';
-    await expect(client.updateInstance(c, put, stale.etag)).rejects.toMatchObject({ kind: 'conflict', status: 412, errorCode: 412 });
+    await expect(client.updateInstance(c, put, stale.etag)).rejects.toMatchObject({ reason: 'conflict', status: 412, errorCode: 412 });
     const after = (await client.getInstance(c)).instance.config;
     expect(after['user.second']).toBe('kept');
     expect(after['user.mine']).toBeUndefined();
@@ -189,17 +189,17 @@ describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
 
   it('bad input: unknown instance, unknown project, malformed names, an unreachable socket', async () => {
     await expect(planAttach(client, host, { instance: name('nope'), target: '0000:ff:1f.7', hostCheck: false })).rejects.toMatchObject({
-      kind: 'not-found',
+      reason: 'not-found',
       status: 404,
       message: expect.stringContaining('Instance not found'),
     });
     await expect(planAttach(client, host, { instance: name('nope'), target: '0000:ff:1f.7', hostCheck: false, project: `pt${id}` })).rejects.toMatchObject({
-      kind: 'not-found',
+      reason: 'not-found',
       message: expect.stringContaining('unknown project (LXD: Project not found)'),
     });
     await expect(planAttach(client, host, { instance: 'bad/name', target: vethHost })).rejects.toMatchObject({ kind: 'bad-input' });
     await expect(planDetach(client, { instance: name('nic'), device: '../x' })).rejects.toMatchObject({ kind: 'bad-input' });
     const dead = new LxdClient({ kind: 'unix', socketPath: path.join(env.LXD_DIR!, 'no-such.socket') });
-    await expect(dead.getServer()).rejects.toMatchObject({ kind: 'unreachable', message: expect.stringContaining('ENOENT') });
+    await expect(dead.getServer()).rejects.toMatchObject({ reason: 'unreachable', message: expect.stringContaining('ENOENT') });
   });
 });

@@ -1,10 +1,12 @@
+import { PassthruError } from '@passthru/hostfs';
+
 /**
  * The one error class of @passthru/pci-discovery. Message shape:
  * "Failed <doing> <what> via <via>: <detail>", where the detail defaults to the first line of
  * the cause's message so a bare `String(error)` still says why; the full cause chain is kept
- * in `cause`.
+ * in `cause`. Always `bad-input`: the pci.ids database or lspci text it was given cannot be read.
  */
-export class PciDiscoveryError extends Error {
+export class PciDiscoveryError extends PassthruError {
   override readonly name = 'PciDiscoveryError';
   readonly doing: string;
   readonly what: string;
@@ -14,7 +16,7 @@ export class PciDiscoveryError extends Error {
 
   constructor(doing: string, what: string, via: string | undefined, options: { cause?: unknown; detail?: string } = {}) {
     const detail = options.detail ?? firstLineOf(options.cause);
-    super(`Failed ${doing} ${what}${via ? ` via ${via}` : ''}${detail ? `: ${detail}` : ''}`, { cause: options.cause });
+    super('bad-input', `Failed ${doing} ${what}${via ? ` via ${via}` : ''}${detail ? `: ${detail}` : ''}`, { cause: options.cause });
     this.doing = doing;
     this.what = what;
     this.via = via;

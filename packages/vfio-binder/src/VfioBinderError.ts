@@ -1,19 +1,15 @@
-/**
- * The one error class of @passthru/vfio-binder. `kind` maps onto the CLI's exit codes:
- * usage (2: bad input, nothing written), refused (1: a guard or precondition said no, nothing
- * written), failed (1: rolled back), partial (3: not fully rolled back; the journal says what
- * is left). Message: "Failed <doing> <what> via <path>: <detail>".
- */
-export type BinderErrorKind = 'usage' | 'refused' | 'failed' | 'partial';
+import { PassthruError, type ErrorKind } from '@passthru/hostfs';
 
-export class VfioBinderError extends Error {
+/**
+ * The one error class of @passthru/vfio-binder, with passthru's fixed `kind`: bad-input (2:
+ * nothing written), refused (1: a guard or precondition said no, nothing written), failed (1:
+ * rolled back), partial (3: not fully rolled back; the journal says what is left).
+ * Message: "Failed <doing> <what> via <path>: <detail>".
+ */
+export class VfioBinderError extends PassthruError {
   override readonly name = 'VfioBinderError';
 
-  constructor(
-    readonly kind: BinderErrorKind,
-    message: string,
-    options: { cause?: unknown } = {},
-  ) {
-    super(message, options);
+  constructor(kind: ErrorKind, message: string, options: { cause?: unknown } = {}) {
+    super(kind, message, options);
   }
 }

@@ -4,7 +4,7 @@
 // plans' and results' types, and the renderings a front end prints. The building blocks below
 // them (planBind/applyBind, planRestore/applyRestore) stay open for library users and the bench;
 // everything else is internal (tests import it by path).
-export { VfioBinderError, type BinderErrorKind } from './VfioBinderError';
+export { VfioBinderError } from './VfioBinderError';
 export { parseTarget } from './bind/targets';
 export { bindDevices, type BindRequest, type BindOutcome, type HostState } from './bind/bindDevices';
 export { bindAndPersist, type BindPersistOutcome } from './bind/bindAndPersist';

@@ -136,7 +136,7 @@ describe('targets', () => {
       try {
         parseTarget(raw);
       } catch (error) {
-        expect((error as VfioBinderError).kind).toBe('usage');
+        expect((error as VfioBinderError).kind).toBe('bad-input');
         expect((error as Error).message.length).toBeLessThan(300);
       }
     },

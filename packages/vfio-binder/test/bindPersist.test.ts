@@ -59,7 +59,7 @@ describe('bind --persist: one transaction', () => {
     fs.writeFileSync(path.join(root, 'etc/modprobe.d'), 'not a folder');
     const before = snapshotTree(root);
     const error = await failure(run(host));
-    expect(error.kind).toBe('usage');
+    expect(error.kind).toBe('bad-input');
     expect(error.message).toMatch(/^Failed planning persist via \/etc\/modprobe\.d\/passthru-vfio\.conf: .*ENOTDIR.*; nothing was written$/);
     expect(diffSnapshots(before, snapshotTree(root))).toEqual([]);
   });

@@ -112,7 +112,7 @@ describe('restore is the mirror of bind: the IOMMU group is the unit', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(VfioBinderError);
-    expect((error as VfioBinderError).kind).toBe('usage');
+    expect((error as VfioBinderError).kind).toBe('bad-input');
     expect((error as Error).message).toMatch(/would split IOMMU group 12: 0000:01:00\.3 \(held by a driver_override passthru did not write \(vfio-pci\)/);
     expect((error as Error).message).toMatch(/--split-group/);
     expect(kernel.writes.length).toBe(writes);

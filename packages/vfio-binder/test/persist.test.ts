@@ -226,7 +226,7 @@ describe('persist failures (issue 18)', () => {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(VfioBinderError);
-    expect((thrown as VfioBinderError).kind).toBe('usage');
+    expect((thrown as VfioBinderError).kind).toBe('bad-input');
     expect((thrown as Error).message).toMatch(/^Failed reading the persist record via \/var\/lib\/passthru\/persist\.json: .*JSON/);
     expect((thrown as Error).cause).toBeInstanceOf(SyntaxError);
     expect(host.exists(MODPROBE_FILE)).toBe(false);

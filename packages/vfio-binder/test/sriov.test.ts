@@ -85,7 +85,7 @@ describe('sriov', () => {
     try {
       sriov(host, E810, 129);
     } catch (error) {
-      expect((error as VfioBinderError).kind).toBe('usage');
+      expect((error as VfioBinderError).kind).toBe('bad-input');
     }
     expect(diffSnapshots(before, snapshotTree(root))).toEqual([]);
   });

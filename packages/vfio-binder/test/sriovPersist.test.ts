@@ -122,7 +122,7 @@ describe('sriov --persist checks the unit before any write (issue 22, item 1)', 
       } catch (e) {
         error = e;
       }
-      expect(error).toMatchObject({ kind: 'usage', message: expect.stringMatching(why) });
+      expect(error).toMatchObject({ kind: 'bad-input', message: expect.stringMatching(why) });
       expect((error as Error).message).toMatch(/Failed planning sriov --persist via .*; nothing was written$/);
     }
     expect(numVfs(host)).toBe(8);

@@ -22,7 +22,7 @@ const thrown = (f: () => unknown): VfioBinderError => {
 describe('bind targets', () => {
   it("a grammar refusal is a usage error with the grammar's own message, the parse error kept as cause", () => {
     const error = thrown(() => parseTarget('0000:01:00.8'));
-    expect(error.kind).toBe('usage');
+    expect(error.kind).toBe('bad-input');
     expect(error.message).toBe('Failed parsing target "0000:01:00.8": not a valid PCI address (bus 00-ff, slot 00-1f, function 0-7)');
     expect(error.cause).toBeInstanceOf(PciDiscoveryError);
   });
@@ -30,7 +30,7 @@ describe('bind targets', () => {
   it('a USB target parses, but bind refuses it as a usage error', () => {
     const { devices } = scanPciDevices(host);
     const error = thrown(() => resolveTargets([parseTarget('usb:046d:c52b')], devices, readIommuGroups(host, devices)));
-    expect(error.kind).toBe('usage');
+    expect(error.kind).toBe('bad-input');
     expect(error.message).toMatch(/^Failed resolving target "usb:046d:c52b": a USB device, not a PCI function/);
   });
 });

@@ -14,7 +14,7 @@ import {
   type RepairOutcome,
   type RestoreOutcome,
 } from '@passthru/vfio-binder';
-import { CliError, EXIT } from '../CliError';
+import { EXIT } from '../CliError';
 import { consentRefused, type CliContext } from '../context';
 import { paint, printJson, progressLine, renderTable } from './output';
 

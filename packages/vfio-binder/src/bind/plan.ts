@@ -85,7 +85,7 @@ export function planBind(
   const bridgesNamed = chosen.filter((d) => d.isBridge);
   if (bridgesNamed.length) {
     throw new VfioBinderError(
-      'usage',
+      'bad-input',
       `Failed planning bind of ${bridgesNamed.map((d) => d.address).join(', ')}: a PCI bridge is never bound to vfio-pci (name the endpoints behind it)`,
     );
   }

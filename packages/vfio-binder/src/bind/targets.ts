@@ -6,7 +6,7 @@ export function parseTarget(raw: string): Target {
   try {
     return parseTargetText(raw);
   } catch (error) {
-    if (error instanceof PciDiscoveryError) throw new VfioBinderError('usage', error.message, { cause: error });
+    if (error instanceof PciDiscoveryError) throw new VfioBinderError('bad-input', error.message, { cause: error });
     throw error;
   }
 }
@@ -33,7 +33,7 @@ export function resolveTargets(targets: Target[], devices: PciDevice[], groups: 
         found = group ? group.endpoints.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined) : [];
         if (group && found.length === 0) {
           throw new VfioBinderError(
-            'usage',
+            'bad-input',
             `Failed resolving target ${quoteTarget(target.text)}: IOMMU group ${group.id} holds only bridges (${group.bridges.join(', ')}), which are never bound`,
           );
         }
@@ -44,7 +44,7 @@ export function resolveTargets(targets: Target[], devices: PciDevice[], groups: 
         break;
       case 'usb':
         throw new VfioBinderError(
-          'usage',
+          'bad-input',
           `Failed resolving target ${quoteTarget(target.text)}: a USB device, not a PCI function (passthru attach --type usb passes USB devices to LXD)`,
         );
     }
@@ -55,7 +55,7 @@ export function resolveTargets(targets: Target[], devices: PciDevice[], groups: 
         group: 'no IOMMU group has this number',
         interface: 'no PCI network interface has this name',
       }[target.kind];
-      throw new VfioBinderError('usage', `Failed resolving target ${quoteTarget(target.text)}: ${what} (see passthru list / groups)`);
+      throw new VfioBinderError('bad-input', `Failed resolving target ${quoteTarget(target.text)}: ${what} (see passthru list / groups)`);
     }
     for (const d of found) chosen.add(d.address);
   }

@@ -16,7 +16,7 @@ export function checkFileWrites(host: HostFs, changes: FileChange[], extra: stri
       host.checkWritable(path);
     } catch (error) {
       if (!(error instanceof HostFsError)) throw error;
-      throw new VfioBinderError('usage', `Failed planning ${doing} via ${path}: ${error.message}`, { cause: error });
+      throw new VfioBinderError('bad-input', `Failed planning ${doing} via ${path}: ${error.message}`, { cause: error });
     }
   }
 }

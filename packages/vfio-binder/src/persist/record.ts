@@ -22,7 +22,7 @@ export function readPersistRecord(host: HostFs): z.infer<typeof PersistRecordSch
   if (text === undefined) return { schemaVersion: 1, devices: [] };
   // A corrupt record is bad input (exit 2): nothing is planned or written on top of it.
   const corrupt = (detail: string, cause?: unknown) =>
-    new VfioBinderError('usage', `Failed reading the persist record via ${PERSIST_RECORD}: ${detail}; move it aside (the next persist writes a new one)`, {
+    new VfioBinderError('bad-input', `Failed reading the persist record via ${PERSIST_RECORD}: ${detail}; move it aside (the next persist writes a new one)`, {
       cause,
     });
   let json: unknown;

@@ -65,13 +65,13 @@ export function planRestore(host: HostFs, devices: PciDevice[], chosen: string[]
     const held = unknown.filter((a) => isForeign(owners.get(a)));
     if (held.length) {
       throw new VfioBinderError(
-        'usage',
+        'bad-input',
         `Failed planning restore of ${held.join(', ')}: ${held.map((a) => `${a} is held by ${owners.get(a)!.summary}`).join('; ')}; passthru never restores another manager's device (\`bind --adopt\` takes one over)`,
       );
     }
     if (unknown.length) {
       throw new VfioBinderError(
-        'usage',
+        'bad-input',
         `Failed planning restore of ${unknown.join(', ')} via /var/lib/passthru/journal.jsonl: passthru has no record of binding it (nothing to restore; \`passthru bind\` journals what it changes)`,
       );
     }
@@ -137,7 +137,7 @@ export function planRestore(host: HostFs, devices: PciDevice[], chosen: string[]
       )
       .filter((t) => !t.endsWith(': '));
     throw new VfioBinderError(
-      'usage',
+      'bad-input',
       `Failed planning restore of ${addresses.join(', ')}: it would split ${byGroup.join('; ')} would stay on vfio-pci while the rest goes back to host drivers (a group is used whole). Re-run with --split-group to restore only ${chosen.join(', ')} and leave those on vfio-pci`,
     );
   }

@@ -71,15 +71,15 @@ export function planSriov(host: HostFs, pf: PciDevice, numVfs: number, autoprobe
   const current = readNumber(host, dev(pf.address, 'sriov_numvfs'));
   if (total === null || current === null || pf.sriov?.role !== 'pf') {
     throw new VfioBinderError(
-      'usage',
+      'bad-input',
       `Failed planning sriov for ${pf.address} via ${dev(pf.address, 'sriov_totalvfs')}: the device is not an SR-IOV physical function`,
     );
   }
   if (!Number.isInteger(numVfs) || numVfs < 0)
-    throw new VfioBinderError('usage', `Failed planning sriov for ${pf.address}: --numvfs must be a whole number from 0 to ${total}, not ${numVfs}`);
+    throw new VfioBinderError('bad-input', `Failed planning sriov for ${pf.address}: --numvfs must be a whole number from 0 to ${total}, not ${numVfs}`);
   if (numVfs > total)
     throw new VfioBinderError(
-      'usage',
+      'bad-input',
       `Failed planning sriov for ${pf.address} via ${dev(pf.address, 'sriov_totalvfs')}: ${numVfs} VFs exceeds sriov_totalvfs ${total} (the kernel answers ERANGE); nothing was written`,
     );
   const autoText = host.readAttributeIfExists(dev(pf.address, 'sriov_drivers_autoprobe'));

@@ -45,7 +45,7 @@ export function sriovDevices(host: HostFs, state: HostState, request: SriovReque
       named.length === 0
         ? 'names no SR-IOV physical function'
         : `names ${named.length} physical functions (${named.map((d) => d.address).join(', ')}); give one address`;
-    throw new VfioBinderError('usage', `Failed resolving the PF via /sys/bus/pci/devices: ${request.target.text} ${what}; nothing was written`);
+    throw new VfioBinderError('bad-input', `Failed resolving the PF via /sys/bus/pci/devices: ${request.target.text} ${what}; nothing was written`);
   }
   const plan = planSriov(host, named[0]!, request.numVfs, request.autoprobe);
   const unit = request.persist && planSriovUnit(host, named[0]!, request.numVfs, request.autoprobe, request.persist.stamp);
