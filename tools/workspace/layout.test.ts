@@ -32,6 +32,13 @@ describe('layout', () => {
     expect(long).toEqual([]);
   });
 
+  // sysfs-sim lays the tree out for fixtures (the kernel's side, hostfs alone beneath it).
+  it('PCI sysfs paths are spelled in one module (pci-discovery/src/sysfsPaths.ts)', () => {
+    const files = [...PACKAGES.filter((p) => p !== 'sysfs-sim').flatMap((p) => sources(`packages/${p}/src`)), ...sources('apps/cli/src')];
+    const spelled = files.filter((f) => !f.endsWith('sysfsPaths.ts') && /\/sys\/bus\/pci\/(devices|drivers)\/\$\{|\/sys\/kernel\/iommu_groups\/\$\{/.test(read(f)));
+    expect(spelled).toEqual([]);
+  });
+
   it('every package has one face, src/index.ts', () => {
     for (const p of PACKAGES) expect(fs.existsSync(path.join(repo, 'packages', p, 'src/index.ts')), p).toBe(true);
   });

@@ -1,6 +1,6 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
 import { canonicalParamKey, parseCmdline, parseInterruptRemapping } from '@passthru/iommu-check';
-import { scanPciDevices, type PciScan } from '@passthru/pci-discovery';
+import { scanPciDevices, type PciScan, PCI_DEVICES } from '@passthru/pci-discovery';
 import { readHost, VFIO_DRIVER, type DeviceStatus, type HostView } from '@passthru/vfio-binder';
 import { ExportersError } from './ExportersError';
 import { HostReportSchema, type DeviceReadiness, type ExportDevice, type ExportGroup, type HostReport } from './HostReport';
@@ -44,7 +44,7 @@ export function readHostReport(host: HostFs, options: ReadHostReportOptions = {}
     scan = options.scan ?? scanPciDevices(host);
   } catch (error) {
     if (!(error instanceof HostFsError)) throw error;
-    scan = { devices: [], problems: [{ address: '/sys/bus/pci/devices', message: error.message }] };
+    scan = { devices: [], problems: [{ address: PCI_DEVICES, message: error.message }] };
   }
   let view: HostView;
   try {

@@ -1,5 +1,5 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import { normalizePciAddress } from '@passthru/pci-discovery';
+import { normalizePciAddress, pciDevicePath, PCI_DEVICES } from '@passthru/pci-discovery';
 import type { DeviceConfig, Instance } from './schemas';
 
 /** One NUMA node as /sys/devices/system/node/nodeN shows it. */
@@ -98,12 +98,12 @@ export function probeHostNuma(host: HostFs): HostNuma {
   nodes.sort((a, b) => a.node - b.node);
   const pci: Record<string, number> = {};
   const net: Record<string, number> = {};
-  for (const address of list('/sys/bus/pci/devices')) {
-    const node = numaOf(read(`/sys/bus/pci/devices/${address}/numa_node`));
+  for (const address of list(PCI_DEVICES)) {
+    const node = numaOf(read(pciDevicePath(address, 'numa_node')));
     if (node === undefined) continue;
     pci[address] = node;
     // A network function's interfaces are its net/ subfolders (as pci-discovery reads them).
-    for (const ifname of list(`/sys/bus/pci/devices/${address}/net`)) net[ifname] = node;
+    for (const ifname of list(pciDevicePath(address, 'net'))) net[ifname] = node;
   }
   return { nodes, pci, net };
 }

@@ -17,7 +17,8 @@ export { DeviceIdentitySchema, identityOf, type DeviceIdentity } from './deviceI
 export { PciDeviceSchema, IommuGroupSchema, ScanProblemSchema, DEVICE_CLASSES, deviceClassOf, deviceLabel } from './PciDevice';
 export type { PciDevice, IommuGroup, ScanProblem, DeviceClassFilter } from './PciDevice';
 // Reading a host: sysfs scan, pci.ids names, lspci as an optional source.
-export { scanPciDevices, readPciDevice, readIommuGroups, PCI_DEVICES, type PciScan } from './scanPciDevices';
+export { scanPciDevices, readPciDevice, readIommuGroups, type PciScan } from './scanPciDevices';
+export { PCI_DEVICES, PCI_DRIVERS, DRIVERS_PROBE, IOMMU_GROUPS, pciDevicePath, pciDriverPath, iommuGroupPath, type PciDeviceFile } from './sysfsPaths';
 export { scanPciDevicesParallel, serveScanWorker, type ParallelScanOptions } from './parallelScan';
 export { PciIds, findPciIdsFile } from './PciIds';
 export { parseLspciVmm, type LspciRecord } from './LspciParser';

@@ -4,6 +4,7 @@
 // last-image flag). A UEFI guest (OVMF) can use only an EFI image (code type 3) for its machine
 // type (x64, or EBC bytecode); a ROM with x86 legacy code only brings up no display there.
 import { HostFsError, type HostFs } from '@passthru/hostfs';
+import { pciDevicePath } from './sysfsPaths';
 import { PciDiscoveryError } from './PciDiscoveryError';
 
 export type RomCodeType = 'x86' | 'open-firmware' | 'hp-pa-risc' | 'efi' | 'other';
@@ -112,7 +113,7 @@ export const MAX_ROM_BYTES = 16 * 1024 * 1024;
  * boot GPU's ROM the kernel cannot map: EIO, or empty) throws the HostFsError.
  */
 export function readOptionRom(host: HostFs, address: string): Buffer | undefined {
-  const rom = `/sys/bus/pci/devices/${address}/rom`;
+  const rom = pciDevicePath(address, 'rom');
   if (!host.exists(rom)) return undefined;
   host.writeAttribute(rom, '1');
   try {
@@ -151,9 +152,8 @@ export interface RomDump {
  * image that parses.
  */
 export function dumpOptionRom(host: HostFs, address: string): RomDump {
-  const where = `/sys/bus/pci/devices/${address}/rom`;
-  if (!host.exists(`/sys/bus/pci/devices/${address}`))
-    throw new PciDiscoveryError('reading', `the option ROM of ${address}`, where, { detail: 'no such PCI device' });
+  const where = pciDevicePath(address, 'rom');
+  if (!host.exists(pciDevicePath(address))) throw new PciDiscoveryError('reading', `the option ROM of ${address}`, where, { detail: 'no such PCI device' });
   let bytes: Buffer | undefined;
   try {
     bytes = readOptionRom(host, address);

@@ -3,9 +3,7 @@ import { HostFsError, type HostDir, type HostFs } from '@passthru/hostfs';
 import type { IommuGroup, PciDevice, ScanProblem } from './PciDevice';
 import { PCI_ADDRESS_RE, compareAddresses, slotOf } from './pciAddress';
 import type { PciIds } from './PciIds';
-
-export const PCI_DEVICES = '/sys/bus/pci/devices';
-export const IOMMU_GROUPS = '/sys/kernel/iommu_groups';
+import { IOMMU_GROUPS, PCI_DEVICES, pciDevicePath } from './sysfsPaths';
 
 export interface PciScan {
   devices: PciDevice[];
@@ -62,7 +60,7 @@ const LINK_UNKNOWN = /^(Unknown|unknown|0)/;
  * read neither from its attribute nor from config space; every other attribute is optional.
  */
 export function readPciDevice(host: HostFs, address: string, names?: PciIds, options: ReadOptions = {}): PciDevice {
-  const dir = host.openLinkedDir(`${PCI_DEVICES}/${address}`);
+  const dir = host.openLinkedDir(pciDevicePath(address));
   // One read of the config header answers ids, revision and subsystem. The attribute files
   // stay the truth where config space is not: a VF's vendor and device read 0xffff in its own
   // config (the kernel takes them from the PF's SR-IOV capability), quirks may rewrite `class`

@@ -4,6 +4,7 @@ import { VFIO_DRIVER } from './bind/plan';
 import { libvirtHostdevs } from './bind/guards';
 import { Journal, type JournalDevice } from './Journal';
 import { VfioBinderError } from './VfioBinderError';
+import { pciDevicePath } from '@passthru/pci-discovery';
 
 /** driverctl keeps one override per device: /etc/driverctl.d/<bus>-<device> holds the driver name. */
 export const DRIVERCTL_DIR = '/etc/driverctl.d';
@@ -110,14 +111,14 @@ export function readOwnership(host: HostFs, devices: PciDevice[], journaled?: Ma
         kind = 'driver_override';
         summary = `a driver_override passthru did not write (${shown})`;
       }
-      evidence.push(`/sys/bus/pci/devices/${d.address}/driver_override = ${shown}`);
+      evidence.push(`${pciDevicePath(d.address, 'driver_override')} = ${shown}`);
     }
     if (d.driver === VFIO_DRIVER) {
       if (!kind) {
         kind = 'other';
         summary = 'on vfio-pci, not bound by passthru (vfio-pci.ids, new_id or another manager)';
       }
-      evidence.push(`/sys/bus/pci/devices/${d.address}/driver -> ${VFIO_DRIVER}, no passthru journal record`);
+      evidence.push(`${pciDevicePath(d.address, 'driver')} -> ${VFIO_DRIVER}, no passthru journal record`);
     }
     if (kind) owners.set(d.address, { kind, summary, evidence });
   }

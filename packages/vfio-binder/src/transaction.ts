@@ -7,6 +7,7 @@ import { HostFsError, sleepSync, type HostFs } from '@passthru/hostfs';
 import { acquireHostLock, type LockOptions } from './HostLock';
 import { JOURNAL_PATH, Journal, type JournalDevice, type JournalEntry } from './Journal';
 import { VfioBinderError } from './VfioBinderError';
+import { pciDevicePath } from '@passthru/pci-discovery';
 
 export interface TransactionOptions {
   clock?: () => Date;
@@ -98,8 +99,8 @@ export function inTransaction<T>(
 
 /** The driver bound to a device now (null: none), or undefined when the device is gone. */
 export function currentDriver(host: HostFs, address: string): string | null | undefined {
-  if (!host.exists(`/sys/bus/pci/devices/${address}`)) return undefined;
-  return host.linkName(`/sys/bus/pci/devices/${address}/driver`) ?? null;
+  if (!host.exists(pciDevicePath(address))) return undefined;
+  return host.linkName(pciDevicePath(address, 'driver')) ?? null;
 }
 
 /**

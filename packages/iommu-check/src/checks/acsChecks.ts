@@ -1,5 +1,5 @@
 /** ACS: which ports above an asked device lack Access Control Services, and who shares its group because of them. */
-import { slotOf, type PciDevice } from '@passthru/pci-discovery';
+import { slotOf, type PciDevice, pciDevicePath } from '@passthru/pci-discovery';
 import { inspectPciConfig, type PciConfigIsolation } from '../AcsCapability';
 import type { CheckResult } from '../DoctorReport';
 import { tryReadBytes } from '../HostFacts';
@@ -30,7 +30,7 @@ function acsDetail(iso: PciConfigIsolation): string {
 export function checkAcs(f: Facts, address: string): CheckResult {
   const id = `acs.${address}`;
   const d = f.byAddress.get(address);
-  if (d === undefined) return check(id, 'SKIP', `No PCI device ${address} on this host.`, [`/sys/bus/pci/devices/${address}: absent`]);
+  if (d === undefined) return check(id, 'SKIP', `No PCI device ${address} on this host.`, [`${pciDevicePath(address)}: absent`]);
   // The bridges above the device, nearest first, then the device itself when multi-function.
   const chain: PciDevice[] = [];
   const seen = new Set<string>();
@@ -44,7 +44,7 @@ export function checkAcs(f: Facts, address: string): CheckResult {
   const ev: string[] = [];
   const decoded = new Map<string, PciConfigIsolation>();
   for (const dev of [d, ...chain]) {
-    const path = `/sys/bus/pci/devices/${dev.address}/config`;
+    const path = pciDevicePath(dev.address, 'config');
     const bytes = tryReadBytes(f.host, path, 4096);
     if (bytes.value === undefined) {
       ev.push(`${path}: ${bytes.error ?? 'absent'}`);
@@ -120,11 +120,11 @@ export function checkAcs(f: Facts, address: string): CheckResult {
         if (chain.some((c) => c.address === b.address)) break; // reached the common part of the paths
         let iso = decoded.get(b.address);
         if (iso === undefined) {
-          const bytes = tryReadBytes(f.host, `/sys/bus/pci/devices/${b.address}/config`, 4096).value;
+          const bytes = tryReadBytes(f.host, pciDevicePath(b.address, 'config'), 4096).value;
           if (bytes === undefined || bytes.length <= 64) continue;
           iso = inspectPciConfig(new Uint8Array(bytes));
           decoded.set(b.address, iso);
-          ev.push(`/sys/bus/pci/devices/${b.address}/config: ${portLabel(iso)}, ${acsDetail(iso)}${iso.kernelAcsEnabled ? '' : ' -> does not isolate'}`);
+          ev.push(`${pciDevicePath(b.address, 'config')}: ${portLabel(iso)}, ${acsDetail(iso)}${iso.kernelAcsEnabled ? '' : ' -> does not isolate'}`);
         }
         if (!iso.kernelAcsEnabled && !sharerPorts.some((x) => x.startsWith(b.address))) sharerPorts.push(`${b.address} above ${a} (${acsDetail(iso)})`);
       }

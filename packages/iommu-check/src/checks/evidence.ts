@@ -5,12 +5,14 @@
  */
 import type { HostFs } from '@passthru/hostfs';
 import type { PciDevice } from '@passthru/pci-discovery';
+import { pciDevicePath } from '@passthru/pci-discovery';
 
 /** Layers of a host whose absence from a tree leaves checks without evidence. */
 export const EVIDENCE_LAYERS = ['/proc/cpuinfo', '/proc/cmdline', '/sys/firmware', '/sys/kernel', '/sys/kernel/iommu_groups'] as const;
 export type EvidenceLayer = (typeof EVIDENCE_LAYERS)[number];
 
-export const IOMMU_GROUPS = '/sys/kernel/iommu_groups';
+export { IOMMU_GROUPS } from '@passthru/pci-discovery';
+import { IOMMU_GROUPS } from '@passthru/pci-discovery';
 
 export const notInTree = (layer: string) => `${layer} is not in this tree`;
 
@@ -32,7 +34,7 @@ export function linkedGroupsOf(host: HostFs, devices: readonly PciDevice[]): () 
   return () =>
     (linked ??= new Map(
       devices.flatMap((d) => {
-        const target = tryReadlink(host, `/sys/bus/pci/devices/${d.address}/iommu_group`);
+        const target = tryReadlink(host, pciDevicePath(d.address, 'iommu_group'));
         const n = target === undefined ? undefined : /(\d+)$/.exec(target)?.[1];
         return n === undefined ? [] : [[d.address, n] as [string, string]];
       }),

@@ -1,5 +1,5 @@
 /** Group viability: whether the IOMMU group of an asked device can go to VFIO as a whole. */
-import { blockingEndpoints, keepsGroupViable, notPassable, platformFunctionsOf, slotOf, type PciDevice } from '@passthru/pci-discovery';
+import { blockingEndpoints, keepsGroupViable, notPassable, platformFunctionsOf, slotOf, type PciDevice, pciDevicePath } from '@passthru/pci-discovery';
 import type { CheckResult } from '../DoctorReport';
 import { canonicalParamKey, formatParam, splitOptions } from '../KernelCmdline';
 import { capitalise, check, planRemediation } from './check';
@@ -19,15 +19,15 @@ export function checkGroupViable(f: Facts, address: string): CheckResult {
   const id = `group.viable.${address}`;
   const d = f.byAddress.get(address);
   if (d === undefined)
-    return check(id, 'FAIL', `No PCI device ${address} on this host.`, [`/sys/bus/pci/devices/${address}: absent`], 'Use an address from `passthru list`.');
+    return check(id, 'FAIL', `No PCI device ${address} on this host.`, [`${pciDevicePath(address)}: absent`], 'Use an address from `passthru list`.');
   const ev = [
-    `/sys/bus/pci/devices/${address}/iommu_group: ${d.iommuGroup === null ? 'absent' : `-> ${d.iommuGroup}`}`,
-    `/sys/bus/pci/devices/${address}/driver: ${d.driver ?? 'none'}`,
+    `${pciDevicePath(address, 'iommu_group')}: ${d.iommuGroup === null ? 'absent' : `-> ${d.iommuGroup}`}`,
+    `${pciDevicePath(address, 'driver')}: ${d.driver ?? 'none'}`,
   ];
   if (d.iommuGroup === null) {
     const link = f.linkedGroups().get(address);
     if (link !== undefined || kernelAbsent(f)) {
-      if (link !== undefined) ev.push(`/sys/bus/pci/devices/${address}/iommu_group: -> group ${link}, ${notInTree(`${IOMMU_GROUPS}/${link}`)}`);
+      if (link !== undefined) ev.push(`${pciDevicePath(address, 'iommu_group')}: -> group ${link}, ${notInTree(`${IOMMU_GROUPS}/${link}`)}`);
       return check(
         id,
         'SKIP',

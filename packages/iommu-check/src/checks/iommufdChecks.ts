@@ -8,6 +8,7 @@ import type { CheckResult } from '../DoctorReport';
 import { tryList, tryReadText } from '../HostFacts';
 import { check } from './check';
 import type { Facts } from './Facts';
+import { pciDevicePath } from '@passthru/pci-discovery';
 
 export function checkIommufd(f: Facts): CheckResult {
   const ev: string[] = [];
@@ -23,11 +24,11 @@ export function checkIommufd(f: Facts): CheckResult {
   const modules = tryReadText(f.host, '/proc/modules').value ?? '';
   const loaded = /^iommufd\s/m.test(modules);
   const onVfio = f.scan.devices.filter((d) => d.driver === 'vfio-pci');
-  const withoutCdev = onVfio.filter((d) => !(tryList(f.host, `/sys/bus/pci/devices/${d.address}/vfio-dev`).value ?? []).some((n) => /^vfio\d+$/.test(n)));
+  const withoutCdev = onVfio.filter((d) => !(tryList(f.host, pciDevicePath(d.address, 'vfio-dev')).value ?? []).some((n) => /^vfio\d+$/.test(n)));
   for (const d of onVfio) {
-    const cdevs = tryList(f.host, `/sys/bus/pci/devices/${d.address}/vfio-dev`).value ?? [];
+    const cdevs = tryList(f.host, pciDevicePath(d.address, 'vfio-dev')).value ?? [];
     ev.push(
-      `/sys/bus/pci/devices/${d.address}/vfio-dev: ${cdevs.length ? cdevs.join(' ') : 'absent'}${cdevs.length ? ` (/dev/vfio/devices/${cdevs[0]} ${f.host.exists(`/dev/vfio/devices/${cdevs[0]}`) ? 'present' : 'absent'})` : ''}`,
+      `${pciDevicePath(d.address, 'vfio-dev')}: ${cdevs.length ? cdevs.join(' ') : 'absent'}${cdevs.length ? ` (/dev/vfio/devices/${cdevs[0]} ${f.host.exists(`/dev/vfio/devices/${cdevs[0]}`) ? 'present' : 'absent'})` : ''}`,
     );
   }
   const container = f.host.exists('/dev/vfio/vfio');

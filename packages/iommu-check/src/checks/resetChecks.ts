@@ -1,5 +1,5 @@
 /** Reset: whether an asked device can be reset between VMs, how, and what else a reset hits. */
-import { slotOf, type PciDevice } from '@passthru/pci-discovery';
+import { slotOf, type PciDevice, pciDevicePath } from '@passthru/pci-discovery';
 import type { CheckResult } from '../DoctorReport';
 import { tryReadBytes, tryReadText } from '../HostFacts';
 import { BUS_RESETS, FUNCTION_RESETS, flrFromConfig, noResetFamily } from '../ResetCapability';
@@ -23,8 +23,8 @@ function vendorResetLoaded(f: Facts): { loaded: boolean; evidence: string } {
 export function checkReset(f: Facts, address: string): CheckResult {
   const id = `reset.${address}`;
   const d = f.byAddress.get(address);
-  if (d === undefined) return check(id, 'SKIP', `No PCI device ${address} on this host.`, [`/sys/bus/pci/devices/${address}: absent`]);
-  const sysfs = `/sys/bus/pci/devices/${address}`;
+  if (d === undefined) return check(id, 'SKIP', `No PCI device ${address} on this host.`, [`${pciDevicePath(address)}: absent`]);
+  const sysfs = pciDevicePath(address);
   const ev: string[] = [];
   let methods = d.resetMethods;
   const [major, minor] = (f.release ?? '').split(/[.-]/).map(Number);

@@ -1,10 +1,11 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER, type BindPlan, type PlannedDevice } from './plan';
+import { VFIO_DRIVER, type BindPlan, type PlannedDevice } from './plan';
 import type { LockOptions } from '../HostLock';
 import { JOURNAL_PATH, type JournalDevice } from '../Journal';
 import { isForeign, unrestorableOverride } from '../owners';
 import { currentDriver, inTransaction, waitForDriver, type PollOptions } from '../transaction';
 import { VfioBinderError } from '../VfioBinderError';
+import { pciDevicePath, DRIVERS_PROBE, pciDriverPath } from '@passthru/pci-discovery';
 
 export interface ApplyOptions extends PollOptions {
   clock?: () => Date;
@@ -33,7 +34,7 @@ export interface ApplyResult {
 
 function currentOverride(host: HostFs, address: string): string | null {
   try {
-    const value = host.readAttributeIfExists(`/sys/bus/pci/devices/${address}/driver_override`);
+    const value = host.readAttributeIfExists(pciDevicePath(address, 'driver_override'));
     return value === undefined || value === '(null)' || value === '' ? null : value;
   } catch {
     return null;
@@ -63,12 +64,12 @@ export function restoreDevice(
   const late = originalOverride !== null && originalDriver !== null && originalOverride !== originalDriver;
   try {
     const first = late ? null : originalOverride;
-    if (currentOverride(host, address) !== first) writer.write(`/sys/bus/pci/devices/${address}/driver_override`, first ?? '\n');
+    if (currentOverride(host, address) !== first) writer.write(pciDevicePath(address, 'driver_override'), first ?? '\n');
     if (before !== originalDriver) {
-      if (before) writer.write(`${DRIVERS}/${before}/unbind`, address);
+      if (before) writer.write(pciDriverPath(before, 'unbind'), address);
       if (originalDriver) {
         try {
-          writer.write(`${DRIVERS}/${originalDriver}/bind`, address);
+          writer.write(pciDriverPath(originalDriver, 'bind'), address);
         } catch (error) {
           // The explicit bind can fail where a probe succeeds (the driver matched by a dynamic id).
           if (!(error instanceof HostFsError) || currentDriver(host, address) !== null) throw error;
@@ -76,7 +77,7 @@ export function restoreDevice(
         }
       }
     }
-    if (late && waitForDriver(host, address, originalDriver, options)) writer.write(`/sys/bus/pci/devices/${address}/driver_override`, originalOverride);
+    if (late && waitForDriver(host, address, originalDriver, options)) writer.write(pciDevicePath(address, 'driver_override'), originalOverride);
   } catch (error) {
     if (!(error instanceof HostFsError)) throw error;
     const now = currentDriver(host, address);
@@ -132,10 +133,10 @@ function loadModules(host: HostFs, plan: BindPlan): void {
       throw new VfioBinderError('refused', `${error.message}; nothing was written (see passthru doctor: vfio.modules)`, { cause: error });
     }
   }
-  if (!host.exists(`${DRIVERS}/${VFIO_DRIVER}`)) {
+  if (!host.exists(pciDriverPath(VFIO_DRIVER))) {
     throw new VfioBinderError(
       'refused',
-      `Failed binding to vfio-pci via ${DRIVERS}/${VFIO_DRIVER}: the vfio-pci driver is not registered${plan.modules.length ? ' although modprobe vfio-pci succeeded' : ''}; nothing was written (see passthru doctor: vfio.modules)`,
+      `Failed binding to vfio-pci via ${pciDriverPath(VFIO_DRIVER)}: the vfio-pci driver is not registered${plan.modules.length ? ' although modprobe vfio-pci succeeded' : ''}; nothing was written (see passthru doctor: vfio.modules)`,
     );
   }
 }
@@ -211,7 +212,7 @@ export function applyBind(host: HostFs, plan: BindPlan, options: ApplyOptions = 
           const now = currentDriver(host, device.address);
           throw new VfioBinderError(
             'failed',
-            `Failed binding ${device.address} to vfio-pci via /sys/bus/pci/devices/${device.address}/driver: ${now === undefined ? 'the device vanished' : `the driver link names ${now ?? 'no driver'} after the probe`}`,
+            `Failed binding ${device.address} to vfio-pci via ${pciDevicePath(device.address, 'driver')}: ${now === undefined ? 'the device vanished' : `the driver link names ${now ?? 'no driver'} after the probe`}`,
           );
         }
         const adopted = isForeign(device.owner)

@@ -1,7 +1,8 @@
+import { pciDriverPath } from '@passthru/pci-discovery';
 import type { HostFs } from '@passthru/hostfs';
 import type { IommuGroup, PciDevice } from '@passthru/pci-discovery';
 import { applyBind, type ApplyOptions, type ApplyResult } from './apply';
-import { DRIVERS, VFIO_DRIVER, planBind, type BindPlan, type PlannedDevice } from './plan';
+import { VFIO_DRIVER, planBind, type BindPlan, type PlannedDevice } from './plan';
 import { evaluateGuards, type GuardFinding } from './guards';
 import { isForeign, readOwnership } from '../owners';
 import { refuseRenumbered } from '../persist/record';
@@ -60,7 +61,7 @@ export function bindDevices(host: HostFs, state: HostState, request: BindRequest
   const { owners, journalError } = readOwnership(host, devices);
   const warnings = journalError ? [journalError] : [];
   const plan = planBind(resolveTargets(request.targets, devices, groups), devices, groups, owners, {
-    vfioLoaded: host.exists(`${DRIVERS}/${VFIO_DRIVER}`),
+    vfioLoaded: host.exists(pciDriverPath(VFIO_DRIVER)),
   });
   refuseRenumbered(host, devices, new Set(plan.devices.map((d) => d.address)), 'bind');
   const guards = evaluateGuards(host, plan, devices);

@@ -1,5 +1,5 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import type { PciDevice } from '@passthru/pci-discovery';
+import { iommuGroupPath, type PciDevice } from '@passthru/pci-discovery';
 import type { PlannedDevice } from './plan';
 
 /** A reason not to take a device from the host, with what was read to decide it. */
@@ -202,7 +202,7 @@ export function evaluateGuards(
       );
     if (planned.reason === 'same-group') {
       add('foreign-endpoint', `it was not named but shares IOMMU group ${d.iommuGroup} with what was: the whole group must move to vfio-pci`, [
-        `/sys/kernel/iommu_groups/${d.iommuGroup}/devices/${d.address}`,
+        `${iommuGroupPath(d.iommuGroup ?? '?', 'devices')}/${d.address}`,
       ]);
     }
   }

@@ -1,10 +1,20 @@
-import { identityOf, notPassable, platformFunctionsOf, slotOf, type DeviceIdentity, type IommuGroup, type PciDevice } from '@passthru/pci-discovery';
+import {
+  identityOf,
+  notPassable,
+  platformFunctionsOf,
+  slotOf,
+  type DeviceIdentity,
+  type IommuGroup,
+  type PciDevice,
+  pciDevicePath,
+  DRIVERS_PROBE,
+  pciDriverPath,
+  iommuGroupPath,
+} from '@passthru/pci-discovery';
 import { isForeign, unrestorableOverride, type DeviceOwner } from '../owners';
 import { VfioBinderError } from '../VfioBinderError';
 
 export const VFIO_DRIVER = 'vfio-pci';
-export const DRIVERS = '/sys/bus/pci/drivers';
-export const DRIVERS_PROBE = '/sys/bus/pci/drivers_probe';
 
 /** One sysfs write of a plan and what the kernel should make of it. */
 export interface PlannedWrite {
@@ -58,9 +68,9 @@ export function bindWrites(device: PciDevice): PlannedWrite[] {
   if (device.driver === VFIO_DRIVER) return [];
   const writes: PlannedWrite[] = [];
   if (device.driverOverride !== VFIO_DRIVER) {
-    writes.push({ path: `/sys/bus/pci/devices/${device.address}/driver_override`, data: VFIO_DRIVER, purpose: 'only vfio-pci may claim it' });
+    writes.push({ path: pciDevicePath(device.address, 'driver_override'), data: VFIO_DRIVER, purpose: 'only vfio-pci may claim it' });
   }
-  if (device.driver) writes.push({ path: `${DRIVERS}/${device.driver}/unbind`, data: device.address, purpose: `release it from ${device.driver}` });
+  if (device.driver) writes.push({ path: pciDriverPath(device.driver, 'unbind'), data: device.address, purpose: `release it from ${device.driver}` });
   writes.push({ path: DRIVERS_PROBE, data: device.address, purpose: 'let vfio-pci claim it' });
   return writes;
 }
@@ -105,7 +115,7 @@ export function planBind(
     const np = notPassable(platform);
     throw new VfioBinderError(
       'refused',
-      `Failed planning bind of ${named.join(', ')} via /sys/kernel/iommu_groups/${id}/devices: IOMMU group ${id} is ${np.summary} (${np.why}); the host cannot give it away, and --force does not override this. ${np.fix}`,
+      `Failed planning bind of ${named.join(', ')} via ${iommuGroupPath(id, 'devices')}: IOMMU group ${id} is ${np.summary} (${np.why}); the host cannot give it away, and --force does not override this. ${np.fix}`,
     );
   }
   const planned: PlannedGroup[] = groupIds.map((id) => {
@@ -146,7 +156,7 @@ export function formatPlan(plan: BindPlan): string {
       if (isForeign(d.owner)) lines.push(`    owner: ${d.owner.summary} (changed only with --adopt; the journal keeps its original state)`);
       if (d.unrestorable) lines.push(`    cannot be restored exactly: ${d.unrestorable}`);
       for (const w of d.writes) lines.push(`    echo ${w.data} > ${w.path}    # ${w.purpose}`);
-      if (!d.alreadyBound) lines.push(`    verify: ${`/sys/bus/pci/devices/${d.address}/driver`} -> vfio-pci`);
+      if (!d.alreadyBound) lines.push(`    verify: ${pciDevicePath(d.address, 'driver')} -> vfio-pci`);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -1,6 +1,14 @@
 import type { HostFs } from '@passthru/hostfs';
 import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, unifiedPatch, type BootConfigEditPlan } from '@passthru/iommu-check';
-import { DeviceIdentitySchema, PCI_ADDRESS_SOURCE, identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
+import {
+  DeviceIdentitySchema,
+  PCI_ADDRESS_SOURCE,
+  identityOf,
+  type DeviceIdentity,
+  type PciDevice,
+  pciDevicePath,
+  pciDriverPath,
+} from '@passthru/pci-discovery';
 import * as z from 'zod';
 import { VFIO_DRIVER } from '../bind/plan';
 import { evaluateGuards } from '../bind/guards';
@@ -40,7 +48,7 @@ export interface PersistPlan {
 
 /** The kernel module behind a driver (`/sys/bus/pci/drivers/D/module` link), else its name. */
 function moduleOfDriver(host: HostFs, driver: string): string {
-  return host.linkName(`/sys/bus/pci/drivers/${driver}/module`) ?? driver.replace(/-/g, '_');
+  return host.linkName(pciDriverPath(driver, 'module')) ?? driver.replace(/-/g, '_');
 }
 
 function change(host: HostFs, path: string, after: string, why: string, stamp: string): FileChange | undefined {
@@ -79,7 +87,7 @@ const OVERRIDE_ADDRESS = new RegExp(`/sys/bus/pci/devices/(${PCI_ADDRESS_SOURCE}
  * built-in vfio-pci never runs install hooks (planPersist warns when modules.builtin lists it).
  */
 export function vfioInstallLine(addresses: string[]): string {
-  const writes = addresses.map((a) => `echo vfio-pci > /sys/bus/pci/devices/${a}/driver_override 2>/dev/null;`);
+  const writes = addresses.map((a) => `echo vfio-pci > ${pciDevicePath(a, 'driver_override')} 2>/dev/null;`);
   return `install vfio-pci ${writes.join(' ')} exec modprobe -i vfio-pci $CMDLINE_OPTS`;
 }
 

@@ -1,7 +1,7 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import { identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
+import { identityOf, type DeviceIdentity, type PciDevice, pciDevicePath, DRIVERS_PROBE, pciDriverPath } from '@passthru/pci-discovery';
 import type { ApplyOptions, DeviceOutcome } from '../bind/apply';
-import { DRIVERS, DRIVERS_PROBE, VFIO_DRIVER } from '../bind/plan';
+import { VFIO_DRIVER } from '../bind/plan';
 import { Journal, type JournalDevice } from '../Journal';
 import { currentDriver, inTransaction, pollDriver, type Transaction } from '../transaction';
 import { readOwnership } from '../owners';
@@ -94,8 +94,8 @@ function recoverDevice(host: HostFs, address: string, tx: Pick<Transaction, 'wri
   if (before === undefined)
     return { address, from: null, to: null, status: 'gone', note: 'the device is no longer present (hot-unplugged): nothing to restore' };
   try {
-    tx.write(`/sys/bus/pci/devices/${address}/driver_override`, '\n');
-    if (before) tx.write(`${DRIVERS}/${before}/unbind`, address);
+    tx.write(pciDevicePath(address, 'driver_override'), '\n');
+    if (before) tx.write(pciDriverPath(before, 'unbind'), address);
     tx.write(DRIVERS_PROBE, address);
   } catch (error) {
     if (!(error instanceof HostFsError)) throw error;

@@ -5,7 +5,6 @@
 // VF, and with them whatever used them. sriov_drivers_autoprobe 0 keeps new VFs unbound, so they
 // can go straight to vfio-pci.
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import type { PciDevice } from '@passthru/pci-discovery';
 import type { PlannedWrite } from '../bind/plan';
 import { VFIO_DRIVER } from '../bind/plan';
 import { defaultRouteInterfaces, libvirtHostdevs, processesHolding } from '../bind/guards';
@@ -15,6 +14,7 @@ import { JOURNAL_PATH, Journal } from '../Journal';
 import { inTransaction } from '../transaction';
 import { type SriovPersistPlan, type SriovUnitRecord, undoSriovUnit, writeSriovUnit } from './unit';
 import { VfioBinderError } from '../VfioBinderError';
+import { pciDevicePath, type PciDevice } from '@passthru/pci-discovery';
 
 export interface SriovPlan {
   pf: string;
@@ -52,27 +52,25 @@ export interface SriovResult {
   error?: string;
 }
 
-const dev = (address: string, attr: string) => `/sys/bus/pci/devices/${address}/${attr}`;
-
 function readNumber(host: HostFs, path: string): number | null {
   const text = host.readAttributeIfExists(path);
   return text === undefined || !/^\d+$/.test(text) ? null : Number(text);
 }
 
 /** The PF's sriov_numvfs now (null: absent or unreadable). */
-export const readVfCount = (host: HostFs, pf: string) => readNumber(host, dev(pf, 'sriov_numvfs'));
+export const readVfCount = (host: HostFs, pf: string) => readNumber(host, pciDevicePath(pf, 'sriov_numvfs'));
 
 /**
  * The plan: reads the PF's SR-IOV attributes (refusing what the kernel would refuse, before any
  * write: no SR-IOV, a count above sriov_totalvfs, no PF driver) and lists every write in order.
  */
 export function planSriov(host: HostFs, pf: PciDevice, numVfs: number, autoprobe?: boolean): SriovPlan {
-  const total = readNumber(host, dev(pf.address, 'sriov_totalvfs'));
-  const current = readNumber(host, dev(pf.address, 'sriov_numvfs'));
+  const total = readNumber(host, pciDevicePath(pf.address, 'sriov_totalvfs'));
+  const current = readNumber(host, pciDevicePath(pf.address, 'sriov_numvfs'));
   if (total === null || current === null || pf.sriov?.role !== 'pf') {
     throw new VfioBinderError(
       'bad-input',
-      `Failed planning sriov for ${pf.address} via ${dev(pf.address, 'sriov_totalvfs')}: the device is not an SR-IOV physical function`,
+      `Failed planning sriov for ${pf.address} via ${pciDevicePath(pf.address, 'sriov_totalvfs')}: the device is not an SR-IOV physical function`,
     );
   }
   if (!Number.isInteger(numVfs) || numVfs < 0)
@@ -80,29 +78,29 @@ export function planSriov(host: HostFs, pf: PciDevice, numVfs: number, autoprobe
   if (numVfs > total)
     throw new VfioBinderError(
       'bad-input',
-      `Failed planning sriov for ${pf.address} via ${dev(pf.address, 'sriov_totalvfs')}: ${numVfs} VFs exceeds sriov_totalvfs ${total} (the kernel answers ERANGE); nothing was written`,
+      `Failed planning sriov for ${pf.address} via ${pciDevicePath(pf.address, 'sriov_totalvfs')}: ${numVfs} VFs exceeds sriov_totalvfs ${total} (the kernel answers ERANGE); nothing was written`,
     );
-  const autoText = host.readAttributeIfExists(dev(pf.address, 'sriov_drivers_autoprobe'));
+  const autoText = host.readAttributeIfExists(pciDevicePath(pf.address, 'sriov_drivers_autoprobe'));
   const fromAutoprobe = autoText === undefined ? null : autoText === '1';
   const toAutoprobe = autoprobe === undefined || autoprobe === fromAutoprobe ? null : autoprobe;
   const writes: PlannedWrite[] = [];
   if (toAutoprobe !== null)
     writes.push({
-      path: dev(pf.address, 'sriov_drivers_autoprobe'),
+      path: pciDevicePath(pf.address, 'sriov_drivers_autoprobe'),
       data: toAutoprobe ? '1' : '0',
       purpose: toAutoprobe ? 'let new VFs probe their driver' : 'keep new VFs unbound (free for vfio-pci)',
     });
   if (numVfs !== current && current > 0)
     writes.push({
-      path: dev(pf.address, 'sriov_numvfs'),
+      path: pciDevicePath(pf.address, 'sriov_numvfs'),
       data: '0',
       purpose: `remove the ${current} VFs (the kernel changes a non-zero count only through 0)`,
     });
-  if (numVfs !== current && numVfs > 0) writes.push({ path: dev(pf.address, 'sriov_numvfs'), data: String(numVfs), purpose: `create ${numVfs} VFs` });
+  if (numVfs !== current && numVfs > 0) writes.push({ path: pciDevicePath(pf.address, 'sriov_numvfs'), data: String(numVfs), purpose: `create ${numVfs} VFs` });
   if (numVfs !== current && pf.driver === null) {
     throw new VfioBinderError(
       'refused',
-      `Failed planning sriov for ${pf.address} via ${dev(pf.address, 'driver')}: no driver is bound to the PF, and the kernel configures SR-IOV only through the PF's driver (ENOENT); nothing was written`,
+      `Failed planning sriov for ${pf.address} via ${pciDevicePath(pf.address, 'driver')}: no driver is bound to the PF, and the kernel configures SR-IOV only through the PF's driver (ENOENT); nothing was written`,
     );
   }
   const routes = defaultRouteInterfaces(host);
@@ -185,10 +183,10 @@ export interface SriovApplyOptions {
 
 function vfsOf(host: HostFs, pf: string): string[] {
   return host
-    .list(`/sys/bus/pci/devices/${pf}`)
-    .filter((n) => /^virtfn\d+$/.test(n))
+    .list(pciDevicePath(pf))
+    .filter((n): n is `virtfn${number}` => /^virtfn\d+$/.test(n))
     .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))
-    .map((n) => host.linkName(dev(pf, n)))
+    .map((n) => host.linkName(pciDevicePath(pf, n)))
     .filter((a): a is string => a !== undefined);
 }
 
@@ -273,7 +271,7 @@ export function applySriov(host: HostFs, plan: SriovPlan, options: SriovApplyOpt
       status: state,
       journalId: tx.entry.id,
       writes: tx.writes,
-      numVfs: readNumber(host, dev(plan.pf, 'sriov_numvfs')) ?? 0,
+      numVfs: readNumber(host, pciDevicePath(plan.pf, 'sriov_numvfs')) ?? 0,
       vfs: vfsOf(host, plan.pf),
       error: left ? `${failure}; the rollback did not finish: ${left}` : `${failure}; the PF is back at ${plan.fromNumVfs} VFs`,
     };
@@ -298,11 +296,11 @@ export function rollBackSriov(host: HostFs, plan: SriovChange): string | undefin
   }
   // autoprobe first: VFs re-created while it is still 0 would come back without their driver.
   const undo: Array<[string, string]> = [];
-  if (plan.toAutoprobe !== null && plan.fromAutoprobe !== null) undo.push([dev(plan.pf, 'sriov_drivers_autoprobe'), plan.fromAutoprobe ? '1' : '0']);
-  const now = readNumber(host, dev(plan.pf, 'sriov_numvfs'));
+  if (plan.toAutoprobe !== null && plan.fromAutoprobe !== null) undo.push([pciDevicePath(plan.pf, 'sriov_drivers_autoprobe'), plan.fromAutoprobe ? '1' : '0']);
+  const now = readNumber(host, pciDevicePath(plan.pf, 'sriov_numvfs'));
   if (now !== plan.fromNumVfs) {
-    if (now !== 0) undo.push([dev(plan.pf, 'sriov_numvfs'), '0']);
-    if (plan.fromNumVfs > 0) undo.push([dev(plan.pf, 'sriov_numvfs'), String(plan.fromNumVfs)]);
+    if (now !== 0) undo.push([pciDevicePath(plan.pf, 'sriov_numvfs'), '0']);
+    if (plan.fromNumVfs > 0) undo.push([pciDevicePath(plan.pf, 'sriov_numvfs'), String(plan.fromNumVfs)]);
   }
   for (const [path, data] of undo) {
     try {
@@ -311,7 +309,7 @@ export function rollBackSriov(host: HostFs, plan: SriovChange): string | undefin
       return `writing ${data} via ${path}: ${(error as Error).message}`;
     }
   }
-  return readNumber(host, dev(plan.pf, 'sriov_numvfs')) === plan.fromNumVfs ? undefined : `sriov_numvfs of ${plan.pf} is not ${plan.fromNumVfs}`;
+  return readNumber(host, pciDevicePath(plan.pf, 'sriov_numvfs')) === plan.fromNumVfs ? undefined : `sriov_numvfs of ${plan.pf} is not ${plan.fromNumVfs}`;
 }
 
 /** The plan in words: the count change and every write, in order. */

@@ -8,6 +8,7 @@ import { unifiedPatch } from '@passthru/iommu-check';
 import type { PciDevice } from '@passthru/pci-discovery';
 import type { FileChange } from '../persist/plan';
 import { checkFileWrites } from '../persist/plannedFiles';
+import { pciDevicePath } from '@passthru/pci-discovery';
 
 export const SYSTEMD_DIR = '/etc/systemd/system';
 
@@ -30,7 +31,7 @@ export const sriovUnitName = (pf: string) => `passthru-sriov-${pf.replace(/:/g, 
 
 /** Pure: the unit text that makes `numVfs` VFs on `pf` at boot. */
 export function sriovUnitText(pf: string, identity: string, numVfs: number, autoprobe: boolean | undefined): string {
-  const dev = `/sys/bus/pci/devices/${pf}`;
+  const dev = pciDevicePath(pf);
   const steps = [
     ...(autoprobe === undefined ? [] : [`echo ${autoprobe ? 1 : 0} > ${dev}/sriov_drivers_autoprobe`]),
     `echo 0 > ${dev}/sriov_numvfs`,

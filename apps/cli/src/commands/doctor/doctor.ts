@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { HostFsError } from '@passthru/hostfs';
-import { normalizePciAddress, type PciScan } from '@passthru/pci-discovery';
+import { normalizePciAddress, type PciScan, PCI_DEVICES } from '@passthru/pci-discovery';
 import { readHost, type ReadHostOptions } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../../command';
 import { CliError, EXIT } from '../../CliError';
@@ -35,7 +35,7 @@ export const doctorCommand: CommandSpec = {
             scan = await scanHost(ctx);
           } catch (error) {
             if (!(error instanceof HostFsError)) throw error;
-            scan = { devices: [], problems: [{ address: '/sys/bus/pci/devices', message: error.message }] };
+            scan = { devices: [], problems: [{ address: PCI_DEVICES, message: error.message }] };
           }
           const readOptions: ReadHostOptions = { asked: devices, scan };
           if (ctx.host.isLive) readOptions.identity = await liveIdentity(ctx);
