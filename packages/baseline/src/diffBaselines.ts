@@ -4,10 +4,10 @@
 // vfio-pci changed driver, group number (its /dev/vfio/N) or lost reset methods. Harmless
 // (named, exit 0): new devices, link speed or width, drivers and groups of devices not on
 // vfio-pci renumbered alone, the kernel release, command line and firmware versions.
+import { identityKey } from '@passthru/pci-discovery';
 import type { Baseline, BaselineChange, BaselineDevice, BaselineDiff } from './Baseline';
 
 const VFIO = 'vfio-pci';
-const identityKey = (d: BaselineDevice) => `${d.vendorId}:${d.deviceId} ${d.subsystemVendorId ?? '-'}:${d.subsystemDeviceId ?? '-'} ${d.class}`;
 const label = (d: BaselineDevice) => `${d.address} (${d.vendorId}:${d.deviceId}${d.driver ? `, ${d.driver}` : ''})`;
 const linkText = (l: BaselineDevice['link']) => (l ? `${l.speed ?? '?'} x${l.width ?? '?'}` : 'none');
 

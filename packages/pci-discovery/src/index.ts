@@ -13,7 +13,7 @@ export {
   type PciAddressParts,
 } from './pciAddress';
 export { parseTarget, quoteTarget, type Target } from './parseTarget';
-export { DeviceIdentitySchema, identityOf, type DeviceIdentity } from './deviceIdentity';
+export { DeviceIdentitySchema, identityOf, identityMismatch, identityKey, type DeviceIdentity } from './deviceIdentity';
 export { PciDeviceSchema, IommuGroupSchema, ScanProblemSchema, DEVICE_CLASSES, deviceClassOf, deviceLabel } from './PciDevice';
 export type { PciDevice, IommuGroup, ScanProblem, DeviceClassFilter } from './PciDevice';
 // Reading a host: sysfs scan, pci.ids names, lspci as an optional source.

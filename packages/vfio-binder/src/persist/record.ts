@@ -4,9 +4,8 @@
  * now names another device (renumbering after a hardware change).
  */
 import type { HostFs } from '@passthru/hostfs';
-import { DeviceIdentitySchema, type PciDevice } from '@passthru/pci-discovery';
+import { DeviceIdentitySchema, identityMismatch, type PciDevice } from '@passthru/pci-discovery';
 import * as z from 'zod';
-import { identityMismatch } from '../restore/plan';
 import { VfioBinderError } from '../VfioBinderError';
 
 export const PERSIST_RECORD = '/var/lib/passthru/persist.json';

@@ -1,5 +1,5 @@
 import type { HostFs } from '@passthru/hostfs';
-import { identityOf, type DeviceIdentity, type PciDevice } from '@passthru/pci-discovery';
+import { identityMismatch, type PciDevice } from '@passthru/pci-discovery';
 import { restoreDevice, type ApplyOptions, type DeviceOutcome } from '../bind/apply';
 import { currentDriver, inTransaction } from '../transaction';
 import { VFIO_DRIVER } from '../bind/plan';
@@ -27,14 +27,6 @@ export interface RestoreResult {
   writes: number;
   leftOnVfio: RestorePlan['leftOnVfio'];
   foreign: RestorePlan['foreign'];
-}
-
-/** Differences that mean an address now names another device (renumbering after a change). */
-export function identityMismatch(recorded: DeviceIdentity, device: PciDevice): string[] {
-  const now = identityOf(device);
-  return (['vendorId', 'deviceId', 'subsystemVendorId', 'subsystemDeviceId', 'class'] as const)
-    .filter((k) => recorded[k] !== now[k])
-    .map((k) => `${k} was ${recorded[k] ?? 'none'}, is ${now[k] ?? 'none'}`);
 }
 
 /**
