@@ -35,7 +35,9 @@ describe('layout', () => {
   // sysfs-sim lays the tree out for fixtures (the kernel's side, hostfs alone beneath it).
   it('PCI sysfs paths are spelled in one module (pci-discovery/src/sysfsPaths.ts)', () => {
     const files = [...PACKAGES.filter((p) => p !== 'sysfs-sim').flatMap((p) => sources(`packages/${p}/src`)), ...sources('apps/cli/src')];
-    const spelled = files.filter((f) => !f.endsWith('sysfsPaths.ts') && /\/sys\/bus\/pci\/(devices|drivers)\/\$\{|\/sys\/kernel\/iommu_groups\/\$\{/.test(read(f)));
+    const spelled = files.filter(
+      (f) => !f.endsWith('sysfsPaths.ts') && /\/sys\/bus\/pci\/(devices|drivers)\/\$\{|\/sys\/kernel\/iommu_groups\/\$\{/.test(read(f)),
+    );
     expect(spelled).toEqual([]);
   });
 
