@@ -47,13 +47,16 @@ export function readHostReport(host: HostFs, options: ReadHostReportOptions = {}
     scan = { devices: [], problems: [{ address: PCI_DEVICES, message: error.message }] };
   }
   let view: HostView;
+  let readiness: HostView['readiness'];
   try {
     view = readHost(host, { scan });
+    // The read model reads groups, owners and guards on first use: here, inside the try.
+    readiness = view.readiness;
   } catch (error) {
     if (!(error instanceof HostFsError)) throw error;
     throw new ExportersError(`Failed reading IOMMU groups via ${host.root}/sys/kernel/iommu_groups: ${error.message}`, { cause: error });
   }
-  const { devices, readiness, doctor } = view;
+  const { devices, doctor } = view;
   const exportGroups: ExportGroup[] = readiness.groups.map((g) => ({
     id: g.id,
     devices: g.devices,

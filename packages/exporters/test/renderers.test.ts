@@ -99,6 +99,16 @@ describe('readHostReport', () => {
     expect(report.devices.find((d) => d.address === '0000:01:00.1')).toMatchObject({ readiness: 'ready' });
   });
 
+  // The read model reads the groups on first use: that read's failure is still the exporters' error.
+  it('an unreadable /sys/kernel/iommu_groups is an ExportersError that names it', () => {
+    const { root, host } = copy('intel-workstation');
+    // Group 12's member list replaced by a file: the kernel never does this, so the read fails (ENOTDIR).
+    fs.rmSync(path.join(root, 'sys/kernel/iommu_groups/12/devices'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'sys/kernel/iommu_groups/12/devices'), 'not a folder\n');
+    expect(() => readHostReport(host, {}, at)).toThrow(ExportersError);
+    expect(() => readHostReport(host, {}, at)).toThrow(/Failed reading IOMMU groups via .*\/sys\/kernel\/iommu_groups/);
+  });
+
   it('pcie_acs_override on the command line is seen; interrupt remapping comes from /proc/interrupts', () => {
     const { root, host } = copy('amd-shared-group');
     expect(readHostReport(host, {}, at).facts.acsOverride).toBe(false);

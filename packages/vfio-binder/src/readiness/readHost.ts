@@ -93,6 +93,10 @@ export function readHost(host: HostFs, options: ReadHostOptions = {}): HostView 
       .groups.filter((g) => g.status === 'ready' && !g.endpoints.some((a) => heldByOther.has(a)))
       .map((g) => g.id);
   });
+  const vmReady = once(() => {
+    const inReadyGroup = new Set(vmReadyGroups());
+    return devices.filter((d) => !d.isBridge && d.iommuGroup !== null && inReadyGroup.has(d.iommuGroup) && d.driver === VFIO_DRIVER).map((d) => d.address);
+  });
   return {
     devices,
     problems,
@@ -106,8 +110,7 @@ export function readHost(host: HostFs, options: ReadHostOptions = {}): HostView 
       return vmReadyGroups();
     },
     get vmReady() {
-      const inReadyGroup = new Set(vmReadyGroups());
-      return devices.filter((d) => !d.isBridge && d.iommuGroup !== null && inReadyGroup.has(d.iommuGroup) && d.driver === VFIO_DRIVER).map((d) => d.address);
+      return vmReady();
     },
   };
 }
