@@ -5,6 +5,7 @@ export default [
   'packages/hostfs',
   'packages/sysfs-sim',
   'packages/pci-discovery',
+  'packages/boot-config',
   'packages/iommu-check',
   'packages/vfio-binder',
   'packages/lxd-device-attach',
@@ -14,5 +15,6 @@ export default [
   'apps/cli',
   'tools/e2e',
   'tools/kernel-lab',
+  'tools/peers',
   'tools/workspace',
 ];

@@ -1,5 +1,5 @@
 // The dependency direction of docs/architecture.md, enforced: hostfs <- pci-discovery <- iommu-check <-
-// vfio-binder; pci-discovery <- lxd-device-attach; iommu-check + vfio-binder <- exporters; sysfs-sim depends on hostfs only and is a
+// vfio-binder; hostfs <- boot-config <- iommu-check, vfio-binder, lxd-device-attach, exporters; pci-discovery <- lxd-device-attach; iommu-check + vfio-binder <- exporters; sysfs-sim depends on hostfs only and is a
 // devDependency of the libraries; everything <- cli. The imports in src/, the package.json
 // dependencies, the tsconfig references and the nx tags must all say the same.
 import * as fs from 'node:fs';
@@ -11,11 +11,12 @@ const ALLOWED: Record<string, string[]> = {
   hostfs: [],
   'sysfs-sim': ['hostfs'],
   'pci-discovery': ['hostfs'],
-  'iommu-check': ['hostfs', 'pci-discovery'],
-  'vfio-binder': ['hostfs', 'pci-discovery', 'iommu-check'],
-  'lxd-device-attach': ['hostfs', 'pci-discovery'],
-  exporters: ['hostfs', 'pci-discovery', 'iommu-check', 'vfio-binder'],
-  fleet: ['hostfs', 'pci-discovery', 'iommu-check', 'vfio-binder', 'lxd-device-attach'],
+  'boot-config': ['hostfs'],
+  'iommu-check': ['hostfs', 'pci-discovery', 'boot-config'],
+  'vfio-binder': ['hostfs', 'pci-discovery', 'boot-config', 'iommu-check'],
+  'lxd-device-attach': ['hostfs', 'pci-discovery', 'boot-config'],
+  exporters: ['hostfs', 'pci-discovery', 'boot-config', 'iommu-check', 'vfio-binder'],
+  fleet: ['hostfs', 'pci-discovery', 'boot-config', 'iommu-check', 'vfio-binder', 'lxd-device-attach'],
   baseline: ['hostfs', 'pci-discovery', 'iommu-check', 'vfio-binder'],
   cli: ['hostfs', 'sysfs-sim', 'pci-discovery', 'iommu-check', 'vfio-binder', 'lxd-device-attach', 'exporters', 'fleet', 'baseline'],
 };

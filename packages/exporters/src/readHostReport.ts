@@ -1,5 +1,6 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import { canonicalParamKey, parseCmdline, parseInterruptRemapping } from '@passthru/iommu-check';
+import { canonicalParamKey, parseCmdline } from '@passthru/boot-config';
+import { parseInterruptRemapping } from '@passthru/iommu-check';
 import { scanPciDevices, type PciScan, PCI_DEVICES } from '@passthru/pci-discovery';
 import { readHost, VFIO_DRIVER, type DeviceStatus, type HostView } from '@passthru/vfio-binder';
 import { ExportersError } from './ExportersError';

@@ -8,3 +8,4 @@ export type { ModprobeRunner, SimulatedKernelWriter } from './kernel';
 export { HostFsError, errnoOf, errnoError } from './HostFsError';
 export { sleepSync } from './sleepSync';
 export { readInputFile, writeOutputFile } from './regularFile';
+export { tryReadText, tryReadBytes, tryList, type ReadResult } from './tryRead';

@@ -1,49 +1,12 @@
 /**
  * Facts about the host the checks rest on, read through HostFs: CPU vendor and flags
- * (/proc/cpuinfo), board and BIOS (/sys/class/dmi/id), distribution (/etc/os-release), kernel
+ * (/proc/cpuinfo), board and BIOS (/sys/class/dmi/id), kernel
  * release (/proc/sys/kernel/osrelease) and kernel configuration (/boot/config-<release> or
  * /proc/config.gz). Parsers are pure; the readers never throw for a missing or unreadable file.
  */
 import { gunzipSync } from 'node:zlib';
-import { HostFsError, type HostFs } from '@passthru/hostfs';
+import { tryReadBytes, tryReadText, type HostFs } from '@passthru/hostfs';
 import type { CpuVendor } from './IommuParams';
-import type { Distro } from './GrubEdit';
-
-/** A read that reports instead of throwing: absent files and HostFs failures (EACCES, EIO) both give no text. */
-export interface ReadResult<T> {
-  value?: T;
-  /** Why the value is missing when the file exists but could not be read. */
-  error?: string;
-}
-
-export function tryReadText(host: HostFs, path: string): ReadResult<string> {
-  try {
-    const value = host.readTextIfExists(path);
-    return value === undefined ? {} : { value };
-  } catch (error) {
-    if (error instanceof HostFsError) return { error: error.message };
-    throw error;
-  }
-}
-
-export function tryReadBytes(host: HostFs, path: string, maxBytes: number): ReadResult<Buffer> {
-  try {
-    return { value: host.readBytes(path, maxBytes) };
-  } catch (error) {
-    if (error instanceof HostFsError) return error.code === 'ENOENT' ? {} : { error: error.message };
-    throw error;
-  }
-}
-
-export function tryList(host: HostFs, path: string): ReadResult<string[]> {
-  try {
-    if (!host.exists(path)) return {};
-    return { value: host.list(path) };
-  } catch (error) {
-    if (error instanceof HostFsError) return { error: error.message };
-    throw error;
-  }
-}
 
 export interface CpuInfo {
   vendor: CpuVendor;
@@ -110,37 +73,6 @@ const VM_DMI = /^(QEMU|KVM|VMware|innotek GmbH|VirtualBox|Xen|Bochs|Parallels|BH
 
 export function dmiLooksVirtual(dmi: DmiIdentity): boolean {
   return [dmi.sysVendor, dmi.productName].some((v) => v !== undefined && VM_DMI.test(v));
-}
-
-/** Pure: /etc/os-release -> the distribution family whose boot tooling applies. */
-export function parseOsRelease(text: string): Distro {
-  const value = (name: string): string => {
-    const m = new RegExp(`^${name}=(.*)$`, 'm').exec(text);
-    return (m?.[1] ?? '')
-      .trim()
-      .replace(/^["']|["']$/g, '')
-      .toLowerCase();
-  };
-  const ids = [value('ID'), ...value('ID_LIKE').split(/\s+/)];
-  if (ids.some((i) => ['debian', 'ubuntu'].includes(i))) return 'debian';
-  if (ids.some((i) => ['fedora', 'rhel', 'centos', 'suse', 'opensuse'].includes(i))) return 'fedora';
-  if (ids.includes('arch')) return 'arch';
-  return 'other';
-}
-
-/** Pure: the distribution family a kernel release names (`6.1.0-28-amd64` Debian, `-generic` Ubuntu, `.fc40.` Fedora, `-arch` Arch). */
-export function distroFromKernelRelease(release: string | undefined): Distro {
-  if (release === undefined) return 'other';
-  if (/-(amd64|arm64|generic|lowlatency|pve|cloud-amd64|rt-amd64)$/.test(release)) return 'debian';
-  if (/\.(fc|el)\d+/.test(release)) return 'fedora';
-  if (/-arch\d|-lts$|-zen\d/.test(release)) return 'arch';
-  return 'other';
-}
-
-/** /etc/os-release (or /usr/lib/os-release); without one (a partial capture), the kernel release's naming. */
-export function detectDistro(host: HostFs): Distro {
-  const text = tryReadText(host, '/etc/os-release').value ?? tryReadText(host, '/usr/lib/os-release').value;
-  return text === undefined ? distroFromKernelRelease(readKernelRelease(host)) : parseOsRelease(text);
 }
 
 /** /proc/sys/kernel/osrelease (what `uname -r` prints), trimmed. */

@@ -1,9 +1,9 @@
+import { type KernelParam, canonicalParamKey, formatParam, splitOptions } from '@passthru/boot-config';
 /**
  * A judgement of the IOMMU-relevant kernel parameters by what the kernel really does with them
  * (drivers/iommu/intel/iommu.c, drivers/iommu/amd/init.c, arch/x86/kernel/pci-dma.c,
  * drivers/iommu/irq_remapping.c, drivers/iommu/iommu.c), and the change a CPU vendor needs.
  */
-import { canonicalParamKey, splitOptions, formatParam, type KernelParam } from './KernelCmdline';
 
 export type CpuVendor = 'intel' | 'amd' | 'other';
 export type Verdict = 'ok' | 'warn' | 'fail' | 'info';

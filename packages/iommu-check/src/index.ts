@@ -1,4 +1,4 @@
-// @passthru/iommu-check: is this host ready for passthrough, and the edits that make it so.
+// @passthru/iommu-check: is this host ready for passthrough, and the advice that makes it so.
 // The face of the package: what the CLI, vfio-binder and library users call. Parsers and the
 // checks of each layer are internals (tests import them by path).
 export { IommuCheckError } from './IommuCheckError';
@@ -11,20 +11,9 @@ export type { DoctorReport, CheckResult, CheckStatus, DoctorVerdict, HostIdentit
 export { parseCpuInfo } from './HostFacts';
 export type { CpuInfo } from './HostFacts';
 export type { CpuVendor } from './IommuParams';
-// The command line and interrupt remapping as exporters read them.
-export { parseCmdline, canonicalParamKey } from './KernelCmdline';
+// Interrupt remapping as exporters read it.
 export { parseInterruptRemapping } from './InterruptRemapping';
 
-// The kernel command-line edits doctor proposes and persist applies.
-export { planCmdlineRemediation, describeCmdlinePlan } from './BootLoaderCmdline';
-export type { BootLoader, CmdlineRemediationPlan, PlanCmdlineOptions } from './BootLoaderCmdline';
-export type { BootConfigEditPlan, CmdlineEditSpec, Distro } from './GrubEdit';
-
-// Initramfs and modprobe.d, as persist reads them before writing its own lines.
-export { parseInitramfsToolsModules, parseDracutConf, parseMkinitcpioConf } from './InitramfsConfig';
-export type { InitramfsTool, InitramfsModuleEntry, InitramfsVfioReport } from './InitramfsConfig';
-export { parseModprobeConfig, moduleOptions } from './ModprobeConfig';
-export type { ConfigFile, ConfigOrigin, ModprobeConfig, ModprobeOption, ModprobeSoftdep } from './ModprobeConfig';
-
-// The one rendering of a file edit: doctor, persist and --dry-run show the same patch.
-export { unifiedPatch } from './unifiedPatch';
+// The kernel command-line edits doctor proposes and persist applies (boot-config makes them).
+export { planCmdlineRemediation } from './cmdlineRemediation';
+export type { PlanCmdlineOptions } from './cmdlineRemediation';

@@ -5,6 +5,7 @@
  * file becomes a FAIL or SKIP that says so. One module per layer under ./checks; this file is
  * the order they run in.
  */
+import type { Distro } from '@passthru/boot-config';
 import type { HostFs } from '@passthru/hostfs';
 import { compareAddresses, normalizePciAddress, type PciDevice, type PciScan } from '@passthru/pci-discovery';
 import { checkAcs } from './checks/acsChecks';
@@ -21,7 +22,6 @@ import { checkCpuVirtualization, checkFirmware, checkPciDevices } from './checks
 import { checkVfioInitramfs, checkVfioModprobe, checkVfioModules } from './checks/vfioChecks';
 import { readDmiIdentity } from './HostFacts';
 import { DoctorReportSchema, verdictOf, type CheckResult, type DoctorReport, type HostIdentity } from './DoctorReport';
-import type { Distro } from './GrubEdit';
 import { IommuCheckError } from './IommuCheckError';
 
 export { EVIDENCE_LAYERS, type EvidenceLayer } from './checks/evidence';

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
+import { planCmdlineRemediation } from '../src/cmdlineRemediation';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { planCmdlineRemediation } from '../src/BootLoaderCmdline';
 import { DoctorReportSchema, type CheckStatus, type DoctorReport } from '../src/DoctorReport';
 import { runChecks } from '../src/runChecks';
 import { cleanupFixtures, fixtureRoot, specNames, variantRoot } from './fixtureHosts';

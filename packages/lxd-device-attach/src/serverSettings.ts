@@ -1,4 +1,5 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
+import { unifiedPatch } from '@passthru/boot-config';
 import * as z from 'zod';
 import type { Finding, Severity } from './Finding';
 
@@ -129,8 +130,6 @@ export interface TuneRequest {
   dryRun?: boolean;
   /** Names the backup (`<file>.passthru-<stamp>.bak`). */
   stamp: string;
-  /** The unified patch of a file edit (iommu-check's unifiedPatch: the CLI injects it). */
-  patch: (path: string, before: string | null, after: string) => string;
   /** Loads the file into the running kernel (`sysctl -p FILE`); only on the live host. */
   runner?: (command: string) => Promise<{ exitCode: number; output: string }>;
 }
@@ -156,7 +155,7 @@ export async function tuneServerSysctl(host: HostFs, request: TuneRequest): Prom
     path: SYSCTL_FILE,
     before,
     after,
-    diff: unchanged ? '' : request.patch(SYSCTL_FILE, before, after),
+    diff: unchanged ? '' : unifiedPatch(SYSCTL_FILE, before, after),
     backup: unchanged || before === null ? null : `${SYSCTL_FILE}.passthru-${request.stamp}.bak`,
     settings: [...parseSysctlConf(after)].map(([key, value]) => ({ key, value: Number(value) })),
   };

@@ -16,8 +16,6 @@ const copy = (name: string) => {
   fs.cpSync(path.join(HOSTS, name), path.join(dir, 'h'), { recursive: true, verbatimSymlinks: true });
   return path.join(dir, 'h');
 };
-/** A stand-in patch (this package does not import iommu-check; the CLI passes its unifiedPatch). */
-const patch = (p: string, before: string | null, after: string) => `--- ${p}\n${before ?? ''}+++\n${after}`;
 
 describe('server-sysctl: LXD production kernel limits', () => {
   it('numa-dual-socket (distribution defaults): one finding per setting, its key and value in the summary', () => {
@@ -44,26 +42,26 @@ describe('server-sysctl: LXD production kernel limits', () => {
   it('the plan writes one file with every missing setting; a second run writes nothing; a changed file is backed up', async () => {
     const root = copy('numa-dual-socket');
     const host = new HostFs(root);
-    const dry = await tuneServerSysctl(host, { dryRun: true, stamp: 's1', patch });
+    const dry = await tuneServerSysctl(host, { dryRun: true, stamp: 's1' });
     expect(dry.written).toEqual([]);
     expect(fs.existsSync(path.join(root, SYSCTL_FILE))).toBe(false);
-    const first = await tuneServerSysctl(host, { stamp: 's1', patch });
+    const first = await tuneServerSysctl(host, { stamp: 's1' });
     expect(first.written).toEqual([SYSCTL_FILE]);
     expect(first.plan.backup).toBeNull();
     expect([...parseSysctlConf(fs.readFileSync(path.join(root, SYSCTL_FILE), 'utf8'))]).toEqual(LXD_SYSCTL.map((s) => [s.key, String(s.value)]));
-    const second = await tuneServerSysctl(host, { stamp: 's2', patch });
+    const second = await tuneServerSysctl(host, { stamp: 's2' });
     expect([second.written, second.plan.diff]).toEqual([[], '']);
     // Someone else now persists vm.max_map_count higher, and edited our file: it is rewritten without it, the old text kept.
     fs.writeFileSync(path.join(root, 'etc/sysctl.d/99-es.conf'), 'vm.max_map_count = 1048576\n');
     fs.appendFileSync(path.join(root, SYSCTL_FILE), '# local edit\n');
-    const third = await tuneServerSysctl(host, { stamp: 's3', patch });
+    const third = await tuneServerSysctl(host, { stamp: 's3' });
     expect(third.written).toEqual([`${SYSCTL_FILE}.passthru-s3.bak`, SYSCTL_FILE]);
     expect(fs.readFileSync(path.join(root, `${SYSCTL_FILE}.passthru-s3.bak`), 'utf8')).toContain('# local edit');
     expect(third.plan.settings.map((s) => s.key)).not.toContain('vm.max_map_count');
   });
 
   it('lxd-tuned: the other file persists everything, so the plan writes nothing', async () => {
-    const outcome = await tuneServerSysctl(new HostFs(copy('lxd-tuned')), { stamp: 's', patch });
+    const outcome = await tuneServerSysctl(new HostFs(copy('lxd-tuned')), { stamp: 's' });
     expect([outcome.written, outcome.plan.after]).toEqual([[], '']);
   });
 });

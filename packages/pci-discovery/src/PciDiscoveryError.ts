@@ -4,7 +4,8 @@ import { PassthruError } from '@passthru/hostfs';
  * The one error class of @passthru/pci-discovery. Message shape:
  * "Failed <doing> <what> via <via>: <detail>", where the detail defaults to the first line of
  * the cause's message so a bare `String(error)` still says why; the full cause chain is kept
- * in `cause`. Always `bad-input`: the pci.ids database or lspci text it was given cannot be read.
+ * in `cause`. Always `bad-input`: a text it was given cannot be read (the pci.ids database; lspci's
+ * output, which the test tooling in tools/peers parses and reports with this class).
  */
 export class PciDiscoveryError extends PassthruError {
   override readonly name = 'PciDiscoveryError';

@@ -16,13 +16,11 @@ export { parseTarget, quoteTarget, type Target } from './parseTarget';
 export { DeviceIdentitySchema, identityOf, identityMismatch, identityKey, type DeviceIdentity } from './deviceIdentity';
 export { PciDeviceSchema, IommuGroupSchema, ScanProblemSchema, DEVICE_CLASSES, deviceClassOf, deviceLabel } from './PciDevice';
 export type { PciDevice, IommuGroup, ScanProblem, DeviceClassFilter } from './PciDevice';
-// Reading a host: sysfs scan, pci.ids names, lspci as an optional source.
+// Reading a host: sysfs scan, pci.ids names.
 export { scanPciDevices, readPciDevice, readIommuGroups, type PciScan } from './scanPciDevices';
 export { PCI_DEVICES, PCI_DRIVERS, DRIVERS_PROBE, IOMMU_GROUPS, pciDevicePath, pciDriverPath, iommuGroupPath, type PciDeviceFile } from './sysfsPaths';
 export { scanPciDevicesParallel, serveScanWorker, type ParallelScanOptions } from './parallelScan';
 export { PciIds, findPciIdsFile } from './PciIds';
-export { parseLspciVmm, type LspciRecord } from './LspciParser';
-export { runLspci, execaRunner, type Runner, type LspciOptions } from './LspciRunner';
 // Rules on what was read: topology, group viability, platform functions.
 export { TopologyNodeSchema, buildTopology, walkTopology, type Topology, type TopologyNode } from './topology';
 export { keepsGroupViable, blockingEndpoints } from './groupViability';

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
 import { loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runLspci, scanPciDevices, type LspciRecord, type PciDevice } from '../src/index';
+import { runLspci, type LspciRecord } from '../../../tools/peers/src/index';
+import { scanPciDevices, type PciDevice } from '../src/index';
 
 const specsDir = path.resolve(__dirname, '../../../fixtures/specs');
 const specs = fs.readdirSync(specsDir).filter((f) => f.endsWith('.yaml'));

@@ -1,6 +1,8 @@
-// Test helper: real lspci (Debian pciutils) as the oracle for trees on disk.
+// Test helper: real lspci (Debian pciutils) as the oracle for trees on disk, read by the one
+// lspci parser (tools/peers). Synchronous, and it hands back stderr rather than failing on it,
+// for the tests that check lspci's complaints about a tree themselves.
 import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
+import { lspciArgs, parseLspciVmm } from '../../../tools/peers/src/index';
 
 export interface LspciDevice {
   slot: string;
@@ -23,39 +25,22 @@ export interface LspciRun {
 
 /** `lspci -Dvmmnnk` on `root`'s /sys/bus/pci, or on the live host when root is undefined. */
 export function lspci(root?: string): LspciRun {
-  const args =
-    root === undefined ? ['-Dvmmnnk'] : ['-A', 'linux-sysfs', '-O', `sysfs.path=${path.join(root, 'sys/bus/pci')}`, '-O', 'hwdb.disable=1', '-Dvmmnnk'];
+  const args = lspciArgs(root === undefined ? {} : { sysfsRoot: root });
   const started = performance.now();
   const run = spawnSync('lspci', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const ms = performance.now() - started;
   if (run.error) throw run.error;
   if (run.status !== 0) throw new Error(`lspci ${args.join(' ')} exited ${run.status}: ${run.stderr}`);
-  return { devices: parseVmm(run.stdout), stdout: run.stdout, stderr: run.stderr, ms };
-}
-
-const bracketId = (value: string | undefined) => /\[([0-9a-f]{4})\]$/.exec(value ?? '')?.[1];
-
-export function parseVmm(text: string): LspciDevice[] {
-  return text
-    .split(/\n\s*\n/)
-    .filter((block) => block.trim() !== '')
-    .map((block) => {
-      const fields = new Map<string, string>();
-      for (const line of block.split('\n')) {
-        const tab = line.indexOf(':\t');
-        if (tab > 0) fields.set(line.slice(0, tab), line.slice(tab + 2));
-      }
-      const group = fields.get('IOMMUGroup');
-      return {
-        slot: fields.get('Slot')!,
-        vendor: bracketId(fields.get('Vendor'))!,
-        device: bracketId(fields.get('Device'))!,
-        class: `${bracketId(fields.get('Class'))}${fields.get('ProgIf') ?? '00'}`,
-        revision: fields.get('Rev') ?? '00',
-        ...(fields.has('Driver') ? { driver: fields.get('Driver') } : {}),
-        ...(group !== undefined ? { iommuGroup: Number(group) } : {}),
-      };
-    });
+  const devices = parseLspciVmm(run.stdout, `lspci ${args.join(' ')}`).map((r) => ({
+    slot: r.address,
+    vendor: r.vendorId,
+    device: r.deviceId,
+    class: r.classCode,
+    revision: r.revision ?? '00',
+    ...(r.driver !== undefined ? { driver: r.driver } : {}),
+    ...(r.iommuGroup !== undefined ? { iommuGroup: r.iommuGroup } : {}),
+  }));
+  return { devices, stdout: run.stdout, stderr: run.stderr, ms };
 }
 
 /** lspci's complaints about a tree (pcilib warnings); the libkmod notice is about the host. */

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HostFs, HostFsError } from '@passthru/hostfs';
-import { moduleOptions, parseModprobeConfig } from '@passthru/iommu-check';
+import { moduleOptions, parseModprobeConfig } from '@passthru/boot-config';
 import { identityOf, scanPciDevices } from '@passthru/pci-discovery';
 import { SimulatedKernel, loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -5,8 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HostFs } from '@passthru/hostfs';
-import { parseTarget, readIommuGroups, runLspci, scanPciDevices } from '@passthru/pci-discovery';
+import { parseTarget, readIommuGroups, scanPciDevices } from '@passthru/pci-discovery';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runLspci } from '../../../tools/peers/src/index';
 import { Journal } from '../src/Journal';
 import { sriovDevices } from '../src/sriov/sriovDevices';
 import type { VfioBinderError } from '../src/VfioBinderError';

@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDriverctlList, parseLspciVmm } from '../../peers/src/index';
 import { FIXTURES, HostContainer } from '../src/hostContainer';
-import { parseDriverctlList, parseLspciVmm } from '../src/parsers';
 import type { ListJson } from '../src/passthruJson';
 import { describeDisagreements, Tally } from '../src/tally';
 
@@ -43,7 +43,7 @@ describe(`bind and restore in a container on a copy of ${FIXTURE}`, () => {
       tally.compare(FIXTURE, 'passthru', d.address, `driver after ${step}`, want(d.address), d.driver);
       tally.compare(FIXTURE, 'passthru', d.address, `driver_override after ${step}`, overridden(d.address), d.driverOverride !== null);
     }
-    for (const l of seen.lspci) tally.compare(FIXTURE, 'lspci', l.address, `driver after ${step}`, l.driver, want(l.address));
+    for (const l of seen.lspci) tally.compare(FIXTURE, 'lspci', l.address, `driver after ${step}`, l.driver ?? null, want(l.address));
     for (const c of seen.driverctl) {
       tally.compare(FIXTURE, 'driverctl', c.address, `driver after ${step}`, c.driver, want(c.address));
       tally.compare(FIXTURE, 'driverctl', c.address, `override after ${step}`, c.overridden, overridden(c.address));

@@ -6,7 +6,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FIXTURES, HostContainer } from '../src/hostContainer';
 import {
   parseDevbindStatus,
   parseDriverctlList,
@@ -14,9 +13,10 @@ import {
   parseVirtHostValidate,
   type DevbindDevice,
   type DriverctlDevice,
-  type LspciDevice,
+  type LspciRecord,
   type ValidateCheck,
-} from '../src/parsers';
+} from '../../peers/src/index';
+import { FIXTURES, HostContainer } from '../src/hostContainer';
 import type { DoctorJson, GroupsJson, ListJson } from '../src/passthruJson';
 import { describeDisagreements, Tally, TALLY_DIR } from '../src/tally';
 
@@ -46,7 +46,7 @@ describe.each(fixtures)('%s', (fixture) => {
   let host: HostContainer;
   const live = {} as { list: ListJson; groups: GroupsJson; doctor: DoctorJson };
   const rooted = {} as typeof live;
-  let lspci: LspciDevice[];
+  let lspci: LspciRecord[];
   let driverctl: DriverctlDevice[];
   let devbind: DevbindDevice[];
   let vhv: ValidateCheck[];
@@ -113,27 +113,27 @@ describe.each(fixtures)('%s', (fixture) => {
       c('vendor:device', `${l.vendorId}:${l.deviceId}`, `${p.vendorId}:${p.deviceId}`);
       c(
         'subsystem',
-        l.subsystemVendorId && `${l.subsystemVendorId}:${l.subsystemDeviceId}`,
+        l.subsystemVendorId ? `${l.subsystemVendorId}:${l.subsystemDeviceId}` : null,
         p.subsystemVendorId && `${p.subsystemVendorId}:${p.subsystemDeviceId}`,
       );
-      c('class', `${l.classCode}${l.progIf ?? '00'}`, p.class);
+      c('class', l.classCode, p.class);
       c('revision', l.revision ?? '00', p.revision ?? '00');
-      c('driver', l.driver, p.driver);
-      c('iommuGroup', l.iommuGroup, p.iommuGroup);
-      c('numaNode', l.numaNode, p.numaNode);
-      c('parent', l.parent, p.parent);
+      c('driver', l.driver ?? null, p.driver);
+      c('iommuGroup', l.iommuGroup ?? null, p.iommuGroup);
+      c('numaNode', l.numaNode ?? null, p.numaNode);
+      c('parent', l.parent ?? null, p.parent);
     }
     // The same with no flags: the live read path (realpath of /sys links) must agree too.
     for (const p of live.list.devices) {
       const l = theirs.get(p.address);
-      if (l) tally.compare(fixture, 'lspci', p.address, 'parent (no --root)', l.parent, p.parent);
+      if (l) tally.compare(fixture, 'lspci', p.address, 'parent (no --root)', l.parent ?? null, p.parent);
     }
     check('lspci');
   });
 
   it('IOMMU groups: passthru groups has the members lspci reports per IOMMUGroup', () => {
     const byGroup = new Map<number, string[]>();
-    for (const l of lspci) if (l.iommuGroup !== null) byGroup.set(l.iommuGroup, [...(byGroup.get(l.iommuGroup) ?? []), l.address]);
+    for (const l of lspci) if (l.iommuGroup !== undefined) byGroup.set(l.iommuGroup, [...(byGroup.get(l.iommuGroup) ?? []), l.address]);
     const peer = Object.fromEntries([...byGroup].sort((a, b) => a[0] - b[0]).map(([g, m]) => [g, m.sort()]));
     const ours = Object.fromEntries(rooted.groups.groups.map((g) => [g.id, [...g.devices].sort()]));
     tally.compare(fixture, 'lspci', 'groups', 'members', peer, ours);
@@ -189,7 +189,7 @@ describe.each(fixtures)('%s', (fixture) => {
     }
     check('virt-host-validate');
 
-    const groups = new Set(lspci.map((l) => l.iommuGroup).filter((g) => g !== null)).size;
+    const groups = new Set(lspci.map((l) => l.iommuGroup).filter((g) => g !== undefined)).size;
     const overrides = driverctl.filter((x) => x.overridden).length;
     const nics = devbind.filter((x) => x.section.includes('Network'));
     const short = (c: ValidateCheck | undefined) => (c ? `${c.result}${c.message ? ` (${c.message.replace(/\|/g, '/')})` : ''}` : 'not checked');

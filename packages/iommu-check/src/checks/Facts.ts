@@ -1,24 +1,23 @@
 /** The host facts every check reads, gathered once through one HostFs. */
-import type { HostFs } from '@passthru/hostfs';
-import { readIommuGroups, scanPciDevices, type IommuGroup, type PciDevice, type PciScan } from '@passthru/pci-discovery';
-import { planCmdlineRemediation, type CmdlineRemediationPlan } from '../BootLoaderCmdline';
-import type { CmdlineEditSpec, Distro } from '../GrubEdit';
 import {
   detectDistro,
-  dmiLooksVirtual,
-  parseCpuInfo,
-  readDmiIdentity,
-  readKernelConfig,
-  readKernelRelease,
-  tryList,
-  tryReadText,
-  type CpuInfo,
-  type KernelConfig,
-} from '../HostFacts';
+  type CmdlineEditSpec,
+  type CmdlineRemediationPlan,
+  type ConfigFile,
+  type Distro,
+  type KernelParam,
+  MODPROBE_DIRS,
+  type ModprobeConfig,
+  parseCmdline,
+  parseModprobeConfig,
+} from '@passthru/boot-config';
+import { planCmdlineRemediation } from '../cmdlineRemediation';
+import type { HostFs } from '@passthru/hostfs';
+import { readIommuGroups, scanPciDevices, type IommuGroup, type PciDevice, type PciScan } from '@passthru/pci-discovery';
+import { dmiLooksVirtual, parseCpuInfo, readDmiIdentity, readKernelConfig, readKernelRelease, type CpuInfo, type KernelConfig } from '../HostFacts';
+import { tryList, tryReadText } from '@passthru/hostfs';
 import { IommuCheckError } from '../IommuCheckError';
 import { judgeIommuParams, type CpuVendor, type IommuParamFinding } from '../IommuParams';
-import { parseCmdline, type KernelParam } from '../KernelCmdline';
-import { MODPROBE_DIRS, parseModprobeConfig, type ConfigFile, type ModprobeConfig } from '../ModprobeConfig';
 import type { RunChecksOptions } from '../runChecks';
 import { absentLayers, IOMMU_GROUPS, linkedGroupsOf, type EvidenceLayer } from './evidence';
 import { iommuVendorOf } from './platformChecks';

@@ -2,7 +2,7 @@
 import { slotOf, type PciDevice, pciDevicePath } from '@passthru/pci-discovery';
 import { inspectPciConfig, type PciConfigIsolation } from '../AcsCapability';
 import type { CheckResult } from '../DoctorReport';
-import { tryReadBytes } from '../HostFacts';
+import { tryReadBytes } from '@passthru/hostfs';
 import { check } from './check';
 import { describeDevice } from './devices';
 import { IOMMU_GROUPS, notInTree } from './evidence';

@@ -1,7 +1,6 @@
 /** The shape every check returns, and the remediation text built from a boot-loader edit plan. */
-import { describeCmdlinePlan } from '../BootLoaderCmdline';
+import { type CmdlineEditSpec, describeCmdlinePlan } from '@passthru/boot-config';
 import type { CheckResult, CheckStatus } from '../DoctorReport';
-import type { CmdlineEditSpec } from '../GrubEdit';
 import type { Facts } from './Facts';
 
 export function planRemediation(f: Facts, why: string, fallback: string, extra?: CmdlineEditSpec): string {

@@ -1,8 +1,7 @@
 /** Kernel command line and boot-loader layer: the running parameters, and what the next boot will pass. */
-import { readBootLoaderCmdlines } from '../BootLoaderCmdline';
+import { type KernelParam, canonicalParamKey, formatParam, multisetMinus, parseCmdline, readBootLoaderCmdlines } from '@passthru/boot-config';
 import type { CheckResult, CheckStatus } from '../DoctorReport';
 import { judgeIommuParams, type CpuVendor } from '../IommuParams';
-import { canonicalParamKey, formatParam, multisetMinus, parseCmdline, type KernelParam } from '../KernelCmdline';
 import { check, excerpt, planRemediation } from './check';
 import { kernelAbsent, notInTree } from './evidence';
 import type { Facts } from './Facts';

@@ -1,7 +1,7 @@
 /** Group viability: whether the IOMMU group of an asked device can go to VFIO as a whole. */
+import { canonicalParamKey, formatParam, splitOptions } from '@passthru/boot-config';
 import { blockingEndpoints, keepsGroupViable, notPassable, platformFunctionsOf, slotOf, type PciDevice, pciDevicePath } from '@passthru/pci-discovery';
 import type { CheckResult } from '../DoctorReport';
-import { canonicalParamKey, formatParam, splitOptions } from '../KernelCmdline';
 import { capitalise, check, planRemediation } from './check';
 import { describeDevice } from './devices';
 import { IOMMU_GROUPS, kernelAbsent, missingKernelLayer, notInTree } from './evidence';

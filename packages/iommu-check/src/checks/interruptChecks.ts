@@ -1,10 +1,9 @@
 /** Interrupt layer: interrupt remapping (irq chips, Intel ecap) and VFIO's unsafe-interrupts opt-out. */
+import { canonicalParamKey, formatParam, moduleOptions, splitOptions } from '@passthru/boot-config';
 import type { CheckResult, CheckStatus } from '../DoctorReport';
-import { tryList, tryReadText } from '../HostFacts';
+import { tryList, tryReadText } from '@passthru/hostfs';
 import { decodeIntelEcap, parseInterruptRemapping } from '../InterruptRemapping';
 import { IommuCheckError } from '../IommuCheckError';
-import { canonicalParamKey, formatParam, splitOptions } from '../KernelCmdline';
-import { moduleOptions } from '../ModprobeConfig';
 import { check, planRemediation } from './check';
 import { kernelAbsent, missingKernelLayer, notInTree } from './evidence';
 import { IOMMU_CLASS, type Facts } from './Facts';

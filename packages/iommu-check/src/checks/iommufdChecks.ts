@@ -5,7 +5,7 @@
  * (/dev/vfio/vfio + /dev/vfio/<group>, vfio_iommu_type1) still needs.
  */
 import type { CheckResult } from '../DoctorReport';
-import { tryList, tryReadText } from '../HostFacts';
+import { tryList, tryReadText } from '@passthru/hostfs';
 import { check } from './check';
 import type { Facts } from './Facts';
 import { pciDevicePath } from '@passthru/pci-discovery';

@@ -1,7 +1,7 @@
 /** Kernel layer: whether the kernel enabled the IOMMU (and why not), and its DMA translation mode. */
+import { type KernelParam, canonicalParamKey, formatParam, splitOptions } from '@passthru/boot-config';
 import { HostFsError, type HostDir } from '@passthru/hostfs';
 import type { CheckResult } from '../DoctorReport';
-import { canonicalParamKey, formatParam, splitOptions, type KernelParam } from '../KernelCmdline';
 import { check, excerpt, planRemediation } from './check';
 import { IOMMU_GROUPS, kernelAbsent, missingKernelLayer, notInTree } from './evidence';
 import { IOMMU_CLASS, type Facts } from './Facts';

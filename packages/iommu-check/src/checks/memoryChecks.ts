@@ -6,7 +6,7 @@
  */
 import type { PciDevice } from '@passthru/pci-discovery';
 import type { CheckResult } from '../DoctorReport';
-import { tryList, tryReadText } from '../HostFacts';
+import { tryList, tryReadText } from '@passthru/hostfs';
 import { check } from './check';
 import type { Facts } from './Facts';
 

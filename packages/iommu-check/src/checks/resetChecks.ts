@@ -1,7 +1,7 @@
 /** Reset: whether an asked device can be reset between VMs, how, and what else a reset hits. */
 import { slotOf, type PciDevice, pciDevicePath } from '@passthru/pci-discovery';
 import type { CheckResult } from '../DoctorReport';
-import { tryReadBytes, tryReadText } from '../HostFacts';
+import { tryReadBytes, tryReadText } from '@passthru/hostfs';
 import { BUS_RESETS, FUNCTION_RESETS, flrFromConfig, noResetFamily } from '../ResetCapability';
 import { check } from './check';
 import { describeDevice } from './devices';

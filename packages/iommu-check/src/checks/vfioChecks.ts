@@ -1,11 +1,22 @@
 /** vfio layer: the vfio modules, vfio-pci's modprobe.d options and softdeps, and the initramfs. */
+import {
+  type ConfigFile,
+  GPU_DRIVERS,
+  type InitramfsVfioReport,
+  canonicalParamKey,
+  formatParam,
+  isModuleBlocked,
+  moduleOptions,
+  normalizeModuleName,
+  parseDracutConf,
+  parseInitramfsToolsModules,
+  parseMkinitcpioConf,
+  splitOptions,
+} from '@passthru/boot-config';
 import { keepsGroupViable, type PciDevice } from '@passthru/pci-discovery';
 import type { CheckResult } from '../DoctorReport';
-import { tryList, tryReadText } from '../HostFacts';
-import { GPU_DRIVERS, parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, type InitramfsVfioReport } from '../InitramfsConfig';
+import { tryList, tryReadText } from '@passthru/hostfs';
 import { IommuCheckError } from '../IommuCheckError';
-import { canonicalParamKey, formatParam, splitOptions } from '../KernelCmdline';
-import { isModuleBlocked, moduleOptions, normalizeModuleName, type ConfigFile } from '../ModprobeConfig';
 import { check } from './check';
 import { idOf } from './devices';
 import type { Facts } from './Facts';

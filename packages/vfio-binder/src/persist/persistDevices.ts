@@ -1,5 +1,6 @@
 import type { HostFs } from '@passthru/hostfs';
-import { parseCpuInfo, planCmdlineRemediation, type BootLoader } from '@passthru/iommu-check';
+import type { BootLoader } from '@passthru/boot-config';
+import { parseCpuInfo, planCmdlineRemediation } from '@passthru/iommu-check';
 import type { HostState } from '../bind/bindDevices';
 import { planBind } from '../bind/plan';
 import { applyPersist, planPersist, type CommandRunner, type PersistPlan } from './plan';

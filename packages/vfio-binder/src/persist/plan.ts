@@ -1,5 +1,5 @@
 import type { HostFs } from '@passthru/hostfs';
-import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, unifiedPatch, type BootConfigEditPlan } from '@passthru/iommu-check';
+import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf, unifiedPatch, type BootConfigEditPlan } from '@passthru/boot-config';
 import {
   DeviceIdentitySchema,
   PCI_ADDRESS_SOURCE,

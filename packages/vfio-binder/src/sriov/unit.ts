@@ -4,7 +4,7 @@
 // `persist` writes its files. The unit is part of the sriov change's transaction (applySriov):
 // planned and checked before the first write, written after the VFs, undone with them.
 import type { HostFs } from '@passthru/hostfs';
-import { unifiedPatch } from '@passthru/iommu-check';
+import { unifiedPatch } from '@passthru/boot-config';
 import type { PciDevice } from '@passthru/pci-discovery';
 import type { FileChange } from '../persist/plan';
 import { checkFileWrites } from '../persist/plannedFiles';

@@ -1,6 +1,5 @@
 import { Option } from 'commander';
 import { execa } from 'execa';
-import { unifiedPatch } from '@passthru/iommu-check';
 import { tuneServerSysctl, type TuneOutcome } from '@passthru/lxd-device-attach';
 import type { CommandSpec } from '../../command';
 import { printJson } from '../../render/output';
@@ -48,7 +47,7 @@ export const tuneCommand: CommandSpec = {
         run<TuneOptions>(async (ctx, options) => {
           const stamp = new Date().toISOString().replace(/[:.]/g, '-');
           const runner = ctx.host.isLive && options.yes ? runCommand : undefined;
-          const outcome = await tuneServerSysctl(ctx.host, { dryRun: options.dryRun, stamp, patch: unifiedPatch, runner });
+          const outcome = await tuneServerSysctl(ctx.host, { dryRun: options.dryRun, stamp, runner });
           if (ctx.format === 'json') printJson(ctx.out, { dryRun: Boolean(options.dryRun), plan: outcome.plan, written: outcome.written });
           else ctx.out.stdout.write(renderTune(outcome, Boolean(options.dryRun)));
           return outcome.ran.some((r) => r.exitCode !== 0) ? EXIT.failed : EXIT.ok;

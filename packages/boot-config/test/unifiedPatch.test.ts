@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { planCmdlineRemediation } from '../src/BootLoaderCmdline';
+import { planCmdlineEdits } from '../src/bootLoaders';
 import { planGrubCmdlineEdit, planKernelCmdlineFileEdit, planKernelstubEdit, type BootConfigEditPlan, type CmdlineEditSpec } from '../src/GrubEdit';
 import { unifiedPatch } from '../src/unifiedPatch';
 import { applyWithGnuPatch } from './gnuPatch';
@@ -66,7 +66,7 @@ describe('every planned boot-configuration edit applies with GNU patch -p0', () 
     expect(plan.diff).toContain('-      "intel_iommu=off"\n');
   });
 
-  describe('planCmdlineRemediation, from a host tree', () => {
+  describe('planCmdlineEdits, from a host tree', () => {
     const roots: string[] = [];
     afterAll(() =>
       roots.forEach((r) => {
@@ -85,7 +85,8 @@ describe('every planned boot-configuration edit applies with GNU patch -p0', () 
 
     it('GRUB: one patch per file when both variables of a file change', () => {
       const grub = 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet intel_iommu=off"\nGRUB_CMDLINE_LINUX="intremap=off"\n';
-      const plans = planCmdlineRemediation(tmp({ '/proc/cmdline': 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro\n', '/etc/default/grub': grub }), 'intel', {
+      const change = () => ({ add: ['intel_iommu=on'], remove: ['intel_iommu=off', 'intremap=off'] });
+      const plans = planCmdlineEdits(tmp({ '/proc/cmdline': 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro\n', '/etc/default/grub': grub }), change, {
         distro: 'debian',
       });
       expect(plans.map((p) => p.where)).toEqual(['GRUB_CMDLINE_LINUX_DEFAULT and GRUB_CMDLINE_LINUX in /etc/default/grub']);
@@ -94,7 +95,8 @@ describe('every planned boot-configuration edit applies with GNU patch -p0', () 
     });
 
     it('an empty /etc/kernel/cmdline: the patch is against the empty file, not the /proc/cmdline fallback', () => {
-      const plans = planCmdlineRemediation(tmp({ '/proc/cmdline': 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet\n', '/etc/kernel/cmdline': '' }), 'intel', {
+      const change = () => ({ add: ['intel_iommu=on'], remove: [] });
+      const plans = planCmdlineEdits(tmp({ '/proc/cmdline': 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet\n', '/etc/kernel/cmdline': '' }), change, {
         distro: 'debian',
       });
       expect(plans[0]!.newText).toBe('root=/dev/sda1 ro quiet intel_iommu=on\n');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDracutConf, parseInitramfsToolsModules, parseMkinitcpioConf } from '../src/InitramfsConfig';
-import { IommuCheckError } from '../src/IommuCheckError';
+import { BootConfigError } from '../src/BootConfigError';
 
 /** Arch's /etc/mkinitcpio.conf after the usual passthrough edit (comments trimmed). */
 const MKINITCPIO = `# vim:set ft=sh
@@ -84,7 +84,7 @@ describe('parseDracutConf', () => {
       { path: '/etc/dracut.conf.d/b.conf', text: 'omit_drivers+=" vfio_pci "' },
     ]);
     expect(o.includesVfioPci).toBe(false);
-    expect(() => parseDracutConf([{ path: '/etc/dracut.conf.d/x.conf', text: 'add_drivers+="$(ls)"' }])).toThrow(IommuCheckError);
+    expect(() => parseDracutConf([{ path: '/etc/dracut.conf.d/x.conf', text: 'add_drivers+="$(ls)"' }])).toThrow(BootConfigError);
   });
 });
 

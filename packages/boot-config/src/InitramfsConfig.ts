@@ -12,7 +12,7 @@
  * Dependencies (vfio_pci -> vfio_pci_core -> vfio, softdep vfio_iommu_type1) are copied by every
  * generator, so listing vfio_pci is what matters.
  */
-import { IommuCheckError } from './IommuCheckError';
+import { BootConfigError } from './BootConfigError';
 import { normalizeModuleName, type ConfigFile, type ConfigOrigin } from './ModprobeConfig';
 import { lexShellAssignments, type ShellSegment } from './ShellAssignments';
 
@@ -83,7 +83,7 @@ function evaluate(segments: readonly ShellSegment[], vars: ReadonlyMap<string, s
   for (const s of segments) {
     if (s.kind === 'literal') out += s.text;
     else if (s.kind === 'var') out += vars.get(s.name) ?? '';
-    else throw new IommuCheckError('evaluating', what, path, `command substitution ${s.raw} cannot be evaluated`, { line });
+    else throw new BootConfigError('evaluating', what, path, `command substitution ${s.raw} cannot be evaluated`, { line });
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { PciDiscoveryError } from '@passthru/pci-discovery';
 import { describe, it, expect } from 'vitest';
-import { PciDiscoveryError, runLspci, type Runner } from '../src/index';
-import { lspciArgs } from '../src/LspciRunner';
+import { lspciArgs, runLspci, type Runner } from '../src/lspci';
 
 const ONE =
   'Slot:\t0000:00:03.0\nClass:\tEthernet controller [0200]\nVendor:\tRed Hat, Inc. [1af4]\nDevice:\tVirtio 1.0 network device [1041]\nDriver:\tvirtio-pci\n';
@@ -126,7 +126,7 @@ describe('runLspci against the real lspci of this machine', () => {
   });
 
   it('says how to install lspci when the program is absent (real execa ENOENT)', async () => {
-    const { execaRunner } = await import('../src/index');
+    const { execaRunner } = await import('../src/lspci');
     const missing: Runner = (_file, args) => execaRunner('lspci-not-installed-here', args);
     const error = await failure(runLspci({}, missing));
     expect(error.message).toContain('apt-get install -y pciutils');

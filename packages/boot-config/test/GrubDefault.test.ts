@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { effectiveGrubCmdline, parseGrubDefault } from '../src/GrubDefault';
-import { IommuCheckError } from '../src/IommuCheckError';
+import { BootConfigError } from '../src/BootConfigError';
 import { parseCmdline } from '../src/KernelCmdline';
 import { DEBIAN_GRUB, FEDORA_GRUB, UBUNTU_GRUB } from './samples';
 
@@ -85,7 +85,7 @@ describe('parseGrubDefault', () => {
     expect(g.origin['F']).toEqual({ path: '/etc/default/grub', line: 5 });
   });
 
-  const parseError = (text: string, options?: Parameters<typeof parseGrubDefault>[1]): IommuCheckError => {
+  const parseError = (text: string, options?: Parameters<typeof parseGrubDefault>[1]): BootConfigError => {
     try {
       parseGrubDefault(
         [
@@ -95,8 +95,8 @@ describe('parseGrubDefault', () => {
         options,
       );
     } catch (e) {
-      expect(e).toBeInstanceOf(IommuCheckError);
-      return e as IommuCheckError;
+      expect(e).toBeInstanceOf(BootConfigError);
+      return e as BootConfigError;
     }
     throw new Error('expected a throw');
   };

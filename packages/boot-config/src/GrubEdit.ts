@@ -6,12 +6,11 @@
  * that makes the change reach the boot loader. Applying a plan to its own output changes nothing.
  */
 import * as z from 'zod';
-import { IommuCheckError } from './IommuCheckError';
+import { BootConfigError } from './BootConfigError';
+import type { Distro } from './distro';
 import { canonicalParamKey, tokenizeCmdline, type KernelParamToken } from './KernelCmdline';
 import { lexShellAssignments } from './ShellAssignments';
 import { unifiedPatch } from './unifiedPatch';
-
-export type Distro = 'debian' | 'fedora' | 'arch' | 'other';
 
 export interface CmdlineEditSpec {
   /** `key=value` or a bare `key`: present with the same value -> no change; other value -> replaced. */
@@ -44,7 +43,7 @@ const UNSAFE_PARAM = /[\s"'\\$`;#|&<>()]/;
 
 function parseSpec(spec: string, path: string): ParsedSpec {
   if (spec === '' || UNSAFE_PARAM.test(spec)) {
-    throw new IommuCheckError('planning an edit of', 'the kernel command line', path, `parameter ${JSON.stringify(spec)} is empty or needs quoting`);
+    throw new BootConfigError('planning an edit of', 'the kernel command line', path, `parameter ${JSON.stringify(spec)} is empty or needs quoting`);
   }
   const eq = spec.indexOf('=');
   return eq <= 0
@@ -185,7 +184,7 @@ const unchanged = (path: string, text: string): BootConfigEditPlan => ({ path, c
  * Only the bytes of that value change; its quoting is kept (a bare value that gains a blank
  * becomes double-quoted). When the file does not assign the variable, a line is appended:
  * `VAR="..."` in /etc/default/grub, `VAR="$VAR ..."` in a grub.d drop-in (which must not
- * discard earlier settings). Refuses (throws IommuCheckError) a file the shell lexer rejects,
+ * discard earlier settings). Refuses (throws BootConfigError) a file the shell lexer rejects,
  * and a target value that uses command substitution, escapes, mixed quoting or spans lines.
  * An earlier assignment in the same file is not touched: if it holds a parameter to remove,
  * the caller sees it in parseGrubDefault's result.
@@ -198,7 +197,7 @@ export function planGrubCmdlineEdit(
   distro: Distro = 'other',
 ): BootConfigEditPlan {
   const refuse = (detail: string, line?: number): never => {
-    throw new IommuCheckError('planning an edit of', variable, path, detail, line === undefined ? {} : { line });
+    throw new BootConfigError('planning an edit of', variable, path, detail, line === undefined ? {} : { line });
   };
   const assignments = lexShellAssignments(text, path, { what: 'GRUB defaults' });
   const target = assignments.filter((a) => a.name === variable).at(-1);
@@ -288,7 +287,7 @@ function kernelCmdlineFollowUp(distro: Distro): { followUp: string[]; notes: str
  */
 export function planKernelCmdlineFileEdit(text: string, path: string, spec: CmdlineEditSpec, distro: Distro = 'other'): BootConfigEditPlan {
   if (text.trim() === '') {
-    throw new IommuCheckError(
+    throw new BootConfigError(
       'planning an edit of',
       'the kernel command line',
       path,
@@ -316,11 +315,11 @@ export function planKernelstubEdit(jsonText: string, path: string, spec: Cmdline
   try {
     json = JSON.parse(jsonText);
   } catch (cause) {
-    throw new IommuCheckError('parsing', 'the kernelstub configuration', path, 'not valid JSON', { cause });
+    throw new BootConfigError('parsing', 'the kernelstub configuration', path, 'not valid JSON', { cause });
   }
   const parsed = KernelstubConfig.safeParse(json);
   if (!parsed.success) {
-    throw new IommuCheckError(
+    throw new BootConfigError(
       'parsing',
       'the kernelstub configuration',
       path,
@@ -330,7 +329,7 @@ export function planKernelstubEdit(jsonText: string, path: string, spec: Cmdline
   }
   const config = json as Record<string, unknown> & { default?: Record<string, unknown>; user?: Record<string, unknown> };
   const section = config.user ?? config.default;
-  if (section === undefined) throw new IommuCheckError('parsing', 'the kernelstub configuration', path, 'neither "user" nor "default" is present');
+  if (section === undefined) throw new BootConfigError('parsing', 'the kernelstub configuration', path, 'neither "user" nor "default" is present');
   const options = (section['kernel_options'] as string[] | undefined) ?? [];
   const tokens: KernelParamToken[] = options.map((o, i) => {
     const eq = o.indexOf('=');

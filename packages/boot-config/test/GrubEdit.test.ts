@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseGrubDefault } from '../src/GrubDefault';
 import { kernelInstallFallbackCmdline, planGrubCmdlineEdit, planKernelCmdlineFileEdit, planKernelstubEdit, type CmdlineEditSpec } from '../src/GrubEdit';
-import { IommuCheckError } from '../src/IommuCheckError';
+import { BootConfigError } from '../src/BootConfigError';
 import { DEBIAN_GRUB, FEDORA_GRUB, UBUNTU_GRUB } from './samples';
 
 const GRUB = '/etc/default/grub';
@@ -92,7 +92,7 @@ describe('planGrubCmdlineEdit', () => {
       try {
         planGrubCmdlineEdit(text, GRUB, spec);
       } catch (e) {
-        expect(e).toBeInstanceOf(IommuCheckError);
+        expect(e).toBeInstanceOf(BootConfigError);
         return (e as Error).message;
       }
       throw new Error('expected a refusal');
@@ -130,7 +130,7 @@ describe('planKernelCmdlineFileEdit', () => {
 
   it('adds before a -- and refuses an empty file', () => {
     expect(planKernelCmdlineFileEdit('ro quiet -- single', path, { add: ['intel_iommu=on'], remove: [] }).newText).toBe('ro quiet intel_iommu=on -- single');
-    expect(() => planKernelCmdlineFileEdit('\n', path, { add: ['intel_iommu=on'], remove: [] })).toThrow(IommuCheckError);
+    expect(() => planKernelCmdlineFileEdit('\n', path, { add: ['intel_iommu=on'], remove: [] })).toThrow(BootConfigError);
     expect(kernelInstallFallbackCmdline('BOOT_IMAGE=/vmlinuz-6.8 root=UUID=1 ro initrd=\\initrd.img quiet\n')).toBe('root=UUID=1 ro quiet\n');
   });
 });

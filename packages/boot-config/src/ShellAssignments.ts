@@ -9,9 +9,9 @@
  *
  * Command substitution ($(...), `...`) is recorded, not run: the caller decides whether a value
  * that needs it is fatal. Anything else (pipes, redirections, control flow, other commands,
- * ${NAME:-x} forms, $1) throws an IommuCheckError naming the file and line.
+ * ${NAME:-x} forms, $1) throws an BootConfigError naming the file and line.
  */
-import { IommuCheckError } from './IommuCheckError';
+import { BootConfigError } from './BootConfigError';
 
 /** Characters with no meaning inside double quotes, as a run (sticky: matched from lastIndex). */
 const PLAIN_IN_DOUBLE_QUOTES = /[^"\\$`]+/y;
@@ -64,7 +64,7 @@ export function lexShellAssignments(text: string, path: string, options: ShellLe
   let line = 1;
   const out: ShellAssignment[] = [];
   const fail = (detail: string, at = line): never => {
-    throw new IommuCheckError('parsing', what, path, detail, { line: at });
+    throw new BootConfigError('parsing', what, path, detail, { line: at });
   };
 
   const skipBlanks = (withNewlines: boolean): void => {

@@ -3,7 +3,7 @@
  * /etc/default/grub and then every grub.d/*.cfg (glob order) with /bin/sh, so later files win and
  * a drop-in's `GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT foo"` appends.
  */
-import { IommuCheckError } from './IommuCheckError';
+import { BootConfigError } from './BootConfigError';
 import { lexShellAssignments, type ShellSegment } from './ShellAssignments';
 
 export interface GrubDefaultFile {
@@ -41,7 +41,7 @@ export const GRUB_CMDLINE_VARIABLES = ['GRUB_CMDLINE_LINUX', 'GRUB_CMDLINE_LINUX
 /**
  * Pure: the files in the order grub-mkconfig sources them (/etc/default/grub, then
  * /etc/default/grub.d/*.cfg sorted by name). Undefined variables expand to '' as in sh.
- * Throws IommuCheckError naming file and line on an unterminated quote, unsupported shell
+ * Throws BootConfigError naming file and line on an unterminated quote, unsupported shell
  * syntax, or command substitution in a variable that must resolve.
  */
 export function parseGrubDefault(files: readonly GrubDefaultFile[], options: ParseGrubDefaultOptions = {}): GrubDefault {
@@ -62,7 +62,7 @@ export function parseGrubDefault(files: readonly GrubDefaultFile[], options: Par
       }
       if (why !== undefined) {
         if (mustResolve === 'all' || mustResolve.includes(a.name)) {
-          throw new IommuCheckError('evaluating', a.name, file.path, why, { line: a.line });
+          throw new BootConfigError('evaluating', a.name, file.path, why, { line: a.line });
         }
         delete vars[a.name];
         delete origin[a.name];

@@ -7,9 +7,10 @@
  * - kernelstub (Pop!_OS): /etc/kernelstub/configuration, `user.kernel_options`.
  * The plans are pure data (BootConfigEditPlan): `passthru persist` applies them, doctor shows them.
  */
-import type { HostFs } from '@passthru/hostfs';
+import { tryList, tryReadText, type HostFs } from '@passthru/hostfs';
+import { BootConfigError } from './BootConfigError';
+import { detectDistro, type Distro } from './distro';
 import { effectiveGrubCmdline, parseGrubDefault, type GrubDefaultFile } from './GrubDefault';
-import { IommuCheckError } from './IommuCheckError';
 import {
   kernelInstallFallbackCmdline,
   planGrubCmdlineEdit,
@@ -17,11 +18,8 @@ import {
   planKernelstubEdit,
   type BootConfigEditPlan,
   type CmdlineEditSpec,
-  type Distro,
 } from './GrubEdit';
-import { detectDistro, tryList, tryReadText } from './HostFacts';
-import { iommuParamsToAdd, type CpuVendor } from './IommuParams';
-import { canonicalParamKey, formatParam, multisetMinus, parseCmdline, type KernelParam } from './KernelCmdline';
+import { formatParam, multisetMinus, parseCmdline, type KernelParam } from './KernelCmdline';
 import { lexShellAssignments } from './ShellAssignments';
 import { unifiedPatch } from './unifiedPatch';
 
@@ -59,17 +57,17 @@ export function readGrubDefaultFiles(host: HostFs): { files: GrubDefaultFile[]; 
   return { files };
 }
 
-/** `user.kernel_options` (else `default.`) of kernelstub's configuration; an IommuCheckError naming the file when it cannot be read as such. */
+/** `user.kernel_options` (else `default.`) of kernelstub's configuration; an BootConfigError naming the file when it cannot be read as such. */
 function kernelstubOptions(jsonText: string): string[] {
   let json: { user?: { kernel_options?: unknown }; default?: { kernel_options?: unknown } } | null;
   try {
     json = JSON.parse(jsonText);
   } catch (cause) {
-    throw new IommuCheckError('parsing', 'the kernelstub configuration', KERNELSTUB_PATH, `not valid JSON (${(cause as Error).message})`, { cause });
+    throw new BootConfigError('parsing', 'the kernelstub configuration', KERNELSTUB_PATH, `not valid JSON (${(cause as Error).message})`, { cause });
   }
   const options = (json?.user ?? json?.default)?.kernel_options;
   if (!Array.isArray(options) || !options.every((o) => typeof o === 'string'))
-    throw new IommuCheckError('parsing', 'the kernelstub configuration', KERNELSTUB_PATH, 'user.kernel_options is not a list of strings');
+    throw new BootConfigError('parsing', 'the kernelstub configuration', KERNELSTUB_PATH, 'user.kernel_options is not a list of strings');
   return options as string[];
 }
 
@@ -121,10 +119,15 @@ export interface CmdlineRemediationPlan extends BootConfigEditPlan {
   removed: string[];
 }
 
-export interface PlanCmdlineOptions {
+/**
+ * The change a caller wants, given the parameters already there (what runs now and what the
+ * loader's configuration holds): called once per configuration, so a parameter present in one
+ * is not added twice and one absent from another is still added there.
+ */
+export type CmdlineChange = (present: readonly KernelParam[]) => CmdlineEditSpec;
+
+export interface PlanCmdlineEditsOptions {
   distro?: Distro;
-  /** More parameters to add or remove (e.g. `vfio-pci.ids=` for persist). */
-  extra?: CmdlineEditSpec;
   /** Only this loader's configuration. */
   loader?: BootLoader;
 }
@@ -145,24 +148,10 @@ function assignedValue(text: string, path: string, variable: string): string {
   return a.value.map((s) => (s.kind === 'literal' ? s.text : s.kind === 'var' ? `$${s.name}` : s.raw)).join('');
 }
 
-/** The change for this CPU vendor against what runs now and what the loader already holds. */
-export function cmdlineChangeFor(cpuVendor: CpuVendor, present: readonly KernelParam[], extra?: CmdlineEditSpec): CmdlineEditSpec {
-  const change = iommuParamsToAdd(cpuVendor, present);
-  const add = [...change.add, ...(extra?.add ?? [])];
-  const remove = [...change.remove, ...(extra?.remove ?? [])].filter((r) => !add.some((x) => canonicalParamKey(x) === canonicalParamKey(r)));
-  return { add: [...new Set(add)], remove: [...new Set(remove)] };
-}
-
-function planGrub(
-  files: readonly GrubDefaultFile[],
-  cpuVendor: CpuVendor,
-  running: readonly KernelParam[],
-  distro: Distro,
-  extra?: CmdlineEditSpec,
-): CmdlineRemediationPlan[] {
+function planGrub(files: readonly GrubDefaultFile[], change: CmdlineChange, running: readonly KernelParam[], distro: Distro): CmdlineRemediationPlan[] {
   const grub = parseGrubDefault(files);
   const loaderParams = parseCmdline(effectiveGrubCmdline(grub.vars)).params;
-  const spec = cmdlineChangeFor(cpuVendor, [...running, ...loaderParams], extra);
+  const spec = change([...running, ...loaderParams]);
   // Additions go where GRUB_CMDLINE_LINUX_DEFAULT is last assigned (a drop-in may override the main file).
   const target = grub.origin['GRUB_CMDLINE_LINUX_DEFAULT']?.path ?? GRUB_DEFAULT_PATH;
   const plans: CmdlineRemediationPlan[] = [];
@@ -203,15 +192,12 @@ function planGrub(
 }
 
 /**
- * The edits that make the next boot's command line right for passthrough on this CPU vendor:
- * add intel_iommu=on on Intel (nothing on AMD: AMD-Vi is on by default with an IVRS table),
- * remove what switches the IOMMU or interrupt remapping off and invalid values such as
- * amd_iommu=on. One plan per configuration file present (GRUB defaults and drop-ins,
- * /etc/kernel/cmdline, kernelstub); unchanged plans are included for the file a loader would
- * edit, so `changed` says whether anything is left to do. Throws IommuCheckError for a file
- * that cannot be edited safely (nothing is written by planning).
+ * The edits that make the next boot's command line carry `change`: one plan per configuration
+ * file present (kernelstub, /etc/kernel/cmdline, GRUB defaults and drop-ins); unchanged plans
+ * are included for the file a loader would edit, so `changed` says whether anything is left to
+ * do. Throws BootConfigError for a file that cannot be edited safely (planning writes nothing).
  */
-export function planCmdlineRemediation(host: HostFs, cpuVendor: CpuVendor, options: PlanCmdlineOptions = {}): CmdlineRemediationPlan[] {
+export function planCmdlineEdits(host: HostFs, change: CmdlineChange, options: PlanCmdlineEditsOptions = {}): CmdlineRemediationPlan[] {
   const distro = options.distro ?? detectDistro(host);
   const procCmdline = tryReadText(host, '/proc/cmdline').value ?? '';
   const running = parseCmdline(procCmdline).params;
@@ -222,7 +208,7 @@ export function planCmdlineRemediation(host: HostFs, cpuVendor: CpuVendor, optio
     const ks = tryReadText(host, KERNELSTUB_PATH).value;
     if (ks !== undefined) {
       const before = kernelstubOptions(ks).join(' ');
-      const spec = cmdlineChangeFor(cpuVendor, [...running, ...parseCmdline(before).params], options.extra);
+      const spec = change([...running, ...parseCmdline(before).params]);
       const plan = planKernelstubEdit(ks, KERNELSTUB_PATH, spec);
       const delta = plan.changed ? paramDelta(before, kernelstubOptions(plan.newText).join(' ')) : { added: [], removed: [] };
       plans.push({ ...plan, loader: 'kernelstub', where: `user.kernel_options in ${KERNELSTUB_PATH}`, ...delta });
@@ -233,7 +219,7 @@ export function planCmdlineRemediation(host: HostFs, cpuVendor: CpuVendor, optio
     if (kc !== undefined) {
       const empty = kc.trim() === '';
       const base = empty ? kernelInstallFallbackCmdline(procCmdline) : kc;
-      const spec = cmdlineChangeFor(cpuVendor, [...running, ...parseCmdline(base).params], options.extra);
+      const spec = change([...running, ...parseCmdline(base).params]);
       let plan = planKernelCmdlineFileEdit(base, KERNEL_CMDLINE_PATH, spec, distro);
       if (empty && !plan.changed) plan = { ...plan, changed: true, newText: base };
       // The patch is against the file as it is, also when the plan started from the fallback.
@@ -244,7 +230,7 @@ export function planCmdlineRemediation(host: HostFs, cpuVendor: CpuVendor, optio
   }
   if (wants('grub')) {
     const { files } = readGrubDefaultFiles(host);
-    if (files.length > 0) plans.push(...planGrub(files, cpuVendor, running, distro, options.extra));
+    if (files.length > 0) plans.push(...planGrub(files, change, running, distro));
   }
   return plans;
 }

@@ -1,6 +1,9 @@
+// The one lspci parser: `lspci -Dvmmnnk` (the differential tests, the kernel lab) and
+// `lspci -PP -Dvmmnnk` (the e2e suite's parent bridges).
+import * as path from 'node:path';
+import { PciDiscoveryError } from '@passthru/pci-discovery';
 import { describe, it, expect } from 'vitest';
-import { PciDiscoveryError, parseLspciVmm } from '../src/index';
-import { LspciRecordSchema } from '../src/LspciParser';
+import { execaRunner, LspciRecordSchema, lspciArgs, parseLspciVmm } from '../src/lspci';
 
 const SAMPLE = `Slot:\t0000:00:00.0
 Class:\tHost bridge [0600]
@@ -118,6 +121,59 @@ describe('parseLspciVmm on inline samples', () => {
   it('normalizes upper-case hex', () => {
     const [r] = parseLspciVmm('Slot:\t0000:0A:1F.7\nClass:\tFoo [0C03]\nVendor:\tBar [10DE]\nDevice:\tBaz [1AEF]\nProgIf:\t30\n');
     expect(r).toMatchObject({ address: '0000:0a:1f.7', classCode: '0c0330', vendorId: '10de', deviceId: '1aef' });
+  });
+});
+
+describe('parseLspciVmm on -PP slot paths', () => {
+  it('lspci -PP -Dvmmnnk: path slots, ids in brackets, a 5-digit VMD domain', () => {
+    const text = [
+      'Slot:\t0000:00:01.0\nClass:\tPCI bridge [0604]\nVendor:\tIntel Corporation [8086]\nDevice:\tRaptor Lake PCI Express 5.0 Graphics Port (PEG010) [a70d]\nRev:\t01\nProgIf:\t00\nDriver:\tpcieport\nIOMMUGroup:\t1',
+      'Slot:\t0000:00:01.0/01:00.0\nClass:\tVGA compatible controller [0300]\nVendor:\tNVIDIA Corporation [10de]\nDevice:\tAD102 [GeForce RTX 4090] [2684]\nSVendor:\tASUSTeK Computer Inc. [1043]\nSDevice:\tDevice [889d]\nRev:\ta1\nDriver:\tnvidia\nModule:\tnouveau\nIOMMUGroup:\t12\nNUMANode:\t0',
+      'Slot:\t0000:00:0e.0/10000:e0:06.0/10000:e1:00.0\nClass:\tNon-Volatile memory controller [0108]\nVendor:\tSamsung Electronics Co Ltd [144d]\nDevice:\tNVMe SSD Controller [a80a]\nProgIf:\t02\nDriver:\tnvme\nIOMMUGroup:\t42',
+    ].join('\n\n');
+    const [bridge, gpu, nvme] = parseLspciVmm(`${text}\n`);
+    expect(bridge).toMatchObject({ address: '0000:00:01.0', classCode: '060400', driver: 'pcieport', iommuGroup: 1 });
+    expect(bridge!.parent).toBeUndefined();
+    expect(bridge!.numaNode).toBeUndefined();
+    expect(gpu).toMatchObject({
+      address: '0000:01:00.0',
+      parent: '0000:00:01.0',
+      vendorId: '10de',
+      deviceId: '2684',
+      subsystemVendorId: '1043',
+      subsystemDeviceId: '889d',
+      revision: 'a1',
+      driver: 'nvidia',
+      iommuGroup: 12,
+      numaNode: 0,
+    });
+    expect(gpu!.progIf).toBeUndefined();
+    expect(nvme).toMatchObject({ address: '10000:e1:00.0', parent: '10000:e0:06.0', progIf: '02', iommuGroup: 42 });
+  });
+
+  it('takes the domain printed at the head for every element that prints none, with or without -D', () => {
+    const record = (slot: string) => `Slot:\t${slot}\nClass:\tPCI bridge [0604]\nVendor:\tIntel Corporation [8086]\nDevice:\tX [a70d]\n`;
+    const parsed = parseLspciVmm([record('10000:e0:06.0/e1:00.0'), record('00:1c.2/03:00.0/04:00.0'), record('0000:00:1c.2/03:00.0')].join('\n'));
+    expect(parsed.map((r) => [r.address, r.parent])).toEqual([
+      ['10000:e1:00.0', '10000:e0:06.0'],
+      ['0000:04:00.0', '0000:03:00.0'],
+      ['0000:03:00.0', '0000:00:1c.2'],
+    ]);
+    expect(() => parseLspciVmm(record('0000:00:1c.2/00.0'))).toThrow(/bad Slot "0000:00:1c.2\/00.0"/); // -P (one P) prints no bus
+  });
+
+  it('reads the parents real lspci -PP prints on a fixture tree with a VMD domain', async () => {
+    const root = path.resolve(__dirname, '../../../fixtures/hosts/vmd-gaps');
+    const { stdout, exitCode } = await execaRunner('lspci', ['-PP', ...lspciArgs({ sysfsRoot: root })]);
+    expect(exitCode).toBe(0);
+    const parents = Object.fromEntries(parseLspciVmm(stdout).map((r) => [r.address, r.parent ?? null]));
+    expect(parents).toMatchObject({
+      '0000:00:1c.2': null,
+      '0000:03:00.0': '0000:00:1c.2',
+      '10000:e0:06.0': null,
+      '10000:e1:00.0': '10000:e0:06.0',
+      '10000:e2:00.0': '10000:e0:1b.0',
+    });
   });
 });
 
