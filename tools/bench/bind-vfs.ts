@@ -49,4 +49,9 @@ console.log(
     2,
   ),
 );
+console.log('\n| functions | VFs bound | sysfs writes | scan + plan | apply + verify | per device | restore, per device |');
+console.log('|---|---|---|---|---|---|---|');
+console.log(
+  `| ${devices.length} | ${n} | ${result.writes} | ${(planMs / 1000).toFixed(2)} s | ${(applyMs / 1000).toFixed(1)} s | ${(applyMs / n).toFixed(2)} ms | ${(restoreMs / n).toFixed(2)} ms |`,
+);
 fs.rmSync(root, { recursive: true, force: true });

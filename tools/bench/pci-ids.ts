@@ -1,7 +1,7 @@
 // pci.ids: load the system database and answer the first vendor, device (a large vendor block)
 // and class lookups, in one process, median of 25 fresh loads.
 import { PciIds, findPciIdsFile } from '@passthru/pci-discovery';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 
 const file = findPciIdsFile(existsSync);
 if (!file) throw new Error('no pci.ids: apt-get install -y pciutils');
@@ -21,4 +21,9 @@ console.log(
     null,
     2,
   ),
+);
+console.log('\n| pci.ids load + first vendor, device and class lookups | median of 25 | fastest | slowest |');
+console.log('|---|---|---|---|');
+console.log(
+  `| ${(statSync(file).size / 1e6).toFixed(1)} MB file, parsed lazily per vendor | ${times[12]!.toFixed(1)} ms | ${times[0]!.toFixed(1)} ms | ${times[24]!.toFixed(1)} ms |`,
 );

@@ -44,4 +44,7 @@ export function teardown(): void {
   const { made, agreed, anchorBugs, lines } = summarize();
   for (const line of lines) console.log(line);
   console.log(`e2e comparisons: ${made} made, ${agreed} agreed${anchorBugs ? ` (${anchorBugs} disagreements are documented anchor bugs)` : ''}`);
+  // The run's figures, for tools/test-summary.mjs (the README's "last run" is written from them).
+  fs.mkdirSync(TALLY_DIR, { recursive: true });
+  fs.writeFileSync(path.join(TALLY_DIR, 'summary.json'), `${JSON.stringify({ made, agreed, anchorBugs })}\n`);
 }

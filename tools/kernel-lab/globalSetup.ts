@@ -31,7 +31,10 @@ export async function setup(project: TestProject): Promise<void> {
   const results = await runAll(image, RUNS, out);
   fs.writeFileSync(path.join(out, 'kernel-release'), `${image.kernelRelease}\n`);
   for (const r of results) console.log(`kernel-lab: ${r.run}: ${r.boots.map((b) => `${b.seconds.toFixed(0)} s`).join(' + ')}`);
-  console.log(`kernel-lab: ${results.length} runs in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const seconds = Math.round((Date.now() - started) / 1000);
+  console.log(`kernel-lab: ${results.length} runs in ${seconds} s`);
+  // The run's figures, for tools/test-summary.mjs (the README's "last run" is written from them).
+  fs.writeFileSync(path.join(out, 'timing.json'), `${JSON.stringify({ runs: results.length, seconds })}\n`);
   project.provide('labResults', out);
   project.provide('labKernel', image.kernelRelease);
 }
