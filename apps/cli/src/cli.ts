@@ -31,6 +31,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, command
     .addOption(new Option('--format <format>', 'output format: table or json'))
     .option('--no-color', 'no colour (also when NO_COLOR is set or stdout is not a terminal)')
     .option('--verbose', 'explain what is read and written, on stderr')
+    .addOption(new Option('--server <server>', 'lxd or incus: the daemon to talk to when both run here (also PASSTHRU_SERVER)'))
     .addHelpText('after', HELP_EXAMPLES)
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.stdout.write(printable(s)), writeErr: (s) => io.stderr.write(printable(s)) })

@@ -10,6 +10,8 @@ export interface GlobalOptions {
   format?: string;
   color?: boolean;
   verbose?: boolean;
+  /** lxd | incus: which daemon of the LXC family to talk to (PASSTHRU_SERVER). */
+  server?: string;
 }
 
 export interface CliIo {

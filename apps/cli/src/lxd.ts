@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { LxdClient } from '@passthru/lxd-device-attach';
+import { LxdClient, parseServerName } from '@passthru/lxd-device-attach';
 import { CliError, EXIT } from './CliError';
 import type { CliContext } from './context';
 
 /**
- * The LXD client of the CLI: HTTPS when PASSTHRU_LXD_URL is set (PASSTHRU_LXD_CERT and
- * PASSTHRU_LXD_KEY: client cert and key files; PASSTHRU_LXD_SERVER_CERT: the server cert to
- * pin), else the local unix socket ($LXD_DIR, then the snap's, then Debian's).
+ * The client of the CLI for LXD or Incus: HTTPS when PASSTHRU_LXD_URL is set (PASSTHRU_LXD_CERT
+ * and PASSTHRU_LXD_KEY: client cert and key files; PASSTHRU_LXD_SERVER_CERT: the server cert to
+ * pin), else the local unix socket of the server `--server` (or PASSTHRU_SERVER) names, or of the
+ * one running here (LXD: $LXD_DIR, the snap's, Debian's; Incus: $INCUS_SOCKET, $INCUS_DIR,
+ * /var/lib/incus, /run/incus).
  */
 export function lxdClientFor(ctx: CliContext): { client: LxdClient; remote: boolean } {
   const env = ctx.env;
@@ -33,7 +35,9 @@ export function lxdClientFor(ctx: CliContext): { client: LxdClient; remote: bool
     });
     return { client, remote: true };
   }
-  const client = LxdClient.local(env);
-  ctx.verbose(`LXD via ${client.via}`);
+  const wanted = ctx.options.server ?? env.PASSTHRU_SERVER;
+  const server = wanted === undefined ? undefined : parseServerName(wanted, ctx.options.server !== undefined ? '--server' : 'PASSTHRU_SERVER');
+  const client = LxdClient.local(env, {}, undefined, server);
+  ctx.verbose(`${client.knownKind?.product ?? 'LXD'} via ${client.via}`);
   return { client, remote: false };
 }

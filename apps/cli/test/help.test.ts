@@ -137,7 +137,7 @@ describe('passthru completion', () => {
     expect(r.code).toBe(0);
     execFileSync('bash', ['-n'], { input: r.stdout });
     expect(bash(r.stdout, 'passthru ')).toEqual(
-      [...names, '--format', '--help', '--no-color', '--pci-ids', '--root', '--verbose', '--version', '-V', '-h'].sort(),
+      [...names, '--format', '--help', '--no-color', '--pci-ids', '--root', '--server', '--verbose', '--version', '-V', '-h'].sort(),
     );
     expect(bash(r.stdout, 'passthru gr')).toEqual(['groups']);
     expect(bash(r.stdout, 'passthru groups --t')).toEqual(['--tree']);

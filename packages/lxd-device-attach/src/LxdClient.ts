@@ -4,6 +4,7 @@ import * as tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type * as z from 'zod';
 import { LxdError } from './LxdError';
+import { findServerSocket, serverKindOf, type ServerKind, type ServerName } from './servers';
 import {
   CertificateSchema,
   EnvelopeSchema,
@@ -21,36 +22,6 @@ import {
   type Project,
   type Server,
 } from './schemas';
-
-/** Where LXD listens: the snap's socket and Debian's (and LXD_DIR's, which lxc itself prefers). */
-export const SNAP_SOCKET = '/var/snap/lxd/common/lxd/unix.socket';
-export const DEBIAN_SOCKET = '/var/lib/lxd/unix.socket';
-
-/**
- * The unix socket candidates in the order they are tried: $LXD_DIR/unix.socket when LXD_DIR is
- * set (then it is the only one, as for `lxc`: a private daemon must never silently fall back to
- * the system's), else the snap's, then Debian's.
- */
-export function lxdSocketCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  if (env.LXD_DIR) return [`${env.LXD_DIR.replace(/\/+$/, '')}/unix.socket`];
-  return [SNAP_SOCKET, DEBIAN_SOCKET];
-}
-
-/** The first candidate socket that exists; an `unreachable` LxdError naming them all otherwise. */
-export function findLxdSocket(env: NodeJS.ProcessEnv = process.env, exists: (p: string) => boolean = fs.existsSync): string {
-  const candidates = lxdSocketCandidates(env);
-  const found = candidates.find((p) => exists(p));
-  if (!found) {
-    throw new LxdError(
-      'finding',
-      'the LXD unix socket',
-      candidates.join(', '),
-      `no socket exists${env.LXD_DIR ? ' (LXD_DIR is set)' : ''}; is LXD installed and running?`,
-      { reason: 'unreachable' },
-    );
-  }
-  return found;
-}
 
 export type LxdEndpoint =
   | { kind: 'unix'; socketPath: string }
@@ -108,6 +79,8 @@ export class LxdClient {
   private readonly operationTimeout: number;
   private readonly requestTimeout: number;
   private readonly pinned: string | undefined;
+  private asked: Promise<ServerKind> | undefined;
+  private known: ServerKind | undefined;
 
   constructor(endpoint: LxdEndpoint, options: LxdClientOptions = {}) {
     this.endpoint = endpoint;
@@ -130,9 +103,37 @@ export class LxdClient {
     }
   }
 
-  /** A client for the local daemon: the first socket of `lxdSocketCandidates`. */
-  static local(env: NodeJS.ProcessEnv = process.env, options: LxdClientOptions = {}, exists?: (p: string) => boolean): LxdClient {
-    return new LxdClient({ kind: 'unix', socketPath: findLxdSocket(env, exists) }, options);
+  /**
+   * A client for the local daemon: LXD's or Incus's socket as `findServerSocket` picks it
+   * (`server`: the one asked for). The server's own GET /1.0 says which it is: `serverKind()`.
+   */
+  static local(
+    env: NodeJS.ProcessEnv = process.env,
+    options: LxdClientOptions = {},
+    exists: (p: string) => boolean = fs.existsSync,
+    server?: ServerName,
+  ): LxdClient {
+    const found = findServerSocket(env, exists, server);
+    const client = new LxdClient({ kind: 'unix', socketPath: found.socketPath }, options);
+    client.known = found.kind;
+    return client;
+  }
+
+  /** Which server answers (LXD or Incus), from its GET /1.0; read once per client. */
+  serverKind(): Promise<ServerKind> {
+    this.asked ??= this.getServer().then((server) => {
+      this.known = serverKindOf(server);
+      return this.known;
+    });
+    return this.asked;
+  }
+
+  /**
+   * The server as far as known without a request: from its GET /1.0 once read, else from the
+   * socket it was found at (a local client); undefined for a remote one not yet asked.
+   */
+  get knownKind(): ServerKind | undefined {
+    return this.known;
   }
 
   /** One HTTP exchange; the envelope parsed, no interpretation of errors. */
@@ -222,7 +223,7 @@ export class LxdClient {
   }
 
   async getServer(): Promise<Server> {
-    const purpose = { doing: 'reading', what: 'the LXD server' };
+    const purpose = { doing: 'reading', what: 'the server (GET /1.0)' };
     const { metadata } = await this.request('GET', '/1.0', {}, purpose);
     return this.parse(ServerSchema, metadata, purpose);
   }

@@ -7,6 +7,7 @@ import { LxdError } from './LxdError';
 import { checkDeviceName, checkInstanceName, checkProjectName } from './names';
 import { chooseDevice, lookUpTarget, parseAttachTarget, type AttachType, type DeviceChoice, type HostTarget } from './resolveTarget';
 import { instancePut, type DeviceConfig, type Instance } from './schemas';
+import { inVocabularyOf, SERVERS, type ServerName } from './servers';
 
 export interface AttachRequest {
   instance: string;
@@ -28,6 +29,8 @@ export interface DeviceHolder {
 
 /** A checked, not yet applied attach (what `--dry-run` prints). */
 export interface AttachPlan {
+  /** The server the plan was made against (its GET /1.0): fix lines name its client. */
+  server: ServerName;
   instance: string;
   project: string;
   instanceType: Instance['type'];
@@ -75,7 +78,7 @@ async function checkProject(client: LxdClient, project: string | undefined): Pro
     await client.getProject(project);
   } catch (error) {
     if (error instanceof LxdError && error.status === 404) {
-      throw new LxdError('reading', `project ${project}`, client.via, `unknown project (LXD: ${error.detail})`, {
+      throw new LxdError('reading', `project ${project}`, client.via, `unknown project (${client.knownKind?.product ?? 'the server'}: ${error.detail})`, {
         reason: 'not-found',
         status: 404,
         errorCode: error.errorCode,
@@ -155,6 +158,8 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
   const type = request.type ?? 'auto';
   const query = parseAttachTarget(request.target, type);
   const hostCheck = request.hostCheck ?? true;
+  const kind = await client.serverKind();
+  const say = (text: string) => inVocabularyOf(kind, text);
   const here = hostInventory(host);
   // This host's sysfs is read before LXD is asked (a missing device is said without a request).
   let target = options.inventoryFor ? null : lookUpTarget(here, request.target, query, { hostCheck });
@@ -167,8 +172,8 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
   const deviceName = request.name ?? choice.name;
   checkDeviceName(deviceName);
   const where = `instance ${instanceName}${project ? ` in project ${project}` : ''}`;
-  const refuse = (detail: string, kind: 'preflight' | 'conflict' = 'preflight') =>
-    new LxdError('attaching', `${request.target} to ${where}`, client.via, detail, { reason: kind });
+  const refuse = (detail: string, reason: 'preflight' | 'conflict' = 'preflight') =>
+    new LxdError('attaching', `${request.target} to ${where}`, client.via, say(detail), { reason });
 
   if (instance.expanded_devices[deviceName]) {
     throw refuse(
@@ -189,10 +194,11 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
   let iommu: IommuVerdict | null = null;
   if (vm && d && inventory && (choice.type === 'pci' || choice.type === 'gpu' || choice.device.nictype === 'physical')) {
     iommu = inventory.iommu(d);
+    iommu = { ...iommu, plan: iommu.plan.map(say) };
     if (!iommu.viable) throw refuse(iommu.plan.join('\n'));
     notes.push(...iommu.plan);
   }
-  if (!inventory) notes.push('host check off: LXD alone checks that the device exists (at hot-plug, or at start for a stopped instance)');
+  if (!inventory) notes.push(say('host check off: LXD alone checks that the device exists (at hot-plug, or at start for a stopped instance)'));
 
   const holders = (await findHolders(client, choice, project, instance.location)).filter(
     (h) => !(h.instance === instanceName && h.project === projectOf(project) && h.device === deviceName),
@@ -207,18 +213,19 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
   const warnings = inventory ? inventory.numaWarnings({ ...instance, expanded_devices: { ...instance.expanded_devices, [deviceName]: choice.device } }) : [];
   const { device: _device, name: _name, ...rest } = choice;
   return {
+    server: kind.name,
     instance: instanceName,
     project: projectOf(project),
     instanceType: instance.type,
     instanceStatus: instance.status,
     deviceName,
     device: choice.device,
-    choice: rest,
+    choice: { ...rest, reason: say(rest.reason) },
     target,
     iommu,
     checkedOn: inventory?.where ?? null,
-    notes,
-    warnings,
+    notes: notes.map(say),
+    warnings: warnings.map(say),
   };
 }
 
@@ -243,7 +250,7 @@ async function revertAdd(client: LxdClient, plan: AttachPlan, project: string | 
       status: cause.status,
       errorCode: cause.errorCode,
       leftover: [
-        `device ${plan.deviceName} of instance ${plan.instance} (remove it: lxc config device remove ${plan.instance} ${plan.deviceName}${project ? ` --project ${project}` : ''})`,
+        `device ${plan.deviceName} of instance ${plan.instance} (remove it: ${SERVERS[plan.server].cli} config device remove ${plan.instance} ${plan.deviceName}${project ? ` --project ${project}` : ''})`,
       ],
       cause,
     });
@@ -310,6 +317,7 @@ export interface DetachRequest {
 }
 
 export interface DetachPlan {
+  server: ServerName;
   instance: string;
   project: string;
   deviceName: string;
@@ -321,6 +329,7 @@ export interface DetachPlan {
 export async function planDetach(client: LxdClient, request: DetachRequest): Promise<DetachPlan> {
   const instanceName = checkInstanceName(request.instance);
   const deviceName = checkDeviceName(request.device);
+  const kind = await client.serverKind();
   await checkProject(client, request.project);
   const { instance } = await client.getInstance(instanceName, request.project);
   const what = `device ${deviceName} from instance ${instanceName}${request.project ? ` in project ${request.project}` : ''}`;
@@ -337,7 +346,7 @@ export async function planDetach(client: LxdClient, request: DetachRequest): Pro
       { reason: fromProfile ? 'preflight' : 'not-found' },
     );
   }
-  return { instance: instanceName, project: projectOf(request.project), deviceName, device, instanceStatus: instance.status };
+  return { server: kind.name, instance: instanceName, project: projectOf(request.project), deviceName, device, instanceStatus: instance.status };
 }
 
 /** GET (ETag) -> PUT without the device, If-Match -> re-read: the device must be gone. */

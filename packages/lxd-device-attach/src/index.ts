@@ -1,8 +1,10 @@
-// @passthru/lxd-device-attach: LXD REST client, device attach/detach with ETag, audit, raw LXC lines.
+// @passthru/lxd-device-attach: the LXD and Incus REST client, device attach/detach with ETag, audit, raw LXC lines.
 // The door: the client, the attach/detach and audit use cases with their types, and what a front
 // end renders (SARIF, raw LXC lines). Parsers, rules and helpers stay internal (tests import them by path).
 export { LxdError, type LxdErrorReason, type LxdErrorOptions } from './LxdError';
-export { LxdClient, findLxdSocket, type LxdEndpoint, type LxdClientOptions } from './LxdClient';
+export { LxdClient, type LxdEndpoint, type LxdClientOptions } from './LxdClient';
+export { LXD, INCUS, SERVERS, SERVER_NAMES, findServerSocket, parseServerName, serverKindOf, inVocabularyOf, INCUS_RENAMES } from './servers';
+export type { ServerKind, ServerName } from './servers';
 export { resolveTarget, ATTACH_TYPES, type AttachType, type HostTarget, type DeviceChoice, type ResolveOptions } from './resolveTarget';
 export { planAttach, applyAttach, planDetach, applyDetach } from './attachDevice';
 export type { AttachRequest, AttachPlan, AttachResult, AttachHooks, PlanOptions, DetachRequest, DetachPlan, DeviceHolder } from './attachDevice';

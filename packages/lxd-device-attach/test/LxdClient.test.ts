@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LxdClient, findLxdSocket, lxdSocketCandidates } from '../src/LxdClient';
+import { LxdClient } from '../src/LxdClient';
 import { LxdError } from '../src/LxdError';
 import { instancePut } from '../src/schemas';
 import { asyncOp, error, instance, operation, startFakeLxd, sync, type Handler } from './fakeLxd';
@@ -14,16 +14,6 @@ async function fake(handler: Handler) {
   closers.push(server.close);
   return { server, client: new LxdClient({ kind: 'unix', socketPath: server.socketPath }, { operationTimeout: 5 }) };
 }
-
-describe('socket discovery', () => {
-  it('uses only $LXD_DIR when set, else the snap socket then the Debian one', () => {
-    expect(lxdSocketCandidates({ LXD_DIR: '/x/lxd/' })).toEqual(['/x/lxd/unix.socket']);
-    expect(lxdSocketCandidates({})).toEqual(['/var/snap/lxd/common/lxd/unix.socket', '/var/lib/lxd/unix.socket']);
-    expect(findLxdSocket({}, (p) => p === '/var/lib/lxd/unix.socket')).toBe('/var/lib/lxd/unix.socket');
-    expect(findLxdSocket({}, () => true)).toBe('/var/snap/lxd/common/lxd/unix.socket');
-    expect(() => findLxdSocket({ LXD_DIR: '/nope' }, () => false)).toThrow(/Failed finding the LXD unix socket via \/nope\/unix\.socket: no socket exists/);
-  });
-});
 
 describe('LxdClient envelopes', () => {
   it('parses a sync answer and keeps the ETag; sends ?project=', async () => {
@@ -84,7 +74,7 @@ describe('LxdClient envelopes', () => {
     const client = new LxdClient({ kind: 'unix', socketPath: '/nonexistent/dir/unix.socket' });
     await expect(client.getServer()).rejects.toMatchObject({
       reason: 'unreachable',
-      message: expect.stringMatching(/^Failed reading the LXD server via \/nonexistent\/dir\/unix\.socket: ENOENT/),
+      message: expect.stringMatching(/^Failed reading the server \(GET \/1\.0\) via \/nonexistent\/dir\/unix\.socket: ENOENT/),
     });
   });
 

@@ -12,6 +12,9 @@ export interface FakeRequest {
 
 export type Handler = (req: FakeRequest) => { status?: number; headers?: Record<string, string>; body: unknown; raw?: string } | undefined;
 
+/** GET /1.0 of the fake: LXD 5.0.2, standalone. */
+export const FAKE_SERVER = { api_version: '1.0', environment: { server: 'lxd', server_version: '5.0.2', server_name: 'fake', server_clustered: false } };
+
 /** A fake LXD: node:http on a unix socket in a tmp dir; `handler` answers, `requests` records. */
 export async function startFakeLxd(handler: Handler): Promise<{ socketPath: string; requests: FakeRequest[]; close(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pt-fake-lxd-'));
@@ -24,7 +27,10 @@ export async function startFakeLxd(handler: Handler): Promise<{ socketPath: stri
       const text = Buffer.concat(chunks).toString('utf8');
       const r: FakeRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: text ? JSON.parse(text) : undefined };
       requests.push(r);
-      const answer = handler(r) ?? { status: 404, body: { type: 'error', error: 'not found', error_code: 404 } };
+      // Like a real daemon, it always answers GET /1.0 (as LXD 5.0 unless the handler says otherwise).
+      const answer =
+        handler(r) ??
+        (r.method === 'GET' && r.url === '/1.0' ? sync(FAKE_SERVER) : { status: 404, body: { type: 'error', error: 'not found', error_code: 404 } });
       res.writeHead(answer.status ?? 200, { 'Content-Type': 'application/json', ...(answer.headers ?? {}) });
       res.end(answer.raw ?? JSON.stringify(answer.body));
     });

@@ -20,19 +20,19 @@ export const attachCommand: CommandSpec = {
     program
       .command('attach')
       .description(
-        'Give a host device to an LXD instance (gpu, pci, nic or usb device), checked, with ETag and verify; in a cluster, on the member the instance lives on',
+        'Give a host device to an LXD or Incus instance (gpu, pci, nic or usb device), checked, with ETag and verify; in a cluster, on the member the instance lives on',
       )
-      .argument('<instance>', 'LXD instance (or, with --lxc-config, the plain LXC container)')
+      .argument('<instance>', 'LXD or Incus instance (or, with --lxc-config, the plain LXC container)')
       .argument('<target>', 'PCI address (0000:01:00.0 or 01:00.0), vendor:device, a network interface, or USB vendor:product with --type usb')
-      .addOption(new Option('--type <type>', 'LXD device type; auto chooses from the device and the instance type').choices([...ATTACH_TYPES]).default('auto'))
+      .addOption(new Option('--type <type>', 'device type; auto chooses from the device and the instance type').choices([...ATTACH_TYPES]).default('auto'))
       .option('--name <dev>', 'device name in the instance (default: gpu-0000-01-00-0, nic-<iface>, ...)')
-      .option('--project <project>', 'LXD project')
+      .option('--project <project>', 'project')
       .option('--dry-run', 'check everything and print the change; write nothing')
-      .option('--lxc-config', 'print lxc.cgroup2.devices.allow / lxc.mount.entry lines for plain LXC (no LXD contact)')
+      .option('--lxc-config', 'print lxc.cgroup2.devices.allow / lxc.mount.entry lines for plain LXC (no LXD or Incus contact)')
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
       .addHelpText(
         'after',
-        "\nExamples:\n  passthru attach c1 01:00.0 --dry-run\n  passthru attach vm1 0000:01:00.0 --type pci\n  passthru attach c1 enp5s0f0v1\n  passthru attach c1 046d:c52b --type usb\n  passthru attach mylxc 01:00.0 --lxc-config >> /var/lib/lxc/mylxc/config\n\nLXD cluster: an instance on another member is checked against that member's devices (LXD resources) and the readiness it published (passthru fleet publish there); passthru fleet place gpu picks a member.\n\nRemote LXD: PASSTHRU_LXD_URL=https://host:8443 PASSTHRU_LXD_CERT=client.crt PASSTHRU_LXD_KEY=client.key [PASSTHRU_LXD_SERVER_CERT=server.crt]",
+        "\nExamples:\n  passthru attach c1 01:00.0 --dry-run\n  passthru attach vm1 0000:01:00.0 --type pci\n  passthru attach c1 enp5s0f0v1\n  passthru attach c1 046d:c52b --type usb\n  passthru attach mylxc 01:00.0 --lxc-config >> /var/lib/lxc/mylxc/config\n\nBoth LXD and Incus running here: --server lxd|incus (or PASSTHRU_SERVER) picks one; INCUS_DIR or LXD_DIR points at a private daemon.\n\nCluster (LXD or Incus): an instance on another member is checked against that member's devices (its /1.0/resources) and the readiness it published (passthru fleet publish there); passthru fleet place gpu picks a member.\n\nRemote LXD or Incus: PASSTHRU_LXD_URL=https://host:8443 PASSTHRU_LXD_CERT=client.crt PASSTHRU_LXD_KEY=client.key [PASSTHRU_LXD_SERVER_CERT=server.crt]",
       )
       .action(
         run<AttachOptions>(async (ctx, options, args) => {

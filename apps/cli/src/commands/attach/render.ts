@@ -1,4 +1,4 @@
-import type { AttachPlan } from '@passthru/lxd-device-attach';
+import { SERVERS, type AttachPlan } from '@passthru/lxd-device-attach';
 
 /** The plan `attach --dry-run` prints: the device, its notes and warnings, and the writes. */
 export function formatAttachPlan(plan: AttachPlan, via: string): string {
@@ -10,7 +10,7 @@ export function formatAttachPlan(plan: AttachPlan, via: string): string {
     `  device: ${config}`,
     ...plan.notes.map((n) => `  ${n}`),
     ...plan.warnings.map((w) => `  warning: ${w}`),
-    `  write: GET instance -> PUT /1.0/instances/${plan.instance} with If-Match (ETag) via ${via} -> re-read and verify`,
+    `  write: GET instance -> PUT /1.0/instances/${plan.instance} with If-Match (ETag) via ${via} (${SERVERS[plan.server].product}) -> re-read and verify`,
     '',
   ].join('\n');
 }

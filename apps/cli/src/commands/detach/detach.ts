@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { applyDetach, planDetach } from '@passthru/lxd-device-attach';
+import { applyDetach, planDetach, SERVERS } from '@passthru/lxd-device-attach';
 import type { CommandSpec } from '../../command';
 import { EXIT } from '../../CliError';
 import { printJson } from '../../render/output';
@@ -14,10 +14,10 @@ export const detachCommand: CommandSpec = {
   register(program, run) {
     program
       .command('detach')
-      .description('Remove a device from an LXD instance (with ETag), and verify it is gone')
-      .argument('<instance>', 'LXD instance')
+      .description('Remove a device from an LXD or Incus instance (with ETag), and verify it is gone')
+      .argument('<instance>', 'LXD or Incus instance')
       .argument('<dev>', 'device name in the instance')
-      .option('--project <project>', 'LXD project')
+      .option('--project <project>', 'project')
       .option('--dry-run', 'check and print the change; write nothing')
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
       .addHelpText('after', '\nExamples:\n  passthru detach c1 gpu-0000-01-00-0\n  passthru detach vm1 pci-0000-01-00-0 --project lab --dry-run')
@@ -28,7 +28,7 @@ export const detachCommand: CommandSpec = {
           const plan = await planDetach(client, { instance, device, ...(options.project ? { project: options.project } : {}) });
           const text = `detach ${plan.deviceName} (${Object.entries(plan.device)
             .map(([k, v]) => `${k}=${v}`)
-            .join(' ')}) from ${plan.instance} (project ${plan.project}, ${plan.instanceStatus})\n`;
+            .join(' ')}) from ${plan.instance} (project ${plan.project}, ${plan.instanceStatus}; ${SERVERS[plan.server].product} via ${client.via})\n`;
           if (options.dryRun) {
             if (ctx.format === 'json') printJson(ctx.out, { dryRun: true, plan });
             else ctx.out.stdout.write(text);
