@@ -1,11 +1,11 @@
 /**
- * Integration suite against a REAL LXD daemon (Debian's lxd), provisioned by
- * tools/provision/lxd.sh: a private daemon (own LXD_DIR, no network, local busybox image).
- * When LXD cannot be provisioned the suite FAILS (it never skips) and prints the install
- * command. Every container and veth it creates has a unique `pt-<random>` name and is removed
- * in afterAll, also on failure.
+ * Integration suite against REAL daemons of the LXC family, the same tests on each: Debian's
+ * LXD (tools/provision/lxd.sh) and Incus from bookworm-backports (tools/provision/incus.sh),
+ * private daemons (own state folder, no network, local busybox image). A daemon that cannot be
+ * provisioned FAILS the suite (it never skips) and prints the install command. Every container
+ * and veth it creates has a unique name and is removed in afterAll, also on failure.
  */
-import { execFileSync, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,67 +17,58 @@ import { LxdError } from '../src/LxdError';
 import { applyAttach, applyDetach, planAttach, planDetach } from '../src/attachDevice';
 import { auditLxd } from '../src/auditLxd';
 import { instancePut } from '../src/schemas';
+import type { ServerName } from '../src/servers';
+import { provisionDaemon, type RealDaemon } from './realDaemon';
 
 const execFileAsync = promisify(execFile);
-/** stdin closed: `lxc init/launch` read instance YAML from a stdin that is not a terminal. */
-const run = (file: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeout?: number } = {}) => {
-  const p = execFileAsync(file, args, { timeout: 60_000, ...options });
+const run = (file: string, args: string[]) => {
+  const p = execFileAsync(file, args, { timeout: 60_000 });
   p.child.stdin?.end();
   return p;
 };
 const REPO = path.resolve(__dirname, '../../..');
 const FIXTURE = path.join(REPO, 'fixtures/hosts/intel-workstation');
-const INSTALL = 'apt-get update && apt-get install -y --no-install-recommends lxd busybox-static';
 const id = randomBytes(3).toString('hex');
-const name = (s: string) => `pt-${id}-${s}`;
-const vethHost = `ptv${id}a`;
-const vethPeer = `ptv${id}b`;
-const created: string[] = [];
-const timings: Record<string, number> = {};
-let env: NodeJS.ProcessEnv;
-let client: LxdClient;
 const host = new HostFs('/');
 
-const lxc = async (...args: string[]) => (await run('lxc', args, { env, timeout: 60_000 })).stdout;
-const launch = async (n: string, start: boolean, ...config: string[]) => {
-  created.push(n);
-  await lxc(start ? 'launch' : 'init', 'passthru-busybox', n, ...config.flatMap((c) => ['-c', c]));
-};
-const timed = async <T>(label: string, f: () => Promise<T>): Promise<T> => {
-  const t0 = performance.now();
-  try {
-    return await f();
-  } finally {
-    timings[label] = Math.round(performance.now() - t0);
-  }
-};
+describe.each<ServerName>(['lxd', 'incus'])('%s integration (real daemon)', { timeout: 30_000 }, (server) => {
+  // Names differ per server: an LXD and an Incus container of the same name would share a cgroup name.
+  const name = (s: string) => `pt-${id}-${server[0]}-${s}`;
+  const vethHost = `ptv${id}${server[0]}a`;
+  const vethPeer = `ptv${id}${server[0]}b`;
+  const created: string[] = [];
+  const timings: Record<string, number> = {};
+  let daemon: RealDaemon;
+  let client: LxdClient;
+  const lxc = (...args: string[]) => daemon.cli(...args);
+  const launch = async (n: string, start: boolean, ...config: string[]) => {
+    created.push(n);
+    await lxc(start ? 'launch' : 'init', 'passthru-busybox', n, ...config.flatMap((c) => ['-c', c]));
+  };
+  const timed = async <T>(label: string, f: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      timings[label] = Math.round(performance.now() - t0);
+    }
+  };
 
-beforeAll(async () => {
-  const t0 = performance.now();
-  let out: string;
-  try {
-    out = execFileSync('bash', [path.join(REPO, 'tools/provision/lxd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(
-      `LXD could not be provisioned for the integration suite (it does not skip).\nAs root on Debian run: ${INSTALL}\nthen: eval "$(bash tools/provision/lxd.sh)"\n--- lxd.sh said:\n${e.stderr ?? e.message}`,
-    );
-  }
-  const lxdDir = /export LXD_DIR=(\S+)/.exec(out)?.[1];
-  if (!lxdDir) throw new Error(`tools/provision/lxd.sh printed no "export LXD_DIR=": ${out}`);
-  env = { ...process.env, LXD_DIR: lxdDir };
-  client = LxdClient.local(env);
-  timings.provision = Math.round(performance.now() - t0);
-}, 320_000);
+  beforeAll(async () => {
+    const t0 = performance.now();
+    daemon = provisionDaemon(server);
+    client = daemon.client;
+    expect((await client.serverKind()).name).toBe(server);
+    timings.provision = Math.round(performance.now() - t0);
+  }, 320_000);
 
-afterAll(async () => {
-  if (!env) return;
-  await Promise.all(created.map((n) => run('lxc', ['delete', '-f', n], { env }).catch(() => undefined)));
-  for (const v of [vethHost, vethPeer]) if (fs.existsSync(`/sys/class/net/${v}`)) await run('ip', ['link', 'del', v]).catch(() => undefined);
-  console.log(`lxd integration timings (ms): ${JSON.stringify(timings)}`);
-}, 60_000);
+  afterAll(async () => {
+    if (!daemon) return;
+    await Promise.all(created.map((n) => lxc('delete', '-f', n).catch(() => undefined)));
+    for (const v of [vethHost, vethPeer]) if (fs.existsSync(`/sys/class/net/${v}`)) await run('ip', ['link', 'del', v]).catch(() => undefined);
+    console.log(`${server} integration timings (ms): ${JSON.stringify(timings)}`);
+  }, 60_000);
 
-describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
   it('moves a veth end into a running container as nic nictype=physical, and back on detach', async () => {
     const c = name('nic');
     await Promise.all([launch(c, true), run('ip', ['link', 'add', vethHost, 'type', 'veth', 'peer', 'name', vethPeer])]);
@@ -182,7 +173,7 @@ describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
     expect(of(raw)).toContainEqual(expect.objectContaining({ id: 'raw-lxc-devices-allow', severity: 'high' }));
     expect(of(clean).every((f) => f.severity === 'low')).toBe(true);
     for (const f of report.instances.flatMap((i) => i.findings)) expect(f.fix.length).toBeGreaterThan(0);
-    expect(report.host.socket).toMatchObject({ path: `${env.LXD_DIR}/unix.socket`, mode: '0660', group: 'root' });
+    expect(report.host.socket).toMatchObject({ path: `${daemon.dir}/unix.socket`, mode: '0660', group: 'root' });
     // The socket is fine; this machine's own kernel limits (server-sysctl, issue 17) are not this test's subject.
     expect(report.host.findings.filter((f) => f.id !== 'server-sysctl')).toEqual([]);
   });
@@ -195,11 +186,11 @@ describe('LXD integration (real daemon)', { timeout: 30_000 }, () => {
     });
     await expect(planAttach(client, host, { instance: name('nope'), target: '0000:ff:1f.7', hostCheck: false, project: `pt${id}` })).rejects.toMatchObject({
       reason: 'not-found',
-      message: expect.stringContaining('unknown project (LXD: Project not found)'),
+      message: expect.stringContaining(`unknown project (${daemon.kind.product}: Project not found)`),
     });
     await expect(planAttach(client, host, { instance: 'bad/name', target: vethHost })).rejects.toMatchObject({ kind: 'bad-input' });
     await expect(planDetach(client, { instance: name('nic'), device: '../x' })).rejects.toMatchObject({ kind: 'bad-input' });
-    const dead = new LxdClient({ kind: 'unix', socketPath: path.join(env.LXD_DIR!, 'no-such.socket') });
+    const dead = new LxdClient({ kind: 'unix', socketPath: path.join(daemon.dir, 'no-such.socket') });
     await expect(dead.getServer()).rejects.toMatchObject({ reason: 'unreachable', message: expect.stringContaining('ENOENT') });
   });
 });
