@@ -11,6 +11,7 @@ import {
   getClusterMember,
   getMemberResources,
   planAttach,
+  staleResourcesNote,
   type AttachPlan,
   type AttachRequest,
   type DeviceInventory,
@@ -42,24 +43,28 @@ export async function planClusterAttach(r: ClusterAttachRequest): Promise<Attach
 async function inventoryOfLocation(r: ClusterAttachRequest, instance: Instance): Promise<DeviceInventory | null> {
   const location = instance.location;
   if (!location || location === 'none') return null;
-  const env = ((await r.client.getServer()).environment ?? {}) as { server_clustered?: boolean; server_name?: string };
+  const server = await r.client.getServer();
+  const env = (server.environment ?? {}) as { server_clustered?: boolean; server_name?: string };
   if (env.server_clustered !== true) return null;
   if (r.remote !== true && env.server_name === location) return null;
-  return readMemberInventory(r.client, location, r.staleAfterSeconds ?? DEFAULT_STALE_SECONDS, (r.now ?? (() => new Date()))());
+  const inventory = await readMemberInventory(r.client, location, r.staleAfterSeconds ?? DEFAULT_STALE_SECONDS, (r.now ?? (() => new Date()))());
+  const stale = staleResourcesNote(server);
+  return stale ? { ...inventory, note: `${inventory.note}; ${stale}` } : inventory;
 }
 
 /** Reads one member's config (its published readiness) and, when it is not OFFLINE, its resources. */
 export async function readMemberInventory(client: LxdClient, member: string, staleAfterSeconds: number, now: Date): Promise<DeviceInventory> {
   const { member: m } = await getClusterMember(client, member);
+  const product = (await client.serverKind()).product;
   // On LXD 5.0 `resources?target=` to an OFFLINE member hangs about 10 s before it fails.
   if (m.status.toUpperCase() === 'OFFLINE')
     throw new FleetError(
       'checking',
       `the devices of cluster member ${member}`,
       client.via,
-      `the member is OFFLINE (${m.message || 'LXD lost contact'}); nothing was written`,
+      `the member is OFFLINE (${m.message || `${product} lost contact`}); nothing was written`,
     );
   const resources = await getMemberResources(client, member);
   const published = readPublished(m.config);
-  return memberInventory({ member, resources, published, ...publishedAge(published, now, staleAfterSeconds), staleAfterSeconds });
+  return memberInventory({ member, resources, published, ...publishedAge(published, now, staleAfterSeconds), staleAfterSeconds, product });
 }

@@ -52,8 +52,12 @@ export type FleetMember = z.infer<typeof FleetMemberSchema>;
 
 export const FleetStatusSchema = z.object({
   schemaVersion: z.literal(1),
+  /** The cluster's daemon (its GET /1.0): fix lines and commands name its client. */
+  server: z.enum(['lxd', 'incus']).describe('the daemon of the cluster: lxd or incus (its GET /1.0 environment.server)'),
   generatedAt: z.string(),
   staleAfterSeconds: z.number().int(),
+  /** What limits this status, e.g. a server release whose resources can be stale. */
+  notes: z.array(z.string()).describe('what limits this status (e.g. an Incus release whose /1.0/resources can be stale)'),
   members: z.array(FleetMemberSchema),
   groups: z.array(z.object({ name: z.string(), description: z.string(), members: z.array(z.string()) })),
 });
@@ -73,7 +77,7 @@ export async function fleetStatus(request: StatusRequest): Promise<FleetStatus> 
   const { client } = request;
   const now = (request.now ?? (() => new Date()))();
   const staleAfterSeconds = request.staleAfterSeconds ?? DEFAULT_STALE_SECONDS;
-  await requireCluster(client, ['clustering_config', 'clustering_groups']);
+  const { kind, resourcesNote } = await requireCluster(client, ['clustering_config', 'clustering_groups']);
   const [members, groups] = await Promise.all([listClusterMembers(client), listClusterGroups(client)]);
   const resources = request.resourcesClient ?? client;
   const out = await Promise.all(
@@ -83,7 +87,7 @@ export async function fleetStatus(request: StatusRequest): Promise<FleetStatus> 
       const { ageSeconds, stale } = publishedAge(published, now, staleAfterSeconds);
       let devices: FleetDevice[] = [];
       let error: string | null = null;
-      if (status === 'OFFLINE') error = `member is OFFLINE (${m.message || 'LXD lost contact'}): its resources were not asked`;
+      if (status === 'OFFLINE') error = `member is OFFLINE (${m.message || `${kind.product} lost contact`}): its resources were not asked`;
       else {
         try {
           devices = joinDevices(await getMemberResources(resources, m.server_name), stale ? null : published);
@@ -112,8 +116,10 @@ export async function fleetStatus(request: StatusRequest): Promise<FleetStatus> 
   );
   return {
     schemaVersion: 1,
+    server: kind.name,
     generatedAt: now.toISOString(),
     staleAfterSeconds,
+    notes: resourcesNote ? [resourcesNote] : [],
     members: out.sort((a, b) => a.name.localeCompare(b.name)),
     groups: groups
       .filter(isPassthruGroup)

@@ -20,6 +20,8 @@ export interface MemberFacts {
   ageSeconds: number | null;
   stale: boolean;
   staleAfterSeconds: number;
+  /** The server that answered, as messages name it: LXD (the default) or Incus. */
+  product?: string;
 }
 
 /** LXD gives no class code: a function on pcieport is a PCIe port, a bridge, which group viability leaves out. */
@@ -28,8 +30,9 @@ const USABLE_VERDICTS = new Set(['ready', 'ready-with-warnings']);
 
 export function memberInventory(facts: MemberFacts): DeviceInventory {
   const { member, resources, published, ageSeconds, stale, staleAfterSeconds } = facts;
+  const product = facts.product ?? 'LXD';
   const where = `cluster member ${member}`;
-  const resourcesPath = `LXD /1.0/resources?target=${member}`;
+  const resourcesPath = `${product} /1.0/resources?target=${member}`;
   const joined = joinDevices(resources, stale ? null : published);
   const named = new Map((resources.pci?.devices ?? []).map((d) => [d.pci_address, d]));
   const nics = new Map((resources.network?.cards ?? []).filter((c) => c.pci_address).map((c) => [c.pci_address, c.ports.map((p) => p.id)]));
@@ -48,7 +51,7 @@ export function memberInventory(facts: MemberFacts): DeviceInventory {
       vendorName: named.get(d.address)?.vendor || null,
       deviceName: named.get(d.address)?.product || null,
       subsystemName: null,
-      className: d.gpu ? 'Display controller (LXD gpu.cards)' : net ? 'Network controller (LXD network.cards)' : null,
+      className: d.gpu ? `Display controller (${product} gpu.cards)` : net ? `Network controller (${product} network.cards)` : null,
       driver: d.driver,
       driverOverride: null,
       iommuGroup: d.iommuGroup,
@@ -105,8 +108,8 @@ export function memberInventory(facts: MemberFacts): DeviceInventory {
         [
           `${device.address} is not VM-ready on ${where}: its readiness, published ${ageSeconds} s ago, names ${published.vmReady.join(', ') || 'no VM-ready device'}`,
           group === null
-            ? `LXD there shows it on ${device.driver ?? 'no driver'}, in no IOMMU group (the member published that its IOMMU is off)`
-            : `LXD there shows it on ${device.driver ?? 'no driver'} in IOMMU group ${group}${others ? ` with ${others}` : ''}`,
+            ? `${product} there shows it on ${device.driver ?? 'no driver'}, in no IOMMU group (the member published that its IOMMU is off)`
+            : `${product} there shows it on ${device.driver ?? 'no driver'} in IOMMU group ${group}${others ? ` with ${others}` : ''}`,
           ...toBind.map((m) => `  ${m.address}: ${m.driver} -> vfio-pci`),
           group === null
             ? `plan: enable the IOMMU on ${member} (passthru doctor there), then \`passthru fleet publish\` there`

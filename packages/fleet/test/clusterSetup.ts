@@ -1,21 +1,40 @@
-// vitest globalSetup of the fleet project: a fresh CLI bundle and a REAL three-member LXD
-// cluster (tools/provision/lxd-cluster.sh), started once per run. Member hosts: m1 the
+// vitest globalSetup of the fleet project: a fresh CLI bundle and two REAL three-member clusters,
+// LXD's (tools/provision/lxd-cluster.sh, 127.0.1.N) and Incus's (incus-cluster.sh, 127.0.2.N),
+// started once per run; every cluster suite runs on both. Member hosts: m1 the
 // intel-workstation fixture with its RTX 4090 group bound to vfio-pci (a VM-ready GPU), m2
 // amd-shared-group (the GPU shares its group with chipset bridges without ACS and the SATA
 // controller), m3 intel-iommu-off. What an earlier run published is cleared first (forgetFleetState). There is no
-// skipping: without LXD the suite fails and says how to install it. Teardown stops the three
-// daemons by pid (PASSTHRU_KEEP_CLUSTER=1 leaves them running for the next run to reuse).
+// skipping: without LXD or Incus the suite fails and says how to install it. Teardown stops the
+// six daemons by pid (PASSTHRU_KEEP_CLUSTER=1 leaves them running for the next run to reuse).
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
+import { LxdClient } from '@passthru/lxd-device-attach';
 import type { TestProject } from 'vitest/node';
 
 const REPO = path.resolve(__dirname, '../../..');
-const STATE = process.env.PASSTHRU_CLUSTER_DIR ?? '/var/lib/passthru-test/cluster';
-const INSTALL = 'apt-get update && apt-get install -y --no-install-recommends lxd busybox-static rsync';
+const CLUSTERS = {
+  lxd: {
+    state: process.env.PASSTHRU_CLUSTER_DIR ?? '/var/lib/passthru-test/cluster',
+    stateVariable: 'PASSTHRU_CLUSTER_DIR',
+    script: 'tools/provision/lxd-cluster.sh',
+    stop: 'tools/provision/lxd-cluster-stop.sh',
+    install: 'apt-get update && apt-get install -y --no-install-recommends lxd busybox-static rsync',
+  },
+  incus: {
+    state: process.env.PASSTHRU_INCUS_CLUSTER_DIR ?? '/var/lib/passthru-test/incus-cluster',
+    stateVariable: 'PASSTHRU_INCUS_CLUSTER_DIR',
+    script: 'tools/provision/incus-cluster.sh',
+    stop: 'tools/provision/incus-cluster-stop.sh',
+    install: 'add bookworm-backports, then apt-get install -y --no-install-recommends -t bookworm-backports incus-base incus-client busybox-static rsync',
+  },
+} as const;
+type Server = keyof typeof CLUSTERS;
+const dirVariable = (server: Server) => (server === 'incus' ? 'INCUS_DIR' : 'LXD_DIR');
+const memberDir = (server: Server, state: string, m: string) => `${state}/${m}/${server}`;
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    clusterState: string;
+    clusterStates: Record<'lxd' | 'incus', string>;
     clusterSetupSeconds: number;
   }
 }
@@ -27,22 +46,43 @@ export function setup(project: TestProject): void {
   const t0 = performance.now();
   execFileSync(process.execPath, ['apps/cli/build.mjs'], { cwd: REPO, stdio: 'inherit' });
   const hosts = ['intel-workstation', 'amd-shared-group', 'intel-iommu-off'].map((h) => path.join(REPO, 'fixtures/hosts', h));
-  try {
-    sh('bash', ['tools/provision/lxd-cluster.sh', ...hosts], { ...process.env, PASSTHRU_CLUSTER_DIR: STATE });
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(
-      `The LXD cluster for the fleet suite could not be started (it does not skip).\nAs root on Debian run: ${INSTALL}\nthen: sudo bash tools/provision/lxd-cluster.sh fixtures/hosts/intel-workstation fixtures/hosts/amd-shared-group fixtures/hosts/intel-iommu-off\n--- lxd-cluster.sh said:\n${e.stderr ?? e.message}`,
-    );
+  for (const server of Object.keys(CLUSTERS) as Server[]) {
+    const c = CLUSTERS[server];
+    try {
+      sh('bash', [c.script, ...hosts], { ...process.env, [c.stateVariable]: c.state });
+    } catch (error) {
+      const e = error as { stderr?: string; message: string };
+      throw new Error(
+        `The ${server} cluster for the fleet suite could not be started (it does not skip).\nAs root on Debian: ${c.install}\nthen: sudo bash ${c.script} fixtures/hosts/intel-workstation fixtures/hosts/amd-shared-group fixtures/hosts/intel-iommu-off\n--- ${path.basename(c.script)} said:\n${e.stderr ?? e.message}`,
+      );
+    }
+    const env = { ...process.env, [dirVariable(server)]: memberDir(server, c.state, 'm1') };
+    // m1's GPU group on vfio-pci, through the simulated kernel of its own host copy.
+    sh(process.execPath, ['apps/cli/dist/passthru.mjs', '--root', `${c.state}/m1/host`, 'bind', '01:00.0', '--yes'], env);
+    forgetFleetState(server, c.state);
   }
-  const env = { ...process.env, LXD_DIR: `${STATE}/m1/lxd` };
-  // m1's GPU group on vfio-pci, through the simulated kernel of its own host copy.
-  sh(process.execPath, ['apps/cli/dist/passthru.mjs', '--root', `${STATE}/m1/host`, 'bind', '01:00.0', '--yes'], env);
-  forgetFleetState(STATE);
+  keepIncusResourcesFresh(CLUSTERS.incus.state);
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`fleet setup: LXD cluster m1..m3 ready in ${seconds.toFixed(1)} s (bundle, provisioning, clean-up)`);
-  project.provide('clusterState', STATE);
+  console.log(`fleet setup: LXD and Incus clusters m1..m3 ready in ${seconds.toFixed(1)} s (bundle, provisioning, clean-up)`);
+  project.provide('clusterStates', { lxd: CLUSTERS.lxd.state, incus: CLUSTERS.incus.state });
   project.provide('clusterSetupSeconds', seconds);
+}
+
+let poller: NodeJS.Timeout | undefined;
+/**
+ * Incus 6.0.4 (Debian's bookworm-backports) returns a cached /1.0/resources forever once 10 s
+ * passed since it was made (passthru says so: staleResourcesNote; fixed upstream in 6.0.6 and
+ * 6.18). incus-cluster.sh restarts the members so they start fresh, and asking each member every
+ * 4 s keeps the cache younger than 10 s, so each answer is computed anew, as on a fixed release.
+ */
+function keepIncusResourcesFresh(state: string): void {
+  const members = ['m1', 'm2', 'm3'].map(
+    (m) => new LxdClient({ kind: 'unix', socketPath: `${memberDir('incus', state, m)}/unix.socket` }, { requestTimeout: 3000 }),
+  );
+  const ask = () => members.forEach((c) => void c.request('GET', '/1.0/resources', {}, { doing: 'refreshing', what: 'resources' }).catch(() => undefined));
+  ask();
+  poller = setInterval(ask, 4000);
+  poller.unref();
 }
 
 /**
@@ -50,8 +90,8 @@ export function setup(project: TestProject): void {
  * passthru-* and fleet-* cluster groups. A suite that publishes calls it when done, so the
  * next suite finds the cluster as setup left it (nothing published).
  */
-export function forgetFleetState(state: string, members = ['m1', 'm2', 'm3']): void {
-  const lxc = (...args: string[]) => sh('lxc', args, { ...process.env, LXD_DIR: `${state}/m1/lxd` });
+export function forgetFleetState(server: Server, state: string, members = ['m1', 'm2', 'm3']): void {
+  const lxc = (...args: string[]) => sh(server === 'incus' ? 'incus' : 'lxc', args, { ...process.env, [dirVariable(server)]: memberDir(server, state, 'm1') });
   for (const line of lxc('list', '--format', 'csv', '-c', 'n').split('\n')) if (line.startsWith('fleet-')) lxc('delete', '--force', line);
   for (const m of members) {
     const config = JSON.parse(lxc('query', `/1.0/cluster/members/${m}`)).config as Record<string, string>;
@@ -65,6 +105,7 @@ export function forgetFleetState(state: string, members = ['m1', 'm2', 'm3']): v
 }
 
 export function teardown(): void {
+  clearInterval(poller);
   if (process.env.PASSTHRU_KEEP_CLUSTER === '1') return;
-  sh('bash', ['tools/provision/lxd-cluster-stop.sh'], { ...process.env, PASSTHRU_CLUSTER_DIR: STATE });
+  for (const c of Object.values(CLUSTERS)) sh('bash', [c.stop], { ...process.env, [c.stateVariable]: c.state });
 }

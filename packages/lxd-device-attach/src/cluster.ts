@@ -205,13 +205,17 @@ export async function listClusterGroups(client: LxdClient): Promise<ClusterGroup
   return parse(client, ClusterGroupSchema.array(), metadata ?? [], purpose);
 }
 
-/** Creates an empty cluster group. A group that already exists is a `conflict` LxdError. */
+/**
+ * Creates an empty cluster group. A group that already exists is a `conflict` LxdError: LXD
+ * says 409 or "already exists"; Incus 6.0, when two members create it at the same moment, 500
+ * "Failed to create "cluster_groups" entry: UNIQUE constraint failed: cluster_groups.name".
+ */
 export async function createClusterGroup(client: LxdClient, name: string, description: string): Promise<void> {
   const purpose = { doing: 'creating', what: `cluster group ${name}` };
   try {
     await client.request('POST', '/1.0/cluster/groups', { body: { name, description, members: [] } }, purpose);
   } catch (error) {
-    if (error instanceof LxdError && (error.status === 409 || /already exists/i.test(error.detail))) {
+    if (error instanceof LxdError && (error.status === 409 || /already exists|UNIQUE constraint failed: cluster_groups\.name/i.test(error.detail))) {
       throw new LxdError(purpose.doing, purpose.what, client.via, error.detail, { reason: 'conflict', status: error.status, cause: error });
     }
     throw error;

@@ -3,7 +3,7 @@
 // end renders (SARIF, raw LXC lines). Parsers, rules and helpers stay internal (tests import them by path).
 export { LxdError, type LxdErrorReason, type LxdErrorOptions } from './LxdError';
 export { LxdClient, type LxdEndpoint, type LxdClientOptions } from './LxdClient';
-export { LXD, INCUS, SERVERS, SERVER_NAMES, findServerSocket, parseServerName, serverKindOf, inVocabularyOf, INCUS_RENAMES } from './servers';
+export { LXD, INCUS, SERVERS, SERVER_NAMES, findServerSocket, parseServerName, serverKindOf, inVocabularyOf, INCUS_RENAMES, staleResourcesNote } from './servers';
 export type { ServerKind, ServerName } from './servers';
 export { resolveTarget, ATTACH_TYPES, type AttachType, type HostTarget, type DeviceChoice, type ResolveOptions } from './resolveTarget';
 export { planAttach, applyAttach, planDetach, applyDetach } from './attachDevice';

@@ -131,3 +131,20 @@ export function inVocabularyOf(kind: ServerKind, text: string): string {
   if (kind.name === 'lxd') return text;
   return INCUS_RENAMES.reduce((t, r) => t.replace(r.pattern, r.replacement), text);
 }
+
+/**
+ * Incus 6.0.0-6.0.5 and 6.1-6.17 answer GET /1.0/resources from a cache that, once 10 s have
+ * passed since it was made, is returned forever (an inverted time test; lxc/incus commit 5ed516a,
+ * "shared/resources: Fix caching mechanism", in 6.0.6 and 6.18): a driver change (passthru bind
+ * or restore) is not seen until the daemon restarts. Null for LXD and for fixed releases.
+ */
+export function staleResourcesNote(server: Server): string | null {
+  if (serverKindOf(server) !== INCUS) return null;
+  const version = (server.environment as { server_version?: unknown } | undefined)?.server_version;
+  const m = typeof version === 'string' ? /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(version) : null;
+  if (!m) return null;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+  const affected = major === 6 && ((minor === 0 && patch <= 5) || (minor >= 1 && minor <= 17));
+  if (!affected) return null;
+  return `Incus ${version} may serve /1.0/resources from a stale cache (fixed in 6.0.6 and 6.18): drivers it shows can predate the last bind or restore; restart incus on a member to refresh what it shows, or upgrade`;
+}

@@ -11,10 +11,10 @@ export const fleetCommand: CommandSpec = {
   register(program, run) {
     const fleet = program
       .command('fleet')
-      .description("LXD cluster: publish this member's readiness, show every member, advise placement")
+      .description("LXD or Incus cluster: publish this member's readiness, show every member, advise placement")
       .addHelpText(
         'after',
-        '\nExamples:\n  passthru fleet publish\n  passthru fleet status --tree\n  passthru fleet place gpu\n\nRemote LXD (status, place): PASSTHRU_LXD_URL=https://host:8443 PASSTHRU_LXD_CERT=client.crt PASSTHRU_LXD_KEY=client.key [PASSTHRU_LXD_SERVER_CERT=server.crt]',
+        '\nExamples:\n  passthru fleet publish\n  passthru fleet status --tree\n  passthru fleet place gpu\n\nRemote LXD or Incus (status, place): PASSTHRU_LXD_URL=https://host:8443 PASSTHRU_LXD_CERT=client.crt PASSTHRU_LXD_KEY=client.key [PASSTHRU_LXD_SERVER_CERT=server.crt]',
       );
     fleet
       .command('publish')
@@ -43,7 +43,7 @@ export const fleetCommand: CommandSpec = {
     fleet
       .command('status')
       .description(
-        "Every member: state, devices (LXD resources), published readiness and its age, passthru's cluster groups. Exit 1 when a member is not ONLINE or did not answer",
+        "Every member: state, devices (the server's resources), published readiness and its age, passthru's cluster groups. Exit 1 when a member is not ONLINE or did not answer",
       )
       .option('--stale <seconds>', 'readiness older than this is stale', String(DEFAULT_STALE_SECONDS))
       .option('--timeout <seconds>', "time one member's resources may take", '15')
@@ -68,7 +68,10 @@ export const fleetCommand: CommandSpec = {
       .option('--stale <seconds>', 'readiness older than this is not trusted', String(DEFAULT_STALE_SECONDS))
       .option('--timeout <seconds>', "time one member's resources may take", '15')
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
-      .addHelpText('after', '\nExamples:\n  passthru fleet place gpu\n  lxc launch IMAGE vm1 --vm $(passthru fleet place 10de:2684)')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  passthru fleet place gpu\n  lxc launch IMAGE vm1 --vm $(passthru fleet place 10de:2684)\n  incus launch IMAGE vm1 --vm $(passthru fleet place 10de:2684)',
+      )
       .action(
         run<{ stale: string; timeout: string }>(async (ctx, options, args) => {
           const placement = await placeDevice({ ...memberClients(ctx, options), want: args[0]! });

@@ -97,6 +97,7 @@ export function printPublish(ctx: CliContext, result: PublishResult): void {
 export function printStatus(ctx: CliContext, status: FleetStatus, tree: boolean): void {
   if (ctx.format === 'json') printJson(ctx.out, status);
   else ctx.out.stdout.write(renderStatus(ctx, status, tree));
+  for (const note of status.notes) ctx.note(`note: ${note}`);
 }
 
 /** `fleet place`: the --target to use on stdout (JSON with --format json), the candidates or why none fits on stderr. */
@@ -105,7 +106,7 @@ export function printPlacement(ctx: CliContext, placement: Placement): void {
   else if (placement.target) {
     ctx.out.stdout.write(`--target ${placement.target}\n`);
     ctx.note(
-      `${placement.candidates.map((c) => `${c.member}: ${c.devices.join(', ')}`).join('; ')}${placement.group ? `; or let LXD choose: --target @${placement.group}` : ''}`,
+      `${placement.candidates.map((c) => `${c.member}: ${c.devices.join(', ')}`).join('; ')}${placement.group ? `; or let the cluster choose: --target @${placement.group}` : ''}`,
     );
   } else ctx.note(`no member can give a VM a free VM-ready ${placement.want}: ${placement.rejected.map((r) => `${r.member}: ${r.why}`).join('; ')}`);
 }

@@ -75,7 +75,7 @@ export const ReportSchema = z.object({
     .describe("The host checks, as `passthru doctor` gives them; each device's own checks are under devices[].checks"),
   problems: z.array(ScanProblemSchema),
   cluster: ReportClusterSchema.optional().describe(
-    "With --cluster: the LXD cluster as `fleet status` sees it (every member's state, published readiness and its age, devices, passthru's cluster groups); absent otherwise",
+    "With --cluster: the LXD or Incus cluster as `fleet status` sees it (every member's state, published readiness and its age, devices, passthru's cluster groups); absent otherwise",
   ),
 });
 export type Report = z.infer<typeof ReportSchema>;

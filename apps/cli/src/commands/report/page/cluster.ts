@@ -1,4 +1,4 @@
-// The LXD cluster section (`report --cluster`): every member with its state, published verdict
+// The LXD or Incus cluster section (`report --cluster`): every member with its state, published verdict
 // and age, its VM-ready devices and GPUs, and the cluster groups passthru keeps.
 import type { ReportCluster } from '../schema';
 import type { PageData } from './data';
@@ -6,6 +6,8 @@ import { add, badge, code, el, text } from './dom';
 
 type Member = ReportCluster['members'][number];
 
+/** The page is a browser bundle of its own: the two servers' names, as lxd-device-attach's SERVERS has them. */
+const SERVER_WORDS = { lxd: { product: 'LXD', cli: 'lxc' }, incus: { product: 'Incus', cli: 'incus' } } as const;
 const head = (...titles: string[]) => add(el('thead'), add(el('tr'), ...titles.map((t) => el('th', null, t))));
 
 function age(s: number | null): string {
@@ -46,13 +48,14 @@ export function clusterSection({ report }: PageData): HTMLElement | null {
   if (!cluster) return null;
   const s = el('section');
   s.id = 'cluster';
-  add(s, el('h2', null, `LXD cluster (${cluster.members.length} member${cluster.members.length === 1 ? '' : 's'})`));
+  const { product, cli } = SERVER_WORDS[cluster.server];
+  add(s, el('h2', null, `${product} cluster (${cluster.members.length} member${cluster.members.length === 1 ? '' : 's'})`));
   add(
     s,
     el(
       'p',
       'hint',
-      `As passthru fleet status saw it at ${cluster.generatedAt}: each member's state as LXD reports it, the readiness it published (older than ${cluster.staleAfterSeconds} s is stale, never VM-ready), and its devices from LXD's resources.`,
+      `As passthru fleet status saw it at ${cluster.generatedAt}: each member's state as ${product} reports it, the readiness it published (older than ${cluster.staleAfterSeconds} s is stale, never VM-ready), and its devices from ${product}'s resources.`,
     ),
   );
   const body = el('tbody');
@@ -84,7 +87,7 @@ export function clusterSection({ report }: PageData): HTMLElement | null {
       add(el('td'), code(g.name)),
       el('td', null, g.members.join(' ') || '(empty)'),
       el('td', 'ev', g.description),
-      add(el('td'), code(`lxc launch IMAGE NAME --vm --target @${g.name}`)),
+      add(el('td'), code(`${cli} launch IMAGE NAME --vm --target @${g.name}`)),
     );
     groups.appendChild(tr);
   }
