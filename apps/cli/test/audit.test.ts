@@ -84,6 +84,45 @@ describe('passthru audit formats', () => {
     expect(table).toMatch(/server fake \(LXD 5\.0\.2\)\s+high\s+remote-api-trust-password/);
   });
 
+  it('on Incus: the table and JSON name the server audited, every fix line is incus, no trust-password finding', async () => {
+    const incus = await startFakeLxd((req) => {
+      const url = req.url.split('?')[0];
+      if (url === '/1.0')
+        return sync({
+          config: { 'core.https_address': '127.0.0.1:8443', 'oidc.issuer': 'https://id.example/', 'oidc.client.id': 'incus' },
+          environment: { server: 'incus', server_version: '6.0.4', server_name: 'fake' },
+        });
+      if (url === '/1.0/projects/default') return sync({ name: 'default', config: {} });
+      if (url === '/1.0/certificates' || url === '/1.0/networks') return sync([]);
+      if (url === '/1.0/instances')
+        return sync([instance('c1', { config: LIMITS, expanded_config: { ...LIMITS, 'security.privileged': 'true', 'security.guestapi.images': 'true' } })]);
+      return undefined;
+    });
+    try {
+      const run = async (...argv: string[]) => {
+        const [stdout, stderr] = [new PassThrough(), new PassThrough()];
+        let out = '';
+        stdout.on('data', (c) => (out += c));
+        const code = await runCli(argv, { stdout, stderr, env: { NO_COLOR: '1', INCUS_DIR: path.dirname(incus.socketPath) } });
+        return { code, stdout: out };
+      };
+      const json = JSON.parse((await run('audit', '--server', 'incus', '--format', 'json')).stdout);
+      expect(json.server).toMatchObject({ server: 'incus', name: 'fake', version: '6.0.4', support: 'supported-lts' });
+      const findings = [...json.server.findings, ...json.instances.flatMap((i: { findings: unknown[] }) => i.findings)] as { id: string; fix: string }[];
+      expect(findings.map((f) => f.id)).toEqual(expect.arrayContaining(['oidc-full-access', 'privileged', 'guest-api-images']));
+      expect(findings.map((f) => f.id)).not.toContain('remote-api-trust-password');
+      for (const f of findings) expect(f.fix, f.id).not.toMatch(/\blxc (config|profile|project)\b/);
+      expect(findings.find((f) => f.id === 'privileged')!.fix).toMatch(/^incus config unset c1 security\.privileged /);
+      const table = await run('audit', '--server', 'incus');
+      expect(table.code).toBe(1);
+      expect(table.stdout).toMatch(/server fake \(Incus 6\.0\.4\)\s+medium\s+oidc-full-access/);
+      const log = JSON.parse((await run('audit', '--server', 'incus', '--format', 'sarif')).stdout) as Log;
+      expect(log.runs[0]!.tool.driver.rules!.find((r) => r.id === 'guest-api-images')!.helpUri).toBe('https://linuxcontainers.org/incus/docs/main/dev-incus/');
+    } finally {
+      await incus.close();
+    }
+  });
+
   it("sarif is audit's format only: other commands refuse it as usage", async () => {
     const r = await audit('--root', path.join(repo, 'fixtures/hosts/intel-workstation'), 'list', '--format', 'sarif');
     expect(r.code).toBe(2);

@@ -1,4 +1,5 @@
 import { type Severity, type Finding, bySeverity } from './Finding';
+import { configOff } from './configOff';
 import { dockerSigns, dockerSafeFix } from './dockerSigns';
 import { LXD_DIRS, normalise, within, sensitivePath, DANGEROUS_NODES, parseRawLxc, idmapMapsHostRoot, hostDevices } from './hostDevices';
 import { limitFindings, nicFindings, type NetworkTypes } from './limitFindings';
@@ -143,8 +144,15 @@ export function auditInstance(
       'raw.seccomp replaces the seccomp policy LXD generates',
       `lxc config unset ${instance.name} raw.seccomp; use security.syscalls.* keys`,
     );
-  if (cfg['raw.qemu']?.trim() || cfg['raw.qemu.conf']?.trim())
-    add('raw-qemu', 'medium', 'raw.qemu passes options to QEMU directly', `review them; lxc config unset ${instance.name} raw.qemu`);
+  // raw.qemu, raw.qemu.conf; Incus adds raw.qemu.qmp.early/pre-start/post-start and raw.qemu.scriptlet.
+  const rawQemu = Object.keys(cfg).filter((k) => /^raw\.qemu(\.|$)/.test(k) && cfg[k]?.trim());
+  if (rawQemu.length > 0)
+    add(
+      'raw-qemu',
+      'medium',
+      `${rawQemu.join(', ')}: options, QMP commands or a scriptlet passed to QEMU directly`,
+      `review them; ${rawQemu.map((k) => configOff(instance, k)).join('; ')}`,
+    );
   const rawIdmap = cfg['raw.idmap'];
   if (rawIdmap?.trim() && container && !privileged) {
     if (idmapMapsHostRoot(rawIdmap))
@@ -170,6 +178,16 @@ export function auditInstance(
       `lxc config set ${instance.name} security.idmap.isolated=true`,
     );
   }
+
+  // The guest API's image export: security.devlxd.images on LXD, security.guestapi.images on Incus.
+  const imagesKey = ['security.devlxd.images', 'security.guestapi.images'].find((k) => cfg[k] === 'true');
+  if (container && imagesKey)
+    add(
+      'guest-api-images',
+      'low',
+      `${imagesKey}=true: the container can download the host's public and cached images through the guest API (/dev/lxd)`,
+      configOff(instance, imagesKey, 'false'),
+    );
 
   findings.push(...syscallFindings(instance, privileged));
   if (container) findings.push(...limitFindings(instance));

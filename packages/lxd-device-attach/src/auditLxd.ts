@@ -10,6 +10,8 @@ import { sysctlFindings } from './serverSettings';
 import { NO_NUMA, probeHostNuma, type HostNuma } from './numa';
 import { checkInstanceName, checkProjectName } from './names';
 import type { Certificate, Instance, Network, Project, Server } from './schemas';
+import { pendingTrustTokens, type PendingToken } from './auditTrust';
+import { SERVER_NAMES, inVocabularyOf, serverKindOf, type ServerKind, type ServerName } from './servers';
 
 export const SocketAccessSchema = z.object({
   path: z.string(),
@@ -27,12 +29,13 @@ export type InstanceAudit = z.infer<typeof InstanceAuditSchema>;
 
 /** The daemon's own audit: its version's support status and its config/certificate findings. */
 export const ServerAuditSchema = z.object({
+  server: z.enum(SERVER_NAMES).describe('which daemon was audited: environment.server of GET /1.0 ("incus"; anything else is LXD)'),
   name: z.string().nullable().describe('environment.server_name'),
   version: z.string().nullable().describe('environment.server_version'),
   support: z
     .enum(['supported-lts', 'feature-release', 'unsupported', 'unknown'])
     .nullable()
-    .describe("the version's series in passthru's table of LXD series (null: version not reported)"),
+    .describe("the version's series in passthru's table of that server's series, LXD's or Incus's (null: version not reported)"),
   findings: z.array(FindingSchema),
 });
 export type ServerAudit = z.infer<typeof ServerAuditSchema>;
@@ -130,9 +133,24 @@ export interface AuditRequest {
   socketPath?: string;
 }
 
+/** Every finding of `report` in `kind`'s words (LXD's own report is returned unchanged). */
+export function reportInVocabularyOf(kind: ServerKind, report: AuditReport): AuditReport {
+  if (kind.name === 'lxd') return report;
+  const say = (findings: Finding[]) => findings.map((f) => ({ ...f, summary: inVocabularyOf(kind, f.summary), fix: inVocabularyOf(kind, f.fix) }));
+  return {
+    instances: report.instances.map((i) => ({ ...i, findings: say(i.findings) })),
+    projects: report.projects.map((p) => ({ ...p, findings: say(p.findings) })),
+    host: { ...report.host, findings: say(report.host.findings) },
+    server: { ...report.server, findings: say(report.server.findings) },
+  };
+}
+
 /**
- * Audits instances (expanded config and devices), their projects, and who can reach the socket.
- * `host` is the LXD host's HostFs (omit it for a remote LXD: then no socket or IOMMU findings).
+ * Audits instances (expanded config and devices), their projects, the daemon (config, version,
+ * certificates, pending trust tokens) and who can reach the socket, on LXD or Incus: the server's
+ * GET /1.0 says which, and every summary and fix line is written in that server's vocabulary
+ * (`incus config ...` on Incus). `host` is the server's host HostFs (omit it for a remote server:
+ * then no socket or IOMMU findings).
  */
 export async function auditLxd(
   client: LxdClient,
@@ -177,30 +195,36 @@ export async function auditLxd(
   };
   const certificates: Certificate[] = await optional(() => client.listCertificates(), []);
   const server: Server = await client.getServer();
+  const kind = serverKindOf(server);
+  const tokens = await optional<PendingToken[]>(() => pendingTrustTokens(client), []);
   const networks: NetworkTypes = Object.fromEntries((await optional<Network[]>(() => client.listNetworks(), [])).map((n) => [n.name, n.type]));
-  const serverAudit = auditServer(server, certificates, today);
+  const serverAudit = auditServer(server, certificates, today, tokens);
   const socket = host && client.endpoint.kind === 'unix' ? auditSocket(host, request.socketPath ?? client.endpoint.socketPath) : { socket: null, findings: [] };
   // LXD's production server settings: read on the LXD host itself (not for a remote LXD).
   const hostFindings = [...socket.findings, ...(host ? sysctlFindings(host) : [])];
-  return {
+  return reportInVocabularyOf(kind, {
     instances: instances
       .map((i) => ({ name: i.name, project: i.project ?? request.project ?? 'default', type: i.type, findings: auditInstance(i, iommu, networks, numa) }))
       .sort((a, b) => a.project.localeCompare(b.project) || a.name.localeCompare(b.name)),
     projects: projects.map((p) => ({ name: p.name, findings: auditProject(p, certificates) })),
     host: { socket: socket.socket, findings: hostFindings },
     server: {
+      server: kind.name,
       name: server.environment?.server_name ?? null,
       version: server.environment?.server_version ?? null,
       support: serverAudit.support?.status ?? null,
       findings: serverAudit.findings,
     },
-  };
+  });
 }
 
 /** True when any finding of the report is high or critical (the CLI then exits 1). */
-export function auditFailed(report: AuditReport): boolean {
+export function auditFailed(report: AnyAuditReport): boolean {
   return allFindings(report).some(({ finding }) => isSerious(finding));
 }
+
+/** A report whose server section may lack `server` (then it is LXD's): what allFindings and SARIF accept. */
+export type AnyAuditReport = Omit<AuditReport, 'server'> & { server: Omit<ServerAudit, 'server'> & { server?: ServerName } };
 
 /** Where a finding was made: the server, the socket, a project or an instance. */
 export type FindingScope =
@@ -211,9 +235,9 @@ export type FindingScope =
   | { kind: 'instance'; project: string; name: string; type: string };
 
 /** Every finding of the report with its scope: server, socket, projects, then instances. */
-export function allFindings(report: AuditReport): { scope: FindingScope; finding: Finding }[] {
+export function allFindings(report: AnyAuditReport): { scope: FindingScope; finding: Finding }[] {
   return [
-    ...report.server.findings.map((finding) => ({ scope: { kind: 'server' as const, name: report.server.name ?? 'lxd' }, finding })),
+    ...report.server.findings.map((finding) => ({ scope: { kind: 'server' as const, name: report.server.name ?? report.server.server ?? 'lxd' }, finding })),
     ...report.host.findings.map((finding) => ({
       scope:
         finding.id === 'server-sysctl'

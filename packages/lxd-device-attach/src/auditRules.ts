@@ -1,42 +1,8 @@
 import type { Severity } from './Finding';
+import { CHECKLIST, type ChecklistItem } from './auditChecklist';
+import type { ServerName } from './servers';
 
-/**
- * The items of LXD's security checklist ("About security" and "How to harden security for LXD" in
- * LXD's documentation) that audit findings come from. Every finding id cites one.
- */
-export const CHECKLIST = {
-  versions: { title: 'Use only supported LXD versions', url: 'https://documentation.ubuntu.com/lxd/stable-5.21/explanation/security/#supported-versions' },
-  daemon: {
-    title: 'Restrict access to the LXD daemon and the remote API',
-    url: 'https://documentation.ubuntu.com/lxd/stable-5.21/explanation/security/#access-to-the-lxd-daemon',
-  },
-  network: {
-    title: 'Configure your network interfaces to be secure',
-    url: 'https://documentation.ubuntu.com/lxd/stable-5.21/explanation/security/#network-security',
-  },
-  privileged: {
-    title: 'Do not use privileged containers unless required',
-    url: 'https://documentation.ubuntu.com/lxd/stable-5.21/explanation/security/#container-security',
-  },
-  syscalls: {
-    title: 'Restrict capabilities, keep seccomp (system call interception)',
-    url: 'https://documentation.ubuntu.com/lxd/en/stable-5.0/syscall-interception/',
-  },
-  limits: { title: 'Resource limits against denial of service', url: 'https://canonical.com/lxd/docs/latest/howto/security_harden/' },
-  docker: { title: 'Running Docker in LXD', url: 'https://documentation.ubuntu.com/lxd/stable-5.21/faq/' },
-  devices: {
-    title: 'Do not hand host devices, paths or the LXD socket to instances',
-    url: 'https://documentation.ubuntu.com/lxd/stable-5.21/explanation/security/#container-security',
-  },
-  projects: {
-    title: 'Restrict projects that non-admin users can use',
-    url: 'https://documentation.ubuntu.com/lxd/stable-5.21/explanation/security/#access-to-the-lxd-daemon',
-  },
-  passthrough: { title: 'Passthrough needs DMA and interrupt isolation (IOMMU)', url: 'https://docs.kernel.org/driver-api/vfio.html' },
-  production: { title: 'Server settings for a production setup', url: 'https://documentation.ubuntu.com/lxd/stable-5.21/reference/server_settings/' },
-  performance: { title: 'Performance tuning (NUMA, hugepages)', url: 'https://documentation.ubuntu.com/lxd/stable-5.21/explanation/performance_tuning/' },
-} as const;
-export type ChecklistItem = keyof typeof CHECKLIST;
+export { CHECKLIST, type ChecklistItem };
 
 export interface AuditRule {
   id: string;
@@ -46,9 +12,18 @@ export interface AuditRule {
   /** What the finding means and why it matters (the SARIF rule's help text). */
   help: string;
   checklist: ChecklistItem;
+  /** The servers it can fire on, when not both (its help says so too). */
+  servers?: readonly ServerName[];
 }
 
-const rule = (id: string, severity: Severity, checklist: ChecklistItem, title: string, help: string): AuditRule => ({ id, severity, checklist, title, help });
+const rule = (id: string, severity: Severity, checklist: ChecklistItem, title: string, help: string, servers?: readonly ServerName[]): AuditRule => ({
+  id,
+  severity,
+  checklist,
+  title,
+  help,
+  ...(servers ? { servers } : {}),
+});
 
 /** Every finding id `audit` can report: the docs table (docs/lxd.md) and SARIF rules come from here. */
 export const AUDIT_RULES: readonly AuditRule[] = [
@@ -79,14 +54,15 @@ export const AUDIT_RULES: readonly AuditRule[] = [
     'medium',
     'daemon',
     'Remote API listens beyond loopback',
-    "core.https_address makes LXD's REST API reachable from the network. Anyone holding a trusted certificate (or the trust password) controls LXD, i.e. the host. Listen on loopback or a management address only, and firewall the port.",
+    "core.https_address makes LXD's REST API reachable from the network. Anyone holding a trusted certificate, a pending trust token or (where the server has one) the trust password controls LXD, i.e. the host. Listen on loopback or a management address only, and firewall the port.",
   ),
   rule(
     'remote-api-trust-password',
     'high',
     'daemon',
     'Trust password set',
-    'core.trust_password lets anyone who knows (or guesses) it add their certificate as a trusted, unrestricted client: full control of LXD. Use one-time tokens (lxc config trust add) instead.',
+    'LXD only (Incus has no trust password). core.trust_password lets anyone who knows (or guesses) it add their certificate as a trusted, unrestricted client: full control of LXD. Use one-time tokens (lxc config trust add) instead.',
+    ['lxd'],
   ),
   rule(
     'certificate-unrestricted',
@@ -103,13 +79,34 @@ export const AUDIT_RULES: readonly AuditRule[] = [
     'core.metrics_address with core.metrics_authentication=false serves /1.0/metrics (instance names, projects, resource use) to anyone who reaches the port.',
   ),
   rule(
+    'trust-token-no-expiry',
+    'medium',
+    'trust',
+    'Pending trust token that never expires',
+    'A certificate add token (lxc config trust add) not yet used, made while core.remote_token_expiry was unset: whoever obtains the token string can add a trusted client, unrestricted unless the token was made restricted, at any later time. Revoke unused tokens and set core.remote_token_expiry so new ones expire.',
+  ),
+  rule(
+    'oidc-full-access',
+    'high',
+    'oidc',
+    'OpenID Connect without authorization',
+    'Incus only (its authentication documentation: any user that authenticates through the configured OIDC identity provider gets full access to Incus). oidc.issuer and oidc.client.id are set, but neither OpenFGA (openfga.api.url, openfga.api.token, openfga.store.id) nor authorization.scriptlet decides what those users may do: every account of the identity provider is root on the host over the remote API.',
+    ['incus'],
+  ),
+  rule(
     'socket-world-accessible',
     'critical',
     'daemon',
     'LXD socket world-writable',
     'Every local user can drive LXD through its unix socket, which is root on the host.',
   ),
-  rule('socket-group-members', 'high', 'daemon', 'Users can open the LXD socket', "Members of the socket's group (e.g. lxd) are root-equivalent on the host."),
+  rule(
+    'socket-group-members',
+    'high',
+    'daemon',
+    'Users can open the LXD socket',
+    "Members of the socket's group (e.g. lxd or incus-admin) are root-equivalent on the host.",
+  ),
   // Projects.
   rule(
     'project-unrestricted',
@@ -192,7 +189,13 @@ export const AUDIT_RULES: readonly AuditRule[] = [
   rule('raw-lxc', 'medium', 'privileged', 'raw.lxc', "raw.lxc sets LXC keys directly, bypassing LXD's defaults and validation."),
   rule('raw-apparmor', 'medium', 'privileged', 'raw.apparmor', 'raw.apparmor adds rules to the AppArmor profile LXD generates.'),
   rule('raw-seccomp', 'medium', 'syscalls', 'raw.seccomp', 'raw.seccomp replaces the seccomp policy LXD generates.'),
-  rule('raw-qemu', 'medium', 'privileged', 'raw.qemu', 'raw.qemu passes options to QEMU directly.'),
+  rule(
+    'raw-qemu',
+    'medium',
+    'privileged',
+    'raw.qemu',
+    'raw.qemu and raw.qemu.conf pass options to QEMU directly; on Incus also raw.qemu.qmp.early, raw.qemu.qmp.pre-start, raw.qemu.qmp.post-start (QMP commands) and raw.qemu.scriptlet (a scriptlet run against QEMU at each stage).',
+  ),
   rule(
     'raw-idmap-host-root',
     'critical',
@@ -207,6 +210,13 @@ export const AUDIT_RULES: readonly AuditRule[] = [
     'privileged',
     'Shared uid/gid map',
     "Containers share one uid/gid map unless security.idmap.isolated=true: an escape reaches the other containers' files.",
+  ),
+  rule(
+    'guest-api-images',
+    'low',
+    'guestApi',
+    'Guest API image export',
+    "security.devlxd.images=true: the container can download the host's public and cached images through the guest API (/dev/lxd), outside the image permissions of the remote API. Off by default; a restricted project forbids it as a low-level option.",
   ),
   // Instances: syscalls, kernel modules, limits.
   rule(
@@ -243,6 +253,14 @@ export const AUDIT_RULES: readonly AuditRule[] = [
     'syscalls',
     'Default seccomp deny list off',
     "security.syscalls.deny_default=false removes LXD's default deny list (kexec_load, open_by_handle_at, init_module, finit_module, delete_module...); open_by_handle_at is a known container escape.",
+  ),
+  rule(
+    'bpf-delegation',
+    'medium',
+    'bpf',
+    'BPF token delegation',
+    'Incus only (security.bpffs.delegate_cmds, _maps, _progs, _attachs). The container gets a BPF file system with a token that lets it use the delegated BPF commands, map, program and attach types against the host kernel (`any`: all of them), e.g. tracing programs. A restricted project forbids these keys as low-level options.',
+    ['incus'],
   ),
   rule(
     'kernel-modules',

@@ -1,7 +1,8 @@
 import type { Location, Log, ReportingDescriptor, Result } from 'sarif';
 import type { Severity } from './Finding';
-import { allFindings, type AuditReport, type FindingScope } from './auditLxd';
+import { allFindings, type AnyAuditReport, type FindingScope } from './auditLxd';
 import { CHECKLIST, auditRule } from './auditRules';
+import { SERVERS, inVocabularyOf, type ServerName } from './servers';
 
 /** SARIF levels of the contract: error for critical/high, warning for medium, note for low. */
 export const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { critical: 'error', high: 'error', medium: 'warning', low: 'note' };
@@ -17,7 +18,7 @@ const ruleName = (title: string) =>
     .map((w) => w[0]!.toUpperCase() + w.slice(1))
     .join('');
 
-/** The scope as a SARIF logical location (kind "resource"): no file holds LXD's configuration. */
+/** The scope as a SARIF logical location (kind "resource"): no file holds the server's configuration. */
 function location(scope: FindingScope): Location {
   const [name, fullyQualifiedName] =
     scope.kind === 'server'
@@ -33,28 +34,44 @@ function location(scope: FindingScope): Location {
 }
 
 /**
- * The audit report as one SARIF 2.1.0 log: `runs[0].tool.driver.name` is "passthru", one rule per
- * finding id present (help text, the checklist item it comes from), one result per finding with
- * `ruleId`, `level` and the instance, project, socket or server as its location.
+ * The SARIF rule descriptor of each finding id, in `server`'s words with its checklist links
+ * (help text, the checklist item it comes from, security-severity). Rule ids are the same on LXD
+ * and Incus; on Incus the rules' words are Incus's and their links Incus's pages.
  */
-export function auditSarif(report: AuditReport, toolVersion: string): Log {
-  const found = allFindings(report);
-  const ids = [...new Set(found.map(({ finding }) => finding.id))].sort();
-  const rules: ReportingDescriptor[] = ids.map((id) => {
+export function sarifRules(ids: readonly string[], server: ServerName = 'lxd'): ReportingDescriptor[] {
+  const kind = SERVERS[server];
+  const say = (text: string) => inVocabularyOf(kind, text);
+  return ids.map((id) => {
     const rule = auditRule(id);
-    const item = rule ? CHECKLIST[rule.checklist] : undefined;
-    const help = rule ? `${rule.help}\nChecklist: ${item!.title} (${item!.url}).` : `passthru audit finding ${id}.`;
+    const entry = rule ? CHECKLIST[rule.checklist] : undefined;
+    const item = entry ? { title: say(entry.title), url: kind.name === 'incus' ? entry.incus : entry.url } : undefined;
+    const [title, text] = rule ? [say(rule.title), say(rule.help)] : [id, id];
+    const help = item ? `${text}\nChecklist: ${item.title} (${item.url}).` : `passthru audit finding ${id}.`;
     return {
       id,
-      name: ruleName(rule?.title ?? `Passthru ${id}`),
-      shortDescription: { text: rule?.title ?? id },
-      fullDescription: { text: rule?.help ?? id },
-      help: { text: help, markdown: rule ? `${rule.help}\n\nChecklist: [${item!.title}](${item!.url})` : help },
+      name: ruleName(rule ? title : `Passthru ${id}`),
+      shortDescription: { text: title },
+      fullDescription: { text },
+      help: { text: help, markdown: item ? `${text}\n\nChecklist: [${item.title}](${item.url})` : help },
       ...(item ? { helpUri: item.url } : {}),
       defaultConfiguration: { level: SARIF_LEVEL[rule?.severity ?? 'medium'] },
-      properties: { tags: ['security', 'lxd', ...(rule ? [rule.checklist] : [])], 'security-severity': SECURITY_SEVERITY[rule?.severity ?? 'medium'] },
+      properties: {
+        tags: ['security', kind.name, ...(rule ? [rule.checklist] : [])],
+        'security-severity': SECURITY_SEVERITY[rule?.severity ?? 'medium'],
+      },
     };
   });
+}
+
+/**
+ * The audit report as one SARIF 2.1.0 log: `runs[0].tool.driver.name` is "passthru", one rule per
+ * finding id present (`sarifRules`, in the audited server's words), one result per finding with
+ * `ruleId`, `level` and the instance, project, socket or server as its location.
+ */
+export function auditSarif(report: AnyAuditReport, toolVersion: string): Log {
+  const found = allFindings(report);
+  const ids = [...new Set(found.map(({ finding }) => finding.id))].sort();
+  const rules = sarifRules(ids, report.server.server ?? 'lxd');
   const results: Result[] = found.map(({ scope, finding }) => ({
     ruleId: finding.id,
     ruleIndex: ids.indexOf(finding.id),

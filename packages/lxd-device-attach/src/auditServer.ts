@@ -1,6 +1,8 @@
+import { trustFindings, type PendingToken } from './auditTrust';
 import { sortFindings, type Finding, type Severity } from './Finding';
-import { LXD_SERIES, lxdSupport, type LxdSupport } from './lxdSeries';
+import { SERIES, lxdSupport, type LxdSeries, type LxdSupport } from './lxdSeries';
 import type { Certificate, Server } from './schemas';
+import { serverKindOf, type ServerKind } from './servers';
 
 /** Where a listen address ("[::]:8443", ":8443", "127.0.0.1:8443", "lxd.example") points. */
 export type ListenScope = 'loopback' | 'all' | 'address';
@@ -21,27 +23,42 @@ export function listenScope(address: string): ListenScope {
 
 const portOf = (address: string) => /:(\d+)$/.exec(address.trim())?.[1] ?? '8443';
 
+/** How to reach a supported LTS: only series at or above the running one (neither server downgrades). */
+function upgradeAdvice(kind: ServerKind, version: string, today: string): string {
+  const [major, minor] = (/^(\d+)\.(\d+)/.exec(version.trim()) ?? ['', '0', '0']).slice(1).map(Number) as [number, number];
+  const atOrAbove = (s: LxdSeries) => {
+    const [a, b] = s.series.split('.').map(Number) as [number, number];
+    return a > major || (a === major && b >= minor);
+  };
+  const current = SERIES[kind.name].filter((s) => s.kind === 'lts' && s.supportedUntil !== null && s.supportedUntil >= today);
+  const lts = current.some(atOrAbove) ? current.filter(atOrAbove) : current;
+  const list = lts.map((s) => `${s.series} (until ${s.supportedUntil})`).join(' or ') || 'the current LTS';
+  return kind.name === 'incus'
+    ? `upgrade Incus to a supported LTS series: ${list} (your distribution's Incus LTS packages, or Zabbly's LTS repository)`
+    : `upgrade LXD to a supported LTS series: ${list} (snap: snap refresh lxd --channel=${lts[0]?.series ?? 'latest'}/stable)`;
+}
+
 /**
- * Findings for the daemon itself (LXD's checklist: supported versions; restrict access to the
- * daemon and the remote API): the server config from GET /1.0 and the trusted certificates.
- * `today` (ISO date) decides the support status of the server's LXD series.
+ * Findings for the daemon itself (the security checklist: supported versions; restrict access to
+ * the daemon and the remote API): the server config from GET /1.0, the trusted certificates and
+ * the pending trust tokens. The server's own `environment.server` says whether it is LXD or Incus
+ * (its series table, what exists there). `today` (ISO date) decides the support status.
  */
 export function auditServer(
   server: Server,
   certificates: Certificate[],
   today: string = new Date().toISOString().slice(0, 10),
+  tokens: PendingToken[] = [],
 ): { support: LxdSupport | null; findings: Finding[] } {
   const cfg = server.config;
+  const kind = serverKindOf(server);
   const findings: Finding[] = [];
   const add = (id: string, severity: Severity, summary: string, fix: string) => findings.push({ id, severity, summary, fix });
 
   const version = server.environment?.server_version;
-  const support = version ? lxdSupport(version, today) : null;
-  if (support) {
-    const lts = LXD_SERIES.filter((s) => s.kind === 'lts' && s.supportedUntil !== null && s.supportedUntil >= today).map(
-      (s) => `${s.series} (until ${s.supportedUntil})`,
-    );
-    const upgrade = `upgrade LXD to a supported LTS series: ${lts.join(' or ') || 'the current LTS'} (snap: snap refresh lxd --channel=${LXD_SERIES.find((s) => s.kind === 'lts' && s.supportedUntil !== null && s.supportedUntil >= today)?.series ?? 'latest'}/stable)`;
+  const support = version ? lxdSupport(version, today, SERIES[kind.name]) : null;
+  if (version && support) {
+    const upgrade = upgradeAdvice(kind, version, today);
     if (support.status === 'unsupported') {
       add(
         'lxd-version-unsupported',
@@ -61,7 +78,9 @@ export function auditServer(
         'lxd-version-unknown',
         'low',
         `LXD ${version} is not in passthru's table of LXD series: its support status is unknown`,
-        "check LXD's support page (doc/support.md) for this series",
+        kind.name === 'incus'
+          ? "check Incus's support page (https://linuxcontainers.org/incus/docs/main/support/) for this series"
+          : "check LXD's support page (doc/support.md) for this series",
       );
     }
   }
@@ -74,7 +93,7 @@ export function auditServer(
       add(
         'remote-api-exposed',
         scope === 'all' ? 'medium' : 'low',
-        `core.https_address=${https}: the remote API listens ${scope === 'all' ? 'on every address' : `on ${https}, beyond loopback`}; a trusted certificate or the trust password is then host root from the network`,
+        `core.https_address=${https}: the remote API listens ${scope === 'all' ? 'on every address' : `on ${https}, beyond loopback`}; a trusted certificate${kind.name === 'incus' ? ' or a pending trust token' : ' or the trust password'} is then host root from the network`,
         `lxc config set core.https_address=127.0.0.1:${portOf(https)} (for remote management: a management address only, firewalled)`,
       );
     }
@@ -108,5 +127,6 @@ export function auditServer(
       'lxc config set core.metrics_authentication=true (scrape with a metrics certificate: lxc config trust add --type=metrics)',
     );
   }
+  findings.push(...trustFindings(server, tokens, kind, https ? listenScope(https) : null));
   return { support, findings: sortFindings(findings) };
 }

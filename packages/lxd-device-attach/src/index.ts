@@ -3,7 +3,18 @@
 // end renders (SARIF, raw LXC lines). Parsers, rules and helpers stay internal (tests import them by path).
 export { LxdError, type LxdErrorReason, type LxdErrorOptions } from './LxdError';
 export { LxdClient, type LxdEndpoint, type LxdClientOptions } from './LxdClient';
-export { LXD, INCUS, SERVERS, SERVER_NAMES, findServerSocket, parseServerName, serverKindOf, inVocabularyOf, INCUS_RENAMES, staleResourcesNote } from './servers';
+export {
+  LXD,
+  INCUS,
+  SERVERS,
+  SERVER_NAMES,
+  findServerSocket,
+  parseServerName,
+  serverKindOf,
+  inVocabularyOf,
+  INCUS_RENAMES,
+  staleResourcesNote,
+} from './servers';
 export type { ServerKind, ServerName } from './servers';
 export { resolveTarget, ATTACH_TYPES, type AttachType, type HostTarget, type DeviceChoice, type ResolveOptions } from './resolveTarget';
 export { planAttach, applyAttach, planDetach, applyDetach } from './attachDevice';
@@ -24,5 +35,26 @@ export {
 export type { Finding, Severity } from './Finding';
 export { auditSarif } from './auditSarif';
 export { lxcConfigLines, type LxcConfig } from './lxcConfig';
-export * from './cluster';
+// Plain LXC (and Proxmox VE configs): attach/detach by editing the config, and the audit (src/lxc/).
+export { planLxcAttach, planLxcDetach, applyLxcEdit, LxcEditPlanSchema } from './lxc/attachLxc';
+export type { LxcEditPlan, LxcEditRequest, LxcEditOutcome, LxcRunner } from './lxc/attachLxc';
+export { auditLxc, lxcAuditFailed, LxcAuditReportSchema, type LxcAuditReport, type LxcAuditRequest, type LxcContainerAudit } from './lxc/auditLxc';
+export type { LxcFinding } from './lxc/lxcFindings';
+export { lxcAuditSarif } from './lxc/lxcSarif';
+// The cluster API (members, groups, per-member resources), named one by one: the CLI bundle's
+// import rewriter (apps/cli/barrels.mjs) maps only named re-exports, and `export *` made every
+// command that imports this face load the audit and jsdiff with it.
+export {
+  listClusterMembers,
+  getClusterMember,
+  updateClusterMember,
+  memberPut,
+  listClusterGroups,
+  createClusterGroup,
+  getMemberResources,
+  ResourcesSchema,
+  type ClusterMemberPut,
+  type ClusterGroup,
+  type Resources,
+} from './cluster';
 export { tuneServerSysctl, SYSCTL_FILE, LXD_SYSCTL, type TuneRequest, type TuneOutcome, SysctlPlanSchema, type SysctlPlan } from './serverSettings';

@@ -5,7 +5,9 @@ import type { Finding, Severity } from './Finding';
 
 /**
  * The kernel limits LXD's "Server settings for a LXD production setup" asks for on hosts that run
- * many instances: each is a minimum (a host already above it is fine).
+ * many instances: each is a minimum (a host already above it is fine). Incus asks for the same
+ * eleven values (doc/reference/server_settings.md of Incus 6.0.4, compared line by line), so
+ * `tune` and the audit's server-sysctl finding are one table for both servers.
  */
 export const LXD_SYSCTL: readonly { key: string; value: number; severity: Severity; why: string }[] = [
   { key: 'fs.aio-max-nr', value: 524288, severity: 'medium', why: 'asynchronous I/O contexts (databases, QEMU) across all instances' },

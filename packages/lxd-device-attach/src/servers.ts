@@ -102,14 +102,14 @@ export function parseServerName(value: string, from: string): ServerName {
 }
 
 /**
- * What Incus renamed, as LXD's word -> Incus's (the table in docs/lxd.md comes from here).
+ * What Incus renamed, as LXD's word -> Incus's (docs/lxd.md shows this table; servers.test.ts holds it to this).
  * Findings, fix lines and messages are written once in LXD's words; `inVocabularyOf` rewords
  * them for Incus. `raw.lxc` and `lxc.*` keys are LXC's own and stay as they are in both.
  */
 export const INCUS_RENAMES: readonly { lxd: string; incus: string; pattern: RegExp; replacement: string }[] = [
   {
-    lxd: '`lxc config|profile|project|cluster|launch|...`',
-    incus: '`incus config|profile|project|cluster|launch|...`',
+    lxd: '`lxc config ...`, `lxc project ...`, `lxc launch ...` (the client)',
+    incus: '`incus config ...`, `incus project ...`, `incus launch ...`',
     pattern:
       /(^|[\s(`'"=;$])lxc (config|profile|project|cluster|launch|init|start|stop|restart|exec|query|list|info|delete|storage|network|image|remote|operation|file|warning|monitor|snapshot|copy|move|publish|export|import)\b/g,
     replacement: '$1incus $2',

@@ -9,7 +9,7 @@ const INTERCEPTS: ReadonlyArray<{ name: string; severity: Severity; does: string
   { name: 'bpf', severity: 'medium', does: 'the container loads device cgroup BPF programs with host privileges', unlessDocker: false },
 ];
 
-/** security.syscalls.* and linux.kernel_modules (LXD's system call interception page). */
+/** security.syscalls.*, Incus's security.bpffs.delegate_* and linux.kernel_modules (the system call interception page; Incus's BPF token delegation page). */
 export function syscallFindings(instance: Instance, privileged: boolean): Finding[] {
   const cfg = instance.expanded_config;
   const on = (k: string) => cfg[k] === 'true';
@@ -43,6 +43,15 @@ export function syscallFindings(instance: Instance, privileged: boolean): Findin
         `${configOff(instance, key, 'false')}${unlessDocker ? ' (unless it runs Docker)' : ''}`,
       );
     }
+    // Incus's BPF token delegation (security.bpffs.delegate_*; LXD has no such keys).
+    const delegated = ['cmds', 'maps', 'progs', 'attachs'].map((t) => `security.bpffs.delegate_${t}`).filter((k) => cfg[k]?.trim());
+    if (delegated.length > 0)
+      add(
+        'bpf-delegation',
+        'medium',
+        `BPF token delegation (${delegated.map((k) => `${k}=${cfg[k]!.trim()}`).join(', ')}): the container uses these BPF commands, maps, programs and attach types against the host kernel`,
+        delegated.map((k) => configOff(instance, k)).join('; '),
+      );
     if (cfg['security.syscalls.deny_default'] === 'false')
       add(
         'syscalls-deny-default-off',

@@ -3,7 +3,7 @@
  * lxd.integration.test.ts): every configurable finding is raised by setting its configuration on a
  * real instance, project or the server, and is gone once its own fix line has run. The remote API
  * listens on a free 127.0.0.1 port only. Fails (never skips) when LXD cannot be provisioned.
- * Cleans up its `aud16-<random>-*` instances, project and certificate, and restores the server config.
+ * Cleans up its `aud16-<random>-*` instances, project, certificate and token, and restores the server config.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -94,7 +94,8 @@ afterAll(async () => {
   if (certFingerprint) await lxc(['config', 'trust', 'remove', certFingerprint.slice(0, 12)]).catch(() => undefined);
   // Back to the server config found at the start (LXD 5.0 stores "false" for an unset
   // core.metrics_authentication, so "true", its default, is what removes the key).
-  for (const key of ['core.https_address', 'core.trust_password', 'core.metrics_address']) {
+  await lxc(['config', 'trust', 'revoke-token', name('tok')]).catch(() => undefined);
+  for (const key of ['core.https_address', 'core.trust_password', 'core.metrics_address', 'core.remote_token_expiry']) {
     if (originalServerConfig[key] === undefined) await lxc(['config', 'unset', key]).catch(() => undefined);
   }
   if (originalServerConfig['core.metrics_authentication'] === undefined)
@@ -232,6 +233,8 @@ describe('audit against the LXD security checklist (real daemon)', { timeout: 60
     await lxc(['config', 'trust', 'add', crt, '--name', name('cert')]);
     const fp = (await client.listCertificates()).find((c) => c.name === name('cert'))!.fingerprint;
     certFingerprint = fp;
+    // A certificate add token, made while core.remote_token_expiry is unset: it never expires.
+    await lxc(['config', 'trust', 'add', '--name', name('tok')]);
 
     const report = await auditLxd(client, host, {});
     const server = report.server.findings;
@@ -246,6 +249,11 @@ describe('audit against the LXD security checklist (real daemon)', { timeout: 60
       fix: expect.stringContaining(`lxc config trust edit ${fp.slice(0, 12)}`),
     });
     expect(byId(server, 'metrics-unauthenticated')).toMatchObject({ severity: 'low' });
+    const token = server.find((f) => f.id === 'trust-token-no-expiry' && f.summary.includes(name('tok')));
+    expect(token).toMatchObject({
+      severity: 'medium',
+      fix: `lxc config trust revoke-token ${name('tok')}; lxc config set core.remote_token_expiry=15M (new tokens then expire after 15 minutes)`,
+    });
     expect(byId(server, 'remote-api-exposed')).toBeUndefined(); // loopback only
 
     // The same audit over HTTPS, as the (still unrestricted) client, pinning LXD's server certificate.
@@ -263,13 +271,15 @@ describe('audit against the LXD security checklist (real daemon)', { timeout: 60
     // The fixes: unset the password; metrics authentication back on; restrict the certificate (the fix's `lxc config trust edit`).
     await applyFix(byId(server, 'remote-api-trust-password')!);
     await applyFix(byId(server, 'metrics-unauthenticated')!);
+    await applyFix(token!);
     const shown = await lxc(['config', 'trust', 'show', fp.slice(0, 12)]);
     await lxc(
       ['config', 'trust', 'edit', fp.slice(0, 12)],
       shown.replace(/^restricted: false$/m, 'restricted: true').replace(/^projects: \[\]$/m, 'projects:\n- default'),
     );
     const fixed = (await auditLxd(client, host, {})).server.findings.map((f) => f.id);
-    for (const findingId of ['remote-api-trust-password', 'certificate-unrestricted', 'metrics-unauthenticated']) expect(fixed).not.toContain(findingId);
+    for (const findingId of ['remote-api-trust-password', 'certificate-unrestricted', 'metrics-unauthenticated', 'trust-token-no-expiry'])
+      expect(fixed).not.toContain(findingId);
   });
 
   it('the SARIF log of a real audit is accepted by the official validator', async () => {

@@ -148,7 +148,7 @@ describe('auditProject and auditSocket', () => {
       instances: [{ name: 'c1', project: 'default', type: 'container', findings: [{ id: 'nesting', severity: 'medium', summary: 's', fix: 'f' }] }],
       projects: [],
       host: { socket: null, findings: [] },
-      server: { name: null, version: null, support: null, findings: [] },
+      server: { server: 'lxd', name: null, version: null, support: null, findings: [] },
     });
     expect(auditFailed(report)).toBe(false);
     report.host.findings.push({ id: 'x', severity: 'high', summary: 's', fix: 'f' });

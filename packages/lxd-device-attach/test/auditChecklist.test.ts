@@ -257,7 +257,7 @@ function bigReport(): AuditReport {
       socket: { path: '/var/lib/lxd/unix.socket', mode: '0666', uid: 0, gid: 0, group: 'root', members: [] },
       findings: [{ id: 'socket-world-accessible', severity: 'critical', summary: 's', fix: 'chmod 0660 /var/lib/lxd/unix.socket' }],
     },
-    server: { name: 'h1', version: '4.0.9', support: s.support!.status, findings: s.findings },
+    server: { server: 'lxd', name: 'h1', version: '4.0.9', support: s.support!.status, findings: s.findings },
   });
 }
 

@@ -1,7 +1,19 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_RULES } from '../src/auditRules';
 import { LxdError } from '../src/LxdError';
-import { findServerSocket, INCUS, inVocabularyOf, LXD, parseServerName, serverKindOf, socketCandidates } from '../src/servers';
+import {
+  findServerSocket,
+  INCUS,
+  INCUS_RENAMES,
+  inVocabularyOf,
+  LXD,
+  parseServerName,
+  serverKindOf,
+  socketCandidates,
+  staleResourcesNote,
+} from '../src/servers';
 
 const LXD_DEBIAN = '/var/lib/lxd/unix.socket';
 const LXD_SNAP = '/var/snap/lxd/common/lxd/unix.socket';
@@ -87,5 +99,21 @@ describe("Incus's vocabulary", () => {
       const text = inVocabularyOf(INCUS, `${rule.title} ${rule.help}`);
       expect(text, rule.id).not.toMatch(/\bLXD\b|\blxc (config|profile|project|cluster|launch)\b|security\.devlxd|\/dev\/lxd\b/);
     }
+  });
+});
+
+describe('what differs', () => {
+  it("docs/lxd.md's table is INCUS_RENAMES, row for row", () => {
+    const doc = fs.readFileSync(path.resolve(__dirname, '../../../docs/lxd.md'), 'utf8');
+    const table = INCUS_RENAMES.map((r) => `| ${r.lxd} | ${r.incus} |`).join('\n');
+    expect(doc).toContain(`| LXD | Incus |\n|---|---|\n${table}\n`);
+  });
+
+  it('names the Incus releases whose /1.0/resources can be stale (6.0.0-6.0.5, 6.1-6.17), never LXD', () => {
+    const server = (name: string, version: string) => ({ environment: { server: name, server_version: version } }) as never;
+    for (const v of ['6.0.0', '6.0.4', '6.0.5', '6.1', '6.17.1'])
+      expect(staleResourcesNote(server('incus', v)), v).toContain(`Incus ${v} may serve /1.0/resources`);
+    for (const v of ['6.0.6', '6.18', '6.21.0', '7.0']) expect(staleResourcesNote(server('incus', v)), v).toBeNull();
+    expect(staleResourcesNote(server('lxd', '6.0.4'))).toBeNull();
   });
 });

@@ -7,6 +7,8 @@ import { FleetStatusSchema } from '@passthru/fleet';
 import { AuditReportSchema } from '@passthru/lxd-device-attach';
 import * as z from 'zod';
 import { SchemaVersion } from '../render/schema';
+import { LxcEditOutputSchema } from './attach/schema';
+import { LxcAuditOutputSchema } from './audit/schema';
 import { BaselineDiffOutputSchema, BaselineSaveOutputSchema } from './baseline/schema';
 import { BindOutputSchema } from './bind/schema';
 import { DoctorOutputSchema } from './doctor/schema';
@@ -35,6 +37,8 @@ export const OUTPUT_SCHEMAS = {
   snapshot: { schema: SnapshotOutputSchema, title: 'passthru snapshot --format json' },
   rom: { schema: RomOutputSchema, title: 'passthru rom show|dump --format json' },
   audit: { schema: z.object({ schemaVersion: SchemaVersion }).extend(AuditReportSchema.shape), title: 'passthru audit --format json' },
+  'audit-lxc': { schema: LxcAuditOutputSchema, title: 'passthru audit --lxc --format json' },
+  'lxc-edit': { schema: LxcEditOutputSchema, title: 'passthru attach --lxc | detach --lxc --format json (with --dry-run: the plan only)' },
   'fleet-status': { schema: FleetStatusSchema, title: 'passthru fleet status --format json' },
   tune: { schema: TuneOutputSchema, title: 'passthru tune --format json' },
 } as const;

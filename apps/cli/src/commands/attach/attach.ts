@@ -13,6 +13,8 @@ interface AttachOptions {
   project?: string;
   dryRun?: boolean;
   lxcConfig?: boolean;
+  lxc?: boolean;
+  lxcpath?: string;
 }
 
 export const attachCommand: CommandSpec = {
@@ -22,21 +24,32 @@ export const attachCommand: CommandSpec = {
       .description(
         'Give a host device to an LXD or Incus instance (gpu, pci, nic or usb device), checked, with ETag and verify; in a cluster, on the member the instance lives on',
       )
-      .argument('<instance>', 'LXD or Incus instance (or, with --lxc-config, the plain LXC container)')
-      .argument('<target>', 'PCI address (0000:01:00.0 or 01:00.0), vendor:device, a network interface, or USB vendor:product with --type usb')
+      .argument('<instance>', 'LXD or Incus instance (or, with --lxc or --lxc-config, the plain LXC container)')
+      .argument(
+        '<target>',
+        'PCI address (0000:01:00.0 or 01:00.0), vendor:device, a network interface, or USB vendor:product with --type usb; with --lxc also a device node (/dev/net/tun)',
+      )
       .addOption(new Option('--type <type>', 'device type; auto chooses from the device and the instance type').choices([...ATTACH_TYPES]).default('auto'))
       .option('--name <dev>', 'device name in the instance (default: gpu-0000-01-00-0, nic-<iface>, ...)')
       .option('--project <project>', 'project')
       .option('--dry-run', 'check everything and print the change; write nothing')
       .option('--lxc-config', 'print lxc.cgroup2.devices.allow / lxc.mount.entry lines for plain LXC (no LXD or Incus contact)')
+      .option('--lxc', "INSTANCE is a plain LXC container: add TARGET's device nodes to its config (diff, backup; hot-plugged into a running privileged one)")
+      .option('--lxcpath <dir>', 'with --lxc: the containers folder (default: lxc.lxcpath of /etc/lxc/lxc.conf, else /var/lib/lxc)')
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
       .addHelpText(
         'after',
-        "\nExamples:\n  passthru attach c1 01:00.0 --dry-run\n  passthru attach vm1 0000:01:00.0 --type pci\n  passthru attach c1 enp5s0f0v1\n  passthru attach c1 046d:c52b --type usb\n  passthru attach mylxc 01:00.0 --lxc-config >> /var/lib/lxc/mylxc/config\n\nBoth LXD and Incus running here: --server lxd|incus (or PASSTHRU_SERVER) picks one; INCUS_DIR or LXD_DIR points at a private daemon.\n\nCluster (LXD or Incus): an instance on another member is checked against that member's devices (its /1.0/resources) and the readiness it published (passthru fleet publish there); passthru fleet place gpu picks a member.\n\nRemote LXD or Incus: PASSTHRU_LXD_URL=https://host:8443 PASSTHRU_LXD_CERT=client.crt PASSTHRU_LXD_KEY=client.key [PASSTHRU_LXD_SERVER_CERT=server.crt]",
+        "\nExamples:\n  passthru attach c1 01:00.0 --dry-run\n  passthru attach vm1 0000:01:00.0 --type pci\n  passthru attach c1 enp5s0f0v1\n  passthru attach c1 046d:c52b --type usb\n  passthru attach mylxc 01:00.0 --lxc-config >> /var/lib/lxc/mylxc/config\n  passthru attach --lxc mylxc 01:00.0 --dry-run\n  passthru attach --lxc mylxc /dev/net/tun\n\nBoth LXD and Incus running here: --server lxd|incus (or PASSTHRU_SERVER) picks one; INCUS_DIR or LXD_DIR points at a private daemon.\n\nCluster (LXD or Incus): an instance on another member is checked against that member's devices (its /1.0/resources) and the readiness it published (passthru fleet publish there); passthru fleet place gpu picks a member.\n\nRemote LXD or Incus: PASSTHRU_LXD_URL=https://host:8443 PASSTHRU_LXD_CERT=client.crt PASSTHRU_LXD_KEY=client.key [PASSTHRU_LXD_SERVER_CERT=server.crt]",
       )
       .action(
         run<AttachOptions>(async (ctx, options, args) => {
           const [instance, target] = args as [string, string];
+          if (options.lxc || options.lxcpath !== undefined) {
+            if (!options.lxc) throw new CliError('--lxcpath goes with --lxc');
+            const { lxcEdit, refuseWithLxc } = await import('./lxc');
+            refuseWithLxc({ '--lxc-config': options.lxcConfig, '--name': options.name, '--project': options.project });
+            return lxcEdit(ctx, 'attach', { container: instance, target, lxcpath: options.lxcpath, type: options.type, dryRun: options.dryRun });
+          }
           if (options.lxcConfig) {
             if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(instance)) throw new CliError(`not a valid container name: ${JSON.stringify(instance)}`);
             const config = lxcConfigLines(ctx.host, resolveTarget(ctx.host, target, options.type), instance);

@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { auditFailed, auditLxd, auditSarif, type AuditReport, type Finding } from '@passthru/lxd-device-attach';
+import { SERVERS, auditFailed, auditLxd, auditSarif, type AuditReport, type Finding } from '@passthru/lxd-device-attach';
 import { version } from '../../version';
 import type { CommandSpec } from '../../command';
 import { CliError, EXIT } from '../../CliError';
@@ -16,7 +16,12 @@ function rows(out: Output, scope: string, findings: Finding[]): string[][] {
 export function renderAudit(out: Output, report: AuditReport): string {
   const sysctl = report.host.findings.filter((f) => f.id === 'server-sysctl');
   const all = [
-    ...rows(out, `server ${report.server.name ?? 'lxd'}${report.server.version ? ` (LXD ${report.server.version})` : ''}`, report.server.findings),
+    // The server audited, by name, product and version: "server h1 (Incus 6.0.4)".
+    ...rows(
+      out,
+      `server ${report.server.name ?? report.server.server}${report.server.version ? ` (${SERVERS[report.server.server].product} ${report.server.version})` : ''}`,
+      report.server.findings,
+    ),
     ...(report.host.socket
       ? rows(
           out,
@@ -34,6 +39,8 @@ export function renderAudit(out: Output, report: AuditReport): string {
 interface AuditOptions {
   all?: boolean;
   project?: string;
+  lxc?: boolean;
+  lxcpath?: string;
 }
 
 export const auditCommand: CommandSpec = {
@@ -41,19 +48,29 @@ export const auditCommand: CommandSpec = {
     program
       .command('audit')
       .description(
-        "Audit LXD against its security checklist: the server's config, version and certificates, socket access, projects and instances (exit 1 on any high or critical finding)",
+        "Audit LXD or Incus against its security checklist: the server's config, version, certificates and trust tokens, socket access, projects and instances, with fix lines for that server's client (exit 1 on any high or critical finding)",
       )
-      .argument('[instance...]', 'instances to audit (default: every instance of the project)')
+      .argument(
+        '[instance...]',
+        'instances to audit (default: every instance of the project); with --lxc: containers by name, or config files (a path: /var/lib/lxc/NAME/config, /etc/pve/lxc/ID.conf)',
+      )
       .option('--all', 'every instance of every project')
-      .option('--project <project>', 'LXD project')
+      .option('--project <project>', 'project (LXD or Incus)')
+      .option('--lxc', 'audit plain LXC containers from their config files (includes followed; Proxmox VE .conf files too) instead of LXD or Incus')
+      .option('--lxcpath <dir>', 'with --lxc: the containers folder (default: lxc.lxcpath of /etc/lxc/lxc.conf, else /var/lib/lxc)')
       .addOption(new Option('--format <format>', 'table, json or sarif (SARIF 2.1.0 for code scanning)').choices(['table', 'json', 'sarif']))
       .addHelpText(
         'after',
-        '\nExamples:\n  passthru audit --all\n  passthru audit c1 c2 --project lab --format json | jq \'.instances[].findings[] | select(.severity=="critical")\'\n  passthru audit --all --format sarif > passthru-audit.sarif',
+        '\nExamples:\n  passthru audit --all\n  passthru audit c1 c2 --project lab --format json | jq \'.instances[].findings[] | select(.severity=="critical")\'\n  passthru audit --all --format sarif > passthru-audit.sarif\n  passthru audit --lxc\n  passthru audit --lxc /etc/pve/lxc/101.conf --format json',
       )
       .action(
         run<AuditOptions>(async (ctx, options, args) => {
           if (options.all && args.length > 0) throw new CliError('audit takes INSTANCEs or --all, not both');
+          if (options.lxc || options.lxcpath !== undefined) {
+            if (!options.lxc || options.project)
+              throw new CliError(options.lxc ? 'plain LXC has no projects: --project goes without --lxc' : '--lxcpath goes with --lxc');
+            return (await import('./lxc')).auditLxcCommand(ctx, args, options.lxcpath);
+          }
           const { client, remote } = lxdClientFor(ctx);
           const report = await auditLxd(client, remote ? undefined : ctx.host, {
             instances: args,

@@ -21,7 +21,10 @@ export const reportCommand: CommandSpec = {
       .command('report')
       .description('Write the host as one self-contained HTML page: PCI tree, IOMMU groups, readiness, guards, doctor checks')
       .option('--html <file>', "write the HTML report to FILE ('-': stdout); no network, no external assets")
-      .option('--cluster', "add the LXD or Incus cluster: every member's state, published readiness and VM-ready devices, passthru's cluster groups (asks the server)")
+      .option(
+        '--cluster',
+        "add the LXD or Incus cluster: every member's state, published readiness and VM-ready devices, passthru's cluster groups (asks the server)",
+      )
       .addOption(new Option('--format <format>', 'table (a summary line) or json (the report data on stdout)').choices(['table', 'json']))
       .addHelpText(
         'after',
