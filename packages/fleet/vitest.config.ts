@@ -1,7 +1,7 @@
 import { defineProject } from 'vitest/config';
 
 // The cluster suites need a real three-member LXD cluster: started once per run by globalSetup
-// (tools/provision/lxd-cluster.sh), which hands the cluster's state folder to the tests. They
+// (tools/provision/cluster.sh lxd and incus), which hands the clusters' state folders to the tests. They
 // change that one cluster (publish, bind, stop a member), so the files run one after another.
 export default defineProject({
   test: {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start a PRIVATE Incus daemon for tests (own INCUS_DIR, no network, local busybox image),
-# modelled on lxd.sh; it runs beside the test LXD (lxd.sh) and the LXD cluster (lxd-cluster.sh).
+# modelled on lxd.sh; it runs beside the test LXD (lxd.sh) and the clusters (cluster.sh lxd|incus).
 # Containers only: incus-base + incus-client (the `incus` package adds QEMU, swtpm, incus-agent).
 # On bookworm they come from bookworm-backports (ensure_incus_packages in common.sh adds that
 # suite from the Debian archive apt already uses, and keeps the package's SYSTEM incusd from

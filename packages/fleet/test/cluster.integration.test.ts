@@ -1,6 +1,6 @@
 /**
  * Against REAL three-member clusters, LXD's and Incus's, the same tests on each (globalSetup:
- * tools/provision/lxd-cluster.sh and incus-cluster.sh), each
+ * tools/provision/cluster.sh lxd and cluster.sh incus), each
  * member's /sys/bus/pci, /sys/devices/pci0000:00, /sys/kernel/iommu_groups and
  * /sys/class/iommu being its own fixture host copy ($STATE/mN/host). `passthru --root
  * $STATE/mN/host fleet publish` on mN's socket stands in for passthru running on mN.

@@ -1,5 +1,5 @@
 // vitest globalSetup of the fleet project: a fresh CLI bundle and two REAL three-member clusters,
-// LXD's (tools/provision/lxd-cluster.sh, 127.0.1.N) and Incus's (incus-cluster.sh, 127.0.2.N),
+// LXD's (tools/provision/cluster.sh lxd, 127.0.1.N) and Incus's (cluster.sh incus, 127.0.2.N),
 // started once per run; every cluster suite runs on both. Member hosts: m1 the
 // intel-workstation fixture with its RTX 4090 group bound to vfio-pci (a VM-ready GPU), m2
 // amd-shared-group (the GPU shares its group with chipset bridges without ACS and the SATA
@@ -16,15 +16,13 @@ const CLUSTERS = {
   lxd: {
     state: process.env.PASSTHRU_CLUSTER_DIR ?? '/var/lib/passthru-test/cluster',
     stateVariable: 'PASSTHRU_CLUSTER_DIR',
-    script: 'tools/provision/lxd-cluster.sh',
-    stop: 'tools/provision/lxd-cluster-stop.sh',
+
     install: 'apt-get update && apt-get install -y --no-install-recommends lxd busybox-static rsync',
   },
   incus: {
     state: process.env.PASSTHRU_INCUS_CLUSTER_DIR ?? '/var/lib/passthru-test/incus-cluster',
     stateVariable: 'PASSTHRU_INCUS_CLUSTER_DIR',
-    script: 'tools/provision/incus-cluster.sh',
-    stop: 'tools/provision/incus-cluster-stop.sh',
+
     install: 'add bookworm-backports, then apt-get install -y --no-install-recommends -t bookworm-backports incus-base incus-client busybox-static rsync',
   },
 } as const;
@@ -49,11 +47,11 @@ export function setup(project: TestProject): void {
   for (const server of Object.keys(CLUSTERS) as Server[]) {
     const c = CLUSTERS[server];
     try {
-      sh('bash', [c.script, ...hosts], { ...process.env, [c.stateVariable]: c.state });
+      sh('bash', ['tools/provision/cluster.sh', server, ...hosts], { ...process.env, [c.stateVariable]: c.state });
     } catch (error) {
       const e = error as { stderr?: string; message: string };
       throw new Error(
-        `The ${server} cluster for the fleet suite could not be started (it does not skip).\nAs root on Debian: ${c.install}\nthen: sudo bash ${c.script} fixtures/hosts/intel-workstation fixtures/hosts/amd-shared-group fixtures/hosts/intel-iommu-off\n--- ${path.basename(c.script)} said:\n${e.stderr ?? e.message}`,
+        `The ${server} cluster for the fleet suite could not be started (it does not skip).\nAs root on Debian: ${c.install}\nthen: sudo bash tools/provision/cluster.sh ${server} fixtures/hosts/intel-workstation fixtures/hosts/amd-shared-group fixtures/hosts/intel-iommu-off\n--- cluster.sh said:\n${e.stderr ?? e.message}`,
       );
     }
     const env = { ...process.env, [dirVariable(server)]: memberDir(server, c.state, 'm1') };
@@ -72,7 +70,7 @@ let poller: NodeJS.Timeout | undefined;
 /**
  * Incus 6.0.4 (Debian's bookworm-backports) returns a cached /1.0/resources forever once 10 s
  * passed since it was made (passthru says so: staleResourcesNote; fixed upstream in 6.0.6 and
- * 6.18). incus-cluster.sh restarts the members so they start fresh, and asking each member every
+ * 6.18). cluster.sh incus makes the cluster anew each run, and asking each member every
  * 4 s keeps the cache younger than 10 s, so each answer is computed anew, as on a fixed release.
  */
 function keepIncusResourcesFresh(state: string): void {
@@ -107,5 +105,5 @@ export function forgetFleetState(server: Server, state: string, members = ['m1',
 export function teardown(): void {
   clearInterval(poller);
   if (process.env.PASSTHRU_KEEP_CLUSTER === '1') return;
-  for (const c of Object.values(CLUSTERS)) sh('bash', [c.stop], { ...process.env, [c.stateVariable]: c.state });
+  for (const [server, c] of Object.entries(CLUSTERS)) sh('bash', ['tools/provision/cluster-stop.sh', server], { ...process.env, [c.stateVariable]: c.state });
 }

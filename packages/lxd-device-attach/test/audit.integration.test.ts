@@ -8,7 +8,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -19,10 +18,9 @@ import { isSerious, type Finding } from '../src/Finding';
 import { auditLxd, type AuditReport } from '../src/auditLxd';
 import { auditSarif } from '../src/auditSarif';
 import { validateSarif } from './sarifValidator';
+import { freePort, provisionDaemon } from './realDaemon';
 
 const execFileAsync = promisify(execFile);
-const REPO = path.resolve(__dirname, '../../..');
-const INSTALL = 'apt-get update && apt-get install -y --no-install-recommends lxd busybox-static';
 const id = randomBytes(3).toString('hex');
 const name = (s: string) => `aud16-${id}-${s}`;
 const project = `aud16${id}`;
@@ -58,31 +56,13 @@ async function applyFix(finding: Finding, extra: string[] = []): Promise<void> {
     await lxc([...command.split(/\s+/).slice(1), ...extra]);
   }
 }
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 const of = (report: AuditReport, instance: string) => report.instances.find((i) => i.name === instance)!.findings;
 const byId = (findings: Finding[], findingId: string) => findings.find((f) => f.id === findingId);
 
 beforeAll(async () => {
-  let out: string;
-  try {
-    out = execFileSync('bash', [path.join(REPO, 'tools/provision/lxd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(
-      `LXD could not be provisioned for the audit suite (it does not skip).\nAs root on Debian run: ${INSTALL}\nthen: eval "$(bash tools/provision/lxd.sh)"\n--- lxd.sh said:\n${e.stderr ?? e.message}`,
-    );
-  }
-  const lxdDir = /export LXD_DIR=(\S+)/.exec(out)?.[1];
-  if (!lxdDir) throw new Error(`tools/provision/lxd.sh printed no "export LXD_DIR=": ${out}`);
-  env = { ...process.env, LXD_DIR: lxdDir };
-  client = LxdClient.local(env);
+  const daemon = provisionDaemon('lxd');
+  env = daemon.env;
+  client = daemon.client;
   originalServerConfig = (await client.getServer()).config;
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pt-aud16-'));
 }, 320_000);

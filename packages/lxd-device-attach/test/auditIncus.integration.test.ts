@@ -9,13 +9,12 @@
  * `pt-ia-<random>-*` containers, `ptia<random>` project and token; restores the server's config.
  */
 import { randomBytes } from 'node:crypto';
-import * as net from 'node:net';
 import { HostFs } from '@passthru/hostfs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLxd, type AuditReport } from '../src/auditLxd';
 import { auditSarif } from '../src/auditSarif';
 import { isSerious, type Finding } from '../src/Finding';
-import { provisionDaemon, type RealDaemon } from './realDaemon';
+import { provisionDaemon, type RealDaemon, freePort } from './realDaemon';
 import { validateSarif } from './sarifValidator';
 
 const id = randomBytes(3).toString('hex');
@@ -54,14 +53,6 @@ const everyFinding = (r: AuditReport) => [
   ...r.projects.flatMap((p) => p.findings),
   ...r.instances.flatMap((i) => i.findings),
 ];
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 
 beforeAll(async () => {
   incus = provisionDaemon('incus');

@@ -5,15 +5,16 @@
  * through the fixture root, and the finding is gone once its own fix line has run.
  * Fails (never skips) when LXD cannot be provisioned. Cleans up its `tune17-<random>-*` instances.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { HostFs } from '@passthru/hostfs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LxdClient } from '../src/LxdClient';
+import type { LxdClient } from '../src/LxdClient';
 import { planAttach } from '../src/attachDevice';
 import { auditLxd } from '../src/auditLxd';
+import { provisionDaemon } from './realDaemon';
 
 const execFileAsync = promisify(execFile);
 const REPO = path.resolve(__dirname, '../../..');
@@ -31,11 +32,9 @@ const lxc = async (args: string[]) => {
 };
 
 beforeAll(() => {
-  const out = execFileSync('bash', [path.join(REPO, 'tools/provision/lxd.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
-  const lxdDir = /export LXD_DIR=(\S+)/.exec(out)?.[1];
-  if (!lxdDir) throw new Error(`tools/provision/lxd.sh printed no "export LXD_DIR=": ${out}`);
-  env = { ...process.env, LXD_DIR: lxdDir };
-  client = LxdClient.local(env);
+  const daemon = provisionDaemon('lxd');
+  env = daemon.env;
+  client = daemon.client;
 }, 320_000);
 
 afterAll(async () => {

@@ -5,6 +5,7 @@
  * provisioned FAILS the suite with the install command (it never skips).
  */
 import { execFile, execFileSync } from 'node:child_process';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { LxdClient } from '../src/LxdClient';
@@ -63,3 +64,13 @@ export function provisionDaemon(server: ServerName): RealDaemon {
     },
   };
 }
+
+/** A loopback TCP port free at this moment (for a daemon's core.https_address). */
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
