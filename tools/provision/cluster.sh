@@ -128,14 +128,7 @@ if [ "$formed" = false ]; then
   on m1 $INIT --preseed >&2 <<PRESEED
 config:
   core.https_address: $(addr m1):8443
-networks: []
-storage_pools:
-- name: default
-  driver: dir
-profiles:
-- name: default
-  devices:
-    root: {path: /, pool: default, type: disk}
+$(no_network_pool_and_profile)
 cluster:
   server_name: m1
   enabled: true

@@ -115,3 +115,19 @@ ensure_incus_packages() {
   fi
   [ -x /usr/libexec/incus/incusd ] && command -v incus >/dev/null || die "no /usr/libexec/incus/incusd or incus client after '$cmd'"
 }
+
+# The preseed every test daemon and cluster gets (after its own `config:`): no network (never a
+# bridge or an address in a private range), a `dir` pool named default, a profile with only the
+# root disk. Re-applying it to a daemon that has them is accepted.
+no_network_pool_and_profile() {
+  cat <<'EOF'
+networks: []
+storage_pools:
+- name: default
+  driver: dir
+profiles:
+- name: default
+  devices:
+    root: {path: /, pool: default, type: disk}
+EOF
+}

@@ -50,21 +50,8 @@ else
 fi
 
 # 3. Storage + profile. Re-applying the preseed on an existing pool/profile is accepted.
-#    No `networks:` and no nic in the profile: never create incusbr0 or any private range.
-incus admin init --preseed >&2 <<'EOF'
-config: {}
-networks: []
-storage_pools:
-- name: default
-  driver: dir
-profiles:
-- name: default
-  devices:
-    root:
-      path: /
-      pool: default
-      type: disk
-EOF
+#    No network and no nic in the profile (common.sh): never create incusbr0 or any private range.
+{ echo 'config: {}'; no_network_pool_and_profile; } | incus admin init --preseed >&2
 
 # 4. Tiny busybox image, built locally (no image server is reachable), only if absent.
 ensure_busybox_image "$IMAGE" incus
