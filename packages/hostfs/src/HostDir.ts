@@ -13,6 +13,8 @@ export const MAX_ATTRIBUTE_BYTES = 64 * 1024;
  * components; a name that is itself a symlink is resolved through HostFs (and so confined).
  */
 const scratch = Buffer.allocUnsafe(64 * 1024);
+/** openQuietly's answer for a name that is a symlink. */
+const SYMLINK = Symbol('symlink');
 
 export class HostDir {
   constructor(
@@ -22,10 +24,15 @@ export class HostDir {
   ) {}
 
   private child(name: string): string {
+    return `${this.hostPath}/${this.checkName(name)}`;
+  }
+
+  /** A name that is one path component, or a HostFsError (EINVAL). */
+  private checkName(name: string): string {
     if (name.length === 0 || name.includes('/') || name === '..' || name === '.' || name.includes('\0')) {
       throw new HostFsError('reading', `${this.hostPath}/${name}`, 'EINVAL', 'expected one path component');
     }
-    return `${this.hostPath}/${name}`;
+    return name;
   }
 
   private names: Set<string> | undefined;
@@ -93,26 +100,104 @@ export class HostDir {
       throw this.host.wrap('reading', hostPath, error, real);
     }
     try {
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for (;;) {
-        const n = fs.readSync(fd, scratch, 0, scratch.length, null);
-        if (n === 0) break;
-        total += n;
-        if (total > maxBytes) throw Object.assign(new Error(`more than ${maxBytes} bytes`), { code: 'EFBIG' });
-        // A short read is the end: sysfs returns a whole attribute in its first read, and a
-        // regular file reads short only at its end. Saves one read(2) per attribute.
-        if (asText && total === n && n < scratch.length) return scratch.toString('utf8', 0, n);
-        const keep = Math.min(n, keepBytes - (total - n));
-        if (keep > 0) chunks.push(Buffer.from(scratch.subarray(0, keep)));
-        if (n < scratch.length) break;
-      }
-      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      return asText ? bytes.toString('utf8') : bytes;
+      return readDescriptor(fd, maxBytes, keepBytes, asText);
     } catch (error) {
       throw this.host.wrap('reading', hostPath, error, real);
     } finally {
       fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * The scan's read of an attribute: its text without trailing newlines, or undefined when it is
+   * absent or cannot be read (any errno; more than `maxBytes`). The file is opened directly, no
+   * listing of the folder first, and a failed open costs no stack trace: a scan expects absent
+   * files (a function without SR-IOV has no sriov_totalvfs) and never throws on them.
+   */
+  attributeOrUndefined(name: string, maxBytes = MAX_ATTRIBUTE_BYTES): string | undefined {
+    const fd = this.openQuietly(name);
+    if (fd === undefined) return undefined;
+    if (fd === SYMLINK) return this.quietly(() => this.readAttribute(name, maxBytes));
+    try {
+      const n = fs.readSync(fd, scratch, 0, scratch.length, null);
+      if (n < scratch.length && n <= maxBytes) {
+        let end = n;
+        while (end > 0 && scratch[end - 1] === 0x0a) end--;
+        return scratch.toString('utf8', 0, end);
+      }
+    } catch {
+      return undefined;
+    } finally {
+      fs.closeSync(fd);
+    }
+    // A first read that filled the buffer: not an attribute of one page; read it the long way.
+    return this.quietly(() => this.readAttribute(name, maxBytes));
+  }
+
+  /**
+   * The scan's look at a file of at most `maxBytes` (see attributeOrUndefined): `inspect` gets
+   * its bytes in the shared scratch buffer, valid only during the call (nothing is copied), and
+   * its answer is returned; undefined when the file is absent, unreadable or larger.
+   */
+  inspectBytes<T>(name: string, maxBytes: number, inspect: (bytes: Buffer) => T): T | undefined {
+    const fd = this.openQuietly(name);
+    if (fd === undefined) return undefined;
+    if (fd === SYMLINK) {
+      const bytes = this.quietly(() => this.readBytes(name, maxBytes));
+      return bytes === undefined ? undefined : inspect(bytes);
+    }
+    let n: number;
+    try {
+      n = fs.readSync(fd, scratch, 0, scratch.length, null);
+    } catch {
+      return undefined;
+    } finally {
+      fs.closeSync(fd);
+    }
+    // A short read is the whole file (see readFile); a full buffer is far past any maxBytes here.
+    return n > maxBytes || n === scratch.length ? undefined : inspect(scratch.subarray(0, n));
+  }
+
+  /** The raw target of a symlink in this folder, or undefined (absent, not a link, unreadable), without listing the folder or a stack trace. */
+  readlinkOrUndefined(name: string): string | undefined {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return fs.readlinkSync(`${this.realPath}/${this.checkName(name)}`);
+    } catch {
+      return undefined;
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+
+  /** Whether an entry of this folder exists (lstat: a symlink is not followed), without listing the folder. */
+  hasEntry(name: string): boolean {
+    if (this.names) return this.names.has(this.checkName(name));
+    return fs.lstatSync(`${this.realPath}/${this.checkName(name)}`, { throwIfNoEntry: false }) !== undefined;
+  }
+
+  /** A file descriptor, SYMLINK when the name is a symlink (HostFs must resolve and confine it), undefined when it cannot be opened. */
+  private openQuietly(name: string): number | typeof SYMLINK | undefined {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      // O_NONBLOCK: a FIFO in place of an attribute reads as empty instead of hanging the scan.
+      return fs.openSync(`${this.realPath}/${this.checkName(name)}`, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    } catch (error) {
+      return errnoOf(error) === 'ELOOP' ? SYMLINK : undefined;
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+
+  /** What `read` gives, or undefined for any HostFsError. */
+  private quietly<T>(read: () => T): T | undefined {
+    try {
+      return read();
+    } catch (error) {
+      if (error instanceof HostFsError) return undefined;
+      throw error;
     }
   }
 
@@ -203,6 +288,29 @@ export class HostDir {
     this.child(name);
     return this.entries().has(name);
   }
+}
+
+/**
+ * Reads an open file through the shared scratch buffer (see HostDir.readFile); throws EFBIG past
+ * `maxBytes`, keeps the first `keepBytes`.
+ */
+function readDescriptor(fd: number, maxBytes: number, keepBytes: number, asText: boolean): Buffer | string {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const n = fs.readSync(fd, scratch, 0, scratch.length, null);
+    if (n === 0) break;
+    total += n;
+    if (total > maxBytes) throw Object.assign(new Error(`more than ${maxBytes} bytes`), { code: 'EFBIG' });
+    // A short read is the end: sysfs returns a whole attribute in its first read, and a
+    // regular file reads short only at its end. Saves one read(2) per attribute.
+    if (asText && total === n && n < scratch.length) return scratch.toString('utf8', 0, n);
+    const keep = Math.min(n, keepBytes - (total - n));
+    if (keep > 0) chunks.push(Buffer.from(scratch.subarray(0, keep)));
+    if (n < scratch.length) break;
+  }
+  const bytes = chunks.length === 1 ? chunks[0]! : chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(chunks);
+  return asText ? bytes.toString('utf8') : bytes;
 }
 
 /** Real paths of parent folders and their folder entries, per host path (null: unreadable). */

@@ -7,5 +7,6 @@ export type { HostFsOptions } from './HostFs';
 export type { ModprobeRunner, SimulatedKernelWriter } from './kernel';
 export { HostFsError, errnoOf, errnoError } from './HostFsError';
 export { sleepSync } from './sleepSync';
+export { randomHex } from './randomHex';
 export { readInputFile, writeOutputFile } from './regularFile';
 export { tryReadText, tryReadBytes, tryList, type ReadResult } from './tryRead';

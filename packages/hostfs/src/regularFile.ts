@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { HostFs } from './HostFs';
 import { HostFsError, errnoError, errnoOf } from './HostFsError';
 import { checkHostPath } from './hostPath';
+import { randomHex } from './randomHex';
 
 // The regular-file writes of HostFs on real paths (resolved and confined by the caller):
 // writeFile's replaceFile, appendFile's appendAll, createExclusive's linkNewFile, and the
@@ -50,7 +50,7 @@ export function checkReplaceable(real: string): void {
  */
 export function replaceFile(real: string, data: string | Buffer, mode: number): void {
   refuseNonRegular(real);
-  const temp = path.join(path.dirname(real), `.${path.basename(real)}.passthru-${randomBytes(8).toString('hex')}.tmp`);
+  const temp = path.join(path.dirname(real), `.${path.basename(real)}.passthru-${randomHex(8)}.tmp`);
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   let created = false;
   try {
@@ -177,7 +177,7 @@ export function appendAll(writeSync: WriteSync, hostPath: string, real: string, 
  * errors are thrown as is (the caller wraps them).
  */
 export function linkNewFile(writeSync: WriteSync, real: string, data: string): boolean {
-  const temp = `${real}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+  const temp = `${real}.${process.pid}-${randomHex(6)}.tmp`;
   try {
     const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
     try {

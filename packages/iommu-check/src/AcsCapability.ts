@@ -1,16 +1,11 @@
 /**
  * PCI config space decoding for isolation: the ACS extended capability, the PCIe port type and
  * multi-function, read from the bytes of /sys/bus/pci/devices/<bdf>/config.
- *
- * Config-space quirks handled here:
- * - unprivileged readers get only the first 64 bytes (no capability list at all);
- * - 256 bytes means conventional config space only (no extended capabilities);
- * - capability walks are bounded like the kernel's (48 standard entries, 480 extended) and stop
- *   on loops, out-of-range pointers and all-ones (the device is gone) headers.
+ * The capability walks, and the config-space quirks they handle, are pci-discovery's
+ * (configSpace.ts).
  */
 
-export const PCI_EXT_CAP_ID_ACS = 0x000d;
-export const PCI_CAP_ID_EXP = 0x10;
+import { PCI_CAP_ID_EXP, PCI_EXT_CAP_ID_ACS, u16, u32, walkCapabilities, walkExtendedCapabilities } from '@passthru/pci-discovery';
 
 export interface AcsFlags {
   /** SV: source validation. */
@@ -99,9 +94,6 @@ const PORT_TYPES: Record<number, PciePortType> = {
   10: 'rc-event-collector',
 };
 
-const u16 = (b: Uint8Array, o: number): number => (b[o] ?? 0) | ((b[o + 1] ?? 0) << 8);
-const u32 = (b: Uint8Array, o: number): number => (u16(b, o) | (u16(b, o + 2) << 16)) >>> 0;
-
 function flags(reg: number): AcsFlags {
   return {
     sourceValidation: (reg & 0x01) !== 0,
@@ -117,44 +109,6 @@ function flags(reg: number): AcsFlags {
 /** REQ_ACS_FLAGS in drivers/iommu/iommu.c. */
 export const REQ_ACS_FLAGS = 0x01 | 0x04 | 0x08 | 0x10;
 const PCI_ACS_EC = 0x20;
-
-/** Standard capability list (status bit 4, pointer at 0x34, or 0x14 for CardBus), bounded like pci_find_cap_ttl(). */
-export function walkCapabilities(config: Uint8Array): Array<{ id: number; offset: number }> {
-  const out: Array<{ id: number; offset: number }> = [];
-  if (config.length < 0x40) return out;
-  if ((u16(config, 0x06) & 0x10) === 0) return out;
-  const headerLayout = (config[0x0e] ?? 0) & 0x7f;
-  let ptr = config[headerLayout === 2 ? 0x14 : 0x34] ?? 0;
-  const seen = new Set<number>();
-  for (let ttl = 48; ttl > 0; ttl--) {
-    if (ptr < 0x40) break;
-    ptr &= ~3;
-    if (ptr + 1 >= config.length || seen.has(ptr)) break;
-    seen.add(ptr);
-    const id = config[ptr]!;
-    if (id === 0xff) break;
-    out.push({ id, offset: ptr });
-    ptr = config[ptr + 1]!;
-  }
-  return out;
-}
-
-/** Extended capability list from 0x100, bounded like pci_find_next_ext_capability(). */
-export function walkExtendedCapabilities(config: Uint8Array): Array<{ id: number; version: number; offset: number }> {
-  const out: Array<{ id: number; version: number; offset: number }> = [];
-  let pos = 0x100;
-  const seen = new Set<number>();
-  for (let ttl = (4096 - 256) / 8; ttl > 0; ttl--) {
-    if (pos < 0x100 || pos + 4 > config.length || seen.has(pos)) break;
-    seen.add(pos);
-    const header = u32(config, pos);
-    // 0: no extended capabilities; all ones: the device did not answer.
-    if (header === 0 || header === 0xffffffff) break;
-    out.push({ id: header & 0xffff, version: (header >>> 16) & 0xf, offset: pos });
-    pos = (header >>> 20) & 0xffc;
-  }
-  return out;
-}
 
 /** Pure: the ACS extended capability of one function, from its config space bytes. */
 export function decodeAcsCapability(config: Uint8Array): AcsCapability {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAcsCapability, findPcieCapability, inspectPciConfig, walkCapabilities, walkExtendedCapabilities } from '../src/AcsCapability';
+import { walkCapabilities, walkExtendedCapabilities } from '@passthru/pci-discovery';
+import { decodeAcsCapability, findPcieCapability, inspectPciConfig } from '../src/AcsCapability';
 
 /** Builds a config space: header type, standard caps [id, type?] chained from 0x40, extended caps chained from 0x100. */
 function buildConfig(opts: {

@@ -38,7 +38,8 @@ interface VendorBlock {
   /** Text offsets of the vendor's child lines: just after the vendor line, up to the next top-level line. */
   start: number;
   end: number;
-  devices?: Map<string, DeviceEntry>;
+  /** Devices looked up so far (null: not in the block). */
+  devices: Map<string, DeviceEntry | null>;
 }
 
 interface DeviceEntry {
@@ -54,11 +55,9 @@ interface ClassEntry {
 
 /** A top-level line: anything at column 0 that is not a comment, an indent or blank. */
 const TOP_LEVEL_LINE = /(?:^|\n)([^\t#\n\r ][^\n]*)/g;
-/**
- * Every indented line of a vendor block, in one pass: a device (groups 1-2), a subsystem
- * (groups 3-5), or anything else indented (group 6: malformed, or a name-less entry).
- */
-const VENDOR_CHILD_LINE = /^\t(?:([0-9a-fA-F]{4})[ \t]+(\S[^\n]*?)|\t([0-9a-fA-F]{4})[ \t]+([0-9a-fA-F]{4})[ \t]+(\S[^\n]*?)|([^\n]*?))[ \t\r]*$/gm;
+/** A device line of a vendor block (one tab) and a subsystem line (two tabs), as libpci reads them. */
+const DEVICE_LINE = /^\t([0-9a-fA-F]{4})[ \t]+(\S[^\n]*?)[ \t\r]*$/;
+const SUBSYSTEM_LINE = /^\t\t([0-9a-fA-F]{4})[ \t]+([0-9a-fA-F]{4})[ \t]+(\S[^\n]*?)[ \t\r]*$/;
 const VENDOR_LINE = /^([0-9a-fA-F]{4})[ \t]+(\S.*?)\s*$/;
 const CLASS_LINE = /^C[ \t]+([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
 const SUBCLASS_LINE = /^\t([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
@@ -71,8 +70,8 @@ const NON_ASCII = /[^\x00-\x7f]/;
  * - the text is kept as one string (fromFile: latin1, see there);
  * - the first lookup indexes top-level lines (vendor blocks and `C cc` class blocks) by text
  *   offset with one regex pass that skips the indented lines;
- * - a vendor's devices and subsystems are parsed on the first lookup of that vendor (one regex
- *   pass over its block), then cached;
+ * - a device is found by one pass over its vendor's lines that compares the id in place and
+ *   parses only that device's lines (Intel's block alone has thousands), then cached;
  * - the class section is parsed once, on the first className().
  * Format quirks honoured: ids and names are separated by any run of spaces/tabs (the file uses
  * two spaces), `#` comments and blank lines may appear anywhere, CRLF line ends are tolerated,
@@ -139,8 +138,9 @@ export class PciIds {
   }
 
   deviceName(vendorId: string, deviceId: string): string | undefined {
+    const v = normalizeId(vendorId, 4);
     const d = normalizeId(deviceId, 4);
-    return d === undefined ? undefined : this.#devicesOf(vendorId)?.get(d)?.name;
+    return v === undefined || d === undefined ? undefined : this.#device(v, d)?.name;
   }
 
   /**
@@ -154,7 +154,7 @@ export class PciIds {
     const sv = normalizeId(subVendorId, 4);
     const sd = normalizeId(subDeviceId, 4);
     if (v === undefined || d === undefined || sv === undefined || sd === undefined) return undefined;
-    const device = this.#devicesOf(v)?.get(d);
+    const device = this.#device(v, d);
     const name = device?.subsystems.get(`${sv}:${sd}`);
     if (name !== undefined) return name;
     return v === sv && d === sd ? device?.name : undefined;
@@ -180,12 +180,15 @@ export class PciIds {
     return out;
   }
 
-  #devicesOf(vendorId: string): Map<string, DeviceEntry> | undefined {
-    const v = normalizeId(vendorId, 4);
-    const block = v === undefined ? undefined : this.#index().get(v);
+  #device(vendorId: string, deviceId: string): DeviceEntry | undefined {
+    const block = this.#index().get(vendorId);
     if (!block) return undefined;
-    block.devices ??= this.#parseVendorBlock(block);
-    return block.devices;
+    let device = block.devices.get(deviceId);
+    if (device === undefined) {
+      device = this.#findDevice(block, deviceId);
+      block.devices.set(deviceId, device);
+    }
+    return device ?? undefined;
   }
 
   /** A name as it appears in the file. */
@@ -221,7 +224,7 @@ export class PciIds {
       if (!v) continue;
       const id = v[1]!.toLowerCase();
       if (vendors.has(id)) continue;
-      open = { name: this.#name(v[2]!), start: lineEnd, end: text.length };
+      open = { name: this.#name(v[2]!), start: lineEnd, end: text.length, devices: new Map() };
       vendors.set(id, open);
     }
     closeAt(text.length);
@@ -229,26 +232,33 @@ export class PciIds {
     return vendors;
   }
 
-  #parseVendorBlock(block: VendorBlock): Map<string, DeviceEntry> {
-    const devices = new Map<string, DeviceEntry>();
-    let device: DeviceEntry | undefined;
-    const re = new RegExp(VENDOR_CHILD_LINE.source, VENDOR_CHILD_LINE.flags);
-    re.lastIndex = block.start;
-    for (let m = re.exec(this.#text); m && m.index < block.end; m = re.exec(this.#text)) {
-      if (m[1] !== undefined) {
-        const id = m[1].toLowerCase();
-        const existing = devices.get(id);
-        // Subsystem lines after a duplicate device line still belong to that device.
-        device = existing ?? { name: this.#name(m[2]!), subsystems: new Map() };
-        if (!existing) devices.set(id, device);
-      } else if (m[3] !== undefined) {
-        const key = `${m[3].toLowerCase()}:${m[4]!.toLowerCase()}`;
-        if (device && !device.subsystems.has(key)) device.subsystems.set(key, this.#name(m[5]!));
-      } else if (m[0].charCodeAt(1) !== 0x09) {
-        device = undefined; // a malformed device line must not lend its subsystems to the previous device
+  /**
+   * One device of a vendor block: its first device line names it (a duplicate line later adds
+   * its subsystems, first entry winning, as libpci does); subsystem lines belong to the device
+   * line above them until the next one-tab line; comments and blank lines change nothing. Only
+   * lines whose id matches (case-insensitive, compared in place) are parsed.
+   */
+  #findDevice(block: VendorBlock, deviceId: string): DeviceEntry | null {
+    const text = this.#text;
+    let device: DeviceEntry | null = null;
+    let inDevice = false;
+    for (let pos = block.start; pos < block.end; ) {
+      let eol = text.indexOf('\n', pos);
+      if (eol < 0 || eol > block.end) eol = block.end;
+      if (text.charCodeAt(pos) === 0x09) {
+        if (text.charCodeAt(pos + 1) !== 0x09) {
+          const m = sameId(text, pos + 1, deviceId) ? DEVICE_LINE.exec(text.slice(pos, eol)) : null;
+          inDevice = m !== null;
+          if (m && !device) device = { name: this.#name(m[2]!), subsystems: new Map() };
+        } else if (inDevice) {
+          const m = SUBSYSTEM_LINE.exec(text.slice(pos, eol));
+          const key = m ? `${m[1]!.toLowerCase()}:${m[2]!.toLowerCase()}` : undefined;
+          if (key !== undefined && !device!.subsystems.has(key)) device!.subsystems.set(key, this.#name(m![3]!));
+        }
       }
+      pos = eol + 1;
     }
-    return devices;
+    return device;
   }
 
   #classMap(): Map<string, ClassEntry> {
@@ -285,6 +295,16 @@ export class PciIds {
     this.#classes = classes;
     return classes;
   }
+}
+
+/** Whether the 4 characters at `at` spell `id` (lowercase hex) in any case. */
+function sameId(text: string, at: number, id: string): boolean {
+  for (let i = 0; i < 4; i++) {
+    const c = text.charCodeAt(at + i);
+    // ASCII letters differ from their lowercase by 0x20; digits already have it set.
+    if ((c | 0x20) !== id.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** Lowercase hex without a `0x` prefix, or undefined when not hex. */

@@ -25,4 +25,16 @@ export { PciIds, findPciIdsFile } from './PciIds';
 export { TopologyNodeSchema, buildTopology, walkTopology, type Topology, type TopologyNode } from './topology';
 export { keepsGroupViable, blockingEndpoints } from './groupViability';
 export { PlatformFunctionSchema, platformFunction, platformFunctionsOf, notPassable, type PlatformFunction } from './platformFunction';
+export {
+  PCI_CAP_ID_EXP,
+  PCI_EXT_CAP_ID_ACS,
+  PCI_EXT_CAP_ID_REBAR,
+  PCI_EXT_CAP_ID_SRIOV,
+  u16,
+  u32,
+  walkCapabilities,
+  walkExtendedCapabilities,
+  hasCapability,
+  hasExtendedCapability,
+} from './configSpace';
 export { dumpOptionRom, formatRomImages, parseOptionRom, readOptionRom, MAX_ROM_BYTES, type OptionRom, type RomDump, type RomImage } from './optionRom';

@@ -1,7 +1,7 @@
 import { Worker, parentPort, workerData } from 'node:worker_threads';
 import { HostFs } from '@passthru/hostfs';
 import type { PciIds } from './PciIds';
-import { type PciScan, type ScannedEntry, assembleScan, readEntry, scanInput } from './scanPciDevices';
+import { type PciScan, type ScanInput, type ScannedEntry, assembleScan, readEntry, scanInput } from './scanPciDevices';
 
 // A scan shared between this thread and worker threads. Reading sysfs from Node costs about
 // 5 us per attribute, mostly the binding around each open/read/close, not the kernel: on a host
@@ -25,9 +25,8 @@ export interface ParallelScanOptions {
   onShared?: (share: { entries: number; workers: number; readByWorkers: number }) => void;
 }
 
-interface WorkerInput {
+interface WorkerInput extends Omit<ScanInput, 'groupIds'> {
   root: string;
-  entries: string[];
   groupIds: string[];
   counter: Int32Array;
 }
@@ -35,11 +34,11 @@ interface WorkerInput {
 type WorkerOutput = Array<[index: number, read: ScannedEntry]>;
 
 /** Claims chunks until none is left, reading each entry of a chunk into `read`. */
-function claimAndRead(host: HostFs, input: Omit<WorkerInput, 'root'>, groupIds: ReadonlySet<string>, read: (index: number, entry: ScannedEntry) => void): void {
-  const { entries, counter } = input;
+function claimAndRead(host: HostFs, input: ScanInput, counter: Int32Array, read: (index: number, entry: ScannedEntry) => void): void {
+  const { entries } = input;
   for (let start = Atomics.add(counter, 0, CHUNK); start < entries.length; start = Atomics.add(counter, 0, CHUNK)) {
     const end = Math.min(start + CHUNK, entries.length);
-    for (let i = start; i < end; i++) read(i, readEntry(host, entries[i]!, groupIds));
+    for (let i = start; i < end; i++) read(i, readEntry(host, entries[i]!, input));
   }
 }
 
@@ -49,12 +48,13 @@ function claimAndRead(host: HostFs, input: Omit<WorkerInput, 'root'>, groupIds: 
  * entries to this thread, which reads them after the others are done.
  */
 export async function scanPciDevicesParallel(host: HostFs, names: PciIds | undefined, options: ParallelScanOptions): Promise<PciScan> {
-  const { entries, groupIds } = scanInput(host);
+  const scan = scanInput(host);
+  const { entries } = scan;
   const { workerUrl } = options;
   const wanted = workerUrl && entries.length >= (options.minEntries ?? 0) ? Math.floor(options.threads) - 1 : 0;
   const workerCount = Math.max(0, wanted);
   const counter = new Int32Array(new SharedArrayBuffer(4));
-  const input: WorkerInput = { root: host.root, entries, groupIds: [...groupIds], counter };
+  const input: WorkerInput = { ...scan, root: host.root, groupIds: [...scan.groupIds], counter };
   const results = Array.from({ length: workerCount }, () => {
     return new Promise<WorkerOutput>((resolve) => {
       let worker: Worker;
@@ -71,7 +71,7 @@ export async function scanPciDevicesParallel(host: HostFs, names: PciIds | undef
     });
   });
   const read = new Array<ScannedEntry | undefined>(entries.length);
-  claimAndRead(host, input, groupIds, (i, entry) => {
+  claimAndRead(host, scan, counter, (i, entry) => {
     read[i] = entry;
   });
   let readByWorkers = 0;
@@ -80,7 +80,7 @@ export async function scanPciDevicesParallel(host: HostFs, names: PciIds | undef
     readByWorkers += output.length;
   }
   options.onShared?.({ entries: entries.length, workers: workerCount, readByWorkers });
-  for (let i = 0; i < entries.length; i++) read[i] ??= readEntry(host, entries[i]!, groupIds);
+  for (let i = 0; i < entries.length; i++) read[i] ??= readEntry(host, entries[i]!, scan);
   return assembleScan(read as ScannedEntry[], names);
 }
 
@@ -90,6 +90,6 @@ export function serveScanWorker(): void {
   const input = workerData as WorkerInput;
   const host = new HostFs(input.root);
   const output: WorkerOutput = [];
-  claimAndRead(host, input, new Set(input.groupIds), (i, entry) => output.push([i, entry]));
+  claimAndRead(host, { ...input, groupIds: new Set(input.groupIds) }, input.counter, (i, entry) => output.push([i, entry]));
   parentPort.postMessage(output);
 }

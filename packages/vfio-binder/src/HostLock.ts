@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { HostFsError, sleepSync, type HostFs } from '@passthru/hostfs';
+import { HostFsError, randomHex, sleepSync, type HostFs } from '@passthru/hostfs';
 import { VfioBinderError } from './VfioBinderError';
 
 export const LOCK_PATH = '/run/passthru/bind.lock';
@@ -131,7 +130,7 @@ export function acquireHostLock(host: HostFs, options: LockOptions = {}): () => 
     onTakeover,
   } = options;
   const deadline = now() + waitMs;
-  const content = `${pid} ${randomBytes(16).toString('hex')}\n`;
+  const content = `${pid} ${randomHex(16)}\n`;
   for (;;) {
     if (host.createExclusive(LOCK_PATH, content)) {
       return () => {

@@ -106,8 +106,10 @@ export function printJson(out: Output, value: object): void {
     }
     write('[');
     for (let at = 0; at < v.length; at += ARRAY_BATCH) {
-      const batch = v.slice(at, at + ARRAY_BATCH).map((m) => `\n    ${indent(JSON.stringify(m ?? null, null, 2) ?? 'null', '    ')}`);
-      write(`${at === 0 ? '' : ','}${batch.join(',')}`);
+      // One stringify per batch: its members come out at depth 1 ("[\n  {...},\n  {...}\n]"),
+      // one level deeper (two spaces) they are the document's, brackets dropped.
+      const batch = JSON.stringify(v.slice(at, at + ARRAY_BATCH), null, 2);
+      write(`${at === 0 ? '' : ','}${indent(batch.slice(1, -2), '  ')}`);
     }
     write('\n  ]');
   }
