@@ -7,7 +7,7 @@
  */
 import type { Distro } from '@passthru/boot-config';
 import type { HostFs } from '@passthru/hostfs';
-import { compareAddresses, normalizePciAddress, type PciDevice, type PciScan } from '@passthru/pci-discovery';
+import { compareAddresses, normalizePciAddress, type IommuGroup, type PciDevice, type PciScan } from '@passthru/pci-discovery';
 import { checkAcs } from './checks/acsChecks';
 import { checkBootloaderPending, checkCmdline } from './checks/cmdlineChecks';
 import { EVIDENCE_LAYERS } from './checks/evidence';
@@ -38,6 +38,8 @@ export interface RunChecksOptions {
   distro?: Distro;
   /** A scan already made (with device names); scanned here when absent. */
   scan?: PciScan;
+  /** The scan's IOMMU groups, when already read (readIommuGroups): the groups are then not walked again. */
+  groups?: IommuGroup[];
   /** Host facts from outside HostFs (systeminformation on a live host); they win over DMI files. */
   identity?: Partial<Pick<HostIdentity, 'board' | 'bios' | 'isVirtualMachine'>>;
 }

@@ -99,7 +99,7 @@ export function gatherFacts(host: HostFs, options: RunChecksOptions): Facts {
   if (tablesList.value === undefined && tablesList.error === undefined && !absent.has('/sys/firmware') && (cpu.vendor === 'intel' || cpu.vendor === 'amd'))
     tablesList.value = [];
   const iommuVendor = iommuVendorOf(units, tablesList.value, cpu.vendor);
-  const groups = groupIds.length > 0 ? readIommuGroups(host, scan.devices) : [];
+  const groups = groupIds.length === 0 ? [] : (options.groups ?? readIommuGroups(host, scan.devices));
   const dmi = readDmiIdentity(host);
   const isVm = options.identity?.isVirtualMachine ?? (cpu.hypervisor || dmiLooksVirtual(dmi));
   const mp = readModprobe(host);

@@ -68,10 +68,12 @@ export function examinedEndpoints(devices: readonly PciDevice[], readiness: Host
 export function readHost(host: HostFs, options: ReadHostOptions = {}): HostView {
   const scan = options.scan ?? scanPciDevices(host);
   const { devices, problems } = scan;
-  // Groups, owners and guards are read when a surface asks for them: `doctor` without --device
-  // shows none of them, and on a 2,000-function host they cost it half its time again.
-  const readiness = once(() => hostReadiness(host, { devices, groups: readIommuGroups(host, devices) }));
-  const checkOptions: RunChecksOptions = { devices: options.asked ?? [], scan };
+  // Owners and guards are read when a surface asks for them: `doctor` without --device shows
+  // none of them, and on a 2,000-function host they cost it half its time again.
+  // The groups are walked once (a readdir per group): the checks and readiness share them.
+  const groups = readIommuGroups(host, devices);
+  const readiness = once(() => hostReadiness(host, { devices, groups }));
+  const checkOptions: RunChecksOptions = { devices: options.asked ?? [], scan, groups };
   if (options.identity) checkOptions.identity = options.identity;
   if (options.examine === 'endpoints') checkOptions.examine = examinedEndpoints(devices, readiness());
   const doctor = runChecks(host, checkOptions);
