@@ -8,21 +8,23 @@ import { CliError } from './CliError';
 import type { CliContext } from './context';
 
 /**
- * The pci.ids of this machine (or --pci-ids FILE). Names are a convenience: when no database
- * is found the numeric ids stay the truth and the scan goes on without names. A named file
- * that is not a regular file, or is too large, is bad input (PciIds.fromFile says why).
+ * The pci.ids of this machine (or --pci-ids FILE), as a loader: --pci-ids is checked now (a usage
+ * error before anything is read), the file is read when the scan asks, once its worker threads
+ * have started. Names are a convenience: when no database is found the numeric ids stay the
+ * truth and the scan goes on without names. A named file that is not a regular file, or is too
+ * large, is bad input (PciIds.fromFile says why).
  */
-export function loadNames(ctx: CliContext): PciIds | undefined {
+export function namesLoader(ctx: CliContext): () => PciIds | undefined {
   const explicit = ctx.options.pciIds;
   if (explicit === '') throw new CliError('--pci-ids must name a file (got an empty path)');
   if (explicit && !existsSync(explicit)) throw new CliError(`--pci-ids ${explicit}: no such file`);
   const file = findPciIdsFile(existsSync, explicit);
   if (!file) {
     ctx.verbose('no pci.ids found (apt-get install pciutils, or --pci-ids FILE): showing numeric ids only');
-    return undefined;
+    return () => undefined;
   }
   ctx.verbose(`device names from ${file}`);
-  return PciIds.fromFile(file);
+  return () => PciIds.fromFile(file);
 }
 
 /**
@@ -50,8 +52,7 @@ function scanThreads(ctx: CliContext): { threads: number; minEntries: number } {
 
 /** Scans the host's PCI devices with names, and says on stderr what could not be read. */
 export async function scanHost(ctx: CliContext): Promise<PciScan> {
-  const names = loadNames(ctx);
-  const scan = await scanPciDevicesParallel(ctx.host, names, {
+  const scan = await scanPciDevicesParallel(ctx.host, namesLoader(ctx), {
     workerUrl: ctx.scanWorker,
     ...scanThreads(ctx),
     onShared: ({ entries, workers, readByWorkers }) =>

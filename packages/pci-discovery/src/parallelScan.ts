@@ -47,7 +47,11 @@ function claimAndRead(host: HostFs, input: ScanInput, counter: Int32Array, read:
  * worker module or below `minEntries`). Same result as the sequential scan. A worker that fails (its module absent, an exception) leaves its unread
  * entries to this thread, which reads them after the others are done.
  */
-export async function scanPciDevicesParallel(host: HostFs, names: PciIds | undefined, options: ParallelScanOptions): Promise<PciScan> {
+export async function scanPciDevicesParallel(
+  host: HostFs,
+  names: PciIds | undefined | (() => PciIds | undefined),
+  options: ParallelScanOptions,
+): Promise<PciScan> {
   const scan = scanInput(host);
   const { entries } = scan;
   const { workerUrl } = options;
@@ -70,6 +74,8 @@ export async function scanPciDevicesParallel(host: HostFs, names: PciIds | undef
       worker.once('exit', () => resolve([]));
     });
   });
+  // pci.ids is read here while the workers start (a loader), before this thread reads entries too.
+  const named = typeof names === 'function' ? names() : names;
   const read = new Array<ScannedEntry | undefined>(entries.length);
   claimAndRead(host, scan, counter, (i, entry) => {
     read[i] = entry;
@@ -81,7 +87,7 @@ export async function scanPciDevicesParallel(host: HostFs, names: PciIds | undef
   }
   options.onShared?.({ entries: entries.length, workers: workerCount, readByWorkers });
   for (let i = 0; i < entries.length; i++) read[i] ??= readEntry(host, entries[i]!, scan);
-  return assembleScan(read as ScannedEntry[], names);
+  return assembleScan(read as ScannedEntry[], named);
 }
 
 /** The worker side: reads the entries it claims and posts them back, once. */
