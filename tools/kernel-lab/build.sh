@@ -7,7 +7,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-bash "$repo/tools/provision/system.sh" qemu-system-x86 busybox-static cpio kmod perl pciutils libvirt-clients e2fsprogs
+# ovmf: the UEFI firmware of the runs that boot one (src/topologies.ts OVMF_FIRMWARE).
+bash "$repo/tools/provision/system.sh" qemu-system-x86 ovmf busybox-static cpio kmod perl pciutils libvirt-clients e2fsprogs
 
 # The kernel: the package linux-image-amd64 depends on, at the version apt offers now.
 meta=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')

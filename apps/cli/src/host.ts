@@ -1,8 +1,22 @@
 // What a command reads of the host: its PCI devices (with names from pci.ids, on worker threads
 // for large hosts) and their IOMMU groups.
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { PciIds, findPciIdsFile, readIommuGroups, scanPciDevicesParallel, type PciScan } from '@passthru/pci-discovery';
+import * as path from 'node:path';
+import {
+  PciIds,
+  findPciIdsFile,
+  isGpu,
+  readGpuModes,
+  readIommuGroups,
+  readNvidiaSmi,
+  scanPciDevicesParallel,
+  type GpuModes,
+  type NvidiaSmiOutput,
+  type NvidiaSmiRunner,
+  type PciDevice,
+  type PciScan,
+} from '@passthru/pci-discovery';
 import type { HostState } from '@passthru/vfio-binder';
 import { CliError } from './CliError';
 import type { CliContext } from './context';
@@ -66,4 +80,42 @@ export async function scanHost(ctx: CliContext): Promise<PciScan> {
 export async function hostState(ctx: CliContext): Promise<HostState> {
   const { devices } = await scanHost(ctx);
   return { devices, groups: readIommuGroups(ctx.host, devices) };
+}
+
+/** nvidia-smi's folder on PATH, or undefined: passthru runs it only where it exists. */
+function findOnPath(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  for (const dir of (env.PATH ?? '').split(':').filter(Boolean)) {
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {}
+  }
+  return undefined;
+}
+
+/** nvidia-smi on this machine: no shell, stdin closed, 15 s at most; null when it fails or is absent. */
+export function nvidiaSmiRunner(ctx: CliContext): NvidiaSmiRunner | undefined {
+  const file = ctx.host.isLive ? findOnPath(ctx.env, 'nvidia-smi') : undefined;
+  if (!file) return undefined;
+  return async (args) => {
+    const { execa } = await import('execa');
+    const r = await execa(file, [...args], { reject: false, stdin: 'ignore', timeout: 15_000 });
+    if (r.exitCode !== 0) {
+      ctx.verbose(`nvidia-smi ${args.join(' ')}: exit ${r.exitCode ?? r.signal}: ${r.stderr || r.stdout}`.trim());
+      return null;
+    }
+    return r.stdout;
+  };
+}
+
+/** What nvidia-smi says on this host (captured files for --root), for the GPUs' MIG state. */
+export async function nvidiaSmiOf(ctx: CliContext, devices: readonly PciDevice[]): Promise<NvidiaSmiOutput | null> {
+  return readNvidiaSmi(ctx.host, devices, nvidiaSmiRunner(ctx));
+}
+
+/** How each GPU of a scan (or of `shown`) can be shared (gputype physical, mdev, sriov, mig), by address. */
+export async function gpuModesOf(ctx: CliContext, devices: readonly PciDevice[], shown: readonly PciDevice[] = devices): Promise<Map<string, GpuModes>> {
+  if (!shown.some(isGpu)) return new Map();
+  return readGpuModes(ctx.host, devices, await nvidiaSmiOf(ctx, devices), shown);
 }

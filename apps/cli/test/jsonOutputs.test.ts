@@ -33,6 +33,13 @@ const target: Record<string, string> = {
   'vmd-gaps': '0000:03:00.0',
   'upgrade-before': '0000:04:00.0',
   'upgrade-after': '0000:04:00.0',
+  'gpu-legacy-rom': '0000:0b:00.0',
+  'gpu-efi-rom': '0000:01:00.0',
+  'intel-gvtg': '0000:00:02.0',
+  'sriov-gpu': '0000:18:00.0',
+  'nvidia-mig': '0000:41:00.0',
+  'gpu-boot-efifb': '0000:01:00.0',
+  'gpu-rebar-32g': '0000:01:00.0',
 };
 
 const commands = (address: string): Record<string, string[]> => ({

@@ -81,3 +81,84 @@ describe('passthru rom', () => {
     expect(f.stderr).toMatch(/a FIFO/);
   });
 });
+
+// The GPU ROM fixtures (issue 26): ROMs the simulator built from the specs, read through the
+// simulated kernel as from a real `rom` attribute. Run on copies: a read writes the enable to the
+// tree's kernel, whose log would change a committed tree.
+describe('passthru rom on the GPU ROM fixtures', () => {
+  const A4000 = '0000:01:00.0';
+
+  it('gpu-efi-rom: dump writes the RTX A4000 ROM (legacy and EFI x64 images) and names each image; show --file says a UEFI guest runs it', async () => {
+    const root = fixtureCopy('gpu-efi-rom');
+    const file = path.join(out, 'a4000.rom');
+    const dump = await cli('--root', root, 'rom', 'dump', A4000, file);
+    expect(dump.code, dump.stderr).toBe(0);
+    expect(dump.stdout).toBe(
+      [
+        '0000:01:00.0: option ROM of 123392 bytes, legacy and EFI images: a UEFI guest (OVMF, LXD and Incus VMs) can use it',
+        '  image 0: x86 legacy (PC-AT), 10de:24b0, class 030000, 63488 bytes at 0x0',
+        '  image 1: EFI x64 boot-service-driver, 10de:24b0, class 030000, 59904 bytes at 0xf800 (last)',
+        `Wrote the 2 image(s), 123392 bytes, to ${file}.`,
+        '',
+      ].join('\n'),
+    );
+    expect(fs.readFileSync(file)).toEqual(fs.readFileSync(path.join(root, 'sys/bus/pci/devices', A4000, 'rom')));
+    expect(kernelWrites(root).map((w) => [w.path, w.data])).toEqual([
+      [`/sys/bus/pci/devices/${A4000}/rom`, '1'],
+      [`/sys/bus/pci/devices/${A4000}/rom`, '0'],
+    ]);
+    const show = await cli('--root', root, 'rom', 'show', '01:00.0', '--file', file);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toContain(`${file}: option ROM of 123392 bytes, legacy and EFI images`);
+    expect(show.stdout).toContain('For 0000:01:00.0 (10de:24b0), a UEFI guest on x64 runs it: its EFI x64 driver image at 0xf800.');
+    const json = RomOutputSchema.parse(JSON.parse((await cli('--root', root, '--format', 'json', 'rom', 'show', A4000, '--file', file)).stdout));
+    expect(json).toMatchObject({ address: A4000, file, fit: { machine: 'x64', device: '10de:24b0', fit: 'uefi', runs: true, image: 1 } });
+    // --file reads the file, not the device: no more enable writes.
+    expect(kernelWrites(root)).toHaveLength(2);
+  });
+
+  it("the HD 7970's ROM (gpu-legacy-rom) is legacy only, and another card's ROM given with --file is not its own; the I210's network-boot ROM (gpu-efi-rom) shows both images", async () => {
+    const root = fixtureCopy('gpu-legacy-rom');
+    const show = await cli('--root', root, 'rom', 'show', '0b:00.0');
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toContain(
+      '0000:0b:00.0: option ROM of 59392 bytes, x86 legacy code only: a UEFI guest gets no display or boot option from it (give the VM a romfile with an EFI image)',
+    );
+    const file = path.join(out, 'other-card.rom');
+    const dumped = await cli('--root', fixtureCopy('gpu-efi-rom'), 'rom', 'dump', A4000, file);
+    expect(dumped.code, dumped.stderr).toBe(0);
+    const other = await cli('--root', root, 'rom', 'show', '0b:00.0', '--file', file);
+    expect(other.stdout).toContain(
+      'For 0000:0b:00.0 (1002:6798), a UEFI guest on x64 does not run it for this device: its EFI x64 image is for 10de:24b0 (a ROM made for another card).',
+    );
+    const nic = await cli('--root', fixtureCopy('gpu-efi-rom'), 'rom', 'show', '03:00.0');
+    expect(nic.stdout).toContain('  image 0: x86 legacy (PC-AT), 8086:1533, class 020000, 64000 bytes at 0x0');
+    expect(nic.stdout).toContain('  image 1: EFI x64 boot-service-driver, 8086:1533, class 020000, 129024 bytes at 0xfa00 (last)');
+  });
+
+  it('gpu-legacy-rom: the boot GPU whose shadowed ROM reads as garbage: dump is exit 2, nothing written, and says where to capture it', async () => {
+    const root = fixtureCopy('gpu-legacy-rom');
+    const file = path.join(out, 'boot.rom');
+    const r = await cli('--root', root, 'rom', 'dump', '0a:00.0', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /no image parses \(image 0 at 0x0: no 0x55AA signature\); 0000:0a:00\.0 is the boot GPU, whose ROM the firmware shadowed: capture it where the card is not the boot GPU/,
+    );
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('show --file refuses a file with no image, a missing file and a FIFO (exit 2)', async () => {
+    const root = fixtureCopy('gpu-efi-rom');
+    const junk = path.join(out, 'junk.rom');
+    fs.writeFileSync(junk, Buffer.alloc(4096, 0xff));
+    const r = await cli('--root', root, 'rom', 'show', A4000, '--file', junk);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no image parses \(image 0 at 0x0: no 0x55AA signature\)/);
+    expect((await cli('--root', root, 'rom', 'show', A4000, '--file', path.join(out, 'absent.rom'))).code).toBe(2);
+    const fifo = path.join(out, 'show-fifo.rom');
+    execFileSync('mkfifo', [fifo]);
+    const f = await cli('--root', root, 'rom', 'show', A4000, '--file', fifo);
+    expect(f.code).toBe(2);
+    expect(f.stderr).toMatch(/not a regular file/);
+  });
+});

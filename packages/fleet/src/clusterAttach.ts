@@ -17,6 +17,7 @@ import {
   type DeviceInventory,
   type Instance,
   type LxdClient,
+  type PlanOptions,
 } from '@passthru/lxd-device-attach';
 import { FleetError } from './FleetError';
 import { DEFAULT_STALE_SECONDS } from './fleetStatus';
@@ -30,13 +31,20 @@ export interface ClusterAttachRequest {
   request: Omit<AttachRequest, 'hostCheck'>;
   /** The client talks HTTPS to a server that is not this host. */
   remote?: boolean;
+  /** nvidia-smi on this host, for `gputype=mig` on an instance of this host's member. */
+  nvidiaSmi?: PlanOptions['nvidiaSmi'];
   /** A member's readiness older than this is not trusted for a VM device. */
   staleAfterSeconds?: number;
   now?: () => Date;
 }
 
 export async function planClusterAttach(r: ClusterAttachRequest): Promise<AttachPlan> {
-  return planAttach(r.client, r.host, { ...r.request, hostCheck: r.remote !== true }, { inventoryFor: (instance) => inventoryOfLocation(r, instance) });
+  return planAttach(
+    r.client,
+    r.host,
+    { ...r.request, hostCheck: r.remote !== true },
+    { inventoryFor: (instance) => inventoryOfLocation(r, instance), ...(r.nvidiaSmi ? { nvidiaSmi: r.nvidiaSmi } : {}) },
+  );
 }
 
 /** The inventory of the member the instance lives on, or null when that is this host (or there is no cluster). */

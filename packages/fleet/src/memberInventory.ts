@@ -66,6 +66,9 @@ export function memberInventory(facts: MemberFacts): DeviceInventory {
       drm: [],
       resetMethods: null,
       link: null,
+      // LXD's resources name no BARs.
+      bars: [],
+      resizableBars: null,
     };
   });
   const byAddress = new Map(devices.map((d) => [d.address, d]));

@@ -17,3 +17,7 @@ export { parseInterruptRemapping } from './InterruptRemapping';
 // The kernel command-line edits doctor proposes and persist applies (boot-config makes them).
 export { planCmdlineRemediation } from './cmdlineRemediation';
 export type { PlanCmdlineOptions } from './cmdlineRemediation';
+
+// The firmware framebuffer on a GPU: does vfio-pci remove it, and the boot parameter that keeps it off.
+export { firmwareFramebufferClaims, framebufferParam, vfioRemovesFramebuffer, VFIO_REMOVES_FRAMEBUFFER_SINCE } from './FirmwareFramebuffer';
+export type { FramebufferClaim } from './FirmwareFramebuffer';

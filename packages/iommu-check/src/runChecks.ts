@@ -15,7 +15,10 @@ import { gatherFacts, type Facts } from './checks/Facts';
 import { checkGroupViable } from './checks/groupViability';
 import { checkIrqRemapping } from './checks/interruptChecks';
 import { checkIommufd } from './checks/iommufdChecks';
+import { checkBars } from './checks/barChecks';
 import { checkReset } from './checks/resetChecks';
+import { checkRom } from './checks/romChecks';
+import { checkFramebuffer } from './checks/framebufferChecks';
 import { checkMode, checkKernel } from './checks/kernelChecks';
 import { checkHugepages, checkMemlock } from './checks/memoryChecks';
 import { checkCpuVirtualization, checkFirmware, checkPciDevices } from './checks/platformChecks';
@@ -62,8 +65,20 @@ const HOST_CHECKS: ReadonlyArray<(f: Facts, asked: readonly PciDevice[]) => Chec
   checkIommufd,
 ];
 
-/** Checks of each asked device, in report order: its IOMMU group, ACS above it, then how it resets. */
-const DEVICE_CHECKS: ReadonlyArray<(f: Facts, address: string) => CheckResult> = [checkGroupViable, checkAcs, checkReset];
+/** Checks of each asked device, in report order: its IOMMU group, ACS above it, how it resets, what holds its BARs, its ROM, then whether its BARs fit the guest. */
+const DEVICE_CHECKS: ReadonlyArray<(f: Facts, address: string) => CheckResult> = [
+  checkGroupViable,
+  checkAcs,
+  checkReset,
+  checkFramebuffer,
+  checkRom,
+  checkBars,
+];
+/**
+ * Device checks that write in order to read (the ROM's enable write): run for the devices a user
+ * asks about, never for those the report examines (every endpoint, on a live host too).
+ */
+const ASKED_ONLY: ReadonlySet<(f: Facts, address: string) => CheckResult> = new Set([checkRom]);
 
 function hostIdentity(f: Facts, options: RunChecksOptions): HostIdentity {
   const dmi = readDmiIdentity(f.host);
@@ -91,7 +106,7 @@ export function runChecks(host: HostFs, options: RunChecksOptions = {}): DoctorR
   const report: DoctorReport = { verdict: verdictOf(checks, absent), host: hostIdentity(f, options), checks, absent };
   if (options.examine) {
     const more = normalized(options.examine).filter((a) => !addresses.includes(a));
-    report.examined = more.flatMap((a) => DEVICE_CHECKS.map((c) => c(f, a)));
+    report.examined = more.flatMap((a) => DEVICE_CHECKS.filter((c) => !ASKED_ONLY.has(c)).map((c) => c(f, a)));
   }
   return DoctorReportSchema.parse(report);
 }

@@ -3,6 +3,7 @@ import { planCmdlineRemediation } from '../src/cmdlineRemediation';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
+import { SimulatedKernel } from '@passthru/sysfs-sim';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DoctorReportSchema, type CheckStatus, type DoctorReport } from '../src/DoctorReport';
 import { runChecks } from '../src/runChecks';
@@ -11,7 +12,9 @@ import { cleanupFixtures, fixtureRoot, specNames, variantRoot } from './fixtureH
 afterAll(cleanupFixtures);
 
 function run(name: string, devices: string[] = []): DoctorReport {
-  return runChecks(new HostFs(fixtureRoot(name)), { devices });
+  const root = fixtureRoot(name);
+  // rom.* reads an asked device's ROM, which takes the enable write: the tree's simulated kernel takes it.
+  return runChecks(new HostFs(root, { kernel: new SimulatedKernel(root, { logWrites: false }) }), { devices });
 }
 
 function statuses(r: DoctorReport): Record<string, CheckStatus> {
@@ -346,6 +349,70 @@ const EXPECTED: Record<string, { devices: string[]; verdict: DoctorReport['verdi
         'reset.0000:04:00.0': 'PASS',
       },
     },
+  ],
+  // Issue 26: the guest GPU's ROM is legacy only; the boot GPU's shadowed ROM reads as garbage.
+  'gpu-legacy-rom': [
+    {
+      devices: [],
+      verdict: 'ready',
+      checks: { 'pci.devices': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'vfio.initramfs': 'PASS' },
+    },
+    {
+      devices: ['0b:00.0', '0b:00.1'],
+      verdict: 'ready-with-warnings',
+      checks: { 'group.viable.0000:0b:00.0': 'WARN', 'acs.0000:0b:00.0': 'PASS', 'rom.0000:0b:00.0': 'WARN', 'rom.0000:0b:00.1': 'SKIP' },
+    },
+    { devices: ['0a:00.0'], verdict: 'ready-with-warnings', checks: { 'acs.0000:0a:00.0': 'PASS', 'rom.0000:0a:00.0': 'WARN' } },
+  ],
+  // The RTX A4000's ROM has an EFI x64 GOP image; the I210's is a network-boot ROM; the iGPU has no ROM BAR.
+  'gpu-efi-rom': [
+    {
+      devices: [],
+      verdict: 'ready',
+      checks: { 'pci.devices': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'vfio.initramfs': 'PASS' },
+    },
+    {
+      devices: ['01:00.0', '03:00.0'],
+      verdict: 'ready-with-warnings',
+      checks: { 'group.viable.0000:01:00.0': 'WARN', 'rom.0000:01:00.0': 'PASS', 'group.viable.0000:03:00.0': 'WARN', 'rom.0000:03:00.0': 'PASS' },
+    },
+    { devices: ['00:02.0'], verdict: 'ready-with-warnings', checks: { 'rom.0000:00:02.0': 'WARN' } },
+  ],
+  // Issue 26: efifb holds BAR 1 of the boot GPU on Linux 5.15, whose vfio-pci leaves it there; the
+  // audio function's BAR is held by its own driver only.
+  'gpu-boot-efifb': [
+    { devices: [], verdict: 'ready', checks: { 'pci.devices': 'PASS', 'iommu.kernel': 'PASS', 'vfio.initramfs': 'PASS' } },
+    {
+      devices: ['01:00.0'],
+      verdict: 'not-ready',
+      checks: { 'group.viable.0000:01:00.0': 'WARN', 'reset.0000:01:00.0': 'PASS', 'framebuffer.0000:01:00.0': 'FAIL' },
+    },
+    { devices: ['01:00.1'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:01:00.1': 'WARN', 'framebuffer.0000:01:00.1': 'PASS' } },
+  ],
+  // Issue 26, shared GPUs: the GVT-g iGPU, an SR-IOV GPU's PF, a MIG A100: each on its host
+  // driver, so a bind would move it (WARN).
+  'intel-gvtg': [
+    { devices: [], verdict: 'ready', checks: { 'pci.devices': 'PASS', 'iommu.kernel': 'PASS', 'iommu.cmdline': 'PASS', 'vfio.modules': 'PASS' } },
+    { devices: ['00:02.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:00:02.0': 'WARN', 'acs.0000:00:02.0': 'PASS' } },
+  ],
+  'sriov-gpu': [
+    { devices: [], verdict: 'ready', checks: { 'pci.devices': 'PASS', 'iommu.kernel': 'PASS', 'irq.remapping': 'PASS', 'vfio.modules': 'PASS' } },
+    { devices: ['18:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:18:00.0': 'WARN', 'acs.0000:18:00.0': 'PASS' } },
+  ],
+  'nvidia-mig': [
+    { devices: [], verdict: 'ready', checks: { 'pci.devices': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'vfio.modules': 'PASS' } },
+    { devices: ['41:00.0'], verdict: 'ready-with-warnings', checks: { 'group.viable.0000:41:00.0': 'WARN', 'acs.0000:41:00.0': 'PASS' } },
+  ],
+  // Issue 26, large BARs: a 32 GiB Resizable BAR with its group is more than OVMF's default
+  // 64-bit MMIO window (WARN); the boot GPU has no assigned BAR in this tree (SKIP).
+  'gpu-rebar-32g': [
+    { devices: [], verdict: 'ready', checks: { 'pci.devices': 'PASS', 'iommu.firmware': 'PASS', 'iommu.kernel': 'PASS', 'vfio.modules': 'PASS' } },
+    {
+      devices: ['01:00.0'],
+      verdict: 'ready-with-warnings',
+      checks: { 'group.viable.0000:01:00.0': 'WARN', 'acs.0000:01:00.0': 'PASS', 'rom.0000:01:00.0': 'PASS', 'bars.0000:01:00.0': 'WARN' },
+    },
+    { devices: ['02:00.0'], verdict: 'ready-with-warnings', checks: { 'bars.0000:02:00.0': 'SKIP' } },
   ],
 };
 

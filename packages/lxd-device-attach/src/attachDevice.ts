@@ -1,6 +1,7 @@
 import type { HostFs } from '@passthru/hostfs';
-import { normalizePciAddress } from '@passthru/pci-discovery';
+import { normalizePciAddress, type NvidiaSmiRunner } from '@passthru/pci-discovery';
 import { hostInventory, THIS_HOST, type DeviceInventory } from './deviceInventory';
+import { checkGpuRequest, sharedGpuPlan, sharedModeHolds, type GpuRequest } from './gpuAttach';
 import type { IommuVerdict } from './iommuVerdict';
 import type { LxdClient } from './LxdClient';
 import { LxdError } from './LxdError';
@@ -18,6 +19,8 @@ export interface AttachRequest {
   project?: string;
   /** Check TARGET against this host's sysfs (off only for a remote LXD). Default true. */
   hostCheck?: boolean;
+  /** A GPU shared rather than given whole: gputype mdev, sriov or mig and its keys. */
+  gpu?: GpuRequest;
 }
 
 /** Who already holds a host device. */
@@ -66,6 +69,8 @@ export interface PlanOptions {
    * after the instance is read; without it, before (this host's sysfs, as always).
    */
   inventoryFor?: (instance: Instance) => Promise<DeviceInventory | null>;
+  /** nvidia-smi on this host (a live host only), for the MIG instances `gputype=mig` names. */
+  nvidiaSmi?: NvidiaSmiRunner;
 }
 
 const projectOf = (p?: string) => p ?? 'default';
@@ -91,6 +96,8 @@ async function checkProject(client: LxdClient, project: string | undefined): Pro
 
 /** Does a device config hand over `choice`'s host device (same PCI address or parent interface)? */
 export function holdsSameDevice(config: DeviceConfig, choice: Pick<DeviceChoice, 'pciAddress' | 'iface' | 'device'>): boolean {
+  const shared = sharedModeHolds(config, choice);
+  if (shared !== undefined) return shared;
   const norm = (a: string | undefined) => (a === undefined ? undefined : (normalizePciAddress(a) ?? a.toLowerCase()));
   const addr = norm(config.pci ?? config.address);
   if (choice.pciAddress && addr === norm(choice.pciAddress)) return true;
@@ -157,10 +164,11 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
   const project = request.project;
   const type = request.type ?? 'auto';
   const query = parseAttachTarget(request.target, type);
+  checkGpuRequest(request.gpu, type);
   const hostCheck = request.hostCheck ?? true;
   const kind = await client.serverKind();
   const say = (text: string) => inVocabularyOf(kind, text);
-  const here = hostInventory(host);
+  const here = hostInventory(host, options.nvidiaSmi ? { nvidiaSmi: options.nvidiaSmi } : {});
   // This host's sysfs is read before LXD is asked (a missing device is said without a request).
   let target = options.inventoryFor ? null : lookUpTarget(here, request.target, query, { hostCheck });
   await checkProject(client, project);
@@ -168,12 +176,14 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
   const elsewhere = (await options.inventoryFor?.(instance)) ?? null;
   const inventory = elsewhere ?? (hostCheck ? here : null);
   target ??= lookUpTarget(elsewhere ?? here, request.target, query, { hostCheck: elsewhere !== null || hostCheck });
-  const choice = chooseDevice(target, instance.type, type);
+  const where = `instance ${instanceName}${project ? ` in project ${project}` : ''}`;
+  const refuse = (detail: string, reason: 'preflight' | 'conflict' | 'bad-input' = 'preflight') =>
+    new LxdError('attaching', `${request.target} to ${where}`, client.via, say(detail), { reason });
+  const base = chooseDevice(target, instance.type, type);
+  const shared = await sharedGpuPlan(base, request.gpu, target, instance, inventory, refuse);
+  const choice = shared?.choice ?? base;
   const deviceName = request.name ?? choice.name;
   checkDeviceName(deviceName);
-  const where = `instance ${instanceName}${project ? ` in project ${project}` : ''}`;
-  const refuse = (detail: string, reason: 'preflight' | 'conflict' = 'preflight') =>
-    new LxdError('attaching', `${request.target} to ${where}`, client.via, say(detail), { reason });
 
   if (instance.expanded_devices[deviceName]) {
     throw refuse(
@@ -181,7 +191,7 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
       'conflict',
     );
   }
-  const notes: string[] = [choice.reason];
+  const notes: string[] = [choice.reason, ...(shared?.notes ?? [])];
   if (inventory?.note) notes.push(inventory.note);
   const d = target.kind === 'usb' ? null : target.device;
   const vm = instance.type === 'virtual-machine';
@@ -192,8 +202,10 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
     );
   }
   let iommu: IommuVerdict | null = null;
-  if (vm && d && inventory && (choice.type === 'pci' || choice.type === 'gpu' || choice.device.nictype === 'physical')) {
-    iommu = inventory.iommu(d);
+  // A shared GPU moves no group (mdev) or a VF's (sriov): its own function's group is not the one checked.
+  const moved = shared ? shared.iommuDevice : d;
+  if (vm && moved && inventory && (choice.type === 'pci' || choice.type === 'gpu' || choice.device.nictype === 'physical')) {
+    iommu = inventory.iommu(moved);
     iommu = { ...iommu, plan: iommu.plan.map(say) };
     if (!iommu.viable) throw refuse(iommu.plan.join('\n'));
     notes.push(...iommu.plan);
@@ -210,7 +222,10 @@ export async function planAttach(client: LxdClient, host: HostFs, request: Attac
     );
   }
   // NUMA: the audit's rule on the instance as it will be (pinned CPUs off the device's node).
-  const warnings = inventory ? inventory.numaWarnings({ ...instance, expanded_devices: { ...instance.expanded_devices, [deviceName]: choice.device } }) : [];
+  const warnings = [
+    ...(inventory ? inventory.numaWarnings({ ...instance, expanded_devices: { ...instance.expanded_devices, [deviceName]: choice.device } }) : []),
+    ...(shared?.warnings ?? []),
+  ];
   const { device: _device, name: _name, ...rest } = choice;
   return {
     server: kind.name,

@@ -5,7 +5,17 @@
  * and its published readiness) through the same interface, so the rules of attach stay here.
  */
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import { PCI_ADDRESS_RE, PCI_DEVICES, readPciDevice, scanPciDevices, type PciDevice } from '@passthru/pci-discovery';
+import {
+  PCI_ADDRESS_RE,
+  PCI_DEVICES,
+  readGpuModesOf,
+  readNvidiaSmi,
+  readPciDevice,
+  scanPciDevices,
+  type GpuModes,
+  type NvidiaSmiRunner,
+  type PciDevice,
+} from '@passthru/pci-discovery';
 import { iommuVerdict, type IommuVerdict } from './iommuVerdict';
 import { LxdError } from './LxdError';
 import { probeHostNuma } from './numa';
@@ -32,6 +42,8 @@ export interface DeviceInventory {
   iommu(device: PciDevice): IommuVerdict;
   /** Warnings about the instance as it will be (pinned CPUs off the device's NUMA node). */
   numaWarnings(instance: Instance): string[];
+  /** How a GPU can be shared there (mdev types, VFs, MIG); absent: not known (another cluster member). */
+  gpuModes?(device: PciDevice): Promise<GpuModes | null>;
 }
 
 /** The PciDevice at `address`, or null when sysfs has no such folder. */
@@ -70,8 +82,11 @@ function findUsb(host: HostFs, vendor: string, product: string): string | null {
   return null;
 }
 
-/** This host's devices, read through `host` (sysfs, or a fixture tree with --root). */
-export function hostInventory(host: HostFs): DeviceInventory {
+/**
+ * This host's devices, read through `host` (sysfs, or a fixture tree with --root); `nvidiaSmi`
+ * runs nvidia-smi on a live host for the MIG instances (a tree holds its captured output).
+ */
+export function hostInventory(host: HostFs, options: { nvidiaSmi?: NvidiaSmiRunner } = {}): DeviceInventory {
   return {
     where: THIS_HOST,
     note: null,
@@ -85,5 +100,6 @@ export function hostInventory(host: HostFs): DeviceInventory {
       numaFindings(instance, probeHostNuma(host))
         .filter((f) => f.severity === 'medium')
         .map((f) => `NUMA: ${f.summary}; fix: ${f.fix}`),
+    gpuModes: async (device) => readGpuModesOf(host, device, [], await readNvidiaSmi(host, [device], options.nvidiaSmi)),
   };
 }

@@ -18,6 +18,7 @@ export {
 export type { ServerKind, ServerName } from './servers';
 export { resolveTarget, ATTACH_TYPES, type AttachType, type HostTarget, type DeviceChoice, type ResolveOptions } from './resolveTarget';
 export { planAttach, applyAttach, planDetach, applyDetach } from './attachDevice';
+export type { GpuRequest } from './gpuAttach';
 export type { AttachRequest, AttachPlan, AttachResult, AttachHooks, PlanOptions, DetachRequest, DetachPlan, DeviceHolder } from './attachDevice';
 export { hostInventory, THIS_HOST, type DeviceInventory } from './deviceInventory';
 export type { IommuVerdict } from './iommuVerdict';

@@ -14,6 +14,24 @@ export const PcieLinkSchema = z.object({
   maxWidth: z.number().int().nullable(),
 });
 
+/** An assigned BAR or the expansion ROM, from the `resource` file (as lspci sizes them). */
+export const BarSchema = z.object({
+  /** 0-5: the BAR register (a 64-bit BAR also takes the next); 6: the expansion ROM. */
+  index: z.number().int(),
+  /** Bytes. */
+  size: z.number(),
+  space: z.enum(['mem', 'io']),
+  is64: z.boolean(),
+  prefetchable: z.boolean(),
+});
+
+/** A BAR the Resizable BAR capability can resize: its size now and the sizes it supports (bytes). */
+export const ResizableBarSchema = z.object({
+  index: z.number().int(),
+  currentSize: z.number(),
+  supportedSizes: z.array(z.number()),
+});
+
 /** One PCI function as the kernel shows it under /sys/bus/pci/devices (kernel nouns verbatim). */
 export const PciDeviceSchema = z.object({
   /** domain:bus:slot.function; the domain has 4 or more hex digits (Intel VMD: 10000). */
@@ -51,9 +69,15 @@ export const PciDeviceSchema = z.object({
   drm: z.array(z.string()),
   resetMethods: z.array(z.string()).nullable(),
   link: PcieLinkSchema.nullable(),
+  /** Assigned BARs and the expansion ROM, with their sizes; unassigned ones are left out. */
+  bars: z.array(BarSchema),
+  /** BARs with the Resizable BAR capability; null when config space past 256 bytes is not readable (not root). */
+  resizableBars: z.array(ResizableBarSchema).nullable(),
 });
 
 export type PciDevice = z.infer<typeof PciDeviceSchema>;
+export type Bar = z.infer<typeof BarSchema>;
+export type ResizableBar = z.infer<typeof ResizableBarSchema>;
 
 /** A device the scan could not read, or read only in part (a dangling `iommu_group` link): listed, with why, instead of failing the scan. */
 export const ScanProblemSchema = z.object({ address: z.string(), message: z.string() });

@@ -14,8 +14,8 @@ export {
 } from './pciAddress';
 export { parseTarget, quoteTarget, type Target } from './parseTarget';
 export { DeviceIdentitySchema, identityOf, identityMismatch, identityKey, type DeviceIdentity } from './deviceIdentity';
-export { PciDeviceSchema, IommuGroupSchema, ScanProblemSchema, DEVICE_CLASSES, deviceClassOf, deviceLabel } from './PciDevice';
-export type { PciDevice, IommuGroup, ScanProblem, DeviceClassFilter } from './PciDevice';
+export { PciDeviceSchema, BarSchema, ResizableBarSchema, IommuGroupSchema, ScanProblemSchema, DEVICE_CLASSES, deviceClassOf, deviceLabel } from './PciDevice';
+export type { PciDevice, Bar, ResizableBar, IommuGroup, ScanProblem, DeviceClassFilter } from './PciDevice';
 // Reading a host: sysfs scan, pci.ids names.
 export { scanPciDevices, readPciDevice, readIommuGroups, type PciScan } from './scanPciDevices';
 export { PCI_DEVICES, PCI_DRIVERS, DRIVERS_PROBE, IOMMU_GROUPS, pciDevicePath, pciDriverPath, iommuGroupPath, type PciDeviceFile } from './sysfsPaths';
@@ -37,4 +37,55 @@ export {
   hasCapability,
   hasExtendedCapability,
 } from './configSpace';
-export { dumpOptionRom, formatRomImages, parseOptionRom, readOptionRom, MAX_ROM_BYTES, type OptionRom, type RomDump, type RomImage } from './optionRom';
+export {
+  dumpOptionRom,
+  formatRomImages,
+  parseOptionRom,
+  readOptionRom,
+  tryReadOptionRom,
+  romFitFor,
+  guestMachineOf,
+  MAX_ROM_BYTES,
+  type GuestMachine,
+  type OptionRom,
+  type RomDump,
+  type RomFit,
+  type RomImage,
+  type RomRead,
+} from './optionRom';
+// Who holds a device's BARs (/proc/iomem against its resource file): firmware framebuffers, its driver, others.
+export {
+  FIRMWARE_FRAMEBUFFERS,
+  IOMEM,
+  parseIomem,
+  parsePciResources,
+  describeResource,
+  claimsOnBars,
+  readIomem,
+  readBarClaims,
+  barEvidence,
+  type Iomem,
+  type IomemEntry,
+  type IomemRead,
+  type PciResource,
+  type BarClaim,
+  type BarClaimsRead,
+} from './barClaims';
+// How each GPU can be shared (LXD's gputype: physical, mdev, sriov, mig), read per GPU after the scan.
+export {
+  GPU_TYPES,
+  GpuModesSchema,
+  GpuVfSchema,
+  isGpu,
+  mdevTypesOfCard,
+  readGpuModes,
+  readGpuModesOf,
+  type GpuModes,
+  type GpuType,
+  type GpuVf,
+} from './gpuModes';
+export { MdevTypeSchema, VgpuFilesSchema, readMdevTypes, readMdevs, type MdevType, type VgpuFiles } from './mdevTypes';
+export { MigSchema, type Mig } from './nvidiaMig';
+export { NVIDIA_SMI_CAPTURES, NVIDIA_SMI_COMMANDS, readNvidiaSmi, type NvidiaSmiOutput, type NvidiaSmiRunner } from './nvidiaSmi';
+// What nvidia-smi says (pure parsers, also used on captured output).
+export { parseMigComputeInstances, parseMigGpuInstances, parseMigModes, parseNvidiaSmiList } from './nvidiaSmi';

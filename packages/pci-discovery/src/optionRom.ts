@@ -3,7 +3,7 @@
 // Data Structure ("PCIR": vendor, device, class, image length in 512-byte units, code type,
 // last-image flag). A UEFI guest (OVMF) can use only an EFI image (code type 3) for its machine
 // type (x64, or EBC bytecode); a ROM with x86 legacy code only brings up no display there.
-import { HostFsError, type HostFs } from '@passthru/hostfs';
+import { HostFsError, tryReadText, type HostFs } from '@passthru/hostfs';
 import { pciDevicePath } from './sysfsPaths';
 import { PciDiscoveryError } from './PciDiscoveryError';
 
@@ -107,20 +107,104 @@ export function parseOptionRom(rom: Buffer): OptionRom {
 export const MAX_ROM_BYTES = 16 * 1024 * 1024;
 
 /**
+ * How reading a device's ROM went, step by step, for callers that must say which step failed
+ * (doctor's rom check): `not-enabled` when the enable write failed (EACCES: the attribute is
+ * root's; ENOTSUP: a tree with no simulated kernel), `unreadable` when the read failed (EIO: a
+ * shadowed boot GPU's ROM the kernel cannot map). `disableError`: the read worked, the write of 0
+ * after it did not.
+ */
+export type RomRead =
+  | { outcome: 'no-rom-bar' }
+  | { outcome: 'read'; bytes: Buffer; disableError?: HostFsError }
+  | { outcome: 'not-enabled'; error: HostFsError }
+  | { outcome: 'unreadable'; error: HostFsError };
+
+/**
  * Reads a device's option ROM through sysfs the way the kernel allows it (drivers/pci/pci-sysfs.c
  * pci_read_rom: the `rom` attribute reads only after a write enables it): write 1, read, write 0.
- * undefined when the device has no ROM BAR (no `rom` attribute). A read that fails (a shadowed
- * boot GPU's ROM the kernel cannot map: EIO, or empty) throws the HostFsError.
+ * Never throws a HostFsError: each step's failure is its outcome.
+ */
+export function tryReadOptionRom(host: HostFs, address: string): RomRead {
+  const rom = pciDevicePath(address, 'rom');
+  if (!host.exists(rom)) return { outcome: 'no-rom-bar' };
+  const failure = (error: unknown): HostFsError => {
+    if (error instanceof HostFsError) return error;
+    throw error;
+  };
+  try {
+    host.writeAttribute(rom, '1');
+  } catch (error) {
+    return { outcome: 'not-enabled', error: failure(error) };
+  }
+  let result: RomRead;
+  try {
+    result = { outcome: 'read', bytes: host.readBytes(rom, MAX_ROM_BYTES) };
+  } catch (error) {
+    result = { outcome: 'unreadable', error: failure(error) };
+  }
+  try {
+    host.writeAttribute(rom, '0');
+  } catch (error) {
+    if (result.outcome === 'read') result.disableError = failure(error);
+  }
+  return result;
+}
+
+/**
+ * `tryReadOptionRom` for callers that stop at the first failure: undefined when the device has
+ * no ROM BAR (no `rom` attribute); a failed step throws its HostFsError (a shadowed boot GPU's ROM
+ * the kernel cannot map: EIO).
  */
 export function readOptionRom(host: HostFs, address: string): Buffer | undefined {
-  const rom = pciDevicePath(address, 'rom');
-  if (!host.exists(rom)) return undefined;
-  host.writeAttribute(rom, '1');
-  try {
-    return host.readBytes(rom, MAX_ROM_BYTES);
-  } finally {
-    host.writeAttribute(rom, '0');
-  }
+  const read = tryReadOptionRom(host, address);
+  if (read.outcome === 'no-rom-bar') return undefined;
+  if (read.outcome !== 'read') throw read.error;
+  if (read.disableError) throw read.disableError;
+  return read.bytes;
+}
+
+/** The EFI machine type of a UEFI guest: LXD and Incus VMs run the host's architecture (OVMF on x86-64, AAVMF on arm64). */
+export type GuestMachine = 'x64' | 'aa64';
+
+/** The EFI machine type of this host's VMs, from its /proc/cpuinfo and kernel release: aa64 on arm64, else x64. */
+export function guestMachineOf(cpuinfo: string, release = ''): GuestMachine {
+  if (/^vendor_id\s*:\s*(GenuineIntel|AuthenticAMD|HygonGenuine)/m.test(cpuinfo)) return 'x64';
+  return /^CPU architecture\s*:\s*8/m.test(cpuinfo) || /\basimd\b/.test(cpuinfo) || /arm64|aarch64/.test(release) ? 'aa64' : 'x64';
+}
+
+/**
+ * What a UEFI guest's firmware makes of a ROM for one device (EDK2's PciBus loads each EFI image
+ * whose machine type it runs, its own or EBC byte code, as a boot-service or runtime driver):
+ * - `uefi`: such an image, whole, for this device's vendor:device (PCIR): the firmware runs it;
+ * - `other-ids`: such an image, but the PCIR names another device (a ROM made for another card);
+ * - `other-machine`: EFI images, none it runs (another machine type, an application, cut short);
+ * - `legacy`: x86 legacy code only, which a UEFI guest never runs;
+ * - `none`: no image a firmware can run.
+ * The PCI 3.0 Device List (PCIR revision 3) is not read: a ROM made for several devices that
+ * names this one only there counts as `other-ids`.
+ */
+export type RomFit =
+  | { fit: 'uefi'; image: RomImage }
+  | { fit: 'other-ids'; image: RomImage }
+  | { fit: 'other-machine'; images: RomImage[] }
+  | { fit: 'legacy' }
+  | { fit: 'none' };
+
+export function romFitFor(rom: OptionRom, device: { vendorId: string; deviceId: string }, machine: GuestMachine = 'x64'): RomFit {
+  const efi = rom.images.filter((i) => i.codeType === 'efi');
+  const runs = efi.filter(
+    (i) =>
+      i.efi !== undefined &&
+      (i.efi.machine === machine || i.efi.machine === 'ebc') &&
+      (i.efi.subsystem === 'boot-service-driver' || i.efi.subsystem === 'runtime-driver') &&
+      i.length > 0 &&
+      i.offset + i.length <= rom.size,
+  );
+  const own = runs.find((i) => i.vendorId === device.vendorId && i.deviceId === device.deviceId);
+  if (own) return { fit: 'uefi', image: own };
+  if (runs.length > 0) return { fit: 'other-ids', image: runs[0]! };
+  if (efi.length > 0) return { fit: 'other-machine', images: efi };
+  return rom.images.some((i) => i.codeType === 'x86') ? { fit: 'legacy' } : { fit: 'none' };
 }
 
 /** One line per image, for a person. */
@@ -166,14 +250,21 @@ export function dumpOptionRom(host: HostFs, address: string): RomDump {
   }
   if (bytes === undefined)
     throw new PciDiscoveryError('reading', `the option ROM of ${address}`, where, { detail: 'the device has no ROM BAR (no rom attribute)' });
+  // A boot GPU's ROM BAR is the copy the firmware shadowed (0xC0000): empty or garbage after a UEFI boot.
+  const boot = tryReadText(host, pciDevicePath(address, 'boot_vga')).value?.trim() === '1';
+  const shadowed = boot
+    ? `; ${address} is the boot GPU, whose ROM the firmware shadowed: capture it where the card is not the boot GPU (another slot or machine)`
+    : '';
   if (bytes.length === 0)
     throw new PciDiscoveryError('reading', `the option ROM of ${address}`, where, {
-      detail: 'the ROM reads empty (a shadowed boot GPU, or a ROM the kernel cannot map)',
+      detail: `the ROM reads empty (a shadowed boot GPU, or a ROM the kernel cannot map)${shadowed}`,
     });
   const rom = parseOptionRom(bytes);
   const whole = rom.images.filter((i) => i.length > 0 && i.offset + i.length <= bytes.length);
   if (whole.length === 0)
-    throw new PciDiscoveryError('reading', `the option ROM of ${address}`, where, { detail: `no image parses (${rom.problems.join('; ') || 'no images'})` });
+    throw new PciDiscoveryError('reading', `the option ROM of ${address}`, where, {
+      detail: `no image parses (${rom.problems.join('; ') || 'no images'})${shadowed}`,
+    });
   const end = Math.max(...whole.map((i) => i.offset + i.length));
   return { address, rom, bytes: bytes.subarray(0, end) };
 }

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { HostFsError, type HostDir, type HostFs } from '@passthru/hostfs';
+import { barsOf, resizableBarsOf } from './bars';
 import { PCI_CAP_ID_EXP, PCI_EXT_CAP_ID_SRIOV, hasCapability, hasExtendedCapability } from './configSpace';
 import type { PciDevice } from './PciDevice';
 import { PCI_ADDRESS_RE } from './pciAddress';
@@ -46,6 +47,7 @@ interface ConfigFacts {
   subsystemDevice: number;
   pcie: boolean | undefined;
   sriov: boolean | undefined;
+  resizableBars: PciDevice['resizableBars'];
 }
 
 function configFacts(bytes: Buffer): ConfigFacts | undefined {
@@ -60,6 +62,7 @@ function configFacts(bytes: Buffer): ConfigFacts | undefined {
     subsystemDevice: bytes.readUInt16LE(0x2e),
     pcie: hasCapability(bytes, PCI_CAP_ID_EXP),
     sriov: hasExtendedCapability(bytes, PCI_EXT_CAP_ID_SRIOV),
+    resizableBars: resizableBarsOf(bytes) ?? null,
   };
 }
 
@@ -127,6 +130,7 @@ export function readPciDevice(host: HostFs, address: string, options: ReadOption
   const sriov = readSriov(dir, config);
   const reset = dir.attributeOrUndefined('reset_method');
   const link = readLink(dir, config);
+  const resource = dir.attributeOrUndefined('resource');
   const device: PciDevice = {
     address,
     vendorId,
@@ -153,6 +157,8 @@ export function readPciDevice(host: HostFs, address: string, options: ReadOption
     drm: options.drm ? [...(options.drm.get(address) ?? [])] : listQuietly(dir, 'drm').filter((n) => DRM_NODE.test(n)),
     resetMethods: reset === undefined ? null : reset.split(/\s+/).filter(Boolean),
     link,
+    bars: resource === undefined ? [] : barsOf(resource),
+    resizableBars: config?.resizableBars ?? null,
   };
   return device;
 }

@@ -9,6 +9,8 @@ export const PCI_DRIVERS = '/sys/bus/pci/drivers';
 /** Writing an address asks every driver to probe that device (driver_override first). */
 export const DRIVERS_PROBE = '/sys/bus/pci/drivers_probe';
 export const IOMMU_GROUPS = '/sys/kernel/iommu_groups';
+/** Mediated devices (vGPUs) by UUID; each is a folder below its parent device with an `mdev_type` link. */
+export const MDEV_DEVICES = '/sys/bus/mdev/devices';
 
 /** The files and links of a PCI device's folder that passthru reads or writes. */
 export type PciDeviceFile =
@@ -21,8 +23,10 @@ export type PciDeviceFile =
   | 'iommu_group'
   | 'max_link_speed'
   | 'max_link_width'
+  | 'mdev_supported_types'
   | 'net'
   | 'numa_node'
+  | 'nvidia'
   | 'physfn'
   | 'reset_method'
   | 'resource'

@@ -1,13 +1,13 @@
 // The differential test of issue 3: on every fixture host and on this machine's live /sys,
 // the scan agrees with real lspci reading the same tree on every device's address, ids,
-// class, revision, driver and IOMMU group.
+// class, revision, driver and IOMMU group, and on each BAR's size (lspci -vv).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
 import { loadHostSpec, materialize } from '@passthru/sysfs-sim';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runLspci, type LspciRecord } from '../../../tools/peers/src/index';
+import { runLspci, runLspciRegions, type LspciRecord } from '../../../tools/peers/src/index';
 import { scanPciDevices, type PciDevice } from '../src/index';
 
 const specsDir = path.resolve(__dirname, '../../../fixtures/specs');
@@ -57,6 +57,7 @@ describe('scan agrees with lspci', () => {
       for (const p of scan.problems) expect(p.message).toMatch(/iommu_group: the link leads to \/sys\/kernel\/iommu_groups\/\d+, which is not in this tree/);
       expect(scan.devices.length).toBeGreaterThan(0);
       expect(scan.devices.map(fromScan)).toEqual(lspci.map(fromLspci));
+      await expectBarsAgree(scan.devices, root);
     });
   }
 
@@ -72,5 +73,13 @@ describe('scan agrees with lspci', () => {
       );
     }
     expect(scan.devices.map(fromScan)).toEqual(lspci.map(fromLspci));
+    await expectBarsAgree(scan.devices);
   });
 });
+
+/** Every device's BARs and ROM (index, size, memory or I/O) as `lspci -D -vv` prints them for the same tree. */
+async function expectBarsAgree(devices: PciDevice[], root?: string): Promise<void> {
+  const regions = await runLspciRegions(root === undefined ? {} : { sysfsRoot: root });
+  const sized = (bars: Array<{ index: number; size: number; space: string }>) => bars.map(({ index, size, space }) => ({ index, size, space }));
+  expect(new Map(devices.map((d) => [d.address, sized(d.bars)]))).toEqual(new Map([...regions].map(([a, r]) => [a, sized(r)])));
+}

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { RomSpecSchema } from './optionRomImage';
 import { SysfsSimError } from './SysfsSimError';
 
 const hex = (digits: number, what: string) =>
@@ -35,6 +36,51 @@ export const SriovSchema = z.object({
   vfNetPrefix: z.string().optional(),
 });
 
+/** A mediated device type of a GPU (mdev_supported_types/<type>/) and the mdevs made from it. */
+export const MdevTypeSpecSchema = z.object({
+  /** The type's folder name, what LXD's `mdev=` names (i915-GVTg_V5_4, nvidia-63). */
+  type: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'mdevTypes[].type: a folder name'),
+  name: z.string().optional(),
+  description: z.string().optional(),
+  deviceApi: z.string().default('vfio-pci'),
+  availableInstances: z.number().int().min(0),
+  /** UUIDs of mdevs already created from this type (under the device, in /sys/bus/mdev/devices). */
+  devices: z.array(z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'mdevTypes[].devices: UUIDs')).default([]),
+});
+
+/** NVIDIA vGPU 17+ (vendor-specific VFIO, no mdev): a VF's nvidia/creatable_vgpu_types and current_vgpu_type. */
+export const NvidiaVgpuSpecSchema = z.object({
+  creatable: z.array(z.object({ id: z.number().int().min(1), name: z.string() })).default([]),
+  /** The type this function has now; 0: none. */
+  current: z.number().int().min(0).default(0),
+});
+
+/**
+ * A BAR as the kernel assigned it, one line of the device's `resource` file: `index` 0-5 a BAR
+ * (a 64-bit one takes the next register too), 6 the expansion ROM. Numbers may be written in hex
+ * (`start: 0xe000000000`, `size: 0x10000000`).
+ */
+export const BarSpecSchema = z
+  .object({
+    index: z.number().int().min(0).max(6),
+    start: z.number().int().min(0),
+    size: z.number().int().min(1),
+    flags: z.enum(['mem64', 'mem32', 'io']),
+    prefetchable: z.boolean().default(false),
+  })
+  .refine((b) => Number.isInteger(Math.log2(b.size)), 'bars[].size: a power of two')
+  .refine((b) => b.start % b.size === 0, 'bars[].start: aligned to its size')
+  .refine((b) => !(b.flags === 'mem64' && b.index >= 5), 'bars[].index: a 64-bit BAR takes two registers (index 0-4)');
+const BarsSchema = z.array(BarSpecSchema).superRefine((bars, ctx) => {
+  const taken = new Set<number>();
+  for (const [i, b] of bars.entries()) {
+    for (const r of b.flags === 'mem64' ? [b.index, b.index + 1] : [b.index]) {
+      if (taken.has(r)) ctx.addIssue({ code: 'custom', path: [i, 'index'], message: `BAR register ${r} is taken twice (a 64-bit BAR takes two)` });
+      taken.add(r);
+    }
+  }
+});
+
 export const DeviceSpecSchema = z.object({
   address: PciAddressSchema,
   vendor: hex(4, 'vendor'),
@@ -61,6 +107,38 @@ export const DeviceSpecSchema = z.object({
   drm: z.array(z.string().regex(/^(card|renderD)\d+$/, 'drm: expected cardN or renderDN')).default([]),
   resetMethods: z.array(z.string()).optional(),
   label: z.string().optional(),
+  /** The option ROM its `rom` attribute reads (issue 26); absent: no ROM BAR, no `rom` attribute. */
+  rom: RomSpecSchema.optional(),
+  /** BARs the kernel assigned (the `resource` file); absent: every line 0. */
+  bars: BarsSchema.optional(),
+  /**
+   * The Resizable BAR capability: per BAR (its `bars` entry holds the current size) the sizes it
+   * supports, in bytes (powers of two from 1 MiB). Needs `pcie` (it lives in extended config space).
+   */
+  resizableBars: z
+    .array(
+      z
+        .object({
+          index: z.number().int().min(0).max(5),
+          sizes: z
+            .array(
+              z
+                .number()
+                .int()
+                .min(1024 * 1024),
+            )
+            .min(1),
+          current: z.number().int(),
+        })
+        .refine((r) => [...r.sizes, r.current].every((s) => Number.isInteger(Math.log2(s))), 'resizableBars[]: sizes are powers of two')
+        .refine((r) => r.sizes.includes(r.current), 'resizableBars[].current: one of its sizes'),
+    )
+    .max(6)
+    .optional(),
+  /** GPUs shared by mediated devices (GVT-g, NVIDIA vGPU before Ampere, or on each VF of older vGPU drivers). */
+  mdevTypes: z.array(MdevTypeSpecSchema).optional(),
+  /** NVIDIA vGPU 17+: this function's nvidia/ vGPU type files. */
+  nvidiaVgpu: NvidiaVgpuSpecSchema.optional(),
   /** Leave out files that real captures often lack (config, subsystem_*) to test robustness. */
   omit: z.array(z.enum(['config', 'subsystem', 'numa_node', 'revision', 'class', 'vendor', 'device'])).default([]),
 });
@@ -169,6 +247,7 @@ export type HostSpec = z.infer<typeof HostSpecSchema>;
 export type HostSpecInput = z.input<typeof HostSpecSchema>;
 export type DeviceSpec = z.infer<typeof DeviceSpecSchema>;
 export type DriverSpec = z.infer<typeof DriverSpecSchema>;
+export type BarSpec = z.infer<typeof BarSpecSchema>;
 
 /** Validates a parsed spec; the error names the failing field (`devices[2].vendor: ...`). */
 export function parseHostSpec(value: unknown, source = 'host spec'): HostSpec {

@@ -274,6 +274,9 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
   copy('/proc/cpuinfo', (content) => Buffer.from(filterCpuinfo(content.toString('utf8'))));
   copy('/proc/interrupts');
   copy('/proc/modules');
+  // Who holds which physical range (a firmware framebuffer inside a GPU's BAR), without where the
+  // kernel image sits (KASLR). A reader without CAP_SYS_ADMIN copies zeros, which doctor names.
+  copy('/proc/iomem', (c) => Buffer.from(c.toString('utf8').replace(/^ *[0-9a-f]+-[0-9a-f]+ : Kernel (code|rodata|data|bss)\n/gm, '')));
   const osrelease = read('/proc/sys/kernel/osrelease')?.toString('utf8').trim();
   if (osrelease) write('/proc/sys/kernel/osrelease', `${osrelease}\n`);
   const release = options.kernelRelease ?? osrelease ?? (src === '/' ? os.release() : undefined);

@@ -5,6 +5,7 @@ export const PCIE_CAP_OFFSET = 0x40;
 export const EXT_CAP_OFFSET = 0x100;
 export const EXT_CAP_ACS = 0x000d;
 export const EXT_CAP_SRIOV = 0x0010;
+export const EXT_CAP_REBAR = 0x0015;
 /** ACS control bits the kernel requires for isolation (pci_acs_enabled REQ_ACS_FLAGS): SV RR CR UF. */
 export const ACS_REQUIRED_CONTROL = 0x001d;
 
@@ -79,6 +80,7 @@ export function buildConfigSpace(device: DeviceSpec, multiFunction: boolean): Bu
     body.writeUInt16LE(device.acs.enabled ? ACS_REQUIRED_CONTROL : 0x0000, 0x02);
     extended.push({ id: EXT_CAP_ACS, version: 1, body });
   }
+  if (device.resizableBars) extended.push({ id: EXT_CAP_REBAR, version: 1, body: rebarBody(device.resizableBars) });
   let offset = EXT_CAP_OFFSET;
   extended.forEach((capability, i) => {
     const size = 4 + capability.body.length;
@@ -88,4 +90,33 @@ export function buildConfigSpace(device: DeviceSpec, multiFunction: boolean): Bu
     offset = next;
   });
   return config;
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * The Resizable BAR capability's entries (PCIe r6, 7.8.6): per BAR a capability register (bit
+ * 4 + n: 2^n MiB supported, up to 128 TiB) and a control register (BAR index, the entry count in
+ * the first, the current size as log2 MiB, sizes past 128 TiB in bits 16-31).
+ */
+function rebarBody(bars: NonNullable<DeviceSpec['resizableBars']>): Buffer {
+  const body = Buffer.alloc(8 * bars.length);
+  bars.forEach((bar, i) => {
+    let capability = 0;
+    let control = bar.index | ((i === 0 ? bars.length : 0) << 5) | (Math.log2(bar.current / MIB) << 8);
+    for (const size of bar.sizes) {
+      const n = Math.log2(size / MIB);
+      if (n < 28) capability |= 1 << (n + 4);
+      else control |= 1 << (n - 28 + 16);
+    }
+    body.writeUInt32LE(capability >>> 0, i * 8);
+    body.writeUInt32LE(control >>> 0, i * 8 + 4);
+  });
+  return body;
+}
+
+/** What the kernel's resourceN_resize shows (Linux 6.1+): the supported sizes as a bitmask, bit n for 2^n MiB, 16 hex digits. */
+export function resizeAttribute(sizes: readonly number[]): string {
+  const mask = sizes.reduce((m, size) => m | (1n << BigInt(Math.log2(size / MIB))), 0n);
+  return mask.toString(16).padStart(16, '0');
 }

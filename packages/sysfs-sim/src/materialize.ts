@@ -1,7 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildConfigSpace, isBridgeClass } from './configSpace';
+import { buildConfigSpace, isBridgeClass, resizeAttribute } from './configSpace';
+import { materializeGpuSharing } from './gpuSharing';
 import { parseHostSpec, type DeviceSpec, type HostSpec, type HostSpecInput } from './HostSpec';
+import { buildOptionRom } from './optionRomImage';
+import { resourceFileText } from './resources';
 import { SysfsSimError } from './SysfsSimError';
 import { treePath } from './treePath';
 
@@ -127,11 +130,8 @@ export function materializeDevice(root: string, spec: HostSpec, device: DeviceSp
   attr('enable', '1');
   attr('irq', '0', 0o444);
   attr('local_cpulist', (device.numaNode >= 0 ? spec.numa?.nodes[device.numaNode]?.cpus : undefined) ?? `0-${spec.cpu.count - 1}`, 0o444);
-  attr(
-    'resource',
-    Array.from({ length: isBridgeClass(device.class) ? 17 : 7 }, () => '0x0000000000000000 0x0000000000000000 0x0000000000000000').join('\n'),
-    0o444,
-  );
+  attr('resource', resourceFileText(device, isBridgeClass(device.class) ? 17 : 7), 0o444);
+  for (const bar of device.resizableBars ?? []) attr(`resource${bar.index}_resize`, resizeAttribute(bar.sizes), 0o600);
   const [cls, sub, progIf] = [device.class.slice(0, 2), device.class.slice(2, 4), device.class.slice(4, 6)];
   const modalias = `pci:v0000${device.vendor}d0000${device.device}sv0000${subsystem.vendor}sd0000${subsystem.device}bc${cls}sc${sub}i${progIf}`
     .toUpperCase()
@@ -150,6 +150,8 @@ export function materializeDevice(root: string, spec: HostSpec, device: DeviceSp
   if (device.class.startsWith('0300')) attr('boot_vga', device.bootVga ? '1' : '0', 0o444);
   if (device.resetMethods) attr('reset_method', device.resetMethods.join(' '));
   if (device.label) attr('label', device.label, 0o444);
+  // The kernel makes `rom` (0600: root's) only for a device with a ROM BAR.
+  if (device.rom) writeTreeFile(root, `${folder}/rom`, buildOptionRom(device.rom, device), 0o600);
   if (device.pcie) {
     attr('current_link_speed', PCIE_SPEED[device.pcie.linkGen]!, 0o444);
     attr('max_link_speed', PCIE_SPEED[device.pcie.linkGen]!, 0o444);
@@ -191,6 +193,7 @@ export function materializeDevice(root: string, spec: HostSpec, device: DeviceSp
     writeTreeFile(root, `/dev/dri/${node}`, '');
   }
   if (device.driver) bindInTree(root, device.address, folder, device.driver);
+  materializeGpuSharing(root, device, folder);
   if (device.iommuGroup !== undefined) {
     const group = `/sys/kernel/iommu_groups/${device.iommuGroup}`;
     writeTreeFile(root, `${group}/type`, `${spec.iommu.groupType}\n`);

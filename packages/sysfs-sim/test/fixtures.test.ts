@@ -69,6 +69,9 @@ describe('fixture specs', () => {
         'lxd-tuned',
         'upgrade-before',
         'upgrade-after',
+        'gpu-legacy-rom',
+        'gpu-efi-rom',
+        'gpu-boot-efifb',
       ]),
     );
   });

@@ -17,10 +17,21 @@ import type { SriovGuardFinding, SriovPlan, SriovResult } from './sriov/plan';
 export const AddressSchema = z.string().describe('PCI address, domain:bus:slot.function (0000:01:00.0; Intel VMD domains have 5 hex digits)');
 
 export const GuardFindingSchema = z.object({
-  id: z.enum(['boot-vga', 'default-route', 'only-nic-up', 'mounted-block', 'device-in-use', 'vfio-group-in-use', 'managed-by-libvirt', 'foreign-endpoint']),
+  id: z.enum([
+    'boot-vga',
+    'boot-framebuffer',
+    'default-route',
+    'only-nic-up',
+    'mounted-block',
+    'device-in-use',
+    'vfio-group-in-use',
+    'managed-by-libvirt',
+    'foreign-endpoint',
+  ]),
   address: AddressSchema,
   summary: z.string(),
   evidence: z.array(z.string()),
+  advisory: z.literal(true).optional().describe('Refuses nothing: what the bind does besides (the firmware framebuffer vfio-pci removes)'),
 });
 
 export const DeviceOwnerSchema = z

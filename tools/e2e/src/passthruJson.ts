@@ -16,6 +16,8 @@ export interface ListJson {
     numaNode: number | null;
     parent: string | null;
     net: string[];
+    /** GPUs only: how LXD can attach it (list's gpuModes; the MIG part is read from /proc/driver/nvidia and nvidia-smi). */
+    gpuModes?: { modes: string[]; mig: unknown };
   }>;
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 # The kernel's own answer, read inside a kernel-lab guest without passthru: every PCI function's
 # driver, driver_override, IOMMU group, network interfaces, SR-IOV state and reset methods, the
-# loaded modules, the /dev/vfio nodes, and for each group whose node exists the kernel's verdict
-# VFIO_GROUP_GET_STATUS (the question QEMU and libvirt ask). Prints one JSON object.
+# loaded modules, the /dev/vfio nodes, /proc/iomem, and for each group whose node exists the
+# kernel's verdict VFIO_GROUP_GET_STATUS (the question QEMU and libvirt ask). Prints one JSON object.
 use strict;
 use warnings;
 use JSON::PP;
@@ -59,4 +59,6 @@ if (opendir(my $gh, '/sys/kernel/iommu_groups')) {
 
 my @modules = map { (split / /)[0] } split /\n/, (slurp('/proc/modules') // '');
 my @vfio = -d '/dev/vfio' ? do { opendir(my $v, '/dev/vfio'); my @x = sort grep { !/^\./ } readdir $v; @x } : ();
-print JSON::PP->new->canonical->pretty->encode({ devices => \%devices, groups => \%groups, modules => [sort @modules], vfioNodes => \@vfio }), "\n";
+# /proc/iomem as root reads it: who holds which physical range (a firmware framebuffer inside a BAR).
+my $iomem = slurp('/proc/iomem');
+print JSON::PP->new->canonical->pretty->encode({ devices => \%devices, groups => \%groups, iomem => $iomem, modules => [sort @modules], vfioNodes => \@vfio }), "\n";

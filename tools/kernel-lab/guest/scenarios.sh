@@ -20,6 +20,8 @@ scenario_inventory() {
   step list --view -- passthru list --format json
   step groups -- passthru groups --format json
   lspci -Dvmmnnk > "$STEPS/list/lspci" 2>&1
+  # Every BAR's size as lspci prints it (Region N ... [size=...], Expansion ROM), for list's bars.
+  lspci -D -vv > "$STEPS/list/lspci-vv" 2>&1
   # Option ROMs through the kernel's sysfs (enable, read, disable): QEMU gives each e1000e the
   # iPXE ROM (legacy + EFI), the bochs-display SeaVGABIOS (legacy only), the NVMe no ROM BAR.
   step rom-nic -- passthru --format json rom dump $NIC1 "$STEPS/rom-nic/rom.bin"
@@ -125,6 +127,16 @@ scenario_sriov() {
   step sriov-remove-blocked --snapshot -- passthru sriov $NVME --numvfs 0 --yes
   step sriov-restore-vf --snapshot -- passthru restore "$vf" --yes
   step sriov-remove --snapshot -- passthru sriov $NVME --numvfs 0 --yes
+}
+
+# The UEFI guest (topology vtd-uefi): OVMF's framebuffer is BAR 0 of the boot display, and with
+# bochs blacklisted efifb holds it. doctor names it; bind (--force: it is the boot VGA) moves the
+# display to vfio-pci, whose probe removes efifb on this kernel; doctor then finds the BAR free.
+scenario_framebuffer() {
+  local vga=0000:00:01.0
+  step fb-doctor -- passthru doctor --device $vga --format json
+  step fb-bind --snapshot -- passthru bind $vga --force --yes
+  step fb-doctor-bound -- passthru doctor --device $vga --format json
 }
 
 scenario_reset() {

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type LabRun, qemuArgs } from './topologies';
+import { type LabRun, OVMF_FIRMWARE, qemuArgs } from './topologies';
 
 export const LAB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO = path.resolve(LAB_DIR, '../..');
@@ -57,7 +57,15 @@ export function boot(image: LabImage, run: LabRun, scenarios: string[], outDir: 
     fs.writeFileSync(disk, Buffer.alloc(0));
     fs.truncateSync(disk, 64 * 1024 * 1024);
   }
-  const args = qemuArgs(run.topology, image, { out: outDir, disk });
+  let vars: string | undefined;
+  if (run.topology.firmware === 'ovmf') {
+    for (const f of [OVMF_FIRMWARE.code, OVMF_FIRMWARE.vars])
+      if (!fs.existsSync(f)) throw new Error(`kernel-lab: run ${run.name} boots OVMF, and ${f} is missing (apt-get install ovmf)`);
+    // The guest's own variable store, kept over its reboot like a machine's NVRAM.
+    vars = path.join(outDir, 'ovmf-vars.fd');
+    if (!fs.existsSync(vars)) fs.copyFileSync(OVMF_FIRMWARE.vars, vars);
+  }
+  const args = qemuArgs(run.topology, image, { out: outDir, disk, ...(vars ? { vars } : {}) });
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -104,7 +112,7 @@ export async function runLab(image: LabImage, run: LabRun, dir: string): Promise
     boots.push(second);
     fs.writeFileSync(path.join(dir, 'console-2.log'), second.console);
   }
-  fs.rmSync(path.join(dir, 'disk.img'), { force: true });
+  for (const scratch of ['disk.img', 'ovmf-vars.fd']) fs.rmSync(path.join(dir, scratch), { force: true });
   return { run: run.name, dir, boots };
 }
 

@@ -18,7 +18,12 @@ export interface Topology {
   append: string;
   /** Root ports with ACS (QEMU's default) or without (disable-acs=on). */
   acs: boolean;
+  /** The firmware: SeaBIOS (QEMU's default) or OVMF (UEFI; Debian's ovmf package, OVMF_FIRMWARE). */
+  firmware?: 'seabios' | 'ovmf';
 }
+
+/** OVMF as Debian's ovmf package installs it: the code (read-only) and the variable store each guest gets a copy of. */
+export const OVMF_FIRMWARE = { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd' };
 
 export const TOPOLOGIES: Record<string, Topology> = {
   vtd: { name: 'vtd', description: 'Intel VT-d with interrupt remapping', iommu: 'intel', append: '', acs: true },
@@ -26,6 +31,16 @@ export const TOPOLOGIES: Record<string, Topology> = {
   'no-iommu': { name: 'no-iommu', description: 'no IOMMU at all', iommu: 'none', append: '', acs: true },
   'iommu-off': { name: 'iommu-off', description: 'VT-d present, intel_iommu=off on the command line', iommu: 'intel', append: 'intel_iommu=off', acs: true },
   'no-acs': { name: 'no-acs', description: 'VT-d, root ports without ACS (the two NIC ports share one slot)', iommu: 'intel', append: '', acs: false },
+  // UEFI: OVMF's GOP framebuffer on the std VGA is BAR 0 of 00:01.0, and with bochs kept out efifb
+  // holds it (bochs would take the device and remove efifb itself).
+  'vtd-uefi': {
+    name: 'vtd-uefi',
+    description: 'Intel VT-d, UEFI firmware (OVMF), bochs blacklisted: efifb holds BAR 0 of the boot display',
+    iommu: 'intel',
+    append: 'modprobe.blacklist=bochs,bochs_drm',
+    acs: true,
+    firmware: 'ovmf',
+  },
 };
 
 /** A run: one guest boot (two for a reboot) running scenarios of guest/scenarios.sh in order. */
@@ -44,13 +59,17 @@ export const RUNS: LabRun[] = [
   { name: 'vtd-2', topology: t.vtd!, scenarios: ['guards', 'kill9', 'sriov'] },
   { name: 'amd', topology: t.amd!, scenarios: ['doctor', 'inventory', 'bind_card'] },
   { name: 'no-acs', topology: t['no-acs']!, scenarios: ['inventory', 'shared_group'] },
+  { name: 'efifb', topology: t['vtd-uefi']!, scenarios: ['framebuffer'] },
   { name: 'persist', topology: t.vtd!, scenarios: ['persist'], afterReboot: ['after_reboot'] },
   { name: 'no-iommu', topology: t['no-iommu']!, scenarios: ['doctor', 'inventory'] },
   { name: 'iommu-off', topology: t['iommu-off']!, scenarios: ['doctor'] },
 ];
 
-/** QEMU's arguments for a topology. `host` is shared read-only, `out` read-write, `disk` backs 05:00.0's namespace. */
-export function qemuArgs(topology: Topology, image: { kernel: string; initrd: string }, shares: { out: string; disk: string }): string[] {
+/**
+ * QEMU's arguments for a topology. `host` is shared read-only, `out` read-write, `disk` backs
+ * 05:00.0's namespace, `vars` is the guest's copy of OVMF's variable store (OVMF guests only).
+ */
+export function qemuArgs(topology: Topology, image: { kernel: string; initrd: string }, shares: { out: string; disk: string; vars?: string }): string[] {
   // Without ACS, the first two root ports are functions 0 and 1 of one slot (00:03.0, 00:03.1):
   // the kernel then groups both ports and the NICs behind them together.
   const rootPort = (n: number) => {
@@ -59,8 +78,14 @@ export function qemuArgs(topology: Topology, image: { kernel: string; initrd: st
   };
   const iommu =
     topology.iommu === 'intel' ? ['-device', 'intel-iommu,intremap=on,caching-mode=on'] : topology.iommu === 'amd' ? ['-device', 'amd-iommu,intremap=on'] : [];
+  // OVMF boots the -kernel image as an EFI application (the kernel's EFI stub) from QEMU's fw_cfg.
+  const firmware =
+    topology.firmware === 'ovmf'
+      ? ['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_FIRMWARE.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${shares.vars}`]
+      : [];
   return [
     ...['-accel', 'tcg', '-machine', 'q35,kernel-irqchip=split', '-cpu', 'max', '-smp', '1', '-m', '1536'],
+    ...firmware,
     ...['-display', 'none', '-monitor', 'none', '-no-reboot', '-nodefaults', '-serial', 'stdio', '-vga', 'std'],
     ...['-kernel', image.kernel, '-initrd', image.initrd, '-append', `console=ttyS0 panic=-1 quiet ${topology.append}`.trim()],
     ...iommu,

@@ -2,12 +2,14 @@
 // itself (`passthru snapshot`, with passthru's journal); here the same command runs against
 // that capture with the simulated kernel, and the after-state is compared with the guest's own
 // capture after the command: every function's driver, driver_override and group, the VF counts,
-// the /dev/vfio nodes, whether vfio-pci is loaded, the files passthru writes under /etc, the
-// journal (without ids and times) and the exit code.
+// the firmware framebuffer's claims in /proc/iomem, the /dev/vfio nodes, whether vfio-pci is
+// loaded, the files passthru writes under /etc, the journal (without ids and times) and the exit
+// code.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { FIRMWARE_FRAMEBUFFERS } from '@passthru/pci-discovery';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO } from '../src/lab';
 import { RUNS } from '../src/topologies';
@@ -70,6 +72,11 @@ function stateOf(root: string) {
     }
   return {
     devices,
+    // The firmware framebuffer's claims (vfio-pci removes them when it takes a VGA device on 6.0+).
+    framebuffers: (readOr(path.join(root, 'proc/iomem')) ?? '')
+      .split('\n')
+      .filter((l) => FIRMWARE_FRAMEBUFFERS.includes(l.split(' : ')[1] ?? ''))
+      .map((l) => l.trim()),
     vfioNodes: list(path.join(root, 'dev/vfio')),
     vfioPciLoaded: (readOr(path.join(root, 'proc/modules')) ?? '').split('\n').some((l) => l.startsWith('vfio_pci ')),
     etc,

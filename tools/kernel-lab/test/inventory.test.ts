@@ -1,11 +1,19 @@
 // list and groups on real kernels agree with the guest's own lspci (Debian's pciutils) and with
 // the kernel's sysfs as read without passthru (kstate.pl).
 import { describe, expect, it } from 'vitest';
-import { parseLspciVmm } from '../../peers/src/index';
+import { parseLspciRegions, parseLspciVmm } from '../../peers/src/index';
 import { step, stepFile } from './records';
 
 interface ListJson {
-  devices: Array<{ address: string; vendorId: string; deviceId: string; class: string; driver: string | null; iommuGroup: number | null }>;
+  devices: Array<{
+    address: string;
+    vendorId: string;
+    deviceId: string;
+    class: string;
+    driver: string | null;
+    iommuGroup: number | null;
+    bars: Array<{ index: number; size: number; space: string }>;
+  }>;
 }
 interface GroupsJson {
   groups: Array<{ id: number; devices: string[] }>;
@@ -28,6 +36,16 @@ describe.each(['vtd', 'amd', 'no-iommu', 'no-acs'])('inventory on the %s guest',
         group: r.iommuGroup ?? null,
       });
     }
+  });
+
+  it('list gives every BAR and ROM the size the guest lspci -vv prints', () => {
+    const list = JSON.parse(step(run, 'list').stdout) as ListJson;
+    const regions = parseLspciRegions(stepFile(run, 'list', 'lspci-vv'));
+    expect([...regions.keys()]).toEqual(list.devices.map((d) => d.address));
+    const sized = (bars: Array<{ index: number; size: number; space: string }>) => bars.map(({ index, size, space }) => ({ index, size, space }));
+    for (const d of list.devices) expect({ address: d.address, bars: sized(d.bars) }).toEqual({ address: d.address, bars: sized(regions.get(d.address)!) });
+    // Not a comparison of two empty lists: QEMU's devices have BARs (the NICs, the NVMe, the card).
+    expect(list.devices.filter((d) => d.bars.length > 0).length).toBeGreaterThan(8);
   });
 
   it("list and groups agree with the kernel's sysfs (drivers, groups and their members)", () => {

@@ -29,6 +29,8 @@ export interface KernelGroup {
 export interface KernelState {
   devices: Record<string, KernelDevice>;
   groups: Record<string, KernelGroup>;
+  /** /proc/iomem as root read it. */
+  iomem: string;
   modules: string[];
   vfioNodes: string[];
 }

@@ -5,10 +5,15 @@ import type { CommandSpec } from '../command';
  * a run loads only the command it runs (and what that imports), so `passthru list` does not
  * pay for LXD, the report page or the exporters at start-up.
  */
-export const COMMANDS: ReadonlyArray<{ name: string; load: () => Promise<CommandSpec>; writesSysfs?: true }> = [
+export const COMMANDS: ReadonlyArray<{ name: string; load: () => Promise<CommandSpec>; writesSysfs?: true | ((argv: readonly string[]) => boolean) }> = [
   { name: 'list', load: async () => (await import('./list/list')).listCommand },
   { name: 'groups', load: async () => (await import('./groups/groups')).groupsCommand },
-  { name: 'doctor', load: async () => (await import('./doctor/doctor')).doctorCommand },
+  // doctor --device reads each asked device's option ROM, which takes the kernel's enable write.
+  {
+    name: 'doctor',
+    writesSysfs: (argv) => argv.some((a) => a === '--device' || a.startsWith('--device=')),
+    load: async () => (await import('./doctor/doctor')).doctorCommand,
+  },
   { name: 'bind', writesSysfs: true, load: async () => (await import('./bind/bind')).bindCommand },
   { name: 'restore', writesSysfs: true, load: async () => (await import('./restore/restore')).restoreCommand },
   { name: 'persist', writesSysfs: true, load: async () => (await import('./persist/persist')).persistCommand },
@@ -50,7 +55,7 @@ export function commandNameOf(argv: readonly string[]): string | undefined {
 /** Whether the command argv names writes kernel attributes (on a fixture: the simulated kernel's). */
 export function writesSysfs(argv: readonly string[]): boolean {
   const name = commandNameOf(argv);
-  return COMMANDS.some((c) => c.name === name && c.writesSysfs);
+  return COMMANDS.some((c) => c.name === name && (c.writesSysfs === true || c.writesSysfs?.(argv) === true));
 }
 
 /** The commands a run of `argv` needs: the one it names, or all of them (help, completion, typos). */

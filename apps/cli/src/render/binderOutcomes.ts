@@ -43,7 +43,10 @@ export function outcomeTable(ctx: CliContext, outcomes: DeviceOutcome[]): string
 export function printBindPlanned(ctx: CliContext, o: BindOutcome, options: { force?: boolean; adopt?: boolean }): void {
   for (const w of o.warnings) ctx.note(`passthru: warning: ${w}`);
   for (const g of o.guards) {
-    ctx.note(`${paint(ctx.out, options.force ? 'yellow' : 'red', options.force ? 'overridden (--force)' : 'refused')}: ${g.address} [${g.id}] ${g.summary}`);
+    const label = g.advisory
+      ? paint(ctx.out, 'yellow', 'note')
+      : paint(ctx.out, options.force ? 'yellow' : 'red', options.force ? 'overridden (--force)' : 'refused');
+    ctx.note(`${label}: ${g.address} [${g.id}] ${g.summary}`);
     for (const e of g.evidence) ctx.note(`    evidence: ${e}`);
   }
   for (const d of o.foreign) {

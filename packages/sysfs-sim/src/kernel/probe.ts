@@ -7,6 +7,7 @@ import { bindInTree } from '../materialize';
 import type { WriteContext } from './WriteContext';
 import type { SysfsTree, TreeDevice } from './SysfsTree';
 import { addVfioGroupNode, dropVfioGroupNodeIfUnused } from './vfioNodes';
+import { releaseDriverRegions, removeFirmwareFramebuffers } from './aperture';
 
 /**
  * pci_device_probe + the driver's probe(): binds and returns undefined, or returns the errno
@@ -29,7 +30,10 @@ export function probe(ctx: WriteContext, driver: string, device: TreeDevice): st
   if (ctx.noBind) return 'quiet';
   bindInTree(tree.root, device.address, device.folder, driver);
   tree.setUeventDriver(device.folder, driver);
-  if (driver === 'vfio-pci') addVfioGroupNode(tree, tree.linkName(`${device.folder}/iommu_group`)!);
+  if (driver === 'vfio-pci') {
+    addVfioGroupNode(tree, tree.linkName(`${device.folder}/iommu_group`)!);
+    removeFirmwareFramebuffers(tree, device, ctx.spec?.kernelRelease);
+  }
   return undefined;
 }
 
@@ -50,6 +54,7 @@ export function release(tree: SysfsTree, device: TreeDevice): void {
   const back = `/sys/bus/pci/drivers/${driver}/${device.address}`;
   if (tree.lstat(back)?.isSymbolicLink()) tree.remove(back);
   tree.setUeventDriver(device.folder, undefined);
+  releaseDriverRegions(tree, device);
   if (driver === 'vfio-pci') {
     const group = tree.linkName(`${device.folder}/iommu_group`);
     if (group) dropVfioGroupNodeIfUnused(tree, group);

@@ -3,7 +3,7 @@ import type { HostFs } from '@passthru/hostfs';
 import type { IommuGroup, PciDevice } from '@passthru/pci-discovery';
 import { applyBind, type ApplyOptions, type ApplyResult } from './apply';
 import { VFIO_DRIVER, planBind, type BindPlan, type PlannedDevice } from './plan';
-import { evaluateGuards, type GuardFinding } from './guards';
+import { evaluateGuards, refusing, type GuardFinding } from './guards';
 import { isForeign, readOwnership } from '../owners';
 import { refuseRenumbered } from '../persist/record';
 import type { Target } from '@passthru/pci-discovery';
@@ -67,7 +67,7 @@ export function bindDevices(host: HostFs, state: HostState, request: BindRequest
   const guards = evaluateGuards(host, plan, devices);
   const foreign = plan.devices.filter((d) => isForeign(d.owner));
   const blockedBy = [
-    ...(guards.length > 0 && !request.force ? (['guards'] as const) : []),
+    ...(refusing(guards).length > 0 && !request.force ? (['guards'] as const) : []),
     ...(foreign.length > 0 && !request.adopt ? (['foreign'] as const) : []),
   ];
   const outcome: BindOutcome = { status: blockedBy.length && !request.dryRun ? 'blocked' : 'planned', plan, guards, foreign, blockedBy, warnings };

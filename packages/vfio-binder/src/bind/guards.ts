@@ -1,14 +1,31 @@
 import { HostFsError, type HostFs } from '@passthru/hostfs';
+import { firmwareFramebufferClaims } from '@passthru/iommu-check';
 import { iommuGroupPath, type PciDevice } from '@passthru/pci-discovery';
 import type { PlannedDevice } from './plan';
 
-/** A reason not to take a device from the host, with what was read to decide it. */
+/**
+ * A reason not to take a device from the host, with what was read to decide it. An `advisory`
+ * finding refuses nothing: it says what the bind will do besides (printed with the plan).
+ */
 export interface GuardFinding {
-  id: 'boot-vga' | 'default-route' | 'only-nic-up' | 'mounted-block' | 'device-in-use' | 'vfio-group-in-use' | 'managed-by-libvirt' | 'foreign-endpoint';
+  id:
+    | 'boot-vga'
+    | 'boot-framebuffer'
+    | 'default-route'
+    | 'only-nic-up'
+    | 'mounted-block'
+    | 'device-in-use'
+    | 'vfio-group-in-use'
+    | 'managed-by-libvirt'
+    | 'foreign-endpoint';
   address: string;
   summary: string;
   evidence: string[];
+  advisory?: true;
 }
+
+/** The findings that refuse a bind without --force (all but the advisory ones). */
+export const refusing = (findings: readonly GuardFinding[]): GuardFinding[] => findings.filter((f) => !f.advisory);
 
 function readOr(host: HostFs, path: string, fallback = ''): string {
   try {
@@ -149,6 +166,7 @@ export function evaluateGuards(
     .map((p) => byAddress.get(p.address))
     .filter((d): d is PciDevice => d !== undefined);
   const holders = processesHolding(host, [...new Set(toBind.flatMap(nodesOf))]);
+  const framebuffers = framebufferFindings(host, toBind);
 
   for (const planned of plan.devices) {
     if (planned.alreadyBound) continue;
@@ -158,6 +176,7 @@ export function evaluateGuards(
 
     if (d.bootVga)
       add('boot-vga', 'it is the boot/console GPU: unbinding it takes the console (and often the display manager) away', [`${d.sysfsPath}/boot_vga = 1`]);
+    findings.push(...framebuffers.filter((f) => f.address === d.address));
     const routed = d.net.filter((n) => routes.includes(n));
     if (routed.length)
       add(
@@ -207,4 +226,32 @@ export function evaluateGuards(
     }
   }
   return findings;
+}
+
+/**
+ * The firmware framebuffer in a BAR of a GPU to bind (docs: iommu-check's FirmwareFramebuffer.ts).
+ * Where vfio-pci removes it (Linux 6.0+, a VGA device) the bind goes ahead and only says so;
+ * elsewhere the bind would succeed but a VM given the device would not start, so it refuses
+ * without --force, as the boot-vga guard does, and names the boot parameter.
+ */
+function framebufferFindings(host: HostFs, devices: readonly PciDevice[]): GuardFinding[] {
+  return firmwareFramebufferClaims(host, devices).map((c): GuardFinding => {
+    const held = `the firmware framebuffer (${c.holders.join(', ')}) holds its ${c.bars.join(', ')}`;
+    if (c.removedByVfio === true)
+      return {
+        id: 'boot-framebuffer',
+        address: c.address,
+        summary: `${held}: vfio-pci on Linux ${c.release} removes it when it binds, and the host console on this GPU goes dark until the next boot`,
+        evidence: c.evidence,
+        advisory: true,
+      };
+    const kernel =
+      c.removedByVfio === false ? `vfio-pci on Linux ${c.release} does not remove it` : 'the kernel release is unknown (vfio-pci removes it from Linux 6.0 on)';
+    return {
+      id: 'boot-framebuffer',
+      address: c.address,
+      summary: `${held}, and ${kernel}: a VM given it would fail to start ("can't reserve" the BAR). Add ${c.params.join(' ')} to the kernel command line (passthru persist adds it) and reboot first`,
+      evidence: c.evidence,
+    };
+  });
 }

@@ -1,6 +1,6 @@
 import type { HostFs } from '@passthru/hostfs';
 import type { BootLoader } from '@passthru/boot-config';
-import { parseCpuInfo, planCmdlineRemediation } from '@passthru/iommu-check';
+import { firmwareFramebufferClaims, parseCpuInfo, planCmdlineRemediation } from '@passthru/iommu-check';
 import type { HostState } from '../bind/bindDevices';
 import { planBind } from '../bind/plan';
 import { applyPersist, planPersist, type CommandRunner, type PersistPlan } from './plan';
@@ -32,7 +32,8 @@ export interface PersistOutcome {
 
 /**
  * The persist use case: the whole IOMMU group of each target (as bind binds it), the kernel
- * command line the CPU's IOMMU needs, the modprobe.d and initramfs edits with their guards;
+ * command line the CPU's IOMMU needs (and, on a kernel whose vfio-pci leaves a firmware framebuffer on
+ * a chosen GPU, the parameter that keeps it off), the modprobe.d and initramfs edits with their guards;
  * then backups, writes with rollback, the identity record, and the rebuilds when a runner is
  * given.
  */
@@ -41,7 +42,9 @@ export async function persistDevices(host: HostFs, state: HostState, request: Pe
   const planned = new Set(planBind(resolveTargets(request.targets, devices, groups), devices, groups).devices.map((d) => d.address));
   const chosen = devices.filter((d) => planned.has(d.address));
   const cpu = parseCpuInfo(host.readTextIfExists('/proc/cpuinfo') ?? '');
-  const cmdline = planCmdlineRemediation(host, cpu.vendor, { loader: request.bootloader });
+  // A firmware framebuffer on a chosen GPU that this kernel's vfio-pci leaves in place: its boot parameter joins the edit.
+  const params = [...new Set(firmwareFramebufferClaims(host, chosen).flatMap((c) => (c.removedByVfio === true ? [] : c.params)))];
+  const cmdline = planCmdlineRemediation(host, cpu.vendor, { loader: request.bootloader, ...(params.length ? { extra: { add: params, remove: [] } } : {}) });
   const plan = planPersist(host, chosen, devices, cmdline, request.stamp, { force: request.force });
   request.onPlanned?.(plan);
   if (request.dryRun) return { status: 'planned', plan, written: [], ran: [] };

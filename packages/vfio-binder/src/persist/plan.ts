@@ -11,7 +11,7 @@ import {
 } from '@passthru/pci-discovery';
 import * as z from 'zod';
 import { VFIO_DRIVER } from '../bind/plan';
-import { evaluateGuards } from '../bind/guards';
+import { evaluateGuards, refusing } from '../bind/guards';
 import { Journal } from '../Journal';
 import { checkFileWrites, missingFolders } from './plannedFiles';
 import { PERSIST_RECORD, readPersistRecord, refuseRenumbered } from './record';
@@ -160,13 +160,16 @@ export function planPersist(
     { devices: matched.map((d) => ({ address: d.address, alreadyBound: d.driver === VFIO_DRIVER, reason: 'named' as const })) },
     all,
   );
-  if (guards.length && !options.force) {
+  // A firmware framebuffer vfio-pci leaves in place is for the kernel command line to keep off
+  // (persistDevices adds its parameter to the plans): said, not refused.
+  const refused = refusing(guards).filter((g) => g.id !== 'boot-framebuffer');
+  if (refused.length && !options.force) {
     throw new VfioBinderError(
       'refused',
-      `Failed planning persist: the boot configuration would claim guarded devices: ${guards.map((g) => `${g.address} [${g.id}] ${g.summary}`).join('; ')}; nothing was written (--force overrides)`,
+      `Failed planning persist: the boot configuration would claim guarded devices: ${refused.map((g) => `${g.address} [${g.id}] ${g.summary}`).join('; ')}; nothing was written (--force overrides)`,
     );
   }
-  for (const g of guards) warnings.push(`overridden (--force): ${g.address} [${g.id}] ${g.summary}`);
+  for (const g of guards) warnings.push(`${refused.includes(g) ? 'overridden (--force): ' : ''}${g.address} [${g.id}] ${g.summary}`);
 
   const keptSoftdeps = [...previous.matchAll(/^softdep (\S+) pre: vfio[-_]pci$/gm)].map((m) => m[1]!);
   const softdeps = [...new Set([...keptSoftdeps, ...devices.map((d) => d.module).filter((m): m is string => m !== null)])].sort();

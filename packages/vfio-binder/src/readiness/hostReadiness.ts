@@ -2,7 +2,7 @@ import type { HostFs } from '@passthru/hostfs';
 import { blockingEndpoints, notPassable, platformFunctionsOf, slotOf, type IommuGroup, type PciDevice, type PlatformFunction } from '@passthru/pci-discovery';
 import type { HostState } from '../bind/bindDevices';
 import { planBind, VFIO_DRIVER } from '../bind/plan';
-import { evaluateGuards, type GuardFinding } from '../bind/guards';
+import { evaluateGuards, refusing, type GuardFinding } from '../bind/guards';
 import { isForeign, readOwnership, type DeviceOwner } from '../owners';
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
@@ -74,7 +74,8 @@ export function hostReadiness(host: HostFs, state: HostState): HostReadiness {
   const endpoints = groups.filter((g) => !platformOf.has(g.id)).flatMap(endpointsOf);
   // Who holds each device (passthru's journal, libvirt, driverctl, driver_override), read once.
   const { owners } = readOwnership(host, devices);
-  const guards = endpoints.length ? evaluateGuards(host, planBind(endpoints, devices, groups, owners), devices) : [];
+  // Only what refuses a bind: an advisory finding (the framebuffer vfio-pci removes) leaves a device bindable.
+  const guards = endpoints.length ? refusing(evaluateGuards(host, planBind(endpoints, devices, groups, owners), devices)) : [];
   const guardsByAddress = new Map<string, GuardFinding[]>();
   for (const f of guards) guardsByAddress.set(f.address, [...(guardsByAddress.get(f.address) ?? []), f]);
   // An endpoint on a host driver that libvirt, driverctl or another's driver_override holds: a

@@ -1,6 +1,16 @@
 import type { HostFs } from '@passthru/hostfs';
 import { runChecks, type CheckResult, type DoctorReport, type DoctorVerdict, type RunChecksOptions } from '@passthru/iommu-check';
-import { readIommuGroups, scanPciDevices, trailingPciAddress, type PciDevice, type PciScan, type ScanProblem } from '@passthru/pci-discovery';
+import {
+  readGpuModes,
+  readIommuGroups,
+  scanPciDevices,
+  trailingPciAddress,
+  type GpuModes,
+  type NvidiaSmiOutput,
+  type PciDevice,
+  type PciScan,
+  type ScanProblem,
+} from '@passthru/pci-discovery';
 import { VFIO_DRIVER } from '../bind/plan';
 import { hostReadiness, type HostReadiness } from './hostReadiness';
 import { isForeign } from '../owners';
@@ -17,6 +27,8 @@ export interface ReadHostOptions {
   examine?: 'asked' | 'endpoints';
   /** Host facts from outside HostFs (systeminformation on a live host). */
   identity?: RunChecksOptions['identity'];
+  /** What nvidia-smi said (readNvidiaSmi: run on a live host, captured for a tree), for the GPUs' MIG state. */
+  nvidiaSmi?: NvidiaSmiOutput | null;
 }
 
 /**
@@ -46,6 +58,8 @@ export interface HostView {
   readonly vmReadyGroups: number[];
   /** The endpoints on vfio-pci of `vmReadyGroups`, in scan order. */
   readonly vmReady: string[];
+  /** How each GPU (class 03xx) can be given to an instance (gputype physical, mdev, sriov, mig), by address. Read on first use. */
+  readonly gpuModes: Map<string, GpuModes>;
 }
 
 /** The verdicts under which a host can give devices to VMs. */
@@ -99,6 +113,7 @@ export function readHost(host: HostFs, options: ReadHostOptions = {}): HostView 
     const inReadyGroup = new Set(vmReadyGroups());
     return devices.filter((d) => !d.isBridge && d.iommuGroup !== null && inReadyGroup.has(d.iommuGroup) && d.driver === VFIO_DRIVER).map((d) => d.address);
   });
+  const gpuModes = once(() => readGpuModes(host, devices, options.nvidiaSmi ?? null));
   return {
     devices,
     problems,
@@ -113,6 +128,9 @@ export function readHost(host: HostFs, options: ReadHostOptions = {}): HostView 
     },
     get vmReady() {
       return vmReady();
+    },
+    get gpuModes() {
+      return gpuModes();
     },
   };
 }

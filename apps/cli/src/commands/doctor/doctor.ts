@@ -16,7 +16,12 @@ export const doctorCommand: CommandSpec = {
       .description(
         'Check that this host is ready for PCI passthrough (firmware, kernel, cmdline, interrupt remapping, vfio, groups, ACS) and say exactly what to fix',
       )
-      .addOption(new Option('--device <bdf...>', 'also check these devices: IOMMU group viability and ACS above them'))
+      .addOption(
+        new Option(
+          '--device <bdf...>',
+          "also check these devices: IOMMU group viability, ACS above them, reset, and what their option ROM gives a UEFI guest (read as root: the kernel's enable write to its rom attribute)",
+        ),
+      )
       .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']))
       .addHelpText(
         'after',

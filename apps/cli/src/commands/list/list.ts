@@ -4,7 +4,8 @@ import { isForeign } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../../command';
 import { driverCell, ownerCell, ownersOf, refuseJsonTree } from '../../render/cells';
 import { CliError, EXIT } from '../../CliError';
-import { scanHost } from '../../host';
+import { gpuModesOf, scanHost } from '../../host';
+import { gpuModeLines } from '../../render/gpuModes';
 import { paint, printJson, renderTable } from '../../render/output';
 import { renderTree } from '../../render/tree';
 
@@ -37,8 +38,15 @@ export const listCommand: CommandSpec = {
           }
           const devices = options.class === 'all' ? scan.devices : scan.devices.filter((d) => deviceClassOf(d.class) === options.class);
           const owners = ownersOf(ctx, scan.devices);
+          // Read per GPU after the scan (mdev types, VFs, MIG): other devices carry no gpuModes field.
+          const gpuModes = await gpuModesOf(ctx, scan.devices, devices);
           if (ctx.format === 'json') {
-            printJson(ctx.out, { root: ctx.host.root, devices: devices.map((d) => ({ ...d, owner: owners.get(d.address) ?? null })), problems: scan.problems });
+            const row = (d: PciDevice) => ({
+              ...d,
+              owner: owners.get(d.address) ?? null,
+              ...(gpuModes.has(d.address) ? { gpuModes: gpuModes.get(d.address) } : {}),
+            });
+            printJson(ctx.out, { root: ctx.host.root, devices: devices.map(row), problems: scan.problems });
             return EXIT.ok;
           }
           // The OWNER column appears when someone holds a device (passthru or another manager).
@@ -56,6 +64,7 @@ export const listCommand: CommandSpec = {
           ctx.out.stdout.write(renderTable(['ADDRESS', 'IDS', 'CLASS', 'DEVICE', 'DRIVER', 'GROUP', 'NUMA', ...(withOwner ? ['OWNER'] : [])], rows));
           for (const d of devices.filter((x) => isForeign(owners.get(x.address))))
             ctx.out.stdout.write(`${d.address}: held by ${owners.get(d.address)!.summary}\n`);
+          for (const line of gpuModeLines(gpuModes, devices)) ctx.out.stdout.write(`${line}\n`);
           return EXIT.ok;
         }),
       );

@@ -51,6 +51,7 @@ export function buildReport(input: ReportInput): Report {
       readiness: { status, summary, sharedWith },
       guards,
       checks: view.deviceChecks.get(d.address) ?? [],
+      ...(view.gpuModes.has(d.address) ? { gpuModes: view.gpuModes.get(d.address)! } : {}),
     };
   });
 

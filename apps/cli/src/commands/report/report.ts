@@ -3,7 +3,7 @@ import { writeOutputFile } from '@passthru/hostfs';
 import { readHost } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../../command';
 import { CliError, EXIT } from '../../CliError';
-import { scanHost } from '../../host';
+import { nvidiaSmiOf, scanHost } from '../../host';
 import { paint, printJson } from '../../render/output';
 import { buildReport } from './buildReport';
 import { clusterSummary, readCluster } from './cluster';
@@ -35,7 +35,8 @@ export const reportCommand: CommandSpec = {
           if (!options.html && ctx.format !== 'json') throw new CliError('report needs --html FILE (or --format json for the data)', EXIT.usage);
           const started = Date.now();
           const cluster = options.cluster ? await readCluster(ctx) : undefined;
-          const view = readHost(ctx.host, { scan: await scanHost(ctx), examine: 'endpoints' });
+          const scan = await scanHost(ctx);
+          const view = readHost(ctx.host, { scan, examine: 'endpoints', nvidiaSmi: await nvidiaSmiOf(ctx, scan.devices) });
           const report = buildReport({ host: ctx.host, view, version, ...(cluster ? { cluster } : {}) });
           if (options.html) {
             const html = renderHtml(report);

@@ -1,7 +1,7 @@
 /** `passthru report --format json`: the document the HTML page embeds and draws. */
 import { CheckResultSchema, HostIdentitySchema, VerdictSchema } from '@passthru/iommu-check';
 import { FleetStatusSchema } from '@passthru/fleet';
-import { IommuGroupSchema, PciDeviceSchema, PlatformFunctionSchema, ScanProblemSchema, TopologyNodeSchema } from '@passthru/pci-discovery';
+import { GpuModesSchema, IommuGroupSchema, PciDeviceSchema, PlatformFunctionSchema, ScanProblemSchema, TopologyNodeSchema } from '@passthru/pci-discovery';
 import { AddressSchema as Address, GuardFindingSchema } from '@passthru/vfio-binder';
 import * as z from 'zod';
 import { OwnerField, SchemaVersion } from '../../render/schema';
@@ -39,6 +39,8 @@ export const ReportDeviceSchema = PciDeviceSchema.pick({
   guards: z.array(GuardFindingSchema),
   /** Doctor checks about this device (group.viable.ADDRESS, acs.ADDRESS, ...). */
   checks: z.array(CheckResultSchema),
+  /** GPUs (class 03xx) only: how LXD and Incus can attach it (gputype physical, mdev, sriov, mig). */
+  gpuModes: GpuModesSchema.optional(),
 });
 
 export const ReportGroupSchema = IommuGroupSchema.extend({

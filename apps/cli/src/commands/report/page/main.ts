@@ -7,6 +7,7 @@ import { add } from './dom';
 import { listen, toolbar } from './interaction';
 import { clusterSection } from './cluster';
 import { cards, doctorSection, groupsSection, guardsSection, warningSections } from './sections';
+import { gpusSection } from './gpus';
 import { topologySection } from './topology';
 
 const t0 = performance.now();
@@ -19,6 +20,7 @@ add(
   toolbar(data),
   ...warningSections(data),
   topologySection(data),
+  gpusSection(data),
   groupsSection(data),
   guardsSection(data),
   doctorSection(data),

@@ -20,6 +20,7 @@ function infoPanel(data: PageData, d: ReportDevice): HTMLElement {
   if (d.net.length) row('Interfaces', d.net.join(', '));
   if (d.sriov?.role === 'pf') row('SR-IOV', `${d.sriov.numVfs} of ${d.sriov.totalVfs} VFs enabled`);
   if (d.sriov?.role === 'vf') row('SR-IOV', `VF ${d.sriov.vfIndex} of ${d.sriov.physfn}`);
+  if (d.gpuModes) row('GPU modes', d.gpuModes.modes.join(', ') || 'none (no IOMMU group)');
   if (d.iommuGroup !== null) {
     const members = el('span');
     for (const a of data.grp.get(d.iommuGroup)?.devices ?? []) add(members, code(a + (data.dev.get(a)?.isBridge ? ' (bridge)' : '')), text(' '));
