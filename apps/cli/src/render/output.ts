@@ -84,6 +84,8 @@ const escapeControls = (text: string) => text.replace(JSON_RAW_CONTROL, (c) => `
 
 /** Array members written per write(2): large enough to be few writes, small enough to stay small. */
 const ARRAY_BATCH = 256;
+const BATCH_HEAD = '{\n  "k": [';
+const BATCH_TAIL = '\n  ]\n}';
 
 /**
  * Prints a domain object as the JSON contract: `schemaVersion` first, then the object. The data
@@ -106,10 +108,10 @@ export function printJson(out: Output, value: object): void {
     }
     write('[');
     for (let at = 0; at < v.length; at += ARRAY_BATCH) {
-      // One stringify per batch: its members come out at depth 1 ("[\n  {...},\n  {...}\n]"),
-      // one level deeper (two spaces) they are the document's, brackets dropped.
-      const batch = JSON.stringify(v.slice(at, at + ARRAY_BATCH), null, 2);
-      write(`${at === 0 ? '' : ','}${indent(batch.slice(1, -2), '  ')}`);
+      // One stringify per batch, inside a one-key object so its members come out at the
+      // document's depth ('{\n  "k": [\n    {...},\n    {...}\n  ]\n}'): only the wrapper is cut off.
+      const batch = JSON.stringify({ k: v.slice(at, at + ARRAY_BATCH) }, null, 2);
+      write(`${at === 0 ? '' : ','}${batch.slice(BATCH_HEAD.length, -BATCH_TAIL.length)}`);
     }
     write('\n  ]');
   }
