@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { HostFs } from '@passthru/hostfs';
 import { PCI_ADDRESS_RE } from './HostSpec';
 import { acpiPlaceholder } from './materialize';
+import { blockDeviceLines, defaultRoutes, filterCpuinfo, zeroGpuUuids, zeroSerialNumbers } from './redact';
 import { SysfsSimError } from './SysfsSimError';
 
 export interface CaptureOptions {
@@ -63,11 +64,8 @@ const DEVICE_WRITE_ONLY = ['remove', 'rescan', 'reset'];
 const DEVICE_LINKS = ['driver', 'iommu_group', 'iommu', 'physfn', 'subsystem'];
 const DRIVER_CONTROL = ['bind', 'unbind', 'new_id', 'remove_id', 'uevent'];
 const DMI_ATTRIBUTES = ['board_vendor', 'board_name', 'board_version', 'bios_vendor', 'bios_version', 'bios_date', 'sys_vendor', 'product_name'];
-const CPUINFO_KEYS = new Set(['processor', 'vendor_id', 'model name', 'flags']);
 /** Modules whose parameters passthrough checks read. */
 const MODULE_PARAMETERS_RE = /^(vfio.*|kvm.*|pci_stub|iommu|amd_iommu|intel_iommu)$/;
-/** PCI Express extended capability: Device Serial Number. */
-const EXT_CAP_DSN = 0x0003;
 
 /**
  * Copies the PCI-relevant parts of a host (`root` = '/' for the live host, or a fixture tree)
@@ -75,8 +73,8 @@ const EXT_CAP_DSN = 0x0003;
  * and passthru (`--root OUT`) read it directly: device attributes and links, drivers, IOMMU
  * groups and units, firmware table presence, DMI names, /proc (cmdline, cpuinfo, interrupts,
  * modules), boot-loader and modprobe config, modules.builtin. Symlinks are recreated relative.
- * Privacy: `vpd` is never read, DSN serial numbers in `config` are zeroed, DMI serials and UUIDs
- * are never read, MAC addresses are not copied, ACPI tables become 48-byte placeholders.
+ * Privacy: `vpd` is never read, DSN serial numbers in `config` and GPU UUIDs are zeroed, DMI
+ * serials and UUIDs are never read, MAC addresses are not copied, ACPI tables become 48-byte placeholders.
  * Unreadable files are listed in `skipped`; absent ones are silently left out.
  */
 export function capture(root: string, outDir: string, options: CaptureOptions = {}): CaptureResult {
@@ -187,6 +185,31 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
     }
   };
 
+  /** The regular files of a folder and its sub-folders down to `depth` (none when it is absent). */
+  const copyFilesBelow = (hostPath: string, depth: number, transform?: (content: Buffer) => Buffer): void => {
+    for (const e of list(hostPath)) {
+      if (e.isFile()) copy(`${hostPath}/${e.name}`, transform);
+      else if (e.isDirectory() && depth > 0) copyFilesBelow(`${hostPath}/${e.name}`, depth - 1, transform);
+    }
+  };
+  /** A parent's mdev types (what the kernel shows of each) and the mdevs made from them. */
+  const captureMdevTypes = (address: string, folder: string) => {
+    for (const type of list(`${folder}/mdev_supported_types`)) {
+      const typeDir = `${folder}/mdev_supported_types/${type.name}`;
+      for (const file of ['name', 'description', 'device_api', 'available_instances']) copy(`${typeDir}/${file}`);
+      write(`${typeDir}/create`, '', modeOf(`${typeDir}/create`) ?? 0o200);
+      for (const mdev of list(`${typeDir}/devices`)) {
+        const mdevFolder = copyLink(`${typeDir}/devices/${mdev.name}`);
+        if (!mdevFolder) continue;
+        copyLink(`${mdevFolder}/mdev_type`);
+        copy(`${mdevFolder}/uevent`);
+        write(`${mdevFolder}/remove`, '', modeOf(`${mdevFolder}/remove`) ?? 0o200);
+        link(`/sys/bus/mdev/devices/${mdev.name}`, mdevFolder);
+      }
+    }
+    if (isLink(`/sys/class/mdev_bus/${address}`)) copyLink(`/sys/class/mdev_bus/${address}`);
+  };
+
   // PCI devices: attributes, links, net/drm names, pci_bus folders.
   for (const entry of list('/sys/bus/pci/devices')) {
     if (!PCI_ADDRESS_RE.test(entry.name)) continue;
@@ -212,6 +235,10 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
       if (!copied.some(Boolean)) write(`${nodeFolder}/dev`, `226:${node.name.replace(/^\D+/, '')}\n`, 0o444);
       link(`/sys/class/drm/${node.name}`, nodeFolder);
     }
+    // Resizable BARs' sizes (Linux 6.1+); how a GPU is shared: mdev types and mdevs, NVIDIA vGPU 17+ files.
+    for (const name of names.keys()) if (/^resource\d_resize$/.test(name)) copy(`${folder}/${name}`);
+    if (names.has('mdev_supported_types')) captureMdevTypes(entry.name, folder);
+    for (const file of names.has('nvidia') ? ['creatable_vgpu_types', 'current_vgpu_type'] : []) copy(`${folder}/nvidia/${file}`);
     for (const bus of names.has('pci_bus') ? list(`${folder}/pci_bus`) : []) {
       const busFolder = `${folder}/pci_bus/${bus.name}`;
       if (!copy(`${busFolder}/cpulistaffinity`)) write(`${busFolder}/cpulistaffinity`, '\n', 0o444);
@@ -276,6 +303,10 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
   copy('/proc/modules');
   // Who holds which physical range (a firmware framebuffer inside a GPU's BAR), without where the
   // kernel image sits (KASLR). A reader without CAP_SYS_ADMIN copies zeros, which doctor names.
+  // What MIG is read from: NVIDIA's per-GPU information and capabilities, and nvidia-smi's answers a tree keeps.
+  copyFilesBelow('/proc/driver/nvidia/gpus', 1, zeroGpuUuids);
+  copyFilesBelow('/proc/driver/nvidia/capabilities', 4);
+  copyFilesBelow('/var/lib/passthru/captured/nvidia-smi', 0);
   copy('/proc/iomem', (c) => Buffer.from(c.toString('utf8').replace(/^ *[0-9a-f]+-[0-9a-f]+ : Kernel (code|rodata|data|bss)\n/gm, '')));
   const osrelease = read('/proc/sys/kernel/osrelease')?.toString('utf8').trim();
   if (osrelease) write('/proc/sys/kernel/osrelease', `${osrelease}\n`);
@@ -314,52 +345,12 @@ export function capture(root: string, outDir: string, options: CaptureOptions = 
     const folder = copyLink(`/sys/class/block/${block.name}`);
     if (folder) copy(`${folder}/dev`) || write(`${folder}/dev`, '0:0\n', 0o444);
   }
-  for (const file of ['/etc/default/grub', '/etc/kernel/cmdline', '/etc/initramfs-tools/modules']) copy(file);
-  for (const dir of ['/etc/default/grub.d', '/etc/modprobe.d']) {
+  // The boot configuration, the distribution (whose tools a fix names) and what loads at boot.
+  for (const file of ['/etc/default/grub', '/etc/kernel/cmdline', '/etc/initramfs-tools/modules', '/etc/os-release']) copy(file);
+  for (const dir of ['/etc/default/grub.d', '/etc/modprobe.d', '/etc/modules-load.d']) {
     for (const entry of list(dir)) if (entry.isFile() || entry.isSymbolicLink()) copy(`${dir}/${entry.name}`);
   }
   // Device nodes become empty placeholder files (as materialize makes them).
   for (const dir of ['/dev/vfio', '/dev/dri']) for (const entry of list(dir)) if (!entry.isDirectory()) write(`${dir}/${entry.name}`, '');
   return result;
-}
-
-/** Zeroes the serial number of every Device Serial Number extended capability. */
-export function zeroSerialNumbers(config: Buffer): Buffer {
-  const copy = Buffer.from(config);
-  let offset = 0x100;
-  for (let hops = 0; offset >= 0x100 && offset + 4 <= copy.length && hops < 256; hops++) {
-    const header = copy.readUInt32LE(offset);
-    if (header === 0 || header === 0xffffffff) break;
-    if ((header & 0xffff) === EXT_CAP_DSN && offset + 12 <= copy.length) copy.fill(0, offset + 4, offset + 12);
-    offset = (header >>> 20) & 0xffc;
-  }
-  return copy;
-}
-
-/** Keeps only the processor, vendor_id, model name and flags lines (and the blank separators). */
-function filterCpuinfo(text: string): string {
-  return text
-    .split('\n')
-    .filter((line) => line.trim() === '' || CPUINFO_KEYS.has(line.split(':')[0]!.trim()))
-    .join('\n');
-}
-
-/** The default routes of /proc/net/route (v4, header kept) or ipv6_route, with their gateways zeroed. */
-function defaultRoutes(text: string, family: 'v4' | 'v6'): string {
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  if (family === 'v4') {
-    const [header, ...rows] = lines;
-    const kept = rows.map((l) => l.split(/\s+/)).filter((f) => f[1] === '00000000' && f[7] === '00000000');
-    return `${[header ?? '', ...kept.map((f) => [f[0], f[1], '00000000', ...f.slice(3)].join('\t'))].join('\n')}\n`;
-  }
-  const zero = '0'.repeat(32);
-  const kept = lines.map((l) => l.trim().split(/\s+/)).filter((f) => f[0] === zero && f[1] === '00');
-  return kept.map((f) => [...f.slice(0, 4), zero, ...f.slice(5)].join(' ')).join('\n') + (kept.length ? '\n' : '');
-}
-
-/** /proc/mounts (skip 0) or /proc/swaps (its header kept): only the lines of block devices (/dev/...). */
-function blockDeviceLines(text: string, header: 0 | 1): string {
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  const kept = [...lines.slice(0, header), ...lines.slice(header).filter((l) => l.startsWith('/dev/'))];
-  return kept.length ? `${kept.join('\n')}\n` : '';
 }

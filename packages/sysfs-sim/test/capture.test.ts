@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { capture, generateLargeHost, materialize, SysfsSimError } from '../src/index';
-import { zeroSerialNumbers } from '../src/capture';
+import { zeroSerialNumbers } from '../src/redact';
 import { lspci, pcilibLines, type LspciDevice } from './lspciOracle';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -58,23 +58,45 @@ describe('capture', () => {
     }
   });
 
-  it.each(['intel-workstation', 'sriov-server', 'vmd-gaps', 'amd-shared-group', 'intel-iommu-off'])(
-    'reproduces the committed fixture %s (all but MAC addresses and the spec)',
-    (name) => {
-      const source = path.join(repo, 'fixtures/hosts', name);
-      const out = path.join(tmp, `fixture-${name}`);
-      const result = capture(source, out);
-      expect(result.skipped).toEqual([]);
-      expect(sorted(lspci(out).devices)).toEqual(sorted(lspci(source).devices));
-      const want = files(source);
-      const have = files(out);
-      const dropped = [...want.keys()].filter((k) => !have.has(k));
-      expect(dropped.filter((k) => !/^\.sysfs-sim\/|\/net\/[^/]+\/address$/.test(k))).toEqual([]);
-      expect([...have.keys()].filter((k) => !want.has(k))).toEqual([]);
-      const differs = [...have.keys()].filter((k) => !Buffer.from(have.get(k)!).equals(Buffer.from(want.get(k)!)));
-      expect(differs).toEqual([]);
-    },
-  );
+  // The GPU fixtures of issue 26 too: Resizable BAR sizes, /proc/iomem, mdev types and mdevs,
+  // NVIDIA vGPU files, MIG's procfs and captured nvidia-smi answers.
+  it.each([
+    'intel-workstation',
+    'sriov-server',
+    'vmd-gaps',
+    'amd-shared-group',
+    'intel-iommu-off',
+    'gpu-rebar-32g',
+    'gpu-boot-efifb',
+    'intel-gvtg',
+    'sriov-gpu',
+    'nvidia-mig',
+  ])('reproduces the committed fixture %s (all but MAC addresses and the spec)', (name) => {
+    const source = path.join(repo, 'fixtures/hosts', name);
+    const out = path.join(tmp, `fixture-${name}`);
+    const result = capture(source, out);
+    expect(result.skipped).toEqual([]);
+    expect(sorted(lspci(out).devices)).toEqual(sorted(lspci(source).devices));
+    const want = files(source);
+    const have = files(out);
+    const dropped = [...want.keys()].filter((k) => !have.has(k));
+    // Never an option ROM: reading one takes a write (the enable), and a capture writes nothing.
+    expect(dropped.filter((k) => !/^\.sysfs-sim\/|\/net\/[^/]+\/address$|\/rom$/.test(k))).toEqual([]);
+    expect([...have.keys()].filter((k) => !want.has(k))).toEqual([]);
+    const differs = [...have.keys()].filter((k) => !Buffer.from(have.get(k)!).equals(Buffer.from(want.get(k)!)));
+    // A GPU's UUID is a serial number: zeroed, the rest of NVIDIA's `information` kept.
+    const uuids = differs.filter((k) => /^proc\/driver\/nvidia\/gpus\/[^/]+\/information$/.test(k));
+    expect(differs.filter((k) => !uuids.includes(k))).toEqual([]);
+    const withoutUuid = (b: Uint8Array) =>
+      Buffer.from(b)
+        .toString()
+        .replace(/GPU-[0-9a-f-]+/g, 'GPU-');
+    for (const k of uuids) {
+      expect(Buffer.from(have.get(k)!).toString()).toContain('GPU UUID: \t GPU-00000000-0000-0000-0000-000000000000');
+      expect(withoutUuid(have.get(k)!)).toBe(withoutUuid(want.get(k)!));
+    }
+    expect(uuids.length).toBe(name === 'nvidia-mig' ? 2 : 0);
+  });
 
   it('zeroes DSN serial numbers in config and skips unreadable files without failing', () => {
     const source = path.join(tmp, 'dsn-source');
