@@ -5,7 +5,7 @@
 // (then SR-IOV BARs and bridge windows): only lines 0-6 are a function's own BARs. An unassigned
 // BAR reads as zeros. The capability needs config space past 256 bytes: root only.
 import { parsePciResources } from './barClaims';
-import { PCI_EXT_CAP_ID_REBAR, u32 } from './configSpace';
+import { PCI_EXT_CAP_ID_REBAR, extendedCapabilityOffset, u32 } from './configSpace';
 import type { Bar, ResizableBar } from './PciDevice';
 
 /** The ROM's line in `resource` (PCI_ROM_RESOURCE). */
@@ -29,14 +29,8 @@ const MIB = 1024 * 1024;
  */
 export function resizableBarsOf(config: Uint8Array): ResizableBar[] | undefined {
   if (config.length <= 0x100) return config.length === 0x100 ? [] : undefined;
-  let pos = 0x100;
-  for (let ttl = (4096 - 256) / 8; ttl > 0 && pos >= 0x100 && pos + 4 <= config.length; ttl--) {
-    const header = u32(config, pos);
-    if (header === 0 || header === 0xffffffff) return [];
-    if ((header & 0xffff) === PCI_EXT_CAP_ID_REBAR) return rebarEntries(config, pos);
-    pos = (header >>> 20) & 0xffc;
-  }
-  return [];
+  const cap = extendedCapabilityOffset(config, PCI_EXT_CAP_ID_REBAR);
+  return cap === undefined ? [] : rebarEntries(config, cap);
 }
 
 function rebarEntries(config: Uint8Array, cap: number): ResizableBar[] {

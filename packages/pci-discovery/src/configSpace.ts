@@ -78,11 +78,16 @@ export function hasCapability(config: Uint8Array | undefined, id: number): boole
 /** As hasCapability, for an extended capability (pci_find_ext_capability). */
 export function hasExtendedCapability(config: Uint8Array | undefined, id: number): boolean | undefined {
   if (config === undefined || config.length < 0x100) return undefined;
+  return extendedCapabilityOffset(config, id) !== undefined;
+}
+
+/** Where an extended capability starts in a config read, or undefined (absent, or the read stops before it). */
+export function extendedCapabilityOffset(config: Uint8Array, id: number): number | undefined {
   for (let pos = 0x100, ttl = (4096 - 256) / 8; ttl > 0 && pos >= 0x100 && pos + 4 <= config.length; ttl--) {
     const header = u32(config, pos);
-    if (header === 0 || header === 0xffffffff) return false;
-    if ((header & 0xffff) === id) return true;
+    if (header === 0 || header === 0xffffffff) return undefined;
+    if ((header & 0xffff) === id) return pos;
     pos = (header >>> 20) & 0xffc;
   }
-  return false;
+  return undefined;
 }
