@@ -5,7 +5,6 @@
  * (Pop!_OS). A plan never writes: it returns the new text, its unified patch and the command
  * that makes the change reach the boot loader. Applying a plan to its own output changes nothing.
  */
-import * as z from 'zod';
 import { BootConfigError } from './BootConfigError';
 import type { Distro } from './distro';
 import { canonicalParamKey, tokenizeCmdline, type KernelParamToken } from './KernelCmdline';
@@ -300,9 +299,39 @@ export function planKernelCmdlineFileEdit(text: string, path: string, spec: Cmdl
   return { path, changed: true, newText: edited.text, diff: unifiedPatch(path, text, edited.text), followUp, notes };
 }
 
-/** The part of kernelstub's configuration this edit relies on; everything else is passed through. */
-const KernelstubSection = z.looseObject({ kernel_options: z.array(z.string()).optional() });
-const KernelstubConfig = z.looseObject({ default: KernelstubSection.optional(), user: KernelstubSection.optional() });
+/** A JSON value's type as an issue names it: object, array, string, number, boolean or null. */
+const jsonTypeOf = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
+const isJsonObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The part of kernelstub's configuration this edit relies on (everything else is passed
+ * through): an object whose `default` and `user`, when present, are objects whose
+ * `kernel_options`, when present, is a list of strings. What is not, as `path message` issues in
+ * the words and order of the zod schema this was (`z.looseObject`; GrubEdit.test checks that they
+ * agree on every shape); checked without zod, which `doctor` would otherwise load to plan an edit.
+ */
+function kernelstubShapeIssues(json: unknown): string[] {
+  const issues: string[] = [];
+  const expected = (path: Array<string | number>, type: string, value: unknown) =>
+    issues.push(`${path.join('.')} Invalid input: expected ${type}, received ${jsonTypeOf(value)}`);
+  if (!isJsonObject(json)) {
+    expected([], 'object', json);
+    return issues;
+  }
+  for (const key of ['default', 'user'] as const) {
+    const section = json[key];
+    if (section === undefined) continue;
+    if (!isJsonObject(section)) {
+      expected([key], 'object', section);
+      continue;
+    }
+    const options = section.kernel_options;
+    if (options === undefined) continue;
+    if (!Array.isArray(options)) expected([key, 'kernel_options'], 'array', options);
+    else for (const [i, o] of options.entries()) if (typeof o !== 'string') expected([key, 'kernel_options', i], 'string', o);
+  }
+  return issues;
+}
 
 /**
  * Plans an edit of kernelstub's JSON configuration: `user.kernel_options` (kernelstub copies
@@ -317,16 +346,8 @@ export function planKernelstubEdit(jsonText: string, path: string, spec: Cmdline
   } catch (cause) {
     throw new BootConfigError('parsing', 'the kernelstub configuration', path, 'not valid JSON', { cause });
   }
-  const parsed = KernelstubConfig.safeParse(json);
-  if (!parsed.success) {
-    throw new BootConfigError(
-      'parsing',
-      'the kernelstub configuration',
-      path,
-      `unexpected shape: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
-      { cause: parsed.error },
-    );
-  }
+  const issues = kernelstubShapeIssues(json);
+  if (issues.length > 0) throw new BootConfigError('parsing', 'the kernelstub configuration', path, `unexpected shape: ${issues.join('; ')}`);
   const config = json as Record<string, unknown> & { default?: Record<string, unknown>; user?: Record<string, unknown> };
   const section = config.user ?? config.default;
   if (section === undefined) throw new BootConfigError('parsing', 'the kernelstub configuration', path, 'neither "user" nor "default" is present');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import { parseGrubDefault } from '../src/GrubDefault';
 import { kernelInstallFallbackCmdline, planGrubCmdlineEdit, planKernelCmdlineFileEdit, planKernelstubEdit, type CmdlineEditSpec } from '../src/GrubEdit';
 import { BootConfigError } from '../src/BootConfigError';
@@ -176,5 +177,32 @@ describe('planKernelstubEdit', () => {
       /Failed parsing the kernelstub configuration via \/etc\/kernelstub\/configuration: not valid JSON/,
     );
     expect(() => planKernelstubEdit('{"user":{"kernel_options":"quiet"}}', path, iommu)).toThrow(/unexpected shape/);
+  });
+
+  it('refuses exactly the shapes the zod schema it checked with refused, in its words (the check no longer loads zod)', () => {
+    const Section = z.looseObject({ kernel_options: z.array(z.string()).optional() });
+    const Config = z.looseObject({ default: Section.optional(), user: Section.optional() });
+    const values: unknown[] = [undefined, null, 0, 1.5, 'quiet', true, [], ['quiet'], [1, 'x', null], {}, { esp_path: '/boot/efi' }, { kernel_options: [] }];
+    values.push(...[['quiet', 'splash'], 'quiet', null, {}, [1, null, 'a', [], {}]].map((kernel_options) => ({ kernel_options, config_rev: 3 })));
+    const configs: unknown[] = [null, 0, 'x', false, [], [{ user: {} }]];
+    for (const d of values) for (const u of values) configs.push({ ...(d === undefined ? {} : { default: d }), ...(u === undefined ? {} : { user: u }), x: 1 });
+    let refused = 0;
+    for (const config of configs) {
+      const text = JSON.stringify(config);
+      const parsed = Config.safeParse(JSON.parse(text));
+      let said: string | undefined;
+      try {
+        planKernelstubEdit(text, path, iommu);
+      } catch (error) {
+        said = (error as Error).message;
+      }
+      if (parsed.success) expect(said ?? '', text).not.toContain('unexpected shape');
+      else {
+        refused++;
+        const issues = parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ');
+        expect(said, text).toBe(new BootConfigError('parsing', 'the kernelstub configuration', path, `unexpected shape: ${issues}`).message);
+      }
+    }
+    expect(refused).toBeGreaterThan(100);
   });
 });

@@ -6,7 +6,8 @@ export { IommuCheckError } from './IommuCheckError';
 // doctor: every readiness check, and the report it returns.
 export { runChecks, EVIDENCE_LAYERS } from './runChecks';
 export type { RunChecksOptions, EvidenceLayer } from './runChecks';
-export { DoctorReportSchema, CheckResultSchema, CheckStatusSchema, HostIdentitySchema, VerdictSchema, CHECK_STATUSES, VERDICTS } from './DoctorReport';
+export { CHECK_STATUSES, VERDICTS } from './DoctorReport';
+export { DoctorReportSchema, CheckResultSchema, CheckStatusSchema, HostIdentitySchema, VerdictSchema } from './schemas';
 export type { DoctorReport, CheckResult, CheckStatus, DoctorVerdict, HostIdentity } from './DoctorReport';
 export { parseCpuInfo } from './HostFacts';
 export type { CpuInfo } from './HostFacts';

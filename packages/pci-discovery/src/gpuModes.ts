@@ -5,42 +5,21 @@
 // compute instance, for containers). LXD reads the same files: lxd/resources (mdev types of a
 // card and of its VFs) and lxd/device/gpu_mig.go (/proc/driver/nvidia/capabilities/gpuN/mig/giX/ciY/access).
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import * as z from 'zod';
+import type * as z from 'zod';
 import type { PciDevice } from './PciDevice';
-import { readMdevs, readMdevTypes, readVgpuFiles, MdevTypeSchema, VgpuFilesSchema, type MdevType } from './mdevTypes';
+import { readMdevs, readMdevTypes, readVgpuFiles, type MdevType } from './mdevTypes';
 import type { NvidiaSmiOutput } from './nvidiaSmi';
-import { readNvidiaMig, MigSchema } from './nvidiaMig';
+import { readNvidiaMig } from './nvidiaMig';
+import type { GpuModesSchema, GpuVfSchema } from './schemas';
 import { pciDevicePath } from './sysfsPaths';
 
 export const GPU_TYPES = ['physical', 'mdev', 'sriov', 'mig'] as const;
 export type GpuType = (typeof GPU_TYPES)[number];
 
-export const GpuVfSchema = z.object({
-  address: z.string(),
-  /** LXD and Incus take a VF for `gputype=sriov` only when no driver is bound to it. */
-  driver: z.string().nullable(),
-  mdevTypes: z.array(MdevTypeSchema),
-  vgpu: VgpuFilesSchema.nullable(),
-});
+/** A VF of an SR-IOV GPU: its driver and vGPU types. */
 export type GpuVf = z.infer<typeof GpuVfSchema>;
 
-export const GpuModesSchema = z.object({
-  modes: z.array(z.enum(GPU_TYPES)).describe('the gputypes LXD and Incus can attach this GPU as now (physical: it has an IOMMU group)'),
-  mdevTypes: z.array(MdevTypeSchema).describe("this function's mdev_supported_types, with the mdevs made from each"),
-  sriov: z
-    .object({
-      totalVfs: z.number().int(),
-      numVfs: z.number().int(),
-      /** VFs with no driver: what `gputype=sriov` can take (LXD the first, Incus the first of the least loaded card). */
-      freeVfs: z.array(z.string()),
-      vfs: z.array(GpuVfSchema),
-    })
-    .nullable()
-    .describe('an SR-IOV GPU (a PF): its VFs, their drivers and vGPU types'),
-  vgpu: VgpuFilesSchema.nullable().describe("NVIDIA vGPU 17+: this function's nvidia/creatable_vgpu_types and current_vgpu_type"),
-  mig: MigSchema.nullable().describe('NVIDIA MIG: the mode, GPU and compute instances, MIG device UUIDs'),
-  notes: z.array(z.string()),
-});
+/** How one GPU can be given to an instance now (readGpuModesOf), and why not when it cannot. */
 export type GpuModes = z.infer<typeof GpuModesSchema>;
 
 /** A display-class function (03xx): what `gpuModes` describes. */

@@ -13,8 +13,8 @@ export {
   type PciAddressParts,
 } from './pciAddress';
 export { parseTarget, quoteTarget, type Target } from './parseTarget';
-export { DeviceIdentitySchema, identityOf, identityMismatch, identityKey, type DeviceIdentity } from './deviceIdentity';
-export { PciDeviceSchema, BarSchema, ResizableBarSchema, IommuGroupSchema, ScanProblemSchema, DEVICE_CLASSES, deviceClassOf, deviceLabel } from './PciDevice';
+export { identityOf, identityMismatch, identityKey, type DeviceIdentity } from './deviceIdentity';
+export { DEVICE_CLASSES, deviceClassOf, deviceLabel } from './PciDevice';
 export type { PciDevice, Bar, ResizableBar, IommuGroup, ScanProblem, DeviceClassFilter } from './PciDevice';
 // Reading a host: sysfs scan, pci.ids names.
 export { scanPciDevices, readPciDevice, readIommuGroups, type PciScan } from './scanPciDevices';
@@ -22,9 +22,9 @@ export { PCI_DEVICES, PCI_DRIVERS, DRIVERS_PROBE, IOMMU_GROUPS, pciDevicePath, p
 export { scanPciDevicesParallel, serveScanWorker, type ParallelScanOptions } from './parallelScan';
 export { PciIds, findPciIdsFile } from './PciIds';
 // Rules on what was read: topology, group viability, platform functions.
-export { TopologyNodeSchema, buildTopology, walkTopology, type Topology, type TopologyNode } from './topology';
+export { buildTopology, walkTopology, type Topology, type TopologyNode } from './topology';
 export { keepsGroupViable, blockingEndpoints } from './groupViability';
-export { PlatformFunctionSchema, platformFunction, platformFunctionsOf, notPassable, type PlatformFunction } from './platformFunction';
+export { platformFunction, platformFunctionsOf, notPassable, type PlatformFunction } from './platformFunction';
 export {
   PCI_CAP_ID_EXP,
   PCI_EXT_CAP_ID_ACS,
@@ -74,8 +74,6 @@ export {
 // How each GPU can be shared (LXD's gputype: physical, mdev, sriov, mig), read per GPU after the scan.
 export {
   GPU_TYPES,
-  GpuModesSchema,
-  GpuVfSchema,
   isGpu,
   mdevTypesOfCard,
   readGpuModes,
@@ -84,8 +82,25 @@ export {
   type GpuType,
   type GpuVf,
 } from './gpuModes';
-export { MdevTypeSchema, VgpuFilesSchema, readMdevTypes, readMdevs, type MdevType, type VgpuFiles } from './mdevTypes';
-export { MigSchema, type Mig } from './nvidiaMig';
+export { readMdevTypes, readMdevs, type MdevType, type VgpuFiles } from './mdevTypes';
+export type { Mig } from './nvidiaMig';
 export { NVIDIA_SMI_CAPTURES, NVIDIA_SMI_COMMANDS, readNvidiaSmi, type NvidiaSmiOutput, type NvidiaSmiRunner } from './nvidiaSmi';
 // What nvidia-smi says (pure parsers, also used on captured output).
 export { parseMigComputeInstances, parseMigGpuInstances, parseMigModes, parseNvidiaSmiList } from './nvidiaSmi';
+// The JSON shapes of all the above, as zod schemas (the types are inferred from them): only what
+// validates or publishes JSON imports them, so reading a host does not load zod.
+export {
+  PciDeviceSchema,
+  BarSchema,
+  ResizableBarSchema,
+  IommuGroupSchema,
+  ScanProblemSchema,
+  DeviceIdentitySchema,
+  TopologyNodeSchema,
+  PlatformFunctionSchema,
+  GpuModesSchema,
+  GpuVfSchema,
+  MdevTypeSchema,
+  VgpuFilesSchema,
+  MigSchema,
+} from './schemas';

@@ -7,28 +7,15 @@
 // Name" lines of what can be made on it now) and nvidia/current_vgpu_type (0: none).
 import * as path from 'node:path';
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import * as z from 'zod';
+import type * as z from 'zod';
 import { PCI_ADDRESS_RE } from './pciAddress';
+import type { MdevTypeSchema, VgpuFilesSchema } from './schemas';
 import { MDEV_DEVICES, pciDevicePath } from './sysfsPaths';
 
-export const MdevTypeSchema = z.object({
-  /** The type's folder name: what LXD's and Incus's `mdev=` takes (i915-GVTg_V5_4, nvidia-63). */
-  type: z.string(),
-  name: z.string().nullable(),
-  description: z.string().nullable(),
-  deviceApi: z.string().nullable(),
-  /** How many more mdevs of this type the device can make now; null when unreadable. */
-  availableInstances: z.number().int().nullable(),
-  /** UUIDs of the mdevs made from this type (its devices/ folder and /sys/bus/mdev/devices). */
-  mdevs: z.array(z.string()),
-});
+/** One of a device's mdev_supported_types, with the mdevs made from it. */
 export type MdevType = z.infer<typeof MdevTypeSchema>;
 
-export const VgpuFilesSchema = z.object({
-  creatable: z.array(z.object({ id: z.number().int(), name: z.string() })),
-  /** The vGPU type set on this function (0: none); null when unreadable. */
-  current: z.number().int().nullable(),
-});
+/** A function's NVIDIA vGPU 17+ files (nvidia/creatable_vgpu_types, current_vgpu_type). */
 export type VgpuFiles = z.infer<typeof VgpuFilesSchema>;
 
 /** The mdevs of the host: parent address -> type -> UUIDs, from /sys/bus/mdev/devices. */

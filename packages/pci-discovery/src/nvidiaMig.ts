@@ -5,25 +5,11 @@
 // mode, the profiles and the MIG device UUIDs (`mig.uuid`, drivers 470+); its GPU index is
 // matched to the PCI address through the GPU UUID both show.
 import { HostFsError, type HostFs } from '@passthru/hostfs';
-import * as z from 'zod';
+import type * as z from 'zod';
 import type { NvidiaSmiOutput, SmiMigDevice } from './nvidiaSmi';
+import type { MigSchema } from './schemas';
 
-export const MigSchema = z.object({
-  /** mig.mode.current (nvidia-smi); without it, `enabled` when procfs shows a GPU instance, else null. */
-  mode: z.enum(['enabled', 'disabled']).nullable(),
-  /** The device minor (/dev/nvidiaN, capabilities/gpuN). */
-  minor: z.number().int().nullable(),
-  gpuUuid: z.string().nullable(),
-  gpuInstances: z.array(
-    z.object({ gi: z.number().int(), profile: z.string().nullable(), profileId: z.number().int().nullable(), placement: z.string().nullable() }),
-  ),
-  /** What `gputype=mig` attaches: `mig.gi` + `mig.ci`, or the `mig.uuid` of its MIG device when known. */
-  computeInstances: z.array(z.object({ gi: z.number().int(), ci: z.number().int(), profile: z.string().nullable(), uuid: z.string().nullable() })),
-  /** The MIG devices `nvidia-smi -L` lists for this GPU. */
-  devices: z.array(z.object({ index: z.number().int(), profile: z.string(), uuid: z.string() })),
-  /** What was read: `procfs`, and nvidia-smi's source. */
-  sources: z.array(z.string()),
-});
+/** The MIG state of an NVIDIA GPU: its mode, GPU and compute instances, MIG devices (readNvidiaMig). */
 export type Mig = z.infer<typeof MigSchema>;
 
 export const NVIDIA_PROC = '/proc/driver/nvidia';

@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import type * as z from 'zod';
 import type { IommuGroup, PciDevice } from './PciDevice';
+import type { PlatformFunctionSchema } from './schemas';
 
 /**
  * A function the host platform itself runs on (chipset, firmware flash, memory controller):
@@ -7,13 +8,6 @@ import type { IommuGroup, PciDevice } from './PciDevice';
  * behind it: a PCH's functions share one slot without ACS, so the kernel puts the onboard
  * audio of many Intel desktops in one IOMMU group with the LPC bridge, SMBus and SPI flash.
  */
-export const PlatformFunctionSchema = z.object({
-  address: z.string(),
-  /** "ISA bridge", "SMBus controller", ...: what the function is. */
-  kind: z.string(),
-  /** Why the host cannot give it away. */
-  reason: z.string(),
-});
 export type PlatformFunction = z.infer<typeof PlatformFunctionSchema>;
 
 interface Rule {

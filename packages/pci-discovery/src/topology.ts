@@ -1,6 +1,7 @@
-import * as z from 'zod';
+import type * as z from 'zod';
 import type { PciDevice } from './PciDevice';
 import { PCI_ADDRESS_RE, ROOT_BUS_RE, compareAddresses } from './pciAddress';
+import type { TopologyNodeSchema } from './schemas';
 
 /**
  * The PCI topology as a flat forest: root buses (`pci0000:00`, one per host bridge / root
@@ -9,14 +10,6 @@ import { PCI_ADDRESS_RE, ROOT_BUS_RE, compareAddresses } from './pciAddress';
  * a PCI domain of its own (Intel VMD) holds that domain's root bus. Flat (ids, not nesting) so
  * the JSON stays shallow for 2,000-function hosts.
  */
-export const TopologyNodeSchema = z.object({
-  /** `pci0000:00` for a root bus (host bridge), the PCI address for a function. */
-  id: z.string(),
-  kind: z.enum(['root-bus', 'function']),
-  parent: z.string().nullable(),
-  /** Functions behind a bridge, VFs of a PF, and the root bus a VMD controller holds. */
-  children: z.array(z.string()),
-});
 export type TopologyNode = z.infer<typeof TopologyNodeSchema>;
 
 export interface Topology {

@@ -1,10 +1,10 @@
 import type { HostFs } from '@passthru/hostfs';
 import { DeviceIdentitySchema } from '@passthru/pci-discovery';
 import * as z from 'zod';
+import { JOURNAL_DIR, JOURNAL_PATH, type JournalRecords } from './journalRecords';
 import { VfioBinderError } from './VfioBinderError';
 
-export const JOURNAL_DIR = '/var/lib/passthru';
-export const JOURNAL_PATH = `${JOURNAL_DIR}/journal.jsonl`;
+export { JOURNAL_DIR, JOURNAL_PATH } from './journalRecords';
 
 export const JournalDeviceSchema = z.object({
   address: z.string(),
@@ -247,5 +247,18 @@ export class Journal {
       }
     }
     return result;
+  }
+}
+
+/**
+ * The journal's outstanding records, as the owner rules take them (readOwnershipWith); a journal
+ * that cannot be read gives none, and says why.
+ */
+export function readJournalRecords(host: HostFs): JournalRecords {
+  try {
+    return { outstanding: new Journal(host).outstanding() };
+  } catch (error) {
+    if (!(error instanceof VfioBinderError)) throw error;
+    return { outstanding: new Map(), error: error.message };
   }
 }

@@ -11,17 +11,26 @@ export { bindAndPersist, type BindPersistOutcome } from './bind/bindAndPersist';
 export { restoreDevices, type RestoreRequest, type RestoreOutcome } from './restore/restoreDevices';
 export { repairJournal, setAsideNote, type RepairOutcome, type SetAside } from './restore/repairJournal';
 export { persistDevices, type PersistRequest, type PersistOutcome } from './persist/persistDevices';
-export { hostReadiness, type HostReadiness, type GroupReadiness, type DeviceReadiness, type GroupStatus, type DeviceStatus } from './readiness/hostReadiness';
-export { readHost, examinedEndpoints, isUsable, type HostView, type ReadHostOptions } from './readiness/readHost';
+export {
+  hostReadinessWith,
+  type HostReadiness,
+  type GroupReadiness,
+  type DeviceReadiness,
+  type GroupStatus,
+  type DeviceStatus,
+} from './readiness/hostReadiness';
+export { readHostWith, examinedEndpoints, isUsable, type HostView, type ReadHostOptions } from './readiness/readHost';
+// The read-only use cases reading the journal themselves; the `...With` forms take its records (loadJournalRecords).
+export { readOwnership, hostReadiness, readHost } from './journaled';
 export { planBind, formatPlan, VFIO_DRIVER, type BindPlan, type PlannedDevice, type PlannedGroup, type PlannedWrite } from './bind/plan';
 export { applyBind, type ApplyOptions, type ApplyResult, type DeviceOutcome } from './bind/apply';
 export { planRestore, applyRestore, formatRestorePlan, leftLines, type RestorePlan, type RestoreResult, type RestoreOptions } from './restore/plan';
 export { formatRecoveryPlan, type RecoveryPlan, type RecoveryResult, type UnrecordedDevice } from './restore/recovery';
 export { formatPersistPlan, type PersistPlan, type FileChange, type CommandRunner } from './persist/plan';
-export { readOwnership, isForeign, type DeviceOwner, type OwnerKind, type Ownership } from './owners';
+export { readOwnershipWith, isForeign, type DeviceOwner, type OwnerKind, type Ownership } from './owners';
 export { evaluateGuards, type GuardFinding } from './bind/guards';
 export type { LockOptions } from './HostLock';
-export { JOURNAL_PATH } from './Journal';
+export { JOURNAL_PATH, loadJournalRecords, type JournalRecords } from './journalRecords';
 export { sriovDevices, type SriovRequest, type SriovOutcome } from './sriov/sriovDevices';
 export {
   planSriov,

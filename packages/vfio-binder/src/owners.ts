@@ -2,8 +2,7 @@ import { HostFsError, type HostFs } from '@passthru/hostfs';
 import type { PciDevice } from '@passthru/pci-discovery';
 import { VFIO_DRIVER } from './bind/plan';
 import { libvirtHostdevs } from './bind/guards';
-import { Journal, type JournalDevice } from './Journal';
-import { VfioBinderError } from './VfioBinderError';
+import type { JournalRecords } from './journalRecords';
 import { pciDevicePath } from '@passthru/pci-discovery';
 
 /** driverctl keeps one override per device: /etc/driverctl.d/<bus>-<device> holds the driver name. */
@@ -60,21 +59,13 @@ export interface Ownership {
 /**
  * Who holds each device: the journal's outstanding records first (passthru's, adopted), then
  * the foreign managers' evidence, read once: domain XMLs under /etc/libvirt/qemu and
- * /run/libvirt/qemu, /etc/driverctl.d, each device's driver_override and driver. A caller that
- * has read the journal's outstanding records passes them (`journaled`) so it is read once.
+ * /run/libvirt/qemu, /etc/driverctl.d, each device's driver_override and driver. The caller reads
+ * the journal (readJournalRecords, or loadJournalRecords, which loads its reader and zod only when
+ * there is a journal); readOwnership reads it itself.
  */
-export function readOwnership(host: HostFs, devices: PciDevice[], journaled?: Map<string, { device: JournalDevice }>): Ownership {
+export function readOwnershipWith(host: HostFs, devices: PciDevice[], journal: JournalRecords): Ownership {
   const owners = new Map<string, DeviceOwner>();
-  let journalError: string | undefined;
-  let outstanding = journaled ?? new Map<string, { device: JournalDevice }>();
-  if (!journaled) {
-    try {
-      outstanding = new Journal(host).outstanding();
-    } catch (error) {
-      if (!(error instanceof VfioBinderError)) throw error;
-      journalError = error.message;
-    }
-  }
+  const { outstanding, error: journalError } = journal;
   const managed = libvirtHostdevs(host).filter((h) => h.managed);
   const hasDriverctl = host.exists(DRIVERCTL_DIR);
   for (const d of devices) {

@@ -13,7 +13,7 @@ import { Journal } from '../src/Journal';
 import { VfioBinderError } from '../src/VfioBinderError';
 import { applyBind } from '../src/bind/apply';
 import { parseLibvirtHostdevs } from '../src/bind/guards';
-import { readOwnership } from '../src/owners';
+import { readOwnership } from '../src/journaled';
 import { applyRestore, planRestore } from '../src/restore/plan';
 import { parseTarget, resolveTargets } from '../src/bind/targets';
 import { diffSnapshots, snapshotTree } from './treeSnapshot';

@@ -1,5 +1,5 @@
 import type { PciDevice } from '@passthru/pci-discovery';
-import { isForeign, readOwnership, type DeviceOwner } from '@passthru/vfio-binder';
+import { isForeign, loadJournalRecords, readOwnershipWith, type DeviceOwner } from '@passthru/vfio-binder';
 import { CliError, EXIT } from '../CliError';
 import type { CliContext } from '../context';
 import { paint, type Output } from './output';
@@ -16,9 +16,12 @@ export function driverCell(out: Output, d: PciDevice): string {
   return d.driver === 'vfio-pci' ? paint(out, 'green', d.driver) : d.driver;
 }
 
-/** Who holds each device; a journal passthru cannot read is said on stderr (owners may then show as foreign). */
-export function ownersOf(ctx: CliContext, devices: PciDevice[]): Map<string, DeviceOwner> {
-  const { owners, journalError } = readOwnership(ctx.host, devices);
+/**
+ * Who holds each device; a journal passthru cannot read is said on stderr (owners may then show as
+ * foreign). The journal's reader (zod validates each line) is loaded only when there is a journal.
+ */
+export async function ownersOf(ctx: CliContext, devices: PciDevice[]): Promise<Map<string, DeviceOwner>> {
+  const { owners, journalError } = readOwnershipWith(ctx.host, devices, await loadJournalRecords(ctx.host));
   if (journalError) ctx.note(`passthru: warning: ${journalError}`);
   return owners;
 }

@@ -11,8 +11,10 @@ import { pciDevicePath } from '@passthru/pci-discovery';
 export const EVIDENCE_LAYERS = ['/proc/cpuinfo', '/proc/cmdline', '/sys/firmware', '/sys/kernel', '/sys/kernel/iommu_groups'] as const;
 export type EvidenceLayer = (typeof EVIDENCE_LAYERS)[number];
 
-export { IOMMU_GROUPS } from '@passthru/pci-discovery';
+// Re-exported from the import (the bundle maps an import, not an `export ... from`, to the one
+// file that defines the name: a re-export from the package would load every module it exports).
 import { IOMMU_GROUPS } from '@passthru/pci-discovery';
+export { IOMMU_GROUPS };
 
 export const notInTree = (layer: string) => `${layer} is not in this tree`;
 

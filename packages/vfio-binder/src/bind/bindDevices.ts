@@ -4,7 +4,8 @@ import type { IommuGroup, PciDevice } from '@passthru/pci-discovery';
 import { applyBind, type ApplyOptions, type ApplyResult } from './apply';
 import { VFIO_DRIVER, planBind, type BindPlan, type PlannedDevice } from './plan';
 import { evaluateGuards, refusing, type GuardFinding } from './guards';
-import { isForeign, readOwnership } from '../owners';
+import { readJournalRecords } from '../Journal';
+import { isForeign, readOwnershipWith } from '../owners';
 import { refuseRenumbered } from '../persist/record';
 import type { Target } from '@passthru/pci-discovery';
 import { resolveTargets } from './targets';
@@ -58,7 +59,7 @@ export interface BindOutcome {
  */
 export function bindDevices(host: HostFs, state: HostState, request: BindRequest, options: Omit<ApplyOptions, 'adopt'> = {}): BindOutcome {
   const { devices, groups } = state;
-  const { owners, journalError } = readOwnership(host, devices);
+  const { owners, journalError } = readOwnershipWith(host, devices, readJournalRecords(host));
   const warnings = journalError ? [journalError] : [];
   const plan = planBind(resolveTargets(request.targets, devices, groups), devices, groups, owners, {
     vfioLoaded: host.exists(pciDriverPath(VFIO_DRIVER)),

@@ -3,7 +3,8 @@ import { blockingEndpoints, notPassable, platformFunctionsOf, slotOf, type Iommu
 import type { HostState } from '../bind/bindDevices';
 import { planBind, VFIO_DRIVER } from '../bind/plan';
 import { evaluateGuards, refusing, type GuardFinding } from '../bind/guards';
-import { isForeign, readOwnership, type DeviceOwner } from '../owners';
+import type { JournalRecords } from '../journalRecords';
+import { isForeign, readOwnershipWith, type DeviceOwner } from '../owners';
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
@@ -56,8 +57,9 @@ export interface HostReadiness {
  * a foreign manager holds (only --adopt changes it). A device on vfio-pci is never guarded: it
  * is `ready` or `group-not-viable`. A device whose group is not listed under
  * /sys/kernel/iommu_groups (a partial capture) has `no-group`: its group cannot be judged.
+ * `journal`: the bind journal's records (who holds each device); hostReadiness reads them itself.
  */
-export function hostReadiness(host: HostFs, state: HostState): HostReadiness {
+export function hostReadinessWith(host: HostFs, state: HostState, journal: JournalRecords): HostReadiness {
   const { devices, groups } = state;
   const byAddress = new Map(devices.map((d) => [d.address, d]));
   // Guards: what `bind group:N` would meet, for every group. Guards are judged per device, and
@@ -73,7 +75,7 @@ export function hostReadiness(host: HostFs, state: HostState): HostReadiness {
   const endpointsOf = (g: IommuGroup) => g.endpoints.map((a) => byAddress.get(a)).filter((d): d is PciDevice => d !== undefined);
   const endpoints = groups.filter((g) => !platformOf.has(g.id)).flatMap(endpointsOf);
   // Who holds each device (passthru's journal, libvirt, driverctl, driver_override), read once.
-  const { owners } = readOwnership(host, devices);
+  const { owners } = readOwnershipWith(host, devices, journal);
   // Only what refuses a bind: an advisory finding (the framebuffer vfio-pci removes) leaves a device bindable.
   const guards = endpoints.length ? refusing(evaluateGuards(host, planBind(endpoints, devices, groups, owners), devices)) : [];
   const guardsByAddress = new Map<string, GuardFinding[]>();

@@ -12,7 +12,8 @@ import {
   type ScanProblem,
 } from '@passthru/pci-discovery';
 import { VFIO_DRIVER } from '../bind/plan';
-import { hostReadiness, type HostReadiness } from './hostReadiness';
+import type { JournalRecords } from '../journalRecords';
+import { hostReadinessWith, type HostReadiness } from './hostReadiness';
 import { isForeign } from '../owners';
 
 export interface ReadHostOptions {
@@ -78,15 +79,17 @@ export function examinedEndpoints(devices: readonly PciDevice[], readiness: Host
 /**
  * Reads the host once: the scan, its IOMMU groups, readiness, the doctor checks and the verdict.
  * An unreadable /sys/kernel/iommu_groups throws (HostFsError): no surface can judge such a host.
+ * `journal` gives the bind journal's records (who holds each device) on the first read of
+ * `readiness`; readHost reads the journal itself then.
  */
-export function readHost(host: HostFs, options: ReadHostOptions = {}): HostView {
+export function readHostWith(host: HostFs, options: ReadHostOptions, journal: () => JournalRecords): HostView {
   const scan = options.scan ?? scanPciDevices(host);
   const { devices, problems } = scan;
   // Owners and guards are read when a surface asks for them: `doctor` without --device shows
   // none of them, and on a 2,000-function host they cost it half its time again.
   // The groups are walked once (a readdir per group): the checks and readiness share them.
   const groups = readIommuGroups(host, devices);
-  const readiness = once(() => hostReadiness(host, { devices, groups }));
+  const readiness = once(() => hostReadinessWith(host, { devices, groups }, journal()));
   const checkOptions: RunChecksOptions = { devices: options.asked ?? [], scan, groups };
   if (options.identity) checkOptions.identity = options.identity;
   if (options.examine === 'endpoints') checkOptions.examine = examinedEndpoints(devices, readiness());

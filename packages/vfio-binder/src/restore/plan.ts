@@ -4,7 +4,7 @@ import { restoreDevice, type ApplyOptions, type DeviceOutcome } from '../bind/ap
 import { currentDriver, inTransaction } from '../transaction';
 import { VFIO_DRIVER } from '../bind/plan';
 import { Journal, type JournalDevice } from '../Journal';
-import { isForeign, readOwnership, type DeviceOwner } from '../owners';
+import { isForeign, readOwnershipWith, type DeviceOwner } from '../owners';
 import { VfioBinderError } from '../VfioBinderError';
 
 export interface RestorePlan {
@@ -42,7 +42,7 @@ export function planRestore(host: HostFs, devices: PciDevice[], chosen: string[]
   const journal = new Journal(host);
   const outstanding = journal.outstanding();
   const byAddress = new Map(devices.map((d) => [d.address, d]));
-  const { owners } = readOwnership(host, devices, outstanding);
+  const { owners } = readOwnershipWith(host, devices, { outstanding });
   const groupOf = (address: string) => outstanding.get(address)?.device.identity.iommuGroup ?? byAddress.get(address)?.iommuGroup ?? null;
   const inGroups = (groups: Set<number | null>) => [...outstanding.keys()].filter((a) => groups.has(groupOf(a)) && groupOf(a) !== null);
   let addresses: string[];

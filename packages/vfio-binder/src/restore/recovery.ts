@@ -4,7 +4,7 @@ import type { ApplyOptions, DeviceOutcome } from '../bind/apply';
 import { VFIO_DRIVER } from '../bind/plan';
 import { Journal, type JournalDevice } from '../Journal';
 import { currentDriver, inTransaction, pollDriver, type Transaction } from '../transaction';
-import { readOwnership } from '../owners';
+import { readOwnershipWith } from '../owners';
 
 /**
  * A device on vfio-pci with driver_override `vfio-pci` that the journal has no readable record
@@ -39,7 +39,7 @@ export function planRecovery(host: HostFs, devices: PciDevice[]): RecoveryPlan {
   const { damaged } = journal.inspect();
   const recorded = journal.outstanding();
   // The one ownership rule: what driverctl or libvirt holds is theirs, never recovered.
-  const { owners } = readOwnership(host, devices, recorded);
+  const { owners } = readOwnershipWith(host, devices, { outstanding: recorded });
   const managed = (d: PciDevice) => ['driverctl', 'libvirt'].includes(owners.get(d.address)?.kind ?? '');
   const unrecorded = devices
     .filter((d) => d.driver === VFIO_DRIVER && d.driverOverride === VFIO_DRIVER && !recorded.has(d.address) && !managed(d))

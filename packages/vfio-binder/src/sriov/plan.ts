@@ -9,7 +9,7 @@ import type { PlannedWrite } from '../bind/plan';
 import { VFIO_DRIVER } from '../bind/plan';
 import { defaultRouteInterfaces, libvirtHostdevs, processesHolding } from '../bind/guards';
 import type { LockOptions } from '../HostLock';
-import { isForeign, readOwnership } from '../owners';
+import { isForeign, readOwnershipWith } from '../owners';
 import { JOURNAL_PATH, Journal } from '../Journal';
 import { inTransaction } from '../transaction';
 import { type SriovPersistPlan, type SriovUnitRecord, undoSriovUnit, writeSriovUnit } from './unit';
@@ -137,7 +137,7 @@ export function evaluateSriovGuards(host: HostFs, plan: Pick<SriovPlan, 'removed
   );
   const libvirt = libvirtHostdevs(host);
   const outstanding = new Journal(host).outstanding();
-  const { owners } = readOwnership(host, vfs, outstanding);
+  const { owners } = readOwnershipWith(host, vfs, { outstanding });
   const routes = defaultRouteInterfaces(host);
   for (const d of vfs) {
     const add = (id: SriovGuardFinding['id'], summary: string, evidence: string[]) => findings.push({ id, address: d.address, summary, evidence });

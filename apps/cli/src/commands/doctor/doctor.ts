@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { HostFsError } from '@passthru/hostfs';
 import { normalizePciAddress, type PciScan, PCI_DEVICES } from '@passthru/pci-discovery';
-import { readHost, type ReadHostOptions } from '@passthru/vfio-binder';
+import { loadJournalRecords, readHostWith, type ReadHostOptions } from '@passthru/vfio-binder';
 import type { CommandSpec } from '../../command';
 import { CliError, EXIT } from '../../CliError';
 import { liveIdentity } from './host';
@@ -44,7 +44,10 @@ export const doctorCommand: CommandSpec = {
           }
           const readOptions: ReadHostOptions = { asked: devices, scan };
           if (ctx.host.isLive) readOptions.identity = await liveIdentity(ctx);
-          const view = readHost(ctx.host, readOptions);
+          // Who holds each device (the bind journal) counts only in the readiness of asked devices:
+          // the journal is read, and its reader (zod) loaded, only when a device is asked about.
+          const journal = devices.length ? await loadJournalRecords(ctx.host) : undefined;
+          const view = readHostWith(ctx.host, readOptions, () => journal!);
           const report = view.doctor;
           // The asked devices' readiness, as report, export and fleet give it.
           const asked = (devices.length ? view.readiness.devices : [])

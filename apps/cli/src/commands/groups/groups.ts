@@ -36,7 +36,7 @@ export const groupsCommand: CommandSpec = {
             return EXIT.ok;
           }
           const ungrouped = scan.devices.filter((d) => d.iommuGroup === null).map((d) => d.address);
-          const owners = ownersOf(ctx, scan.devices);
+          const owners = await ownersOf(ctx, scan.devices);
           if (ctx.format === 'json') {
             printJson(ctx.out, {
               root: ctx.host.root,

@@ -37,7 +37,7 @@ export const listCommand: CommandSpec = {
             return EXIT.ok;
           }
           const devices = options.class === 'all' ? scan.devices : scan.devices.filter((d) => deviceClassOf(d.class) === options.class);
-          const owners = ownersOf(ctx, scan.devices);
+          const owners = await ownersOf(ctx, scan.devices);
           // Read per GPU after the scan (mdev types, VFs, MIG): other devices carry no gpuModes field.
           const gpuModes = await gpuModesOf(ctx, scan.devices, devices);
           if (ctx.format === 'json') {
