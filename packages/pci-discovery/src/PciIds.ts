@@ -35,17 +35,24 @@ export interface PciClassNames {
 
 interface VendorBlock {
   name: string;
-  /** Text offsets of the vendor's child lines: just after the vendor line, up to the next top-level line. */
+  /** Byte offset of the newline that ends the vendor line (the file length when there is none). */
   start: number;
+  /** Lines before this offset are known to belong to the block (none of them is top-level); one starts here. */
+  scanned: number;
+  /** Byte offset of the next top-level line (or the file length); -1 until a scan reaches it. */
   end: number;
+  /** Whether a device line scanned so far has an uppercase letter in its id (if not, only the lowercase id is searched). */
+  mixedCase: boolean;
   /** Devices looked up so far (null: not in the block). */
   devices: Map<string, DeviceEntry | null>;
 }
 
 interface DeviceEntry {
   name: string;
-  /** Keyed "ssss:dddd" (subsystem vendor, subsystem device). */
-  subsystems: Map<string, string>;
+  /** Where each of the device's lines ends; its subsystem lines follow, up to the next one-tab or top-level line. */
+  lineEnds: number[];
+  /** Subsystems looked up so far, keyed "ssss:dddd" (null: absent). */
+  subsystems: Map<string, string | null>;
 }
 
 interface ClassEntry {
@@ -53,57 +60,56 @@ interface ClassEntry {
   subclasses: Map<string, { name: string; progIfs: Map<string, string> }>;
 }
 
-/** A top-level line: anything at column 0 that is not a comment, an indent or blank. */
-const TOP_LEVEL_LINE = /(?:^|\n)([^\t#\n\r ][^\n]*)/g;
-/** A device line of a vendor block (one tab) and a subsystem line (two tabs), as libpci reads them. */
+/** A newline and a top-level line's first byte; a device line with an uppercase letter in its id. */
+const TOP_LEVEL_START = /\n[^\t#\n\r ]/g;
+const UPPERCASE_DEVICE = /\n\t(?!\t)[^\n]{0,3}[A-F]/;
+/** Lines as libpci reads them, each matched against one whole line decoded as UTF-8 (`\r` included). */
+const VENDOR_LINE = /^([0-9a-fA-F]{4})[ \t]+(\S.*?)\s*$/;
 const DEVICE_LINE = /^\t([0-9a-fA-F]{4})[ \t]+(\S[^\n]*?)[ \t\r]*$/;
 const SUBSYSTEM_LINE = /^\t\t([0-9a-fA-F]{4})[ \t]+([0-9a-fA-F]{4})[ \t]+(\S[^\n]*?)[ \t\r]*$/;
-const VENDOR_LINE = /^([0-9a-fA-F]{4})[ \t]+(\S.*?)\s*$/;
-const CLASS_LINE = /^C[ \t]+([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
-const SUBCLASS_LINE = /^\t([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
-const PROGIF_LINE = /^\t\t([0-9a-fA-F]{2})[ \t]+(\S.*?)\s*$/;
-const NON_ASCII = /[^\x00-\x7f]/;
+/** A class (`C cc`), subclass (one tab) or prog-if (two tabs) line: one regex, as one compiles faster than three. */
+const CLASS_SECTION_LINE = /^(?:C[ \t]+([0-9a-fA-F]{2})|(\t\t?)([0-9a-fA-F]{2}))[ \t]+(\S.*?)\s*$/;
 
 /**
- * The pci.ids database (https://pci-ids.ucw.cz), parsed lazily so that loading the 1.3 MB
- * system file and answering one lookup costs a few milliseconds:
- * - the text is kept as one string (fromFile: latin1, see there);
- * - the first lookup indexes top-level lines (vendor blocks and `C cc` class blocks) by text
- *   offset with one regex pass that skips the indented lines;
- * - a device is found by one pass over its vendor's lines that compares the id in place and
- *   parses only that device's lines (Intel's block alone has thousands), then cached;
- * - the class section is parsed once, on the first className().
- * Format quirks honoured: ids and names are separated by any run of spaces/tabs (the file uses
- * two spaces), `#` comments and blank lines may appear anywhere, CRLF line ends are tolerated,
- * ids are hex in any case. On a duplicate id the first entry wins, as in libpci.
+ * The pci.ids database (https://pci-ids.ucw.cz), read lazily: the bytes are kept as they are and
+ * only the lines that answer a lookup are decoded (as UTF-8), so that loading the 1.3 MB system
+ * file and answering a few lookups costs a few milliseconds.
+ * - A vendor is the first top-level line `id  name` with its id (in any case), found by native
+ *   searches for a newline and the id. Its block runs up to the next top-level line: any line at
+ *   column 0 that is not a `#` comment, blank or indented (`C cc` and stray lines end it too).
+ * - A device is every one-tab line of its vendor's block with its id, found by native searches:
+ *   the first names it, and each adds the subsystem lines (two tabs) that follow it up to the
+ *   next one-tab line (another device, a tab-indented comment); `#` comments and blank lines at
+ *   column 0 change nothing.
+ * - Classes are parsed once, from the first top-level `C cc` line on: each `C` line and its
+ *   indented lines up to the next top-level line.
+ * Ids and names are separated by any run of spaces/tabs (the file uses two spaces), trailing
+ * blanks and CRs are trimmed, and on a duplicate id the first entry wins, as in libpci.
  * Lookups take lowercase 4-hex ids (2-hex/4-hex/6-hex class codes), accept any case and an
  * optional `0x` prefix (as sysfs spells them), and return undefined for absent or malformed ids.
  */
 export class PciIds {
-  /** The file text; when #latin1, one char per byte, so UTF-8 names are decoded on demand. */
-  readonly #text: string;
-  readonly #latin1: boolean;
-  #vendors: Map<string, VendorBlock> | undefined;
-  #classBlocks: Array<[number, number]> = [];
+  readonly #bytes: Buffer;
+  /** The same bytes as a plain Uint8Array: its indexOf is a V8 builtin, far cheaper per call than Buffer's. */
+  readonly #u8: Uint8Array;
+  readonly #vendors = new Map<string, VendorBlock | null>();
   #classes: Map<string, ClassEntry> | undefined;
 
-  private constructor(text: string, latin1: boolean) {
-    this.#text = text;
-    this.#latin1 = latin1;
+  private constructor(bytes: Buffer) {
+    this.#bytes = bytes;
+    this.#u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   }
 
   static fromText(text: string): PciIds {
-    return new PciIds(text, false);
+    return new PciIds(Buffer.from(text, 'utf8'));
   }
 
   /**
    * Reads a pci.ids file (plain, or gzip-compressed when the name ends in `.gz`) from this
-   * machine. The bytes are kept as a latin1 string (a third of the cost of UTF-8 decoding the
-   * whole file); the structure characters are ASCII, and names are UTF-8 decoded as they are
-   * looked up. Only a regular file of at most `maxBytes` (inflated, for `.gz`) is read: a
-   * folder, a device such as /dev/zero, a FIFO or an oversized file is refused. The file is
-   * opened non-blocking (a FIFO with no writer cannot stall the open) and checked by fstat on
-   * the opened descriptor.
+   * machine and keeps its bytes; names are decoded as UTF-8 as they are looked up. Only a
+   * regular file of at most `maxBytes` (inflated, for `.gz`) is read: a folder, a device such as
+   * /dev/zero, a FIFO or an oversized file is refused. The file is opened non-blocking (a FIFO
+   * with no writer cannot stall the open) and checked by fstat on the opened descriptor.
    */
   static fromFile(path: string, { maxBytes = PCI_IDS_MAX_BYTES }: { maxBytes?: number } = {}): PciIds {
     let bytes: Buffer;
@@ -117,10 +123,9 @@ export class PciIds {
       const detail = said ? said(size, maxBytes) : error.message.slice(error.message.lastIndexOf(`: ${error.code}`) + 2);
       throw new PciDiscoveryError('reading', 'the pci.ids database', path, { cause: error, detail });
     }
-    let text: Buffer = bytes;
     if (path.endsWith('.gz')) {
       try {
-        text = gunzipSync(bytes, { maxOutputLength: maxBytes });
+        bytes = gunzipSync(bytes, { maxOutputLength: maxBytes });
       } catch (error) {
         const tooLarge = (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
         throw new PciDiscoveryError('reading', 'the pci.ids database', path, {
@@ -129,12 +134,12 @@ export class PciIds {
         });
       }
     }
-    return new PciIds(text.toString('latin1'), true);
+    return new PciIds(bytes);
   }
 
   vendorName(vendorId: string): string | undefined {
     const v = normalizeId(vendorId, 4);
-    return v === undefined ? undefined : this.#index().get(v)?.name;
+    return v === undefined ? undefined : this.#vendor(v)?.name;
   }
 
   deviceName(vendorId: string, deviceId: string): string | undefined {
@@ -155,9 +160,10 @@ export class PciIds {
     const sd = normalizeId(subDeviceId, 4);
     if (v === undefined || d === undefined || sv === undefined || sd === undefined) return undefined;
     const device = this.#device(v, d);
-    const name = device?.subsystems.get(`${sv}:${sd}`);
+    if (!device) return undefined;
+    const name = this.#subsystem(device, sv, sd);
     if (name !== undefined) return name;
-    return v === sv && d === sd ? device?.name : undefined;
+    return v === sv && d === sd ? device.name : undefined;
   }
 
   /**
@@ -180,131 +186,189 @@ export class PciIds {
     return out;
   }
 
-  #device(vendorId: string, deviceId: string): DeviceEntry | undefined {
-    const block = this.#index().get(vendorId);
-    if (!block) return undefined;
-    let device = block.devices.get(deviceId);
-    if (device === undefined) {
-      device = this.#findDevice(block, deviceId);
-      block.devices.set(deviceId, device);
-    }
-    return device ?? undefined;
-  }
-
-  /** A name as it appears in the file. */
-  #name(raw: string): string {
-    return this.#latin1 && NON_ASCII.test(raw) ? Buffer.from(raw, 'latin1').toString('utf8') : raw;
-  }
-
-  /** One regex pass that visits only top-level lines (vendors, `C cc` classes, strays). */
-  #index(): Map<string, VendorBlock> {
-    if (this.#vendors) return this.#vendors;
-    const text = this.#text;
-    const vendors = new Map<string, VendorBlock>();
-    let open: VendorBlock | undefined;
-    let classStart = -1;
-    const closeAt = (pos: number): void => {
-      if (open) open.end = pos;
-      open = undefined;
-      if (classStart >= 0) this.#classBlocks.push([classStart, pos]);
-      classStart = -1;
-    };
-    const re = new RegExp(TOP_LEVEL_LINE.source, TOP_LEVEL_LINE.flags);
-    for (let m = re.exec(text); m; m = re.exec(text)) {
-      const line = m[1]!;
-      const lineStart = m.index + m[0].length - line.length;
-      const lineEnd = m.index + m[0].length;
-      // Any top-level line ends the previous block, whatever it is.
-      closeAt(lineStart);
-      if (line.startsWith('C ') || line.startsWith('C\t')) {
-        classStart = lineStart;
-        continue;
-      }
-      const v = VENDOR_LINE.exec(line);
-      if (!v) continue;
-      const id = v[1]!.toLowerCase();
-      if (vendors.has(id)) continue;
-      open = { name: this.#name(v[2]!), start: lineEnd, end: text.length, devices: new Map() };
-      vendors.set(id, open);
-    }
-    closeAt(text.length);
-    this.#vendors = vendors;
-    return vendors;
+  #vendor(id: string): VendorBlock | undefined {
+    if (!this.#vendors.has(id)) this.#vendors.set(id, this.#findVendor(id));
+    return this.#vendors.get(id) ?? undefined;
   }
 
   /**
-   * One device of a vendor block: its first device line names it (a duplicate line later adds
-   * its subsystems, first entry winning, as libpci does); subsystem lines belong to the device
-   * line above them until the next one-tab line; comments and blank lines change nothing. Only
-   * lines whose id matches (case-insensitive, compared in place) are parsed.
+   * The earliest valid vendor line for `id`: the first line, else the first valid hit of each
+   * case needle's search, each search bounded by the best hit so far.
    */
-  #findDevice(block: VendorBlock, deviceId: string): DeviceEntry | null {
-    const text = this.#text;
-    let device: DeviceEntry | null = null;
-    let inDevice = false;
-    for (let pos = block.start; pos < block.end; ) {
-      let eol = text.indexOf('\n', pos);
-      if (eol < 0 || eol > block.end) eol = block.end;
-      if (text.charCodeAt(pos) === 0x09) {
-        if (text.charCodeAt(pos + 1) !== 0x09) {
-          const m = sameId(text, pos + 1, deviceId) ? DEVICE_LINE.exec(text.slice(pos, eol)) : null;
-          inDevice = m !== null;
-          if (m && !device) device = { name: this.#name(m[2]!), subsystems: new Map() };
-        } else if (inDevice) {
-          const m = SUBSYSTEM_LINE.exec(text.slice(pos, eol));
-          const key = m ? `${m[1]!.toLowerCase()}:${m[2]!.toLowerCase()}` : undefined;
-          if (key !== undefined && !device!.subsystems.has(key)) device!.subsystems.set(key, this.#name(m![3]!));
+  #findVendor(id: string): VendorBlock | null {
+    let found = this.#vendorLine(0, id);
+    for (const needle of found ? [] : caseNeedles(id)) {
+      const hay = found ? this.#bytes.subarray(0, found.at) : this.#bytes;
+      for (let hit = hay.indexOf(`\n${needle}`); hit >= 0; hit = hay.indexOf(`\n${needle}`, hit + 1)) {
+        const line = this.#vendorLine(hit + 1, id);
+        if (line) {
+          found = line;
+          break;
         }
       }
-      pos = eol + 1;
+    }
+    return found ? { name: found.name, start: found.eol, scanned: found.eol + 1, end: -1, mixedCase: false, devices: new Map() } : null;
+  }
+
+  /** The vendor line starting at `at`, when it is a valid one for `id`. */
+  #vendorLine(at: number, id: string): { at: number; eol: number; name: string } | undefined {
+    const blank = this.#u8[at + 4];
+    if (blank !== 0x20 && blank !== 0x09) return undefined;
+    const eol = lineEnd(this.#u8, at);
+    const m = VENDOR_LINE.exec(this.#bytes.toString('utf8', at, eol));
+    return m && m[1]!.toLowerCase() === id ? { at, eol, name: m[2]! } : undefined;
+  }
+
+  #device(vendorId: string, deviceId: string): DeviceEntry | undefined {
+    const block = this.#vendor(vendorId);
+    if (block && !block.devices.has(deviceId)) block.devices.set(deviceId, this.#findDevice(block, deviceId));
+    return block?.devices.get(deviceId) ?? undefined;
+  }
+
+  /**
+   * Whether the line starting at `to` is in the block, scanning the block from where the last
+   * scan stopped up to that line (or to the block's end), 16 KiB at a time as latin1 text for
+   * two native regexes rather than a JS loop per line (Intel's block has 8,500 lines: such a
+   * loop gets JIT-compiled midway, at a cost). Notes whether a device id has an uppercase letter.
+   */
+  #reach(block: VendorBlock, to: number): boolean {
+    const n = this.#u8.length;
+    while (block.end < 0 && block.scanned < to) {
+      const from = block.scanned - 1; // the newline before the first line not scanned yet
+      const text = this.#bytes.toString('latin1', from, Math.min(to, n, from + 16384));
+      TOP_LEVEL_START.lastIndex = 0;
+      const top = TOP_LEVEL_START.exec(text);
+      block.mixedCase ||= UPPERCASE_DEVICE.test(top ? text.slice(0, top.index) : text);
+      const last = text.lastIndexOf('\n');
+      if (top) block.end = from + top.index + 1;
+      else if (from + text.length >= n) block.end = n;
+      else block.scanned = last > 0 ? from + last + 1 : lineEnd(this.#u8, block.scanned) + 1; // (a line longer than 16 KiB)
+    }
+    return block.end < 0 || to < block.end;
+  }
+
+  /**
+   * Every one-tab line of the block with this id, in file order; those that parse make the
+   * device. An id with letters needs the whole block scanned first: only then is it known
+   * whether its uppercase variants can occur.
+   */
+  #findDevice(block: VendorBlock, id: string): DeviceEntry | null {
+    const lettered = /[a-f]/.test(id);
+    if (lettered) this.#reach(block, Infinity);
+    const hay = block.end >= 0 ? this.#bytes.subarray(0, block.end) : this.#bytes;
+    const starts: number[] = [];
+    for (const needle of lettered && block.mixedCase ? caseNeedles(id) : [id]) {
+      for (let hit = hay.indexOf(`\n\t${needle}`, block.start); hit >= 0 && this.#reach(block, hit + 1); hit = hay.indexOf(`\n\t${needle}`, hit + 1)) {
+        if (sameId(this.#u8, hit + 2, id)) starts.push(hit + 1);
+      }
+    }
+    starts.sort((a, b) => a - b);
+    let device: DeviceEntry | null = null;
+    for (const at of starts) {
+      const eol = lineEnd(this.#u8, at);
+      const m = DEVICE_LINE.exec(this.#bytes.toString('utf8', at, eol));
+      if (!m) continue;
+      device ??= { name: m[2]!, lineEnds: [], subsystems: new Map() };
+      device.lineEnds.push(eol);
     }
     return device;
   }
 
-  #classMap(): Map<string, ClassEntry> {
-    if (this.#classes) return this.#classes;
-    this.#index();
-    const classes = new Map<string, ClassEntry>();
-    for (const [start, end] of this.#classBlocks) {
-      let cls: ClassEntry | undefined;
-      let sub: { name: string; progIfs: Map<string, string> } | undefined;
-      for (const line of this.#text.slice(start, end).split('\n')) {
-        let m = CLASS_LINE.exec(line);
-        if (m) {
-          const id = m[1]!.toLowerCase();
-          cls = classes.get(id) ?? { name: this.#name(m[2]!), subclasses: new Map() };
-          classes.set(id, cls);
-          sub = undefined;
-          continue;
-        }
-        m = PROGIF_LINE.exec(line);
-        if (m) {
-          const id = m[1]!.toLowerCase();
-          if (sub && !sub.progIfs.has(id)) sub.progIfs.set(id, this.#name(m[2]!));
-          continue;
-        }
-        m = SUBCLASS_LINE.exec(line);
-        if (m) {
-          const id = m[1]!.toLowerCase();
-          if (!cls) continue;
-          sub = cls.subclasses.get(id) ?? { name: this.#name(m[2]!), progIfs: new Map() };
-          cls.subclasses.set(id, sub);
+  /** The first subsystem line sv:sd under any of the device's lines. */
+  #subsystem(device: DeviceEntry, sv: string, sd: string): string | undefined {
+    const key = `${sv}:${sd}`;
+    let name = device.subsystems.get(key);
+    if (name !== undefined) return name ?? undefined;
+    const u = this.#u8;
+    name = null;
+    runs: for (const eol of device.lineEnds) {
+      for (let at = eol + 1; at < u.length; at = lineEnd(u, at) + 1) {
+        if (u[at] !== 0x09 && isTopLevel(u[at]!)) break;
+        if (u[at] !== 0x09) continue; // comments, blank and space-indented lines
+        if (u[at + 1] !== 0x09) break; // a one-tab line (a device, a tab-indented comment) ends the run
+        if (!sameId(u, at + 2, sv)) continue; // (only to skip decoding lines of other subsystem vendors)
+        const m = SUBSYSTEM_LINE.exec(this.#bytes.toString('utf8', at, lineEnd(u, at)));
+        if (m && m[1]!.toLowerCase() === sv && m[2]!.toLowerCase() === sd) {
+          name = m[3]!;
+          break runs;
         }
       }
     }
+    device.subsystems.set(key, name);
+    return name ?? undefined;
+  }
+
+  /** The first top-level `C cc` line, or -1. */
+  #firstClassLine(): number {
+    if (isClassLine(this.#u8, 0)) return 0;
+    for (let hit = this.#bytes.indexOf('\nC'); hit >= 0; hit = this.#bytes.indexOf('\nC', hit + 1)) {
+      if (isClassLine(this.#u8, hit + 1)) return hit + 1;
+    }
+    return -1;
+  }
+
+  /** Class blocks: a top-level `C cc` line and the lines after it, up to the next top-level line. */
+  #classMap(): Map<string, ClassEntry> {
+    if (this.#classes) return this.#classes;
+    const classes = new Map<string, ClassEntry>();
     this.#classes = classes;
+    const first = this.#firstClassLine();
+    if (first < 0) return classes;
+    let cls: ClassEntry | undefined;
+    let sub: { name: string; progIfs: Map<string, string> } | undefined;
+    for (const line of this.#bytes.toString('utf8', first, this.#u8.length).split('\n')) {
+      // Any top-level line ends a class block; the indented lines of other blocks then match nothing.
+      if (line !== '' && isTopLevel(line.charCodeAt(0))) cls = sub = undefined;
+      const m = CLASS_SECTION_LINE.exec(line);
+      if (!m) continue;
+      const id = (m[1] ?? m[3]!).toLowerCase();
+      if (m[1] !== undefined) {
+        cls = classes.get(id) ?? { name: m[4]!, subclasses: new Map() };
+        classes.set(id, cls);
+        sub = undefined;
+      } else if (m[2] === '\t') {
+        if (!cls) continue;
+        sub = cls.subclasses.get(id) ?? { name: m[4]!, progIfs: new Map() };
+        cls.subclasses.set(id, sub);
+      } else if (sub && !sub.progIfs.has(id)) {
+        sub.progIfs.set(id, m[4]!);
+      }
+    }
     return classes;
   }
 }
 
-/** Whether the 4 characters at `at` spell `id` (lowercase hex) in any case. */
-function sameId(text: string, at: number, id: string): boolean {
-  for (let i = 0; i < 4; i++) {
-    const c = text.charCodeAt(at + i);
-    // ASCII letters differ from their lowercase by 0x20; digits already have it set.
-    if ((c | 0x20) !== id.charCodeAt(i)) return false;
-  }
+/** Where the line at `at` ends: its newline, or the end of the bytes. */
+function lineEnd(bytes: Uint8Array, at: number): number {
+  const eol = bytes.indexOf(0x0a, at);
+  return eol < 0 ? bytes.length : eol;
+}
+
+/** A line starting with this byte is top-level: not indented, not a `#` comment, not blank (LF or CRLF). */
+function isTopLevel(first: number): boolean {
+  return first !== 0x09 && first !== 0x20 && first !== 0x23 && first !== 0x0a && first !== 0x0d;
+}
+
+function isClassLine(bytes: Uint8Array, at: number): boolean {
+  return bytes[at] === 0x43 && (bytes[at + 1] === 0x20 || bytes[at + 1] === 0x09);
+}
+
+/** Whether the bytes at `at` spell `id` (lowercase hex) in any case; callers confirm with a line regex. */
+function sameId(bytes: Uint8Array, at: number, id: string): boolean {
+  // ASCII letters differ from their lowercase by 0x20; digits already have it set.
+  for (let i = 0; i < id.length; i++) if ((bytes[at + i]! | 0x20) !== id.charCodeAt(i)) return false;
   return true;
+}
+
+/**
+ * Needles that together find `id` (lowercase hex) in any case, at most 5: the id itself, then
+ * for each letter the id up to it with that letter uppercased (so each case variant is found by
+ * exactly one needle: the one of its first uppercase letter). Hits are confirmed with sameId.
+ */
+function caseNeedles(id: string): string[] {
+  const needles = [id];
+  for (let i = 0; i < id.length; i++) if (id[i]! >= 'a') needles.push(id.slice(0, i) + id[i]!.toUpperCase());
+  return needles;
 }
 
 /** Lowercase hex without a `0x` prefix, or undefined when not hex. */
