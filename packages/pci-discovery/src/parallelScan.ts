@@ -1,7 +1,7 @@
 import { Worker, parentPort, workerData } from 'node:worker_threads';
 import { HostFs } from '@passthru/hostfs';
 import type { PciIds } from './PciIds';
-import { type PciScan, type ScanInput, type ScannedEntry, assembleScan, readEntry, scanInput } from './scanPciDevices';
+import { type PciScan, type ScanInput, type ScannedEntry, assembleScan, readEntry, scanContext, scanEntries } from './scanPciDevices';
 
 // A scan shared between this thread and worker threads. Reading sysfs from Node costs about
 // 5 us per attribute, mostly the binding around each open/read/close, not the kernel: on a host
@@ -25,13 +25,41 @@ export interface ParallelScanOptions {
   onShared?: (share: { entries: number; workers: number; readByWorkers: number }) => void;
 }
 
-interface WorkerInput extends Omit<ScanInput, 'groupIds'> {
+/** What a worker starts with; its ScanInput follows in its first message. */
+interface WorkerStart {
   root: string;
-  groupIds: string[];
   counter: Int32Array;
 }
 
 type WorkerOutput = Array<[index: number, read: ScannedEntry]>;
+
+/** Workers reading beside the caller, each waiting for its ScanInput; `results` say what each read ([] for one that failed). */
+interface ScanWorkers {
+  workers: Worker[];
+  results: Array<Promise<WorkerOutput>>;
+}
+
+/** Starts `count` workers on `start`; a worker that cannot start adds an empty result. */
+function startWorkers(workerUrl: URL, start: WorkerStart, count: number): ScanWorkers {
+  const workers: Worker[] = [];
+  const results = Array.from({ length: count }, () => {
+    return new Promise<WorkerOutput>((resolve) => {
+      let worker: Worker;
+      try {
+        worker = new Worker(workerUrl, { workerData: start });
+      } catch {
+        resolve([]);
+        return;
+      }
+      workers.push(worker);
+      worker.once('message', (output: WorkerOutput) => resolve(output));
+      // What a failed worker claimed and did not send is read by the scan's own thread.
+      worker.once('error', () => resolve([]));
+      worker.once('exit', () => resolve([]));
+    });
+  });
+  return { workers, results };
+}
 
 /** Claims chunks until none is left, reading each entry of a chunk into `read`. */
 function claimAndRead(host: HostFs, input: ScanInput, counter: Int32Array, read: (index: number, entry: ScannedEntry) => void): void {
@@ -52,28 +80,22 @@ export async function scanPciDevicesParallel(
   names: PciIds | undefined | (() => PciIds | undefined),
   options: ParallelScanOptions,
 ): Promise<PciScan> {
-  const scan = scanInput(host);
-  const { entries } = scan;
+  const entries = scanEntries(host);
   const { workerUrl } = options;
-  const wanted = workerUrl && entries.length >= (options.minEntries ?? 0) ? Math.floor(options.threads) - 1 : 0;
-  const workerCount = Math.max(0, wanted);
+  const wanted = workerUrl && entries.length >= (options.minEntries ?? 0) ? Math.max(0, Math.floor(options.threads) - 1) : 0;
   const counter = new Int32Array(new SharedArrayBuffer(4));
-  const input: WorkerInput = { ...scan, root: host.root, groupIds: [...scan.groupIds], counter };
-  const results = Array.from({ length: workerCount }, () => {
-    return new Promise<WorkerOutput>((resolve) => {
-      let worker: Worker;
-      try {
-        worker = new Worker(workerUrl!, { workerData: input });
-      } catch {
-        resolve([]);
-        return;
-      }
-      worker.once('message', (output: WorkerOutput) => resolve(output));
-      // What a failed worker claimed and did not send is read below, here.
-      worker.once('error', () => resolve([]));
-      worker.once('exit', () => resolve([]));
-    });
-  });
+  // Workers start before the group and class folders are read: that reading fills their start-up.
+  const { workers, results } = wanted > 0 ? startWorkers(workerUrl!, { root: host.root, counter }, wanted) : { workers: [], results: [] };
+  let scan: ScanInput;
+  try {
+    scan = { entries, ...scanContext(host) };
+  } catch (error) {
+    // A worker waiting for its input would keep the process alive.
+    for (const worker of workers) void worker.terminate();
+    throw error;
+  }
+  for (const worker of workers) worker.postMessage(scan);
+  const workerCount = results.length;
   // pci.ids is read here while the workers start (a loader), before this thread reads entries too.
   const named = typeof names === 'function' ? names() : names;
   const read = new Array<ScannedEntry | undefined>(entries.length);
@@ -93,9 +115,12 @@ export async function scanPciDevicesParallel(
 /** The worker side: reads the entries it claims and posts them back, once. */
 export function serveScanWorker(): void {
   if (!parentPort) throw new Error('serveScanWorker runs in a worker thread');
-  const input = workerData as WorkerInput;
-  const host = new HostFs(input.root);
-  const output: WorkerOutput = [];
-  claimAndRead(host, { ...input, groupIds: new Set(input.groupIds) }, input.counter, (i, entry) => output.push([i, entry]));
-  parentPort.postMessage(output);
+  const port = parentPort;
+  const { root, counter } = workerData as WorkerStart;
+  const host = new HostFs(root);
+  port.once('message', (input: ScanInput) => {
+    const output: WorkerOutput = [];
+    claimAndRead(host, input, counter, (i, entry) => output.push([i, entry]));
+    port.postMessage(output);
+  });
 }

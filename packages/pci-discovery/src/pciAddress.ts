@@ -63,6 +63,9 @@ export function slotOf(address: string): string {
 
 /** Orders addresses as lspci does: domain, bus, slot, function numerically; anything else last. */
 export function compareAddresses(a: string, b: string): number {
+  // Two addresses of one length have domains of one width: as text they sort in numeric order
+  // (lowercase hex, digits before a-f), without parsing either (a scan sorts thousands).
+  if (a.length === b.length && PCI_ADDRESS_RE.test(a) && PCI_ADDRESS_RE.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   const key = (s: string) => {
     const p = parsePciAddress(s);
     return p ? [p.domain, p.bus, p.slot, p.function] : [Infinity, 0, 0, 0];

@@ -221,7 +221,11 @@ function readLink(dir: HostDir, config: ConfigFacts | undefined): PciDevice['lin
 function readGroupLink(host: HostFs, dir: HostDir, options: ReadOptions): number | null {
   const target = dir.readlinkOrUndefined('iommu_group');
   if (target === undefined) return null;
-  const lexical = path.posix.resolve(hostPathOf(host, dir), target);
+  const folder = hostPathOf(host, dir);
+  // The kernel's link climbs from the device folder to /sys: one `../` per component below it.
+  const climb = GROUP_LINK.exec(target);
+  if (climb && options.groupIds?.has(climb[2]!) && folder.startsWith('/sys/') && componentsOf(folder) === climb[1]!.length / 3 + 1) return Number(climb[2]);
+  const lexical = path.posix.resolve(folder, target);
   const m = /^\/sys\/kernel\/iommu_groups\/(\d+)$/.exec(lexical);
   if (m && options.groupIds?.has(m[1]!)) return Number(m[1]);
   const link = `${dir.hostPath}/iommu_group`;
@@ -241,6 +245,16 @@ function readGroupLink(host: HostFs, dir: HostDir, options: ReadOptions): number
   }
   const name = path.posix.basename(resolved);
   return /^\d+$/.test(name) ? Number(name) : null;
+}
+
+/** `../../../kernel/iommu_groups/7`: the climb and the group. */
+const GROUP_LINK = /^((?:\.\.\/)+)kernel\/iommu_groups\/(\d+)$/;
+
+/** Components of a normal absolute path: `/sys/devices/pci0000:00` has 3. */
+function componentsOf(hostPath: string): number {
+  let n = 0;
+  for (let i = hostPath.indexOf('/'); i >= 0; i = hostPath.indexOf('/', i + 1)) n++;
+  return n;
 }
 
 /** The device folder's real path spelled as on the host (what its relative links start from). */

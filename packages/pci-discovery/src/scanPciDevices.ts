@@ -59,6 +59,16 @@ export interface ScanInput {
 }
 
 export function scanInput(host: HostFs): ScanInput {
+  return { entries: scanEntries(host), ...scanContext(host) };
+}
+
+/** The entries of /sys/bus/pci/devices in lspci order: one listing, what a parallel scan needs first. */
+export function scanEntries(host: HostFs): string[] {
+  return host.list(PCI_DEVICES).sort(compareAddresses);
+}
+
+/** What every reader of a scan shares besides the entries: the group names and the class folders. */
+export function scanContext(host: HostFs): Omit<ScanInput, 'entries'> {
   let groupIds: string[];
   try {
     groupIds = host.list(IOMMU_GROUPS);
@@ -67,7 +77,6 @@ export function scanInput(host: HostFs): ScanInput {
     groupIds = [];
   }
   return {
-    entries: host.list(PCI_DEVICES).sort(compareAddresses),
     groupIds: new Set(groupIds),
     net: classMembers(host, 'net'),
     drm: classMembers(host, 'drm', DRM_NODE),

@@ -79,8 +79,11 @@ export function paint(out: Output, colour: Colour, text: string): string {
 /** JSON.stringify leaves DEL, C1 and the bidi controls raw; as `\u` escapes the value is the same. */
 const JSON_RAW_CONTROL = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
-/** JSON text with the raw controls escaped. */
-const escapeControls = (text: string) => text.replace(JSON_RAW_CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const HAS_RAW_CONTROL = new RegExp(JSON_RAW_CONTROL.source);
+
+/** JSON text with the raw controls escaped (a search first: a replace copies megabytes even when nothing matches). */
+const escapeControls = (text: string) =>
+  HAS_RAW_CONTROL.test(text) ? text.replace(JSON_RAW_CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
 
 /** Array members written per write(2): large enough to be few writes, small enough to stay small. */
 const ARRAY_BATCH = 256;
