@@ -6,7 +6,7 @@
  * the order they run in.
  */
 import type { Distro } from '@passthru/boot-config';
-import type { HostFs } from '@passthru/hostfs';
+import type { HostDir, HostFs } from '@passthru/hostfs';
 import { compareAddresses, normalizePciAddress, type IommuGroup, type PciDevice, type PciScan } from '@passthru/pci-discovery';
 import { checkAcs } from './checks/acsChecks';
 import { checkBootloaderPending, checkCmdline } from './checks/cmdlineChecks';
@@ -41,8 +41,13 @@ export interface RunChecksOptions {
   distro?: Distro;
   /** A scan already made (with device names); scanned here when absent. */
   scan?: PciScan;
-  /** The scan's IOMMU groups, when already read (readIommuGroups): the groups are then not walked again. */
-  groups?: IommuGroup[];
+  /**
+   * The scan's IOMMU groups, when already read (readIommuGroups), or how to read them once: the
+   * groups are then not walked again, and only when a check needs them.
+   */
+  groups?: IommuGroup[] | (() => IommuGroup[]);
+  /** The group folders, when already listed (iommuGroupFolders). */
+  groupFolders?: Map<number, HostDir>;
   /** Host facts from outside HostFs (systeminformation on a live host); they win over DMI files. */
   identity?: Partial<Pick<HostIdentity, 'board' | 'bios' | 'isVirtualMachine'>>;
 }

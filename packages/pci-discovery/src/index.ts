@@ -17,7 +17,7 @@ export { identityOf, identityMismatch, identityKey, type DeviceIdentity } from '
 export { DEVICE_CLASSES, deviceClassOf, deviceLabel } from './PciDevice';
 export type { PciDevice, Bar, ResizableBar, IommuGroup, ScanProblem, DeviceClassFilter } from './PciDevice';
 // Reading a host: sysfs scan, pci.ids names.
-export { scanPciDevices, readPciDevice, readIommuGroups, type PciScan } from './scanPciDevices';
+export { scanPciDevices, readPciDevice, readIommuGroups, iommuGroupFolders, type PciScan } from './scanPciDevices';
 export { PCI_DEVICES, PCI_DRIVERS, DRIVERS_PROBE, IOMMU_GROUPS, pciDevicePath, pciDriverPath, iommuGroupPath, type PciDeviceFile } from './sysfsPaths';
 export { scanPciDevicesParallel, serveScanWorker, type ParallelScanOptions } from './parallelScan';
 export { PciIds, findPciIdsFile } from './PciIds';

@@ -1,4 +1,4 @@
-import { HostFsError, type HostFs } from '@passthru/hostfs';
+import { HostFsError, type HostDir, type HostFs } from '@passthru/hostfs';
 import type { IommuGroup, PciDevice, ScanProblem } from './PciDevice';
 import { PCI_ADDRESS_RE, compareAddresses, slotOf } from './pciAddress';
 import type { PciIds } from './PciIds';
@@ -145,29 +145,40 @@ function linkRelatives(devices: PciDevice[]): void {
 }
 
 /**
- * IOMMU groups from /sys/kernel/iommu_groups (numeric order, gaps kept), each member classed
- * as endpoint or bridge using the scanned devices.
+ * The folders of /sys/kernel/iommu_groups named by a group number, in numeric order: one listing
+ * (a symlinked folder resolved and confined), none of the groups read. Empty when absent.
  */
-export function readIommuGroups(host: HostFs, devices: PciDevice[]): IommuGroup[] {
-  const byAddress = new Map(devices.map((d) => [d.address, d]));
+export function iommuGroupFolders(host: HostFs): Map<number, HostDir> {
   const groupsDir = host.openDirIfExists(IOMMU_GROUPS);
-  if (!groupsDir) return [];
+  if (!groupsDir) return new Map();
+  const byName = groupsDir.folders();
+  return new Map(
+    [...byName.keys()]
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number)
+      .sort((a, b) => a - b)
+      .map((id) => [id, byName.get(String(id))!]),
+  );
+}
+
+/**
+ * IOMMU groups from /sys/kernel/iommu_groups (numeric order, gaps kept), each member classed
+ * as endpoint or bridge using the scanned devices. `folders`: the groups' folders when already
+ * listed (iommuGroupFolders).
+ */
+export function readIommuGroups(host: HostFs, devices: PciDevice[], folders = iommuGroupFolders(host)): IommuGroup[] {
+  const byAddress = new Map(devices.map((d) => [d.address, d]));
   // One folder opened for all groups: each group's `devices` is then one readdir, not a
   // resolution of /sys/kernel/iommu_groups/N/devices from the root (thousands of VFs, thousands of groups).
-  const groups = groupsDir.folders();
-  return [...groups.keys()]
-    .filter((n) => /^\d+$/.test(n))
-    .map(Number)
-    .sort((a, b) => a - b)
-    .map((id) => {
-      const members = groups.get(String(id))!.list('devices').sort(compareAddresses);
-      const known = members.filter((a) => byAddress.has(a));
-      return {
-        id,
-        devices: members,
-        endpoints: known.filter((a) => !byAddress.get(a)!.isBridge),
-        bridges: known.filter((a) => byAddress.get(a)!.isBridge),
-        unknown: members.filter((a) => !byAddress.has(a)),
-      };
-    });
+  return [...folders].map(([id, folder]) => {
+    const members = folder.list('devices').sort(compareAddresses);
+    const known = members.filter((a) => byAddress.has(a));
+    return {
+      id,
+      devices: members,
+      endpoints: known.filter((a) => !byAddress.get(a)!.isBridge),
+      bridges: known.filter((a) => byAddress.get(a)!.isBridge),
+      unknown: members.filter((a) => !byAddress.has(a)),
+    };
+  });
 }

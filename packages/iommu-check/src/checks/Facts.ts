@@ -12,8 +12,8 @@ import {
   parseModprobeConfig,
 } from '@passthru/boot-config';
 import { planCmdlineRemediation } from '../cmdlineRemediation';
-import type { HostFs } from '@passthru/hostfs';
-import { readIommuGroups, scanPciDevices, type IommuGroup, type PciDevice, type PciScan } from '@passthru/pci-discovery';
+import type { HostDir, HostFs } from '@passthru/hostfs';
+import { iommuGroupFolders, readIommuGroups, scanPciDevices, type IommuGroup, type PciDevice, type PciScan } from '@passthru/pci-discovery';
 import { dmiLooksVirtual, parseCpuInfo, readDmiIdentity, readKernelConfig, readKernelRelease, type CpuInfo, type KernelConfig } from '../HostFacts';
 import { tryList, tryReadText } from '@passthru/hostfs';
 import { IommuCheckError } from '../IommuCheckError';
@@ -48,8 +48,11 @@ export interface Facts {
   units: string[];
   groupIds: number[];
   groupsError: string | undefined;
+  /** The group folders by number (iommuGroupFolders): one listing, no group read. */
+  groupFolders: Map<number, HostDir>;
   scan: PciScan;
-  groups: IommuGroup[];
+  /** Every group with its members, read on first use: only device checks need them (a readdir per group). */
+  readonly groups: IommuGroup[];
   byAddress: Map<string, PciDevice>;
   distro: Distro;
   isVm: boolean;
@@ -99,7 +102,14 @@ export function gatherFacts(host: HostFs, options: RunChecksOptions): Facts {
   if (tablesList.value === undefined && tablesList.error === undefined && !absent.has('/sys/firmware') && (cpu.vendor === 'intel' || cpu.vendor === 'amd'))
     tablesList.value = [];
   const iommuVendor = iommuVendorOf(units, tablesList.value, cpu.vendor);
-  const groups = groupIds.length === 0 ? [] : (options.groups ?? readIommuGroups(host, scan.devices));
+  // An unreadable groups folder throws here, when the facts are gathered, as reading the groups did.
+  const groupFolders = groupIds.length === 0 ? new Map<number, HostDir>() : (options.groupFolders ?? iommuGroupFolders(host));
+  let groups: IommuGroup[] | undefined;
+  const readGroups = (): IommuGroup[] => {
+    if (groupIds.length === 0) return [];
+    const given = options.groups;
+    return given === undefined ? readIommuGroups(host, scan.devices, groupFolders) : typeof given === 'function' ? given() : given;
+  };
   const dmi = readDmiIdentity(host);
   const isVm = options.identity?.isVirtualMachine ?? (cpu.hypervisor || dmiLooksVirtual(dmi));
   const mp = readModprobe(host);
@@ -123,8 +133,12 @@ export function gatherFacts(host: HostFs, options: RunChecksOptions): Facts {
     units,
     groupIds,
     groupsError: groupsList.error,
+    groupFolders,
     scan,
-    groups,
+    get groups() {
+      groups ??= readGroups();
+      return groups;
+    },
     byAddress: new Map(scan.devices.map((d) => [d.address, d])),
     distro,
     isVm,

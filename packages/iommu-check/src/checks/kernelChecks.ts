@@ -132,15 +132,9 @@ export function checkKernel(f: Facts): CheckResult {
 
 /** Each group's `type` (DMA, DMA-FQ, identity, ...; unknown when unreadable), its folder opened once for all groups. */
 function groupTypes(f: Facts): string[] {
-  let groups = new Map<string, HostDir>();
-  try {
-    groups = f.host.openDir(IOMMU_GROUPS).folders();
-  } catch (error) {
-    if (!(error instanceof HostFsError)) throw error; // unreadable: every type unknown
-  }
   return f.groupIds.map((id) => {
     try {
-      return groups.get(String(id))?.readAttribute('type').trim() ?? 'unknown';
+      return f.groupFolders.get(id)?.readAttribute('type').trim() ?? 'unknown';
     } catch (error) {
       if (error instanceof HostFsError) return 'unknown';
       throw error;

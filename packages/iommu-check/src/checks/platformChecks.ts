@@ -161,5 +161,5 @@ export function checkPciDevices(f: Facts): CheckResult {
       unreadable > 0 ? 'Run as root.' : 'Capture the whole tree (the links lead to folders it lacks).',
     );
   }
-  return check('pci.devices', 'PASS', `${f.scan.devices.length} PCI devices, ${f.groups.length} IOMMU groups.`, ev);
+  return check('pci.devices', 'PASS', `${f.scan.devices.length} PCI devices, ${f.groupFolders.size} IOMMU groups.`, ev);
 }

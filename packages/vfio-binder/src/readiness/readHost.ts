@@ -2,6 +2,7 @@ import type { HostFs } from '@passthru/hostfs';
 import { runChecks, type CheckResult, type DoctorReport, type DoctorVerdict, type RunChecksOptions } from '@passthru/iommu-check';
 import {
   readGpuModes,
+  iommuGroupFolders,
   readIommuGroups,
   scanPciDevices,
   trailingPciAddress,
@@ -87,10 +88,12 @@ export function readHostWith(host: HostFs, options: ReadHostOptions, journal: ()
   const { devices, problems } = scan;
   // Owners and guards are read when a surface asks for them: `doctor` without --device shows
   // none of them, and on a 2,000-function host they cost it half its time again.
-  // The groups are walked once (a readdir per group): the checks and readiness share them.
-  const groups = readIommuGroups(host, devices);
-  const readiness = once(() => hostReadinessWith(host, { devices, groups }, journal()));
-  const checkOptions: RunChecksOptions = { devices: options.asked ?? [], scan, groups };
+  // The groups are walked once (a readdir per group), when the readiness or a device check needs
+  // them: `doctor` without --device does not. Their folder is listed now (unreadable: this throws).
+  const groupFolders = iommuGroupFolders(host);
+  const groups = once(() => readIommuGroups(host, devices, groupFolders));
+  const readiness = once(() => hostReadinessWith(host, { devices, groups: groups() }, journal()));
+  const checkOptions: RunChecksOptions = { devices: options.asked ?? [], scan, groups, groupFolders };
   if (options.identity) checkOptions.identity = options.identity;
   if (options.examine === 'endpoints') checkOptions.examine = examinedEndpoints(devices, readiness());
   const doctor = runChecks(host, checkOptions);
