@@ -33,12 +33,15 @@ export function namesLoader(ctx: CliContext): () => PciIds | undefined {
   if (explicit === '') throw new CliError('--pci-ids must name a file (got an empty path)');
   if (explicit && !existsSync(explicit)) throw new CliError(`--pci-ids ${explicit}: no such file`);
   const file = findPciIdsFile(existsSync, explicit);
-  if (!file) {
-    ctx.verbose('no pci.ids found (apt-get install pciutils, or --pci-ids FILE): showing numeric ids only');
-    return () => undefined;
-  }
-  ctx.verbose(`device names from ${file}`);
-  return () => PciIds.fromFile(file);
+  if (!file)
+    return () => {
+      ctx.verbose('no pci.ids found (apt-get install pciutils, or --pci-ids FILE): showing numeric ids only');
+      return undefined;
+    };
+  return () => {
+    ctx.verbose(`device names from ${file}`);
+    return PciIds.fromFile(file);
+  };
 }
 
 /**
@@ -64,9 +67,13 @@ function scanThreads(ctx: CliContext): { threads: number; minEntries: number } {
   return { threads: Math.min(2, availableParallelism()), minEntries: PARALLEL_FROM };
 }
 
-/** Scans the host's PCI devices with names, and says on stderr what could not be read. */
-export async function scanHost(ctx: CliContext): Promise<PciScan> {
-  const scan = await scanPciDevicesParallel(ctx.host, namesLoader(ctx), {
+/**
+ * Scans the host's PCI devices, and says on stderr what could not be read. With `names: false`
+ * (nothing shown names a device: doctor's host checks) pci.ids is not read; --pci-ids is still checked.
+ */
+export async function scanHost(ctx: CliContext, { names = true }: { names?: boolean } = {}): Promise<PciScan> {
+  const loader = namesLoader(ctx);
+  const scan = await scanPciDevicesParallel(ctx.host, names ? loader : undefined, {
     workerUrl: ctx.scanWorker,
     ...scanThreads(ctx),
     onShared: ({ entries, workers, readByWorkers }) =>

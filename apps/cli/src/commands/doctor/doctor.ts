@@ -37,7 +37,8 @@ export const doctorCommand: CommandSpec = {
           }
           let scan: PciScan;
           try {
-            scan = await scanHost(ctx);
+            // The host checks name no device: pci.ids is read for asked devices only.
+            scan = await scanHost(ctx, { names: devices.length > 0 });
           } catch (error) {
             if (!(error instanceof HostFsError)) throw error;
             scan = { devices: [], problems: [{ address: PCI_DEVICES, message: error.message }] };
