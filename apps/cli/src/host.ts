@@ -69,11 +69,13 @@ function scanThreads(ctx: CliContext): { threads: number; minEntries: number } {
 
 /**
  * Scans the host's PCI devices, and says on stderr what could not be read. With `names: false`
- * (nothing shown names a device: doctor's host checks) pci.ids is not read; --pci-ids is still checked.
+ * pci.ids is not read (--pci-ids is still checked); with `detail: false` no device's link, reset
+ * methods or BARs (ReadOptions.withoutDetail). doctor's host checks need neither.
  */
-export async function scanHost(ctx: CliContext, { names = true }: { names?: boolean } = {}): Promise<PciScan> {
+export async function scanHost(ctx: CliContext, { names = true, detail = true }: { names?: boolean; detail?: boolean } = {}): Promise<PciScan> {
   const loader = namesLoader(ctx);
   const scan = await scanPciDevicesParallel(ctx.host, names ? loader : undefined, {
+    withoutDetail: !detail,
     workerUrl: ctx.scanWorker,
     ...scanThreads(ctx),
     onShared: ({ entries, workers, readByWorkers }) =>

@@ -21,6 +21,8 @@ export interface ParallelScanOptions {
   threads: number;
   /** Below this many entries a worker's start-up (about 25 ms) costs more than it saves. */
   minEntries?: number;
+  /** See ReadOptions.withoutDetail: every thread reads without it. */
+  withoutDetail?: boolean | undefined;
   /** Told how the entries were shared out: how many the workers read (0: this thread read all). */
   onShared?: (share: { entries: number; workers: number; readByWorkers: number }) => void;
 }
@@ -88,7 +90,7 @@ export async function scanPciDevicesParallel(
   const { workers, results } = wanted > 0 ? startWorkers(workerUrl!, { root: host.root, counter }, wanted) : { workers: [], results: [] };
   let scan: ScanInput;
   try {
-    scan = { entries, ...scanContext(host) };
+    scan = { entries, ...scanContext(host), withoutDetail: options.withoutDetail };
   } catch (error) {
     // A worker waiting for its input would keep the process alive.
     for (const worker of workers) void worker.terminate();

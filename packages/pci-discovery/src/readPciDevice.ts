@@ -22,6 +22,12 @@ export interface ReadOptions {
   /** The net and drm class folders, read once per scan (classMembers). */
   net?: ClassMembers | undefined;
   drm?: ClassMembers | undefined;
+  /**
+   * Leave out what only a device's own checks and the listings show: the PCIe link, the reset
+   * methods and the BARs (then null, null and [], six files a function fewer). doctor's host
+   * checks read none of them; a scan whose devices are shown or checked one by one must not.
+   */
+  withoutDetail?: boolean | undefined;
 }
 
 /** "0x10de" -> "10de"; undefined for anything that is not a hex number of at most `digits`. */
@@ -128,9 +134,10 @@ export function readPciDevice(host: HostFs, address: string, options: ReadOption
   // pci-sysfs.c shows boot_vga only on VGA-class functions.
   const bootVga = classCode.startsWith('0300') ? dir.attributeOrUndefined('boot_vga') : undefined;
   const sriov = readSriov(dir, config);
-  const reset = dir.attributeOrUndefined('reset_method');
-  const link = readLink(dir, config);
-  const resource = dir.attributeOrUndefined('resource');
+  const detail = !options.withoutDetail;
+  const reset = detail ? dir.attributeOrUndefined('reset_method') : undefined;
+  const link = detail ? readLink(dir, config) : null;
+  const resource = detail ? dir.attributeOrUndefined('resource') : undefined;
   const device: PciDevice = {
     address,
     vendorId,

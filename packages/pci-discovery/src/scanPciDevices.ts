@@ -56,6 +56,8 @@ export interface ScanInput {
   groupIds: ReadonlySet<string>;
   net: ClassMembers | undefined;
   drm: ClassMembers | undefined;
+  /** See ReadOptions.withoutDetail. */
+  withoutDetail?: boolean | undefined;
 }
 
 export function scanInput(host: HostFs): ScanInput {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { HostDir, HostFs, HostFsError } from '@passthru/hostfs';
 import { materialize, type HostSpecInput } from '@passthru/sysfs-sim';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PciIds, deviceClassOf, readIommuGroups, scanPciDevices } from '../src/index';
+import { PciIds, deviceClassOf, readIommuGroups, scanPciDevices, scanPciDevicesParallel } from '../src/index';
 
 let root: string;
 beforeEach(() => {
@@ -97,6 +97,24 @@ describe('scanPciDevices', () => {
     expect(groups.map((g) => g.id)).toEqual([0, 7, 13, 42, 100, 101]);
     expect(groups.find((g) => g.id === 7)).toMatchObject({ endpoints: ['0000:00:0e.0', '10000:e1:00.0'], bridges: ['10000:e0:06.0'] });
   });
+
+  it.each(['gpu-rebar-32g', 'gpu-boot-efifb'])(
+    'without detail (doctor with no device asked), %s reads as ever but for links, reset methods and BARs',
+    async (fixture) => {
+      const tree = new HostFs(path.resolve(__dirname, '../../../fixtures/hosts', fixture));
+      const full = scanPciDevices(tree);
+      const light = await scanPciDevicesParallel(tree, undefined, { threads: 1, withoutDetail: true });
+      expect([
+        full.devices.some((d) => d.link !== null),
+        full.devices.some((d) => d.bars.length > 0),
+        full.devices.some((d) => d.resetMethods !== null),
+      ]).toEqual([true, true, true]);
+      expect(light.devices.every((d) => d.link === null && d.resetMethods === null && d.bars.length === 0)).toBe(true);
+      const rest = (scan: typeof full) => scan.devices.map(({ link, resetMethods, bars, ...others }) => others);
+      expect(rest(light)).toEqual(rest(full));
+      expect(light.problems).toEqual(full.problems);
+    },
+  );
 
   it('lists a device whose optional files are missing, falling back to config for identity', () => {
     materialize(host, root);
