@@ -24,8 +24,9 @@ export interface ReadOptions {
   drm?: ClassMembers | undefined;
   /**
    * Leave out what only a device's own checks and the listings show: the PCIe link, the reset
-   * methods and the BARs (then null, null and [], six files a function fewer). doctor's host
-   * checks read none of them; a scan whose devices are shown or checked one by one must not.
+   * methods, the BARs, driver_override, the NUMA node and the SR-IOV relations (then null, or []
+   * for the BARs: eight files and the physfn/virtfn links a function fewer). doctor's host checks
+   * read none of them; a scan whose devices are shown or checked one by one must not.
    */
   withoutDetail?: boolean | undefined;
 }
@@ -127,14 +128,14 @@ export function readPciDevice(host: HostFs, address: string, options: ReadOption
   }
   if (subsystemVendorId === '0000' && subsystemDeviceId === '0000') subsystemVendorId = subsystemDeviceId = null;
 
-  const override = dir.attributeOrUndefined('driver_override');
+  const detail = !options.withoutDetail;
+  const override = detail ? dir.attributeOrUndefined('driver_override') : undefined;
   const iommuGroup = readGroupLink(host, dir, options);
-  const numa = dir.attributeOrUndefined('numa_node');
+  const numa = detail ? dir.attributeOrUndefined('numa_node') : undefined;
   const numaNode = numa !== undefined && /^-?\d+$/.test(numa) && Number(numa) >= 0 ? Number(numa) : null;
   // pci-sysfs.c shows boot_vga only on VGA-class functions.
   const bootVga = classCode.startsWith('0300') ? dir.attributeOrUndefined('boot_vga') : undefined;
-  const sriov = readSriov(dir, config);
-  const detail = !options.withoutDetail;
+  const sriov = detail ? readSriov(dir, config) : null;
   const reset = detail ? dir.attributeOrUndefined('reset_method') : undefined;
   const link = detail ? readLink(dir, config) : null;
   const resource = detail ? dir.attributeOrUndefined('resource') : undefined;

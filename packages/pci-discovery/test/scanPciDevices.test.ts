@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { HostDir, HostFs, HostFsError } from '@passthru/hostfs';
 import { materialize, type HostSpecInput } from '@passthru/sysfs-sim';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PciIds, deviceClassOf, readIommuGroups, scanPciDevices, scanPciDevicesParallel } from '../src/index';
+import { PciIds, deviceClassOf, readIommuGroups, scanPciDevices, scanPciDevicesParallel, type PciDevice } from '../src/index';
 
 let root: string;
 beforeEach(() => {
@@ -98,23 +98,28 @@ describe('scanPciDevices', () => {
     expect(groups.find((g) => g.id === 7)).toMatchObject({ endpoints: ['0000:00:0e.0', '10000:e1:00.0'], bridges: ['10000:e0:06.0'] });
   });
 
-  it.each(['gpu-rebar-32g', 'gpu-boot-efifb'])(
-    'without detail (doctor with no device asked), %s reads as ever but for links, reset methods and BARs',
-    async (fixture) => {
+  it('without detail (doctor with no device asked), reads as ever but for links, reset methods, BARs, overrides, NUMA nodes and SR-IOV', async () => {
+    const full: PciDevice[] = [];
+    for (const fixture of ['gpu-rebar-32g', 'gpu-boot-efifb', 'sriov-server', 'numa-dual-socket']) {
       const tree = new HostFs(path.resolve(__dirname, '../../../fixtures/hosts', fixture));
-      const full = scanPciDevices(tree);
+      const all = scanPciDevices(tree);
       const light = await scanPciDevicesParallel(tree, undefined, { threads: 1, withoutDetail: true });
-      expect([
-        full.devices.some((d) => d.link !== null),
-        full.devices.some((d) => d.bars.length > 0),
-        full.devices.some((d) => d.resetMethods !== null),
-      ]).toEqual([true, true, true]);
-      expect(light.devices.every((d) => d.link === null && d.resetMethods === null && d.bars.length === 0)).toBe(true);
-      const rest = (scan: typeof full) => scan.devices.map(({ link, resetMethods, bars, ...others }) => others);
-      expect(rest(light)).toEqual(rest(full));
-      expect(light.problems).toEqual(full.problems);
-    },
-  );
+      for (const d of light.devices)
+        expect([d.link, d.resetMethods, d.bars, d.driverOverride, d.numaNode, d.sriov], `${fixture} ${d.address}`).toEqual([null, null, [], null, null, null]);
+      const rest = (devices: PciDevice[]) => devices.map(({ link, resetMethods, bars, driverOverride, numaNode, sriov, ...others }) => others);
+      expect(rest(light.devices)).toEqual(rest(all.devices));
+      expect(light.problems).toEqual(all.problems);
+      full.push(...all.devices);
+    }
+    // What was left out is there in a full read of the same trees.
+    expect([
+      full.some((d) => d.link !== null),
+      full.some((d) => d.bars.length > 0),
+      full.some((d) => d.resetMethods !== null),
+      full.some((d) => d.numaNode !== null),
+      full.some((d) => d.sriov !== null),
+    ]).toEqual([true, true, true, true, true]);
+  });
 
   it('lists a device whose optional files are missing, falling back to config for identity', () => {
     materialize(host, root);
