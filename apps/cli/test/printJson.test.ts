@@ -24,7 +24,8 @@ const device = (i: number) => ({
   address: `0000:${(i >> 8).toString(16).padStart(2, '0')}:00.${i % 8}`,
   names: i % 3 === 0 ? [] : ['a', `b${i}`],
   nested: { empty: {}, list: [[], [1, { x: null }]], skipped: undefined },
-  text: i === 7 ? 'bidi \u202e and DEL \u007f and "quotes"\n' : 'plain',
+  // Batches of 256: a bidi control with DEL, DEL alone in ASCII text, non-ASCII without a control, a C1 control.
+  text: { 7: 'bidi \u202e and DEL \u007f and "quotes"\n', 300: 'only DEL \u007f', 600: 'café ü', 900: 'C1 \u0085' }[i] ?? 'plain',
 });
 
 describe('printJson', () => {
@@ -33,7 +34,8 @@ describe('printJson', () => {
     const { text, writes } = printed(value);
     expect(text).toBe(reference(value));
     expect(writes).toBeGreaterThan(4);
-    expect(JSON.parse(text).devices[7].text).toBe(value.devices[7]!.text);
+    for (const i of [7, 300, 600, 900]) expect(JSON.parse(text).devices[i].text).toBe(value.devices[i]!.text);
+    expect(text).toContain('only DEL \\u007f');
   });
 
   it('members JSON leaves out or writes as null, arrays of exactly one batch and one more, scalars', () => {

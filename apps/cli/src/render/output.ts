@@ -97,7 +97,12 @@ const BATCH_TAIL = '\n  ]\n}';
  * (8,000 devices) goes out in batches instead of one string of many megabytes.
  */
 export function printJson(out: Output, value: object): void {
-  const write = (text: string) => out.raw.stdout.write(escapeControls(text));
+  const write = (text: string) => {
+    // One UTF-8 encoding serves the search and the write: text of one byte a character is ASCII,
+    // where DEL is the only raw control, and a native search finds it.
+    const bytes = Buffer.from(text, 'utf8');
+    out.raw.stdout.write(bytes.length === text.length && !bytes.includes(0x7f) ? bytes : escapeControls(text));
+  };
   // JSON.stringify leaves out members it cannot write: undefined, functions, symbols.
   const entries = Object.entries({ schemaVersion: SCHEMA_VERSION, ...value }).filter(
     ([, v]) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol',
