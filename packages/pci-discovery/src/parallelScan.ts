@@ -33,43 +33,62 @@ interface WorkerStart {
   counter: Int32Array;
 }
 
-type WorkerOutput = Array<[index: number, read: ScannedEntry]>;
+/** A batch of entries a worker read; null: it read its last. */
+type WorkerOutput = Array<[index: number, read: ScannedEntry]> | null;
 
-/** Workers reading beside the caller, each waiting for its ScanInput; `results` say what each read ([] for one that failed). */
+/**
+ * Entries a worker reads between two posts. The caller takes each batch in between its own
+ * chunks, instead of taking all of them (thousands of structured clones) after its last.
+ */
+const POST_EVERY = 8 * CHUNK;
+
+/** Workers reading beside the caller, each waiting for its ScanInput; `results` say how many entries each sent. */
 interface ScanWorkers {
   workers: Worker[];
-  results: Array<Promise<WorkerOutput>>;
+  results: Array<Promise<number>>;
 }
 
-/** Starts `count` workers on `start`; a worker that cannot start adds an empty result. */
-function startWorkers(workerUrl: URL, start: WorkerStart, count: number): ScanWorkers {
+/** Starts `count` workers on `start`, each batch they send going to `take`; a worker that cannot start sends nothing. */
+function startWorkers(workerUrl: URL, start: WorkerStart, count: number, take: (index: number, entry: ScannedEntry) => void): ScanWorkers {
   const workers: Worker[] = [];
   const results = Array.from({ length: count }, () => {
-    return new Promise<WorkerOutput>((resolve) => {
+    return new Promise<number>((resolve) => {
       let worker: Worker;
       try {
         worker = new Worker(workerUrl, { workerData: start });
       } catch {
-        resolve([]);
+        resolve(0);
         return;
       }
       workers.push(worker);
-      worker.once('message', (output: WorkerOutput) => resolve(output));
+      let sent = 0;
+      worker.on('message', (batch: WorkerOutput) => {
+        if (batch === null) return resolve(sent);
+        for (const [i, entry] of batch) take(i, entry);
+        sent += batch.length;
+      });
       // What a failed worker claimed and did not send is read by the scan's own thread.
-      worker.once('error', () => resolve([]));
-      worker.once('exit', () => resolve([]));
+      worker.once('error', () => resolve(sent));
+      worker.once('exit', () => resolve(sent));
     });
   });
   return { workers, results };
 }
 
-/** Claims chunks until none is left, reading each entry of a chunk into `read`. */
-function claimAndRead(host: HostFs, input: ScanInput, counter: Int32Array, read: (index: number, entry: ScannedEntry) => void): void {
+/**
+ * Claims chunks until none is left, or until `limit` entries are read, reading each entry of a
+ * chunk into `read`; true when entries may be left.
+ */
+function claimAndRead(host: HostFs, input: ScanInput, counter: Int32Array, read: (index: number, entry: ScannedEntry) => void, limit = Infinity): boolean {
   const { entries } = input;
-  for (let start = Atomics.add(counter, 0, CHUNK); start < entries.length; start = Atomics.add(counter, 0, CHUNK)) {
+  for (let done = 0; done < limit; ) {
+    const start = Atomics.add(counter, 0, CHUNK);
+    if (start >= entries.length) return false;
     const end = Math.min(start + CHUNK, entries.length);
     for (let i = start; i < end; i++) read(i, readEntry(host, entries[i]!, input));
+    done += end - start;
   }
+  return true;
 }
 
 /**
@@ -86,8 +105,12 @@ export async function scanPciDevicesParallel(
   const { workerUrl } = options;
   const wanted = workerUrl && entries.length >= (options.minEntries ?? 0) ? Math.max(0, Math.floor(options.threads) - 1) : 0;
   const counter = new Int32Array(new SharedArrayBuffer(4));
+  const read = new Array<ScannedEntry | undefined>(entries.length);
+  const take = (i: number, entry: ScannedEntry) => {
+    read[i] = entry;
+  };
   // Workers start before the group and class folders are read: that reading fills their start-up.
-  const { workers, results } = wanted > 0 ? startWorkers(workerUrl!, { root: host.root, counter }, wanted) : { workers: [], results: [] };
+  const { workers, results } = wanted > 0 ? startWorkers(workerUrl!, { root: host.root, counter }, wanted, take) : { workers: [], results: [] };
   let scan: ScanInput;
   try {
     scan = { entries, ...scanContext(host), withoutDetail: options.withoutDetail };
@@ -100,29 +123,30 @@ export async function scanPciDevicesParallel(
   const workerCount = results.length;
   // pci.ids is read here while the workers start (a loader), before this thread reads entries too.
   const named = typeof names === 'function' ? names() : names;
-  const read = new Array<ScannedEntry | undefined>(entries.length);
-  claimAndRead(host, scan, counter, (i, entry) => {
-    read[i] = entry;
-  });
+  // Beside workers, their batches are taken in every POST_EVERY entries read here.
+  while (claimAndRead(host, scan, counter, take, workerCount > 0 ? POST_EVERY : Infinity)) await new Promise(setImmediate);
   let readByWorkers = 0;
-  for (const output of await Promise.all(results)) {
-    for (const [i, entry] of output) read[i] = entry;
-    readByWorkers += output.length;
-  }
+  for (const sent of await Promise.all(results)) readByWorkers += sent;
   options.onShared?.({ entries: entries.length, workers: workerCount, readByWorkers });
   for (let i = 0; i < entries.length; i++) read[i] ??= readEntry(host, entries[i]!, scan);
   return assembleScan(read as ScannedEntry[], named);
 }
 
-/** The worker side: reads the entries it claims and posts them back, once. */
+/** The worker side: reads the entries it claims and posts them back in batches, then null. */
 export function serveScanWorker(): void {
   if (!parentPort) throw new Error('serveScanWorker runs in a worker thread');
   const port = parentPort;
   const { root, counter } = workerData as WorkerStart;
   const host = new HostFs(root);
   port.once('message', (input: ScanInput) => {
-    const output: WorkerOutput = [];
-    claimAndRead(host, input, counter, (i, entry) => output.push([i, entry]));
-    port.postMessage(output);
+    let batch: Array<[number, ScannedEntry]> = [];
+    claimAndRead(host, input, counter, (i, entry) => {
+      batch.push([i, entry]);
+      if (batch.length < POST_EVERY) return;
+      port.postMessage(batch satisfies WorkerOutput);
+      batch = [];
+    });
+    port.postMessage(batch satisfies WorkerOutput);
+    port.postMessage(null satisfies WorkerOutput);
   });
 }

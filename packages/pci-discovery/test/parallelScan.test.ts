@@ -25,6 +25,19 @@ describe('scanPciDevicesParallel', () => {
     expect(JSON.stringify(scan)).toBe(JSON.stringify(sequential));
   });
 
+  it('with a worker that claims entries and exits without sending them, the same: they are read here', async () => {
+    const claiming = path.join(root, 'claiming-worker.mjs');
+    fs.writeFileSync(
+      claiming,
+      "import { parentPort, workerData } from 'node:worker_threads';\n" +
+        "parentPort.once('message', () => { for (let i = 0; i < 3; i++) Atomics.add(workerData.counter, 0, 16); process.exit(0); });\n",
+    );
+    let shared: { workers: number; readByWorkers: number } | undefined;
+    const scan = await scanPciDevicesParallel(host, undefined, { workerUrl: new URL(`file://${claiming}`), threads: 2, onShared: (s) => (shared = s) });
+    expect(shared).toMatchObject({ workers: 1, readByWorkers: 0 });
+    expect(JSON.stringify(scan)).toBe(JSON.stringify(sequential));
+  });
+
   it('with a worker that throws before claiming anything, the same', async () => {
     const throwing = path.join(root, 'throwing-worker.mjs');
     fs.writeFileSync(throwing, "throw new Error('no scan here');\n");
