@@ -482,10 +482,9 @@ const every = <T>(items: T[], step: number): T[] => items.filter((_, i) => i % s
 
 describe('PciIds against a reference parse of the system pci.ids', () => {
   const path = '/usr/share/misc/pci.ids';
-  const present = existsSync(path);
-  if (!present) console.warn(`${path} is absent (apt-get install -y pciutils): the differential test is skipped`);
-
-  it.skipIf(!present)('answers every vendor, and samples of devices, subsystems and classes, as the reference does', () => {
+  it('answers every vendor, and samples of devices, subsystems and classes, as the reference does', () => {
+    // The test command installs pciutils; a bare `vitest run` without it fails here, saying why.
+    if (!existsSync(path)) throw new Error(`${path} is absent: apt-get install -y pciutils`);
     const ref = parseReference(readFileSync(path, 'utf8'));
     const ids = PciIds.fromFile(path);
     const vendorIds = [...ref.vendors.keys()];
