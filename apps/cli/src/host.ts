@@ -70,7 +70,8 @@ function scanThreads(ctx: CliContext): { threads: number; minEntries: number } {
 /**
  * Scans the host's PCI devices, and says on stderr what could not be read. With `names: false`
  * pci.ids is not read (--pci-ids is still checked); with `detail: false` no device's link, reset
- * methods or BARs (ReadOptions.withoutDetail). doctor's host checks need neither.
+ * methods, BARs, override, NUMA node or SR-IOV links (ReadOptions.withoutDetail). doctor's host
+ * checks need none of them.
  */
 export async function scanHost(ctx: CliContext, { names = true, detail = true }: { names?: boolean; detail?: boolean } = {}): Promise<PciScan> {
   const loader = namesLoader(ctx);

@@ -37,8 +37,8 @@ export const doctorCommand: CommandSpec = {
           }
           let scan: PciScan;
           try {
-            // The host checks name no device and read no link, reset method or BAR: those are read
-            // when devices are asked (their checks, and their groups', need them).
+            // The host checks name no device and read none of its detail (ReadOptions.withoutDetail):
+            // names and detail are read when devices are asked (their checks, and their groups', need them).
             scan = await scanHost(ctx, { names: devices.length > 0, detail: devices.length > 0 });
           } catch (error) {
             if (!(error instanceof HostFsError)) throw error;
