@@ -16,28 +16,48 @@ export interface PciScan {
   problems: ScanProblem[];
 }
 
-/** Fills a device's names from pci.ids in place (the fields keep their place in the object). */
-function nameDevice(d: PciDevice, names: PciIds, seen?: Map<string, DeviceNames>): PciDevice {
-  // A host of thousands of VFs has a handful of distinct ids: each is looked up once.
-  const key = `${d.vendorId}:${d.deviceId}:${d.subsystemVendorId}:${d.subsystemDeviceId}:${d.class}`;
-  let found = seen?.get(key);
-  if (!found) {
-    const classNames = names.className(d.class);
-    found = {
-      vendorName: names.vendorName(d.vendorId) ?? null,
-      deviceName: names.deviceName(d.vendorId, d.deviceId) ?? null,
-      subsystemName:
-        d.subsystemVendorId && d.subsystemDeviceId ? (names.subsystemName(d.vendorId, d.deviceId, d.subsystemVendorId, d.subsystemDeviceId) ?? null) : null,
-      className: classNames?.subclassName ?? classNames?.className ?? null,
-    };
-    seen?.set(key, found);
-  }
-  d.vendorName = found.vendorName;
-  d.deviceName = found.deviceName;
-  d.subsystemName = found.subsystemName;
-  d.className = found.className;
-  return d;
+/**
+ * Fills devices' names from pci.ids in place (the fields keep their place in the object). A host
+ * of thousands of VFs has a handful of distinct ids, and a PF's VFs come in a row: each id is
+ * looked up once, and a device with its predecessor's ids takes its names without a lookup.
+ */
+function deviceNamer(names: PciIds): (d: PciDevice) => PciDevice {
+  const seen = new Map<string, DeviceNames>();
+  let previous: PciDevice | undefined;
+  let previousNames: DeviceNames | undefined;
+  return (d) => {
+    let found = previous && sameIds(previous, d) ? previousNames : undefined;
+    if (!found) {
+      const key = `${d.vendorId}:${d.deviceId}:${d.subsystemVendorId}:${d.subsystemDeviceId}:${d.class}`;
+      found = seen.get(key);
+      if (!found) {
+        const classNames = names.className(d.class);
+        found = {
+          vendorName: names.vendorName(d.vendorId) ?? null,
+          deviceName: names.deviceName(d.vendorId, d.deviceId) ?? null,
+          subsystemName:
+            d.subsystemVendorId && d.subsystemDeviceId ? (names.subsystemName(d.vendorId, d.deviceId, d.subsystemVendorId, d.subsystemDeviceId) ?? null) : null,
+          className: classNames?.subclassName ?? classNames?.className ?? null,
+        };
+        seen.set(key, found);
+      }
+    }
+    previous = d;
+    previousNames = found;
+    d.vendorName = found.vendorName;
+    d.deviceName = found.deviceName;
+    d.subsystemName = found.subsystemName;
+    d.className = found.className;
+    return d;
+  };
 }
+
+const sameIds = (a: PciDevice, b: PciDevice) =>
+  a.vendorId === b.vendorId &&
+  a.deviceId === b.deviceId &&
+  a.subsystemVendorId === b.subsystemVendorId &&
+  a.subsystemDeviceId === b.subsystemDeviceId &&
+  a.class === b.class;
 
 type DeviceNames = Pick<PciDevice, 'vendorName' | 'deviceName' | 'subsystemName' | 'className'>;
 
@@ -106,10 +126,10 @@ export function readEntry(host: HostFs, entry: string, input: Omit<ScanInput, 'e
 export function assembleScan(read: readonly ScannedEntry[], names?: PciIds): PciScan {
   const devices: PciDevice[] = [];
   const problems: ScanProblem[] = [];
-  const seen = new Map<string, DeviceNames>();
+  const name = names ? deviceNamer(names) : (d: PciDevice) => d;
   for (const { device, problems: own } of read) {
-    if (device) devices.push(names ? nameDevice(device, names, seen) : device);
-    problems.push(...own);
+    if (device) devices.push(name(device));
+    if (own.length > 0) problems.push(...own);
   }
   linkRelatives(devices);
   return { devices, problems };
@@ -129,20 +149,33 @@ export function scanPciDevices(host: HostFs, names?: PciIds): PciScan {
 
 /** Fills `functions` (siblings of a slot) and each VF's index from its PF's virtfnN links. */
 function linkRelatives(devices: PciDevice[]): void {
-  const bySlot = new Map<string, PciDevice[]>();
-  for (const d of devices) {
+  const bySlot = new Map<string, string[]>();
+  const slots = devices.map((d) => {
     const slot = slotOf(d.address);
-    bySlot.set(slot, [...(bySlot.get(slot) ?? []), d]);
-  }
+    const members = bySlot.get(slot);
+    if (!members) {
+      const first = [d.address];
+      bySlot.set(slot, first);
+      return first;
+    }
+    members.push(d.address);
+    return members;
+  });
+  devices.forEach((d, i) => {
+    const members = slots[i]!;
+    d.functions = members.length === 1 ? [] : members.filter((a) => a !== d.address);
+  });
+  // A VF's index among its PF's virtfnN links, each PF's list indexed once.
+  const vfIndexes = new Map<string, Map<string, number>>();
   for (const d of devices) {
-    d.functions = (bySlot.get(slotOf(d.address)) ?? []).filter((o) => o !== d).map((o) => o.address);
+    if (d.sriov?.role !== 'pf') continue;
+    const indexes = new Map<string, number>();
+    d.sriov.vfs.forEach((vf, i) => indexes.has(vf) || indexes.set(vf, i));
+    vfIndexes.set(d.address, indexes);
   }
-  const byAddress = new Map(devices.map((d) => [d.address, d]));
   for (const d of devices) {
     if (d.sriov?.role !== 'vf') continue;
-    const pf = byAddress.get(d.sriov.physfn);
-    const index = pf?.sriov?.role === 'pf' ? pf.sriov.vfs.indexOf(d.address) : -1;
-    d.sriov.vfIndex = index >= 0 ? index : null;
+    d.sriov.vfIndex = vfIndexes.get(d.sriov.physfn)?.get(d.address) ?? null;
   }
 }
 

@@ -119,7 +119,9 @@ export function printJson(out: Output, value: object): void {
       // One stringify per batch, inside a one-key object so its members come out at the
       // document's depth ('{\n  "k": [\n    {...},\n    {...}\n  ]\n}'): only the wrapper is cut off.
       const batch = JSON.stringify({ k: v.slice(at, at + ARRAY_BATCH) }, null, 2);
-      write(`${at === 0 ? '' : ','}${batch.slice(BATCH_HEAD.length, -BATCH_TAIL.length)}`);
+      // The comma goes alone: prepended, it would make the batch a new string of its megabyte.
+      if (at > 0) write(',');
+      write(batch.slice(BATCH_HEAD.length, -BATCH_TAIL.length));
     }
     write('\n  ]');
   }

@@ -41,11 +41,9 @@ export const listCommand: CommandSpec = {
           // Read per GPU after the scan (mdev types, VFs, MIG): other devices carry no gpuModes field.
           const gpuModes = await gpuModesOf(ctx, scan.devices, devices);
           if (ctx.format === 'json') {
-            const row = (d: PciDevice) => ({
-              ...d,
-              owner: owners.get(d.address) ?? null,
-              ...(gpuModes.has(d.address) ? { gpuModes: gpuModes.get(d.address) } : {}),
-            });
+            // The scan's own objects take the two fields (a copy of 8,000 devices costs more than their JSON).
+            const row = (d: PciDevice) =>
+              Object.assign(d, { owner: owners.get(d.address) ?? null }, gpuModes.has(d.address) ? { gpuModes: gpuModes.get(d.address) } : {});
             printJson(ctx.out, { root: ctx.host.root, devices: devices.map(row), problems: scan.problems });
             return EXIT.ok;
           }
