@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HostFs } from './HostFs';
-import { checkHostPath } from './hostPath';
+import { checkHostPath, resolveRelative } from './hostPath';
 import { HostFsError, errnoOf } from './HostFsError';
 
 /** Sysfs attributes are at most a page; anything far larger is garbage, not an attribute. */
@@ -326,8 +326,9 @@ export type LinkedParents = Map<string, { real: string; dirs: Set<string> } | nu
 export function openLinkedDir(host: HostFs, linkHostPath: string, parents: LinkedParents): HostDir {
   const target = host.readlink(linkHostPath);
   if (target === undefined || target.startsWith('/')) return host.openDir(linkHostPath);
-  const hostPath = path.posix.resolve(path.posix.dirname(checkHostPath(linkHostPath)), target);
-  const parentPath = path.posix.dirname(hostPath);
+  const link = checkHostPath(linkHostPath);
+  const hostPath = resolveRelative(link.slice(0, link.lastIndexOf('/')) || '/', target);
+  const parentPath = hostPath.slice(0, hostPath.lastIndexOf('/')) || '/';
   let parent = parents.get(parentPath);
   if (parent === undefined) {
     try {
@@ -344,7 +345,7 @@ export function openLinkedDir(host: HostFs, linkHostPath: string, parents: Linke
     }
     parents.set(parentPath, parent);
   }
-  const name = path.posix.basename(hostPath);
+  const name = hostPath.slice(hostPath.lastIndexOf('/') + 1);
   if (!parent || !parent.dirs.has(name)) return host.openDir(linkHostPath);
-  return new HostDir(host, checkHostPath(linkHostPath), `${parent.real}/${name}`);
+  return new HostDir(host, link, `${parent.real}/${name}`);
 }

@@ -59,7 +59,8 @@ export class HostFs {
   /** The path on this machine where `hostPath` lives, without following symlinks. */
   lexicalPath(hostPath: string): string {
     const clean = HostFs.checkHostPath(hostPath);
-    return this.isLive ? clean : path.join(this.root, clean);
+    // Both are normal (the root is a real path, never `/` here): joining is concatenating.
+    return this.isLive ? clean : this.root + clean;
   }
 
   /**

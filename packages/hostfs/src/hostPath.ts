@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { HostFsError } from './HostFsError';
 
 const MAX_HOST_PATH = 4096;
@@ -18,4 +19,21 @@ export function checkHostPath(hostPath: string): string {
   const parts = hostPath.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw new HostFsError('checking path', hostPath, 'EACCES', "'..' is refused in host paths");
   return `/${parts.join('/')}`;
+}
+
+/**
+ * path.posix.resolve(folder, target) for a normal `folder` and a relative link target: a run of
+ * `../` and then plain components (what the kernel's links are) is resolved by dropping folders,
+ * anything else the long way.
+ */
+export function resolveRelative(folder: string, target: string): string {
+  let at = 0;
+  let end = folder.length;
+  while (target.startsWith('../', at)) {
+    at += 3;
+    end = end > 0 ? folder.lastIndexOf('/', end - 1) : -1;
+  }
+  const rest = target.slice(at);
+  if (end <= 0 || folder === '/' || !NORMAL_PATH.test(`/${rest}`)) return path.posix.resolve(folder, target);
+  return `${folder.slice(0, end)}/${rest}`;
 }

@@ -113,7 +113,7 @@ export async function scanPciDevicesParallel(
   const { workers, results } = wanted > 0 ? startWorkers(workerUrl!, { root: host.root, counter }, wanted, take) : { workers: [], results: [] };
   let scan: ScanInput;
   try {
-    scan = { entries, ...scanContext(host), withoutDetail: options.withoutDetail };
+    scan = { entries, ...scanContext(host, options.withoutDetail) };
   } catch (error) {
     // A worker waiting for its input would keep the process alive.
     for (const worker of workers) void worker.terminate();

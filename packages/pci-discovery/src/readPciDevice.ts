@@ -24,8 +24,9 @@ export interface ReadOptions {
   drm?: ClassMembers | undefined;
   /**
    * Leave out what only a device's own checks and the listings show: the PCIe link, the reset
-   * methods, the BARs, driver_override, the NUMA node and the SR-IOV relations (then null, or []
-   * for the BARs: eight files and the physfn/virtfn links a function fewer). doctor's host checks
+   * methods, the BARs, driver_override, the NUMA node, the SR-IOV relations, the network
+   * interfaces and the drm nodes (then null, or [] for the BARs, interfaces and nodes: eight files
+   * and the physfn/virtfn links a function fewer, and no class folder read). doctor's host checks
    * read none of them; a scan whose devices are shown or checked one by one must not.
    */
   withoutDetail?: boolean | undefined;
@@ -161,8 +162,8 @@ export function readPciDevice(host: HostFs, address: string, options: ReadOption
     isBridge,
     bootVga: bootVga === undefined ? null : bootVga === '1',
     sriov,
-    net: options.net ? [...(options.net.get(address) ?? [])] : listQuietly(dir, 'net'),
-    drm: options.drm ? [...(options.drm.get(address) ?? [])] : listQuietly(dir, 'drm').filter((n) => DRM_NODE.test(n)),
+    net: !detail ? [] : options.net ? [...(options.net.get(address) ?? [])] : listQuietly(dir, 'net'),
+    drm: !detail ? [] : options.drm ? [...(options.drm.get(address) ?? [])] : listQuietly(dir, 'drm').filter((n) => DRM_NODE.test(n)),
     resetMethods: reset === undefined ? null : reset.split(/\s+/).filter(Boolean),
     link,
     bars: resource === undefined ? [] : barsOf(resource),

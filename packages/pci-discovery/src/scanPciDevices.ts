@@ -89,8 +89,11 @@ export function scanEntries(host: HostFs): string[] {
   return host.list(PCI_DEVICES).sort(compareAddresses);
 }
 
-/** What every reader of a scan shares besides the entries: the group names and the class folders. */
-export function scanContext(host: HostFs): Omit<ScanInput, 'entries'> {
+/**
+ * What every reader of a scan shares besides the entries: the group names and the class folders
+ * (not read `withoutDetail`: such a scan shows no interface or drm node).
+ */
+export function scanContext(host: HostFs, withoutDetail?: boolean): Omit<ScanInput, 'entries'> {
   let groupIds: string[];
   try {
     groupIds = host.list(IOMMU_GROUPS);
@@ -98,6 +101,7 @@ export function scanContext(host: HostFs): Omit<ScanInput, 'entries'> {
     if (!(error instanceof HostFsError)) throw error;
     groupIds = [];
   }
+  if (withoutDetail) return { groupIds: new Set(groupIds), net: undefined, drm: undefined, withoutDetail };
   return {
     groupIds: new Set(groupIds),
     net: classMembers(host, 'net'),

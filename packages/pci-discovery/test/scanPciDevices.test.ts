@@ -98,15 +98,24 @@ describe('scanPciDevices', () => {
     expect(groups.find((g) => g.id === 7)).toMatchObject({ endpoints: ['0000:00:0e.0', '10000:e1:00.0'], bridges: ['10000:e0:06.0'] });
   });
 
-  it('without detail (doctor with no device asked), reads as ever but for links, reset methods, BARs, overrides, NUMA nodes and SR-IOV', async () => {
+  it('without detail (doctor with no device asked), reads as ever but for links, reset methods, BARs, overrides, NUMA nodes, SR-IOV, interfaces and drm nodes', async () => {
     const full: PciDevice[] = [];
     for (const fixture of ['gpu-rebar-32g', 'gpu-boot-efifb', 'sriov-server', 'numa-dual-socket']) {
       const tree = new HostFs(path.resolve(__dirname, '../../../fixtures/hosts', fixture));
       const all = scanPciDevices(tree);
       const light = await scanPciDevicesParallel(tree, undefined, { threads: 1, withoutDetail: true });
       for (const d of light.devices)
-        expect([d.link, d.resetMethods, d.bars, d.driverOverride, d.numaNode, d.sriov], `${fixture} ${d.address}`).toEqual([null, null, [], null, null, null]);
-      const rest = (devices: PciDevice[]) => devices.map(({ link, resetMethods, bars, driverOverride, numaNode, sriov, ...others }) => others);
+        expect([d.link, d.resetMethods, d.bars, d.driverOverride, d.numaNode, d.sriov, d.net, d.drm], `${fixture} ${d.address}`).toEqual([
+          null,
+          null,
+          [],
+          null,
+          null,
+          null,
+          [],
+          [],
+        ]);
+      const rest = (devices: PciDevice[]) => devices.map(({ link, resetMethods, bars, driverOverride, numaNode, sriov, net, drm, ...others }) => others);
       expect(rest(light.devices)).toEqual(rest(all.devices));
       expect(light.problems).toEqual(all.problems);
       full.push(...all.devices);
@@ -118,7 +127,9 @@ describe('scanPciDevices', () => {
       full.some((d) => d.resetMethods !== null),
       full.some((d) => d.numaNode !== null),
       full.some((d) => d.sriov !== null),
-    ]).toEqual([true, true, true, true, true]);
+      full.some((d) => d.net.length > 0),
+      full.some((d) => d.drm.length > 0),
+    ]).toEqual([true, true, true, true, true, true, true]);
   });
 
   it('lists a device whose optional files are missing, falling back to config for identity', () => {

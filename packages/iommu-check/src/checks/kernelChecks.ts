@@ -1,6 +1,5 @@
 /** Kernel layer: whether the kernel enabled the IOMMU (and why not), and its DMA translation mode. */
 import { type KernelParam, canonicalParamKey, formatParam, splitOptions } from '@passthru/boot-config';
-import { HostFsError, type HostDir } from '@passthru/hostfs';
 import type { CheckResult } from '../DoctorReport';
 import { check, excerpt, planRemediation } from './check';
 import { IOMMU_GROUPS, kernelAbsent, missingKernelLayer, notInTree } from './evidence';
@@ -130,16 +129,12 @@ export function checkKernel(f: Facts): CheckResult {
   return check('iommu.kernel', 'FAIL', summary, ev, remedies.join('\n'));
 }
 
-/** Each group's `type` (DMA, DMA-FQ, identity, ...; unknown when unreadable), its folder opened once for all groups. */
+/**
+ * Each group's `type` (DMA, DMA-FQ, identity, ...; unknown when unreadable), its folder opened
+ * once for all groups and each file read the scan's way (an absent one costs no exception).
+ */
 function groupTypes(f: Facts): string[] {
-  return f.groupIds.map((id) => {
-    try {
-      return f.groupFolders.get(id)?.readAttribute('type').trim() ?? 'unknown';
-    } catch (error) {
-      if (error instanceof HostFsError) return 'unknown';
-      throw error;
-    }
-  });
+  return f.groupIds.map((id) => f.groupFolders.get(id)?.attributeOrUndefined('type')?.trim() ?? 'unknown');
 }
 
 export function checkMode(f: Facts): CheckResult {
