@@ -174,7 +174,9 @@ function linkRelatives(devices: PciDevice[]): void {
   for (const d of devices) {
     if (d.sriov?.role !== 'pf') continue;
     const indexes = new Map<string, number>();
-    d.sriov.vfs.forEach((vf, i) => indexes.has(vf) || indexes.set(vf, i));
+    d.sriov.vfs.forEach((vf, i) => {
+      if (!indexes.has(vf)) indexes.set(vf, i);
+    });
     vfIndexes.set(d.address, indexes);
   }
   for (const d of devices) {
