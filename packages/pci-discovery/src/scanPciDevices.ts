@@ -169,19 +169,12 @@ function linkRelatives(devices: PciDevice[]): void {
     const members = slots[i]!;
     d.functions = members.length === 1 ? [] : members.filter((a) => a !== d.address);
   });
-  // A VF's index among its PF's virtfnN links, each PF's list indexed once.
-  const vfIndexes = new Map<string, Map<string, number>>();
-  for (const d of devices) {
-    if (d.sriov?.role !== 'pf') continue;
-    const indexes = new Map<string, number>();
-    d.sriov.vfs.forEach((vf, i) => {
-      if (!indexes.has(vf)) indexes.set(vf, i);
-    });
-    vfIndexes.set(d.address, indexes);
-  }
+  const byAddress = new Map(devices.map((d) => [d.address, d]));
   for (const d of devices) {
     if (d.sriov?.role !== 'vf') continue;
-    d.sriov.vfIndex = vfIndexes.get(d.sriov.physfn)?.get(d.address) ?? null;
+    const pf = byAddress.get(d.sriov.physfn);
+    const index = pf?.sriov?.role === 'pf' ? pf.sriov.vfs.indexOf(d.address) : -1;
+    d.sriov.vfIndex = index >= 0 ? index : null;
   }
 }
 
